@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Strongroom: a secure evidence vault for school safeguarding records.
+// KeyManagement/ and Storage/ are the two folders a security reviewer reads first;
+// everything else lives under Sources/.
+let package = Package(
+    name: "strongroom",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "strongroom", targets: ["strongroom"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+    ],
+    targets: [
+        // C libraries, each wrapped once, thinly, in one Swift file.
+        .systemLibrary(
+            name: "CSodium", path: "Sources/CSodium", pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(
+            name: "CMagic", path: "Sources/CMagic", pkgConfig: "libmagic",
+            providers: [.apt(["libmagic-dev"])]),
+
+        .target(name: "CProcess", path: "Sources/CProcess"),
+        .target(
+            name: "KeyManagement",
+            dependencies: ["CSodium", "CProcess", .product(name: "Crypto", package: "swift-crypto")],
+            path: "KeyManagement"),
+        .target(
+            name: "Storage",
+            dependencies: ["KeyManagement", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Storage"),
+        .target(
+            name: "Vault",
+            dependencies: ["KeyManagement", "Storage", "CMagic"],
+            path: "Sources/Vault"),
+        .executableTarget(
+            name: "strongroom",
+            dependencies: ["Vault", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/strongroom"),
+
+        .testTarget(name: "KeyManagementTests", dependencies: ["KeyManagement"], path: "Tests/KeyManagementTests"),
+        .testTarget(
+            name: "StorageTests",
+            dependencies: ["Storage", "KeyManagement", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Tests/StorageTests", resources: [.copy("Vectors")]),
+        .testTarget(
+            name: "VaultTests",
+            dependencies: ["Vault", "Storage", "KeyManagement", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Tests/VaultTests", resources: [.copy("Samples")]),
+    ]
+)
