@@ -2,7 +2,7 @@ import Crypto
 
 /// Incremental BLAKE2b-256 (libsodium generichash): the ciphertext hash recorded for every blob,
 /// so a store can be checked for damage without any key.
-public struct Blake2b: ~Copyable {
+public final class Blake2b {
     public static let outputBytes = 32
     private let state: UnsafeMutableRawPointer
 
@@ -11,13 +11,14 @@ public struct Blake2b: ~Copyable {
         Sodium.blake2bInit(state: state, outputBytes: Self.outputBytes)
     }
 
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) { Sodium.blake2bUpdate(state: state, bytes) }
-    public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
+    public func update(_ bytes: UnsafeRawBufferPointer) { Sodium.blake2bUpdate(state: state, bytes) }
+    public func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
 
-    public consuming func finalize() -> [UInt8] { Sodium.blake2bFinal(state: state, outputBytes: Self.outputBytes) }
+    /// Call once.
+    public func finalize() -> [UInt8] { Sodium.blake2bFinal(state: state, outputBytes: Self.outputBytes) }
 
     public static func hash(_ bytes: [UInt8]) -> [UInt8] {
-        var h = Blake2b()
+        let h = Blake2b()
         h.update(bytes)
         return h.finalize()
     }

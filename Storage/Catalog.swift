@@ -1,0 +1,37 @@
+import Foundation
+import KeyManagement
+
+/// The seam between the vault and its metadata: records, their wrapped keys and the audit log,
+/// which must commit together. SQLite (`SQLiteCatalog`) is the embedded default; PostgreSQL is a
+/// second conforming type later, with the same one-transaction guarantee.
+public protocol Catalog: Sendable {
+    var vaultID: String { get }
+
+    /// Commits a record row (with its wrapped key) and its audit event in one transaction.
+    /// Signs a new checkpoint in the same transaction when a signer is given.
+    @discardableResult
+    func commitRecord(_ record: EvidenceRecord, event: AuditEntry, signer: AuditSigner?) throws -> AuditEvent
+
+    /// Appends audit events durably, or throws `StorageError.auditUnavailable`: callers must not
+    /// go on with the operation the events describe if this throws.
+    @discardableResult
+    func append(_ entries: [AuditEntry], signer: AuditSigner?) throws -> [AuditEvent]
+
+    func record(id: String) throws -> EvidenceRecord?
+    func records(matching filter: RecordFilter) throws -> [EvidenceRecord]
+    func allRecordIDs() throws -> Set<String>
+
+    func events(record: String?) throws -> [AuditEvent]
+    func latestCheckpoint() throws -> Checkpoint?
+    /// Walks the whole log for verification, in sequence order, with the stored head and checkpoints.
+    func auditSnapshot(_ body: (AuditSnapshot) throws -> Void) throws
+}
+
+/// A consistent read of everything `audit verify` checks.
+public protocol AuditSnapshot {
+    var head: (size: Int, lastHash: [UInt8], frontier: TreeFrontier?)? { get }
+    var checkpoints: [Checkpoint] { get }
+    /// Record ids that have no successful put event.
+    var recordsWithoutPutEvent: [String] { get }
+    func forEachEvent(_ body: (AuditEvent) throws -> Void) throws
+}

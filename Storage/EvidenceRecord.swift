@@ -1,0 +1,86 @@
+import Foundation
+import GRDB
+
+/// One piece of evidence, as the metadata database keeps it. Children are opaque ids: the vault
+/// stores no names. The filename is data, sanitised, never used as a path.
+public struct EvidenceRecord: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "records"
+    /// The record format: what the wrapped key's binding and the blob format are at.
+    public static let formatVersion = 1
+
+    public var id: String
+    public var school: String
+    public var child: String
+    public var concern: String
+    public var kind: String
+    public var filename: String
+    public var declaredType: String?
+    public var sniffedType: String
+    public var size: Int64
+    public var sha256: String
+    public var ciphertextBlake2b: String
+    public var ciphertextSize: Int64
+    public var createdAtMillis: Int64
+    public var createdBy: String
+    public var kekID: String
+    public var wrappedDEK: Data
+    public var formatVersion: Int
+
+    public enum Columns {
+        static let id = Column(CodingKeys.id)
+        static let school = Column(CodingKeys.school)
+        static let child = Column(CodingKeys.child)
+        static let concern = Column(CodingKeys.concern)
+        static let createdAtMillis = Column(CodingKeys.createdAtMillis)
+        static let createdBy = Column(CodingKeys.createdBy)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, school, child, concern, kind, filename
+        case declaredType = "declared_type", sniffedType = "sniffed_type", size, sha256
+        case ciphertextBlake2b = "ciphertext_blake2b", ciphertextSize = "ciphertext_size"
+        case createdAtMillis = "created_at_ms", createdBy = "created_by", kekID = "kek_id"
+        case wrappedDEK = "wrapped_dek", formatVersion = "format_version"
+    }
+
+    public init(
+        id: String, school: String, child: String, concern: String, kind: String, filename: String,
+        declaredType: String?, sniffedType: String, size: Int64, sha256: String, ciphertextBlake2b: String,
+        ciphertextSize: Int64, createdAtMillis: Int64, createdBy: String, kekID: String, wrappedDEK: Data,
+        formatVersion: Int = EvidenceRecord.formatVersion
+    ) {
+        self.id = id
+        self.school = school
+        self.child = child
+        self.concern = concern
+        self.kind = kind
+        self.filename = filename
+        self.declaredType = declaredType
+        self.sniffedType = sniffedType
+        self.size = size
+        self.sha256 = sha256
+        self.ciphertextBlake2b = ciphertextBlake2b
+        self.ciphertextSize = ciphertextSize
+        self.createdAtMillis = createdAtMillis
+        self.createdBy = createdBy
+        self.kekID = kekID
+        self.wrappedDEK = wrappedDEK
+        self.formatVersion = formatVersion
+    }
+
+    public var createdAt: Date { Date(timeIntervalSince1970: Double(createdAtMillis) / 1000) }
+}
+
+/// Which records to list; nil fields do not filter.
+public struct RecordFilter: Sendable, Equatable {
+    public var school: String?
+    public var child: String?
+    public var concern: String?
+    public var createdBy: String?
+    public init(school: String? = nil, child: String? = nil, concern: String? = nil, createdBy: String? = nil) {
+        self.school = school
+        self.child = child
+        self.concern = concern
+        self.createdBy = createdBy
+    }
+}

@@ -1,0 +1,291 @@
+import Foundation
+import GRDB
+import KeyManagement
+
+/// The embedded catalog: one SQLite database (`metadata.sqlite`) in WAL mode with
+/// synchronous=FULL, so a committed transaction survives power loss. Schema changes are named
+/// migrations registered once and never edited (docs/formats.md lists them).
+public final class SQLiteCatalog: Catalog, @unchecked Sendable {
+    public static let fileName = "metadata.sqlite"
+    /// Checkpoints kept in the database: the latest, and the last of every window of this many events.
+    public static let checkpointWindow = 1024
+
+    let pool: DatabasePool
+    public let vaultID: String
+    let clock: @Sendable () -> Date
+
+    public struct Options: Sendable {
+        public var busyTimeout: TimeInterval = 10
+        public var readOnly = false
+        /// Runs on every new connection; tests use it to inject failures (e.g. a full disk).
+        public var prepareConnection: (@Sendable (Database) throws -> Void)?
+        public init() {}
+    }
+
+    /// Creates the database of a new vault.
+    public static func create(path: String, vaultID: String, clock: @escaping @Sendable () -> Date = Date.init) throws -> SQLiteCatalog {
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw StorageError.database("\(path) already exists; refusing to overwrite it")
+        }
+        let catalog = try SQLiteCatalog(path: path, vaultID: vaultID, clock: clock, options: Options(), creating: true)
+        try catalog.guarded {
+            try catalog.pool.write { db in
+                try db.execute(sql: "INSERT INTO vault (key, value) VALUES ('vault_id', ?), ('format_version', '1')", arguments: [vaultID])
+                let head = TreeFrontier()
+                try db.execute(
+                    sql: "INSERT INTO audit_head (id, tree_size, last_hash, frontier) VALUES (1, 0, ?, ?)",
+                    arguments: [Data(AuditEvent.genesisHash(vaultID: vaultID)), Data(head.serialized)])
+            }
+        }
+        return catalog
+    }
+
+    /// Opens an existing vault's database; `vaultID` must match the one it was created with.
+    public static func open(
+        path: String, vaultID: String, clock: @escaping @Sendable () -> Date = Date.init, options: Options = Options()
+    ) throws -> SQLiteCatalog {
+        guard FileManager.default.fileExists(atPath: path) else { throw StorageError.database("\(path) does not exist") }
+        return try SQLiteCatalog(path: path, vaultID: vaultID, clock: clock, options: options, creating: false)
+    }
+
+    private init(path: String, vaultID: String, clock: @escaping @Sendable () -> Date, options: Options, creating: Bool) throws {
+        var config = Configuration()
+        config.busyMode = .timeout(options.busyTimeout)
+        config.readonly = options.readOnly
+        let prepare = options.prepareConnection
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Deleted rows must not linger in free pages (shredding relies on it).
+            try db.execute(sql: "PRAGMA secure_delete = ON")
+            try prepare?(db)
+        }
+        self.vaultID = vaultID
+        self.clock = clock
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            if !options.readOnly {
+                let migrator = Self.migrator
+                if try pool.read({ try migrator.hasBeenSuperseded($0) }) {
+                    throw StorageError.unsupportedFormat("\(path) was written by a newer Strongroom")
+                }
+                try migrator.migrate(pool)
+            }
+            if !creating {
+                let stored = try pool.read { try String.fetchOne($0, sql: "SELECT value FROM vault WHERE key = 'vault_id'") }
+                guard stored == vaultID else {
+                    throw StorageError.database("\(path) belongs to another vault than this key store")
+                }
+            }
+        } catch let error as DatabaseError {
+            throw StorageError.database(Self.describe(error))
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE vault (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+                CREATE TABLE records (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    school TEXT NOT NULL, child TEXT NOT NULL, concern TEXT NOT NULL, kind TEXT NOT NULL,
+                    filename TEXT NOT NULL, declared_type TEXT, sniffed_type TEXT NOT NULL,
+                    size INTEGER NOT NULL, sha256 TEXT NOT NULL,
+                    ciphertext_blake2b TEXT NOT NULL, ciphertext_size INTEGER NOT NULL,
+                    created_at_ms INTEGER NOT NULL, created_by TEXT NOT NULL,
+                    kek_id TEXT NOT NULL, wrapped_dek BLOB NOT NULL, format_version INTEGER NOT NULL);
+                CREATE INDEX records_by_child ON records (school, child, created_at_ms);
+                CREATE INDEX records_by_concern ON records (school, concern, created_at_ms);
+                CREATE TABLE audit_events (
+                    seq INTEGER PRIMARY KEY NOT NULL, time_ms INTEGER NOT NULL,
+                    actor TEXT NOT NULL, action TEXT NOT NULL, outcome TEXT NOT NULL,
+                    school TEXT, child TEXT, concern TEXT, record TEXT, reason TEXT,
+                    prev_hash BLOB NOT NULL, hash BLOB NOT NULL);
+                CREATE INDEX audit_by_record ON audit_events (record);
+                -- Append-only from the application's side: an attacker with the file can drop
+                -- these triggers, and audit verify catches what they then change.
+                CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+                    BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+                CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+                    BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+                CREATE TABLE audit_head (
+                    id INTEGER PRIMARY KEY CHECK (id = 1), tree_size INTEGER NOT NULL,
+                    last_hash BLOB NOT NULL, frontier BLOB NOT NULL);
+                CREATE TABLE audit_checkpoints (
+                    tree_size INTEGER PRIMARY KEY NOT NULL, root BLOB NOT NULL, time_ms INTEGER NOT NULL,
+                    key_id TEXT NOT NULL, signature BLOB NOT NULL);
+                """)
+        }
+        return migrator
+    }
+
+    static func describe(_ error: DatabaseError) -> String {
+        // Only the SQLite result and its message: never the SQL arguments, which may hold ids.
+        "\(error.resultCode): \(error.message ?? "no message")"
+    }
+
+    func guarded<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as DatabaseError {
+            throw StorageError.database(Self.describe(error))
+        }
+    }
+
+    var nowMillis: Int64 { Int64((clock().timeIntervalSince1970 * 1000).rounded(.down)) }
+
+    // MARK: writes
+
+    public func commitRecord(_ record: EvidenceRecord, event: AuditEntry, signer: AuditSigner?) throws -> AuditEvent {
+        do {
+            return try pool.write { db in
+                try record.insert(db)
+                return try appendLocked(db, [event], signer: signer)[0]
+            }
+        } catch let error as DatabaseError {
+            throw StorageError.auditUnavailable(Self.describe(error))
+        }
+    }
+
+    public func append(_ entries: [AuditEntry], signer: AuditSigner?) throws -> [AuditEvent] {
+        do {
+            return try pool.write { db in try appendLocked(db, entries, signer: signer) }
+        } catch let error as DatabaseError {
+            throw StorageError.auditUnavailable(Self.describe(error))
+        }
+    }
+
+    private func appendLocked(_ db: Database, _ entries: [AuditEntry], signer: AuditSigner?) throws -> [AuditEvent] {
+        guard let head = try Row.fetchOne(db, sql: "SELECT tree_size, last_hash, frontier FROM audit_head WHERE id = 1"),
+              var frontier = TreeFrontier(serialized: [UInt8](head["frontier"] as Data)) else {
+            throw StorageError.auditUnavailable("the audit head is missing or malformed; run audit verify")
+        }
+        var size: Int = head["tree_size"]
+        var last = [UInt8](head["last_hash"] as Data)
+        guard frontier.size == size else { throw StorageError.auditUnavailable("the audit head disagrees with its tree; run audit verify") }
+        let now = nowMillis
+        var written: [AuditEvent] = []
+        for entry in entries {
+            var event = AuditEvent(
+                sequence: Int64(size + 1), timeMillis: now, actor: LogText.escape(entry.actor),
+                action: LogText.escape(entry.action), outcome: entry.outcome.rawValue,
+                school: entry.school.map(LogText.escape), child: entry.child.map(LogText.escape),
+                concern: entry.concern.map(LogText.escape), record: entry.record.map(LogText.escape),
+                reason: entry.reason.map(LogText.escape), previousHash: last, hash: [])
+            event.hash = event.computedHash
+            try db.execute(
+                sql: """
+                    INSERT INTO audit_events (seq, time_ms, actor, action, outcome, school, child, concern, record, reason, prev_hash, hash)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [event.sequence, event.timeMillis, event.actor, event.action, event.outcome, event.school,
+                            event.child, event.concern, event.record, event.reason, Data(event.previousHash), Data(event.hash)])
+            frontier.append(event.hash)
+            last = event.hash
+            size += 1
+            written.append(event)
+        }
+        try db.execute(
+            sql: "UPDATE audit_head SET tree_size = ?, last_hash = ?, frontier = ? WHERE id = 1",
+            arguments: [size, Data(last), Data(frontier.serialized)])
+        if let signer, size > 0 {
+            let checkpoint = try Checkpoint.sign(vaultID: vaultID, treeSize: size, root: frontier.root, timeMillis: now, signer: signer)
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO audit_checkpoints (tree_size, root, time_ms, key_id, signature) VALUES (?, ?, ?, ?, ?)",
+                arguments: [size, Data(frontier.root), now, checkpoint.keyID, Data(base64Encoded: checkpoint.signature)!])
+            let window = Self.checkpointWindow
+            try db.execute(
+                sql: "DELETE FROM audit_checkpoints WHERE tree_size < ? AND (tree_size - 1) / ? = (? - 1) / ?",
+                arguments: [size, window, size, window])
+        }
+        CrashPoint.hit("audit-appended")
+        return written
+    }
+
+    // MARK: reads
+
+    public func record(id: String) throws -> EvidenceRecord? {
+        try guarded { try pool.read { try EvidenceRecord.fetchOne($0, key: id) } }
+    }
+
+    public func records(matching filter: RecordFilter) throws -> [EvidenceRecord] {
+        try guarded {
+            try pool.read { db in
+                var request = EvidenceRecord.all()
+                if let school = filter.school { request = request.filter(EvidenceRecord.Columns.school == school) }
+                if let child = filter.child { request = request.filter(EvidenceRecord.Columns.child == child) }
+                if let concern = filter.concern { request = request.filter(EvidenceRecord.Columns.concern == concern) }
+                if let createdBy = filter.createdBy { request = request.filter(EvidenceRecord.Columns.createdBy == createdBy) }
+                return try request.order(EvidenceRecord.Columns.createdAtMillis, EvidenceRecord.Columns.id).fetchAll(db)
+            }
+        }
+    }
+
+    public func allRecordIDs() throws -> Set<String> {
+        try guarded { Set(try pool.read { try String.fetchAll($0, sql: "SELECT id FROM records") }) }
+    }
+
+    public func events(record: String?) throws -> [AuditEvent] {
+        try guarded {
+            try pool.read { db in
+                let rows = record == nil
+                    ? try Row.fetchCursor(db, sql: "SELECT * FROM audit_events ORDER BY seq")
+                    : try Row.fetchCursor(db, sql: "SELECT * FROM audit_events WHERE record = ? ORDER BY seq", arguments: [record])
+                var out: [AuditEvent] = []
+                while let row = try rows.next() { out.append(Self.event(row)) }
+                return out
+            }
+        }
+    }
+
+    static func event(_ row: Row) -> AuditEvent {
+        AuditEvent(
+            sequence: row[0], timeMillis: row[1], actor: row[2], action: row[3], outcome: row[4],
+            school: row[5], child: row[6], concern: row[7], record: row[8], reason: row[9],
+            previousHash: [UInt8](row[10] as Data? ?? Data()), hash: [UInt8](row[11] as Data? ?? Data()))
+    }
+
+    public func latestCheckpoint() throws -> Checkpoint? {
+        try guarded {
+            try pool.read { db in
+                try Row.fetchOne(db, sql: "SELECT * FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1").map(checkpoint)
+            }
+        }
+    }
+
+    func checkpoint(_ row: Row) -> Checkpoint {
+        Checkpoint(
+            vaultID: vaultID, treeSize: row["tree_size"], rootHash: Hex.encode([UInt8](row["root"] as Data)),
+            timeMillis: row["time_ms"], keyID: row["key_id"], signature: (row["signature"] as Data).base64EncodedString())
+    }
+
+    public func auditSnapshot(_ body: (AuditSnapshot) throws -> Void) throws {
+        try guarded {
+            try pool.read { db in
+                let headRow = try Row.fetchOne(db, sql: "SELECT tree_size, last_hash, frontier FROM audit_head WHERE id = 1")
+                let head = headRow.map { row in
+                    (size: row["tree_size"] as Int, lastHash: [UInt8](row["last_hash"] as Data),
+                     frontier: TreeFrontier(serialized: [UInt8](row["frontier"] as Data)))
+                }
+                let checkpoints = try Row.fetchAll(db, sql: "SELECT * FROM audit_checkpoints ORDER BY tree_size").map(checkpoint)
+                let orphans = try String.fetchAll(db, sql: """
+                    SELECT id FROM records WHERE id NOT IN
+                        (SELECT record FROM audit_events WHERE action = 'put' AND outcome = 'ok' AND record IS NOT NULL)
+                    ORDER BY id
+                    """)
+                try body(SQLiteAuditSnapshot(db: db, head: head, checkpoints: checkpoints, recordsWithoutPutEvent: orphans))
+            }
+        }
+    }
+}
+
+struct SQLiteAuditSnapshot: AuditSnapshot {
+    let db: Database
+    let head: (size: Int, lastHash: [UInt8], frontier: TreeFrontier?)?
+    let checkpoints: [Checkpoint]
+    let recordsWithoutPutEvent: [String]
+
+    func forEachEvent(_ body: (AuditEvent) throws -> Void) throws {
+        let rows = try Row.fetchCursor(
+            db, sql: "SELECT seq, time_ms, actor, action, outcome, school, child, concern, record, reason, prev_hash, hash FROM audit_events ORDER BY seq")
+        while let row = try rows.next() { try body(SQLiteCatalog.event(row)) }
+    }
+}
