@@ -39,7 +39,7 @@ let package = Package(
             path: "Sources/Vault"),
         .executableTarget(
             name: "strongroom",
-            dependencies: ["Vault", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Vault", "Storage", "KeyManagement", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/strongroom"),
 
         .testTarget(name: "KeyManagementTests", dependencies: ["KeyManagement"], path: "Tests/KeyManagementTests"),

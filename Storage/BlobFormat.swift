@@ -115,3 +115,11 @@ extension RandomAccessBlob {
 public protocol BlobSink: AnyObject {
     func write(_ bytes: UnsafeRawBufferPointer) throws
 }
+
+extension BlobFormat {
+    /// The header's binding, read without any key (for verify --no-keys).
+    public static func parseHeaderWithoutKeys(_ blob: RandomAccessBlob, record: String) throws -> (schoolID: String, recordID: String, size: Int) {
+        let h = try parseHeader(blob, record: record)
+        return (h.schoolID, h.recordID, h.size)
+    }
+}

@@ -1,0 +1,30 @@
+import Foundation
+import KeyManagement
+import Storage
+
+extension Vault {
+    /// Verifies the audit log against the vault's public key, or against `publicKey` given by
+    /// someone who trusts only that (the key store on disk could have been replaced).
+    public func verifyAudit(publicKey: VaultPublicKey? = nil, externalCheckpoint: Checkpoint? = nil) throws -> AuditReport {
+        let verifier = AuditVerifier(vaultID: vaultID, publicKey: publicKey ?? self.publicKey)
+        return try vaulting { try verifier.verify(catalog, externalCheckpoint: externalCheckpoint) }
+    }
+
+    /// The audit trail, whole or of one record. Reading it is itself audited.
+    public func auditLog(record: String?, actor: String) throws -> [AuditEvent] {
+        if let record { try vaulting { try RecordID.validate(record) } }
+        try audit(AuditEntry(actor: actor, action: "audit-read", outcome: .ok, record: record))
+        return try vaulting { try catalog.events(record: record) }
+    }
+
+    /// A fresh signed checkpoint covering every event so far (including its own event), for
+    /// someone outside the store to keep.
+    public func checkpoint(actor: String) throws -> Checkpoint {
+        _ = try requireKeys("signing a checkpoint")
+        try audit(AuditEntry(actor: actor, action: "checkpoint", outcome: .ok))
+        guard let checkpoint = try vaulting({ try catalog.latestCheckpoint() }) else {
+            throw VaultError.storage(.auditUnavailable("no checkpoint was written"))
+        }
+        return checkpoint
+    }
+}

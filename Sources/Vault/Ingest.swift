@@ -1,0 +1,257 @@
+import Foundation
+import KeyManagement
+import Storage
+
+/// What a put stores besides the bytes.
+public struct PutRequest: Sendable {
+    public var school: String
+    public var child: String
+    public var concern: String
+    public var kind: String
+    public var filename: String
+    public var declaredType: String?
+    public var actor: String
+    /// Refuse (and keep nothing of) a file larger than this.
+    public var maxBytes: Int64?
+
+    public init(
+        school: String, child: String, concern: String, kind: String, filename: String, declaredType: String? = nil,
+        actor: String, maxBytes: Int64? = nil
+    ) {
+        self.school = school
+        self.child = child
+        self.concern = concern
+        self.kind = kind
+        self.filename = filename
+        self.declaredType = declaredType
+        self.actor = actor
+        self.maxBytes = maxBytes
+    }
+}
+
+extension Vault {
+    /// Starts a streaming put. Feed it with `write` as bytes arrive, then `finish`.
+    public func beginPut(_ request: PutRequest) throws -> IngestSession {
+        let keys = try requireKeys("put")
+        do {
+            try OpaqueID.validate(request.school, field: "school id")
+            try OpaqueID.validate(request.child, field: "child id")
+            try OpaqueID.validate(request.concern, field: "concern id")
+            guard TypePolicy.allowed[request.kind] != nil else {
+                throw VaultError.unknownKind(request.kind, known: TypePolicy.kinds)
+            }
+        } catch {
+            let wrapped = VaultError.wrap(error)
+            // The invalid value is not logged: it may be a name typed where an id belongs.
+            try audit(AuditEntry(
+                actor: request.actor, action: "put", outcome: .refused,
+                school: OpaqueID.isValid(request.school) ? request.school : nil, reason: "\(wrapped)"))
+            throw wrapped
+        }
+        return try IngestSession(vault: self, keys: keys, request: request)
+    }
+
+    /// Reads a whole file descriptor into a put: the CLI's path.
+    public func put(from fd: Int32, _ request: PutRequest) throws -> EvidenceRecord {
+        let session = try beginPut(request)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: BlobFormat.chunkSize, alignment: 16)
+        defer {
+            buffer.initializeMemory(as: UInt8.self, repeating: 0)
+            buffer.deallocate()
+        }
+        do {
+            while true {
+                let n = read(fd, buffer.baseAddress, buffer.count)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw VaultError.storage(.io(operation: "read", path: request.filename, errno: errno))
+                }
+                if n == 0 { break }
+                try session.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            }
+            return try session.finish()
+        } catch {
+            session.abort()
+            throw error
+        }
+    }
+
+    /// Keeps the last path component, drops control characters and path separators, and caps
+    /// the length: the name is stored as data and never used as a path.
+    public static func sanitiseFilename(_ name: String) -> String {
+        let last = name.split(separator: "/").last.map(String.init) ?? ""
+        var out = ""
+        for scalar in last.unicodeScalars {
+            let v = scalar.value
+            if v < 0x20 || v == 0x7f || (0x80...0x9f).contains(v) || scalar == "\\" || v == 0x2028 || v == 0x2029 { continue }
+            if out.utf8.count + String(scalar).utf8.count > 255 { break }
+            out.unicodeScalars.append(scalar)
+        }
+        out = out.trimmingCharacters(in: .whitespaces)
+        return (out.isEmpty || out == "." || out == "..") ? "unnamed" : out
+    }
+}
+
+/// One put in progress: read → sniff → hash + encrypt + write → commit row, key and audit event.
+/// Nothing is written to disk until the first 64 KiB have been sniffed and accepted; a refused
+/// or aborted put leaves no file and no row.
+public final class IngestSession {
+    let vault: Vault
+    let keys: KeyStore
+    let request: PutRequest
+    let recordID = RecordID.generate()
+    let lock: StoreLock
+    private var sniffBuffer: [UInt8] = []
+    private var state: State = .sniffing
+    private var plaintextHash = SHA256Hasher()
+    private var total: Int64 = 0
+    private var dataKey: SecretBytes?
+    private var upload: BlobUpload?
+    private var writer: BlobWriter?
+    private var sniffedType: EvidenceType?
+    private var sniffedMIME = ""
+
+    enum State { case sniffing, streaming, done }
+
+    init(vault: Vault, keys: KeyStore, request: PutRequest) throws {
+        self.vault = vault
+        self.keys = keys
+        self.request = request
+        self.lock = try StoreLock(path: vault.layout.lockFile, exclusive: false, wait: true)
+        sniffBuffer.reserveCapacity(MagicSniffer.sniffBytes)
+    }
+
+    deinit { abort() }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        precondition(state != .done, "write after finish or abort")
+        do {
+            total += Int64(bytes.count)
+            if let limit = request.maxBytes, total > limit { throw refusal(.tooLarge(limit: limit)) }
+            plaintextHash.update(bytes)
+            switch state {
+            case .sniffing:
+                let room = MagicSniffer.sniffBytes - sniffBuffer.count
+                sniffBuffer.append(contentsOf: bytes.prefix(room))
+                if sniffBuffer.count == MagicSniffer.sniffBytes {
+                    try startStreaming()
+                    if bytes.count > room { try writer!.write(UnsafeRawBufferPointer(rebasing: bytes[room...])) }
+                }
+            case .streaming:
+                try vaulting { try writer!.write(bytes) }
+            case .done:
+                break
+            }
+        } catch {
+            abort()
+            throw error
+        }
+    }
+
+    /// Commits the record; returns it only once blob, row, wrapped key and audit event are durable.
+    public func finish() throws -> EvidenceRecord {
+        precondition(state != .done, "finish after finish or abort")
+        do {
+            if total == 0 { throw refusal(.empty) }
+            if state == .sniffing { try startStreaming() }
+            let record = try vaulting { () throws -> EvidenceRecord in
+                let ciphertextHash = try writer!.finish()
+                try upload!.commit()
+                CrashPoint.hit("blob-committed")
+                let (kekID, kek) = try keys.activeKEK()
+                let binding = DataKeyBinding(
+                    schoolID: request.school, recordID: recordID, formatVersion: UInt64(EvidenceRecord.formatVersion), kekID: kekID)
+                let wrapped = try KeyWrap.wrapDataKey(dataKey!, under: kek, binding: binding)
+                let record = EvidenceRecord(
+                    id: recordID, school: request.school, child: request.child, concern: request.concern, kind: request.kind,
+                    filename: Vault.sanitiseFilename(request.filename), declaredType: request.declaredType.map(TypePolicy.normalise),
+                    sniffedType: sniffedMIME, size: total, sha256: Hex.encode(plaintextHash.finalize()),
+                    ciphertextBlake2b: Hex.encode(ciphertextHash), ciphertextSize: Int64(writer!.ciphertextSize),
+                    createdAtMillis: vault.nowMillis, createdBy: request.actor, kekID: kekID, wrappedDEK: Data(wrapped))
+                do {
+                    try vault.catalog.commitRecord(
+                        record,
+                        event: AuditEntry(
+                            actor: request.actor, action: "put", outcome: .ok, school: request.school, child: request.child,
+                            concern: request.concern, record: recordID, reason: "kind \(request.kind), \(sniffedMIME), \(total) bytes"),
+                        signer: try keys.auditSigner())
+                } catch {
+                    // The row never committed: remove the blob so nothing of this put remains.
+                    try? vault.blobs.delete(recordID: recordID)
+                    throw error
+                }
+                CrashPoint.hit("record-committed")
+                return record
+            }
+            state = .done
+            release()
+            return record
+        } catch {
+            abort()
+            throw error
+        }
+    }
+
+    /// Abandons the put: removes the temp blob, zeroes buffers and the data key.
+    public func abort() {
+        guard state != .done else { return }
+        state = .done
+        upload?.abort()
+        release()
+    }
+
+    private func release() {
+        for i in sniffBuffer.indices { sniffBuffer[i] = 0 }
+        sniffBuffer = []
+        writer = nil
+        upload = nil
+        dataKey = nil
+    }
+
+    private func refusal(_ reason: Refusal.Reason) -> Error {
+        let allowed = (TypePolicy.allowed[request.kind] ?? []).map(\.displayName)
+        let refusal = Refusal(
+            reason: reason, kind: request.kind, declared: request.declaredType, found: sniffedMIME.isEmpty ? "nothing" : sniffedMIME,
+            allowed: allowed)
+        return recordRefusal(VaultError.refused(refusal))
+    }
+
+    /// Writes the refusal's audit event; if even that fails, the audit failure is what is reported.
+    private func recordRefusal(_ error: VaultError) -> Error {
+        do {
+            try vault.audit(AuditEntry(
+                actor: request.actor, action: "put", outcome: .refused, school: request.school, child: request.child,
+                concern: request.concern, reason: "\(error)"))
+            return error
+        } catch let auditFailure {
+            return VaultError.wrap(auditFailure)
+        }
+    }
+
+    private func startStreaming() throws {
+        let mime = try sniffBuffer.withUnsafeBytes { try vault.sniffer().mimeType(of: $0) }
+        sniffedMIME = TypePolicy.normalise(mime)
+        do {
+            sniffedType = try sniffBuffer.withUnsafeBytes { prefix in
+                try TypePolicy.check(
+                    kind: request.kind, sniffedMIME: mime, declaredMIME: request.declaredType, filename: request.filename,
+                    prefix: prefix)
+            }
+        } catch let error as VaultError {
+            throw recordRefusal(error)
+        }
+        try vaulting {
+            let key = try DataKey.generate()
+            let upload = try vault.blobs.beginWrite(recordID: recordID)
+            self.upload = upload
+            self.dataKey = key
+            let writer = try BlobWriter(schoolID: request.school, recordID: recordID, dataKey: key, sink: upload)
+            self.writer = writer
+            try writer.write(sniffBuffer)
+            CrashPoint.hit("blob-started")
+        }
+        for i in sniffBuffer.indices { sniffBuffer[i] = 0 }
+        sniffBuffer = []
+        state = .streaming
+    }
+}

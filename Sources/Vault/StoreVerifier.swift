@@ -1,0 +1,114 @@
+import Foundation
+import KeyManagement
+import Storage
+
+/// What `verify` found. A store is intact when no record is missing or damaged; orphan blobs
+/// and leftover uploads are reported for `gc` but harm no record.
+public struct StoreReport: Sendable {
+    public struct Damage: Sendable {
+        public var record: String
+        public var kind: String
+        public var detail: String
+    }
+    public var records = 0
+    public var intact = 0
+    public var authenticated: Bool
+    public var missing: [String] = []
+    public var damaged: [Damage] = []
+    public var orphans: [String] = []
+    public var leftovers: [String] = []
+    public var isIntact: Bool { missing.isEmpty && damaged.isEmpty }
+}
+
+public struct GCReport: Sendable {
+    public var removedOrphans: [String] = []
+    public var removedLeftovers: [String] = []
+}
+
+extension Vault {
+    /// Checks every record's blob. With keys, each blob is decrypted and authenticated, like
+    /// `restic check --read-data`; without (`useKeys: false`, for someone who holds no keys),
+    /// its size, header binding and ciphertext BLAKE2b are checked.
+    public func verify(actor: String, useKeys: Bool, progress: ((Int, Int) -> Void)? = nil) throws -> StoreReport {
+        let keys = useKeys ? try requireKeys("verify with keys (use --no-keys to check without them)") : nil
+        var report = StoreReport(authenticated: useKeys)
+        let records = try vaulting { try catalog.records(matching: RecordFilter()) }
+        report.records = records.count
+        for (n, record) in records.enumerated() {
+            progress?(n + 1, records.count)
+            do {
+                guard let blob = try blobs.open(recordID: record.id) else { throw StorageError.blobMissing(record: record.id) }
+                if let keys {
+                    let kek = try keys.kek(id: record.kekID)
+                    let dek = try KeyWrap.unwrapDataKey(
+                        Array(record.wrappedDEK), under: kek,
+                        binding: DataKeyBinding(schoolID: record.school, recordID: record.id,
+                                                formatVersion: UInt64(record.formatVersion), kekID: record.kekID))
+                    try decrypt(record, blob: blob, dataKey: dek) { _ in }
+                } else {
+                    try checkWithoutKeys(record, blob: blob)
+                }
+                report.intact += 1
+            } catch StorageError.blobMissing(let id) {
+                report.missing.append(id)
+            } catch StorageError.blobDamaged(let id, let damage) {
+                report.damaged.append(.init(record: id, kind: damage.kind, detail: damage.description))
+            } catch KeyManagementError.unwrapFailed(let context) {
+                report.damaged.append(.init(record: record.id, kind: "key-unwrap-failed", detail: "wrapped data key does not unwrap (\(context))"))
+            } catch {
+                report.damaged.append(.init(record: record.id, kind: "unreadable", detail: "\(VaultError.wrap(error))"))
+            }
+        }
+        let known = Set(records.map(\.id))
+        report.orphans = try vaulting { try blobs.storedRecordIDs().filter { !known.contains($0) } }
+        report.leftovers = try vaulting { try blobs.leftoverUploads() }
+        let summary = "\(report.records) records, \(report.missing.count) missing, \(report.damaged.count) damaged, \(report.orphans.count) orphan blobs, \(report.leftovers.count) leftover uploads\(useKeys ? "" : ", checked without keys")"
+        try audit(AuditEntry(actor: actor, action: "verify", outcome: report.isIntact ? .ok : .failed, reason: summary))
+        return report
+    }
+
+    /// Size, header binding and ciphertext hash: everything that needs no key.
+    func checkWithoutKeys(_ record: EvidenceRecord, blob: RandomAccessBlob) throws {
+        func damaged(_ d: BlobDamage) -> StorageError { .blobDamaged(record: record.id, damage: d) }
+        let header = try BlobFormat.parseHeaderWithoutKeys(blob, record: record.id)
+        guard header.schoolID == record.school, header.recordID == record.id else {
+            throw damaged(.belongsToAnotherRecord(school: header.schoolID, record: header.recordID))
+        }
+        if blob.size < Int(record.ciphertextSize) { throw damaged(.truncated(afterChunk: max(0, (blob.size - header.size) / BlobFormat.encryptedChunkSize) - 1)) }
+        if blob.size > Int(record.ciphertextSize) { throw damaged(.extended(trailingBytes: blob.size - Int(record.ciphertextSize))) }
+        let hasher = Blake2b()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        var offset = 0
+        while true {
+            let n = try blob.read(at: offset, into: buffer)
+            if n == 0 { break }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            offset += n
+        }
+        guard Hex.encode(hasher.finalize()) == record.ciphertextBlake2b else { throw damaged(.ciphertextHashMismatch) }
+    }
+
+    /// Removes orphan blobs (no record row) and leftover uploads. It takes the store lock
+    /// exclusively, so no upload is in flight while it decides what is an orphan.
+    public func gc(actor: String) throws -> GCReport {
+        let lock = try StoreLock(path: layout.lockFile, exclusive: true, wait: false)
+        defer { withExtendedLifetime(lock) {} }
+        var report = GCReport()
+        try vaulting {
+            let known = try catalog.allRecordIDs()
+            for id in try blobs.storedRecordIDs() where !known.contains(id) {
+                try blobs.delete(recordID: id)
+                report.removedOrphans.append(id)
+            }
+            for name in try blobs.leftoverUploads() {
+                try blobs.removeLeftoverUpload(name)
+                report.removedLeftovers.append(name)
+            }
+        }
+        try audit(AuditEntry(
+            actor: actor, action: "gc", outcome: .ok,
+            reason: "removed \(report.removedOrphans.count) orphan blobs and \(report.removedLeftovers.count) leftover uploads"))
+        return report
+    }
+}

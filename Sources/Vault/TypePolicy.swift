@@ -1,0 +1,211 @@
+/// What each kind of evidence may be. The table is data: a new category is one line in
+/// `allowed`, a new format one line in `EvidenceType`.
+public enum EvidenceType: String, CaseIterable, Sendable {
+    case png, jpeg, heic, webp, pdf, docx, odt, rtf, text, mp3, m4a, wav, ogg, email, xlsx, ods
+
+    /// The MIME types libmagic reports for this format (the first is canonical), and the
+    /// aliases clients commonly declare.
+    var mimeTypes: [String] {
+        switch self {
+        case .png: ["image/png"]
+        case .jpeg: ["image/jpeg", "image/jpg", "image/pjpeg"]
+        case .heic: ["image/heic", "image/heif", "image/heic-sequence", "image/heif-sequence"]
+        case .webp: ["image/webp"]
+        case .pdf: ["application/pdf", "application/x-pdf"]
+        case .docx: ["application/vnd.openxmlformats-officedocument.wordprocessingml.document"]
+        case .odt: ["application/vnd.oasis.opendocument.text"]
+        case .rtf: ["text/rtf", "application/rtf"]
+        case .text: ["text/plain"]
+        case .mp3: ["audio/mpeg", "audio/mp3", "audio/mpeg3"]
+        case .m4a: ["audio/x-m4a", "audio/mp4", "audio/m4a", "audio/aac", "audio/x-aac", "audio/x-hx-aac-adts"]
+        case .wav: ["audio/x-wav", "audio/wav", "audio/wave", "audio/vnd.wave"]
+        case .ogg: ["audio/ogg", "application/ogg", "audio/vorbis", "audio/opus"]
+        case .email: ["message/rfc822"]
+        case .xlsx: ["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"]
+        case .ods: ["application/vnd.oasis.opendocument.spreadsheet"]
+        }
+    }
+
+    /// File-name extensions that claim this format.
+    var extensions: [String] {
+        switch self {
+        case .png: ["png"]
+        case .jpeg: ["jpg", "jpeg", "jpe", "jfif"]
+        case .heic: ["heic", "heif"]
+        case .webp: ["webp"]
+        case .pdf: ["pdf"]
+        case .docx: ["docx"]
+        case .odt: ["odt"]
+        case .rtf: ["rtf"]
+        case .text: ["txt", "text"]
+        case .mp3: ["mp3"]
+        case .m4a: ["m4a", "aac"]
+        case .wav: ["wav"]
+        case .ogg: ["ogg", "oga", "opus"]
+        case .email: ["eml"]
+        case .xlsx: ["xlsx"]
+        case .ods: ["ods"]
+        }
+    }
+
+    public var displayName: String {
+        switch self {
+        case .text: "plain text"
+        case .email: "email (message/rfc822)"
+        default: rawValue.uppercased()
+        }
+    }
+
+    public var canonicalMIME: String { mimeTypes[0] }
+
+    static let byMIME: [String: EvidenceType] = {
+        var map: [String: EvidenceType] = [:]
+        for type in allCases { for mime in type.mimeTypes { map[mime] = type } }
+        return map
+    }()
+
+    static let byExtension: [String: EvidenceType] = {
+        var map: [String: EvidenceType] = [:]
+        for type in allCases { for ext in type.extensions { map[ext] = type } }
+        return map
+    }()
+
+    /// The format a MIME type names (parameters and case ignored), if it is one we know.
+    public init?(mime: String) {
+        guard let type = Self.byMIME[TypePolicy.normalise(mime)] else { return nil }
+        self = type
+    }
+}
+
+public enum TypePolicy {
+    private static let images: [EvidenceType] = [.png, .jpeg, .heic, .webp]
+    private static let minutes: [EvidenceType] = [.pdf, .docx, .odt, .rtf, .text]
+    private static let audio: [EvidenceType] = [.mp3, .m4a, .wav, .ogg]
+
+    /// Allowed formats per kind of evidence: the one table.
+    public static let allowed: [String: [EvidenceType]] = [
+        "body-map": images,
+        "minutes": minutes,
+        "disclosure": [.png, .jpeg, .heic, .pdf, .text] + audio,
+        "document": images + minutes + audio + [.email, .xlsx, .ods],
+    ]
+
+    public static var kinds: [String] { allowed.keys.sorted() }
+
+    static func normalise(_ mime: String) -> String {
+        let bare = mime.split(separator: ";", maxSplits: 1).first.map(String.init) ?? mime
+        return bare.trimmingCharacters(in: .whitespaces).lowercased()
+    }
+
+    /// A family name for types that are refused, so a refusal can say what the file really is.
+    public static func family(ofMIME mime: String) -> String? {
+        let m = normalise(mime)
+        let executables: Set<String> = [
+            "application/x-executable", "application/x-pie-executable", "application/x-sharedlib",
+            "application/x-object", "application/x-coredump", "application/x-dosexec",
+            "application/vnd.microsoft.portable-executable", "application/x-mach-binary",
+            "application/x-java-applet", "application/java-archive", "application/x-elf",
+            "application/x-msdownload", "application/x-ms-installer", "application/vnd.android.package-archive",
+            "application/x-bytecode.python", "application/wasm",
+        ]
+        let archives: Set<String> = [
+            "application/zip", "application/gzip", "application/x-gzip", "application/x-tar", "application/x-bzip2",
+            "application/x-xz", "application/zstd", "application/x-7z-compressed", "application/x-rar",
+            "application/vnd.rar", "application/x-lzip", "application/x-lzma", "application/x-compress",
+            "application/x-cpio", "application/x-archive", "application/x-iso9660-image", "application/x-arc",
+        ]
+        if m == "inode/x-empty" || m == "application/x-empty" { return "empty" }
+        if executables.contains(m) { return "an executable program" }
+        if archives.contains(m) { return "an archive" }
+        if m == "text/html" || m == "application/xhtml+xml" { return "an HTML page" }
+        if m == "image/svg+xml" { return "an SVG image, which can carry script" }
+        if m == "text/xml" || m == "application/xml" { return "an XML document" }
+        if m.hasPrefix("text/x-") || m == "application/javascript" || m == "text/javascript"
+            || m == "application/x-shellscript" || m == "application/x-sh" { return "a script or program source" }
+        return nil
+    }
+
+    /// The format a filename's extension claims, if any.
+    public static func claimedType(filename: String) -> EvidenceType? {
+        guard let dot = filename.lastIndex(of: "."), dot != filename.startIndex else { return nil }
+        return EvidenceType.byExtension[filename[filename.index(after: dot)...].lowercased()]
+    }
+
+    /// Markup that libmagic sometimes calls text/plain (an iframe or form without <html>).
+    /// A text file that carries it is refused as HTML: it could run if ever rendered.
+    static let markupMarkers = ["<script", "<iframe", "<object", "<embed", "<svg", "<html", "<body", "<form", "<meta ", "<?php", "<!doctype"]
+
+    static func containsMarkup(_ prefix: UnsafeRawBufferPointer) -> Bool {
+        let text = String(decoding: prefix, as: UTF8.self).lowercased()
+        return markupMarkers.contains { text.contains($0) }
+    }
+
+    /// Decides whether content sniffed as `sniffedMIME` may be stored as `kind`, given what the
+    /// client declared and what the filename claims. Throws the refusal a person can act on.
+    public static func check(
+        kind: String, sniffedMIME: String, declaredMIME: String?, filename: String?, prefix: UnsafeRawBufferPointer
+    ) throws -> EvidenceType {
+        guard let allowedTypes = allowed[kind] else { throw VaultError.unknownKind(kind, known: kinds) }
+        let allowedNames = allowedTypes.map(\.displayName)
+        let sniffed = normalise(sniffedMIME)
+        func refuse(_ reason: Refusal.Reason) -> VaultError {
+            .refused(Refusal(reason: reason, kind: kind, declared: declaredMIME.map(normalise), found: sniffed, allowed: allowedNames))
+        }
+        if let family = family(ofMIME: sniffed) {
+            throw refuse(family == "empty" ? .empty : .dangerous(family))
+        }
+        guard let type = EvidenceType(mime: sniffed) else { throw refuse(.notAllowed) }
+        if type == .text, containsMarkup(prefix) { throw refuse(.dangerous("HTML or script markup in a text file")) }
+        if let declared = declaredMIME.map(normalise), !declared.isEmpty, declared != "application/octet-stream" {
+            guard EvidenceType(mime: declared) == type else { throw refuse(.declaredMismatch) }
+        }
+        if let filename, let claimed = claimedType(filename: filename), claimed != type {
+            throw refuse(.extensionMismatch(claimed.displayName))
+        }
+        guard allowedTypes.contains(type) else { throw refuse(.notAllowed) }
+        return type
+    }
+}
+
+/// Why a file was refused: which kind, what was declared, what was found, what is allowed.
+/// Holds no filename and no content.
+public struct Refusal: Sendable, Equatable, CustomStringConvertible {
+    public enum Reason: Sendable, Equatable {
+        case empty
+        case tooLarge(limit: Int64)
+        case dangerous(String)
+        case notAllowed
+        case declaredMismatch
+        case extensionMismatch(String)
+    }
+    public var reason: Reason
+    public var kind: String
+    public var declared: String?
+    public var found: String
+    public var allowed: [String]
+
+    public var code: String {
+        switch reason {
+        case .empty: "empty"
+        case .tooLarge: "too-large"
+        case .dangerous: "dangerous-type"
+        case .notAllowed: "type-not-allowed"
+        case .declaredMismatch: "declared-type-mismatch"
+        case .extensionMismatch: "extension-mismatch"
+        }
+    }
+
+    public var description: String {
+        let allows = "kind \(kind) allows \(allowed.joined(separator: ", "))"
+        switch reason {
+        case .empty: return "the file is empty"
+        case .tooLarge(let limit): return "the file is larger than the limit of \(limit) bytes"
+        case .dangerous(let family):
+            let declaredPart = declared.map { "declared \($0), but " } ?? ""
+            return "\(declaredPart)the content is \(family) (\(found)); \(allows)"
+        case .notAllowed: return "the content is \(found), which \(allows.replacingOccurrences(of: "allows", with: "does not allow: it allows"))"
+        case .declaredMismatch: return "declared \(declared ?? "?") but the content is \(found); \(allows)"
+        case .extensionMismatch(let claimed): return "the file name says \(claimed) but the content is \(found); \(allows)"
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import KeyManagement
+import Storage
+
+/// A Strongroom vault: the key store, the catalog and the blob store of one store folder,
+/// composed. Every operation that touches evidence writes its audit event first, and fails
+/// closed if it cannot.
+///
+///     let vault = try Vault.open(at: StoreLayout(root: "strongroom-data"), master: .keyFile(nil))
+///     let session = try vault.beginPut(PutRequest(school: "S1", child: "C1", concern: "K1", kind: "minutes", filename: "minutes.pdf", actor: "dsl:jo"))
+///     try session.write(bytes); let record = try session.finish()
+public final class Vault: @unchecked Sendable {
+    public let layout: StoreLayout
+    public let vaultID: String
+    public let publicKey: VaultPublicKey
+    let keys: KeyStore?
+    let catalog: any Catalog
+    let blobs: any BlobStore
+    let clock: @Sendable () -> Date
+    private let snifferLock = NSLock()
+    private var _sniffer: MagicSniffer?
+
+    public struct Options: Sendable {
+        public var clock: @Sendable () -> Date = Date.init
+        public var catalog = SQLiteCatalog.Options()
+        public var fileOps: any FileOps = SystemFileOps()
+        public init() {}
+    }
+
+    init(layout: StoreLayout, vaultID: String, publicKey: VaultPublicKey, keys: KeyStore?, catalog: any Catalog,
+         blobs: any BlobStore, clock: @escaping @Sendable () -> Date) {
+        self.layout = layout
+        self.vaultID = vaultID
+        self.publicKey = publicKey
+        self.keys = keys
+        self.catalog = catalog
+        self.blobs = blobs
+        self.clock = clock
+    }
+
+    /// Creates a new store folder; refuses if a store (or anything else) is already there.
+    public static func create(at layout: StoreLayout, master: MasterKeySource, actor: String, options: Options = Options()) throws -> Vault {
+        try vaulting {
+            let fm = FileManager.default
+            if layout.exists { throw VaultError.storeExists(layout.root) }
+            if fm.fileExists(atPath: layout.root) {
+                let contents = (try? fm.contentsOfDirectory(atPath: layout.root)) ?? ["?"]
+                if !contents.isEmpty { throw VaultError.storeExists(layout.root) }
+            } else if mkdir(layout.root, 0o700) != 0 {
+                throw VaultError.storage(.io(operation: "mkdir", path: layout.root, errno: errno))
+            }
+            guard mkdir(layout.keys, 0o700) == 0 else {
+                throw VaultError.storage(.io(operation: "mkdir", path: layout.keys, errno: errno))
+            }
+            let provider: any MasterKeyProvider
+            switch master {
+            case .keyFile(let path): provider = try MasterKeyFile.create(at: path ?? layout.defaultMasterKey)
+            case .passphrase(let passphrase, let cost):
+                provider = try PassphraseMasterKey.derive(passphrase: passphrase, parameters: .generate(cost: cost))
+            case .provider(let p): provider = p
+            }
+            let keys = try KeyStore.create(directory: layout.keys, master: provider, clock: options.clock)
+            let blobs = FileBlobStore(root: layout.blobs, ops: options.fileOps)
+            try blobs.createLayout()
+            let catalog = try SQLiteCatalog.create(path: layout.metadata, vaultID: keys.vaultID, clock: options.clock)
+            let vault = Vault(
+                layout: layout, vaultID: keys.vaultID, publicKey: keys.auditPublicKey, keys: keys, catalog: catalog,
+                blobs: blobs, clock: options.clock)
+            try vault.audit(AuditEntry(actor: actor, action: "init", outcome: .ok, reason: "store created"))
+            return vault
+        }
+    }
+
+    /// Opens a store. Without a master key (`master: nil`) only keyless work is possible:
+    /// verify --no-keys, audit verify, audit log.
+    public static func open(at layout: StoreLayout, master: MasterKeySource?, options: Options = Options()) throws -> Vault {
+        try vaulting {
+            guard layout.exists else { throw VaultError.storeMissing(layout.root) }
+            let (vaultID, descriptor, publicKey) = try KeyStore.descriptor(directory: layout.keys)
+            var keys: KeyStore?
+            if let master {
+                let provider: any MasterKeyProvider
+                switch (master, descriptor.kind) {
+                case (.keyFile(let path), .keyFile): provider = try MasterKeyFile.open(at: path ?? layout.defaultMasterKey)
+                case (.passphrase(let passphrase, _), .passphrase):
+                    guard let kdf = descriptor.kdf else { throw KeyManagementError.malformedKeyStore("passphrase parameters missing") }
+                    provider = try PassphraseMasterKey.derive(passphrase: passphrase, parameters: kdf)
+                case (.provider(let p), _): provider = p
+                case (.keyFile, .passphrase):
+                    throw VaultError.needsMasterKey("this store is protected by a passphrase: pass --passphrase-stdin")
+                case (.passphrase, .keyFile):
+                    throw VaultError.needsMasterKey("this store is protected by a master key file, not a passphrase: pass --master-key FILE")
+                }
+                keys = try KeyStore.open(directory: layout.keys, master: provider)
+            }
+            let catalog = try SQLiteCatalog.open(path: layout.metadata, vaultID: vaultID, clock: options.clock, options: options.catalog)
+            return Vault(
+                layout: layout, vaultID: vaultID, publicKey: publicKey, keys: keys, catalog: catalog,
+                blobs: FileBlobStore(root: layout.blobs, ops: options.fileOps), clock: options.clock)
+        }
+    }
+
+    public var hasKeys: Bool { keys != nil }
+
+    func requireKeys(_ what: String) throws -> KeyStore {
+        guard let keys else { throw VaultError.needsMasterKey("\(what) needs the master key (a key file or --passphrase-stdin)") }
+        return keys
+    }
+
+    var signer: AuditSigner? { try? keys?.auditSigner() }
+
+    func sniffer() throws -> MagicSniffer {
+        try snifferLock.withLock {
+            if let s = _sniffer { return s }
+            let s = try MagicSniffer()
+            _sniffer = s
+            return s
+        }
+    }
+
+    /// Writes audit events durably, signing a checkpoint when the key is at hand. Throws
+    /// `StorageError.auditUnavailable` if it cannot: the caller must then not go on.
+    @discardableResult
+    func audit(_ entries: AuditEntry...) throws -> [AuditEvent] {
+        try vaulting { try catalog.append(entries, signer: signer) }
+    }
+
+    var nowMillis: Int64 { Int64((clock().timeIntervalSince1970 * 1000).rounded(.down)) }
+}

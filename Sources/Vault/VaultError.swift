@@ -1,0 +1,51 @@
+import KeyManagement
+import Storage
+
+/// One error type for the vault, with cases a caller can act on. The CLI maps it to exit codes
+/// in one place (Sources/strongroom/ExitCodes.swift); the HTTP layer maps it to statuses.
+/// No case carries a filename, file content or key.
+public enum VaultError: Error, Sendable, Equatable {
+    case refused(Refusal)
+    case unknownKind(String, known: [String])
+    case notFound(String)
+    case storeExists(String)
+    case storeMissing(String)
+    case busy(String)
+    case needsMasterKey(String)
+    case sniffer(String)
+    case key(KeyManagementError)
+    case storage(StorageError)
+    case invalidArgument(String)
+
+    static func wrap(_ error: Error) -> Error {
+        switch error {
+        case let e as KeyManagementError: return VaultError.key(e)
+        case let e as StorageError: return VaultError.storage(e)
+        case let e as FileOpsError: return VaultError.storage(.io(operation: e.operation, path: e.path, errno: e.errno))
+        default: return error
+        }
+    }
+}
+
+extension VaultError: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .refused(let r): return "refused: \(r)"
+        case .unknownKind(let kind, let known): return "unknown kind '\(LogText.escape(kind))'; kinds are \(known.joined(separator: ", "))"
+        case .notFound(let id): return "no record \(id)"
+        case .storeExists(let path): return "a store already exists at \(path); refusing to overwrite it"
+        case .storeMissing(let path): return "no Strongroom store at \(path) (create one with strongroom init, or pass --store)"
+        case .busy(let why): return why
+        case .needsMasterKey(let why): return why
+        case .sniffer(let why): return "content sniffing failed: \(why)"
+        case .key(let e): return e.description
+        case .storage(let e): return e.description
+        case .invalidArgument(let why): return why
+        }
+    }
+}
+
+/// Runs `body`, turning module errors into `VaultError`.
+func vaulting<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch { throw VaultError.wrap(error) }
+}

@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import KeyManagement
+import Vault
+
+/// Options every command shares.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: "The store folder (default: $STRONGROOM_STORE or ./strongroom-data).")
+    var store: String?
+
+    @Option(name: .long, help: "The master key file (default: $STRONGROOM_MASTER_KEY or STORE/keys/master.key).")
+    var masterKey: String?
+
+    @Flag(name: .long, help: "Read the store's passphrase from standard input (first line).")
+    var passphraseStdin = false
+
+    @Option(name: .long, help: "Who is acting, for the audit log (default: $STRONGROOM_ACTOR or cli:USER).")
+    var actor: String?
+
+    @Flag(name: .long, help: "Print machine-readable JSON.")
+    var json = false
+
+    var layout: StoreLayout {
+        StoreLayout(root: store ?? ProcessInfo.processInfo.environment["STRONGROOM_STORE"] ?? "./strongroom-data")
+    }
+
+    var actorName: String {
+        if let actor { return actor }
+        if let env = ProcessInfo.processInfo.environment["STRONGROOM_ACTOR"], !env.isEmpty { return env }
+        if let pw = getpwuid(geteuid()), let name = pw.pointee.pw_name { return "cli:" + String(cString: name) }
+        return "cli:uid\(geteuid())"
+    }
+
+    var masterKeyPath: String? { masterKey ?? ProcessInfo.processInfo.environment["STRONGROOM_MASTER_KEY"] }
+
+    func masterKeySource(cost: PassphraseKDFParameters.Cost = .moderate) throws -> MasterKeySource {
+        if passphraseStdin { return .passphrase(try PassphraseMasterKey.readPassphrase(from: 0), cost: cost) }
+        return .keyFile(masterKeyPath)
+    }
+
+    /// Opens the store with its master key.
+    func openVault() throws -> Vault {
+        try Vault.open(at: layout, master: try masterKeySource())
+    }
+
+    /// Opens the store without any key (verify --no-keys, audit verify and log).
+    func openVaultWithoutKeys() throws -> Vault {
+        try Vault.open(at: layout, master: nil)
+    }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import Vault
+
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check every record's blob: decrypt and authenticate it, or with --no-keys check its hash.",
+        discussion: "Exit 0 when every record is intact; 1 when any is missing or damaged. Orphan blobs and leftover uploads are listed for gc.")
+
+    @OptionGroup var options: GlobalOptions
+
+    @Flag(name: .long, help: "Check sizes, header bindings and ciphertext hashes without the master key.")
+    var noKeys = false
+
+    func run() throws {
+        let vault = noKeys ? try options.openVaultWithoutKeys() : try options.openVault()
+        let report = try vault.verify(actor: options.actorName, useKeys: !noKeys) { n, total in
+            Output.progress("verifying \(n)/\(total)")
+        }
+        Output.endProgress()
+        if options.json {
+            Output.json([
+                "intact": report.isIntact, "records": report.records, "verified": report.intact,
+                "authenticated": report.authenticated, "missing": report.missing,
+                "damaged": report.damaged.map { ["record": $0.record, "kind": $0.kind, "detail": $0.detail] },
+                "orphans": report.orphans, "leftoverUploads": report.leftovers,
+            ])
+        } else {
+            for id in report.missing { Output.line("missing: record \(id) has no blob") }
+            for d in report.damaged { Output.line("damaged: record \(d.record): \(d.detail)") }
+            for id in report.orphans { Output.line("orphan: blob \(id) has no record (strongroom gc removes it)") }
+            for name in report.leftovers { Output.line("leftover upload: \(name) (strongroom gc removes it)") }
+            Output.line("\(report.records) records, \(report.intact) intact, \(report.missing.count) missing, \(report.damaged.count) damaged\(report.authenticated ? " (decrypted and authenticated)" : " (ciphertext hashes only)")")
+        }
+        if !report.isIntact { throw ExitCode(CLIError.problemsFound) }
+    }
+}
+
+struct GCCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gc", abstract: "Remove orphan blobs and uploads left by a crash.")
+
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let report = try options.openVaultWithoutKeys().gc(actor: options.actorName)
+        if options.json {
+            Output.json(["removedOrphans": report.removedOrphans, "removedLeftoverUploads": report.removedLeftovers])
+        } else {
+            Output.line("removed \(report.removedOrphans.count) orphan blobs and \(report.removedLeftovers.count) leftover uploads")
+        }
+    }
+}
