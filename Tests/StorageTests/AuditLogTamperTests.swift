@@ -1,0 +1,194 @@
+import GRDB
+import XCTest
+@testable import KeyManagement
+@testable import Storage
+
+final class AuditLogTamperTests: XCTestCase {
+    var dir: String!
+    var catalog: SQLiteCatalog!
+    var signer: AuditSigner!
+    var verifier: AuditVerifier!
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "audit-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let keys = try KeyStore.create(directory: dir, master: try MasterKeyFile.create(at: dir + "/master.key"))
+        signer = try keys.auditSigner()
+        catalog = try SQLiteCatalog.create(path: dir + "/metadata.sqlite", vaultID: keys.vaultID)
+        verifier = AuditVerifier(vaultID: keys.vaultID, publicKey: signer.publicKey)
+        for i in 1...10 {
+            try catalog.append([AuditEntry(actor: "dsl:jo", action: "get", outcome: .ok, school: "S1", child: "C\(i)", record: String(repeating: "a", count: 32))],
+                               signer: signer)
+        }
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    /// Direct access to the database, as an attacker with the file would have: triggers dropped.
+    func tamper(_ sql: String, _ arguments: StatementArguments = []) throws {
+        let db = try DatabaseQueue(path: dir + "/metadata.sqlite")
+        try db.write { db in
+            try db.execute(sql: "DROP TRIGGER IF EXISTS audit_events_no_update; DROP TRIGGER IF EXISTS audit_events_no_delete")
+            try db.execute(sql: sql, arguments: arguments)
+        }
+    }
+
+    func event(_ seq: Int) throws -> AuditEvent { try catalog.events(record: nil).first { $0.sequence == seq }! }
+
+    func report(external: Checkpoint? = nil) throws -> AuditReport { try verifier.verify(catalog, externalCheckpoint: external) }
+
+    func testUntouchedLogVerifies() throws {
+        let r = try report()
+        XCTAssertTrue(r.isIntact, "\(r.problems)")
+        XCTAssertEqual(r.eventCount, 10)
+        XCTAssertEqual(r.unsignedTail, 0)
+    }
+
+    func testApplicationCannotUpdateOrDeleteEvents() throws {
+        let db = try DatabaseQueue(path: dir + "/metadata.sqlite")
+        XCTAssertThrowsError(try db.write { try $0.execute(sql: "UPDATE audit_events SET actor = 'x' WHERE seq = 1") })
+        XCTAssertThrowsError(try db.write { try $0.execute(sql: "DELETE FROM audit_events WHERE seq = 1") })
+    }
+
+    func testEditedEventWithoutRecomputedHashIsCaught() throws {
+        try tamper("UPDATE audit_events SET actor = 'someone-else' WHERE seq = 4")
+        let r = try report()
+        XCTAssertFalse(r.isIntact)
+        XCTAssertEqual(r.firstBadSequence, 4)
+        XCTAssertTrue(r.problems.contains { $0.kind == .edited && $0.sequence == 4 })
+    }
+
+    func testEditedEventWithRecomputedHashIsCaught() throws {
+        var e = try event(4)
+        e.actor = "someone-else"
+        let newHash = e.computedHash
+        try tamper("UPDATE audit_events SET actor = ?, hash = ? WHERE seq = 4", [e.actor, Data(newHash)])
+        let r = try report()
+        XCTAssertEqual(r.firstBadSequence, 4)
+        XCTAssertTrue(r.problems.contains { $0.kind == .edited && $0.sequence == 4 }, "\(r.problems)")
+        XCTAssertTrue(r.problems.contains { $0.kind == .rewritten }, "the signed checkpoints disagree too")
+    }
+
+    func testDeletedEventIsCaught() throws {
+        try tamper("DELETE FROM audit_events WHERE seq = 6")
+        let r = try report()
+        XCTAssertEqual(r.firstBadSequence, 6)
+        XCTAssertTrue(r.problems.contains { $0.kind == .deleted && $0.sequence == 6 }, "\(r.problems)")
+    }
+
+    func testInsertedEventIsCaught() throws {
+        // Renumber 6...10 to make room, then insert a well-formed event that links to event 5.
+        try tamper("UPDATE audit_events SET seq = seq + 100 WHERE seq >= 6")
+        try tamper("UPDATE audit_events SET seq = seq - 99 WHERE seq >= 106")
+        let five = try event(5)
+        var forged = AuditEvent(sequence: 6, timeMillis: five.timeMillis, actor: "intruder", action: "get", outcome: "ok",
+                                school: "S1", child: "C5", concern: nil, record: nil, reason: nil, previousHash: five.hash, hash: [])
+        forged.hash = forged.computedHash
+        try tamper("INSERT INTO audit_events (seq, time_ms, actor, action, outcome, school, child, prev_hash, hash) VALUES (6, ?, 'intruder', 'get', 'ok', 'S1', 'C5', ?, ?)",
+                   [forged.timeMillis, Data(forged.previousHash), Data(forged.hash)])
+        let r = try report()
+        XCTAssertEqual(r.firstBadSequence, 6)
+        XCTAssertTrue(r.problems.contains { $0.kind == .inserted && $0.sequence == 6 }, "\(r.problems)")
+    }
+
+    func testReorderedEventsAreCaught() throws {
+        try tamper("UPDATE audit_events SET seq = 100 WHERE seq = 3")
+        try tamper("UPDATE audit_events SET seq = 3 WHERE seq = 4")
+        try tamper("UPDATE audit_events SET seq = 4 WHERE seq = 100")
+        let r = try report()
+        XCTAssertEqual(r.firstBadSequence, 3)
+        XCTAssertTrue(r.problems.contains { $0.kind == .reordered && $0.sequence == 3 }, "\(r.problems)")
+    }
+
+    func testTailTruncationIsCaughtByTheTreeHeadAndByAnExternalCheckpoint() throws {
+        let kept = try catalog.latestCheckpoint()!
+        try tamper("DELETE FROM audit_events WHERE seq > 7")
+        var r = try report()
+        XCTAssertEqual(r.firstBadSequence, 8)
+        XCTAssertTrue(r.problems.contains { $0.kind == .truncated })
+        // An attacker who also rewinds the head and deletes the stored checkpoints is still
+        // caught by the checkpoint someone kept outside the store.
+        var frontier = TreeFrontier()
+        for e in try catalog.events(record: nil) { frontier.append(e.hash) }
+        try tamper("UPDATE audit_head SET tree_size = 7, last_hash = ?, frontier = ?", [Data(try event(7).hash), Data(frontier.serialized)])
+        try tamper("DELETE FROM audit_checkpoints WHERE tree_size > 7")
+        XCTAssertTrue(try report().isIntact, "without an outside checkpoint a clean cut-off looks whole")
+        r = try report(external: kept)
+        XCTAssertFalse(r.isIntact)
+        XCTAssertEqual(r.firstBadSequence, 8)
+        XCTAssertTrue(r.problems.contains { $0.kind == .truncated && $0.detail.contains("external checkpoint") })
+    }
+
+    func testEmptiedLogIsCaught() throws {
+        try tamper("DELETE FROM audit_events")
+        let r = try report()
+        XCTAssertFalse(r.isIntact)
+        XCTAssertEqual(r.firstBadSequence, 1)
+        XCTAssertTrue(r.problems.contains { $0.kind == .truncated })
+    }
+
+    func testEmptiedLogWithHeadResetIsCaughtThroughRecordsWithoutPutEvents() throws {
+        let record = EvidenceRecord(
+            id: String(repeating: "b", count: 32), school: "S1", child: "C1", concern: "K1", kind: "minutes", filename: "x.pdf",
+            declaredType: nil, sniffedType: "application/pdf", size: 1, sha256: "", ciphertextBlake2b: "", ciphertextSize: 1,
+            createdAtMillis: 0, createdBy: "dsl", kekID: "k", wrappedDEK: Data([1]))
+        try catalog.commitRecord(record, event: AuditEntry(actor: "dsl", action: "put", outcome: .ok, record: record.id), signer: signer)
+        try tamper("DELETE FROM audit_events")
+        try tamper("DELETE FROM audit_checkpoints")
+        try tamper("UPDATE audit_head SET tree_size = 0, last_hash = ?, frontier = ?",
+                   [Data(AuditEvent.genesisHash(vaultID: catalog.vaultID)), Data(TreeFrontier().serialized)])
+        let r = try report()
+        XCTAssertFalse(r.isIntact)
+        XCTAssertTrue(r.problems.contains { $0.kind == .deleted && $0.detail.contains(record.id) })
+    }
+
+    func testForgedCheckpointSignatureIsCaught() throws {
+        try tamper("UPDATE audit_checkpoints SET signature = zeroblob(64)")
+        let r = try report()
+        XCTAssertTrue(r.problems.contains { $0.kind == .forgedCheckpoint })
+    }
+
+    func testCheckpointVerifiesOnlyUnderTheVaultsKey() throws {
+        let checkpoint = try catalog.latestCheckpoint()!
+        XCTAssertTrue(checkpoint.verifySignature(publicKey: signer.publicKey))
+        let stranger = try AuditSigner.generate()
+        XCTAssertFalse(checkpoint.verifySignature(publicKey: stranger.publicKey))
+        let strangerVerifier = AuditVerifier(vaultID: catalog.vaultID, publicKey: stranger.publicKey)
+        XCTAssertTrue(try strangerVerifier.verify(catalog).problems.contains { $0.kind == .forgedCheckpoint })
+    }
+
+    func testCheckpointFromAnotherVaultIsRejected() throws {
+        var checkpoint = try catalog.latestCheckpoint()!
+        checkpoint.vaultID = "another-vault"
+        XCTAssertTrue(try report(external: checkpoint).problems.contains { $0.kind == .forgedCheckpoint })
+    }
+
+    func testControlCharactersInLoggedValuesAreEscaped() throws {
+        try catalog.append([AuditEntry(actor: "evil\n2 fake-event\u{1b}[2J", action: "get", outcome: .ok, reason: "a\u{7}b")], signer: signer)
+        let last = try catalog.events(record: nil).last!
+        XCTAssertFalse(last.actor.unicodeScalars.contains { $0.value < 0x20 })
+        XCTAssertTrue(last.actor.contains("\\u{A}"))
+        XCTAssertEqual(last.reason, "a\\u{7}b")
+        XCTAssertTrue(try report().isIntact)
+    }
+
+    func testCheckpointsAreThinnedToOnePerWindow() throws {
+        let stored = try catalog.events(record: nil).count
+        XCTAssertEqual(stored, 10)
+        var count = 0
+        try catalog.auditSnapshot { count = $0.checkpoints.count }
+        XCTAssertEqual(count, 1, "ten events in one window keep one checkpoint")
+    }
+
+    func testRecordRowAndItsEventCommitTogetherOrNotAtAll() throws {
+        let record = EvidenceRecord(
+            id: String(repeating: "c", count: 32), school: "S1", child: "C1", concern: "K1", kind: "minutes", filename: "x.pdf",
+            declaredType: nil, sniffedType: "application/pdf", size: 1, sha256: "", ciphertextBlake2b: "", ciphertextSize: 1,
+            createdAtMillis: 0, createdBy: "dsl", kekID: "k", wrappedDEK: Data([1]))
+        try catalog.commitRecord(record, event: AuditEntry(actor: "dsl", action: "put", outcome: .ok, record: record.id), signer: signer)
+        // The same id again: the row fails, so its event must not be written either.
+        XCTAssertThrowsError(try catalog.commitRecord(record, event: AuditEntry(actor: "dsl", action: "put", outcome: .ok, record: record.id), signer: signer))
+        XCTAssertEqual(try catalog.events(record: record.id).count, 1)
+        XCTAssertTrue(try report().isIntact)
+    }
+}
