@@ -41,15 +41,21 @@ let package = Package(
             name: "strongroom",
             dependencies: ["Vault", "Storage", "KeyManagement", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/strongroom"),
+        // Benchmark driver used by Scripts/bench-*.sh (not shipped to users).
+        .executableTarget(
+            name: "strongroom-bench",
+            dependencies: ["Vault", "Storage", "KeyManagement"],
+            path: "Sources/strongroom-bench"),
 
+        .target(name: "TestSupport", dependencies: ["KeyManagement", "Storage"], path: "Tests/TestSupport"),
         .testTarget(name: "KeyManagementTests", dependencies: ["KeyManagement"], path: "Tests/KeyManagementTests"),
         .testTarget(
             name: "StorageTests",
-            dependencies: ["Storage", "KeyManagement", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Storage", "KeyManagement", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/StorageTests", resources: [.copy("Vectors")]),
         .testTarget(
             name: "VaultTests",
-            dependencies: ["Vault", "Storage", "KeyManagement", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Vault", "Storage", "KeyManagement", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/VaultTests", resources: [.copy("Samples")]),
     ]
 )

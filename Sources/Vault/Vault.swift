@@ -46,8 +46,12 @@ public final class Vault: @unchecked Sendable {
             if fm.fileExists(atPath: layout.root) {
                 let contents = (try? fm.contentsOfDirectory(atPath: layout.root)) ?? ["?"]
                 if !contents.isEmpty { throw VaultError.storeExists(layout.root) }
-            } else if mkdir(layout.root, 0o700) != 0 {
-                throw VaultError.storage(.io(operation: "mkdir", path: layout.root, errno: errno))
+            } else {
+                do {
+                    try fm.createDirectory(atPath: layout.root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                } catch {
+                    throw VaultError.storage(.io(operation: "mkdir", path: layout.root, errno: (error as NSError).code == 0 ? EIO : Int32((error as NSError).code)))
+                }
             }
             guard mkdir(layout.keys, 0o700) == 0 else {
                 throw VaultError.storage(.io(operation: "mkdir", path: layout.keys, errno: errno))

@@ -1,21 +1,7 @@
 import XCTest
 import KeyManagement
+import TestSupport
 @testable import Storage
-
-/// A blob in memory, for tests that damage it.
-final class MemoryBlob: RandomAccessBlob, BlobSink {
-    var bytes: [UInt8] = []
-    var size: Int { bytes.count }
-    func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        guard offset < bytes.count else { return 0 }
-        let n = min(buffer.count, bytes.count - offset)
-        buffer.copyBytes(from: bytes[offset..<offset + n])
-        return n
-    }
-    func write(_ b: UnsafeRawBufferPointer) throws { bytes += b }
-}
-
-func randomBytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8.random(in: 0...255) } }
 
 final class BlobTests: XCTestCase {
     let school = "S1"

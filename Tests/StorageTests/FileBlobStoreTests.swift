@@ -1,37 +1,7 @@
 import XCTest
 import KeyManagement
+import TestSupport
 @testable import Storage
-
-/// File operations that fail on demand, the way a full or failing disk does.
-final class FailingFileOps: FileOps, @unchecked Sendable {
-    let real = SystemFileOps()
-    var failWriteAfter: Int?  // number of successful writes before ENOSPC
-    var failFsync: Int32?     // errno for every fsync of a file
-    var failDirectoryFsync: Int32?
-    var failRename: Int32?
-    private var writes = 0
-
-    func open(_ path: String, flags: Int32, mode: mode_t) throws -> Int32 { try real.open(path, flags: flags, mode: mode) }
-    func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
-        if let limit = failWriteAfter, writes >= limit { throw FileOpsError(path: path, errno: ENOSPC, operation: "write") }
-        writes += 1
-        try real.write(fd, bytes, path: path)
-    }
-    func fsync(_ fd: Int32, path: String) throws {
-        if let e = failFsync { throw FileOpsError(path: path, errno: e, operation: "fsync") }
-        try real.fsync(fd, path: path)
-    }
-    func close(_ fd: Int32) { real.close(fd) }
-    func rename(_ from: String, _ to: String) throws {
-        if let e = failRename { throw FileOpsError(path: to, errno: e, operation: "rename") }
-        try real.rename(from, to)
-    }
-    func fsyncDirectory(_ path: String) throws {
-        if let e = failDirectoryFsync { throw FileOpsError(path: path, errno: e, operation: "fsync directory") }
-        try real.fsyncDirectory(path)
-    }
-    func unlink(_ path: String) { real.unlink(path) }
-}
 
 final class FileBlobStoreTests: XCTestCase {
     var dir: String!

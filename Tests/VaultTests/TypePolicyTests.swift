@@ -1,0 +1,177 @@
+import Foundation
+import XCTest
+@testable import Vault
+
+/// Small but real files of every format, made here so the whole kind × type table is tested.
+enum Fixtures {
+    static func box(_ type: String, _ payload: [UInt8]) -> [UInt8] {
+        let n = UInt32(8 + payload.count)
+        return [UInt8(n >> 24), UInt8(n >> 16 & 0xff), UInt8(n >> 8 & 0xff), UInt8(n & 0xff)] + Array(type.utf8) + payload
+    }
+
+    static func le32(_ v: Int) -> [UInt8] { [UInt8(v & 0xff), UInt8(v >> 8 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 24 & 0xff)] }
+
+    /// A stored (uncompressed) zip with the given entries, first entry first.
+    static func zip(_ entries: [(String, String)]) -> [UInt8] {
+        var out: [UInt8] = []
+        var central: [UInt8] = []
+        for (name, text) in entries {
+            let data = Array(text.utf8), nameBytes = Array(name.utf8)
+            let crc = crc32(data)
+            let offset = out.count
+            out += [0x50, 0x4b, 0x03, 0x04, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0] + le32(Int(crc)) + le32(data.count) + le32(data.count)
+                + [UInt8(nameBytes.count), 0, 0, 0] + nameBytes + data
+            central += [0x50, 0x4b, 0x01, 0x02, 20, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0] + le32(Int(crc)) + le32(data.count) + le32(data.count)
+                + [UInt8(nameBytes.count), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] + le32(offset) + nameBytes
+        }
+        let cdOffset = out.count
+        out += central
+        out += [0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, UInt8(entries.count), 0, UInt8(entries.count), 0] + le32(central.count) + le32(cdOffset) + [0, 0]
+        return out
+    }
+
+    static func crc32(_ data: [UInt8]) -> UInt32 {
+        var crc: UInt32 = 0xffff_ffff
+        for b in data {
+            crc ^= UInt32(b)
+            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xedb8_8320 : crc >> 1 }
+        }
+        return ~crc
+    }
+
+    static func wav() -> [UInt8] {
+        let samples = [UInt8](repeating: 0x10, count: 16000)
+        return Array("RIFF".utf8) + le32(36 + samples.count) + Array("WAVEfmt ".utf8) + le32(16) + [1, 0, 1, 0] + le32(8000) + le32(16000)
+            + [2, 0, 16, 0] + Array("data".utf8) + le32(samples.count) + samples
+    }
+
+    static func ogg() -> [UInt8] {
+        let vorbis: [UInt8] = [1] + Array("vorbis".utf8) + [UInt8](repeating: 0, count: 23)
+        return Array("OggS".utf8) + [0, 2] + [UInt8](repeating: 0, count: 8) + [1, 0, 0, 0] + [0, 0, 0, 0] + [0, 0, 0, 0] + [1, UInt8(vorbis.count)] + vorbis
+    }
+
+    static func mp3() -> [UInt8] {
+        let frame: [UInt8] = [0xff, 0xfb, 0x90, 0x64] + [UInt8](repeating: 0, count: 413)
+        return Array("ID3".utf8) + [3, 0, 0, 0, 0, 0, 0] + Array((0..<20).map { _ in frame }.joined())
+    }
+
+    static let allowedFormats: [EvidenceType: [UInt8]] = [
+        .png: try! VaultFixture.sampleBytes("body-map-front.png"),
+        .jpeg: try! VaultFixture.sampleBytes("injury-photo-with-gps.jpg"),
+        .heic: box("ftyp", Array("heic".utf8) + [0, 0, 0, 0] + Array("mif1heic".utf8)) + box("meta", [UInt8](repeating: 0, count: 64)),
+        .webp: Array("RIFF".utf8) + le32(22) + Array("WEBPVP8 ".utf8) + le32(10) + [0x9d, 0x01, 0x2a] + [UInt8](repeating: 0, count: 7),
+        .pdf: try! VaultFixture.sampleBytes("strategy-meeting-minutes.pdf"),
+        .docx: try! VaultFixture.sampleBytes("tac-meeting-minutes.docx"),
+        .odt: zip([("mimetype", "application/vnd.oasis.opendocument.text"), ("content.xml", "<?xml version=\"1.0\"?><office:document-content/>")]),
+        .rtf: Array("{\\rtf1\\ansi\\deff0 {\\fonttbl {\\f0 Times;}} \\f0 The minutes.\\par }\n".utf8),
+        .text: try! VaultFixture.sampleBytes("disclosure-note.txt"),
+        .mp3: mp3(),
+        .m4a: box("ftyp", Array("M4A ".utf8) + [0, 0, 0, 0] + Array("M4A mp42isom".utf8)) + box("mdat", [UInt8](repeating: 0, count: 200)),
+        .wav: wav(),
+        .ogg: ogg(),
+        .email: Array("Return-Path: <a@example.org>\nReceived: from x by y; Mon, 1 Jan 2024 00:00:00 +0000\nFrom: Social Care <a@example.org>\nTo: dsl@school.example\nSubject: Referral\nDate: Mon, 1 Jan 2024 00:00:00 +0000\nMIME-Version: 1.0\nContent-Type: text/plain\n\nBody.\n".utf8),
+        .xlsx: zip([("[Content_Types].xml", "<?xml version=\"1.0\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"><Override PartName=\"/xl/workbook.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml\"/></Types>"), ("_rels/.rels", "<Relationships/>"), ("xl/workbook.xml", "<workbook/>")]),
+        .ods: zip([("mimetype", "application/vnd.oasis.opendocument.spreadsheet"), ("content.xml", "<?xml version=\"1.0\"?><office:document-content/>")]),
+    ]
+
+    static let refusedFormats: [(String, [UInt8])] = [
+        ("ELF executable", try! VaultFixture.sampleBytes("program-disguised.pdf")),
+        ("Windows PE", try! VaultFixture.sampleBytes("program-disguised.docx")),
+        ("DOS MZ", Array("MZ".utf8) + [0x90, 0, 3, 0, 0, 0, 4, 0, 0, 0, 0xff, 0xff] + [UInt8](repeating: 0, count: 200)),
+        ("Mach-O", [0xcf, 0xfa, 0xed, 0xfe, 7, 0, 0, 1, 3, 0, 0, 0] + [UInt8](repeating: 0, count: 100)),
+        ("Java class", [0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 0x34] + [UInt8](repeating: 0, count: 100)),
+        ("shell script", Array("#!/bin/sh\nrm -rf /\n".utf8)),
+        ("python script", Array("#!/usr/bin/env python3\nimport os\nos.system('id')\n".utf8)),
+        ("perl script", Array("#!/usr/bin/perl\nprint \"hi\";\n".utf8)),
+        ("php", Array("<?php system($_GET['c']); ?>\n".utf8)),
+        ("batch file", Array("@echo off\r\nformat c:\r\n".utf8)),
+        ("HTML", try! VaultFixture.sampleBytes("page-with-script.html")),
+        ("HTML fragment", Array("<script>alert(1)</script>\n".utf8)),
+        ("iframe in text", Array("Dear DSL,\n<iframe src=\"https://evil.example\"></iframe>\n".utf8)),
+        ("SVG", try! VaultFixture.sampleBytes("image-with-script.svg")),
+        ("XHTML", Array("<?xml version=\"1.0\"?>\n<html xmlns=\"http://www.w3.org/1999/xhtml\"><body><script>alert(1)</script></body></html>\n".utf8)),
+        ("zip", zip([("a.txt", "hello")])),
+        ("gzip", [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3] + [UInt8](repeating: 0, count: 20)),
+        ("7z", [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c, 0, 4] + [UInt8](repeating: 0, count: 30)),
+        ("random bytes", (0..<4096).map { _ in UInt8.random(in: 0...255) }),
+    ]
+}
+
+final class TypePolicyTests: XCTestCase {
+    func testEveryKindAcceptsExactlyTheFormatsItsTableAllows() throws {
+        let f = try VaultFixture()
+        for kind in TypePolicy.kinds {
+            let allowed = Set(TypePolicy.allowed[kind]!)
+            for (type, bytes) in Fixtures.allowedFormats {
+                do {
+                    let record = try f.put(bytes, kind: kind)
+                    XCTAssertTrue(allowed.contains(type), "\(type) slipped into \(kind)")
+                    XCTAssertEqual(EvidenceType(mime: record.sniffedType), type, "\(type) sniffed as \(record.sniffedType)")
+                    XCTAssertEqual(try f.get(record.id), bytes)
+                } catch {
+                    XCTAssertFalse(allowed.contains(type), "\(type) refused for \(kind): \(error)")
+                    XCTAssertEqual(refusal(error)?.reason, .notAllowed, "\(type) in \(kind)")
+                }
+            }
+        }
+    }
+
+    func testExecutablesScriptsMarkupAndArchivesAreRefusedForEveryKind() throws {
+        let f = try VaultFixture()
+        for kind in TypePolicy.kinds {
+            for (name, bytes) in Fixtures.refusedFormats {
+                XCTAssertThrowsError(try f.put(bytes, kind: kind), "\(name) as \(kind)") {
+                    XCTAssertNotNil(refusal($0), "\(name): \($0)")
+                }
+            }
+        }
+        XCTAssertEqual(try f.vault.list(.init(), actor: "t").count, 0)
+    }
+
+    func testAFileNamedForAnotherTypeIsRefused() throws {
+        let f = try VaultFixture()
+        let png = try VaultFixture.sampleBytes("body-map-front.png")
+        XCTAssertThrowsError(try f.put(png, kind: "body-map", filename: "photo.jpg")) {
+            XCTAssertEqual(refusal($0)?.reason, .extensionMismatch("JPEG"))
+        }
+        XCTAssertNoThrow(try f.put(png, kind: "body-map", filename: "photo.PNG"))
+        XCTAssertNoThrow(try f.put(png, kind: "body-map", filename: "scan-without-extension"))
+    }
+
+    func testUnknownKindIsRefusedWithTheKnownKinds() throws {
+        let f = try VaultFixture()
+        XCTAssertThrowsError(try f.put([1, 2, 3], kind: "photos")) {
+            XCTAssertEqual($0 as? VaultError, .unknownKind("photos", known: TypePolicy.kinds))
+        }
+    }
+
+    func testOversizedUploadIsRefusedAndLeavesNothing() throws {
+        let f = try VaultFixture()
+        let session = try f.vault.beginPut(PutRequest(school: "S1", child: "C1", concern: "K1", kind: "minutes", filename: "a.txt", actor: "t", maxBytes: 100_000))
+        let chunk = [UInt8](repeating: UInt8(ascii: "a"), count: 70_000)
+        try chunk.withUnsafeBytes { try session.write($0) }
+        XCTAssertThrowsError(try chunk.withUnsafeBytes { try session.write($0) }) {
+            XCTAssertEqual(refusal($0)?.reason, .tooLarge(limit: 100_000))
+        }
+        XCTAssertEqual(f.allStoreFiles().filter { $0.hasPrefix("blobs/") }, [])
+    }
+
+    func testInvalidIdentifiersAreRefusedWithoutRepeatingThem() throws {
+        let f = try VaultFixture()
+        for (school, child, concern) in [("S1", "Jane Smith", "K1"), ("S1", "../../x", "K1"), ("", "C1", "K1"), ("S1", "C1", "K\n1")] {
+            XCTAssertThrowsError(try f.put([1], kind: "minutes", school: school, child: child, concern: concern)) { error in
+                guard case VaultError.storage(.invalidIdentifier) = error else { return XCTFail("\(error)") }
+                XCTAssertFalse("\(error)".contains("Jane"))
+            }
+        }
+        XCTAssertFalse(try f.events.contains { ($0.reason ?? "").contains("Jane") || ($0.child ?? "").contains("Jane") })
+    }
+
+    func testFilenamesAreStoredAsSanitisedData() {
+        XCTAssertEqual(Vault.sanitiseFilename("../../etc/passwd"), "passwd")
+        XCTAssertEqual(Vault.sanitiseFilename("minutes\n\u{1b}[31m.pdf"), "minutes[31m.pdf")
+        XCTAssertEqual(Vault.sanitiseFilename("/"), "unnamed")
+        XCTAssertEqual(Vault.sanitiseFilename(".."), "unnamed")
+        XCTAssertEqual(Vault.sanitiseFilename(String(repeating: "é", count: 300)).utf8.count, 254)
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import GRDB
+import KeyManagement
+import Storage
+import XCTest
+@testable import Vault
+
+/// A fresh store in a temp folder, with helpers to put, get and tamper.
+final class VaultFixture {
+    let root: String
+    let layout: StoreLayout
+    var vault: Vault
+
+    init(options: Vault.Options = Vault.Options()) throws {
+        root = NSTemporaryDirectory() + "vault-" + UUID().uuidString
+        layout = StoreLayout(root: root + "/store")
+        vault = try Vault.create(at: layout, master: .keyFile(nil), actor: "test:init", options: options)
+    }
+
+    func reopen(options: Vault.Options = Vault.Options()) throws -> Vault {
+        try Vault.open(at: layout, master: .keyFile(nil), options: options)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: root) }
+
+    static func sample(_ name: String) -> URL {
+        Bundle.module.url(forResource: "Samples/" + name, withExtension: nil)!
+    }
+
+    static func sampleBytes(_ name: String) throws -> [UInt8] { Array(try Data(contentsOf: sample(name))) }
+
+    @discardableResult
+    func put(_ bytes: [UInt8], kind: String, filename: String = "evidence", declared: String? = nil, school: String = "S1",
+             child: String = "C1", concern: String = "K1", actor: String = "dsl:jo", into vault: Vault? = nil) throws -> EvidenceRecord {
+        let session = try (vault ?? self.vault).beginPut(PutRequest(
+            school: school, child: child, concern: concern, kind: kind, filename: filename, declaredType: declared, actor: actor))
+        // Several writes, to exercise streaming.
+        var offset = 0
+        while offset < bytes.count {
+            let end = min(bytes.count, offset + 50_000)
+            try bytes[offset..<end].withUnsafeBytes { try session.write($0) }
+            offset = end
+        }
+        return try session.finish()
+    }
+
+    func putSample(_ name: String, kind: String, declared: String? = nil) throws -> EvidenceRecord {
+        try put(try Self.sampleBytes(name), kind: kind, filename: name, declared: declared)
+    }
+
+    func get(_ id: String, actor: String = "dsl:jo", from vault: Vault? = nil) throws -> [UInt8] {
+        var out: [UInt8] = []
+        try (vault ?? self.vault).get(id: id, actor: actor) { out += $0 }
+        return out
+    }
+
+    var events: [AuditEvent] { get throws { try vault.auditLog(record: nil, actor: "test:reader") } }
+
+    /// The database, opened directly as an attacker with the file would.
+    func tamper(_ sql: String, _ arguments: StatementArguments = []) throws {
+        let db = try DatabaseQueue(path: layout.metadata)
+        try db.write { try $0.execute(sql: sql, arguments: arguments) }
+    }
+
+    func blobPath(_ id: String) -> String { layout.blobs + "/" + id.prefix(2) + "/" + id + ".blob" }
+
+    /// Every regular file under the store, recursively.
+    func allStoreFiles() -> [String] {
+        let e = FileManager.default.enumerator(atPath: layout.root)!
+        var files: [String] = []
+        while let p = e.nextObject() as? String {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: layout.root + "/" + p, isDirectory: &isDir), !isDir.boolValue { files.append(p) }
+        }
+        return files
+    }
+}
+
+func refusal(_ error: Error) -> Refusal? {
+    if case VaultError.refused(let r) = error { return r }
+    return nil
+}
