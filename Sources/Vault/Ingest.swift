@@ -100,7 +100,7 @@ public final class IngestSession {
     let keys: KeyStore
     let request: PutRequest
     let recordID = RecordID.generate()
-    let lock: StoreLock
+    private var lock: StoreLock?
     private var sniffBuffer: [UInt8] = []
     private var state: State = .sniffing
     private var plaintextHash = SHA256Hasher()
@@ -206,6 +206,7 @@ public final class IngestSession {
         writer = nil
         upload = nil
         dataKey = nil
+        lock = nil
     }
 
     private func refusal(_ reason: Refusal.Reason) -> Error {

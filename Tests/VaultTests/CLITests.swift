@@ -1,0 +1,135 @@
+import Foundation
+import GRDB
+import XCTest
+
+final class CLITests: XCTestCase {
+    var dir: String!
+    var cli: CLI!
+
+    override func setUpWithError() throws {
+        dir = temporaryFolder("cli")
+        cli = CLI(store: dir + "/store")
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    func sample(_ name: String) -> String { Bundle.module.url(forResource: "Samples/" + name, withExtension: nil)!.path }
+
+    func put(_ name: String, kind: String, extra: [String] = []) throws -> CLI.Result {
+        try cli.run(["put", sample(name), "--school", "S1", "--child", "C1", "--concern", "K1", "--kind", kind, "--json"] + extra)
+    }
+
+    func testInitCreatesAPrivateStoreAndRefusesASecond() throws {
+        let first = try cli.run(["init", "--json"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertNotNil((first.json as? [String: Any])?["publicKey"])
+        let second = try cli.run(["init"])
+        XCTAssertEqual(second.status, 73)
+        XCTAssertTrue(second.stderr.contains("already exists"), second.stderr)
+        for file in ["keys/master.key", "keys/keystore.json", "metadata.sqlite"] {
+            let mode = (try FileManager.default.attributesOfItem(atPath: dir + "/store/" + file)[.posixPermissions] as! NSNumber).intValue
+            XCTAssertEqual(mode & 0o077, 0, "\(file) has mode \(String(mode, radix: 8))")
+        }
+    }
+
+    func testPutGetRoundTripWithJSON() throws {
+        XCTAssertEqual(try cli.run(["init"]).status, 0)
+        let put = try put("strategy-meeting-minutes.pdf", kind: "minutes")
+        XCTAssertEqual(put.status, 0, put.stderr)
+        let json = put.json as! [String: Any]
+        let id = json["id"] as! String
+        XCTAssertEqual(json["sniffedType"] as? String, "application/pdf")
+        XCTAssertEqual(json["size"] as? Int, 1716)
+        XCTAssertEqual((json["sha256"] as? String)?.count, 64)
+        let out = dir + "/out.pdf"
+        XCTAssertEqual(try cli.run(["get", id, "-o", out]).status, 0)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out)), try Data(contentsOf: URL(fileURLWithPath: sample("strategy-meeting-minutes.pdf"))))
+        let toStdout = try cli.run(["get", id])
+        XCTAssertEqual(toStdout.stdoutData, try Data(contentsOf: URL(fileURLWithPath: sample("strategy-meeting-minutes.pdf"))))
+        let list = try cli.run(["list", "--json", "--child", "C1"]).json as! [String: Any]
+        XCTAssertEqual((list["records"] as! [[String: Any]]).map { $0["id"] as! String }, [id])
+        let show = try cli.run(["show", id, "--json"]).json as! [String: Any]
+        XCTAssertEqual(show["kind"] as? String, "minutes")
+        XCTAssertNil(show["wrappedDek"], "wrapped keys are not printed")
+        let log = try cli.run(["audit", "log", "--record", id, "--json"]).json as! [String: Any]
+        let actions = (log["events"] as! [[String: Any]]).map { $0["action"] as! String }
+        XCTAssertEqual(actions, ["put", "get", "get", "show", "audit-read"], "reading a trail is itself on it")
+    }
+
+    func testRefusalNamesTheFileWhatWasFoundAndWhatIsAllowed() throws {
+        XCTAssertEqual(try cli.run(["init"]).status, 0)
+        let r = try put("program-disguised.pdf", kind: "minutes", extra: ["--declared-type", "application/pdf"])
+        XCTAssertEqual(r.status, 65)
+        XCTAssertTrue(r.stderr.contains("program-disguised.pdf"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("declared application/pdf"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("executable"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("PDF, DOCX, ODT, RTF, plain text"), r.stderr)
+        XCTAssertEqual(r.stdout, "")
+    }
+
+    func testUnsafeMasterKeyFileIsRefused() throws {
+        XCTAssertEqual(try cli.run(["init"]).status, 0)
+        chmod(dir + "/store/keys/master.key", 0o644)
+        let r = try cli.run(["list"])
+        XCTAssertEqual(r.status, 77)
+        XCTAssertTrue(r.stderr.contains("readable by group or others"), r.stderr)
+    }
+
+    func testPassphraseStoreThroughStandardInput() throws {
+        let created = try cli.run(["init", "--passphrase-stdin", "--kdf-cost", "interactive"], stdin: "a long and memorable passphrase\n")
+        XCTAssertEqual(created.status, 0, created.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/store/keys/master.key"))
+        XCTAssertEqual(try cli.run(["list", "--passphrase-stdin"], stdin: "a long and memorable passphrase\n").status, 0)
+        let wrong = try cli.run(["list", "--passphrase-stdin"], stdin: "a long and memorable passphrasE\n")
+        XCTAssertEqual(wrong.status, 77)
+        XCTAssertTrue(wrong.stderr.contains("does not open"), wrong.stderr)
+        let noPhrase = try cli.run(["list"])
+        XCTAssertEqual(noPhrase.status, 78)
+        XCTAssertTrue(noPhrase.stderr.contains("--passphrase-stdin"), noPhrase.stderr)
+    }
+
+    func testMissingStoreAndMissingRecordHaveTheirOwnExitCodes() throws {
+        XCTAssertEqual(try cli.run(["list"]).status, 78)
+        XCTAssertEqual(try cli.run(["init"]).status, 0)
+        XCTAssertEqual(try cli.run(["get", String(repeating: "a", count: 32)]).status, 66)
+        XCTAssertEqual(try cli.run(["get", "not-an-id"]).status, 65)
+        XCTAssertEqual(try cli.run(["put", dir + "/nope.pdf", "--school", "S1", "--child", "C1", "--concern", "K1", "--kind", "minutes"]).status, 66)
+    }
+
+    func testAuditVerifyWithOnlyThePublicKeyAndAKeptCheckpoint() throws {
+        XCTAssertEqual(try cli.run(["init"]).status, 0)
+        XCTAssertEqual(try put("disclosure-note.txt", kind: "disclosure").status, 0)
+        XCTAssertEqual(try cli.run(["audit", "public-key", "-o", dir + "/vault.pub"]).status, 0)
+        XCTAssertEqual(try cli.run(["audit", "checkpoint", "-o", dir + "/kept.json"]).status, 0)
+        // The verifier holds no secret: move the master key away.
+        try FileManager.default.moveItem(atPath: dir + "/store/keys/master.key", toPath: dir + "/master.key")
+        let ok = try cli.run(["audit", "verify", "--public-key", dir + "/vault.pub", "--checkpoint", dir + "/kept.json", "--json"])
+        XCTAssertEqual(ok.status, 0, ok.stdout)
+        XCTAssertEqual((ok.json as? [String: Any])?["intact"] as? Bool, true)
+        let db = try DatabaseQueue(path: dir + "/store/metadata.sqlite")
+        try db.write { try $0.execute(sql: "DROP TRIGGER audit_events_no_update; UPDATE audit_events SET actor = 'nobody' WHERE seq = 2") }
+        let bad = try cli.run(["audit", "verify", "--public-key", dir + "/vault.pub", "--checkpoint", dir + "/kept.json", "--json"])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertEqual((bad.json as? [String: Any])?["firstBadSeq"] as? Int, 2)
+        let text = try cli.run(["audit", "verify"])
+        XCTAssertTrue(text.stdout.contains("first bad sequence number 2"), text.stdout)
+        // A key from another vault does not vouch for this one.
+        let other = CLI(store: dir + "/other")
+        XCTAssertEqual(try other.run(["init"]).status, 0)
+        XCTAssertEqual(try other.run(["audit", "public-key", "-o", dir + "/other.pub"]).status, 0)
+        try FileManager.default.moveItem(atPath: dir + "/master.key", toPath: dir + "/store/keys/master.key")
+        XCTAssertEqual(try cli.run(["audit", "verify", "--public-key", dir + "/other.pub"]).status, 1)
+    }
+
+    func testVerifyWithoutKeysRunsWithTheMasterKeyUnreadable() throws {
+        XCTAssertEqual(try cli.run(["init"]).status, 0)
+        XCTAssertEqual(try put("body-map-front.png", kind: "body-map").status, 0)
+        try FileManager.default.moveItem(atPath: dir + "/store/keys/master.key", toPath: dir + "/master.key")
+        let r = try cli.run(["verify", "--no-keys", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual((r.json as? [String: Any])?["authenticated"] as? Bool, false)
+        let withKeys = try cli.run(["verify"])
+        XCTAssertEqual(withKeys.status, 77, "with keys it needs the master key")
+        XCTAssertTrue(withKeys.stderr.contains("master.key"), withKeys.stderr)
+    }
+}
