@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Strongroom builds against, if any is missing. Idempotent.
+set -euo pipefail
+needed=(libsodium-dev libmagic-dev libsqlite3-dev pkg-config)
+missing=()
+for p in "${needed[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""; [[ $(id -u) != 0 ]] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

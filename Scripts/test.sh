@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, builds, runs the acceptance script of the
+# core vault when ../shared is beside the checkout, then every XCTest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash Scripts/setup.sh
+swift build --build-tests
+if [[ -x ../shared/acceptance/core-cli.sh || -f ../shared/acceptance/core-cli.sh ]]; then
+  echo "acceptance: core-cli.sh"
+  bash ../shared/acceptance/core-cli.sh "$(swift build --show-bin-path)/strongroom"
+fi
+swift test --skip-build
