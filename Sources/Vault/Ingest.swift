@@ -52,13 +52,14 @@ extension Vault {
     }
 
     /// Reads a whole file descriptor into a put: the CLI's path.
-    public func put(from fd: Int32, _ request: PutRequest) throws -> EvidenceRecord {
+    public func put(from fd: Int32, _ request: PutRequest, progress: ((Int64) -> Void)? = nil) throws -> EvidenceRecord {
         let session = try beginPut(request)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: BlobFormat.chunkSize, alignment: 16)
         defer {
             buffer.initializeMemory(as: UInt8.self, repeating: 0)
             buffer.deallocate()
         }
+        var total: Int64 = 0
         do {
             while true {
                 let n = read(fd, buffer.baseAddress, buffer.count)
@@ -68,6 +69,8 @@ extension Vault {
                 }
                 if n == 0 { break }
                 try session.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                total += Int64(n)
+                if total & 0x3f_ffff < Int64(n) { progress?(total) }
             }
             return try session.finish()
         } catch {

@@ -24,7 +24,11 @@ struct GetCommand: ParsableCommand {
             }
         }
         do {
+            var sent: Int64 = 0
+            let showProgress = output != nil
             let record = try vault.get(id: id, actor: options.actorName) { chunk in
+                sent += Int64(chunk.count)
+                if showProgress && sent & 0x3f_ffff < Int64(chunk.count) { Output.progress("read \(sent >> 20) MiB") }
                 var offset = 0
                 while offset < chunk.count {
                     let n = write(fd, chunk.baseAddress! + offset, chunk.count - offset)
@@ -35,6 +39,7 @@ struct GetCommand: ParsableCommand {
                     offset += n
                 }
             }
+            Output.endProgress()
             if let output {
                 close(fd)
                 if options.json { Output.json(["id": record.id, "output": output, "size": record.size, "sha256": record.sha256]) }

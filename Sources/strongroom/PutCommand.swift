@@ -36,7 +36,8 @@ struct PutCommand: ParsableCommand {
             filename: filename ?? (file == "-" ? "stdin" : file), declaredType: declaredType, actor: options.actorName)
         let record: EvidenceRecordSummary
         do {
-            let r = try vault.put(from: fd, request)
+            let r = try vault.put(from: fd, request) { Output.progress("stored \($0 >> 20) MiB") }
+            Output.endProgress()
             record = EvidenceRecordSummary(id: r.id, sniffedType: r.sniffedType, size: r.size, sha256: r.sha256)
         } catch let error as VaultError {
             // The path is the operator's own input, echoed on their terminal; it is never logged.
