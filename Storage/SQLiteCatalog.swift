@@ -63,6 +63,11 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
         self.clock = clock
         do {
             pool = try DatabasePool(path: path, configuration: config)
+            // GRDB switches the writer to synchronous=NORMAL when it enables WAL; a commit must
+            // survive power loss, so set FULL again on the writer connection.
+            if !options.readOnly {
+                try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+            }
             if !options.readOnly {
                 let migrator = Self.migrator
                 if try pool.read({ try migrator.hasBeenSuperseded($0) }) {
