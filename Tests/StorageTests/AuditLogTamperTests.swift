@@ -192,3 +192,14 @@ final class AuditLogTamperTests: XCTestCase {
         XCTAssertTrue(try report().isIntact)
     }
 }
+
+final class DurabilityTests: XCTestCase {
+    func testWriterCommitsWithSynchronousFull() throws {
+        let dir = NSTemporaryDirectory() + "sync-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let catalog = try SQLiteCatalog.create(path: dir + "/m.sqlite", vaultID: "v")
+        let level = try catalog.pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") }
+        XCTAssertEqual(level, 2, "FULL: every commit is fsynced")
+    }
+}
