@@ -12,11 +12,7 @@ extension Vault {
         let record = try lookUp(id: id, actor: actor, action: "get")
         try vaulting {
             guard let blob = try blobs.open(recordID: id) else { throw StorageError.blobMissing(record: id) }
-            let kek = try keys.kek(id: record.kekID)
-            let dek = try KeyWrap.unwrapDataKey(
-                Array(record.wrappedDEK), under: kek,
-                binding: DataKeyBinding(schoolID: record.school, recordID: record.id,
-                                        formatVersion: UInt64(record.formatVersion), kekID: record.kekID))
+            let dek = try dataKey(of: record, keys: keys)
             // No audit record, no access: the event is committed before the first byte leaves.
             try audit(event(record, actor: actor, action: "get", outcome: .ok))
             do {
@@ -27,6 +23,14 @@ extension Vault {
             }
         }
         return record
+    }
+
+    /// A record's data key, unwrapped under its KEK with the record's own binding.
+    func dataKey(of record: EvidenceRecord, keys: KeyStore) throws -> SecretBytes {
+        try KeyWrap.unwrapDataKey(
+            Array(record.wrappedDEK), under: try keys.kek(id: record.kekID),
+            binding: DataKeyBinding(schoolID: record.school, recordID: record.id,
+                                    formatVersion: UInt64(record.formatVersion), kekID: record.kekID))
     }
 
     func decrypt(_ record: EvidenceRecord, blob: RandomAccessBlob, dataKey: SecretBytes,

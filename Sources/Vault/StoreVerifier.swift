@@ -39,12 +39,7 @@ extension Vault {
             do {
                 guard let blob = try blobs.open(recordID: record.id) else { throw StorageError.blobMissing(record: record.id) }
                 if let keys {
-                    let kek = try keys.kek(id: record.kekID)
-                    let dek = try KeyWrap.unwrapDataKey(
-                        Array(record.wrappedDEK), under: kek,
-                        binding: DataKeyBinding(schoolID: record.school, recordID: record.id,
-                                                formatVersion: UInt64(record.formatVersion), kekID: record.kekID))
-                    try decrypt(record, blob: blob, dataKey: dek) { _ in }
+                    try decrypt(record, blob: blob, dataKey: try dataKey(of: record, keys: keys)) { _ in }
                 } else {
                     try checkWithoutKeys(record, blob: blob)
                 }
