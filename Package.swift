@@ -31,7 +31,11 @@ let package = Package(
             path: "KeyManagement"),
         .target(
             name: "Storage",
-            dependencies: ["KeyManagement", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "KeyManagement", .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API, for the one hot loop GRDB's row API makes slow (audit verify).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             path: "Storage"),
         .target(
             name: "Vault",

@@ -39,8 +39,8 @@ public struct AuditVerifier {
         var expectedPrevious = AuditEvent.genesisHash(vaultID: vaultID)
         var expectedSequence: Int64 = 1
 
-        func check(_ current: AuditEvent, twoBefore: AuditEvent?, before: AuditEvent?, after: AuditEvent?) {
-            let content = current.computedHash
+        func check(_ current: AuditLink, twoBefore: AuditLink?, before: AuditLink?, after: AuditLink?) {
+            let content = current.contentHash
             if content != current.hash {
                 report.add(.edited, at: current.sequence, "event \(current.sequence)'s content does not match its hash")
             }
@@ -77,13 +77,14 @@ public struct AuditVerifier {
         }
 
         // A window of four consecutive events: two before the one checked, and one after it.
-        var window: [AuditEvent] = []
+        var window: [AuditLink] = []
+        window.reserveCapacity(4)
         func checkAt(_ i: Int, hasAfter: Bool) {
             check(window[i], twoBefore: i >= 2 ? window[i - 2] : nil, before: i >= 1 ? window[i - 1] : nil,
                   after: hasAfter ? window[i + 1] : nil)
         }
-        try snapshot.forEachEvent { event in
-            window.append(event)
+        try snapshot.forEachLink { link in
+            window.append(link)
             if window.count >= 2 { checkAt(window.count - 2, hasAfter: true) }
             if window.count == 4 { window.removeFirst() }
         }

@@ -33,5 +33,6 @@ public protocol AuditSnapshot {
     var checkpoints: [Checkpoint] { get }
     /// Record ids that have no successful put event.
     var recordsWithoutPutEvent: [String] { get }
-    func forEachEvent(_ body: (AuditEvent) throws -> Void) throws
+    /// Every event in sequence order, as the verifier needs it.
+    func forEachLink(_ body: (AuditLink) throws -> Void) throws
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import KeyManagement
 
 /// The embedded catalog: one SQLite database (`metadata.sqlite`) in WAL mode with
@@ -139,6 +140,7 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
 
     // MARK: writes
 
+    @discardableResult
     public func commitRecord(_ record: EvidenceRecord, event: AuditEntry, signer: AuditSigner?) throws -> AuditEvent {
         do {
             return try pool.write { db in
@@ -150,6 +152,7 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
         }
     }
 
+    @discardableResult
     public func append(_ entries: [AuditEntry], signer: AuditSigner?) throws -> [AuditEvent] {
         do {
             return try pool.write { db in try appendLocked(db, entries, signer: signer) }
@@ -167,7 +170,12 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
         var last = [UInt8](head["last_hash"] as Data)
         guard frontier.size == size else { throw StorageError.auditUnavailable("the audit head disagrees with its tree; run audit verify") }
         let now = nowMillis
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO audit_events (seq, time_ms, actor, action, outcome, school, child, concern, record, reason, prev_hash, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
         var written: [AuditEvent] = []
+        written.reserveCapacity(entries.count)
         for entry in entries {
             var event = AuditEvent(
                 sequence: Int64(size + 1), timeMillis: now, actor: LogText.escape(entry.actor),
@@ -176,11 +184,7 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
                 concern: entry.concern.map(LogText.escape), record: entry.record.map(LogText.escape),
                 reason: entry.reason.map(LogText.escape), previousHash: last, hash: [])
             event.hash = event.computedHash
-            try db.execute(
-                sql: """
-                    INSERT INTO audit_events (seq, time_ms, actor, action, outcome, school, child, concern, record, reason, prev_hash, hash)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
+            try insert.execute(
                 arguments: [event.sequence, event.timeMillis, event.actor, event.action, event.outcome, event.school,
                             event.child, event.concern, event.record, event.reason, Data(event.previousHash), Data(event.hash)])
             frontier.append(event.hash)
@@ -288,9 +292,25 @@ struct SQLiteAuditSnapshot: AuditSnapshot {
     let checkpoints: [Checkpoint]
     let recordsWithoutPutEvent: [String]
 
-    func forEachEvent(_ body: (AuditEvent) throws -> Void) throws {
-        let rows = try Row.fetchCursor(
-            db, sql: "SELECT seq, time_ms, actor, action, outcome, school, child, concern, record, reason, prev_hash, hash FROM audit_events ORDER BY seq")
-        while let row = try rows.next() { try body(SQLiteCatalog.event(row)) }
+    /// Reads the columns straight from SQLite's row buffers (no Swift strings, no copies) and
+    /// hashes them in `AuditEvent.canonicalBytes` order: a million events verify in seconds.
+    func forEachLink(_ body: (AuditLink) throws -> Void) throws {
+        let statement = try db.makeStatement(
+            sql: "SELECT seq, time_ms, actor, action, outcome, school, child, concern, record, reason, prev_hash, hash FROM audit_events ORDER BY seq")
+        let s = statement.sqliteStatement
+        func column(_ i: CInt) -> UnsafeRawBufferPointer? {
+            // sqlite3_column_blob before sqlite3_column_bytes, as SQLite documents.
+            guard let pointer = sqlite3_column_blob(s, i) else { return nil }
+            return UnsafeRawBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(s, i)))
+        }
+        func bytes(_ i: CInt) -> [UInt8] { column(i).map { Array($0) } ?? [] }
+        var hasher = AuditLeafHasher()
+        let rows = try Row.fetchCursor(statement)
+        while try rows.next() != nil {
+            let sequence = sqlite3_column_int64(s, 0)
+            hasher.begin(sequence: sequence, timeMillis: sqlite3_column_int64(s, 1))
+            for i in CInt(2)...CInt(10) { hasher.append(column(i)) }
+            try body(AuditLink(sequence: sequence, previousHash: bytes(10), hash: bytes(11), contentHash: hasher.finish()))
+        }
     }
 }

@@ -44,6 +44,31 @@ final class AuditLogTamperTests: XCTestCase {
         XCTAssertEqual(r.unsignedTail, 0)
     }
 
+    func testVerifierHashesStoredRowsExactlyAsTheCanonicalEncoding() throws {
+        // Absent fields, empty-looking and non-ASCII values, a reason with escapes.
+        try catalog.append([
+            AuditEntry(actor: "dpo:ana", action: "list", outcome: .ok),
+            AuditEntry(actor: "dsl:Zoë", action: "get", outcome: .denied, school: "S2", reason: "other school \u{1B}[2J"),
+        ], signer: signer)
+        var links: [AuditLink] = []
+        try catalog.auditSnapshot { snapshot in try snapshot.forEachLink { links.append($0) } }
+        let events = try catalog.events(record: nil)
+        XCTAssertEqual(links.count, events.count)
+        XCTAssertEqual(links, events.map(\.link))
+        XCTAssertTrue(links.allSatisfy { $0.contentHash == $0.hash })
+    }
+
+    func testEditingAnyHashedColumnIsCaught() throws {
+        for column in ["time_ms", "actor", "action", "outcome", "school", "child", "concern", "record", "reason", "prev_hash"] {
+            try tearDownWithError()
+            try setUpWithError()
+            let value: DatabaseValueConvertible = column == "time_ms" ? 1 : column == "prev_hash" ? Data(repeating: 7, count: 32) : "x"
+            try tamper("UPDATE audit_events SET \(column) = ? WHERE seq = 6", [value])
+            let r = try report()
+            XCTAssertTrue(r.problems.contains { $0.kind == .edited && $0.sequence == 6 }, "\(column): \(r.problems)")
+        }
+    }
+
     func testApplicationCannotUpdateOrDeleteEvents() throws {
         let db = try DatabaseQueue(path: dir + "/metadata.sqlite")
         XCTAssertThrowsError(try db.write { try $0.execute(sql: "UPDATE audit_events SET actor = 'x' WHERE seq = 1") })
