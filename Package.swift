@@ -14,6 +14,15 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // C libraries, each wrapped once, thinly, in one Swift file.
@@ -41,9 +50,32 @@ let package = Package(
             name: "Vault",
             dependencies: ["KeyManagement", "Storage", "CMagic"],
             path: "Sources/Vault"),
+        // The HTTP service on Hummingbird 2: routes, roles, streaming bodies, metrics.
+        .target(
+            name: "StrongroomServer",
+            dependencies: [
+                "Vault", "Storage", "KeyManagement",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Sources/StrongroomServer", resources: [.copy("openapi.yaml")]),
         .executableTarget(
             name: "strongroom",
-            dependencies: ["Vault", "Storage", "KeyManagement", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Vault", "Storage", "KeyManagement", "StrongroomServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Sources/strongroom"),
         // Benchmark driver used by Scripts/bench-*.sh (not shipped to users).
         .executableTarget(
@@ -57,6 +89,10 @@ let package = Package(
             name: "StorageTests",
             dependencies: ["Storage", "KeyManagement", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/StorageTests", resources: [.copy("Vectors")]),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: ["StrongroomServer", "Vault", "Storage", "KeyManagement", "TestSupport"],
+            path: "Tests/ServerTests"),
         .testTarget(
             name: "VaultTests",
             dependencies: ["Vault", "Storage", "KeyManagement", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],

@@ -22,6 +22,13 @@ public protocol Catalog: Sendable {
     func allRecordIDs() throws -> Set<String>
 
     func events(record: String?) throws -> [AuditEvent]
+
+    /// Adds a user (replacing a revoked one of the same name) with its audit event.
+    func addUser(_ user: UserAccount, event: AuditEntry, signer: AuditSigner?) throws
+    func revokeUser(name: String, atMillis: Int64, event: AuditEntry, signer: AuditSigner?) throws
+    func users() throws -> [UserAccount]
+    /// The user holding the token with this hash, revoked or not.
+    func user(tokenHash: Data) throws -> UserAccount?
     func latestCheckpoint() throws -> Checkpoint?
     /// Walks the whole log for verification, in sequence order, with the stored head and checkpoints.
     func auditSnapshot(_ body: (AuditSnapshot) throws -> Void) throws

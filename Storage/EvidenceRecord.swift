@@ -77,10 +77,19 @@ public struct RecordFilter: Sendable, Equatable {
     public var child: String?
     public var concern: String?
     public var createdBy: String?
-    public init(school: String? = nil, child: String? = nil, concern: String? = nil, createdBy: String? = nil) {
+    /// Only records of these schools (nil: every school).
+    public var schools: [String]?
+    /// A page of the chronology: at most `limit` records after skipping `offset`.
+    public var limit: Int?
+    public var offset: Int
+    public init(school: String? = nil, child: String? = nil, concern: String? = nil, createdBy: String? = nil,
+                schools: [String]? = nil, limit: Int? = nil, offset: Int = 0) {
         self.school = school
         self.child = child
         self.concern = concern
         self.createdBy = createdBy
+        self.schools = schools
+        self.limit = limit
+        self.offset = offset
     }
 }

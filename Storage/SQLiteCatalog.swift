@@ -13,6 +13,9 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
 
     let pool: DatabasePool
     public let vaultID: String
+    private var committer: GroupCommit!
+    /// The signer of the group being committed; touched only on the writer's queue.
+    private var groupSigner: AuditSigner?
     let clock: @Sendable () -> Date
 
     public struct Options: Sendable {
@@ -64,6 +67,7 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
         self.clock = clock
         do {
             pool = try DatabasePool(path: path, configuration: config)
+            committer = GroupCommit(writer: pool) { [unowned self] db in try self.signGroup(db) }
             // GRDB switches the writer to synchronous=NORMAL when it enables WAL; a commit must
             // survive power loss, so set FULL again on the writer connection.
             if !options.readOnly {
@@ -122,6 +126,14 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
                     key_id TEXT NOT NULL, signature BLOB NOT NULL);
                 """)
         }
+        migrator.registerMigration("v2-users") { db in
+            try db.execute(sql: """
+                CREATE TABLE users (
+                    name TEXT PRIMARY KEY NOT NULL, role TEXT NOT NULL, schools TEXT NOT NULL,
+                    token_hash BLOB NOT NULL UNIQUE, created_at_ms INTEGER NOT NULL, created_by TEXT NOT NULL,
+                    revoked_at_ms INTEGER);
+                """)
+        }
         return migrator
     }
 
@@ -142,27 +154,50 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
 
     @discardableResult
     public func commitRecord(_ record: EvidenceRecord, event: AuditEntry, signer: AuditSigner?) throws -> AuditEvent {
-        do {
-            return try pool.write { db in
-                try record.insert(db)
-                return try appendLocked(db, [event], signer: signer)[0]
-            }
-        } catch let error as DatabaseError {
-            throw StorageError.auditUnavailable(Self.describe(error))
+        try auditedWrite { db in
+            try record.insert(db)
+            return try self.appendLocked(db, [event], signer: signer)[0]
         }
     }
 
     @discardableResult
     public func append(_ entries: [AuditEntry], signer: AuditSigner?) throws -> [AuditEvent] {
+        try auditedWrite { db in try self.appendLocked(db, entries, signer: signer) }
+    }
+
+    /// A write that carries audit events, through group commit. Any database failure means the
+    /// events are not durable, which callers must treat as "do not go on".
+    private func auditedWrite<T>(_ work: @escaping (Database) throws -> T) throws -> T {
         do {
-            return try pool.write { db in try appendLocked(db, entries, signer: signer) }
+            return try committer.run(work)
         } catch let error as DatabaseError {
             throw StorageError.auditUnavailable(Self.describe(error))
         }
     }
 
-    private func appendLocked(_ db: Database, _ entries: [AuditEntry], signer: AuditSigner?) throws -> [AuditEvent] {
-        guard let head = try Row.fetchOne(db, sql: "SELECT tree_size, last_hash, frontier FROM audit_head WHERE id = 1"),
+    /// Signs one checkpoint for the whole group at the head it reached.
+    private func signGroup(_ db: Database) throws {
+        guard let signer = groupSigner else { return }
+        groupSigner = nil
+        guard let head = try Row.fetchOne(db, sql: "SELECT tree_size, frontier FROM audit_head WHERE id = 1"),
+              let frontier = TreeFrontier(serialized: [UInt8](head["frontier"] as Data)) else {
+            throw StorageError.auditUnavailable("the audit head is missing or malformed; run audit verify")
+        }
+        let size = frontier.size
+        guard size > 0 else { return }
+        let now = nowMillis
+        let checkpoint = try Checkpoint.sign(vaultID: vaultID, treeSize: size, root: frontier.root, timeMillis: now, signer: signer)
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO audit_checkpoints (tree_size, root, time_ms, key_id, signature) VALUES (?, ?, ?, ?, ?)",
+            arguments: [size, Data(frontier.root), now, checkpoint.keyID, Data(base64Encoded: checkpoint.signature)!])
+        let window = Self.checkpointWindow
+        try db.execute(
+            sql: "DELETE FROM audit_checkpoints WHERE tree_size < ? AND (tree_size - 1) / ? = (? - 1) / ?",
+            arguments: [size, window, size, window])
+    }
+
+    func appendLocked(_ db: Database, _ entries: [AuditEntry], signer: AuditSigner?) throws -> [AuditEvent] {
+        guard let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT tree_size, last_hash, frontier FROM audit_head WHERE id = 1")),
               var frontier = TreeFrontier(serialized: [UInt8](head["frontier"] as Data)) else {
             throw StorageError.auditUnavailable("the audit head is missing or malformed; run audit verify")
         }
@@ -192,21 +227,47 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
             size += 1
             written.append(event)
         }
-        try db.execute(
-            sql: "UPDATE audit_head SET tree_size = ?, last_hash = ?, frontier = ? WHERE id = 1",
-            arguments: [size, Data(last), Data(frontier.serialized)])
-        if let signer, size > 0 {
-            let checkpoint = try Checkpoint.sign(vaultID: vaultID, treeSize: size, root: frontier.root, timeMillis: now, signer: signer)
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO audit_checkpoints (tree_size, root, time_ms, key_id, signature) VALUES (?, ?, ?, ?, ?)",
-                arguments: [size, Data(frontier.root), now, checkpoint.keyID, Data(base64Encoded: checkpoint.signature)!])
-            let window = Self.checkpointWindow
-            try db.execute(
-                sql: "DELETE FROM audit_checkpoints WHERE tree_size < ? AND (tree_size - 1) / ? = (? - 1) / ?",
-                arguments: [size, window, size, window])
-        }
+        try db.cachedStatement(sql: "UPDATE audit_head SET tree_size = ?, last_hash = ?, frontier = ? WHERE id = 1")
+            .execute(arguments: [size, Data(last), Data(frontier.serialized)])
+        if let signer { groupSigner = signer }
         CrashPoint.hit("audit-appended")
         return written
+    }
+
+    // MARK: users
+
+    public func addUser(_ user: UserAccount, event: AuditEntry, signer: AuditSigner?) throws {
+        try auditedWrite { db in
+            if let existing = try UserAccount.fetchOne(db, key: user.name) {
+                guard existing.isRevoked else { throw StorageError.userExists(user.name) }
+                try existing.delete(db)
+            }
+            try user.insert(db)
+            _ = try self.appendLocked(db, [event], signer: signer)
+        }
+    }
+
+    public func revokeUser(name: String, atMillis: Int64, event: AuditEntry, signer: AuditSigner?) throws {
+        try auditedWrite { db in
+            guard var user = try UserAccount.fetchOne(db, key: name), !user.isRevoked else {
+                throw StorageError.userNotFound(name)
+            }
+            user.revokedAtMillis = atMillis
+            try user.update(db)
+            _ = try self.appendLocked(db, [event], signer: signer)
+        }
+    }
+
+    public func users() throws -> [UserAccount] {
+        try guarded { try pool.read { try UserAccount.order(Column("name")).fetchAll($0) } }
+    }
+
+    public func user(tokenHash: Data) throws -> UserAccount? {
+        try guarded {
+            try pool.read { db in
+                try UserAccount.fetchOne(db.cachedStatement(sql: "SELECT * FROM users WHERE token_hash = ?"), arguments: [tokenHash])
+            }
+        }
     }
 
     // MARK: reads
@@ -223,7 +284,10 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
                 if let child = filter.child { request = request.filter(EvidenceRecord.Columns.child == child) }
                 if let concern = filter.concern { request = request.filter(EvidenceRecord.Columns.concern == concern) }
                 if let createdBy = filter.createdBy { request = request.filter(EvidenceRecord.Columns.createdBy == createdBy) }
-                return try request.order(EvidenceRecord.Columns.createdAtMillis, EvidenceRecord.Columns.id).fetchAll(db)
+                if let schools = filter.schools { request = request.filter(schools.contains(EvidenceRecord.Columns.school)) }
+                request = request.order(EvidenceRecord.Columns.createdAtMillis, EvidenceRecord.Columns.id)
+                if let limit = filter.limit { request = request.limit(limit, offset: filter.offset) }
+                return try request.fetchAll(db)
             }
         }
     }
@@ -312,5 +376,12 @@ struct SQLiteAuditSnapshot: AuditSnapshot {
             for i in CInt(2)...CInt(10) { hasher.append(column(i)) }
             try body(AuditLink(sequence: sequence, previousHash: bytes(10), hash: bytes(11), contentHash: hasher.finish()))
         }
+    }
+}
+
+extension SQLiteCatalog {
+    /// Closes every connection; later calls fail with a database error.
+    public func close() {
+        try? pool.close()
     }
 }

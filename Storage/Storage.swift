@@ -32,6 +32,10 @@ public enum StorageError: Error, Sendable, Equatable {
     case auditUnavailable(String)
     /// The store's on-disk format is newer or older than this build understands.
     case unsupportedFormat(String)
+    /// A user of that name already exists (and is not revoked).
+    case userExists(String)
+    /// No active user of that name.
+    case userNotFound(String)
 
     init(_ error: FileOpsError) {
         self = .io(operation: error.operation, path: error.path, errno: error.errno)
@@ -49,6 +53,8 @@ extension StorageError: CustomStringConvertible {
         case .database(let why): return "metadata database: \(why)"
         case .auditUnavailable(let why): return "the audit log cannot be written, so nothing was done: \(why)"
         case .unsupportedFormat(let why): return "unsupported store format: \(why)"
+        case .userExists(let name): return "a user named \(LogText.escape(name)) already exists; revoke it first to issue a new token"
+        case .userNotFound(let name): return "no active user named \(LogText.escape(name))"
         }
     }
 }

@@ -126,6 +126,16 @@ public final class IngestSession {
 
     deinit { abort() }
 
+    /// Refuses (audited, nothing stored) a body announced larger than the request's limit,
+    /// before any of it is read.
+    public func expectLength(_ length: Int64) throws {
+        if let limit = request.maxBytes, length > limit {
+            let error = refusal(.tooLarge(limit: limit))
+            abort()
+            throw error
+        }
+    }
+
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         precondition(state != .done, "write after finish or abort")
         do {
@@ -172,12 +182,12 @@ public final class IngestSession {
                     ciphertextBlake2b: Hex.encode(ciphertextHash), ciphertextSize: Int64(writer!.ciphertextSize),
                     createdAtMillis: vault.nowMillis, createdBy: request.actor, kekID: kekID, wrappedDEK: Data(wrapped))
                 do {
-                    try vault.catalog.commitRecord(
+                    try vault.timedAudit { try vault.catalog.commitRecord(
                         record,
                         event: AuditEntry(
                             actor: request.actor, action: "put", outcome: .ok, school: request.school, child: request.child,
                             concern: request.concern, record: recordID, reason: "kind \(request.kind), \(sniffedMIME), \(total) bytes"),
-                        signer: try keys.auditSigner())
+                        signer: try keys.auditSigner()) }
                 } catch {
                     // The row never committed: remove the blob so nothing of this put remains.
                     try? vault.blobs.delete(recordID: recordID)
@@ -233,7 +243,7 @@ public final class IngestSession {
     }
 
     private func startStreaming() throws {
-        let mime = try sniffBuffer.withUnsafeBytes { try vault.sniffer().mimeType(of: $0) }
+        let mime = try sniffBuffer.withUnsafeBytes { prefix in try vault.withSniffer { try $0.mimeType(of: prefix) } }
         sniffedMIME = TypePolicy.normalise(mime)
         do {
             sniffedType = try sniffBuffer.withUnsafeBytes { prefix in

@@ -4,25 +4,43 @@ import Storage
 
 extension Vault {
     /// Streams a record's plaintext to `sink`, after its audit event is durable. Every chunk is
-    /// authenticated before it reaches the sink; the size and SHA-256 are checked at the end,
-    /// and a failure after bytes were sent is thrown (the caller discards what it received).
+    /// authenticated before it reaches the sink; the size and SHA-256 are checked before the last
+    /// chunk is handed over, and a failure after bytes were sent is thrown (the caller discards
+    /// what it received).
     @discardableResult
     public func get(id: String, actor: String, to sink: (UnsafeRawBufferPointer) throws -> Void) throws -> EvidenceRecord {
-        let keys = try requireKeys("get")
         let record = try lookUp(id: id, actor: actor, action: "get")
-        try vaulting {
-            guard let blob = try blobs.open(recordID: id) else { throw StorageError.blobMissing(record: id) }
-            let dek = try dataKey(of: record, keys: keys)
-            // No audit record, no access: the event is committed before the first byte leaves.
-            try audit(event(record, actor: actor, action: "get", outcome: .ok))
+        let download = try beginDownload(record, actor: actor)
+        while try download.next(sink) {}
+        return record
+    }
+
+    /// Opens a record for reading and writes its audit event. No audit record, no access: the
+    /// event is committed before this returns, so before the first byte can leave.
+    func beginDownload(_ record: EvidenceRecord, actor: String) throws -> RecordDownload {
+        let keys = try requireKeys("get")
+        return try vaulting {
+            let download: RecordDownload
             do {
-                try decrypt(record, blob: blob, dataKey: dek, to: sink)
+                download = try openRecord(record, keys: keys) { [self] error in
+                    _ = try? audit(event(record, actor: actor, action: "get", outcome: .failed, reason: "\(error)"))
+                }
             } catch {
                 _ = try? audit(event(record, actor: actor, action: "get", outcome: .failed, reason: "\(VaultError.wrap(error))"))
                 throw error
             }
+            try audit(event(record, actor: actor, action: "get", outcome: .ok))
+            return download
         }
-        return record
+    }
+
+    /// The one place a record's blob is opened for decryption, under its own data key.
+    func openRecord(_ record: EvidenceRecord, keys: KeyStore, onFailure: ((StorageError) -> Void)?) throws -> RecordDownload {
+        guard let blob = try blobs.open(recordID: record.id) else { throw StorageError.blobMissing(record: record.id) }
+        let decryptor = try BlobDecryptor(
+            blob, schoolID: record.school, recordID: record.id, dataKey: try dataKey(of: record, keys: keys),
+            expectedCiphertextSize: Int(record.ciphertextSize))
+        return RecordDownload(record: record, decryptor: decryptor, onFailure: onFailure)
     }
 
     /// A record's data key, unwrapped under its KEK with the record's own binding.
@@ -31,23 +49,6 @@ extension Vault {
             Array(record.wrappedDEK), under: try keys.kek(id: record.kekID),
             binding: DataKeyBinding(schoolID: record.school, recordID: record.id,
                                     formatVersion: UInt64(record.formatVersion), kekID: record.kekID))
-    }
-
-    func decrypt(_ record: EvidenceRecord, blob: RandomAccessBlob, dataKey: SecretBytes,
-                 to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
-        var hasher = SHA256Hasher()
-        var size: Int64 = 0
-        try BlobReader.decrypt(
-            blob, schoolID: record.school, recordID: record.id, dataKey: dataKey,
-            expectedCiphertextSize: Int(record.ciphertextSize)
-        ) { chunk in
-            hasher.update(chunk)
-            size += Int64(chunk.count)
-            try sink(chunk)
-        }
-        guard size == record.size, Hex.encode(hasher.finalize()) == record.sha256 else {
-            throw StorageError.blobDamaged(record: record.id, damage: .plaintextMismatch)
-        }
     }
 
     /// A record's metadata, after its audit event.

@@ -37,10 +37,10 @@ extension Vault {
         for (n, record) in records.enumerated() {
             progress?(n + 1, records.count)
             do {
-                guard let blob = try blobs.open(recordID: record.id) else { throw StorageError.blobMissing(record: record.id) }
                 if let keys {
-                    try decrypt(record, blob: blob, dataKey: try dataKey(of: record, keys: keys)) { _ in }
+                    try openRecord(record, keys: keys, onFailure: nil).readToEnd()
                 } else {
+                    guard let blob = try blobs.open(recordID: record.id) else { throw StorageError.blobMissing(record: record.id) }
                     try checkWithoutKeys(record, blob: blob)
                 }
                 report.intact += 1

@@ -18,7 +18,8 @@ public final class Vault: @unchecked Sendable {
     let blobs: any BlobStore
     let clock: @Sendable () -> Date
     private let snifferLock = NSLock()
-    private var _sniffer: MagicSniffer?
+    /// Idle sniffers: a `magic_t` serves one thread at a time, so concurrent puts each take one.
+    private var idleSniffers: [MagicSniffer] = []
 
     public struct Options: Sendable {
         public var clock: @Sendable () -> Date = Date.init
@@ -113,21 +114,36 @@ public final class Vault: @unchecked Sendable {
 
     var signer: AuditSigner? { try? keys?.auditSigner() }
 
-    func sniffer() throws -> MagicSniffer {
-        try snifferLock.withLock {
-            if let s = _sniffer { return s }
-            let s = try MagicSniffer()
-            _sniffer = s
-            return s
-        }
+    func withSniffer<T>(_ body: (MagicSniffer) throws -> T) throws -> T {
+        let sniffer = try snifferLock.withLock { idleSniffers.popLast() } ?? MagicSniffer()
+        defer { snifferLock.withLock { idleSniffers.append(sniffer) } }
+        return try body(sniffer)
     }
 
     /// Writes audit events durably, signing a checkpoint when the key is at hand. Throws
     /// `StorageError.auditUnavailable` if it cannot: the caller must then not go on.
     @discardableResult
     func audit(_ entries: AuditEntry...) throws -> [AuditEvent] {
-        try vaulting { try catalog.append(entries, signer: signer) }
+        try timedAudit { try vaulting { try catalog.append(entries, signer: signer) } }
+    }
+
+    /// Called with the nanoseconds each durable audit append took (the server's metrics).
+    /// Set once, before the vault is shared.
+    nonisolated(unsafe) public var auditLatencyObserver: (@Sendable (UInt64) -> Void)?
+
+    func timedAudit<T>(_ body: () throws -> T) rethrows -> T {
+        guard let observer = auditLatencyObserver else { return try body() }
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { observer(DispatchTime.now().uptimeNanoseconds - start) }
+        return try body()
     }
 
     var nowMillis: Int64 { Int64((clock().timeIntervalSince1970 * 1000).rounded(.down)) }
+}
+
+extension Vault {
+    /// Closes the metadata database (its WAL is checkpointed into the main file).
+    public func close() {
+        (catalog as? SQLiteCatalog)?.close()
+    }
 }

@@ -16,6 +16,8 @@ public enum VaultError: Error, Sendable, Equatable {
     case key(KeyManagementError)
     case storage(StorageError)
     case invalidArgument(String)
+    /// The user's role or schools do not allow this.
+    case forbidden(String)
 
     static func wrap(_ error: Error) -> Error {
         switch error {
@@ -41,6 +43,7 @@ extension VaultError: CustomStringConvertible {
         case .key(let e): return e.description
         case .storage(let e): return e.description
         case .invalidArgument(let why): return why
+        case .forbidden(let why): return why
         }
     }
 }

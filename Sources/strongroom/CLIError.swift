@@ -38,6 +38,7 @@ enum CLIError {
         switch error {
         case .refused, .unknownKind, .invalidArgument: return refused
         case .notFound: return notFound
+        case .forbidden: return keyProblem
         case .storeExists: return cannotCreate
         case .storeMissing, .needsMasterKey: return config
         case .busy: return busy
@@ -58,6 +59,8 @@ enum CLIError {
             case .database: return ioError
             case .auditUnavailable: return auditUnavailable
             case .unsupportedFormat: return config
+            case .userExists: return cannotCreate
+            case .userNotFound: return notFound
             }
         }
     }

@@ -15,7 +15,7 @@ struct Strongroom: AsyncParsableCommand {
             """,
         subcommands: [
             InitCommand.self, PutCommand.self, GetCommand.self, ShowCommand.self, ListCommand.self,
-            AuditCommand.self, VerifyCommand.self, GCCommand.self,
+            AuditCommand.self, VerifyCommand.self, GCCommand.self, UserCommand.self, ServeCommand.self,
         ])
 
     static func main() async {

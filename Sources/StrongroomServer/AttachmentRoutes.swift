@@ -1,0 +1,229 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KeyManagement
+import NIOCore
+import Storage
+import Vault
+
+/// The /v1 routes. Every handler does its vault work on the blocking pool; bodies stream in
+/// both directions, so the server's memory does not grow with file size.
+struct AttachmentRoutes {
+    let vault: Vault
+    let pool: BlockingPool
+    let maxUploadBytes: Int64
+
+    func register(on group: RouterGroup<StrongroomContext>) {
+        group.post("attachments", use: upload)
+        group.get("attachments/:id", use: download)
+        group.get("attachments/:id/metadata", use: metadata)
+        group.get("attachments/:id/audit", use: auditTrail)
+        group.get("children/:child/attachments", use: chronology)
+    }
+
+    // MARK: upload
+
+    @Sendable func upload(_ request: Request, context: StrongroomContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let q = request.uri.queryParameters
+        func required(_ name: String) throws -> String {
+            guard let value = q.get(name), !value.isEmpty else {
+                throw Problem(status: .badRequest, slug: "missing-parameter", title: "Missing parameter",
+                              detail: "the query parameter '\(name)' is required", closeConnection: true)
+            }
+            return value
+        }
+        guard let declared = request.headers[.contentType], !declared.isEmpty else {
+            throw Problem(status: .badRequest, slug: "missing-content-type", title: "Missing Content-Type",
+                          detail: "send the file's type in Content-Type (for example application/pdf)", closeConnection: true)
+        }
+        let put = PutRequest(
+            school: try required("school"), child: try required("child"), concern: try required("concern"),
+            kind: try required("kind"), filename: try required("filename"), declaredType: declared,
+            actor: principal.actor, maxBytes: maxUploadBytes)
+        let vault = self.vault
+        let session = Handoff(value: try await pool.run { Handoff(value: try vault.authorizedPut(put, by: principal)) }.value)
+        let announced = request.headers[.contentLength].flatMap { Int64($0) }
+        do {
+            if let announced { try await pool.run { try session.value.expectLength(announced) } }
+            var pending = ByteBuffer()
+            var received: Int64 = 0
+            for try await buffer in request.body {
+                received += Int64(buffer.readableBytes)
+                var buffer = buffer
+                pending.writeBuffer(&buffer)
+                if pending.readableBytes >= 64 * 1024 {
+                    let chunk = pending
+                    pending = ByteBuffer()
+                    try await pool.run { try chunk.withUnsafeReadableBytes { try session.value.write($0) } }
+                }
+            }
+            if let announced, received != announced {
+                throw Problem(status: .badRequest, slug: "incomplete-body", title: "Incomplete upload",
+                              detail: "the body ended after \(received) of \(announced) bytes; nothing was stored", closeConnection: true)
+            }
+            let last = pending
+            let record = try await pool.run { () throws -> EvidenceRecord in
+                if last.readableBytes > 0 { try last.withUnsafeReadableBytes { try session.value.write($0) } }
+                return try session.value.finish()
+            }
+            ServerMetrics.bytesIn.increment(by: Int64(record.size))
+            return try json(RecordJSON(record), status: .created, extra: [.location: "/v1/attachments/\(record.id)"])
+        } catch {
+            // A disconnect, a refusal or a failure: nothing of this upload stays.
+            session.value.abort()
+            if let problem = error as? Problem { throw problem }
+            if case .refused(let r)? = error as? VaultError, case .tooLarge = r.reason { throw error }
+            if error is VaultError { throw error }
+            throw Problem(status: .badRequest, slug: "incomplete-body", title: "Incomplete upload",
+                          detail: "the upload did not arrive whole; nothing was stored", closeConnection: true)
+        }
+    }
+
+    // MARK: download
+
+    @Sendable func download(_ request: Request, context: StrongroomContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let id = context.parameters.get("id") ?? ""
+        let vault = self.vault
+        // The audit event is durable when this returns: before the first byte is sent.
+        let download = try await pool.run { Handoff(value: try vault.authorizedDownload(id: id, by: principal)) }
+        let record = download.value.record
+        let headers: HTTPFields = [
+            .contentType: record.sniffedType,
+            .contentDisposition: ContentDisposition.attachment(filename: record.filename),
+            HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+            .contentSecurityPolicy: "sandbox",
+            .cacheControl: "no-store",
+            .eTag: "\"sha256-\(record.sha256)\"",
+        ]
+        let pool = self.pool
+        let body = ResponseBody(contentLength: Int(record.size)) { writer in
+            while true {
+                // A damaged chunk throws here: the connection is then closed without the rest
+                // of the body, so no client mistakes a partial file for a whole one.
+                let (chunk, more) = try await pool.run { () throws -> (ByteBuffer, Bool) in
+                    var out = ByteBuffer()
+                    let more = try download.value.next { out.writeBytes($0) }
+                    return (out, more)
+                }
+                if chunk.readableBytes > 0 {
+                    ServerMetrics.bytesOut.increment(by: chunk.readableBytes)
+                    try await writer.write(chunk)
+                }
+                if !more { break }
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: headers, body: body)
+    }
+
+    // MARK: metadata, audit trail, chronology
+
+    @Sendable func metadata(_ request: Request, context: StrongroomContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let id = context.parameters.get("id") ?? ""
+        let vault = self.vault
+        let record = try await pool.run { try vault.authorizedMetadata(id: id, by: principal) }
+        return try json(RecordJSON(record))
+    }
+
+    @Sendable func auditTrail(_ request: Request, context: StrongroomContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let id = context.parameters.get("id") ?? ""
+        let vault = self.vault
+        let (record, events) = try await pool.run { try vault.authorizedAuditTrail(id: id, by: principal) }
+        return try json(AuditTrailJSON(record: record.id, events: events.map(EventJSON.init)))
+    }
+
+    @Sendable func chronology(_ request: Request, context: StrongroomContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let child = context.parameters.get("child") ?? ""
+        let q = request.uri.queryParameters
+        guard let school = q.get("school"), !school.isEmpty else {
+            throw Problem(status: .badRequest, slug: "missing-parameter", title: "Missing parameter",
+                          detail: "the query parameter 'school' is required")
+        }
+        func number(_ name: String, _ fallback: Int) throws -> Int {
+            guard let text = q.get(name) else { return fallback }
+            guard let n = Int(text) else {
+                throw Problem(status: .badRequest, slug: "invalid-argument", title: "Invalid request", detail: "\(name) must be a number")
+            }
+            return n
+        }
+        let limit = try number("limit", 100), offset = try number("offset", 0)
+        let vault = self.vault
+        let records = try await pool.run {
+            try vault.authorizedChronology(child: child, school: school, limit: limit, offset: offset, by: principal)
+        }
+        let next = records.count == limit ? offset + limit : nil
+        return try json(ChronologyJSON(records: records.map(RecordJSON.init), limit: limit, offset: offset, nextOffset: next))
+    }
+
+    private func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, extra: HTTPFields = [:]) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var headers: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store"]
+        headers.append(contentsOf: extra)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    }
+}
+
+/// RFC 6266 / RFC 8187: an ASCII fallback and the exact name, percent-encoded as UTF-8.
+enum ContentDisposition {
+    static func attachment(filename: String) -> String {
+        let fallback = String(filename.unicodeScalars.map { s -> Character in
+            (0x20..<0x7f).contains(s.value) && s != "\"" && s != "\\" && s != "%" ? Character(s) : "_"
+        })
+        var encoded = ""
+        for byte in filename.utf8 {
+            let c = Character(Unicode.Scalar(byte))
+            if byte < 0x80, c.isLetter || c.isNumber || "!#$&+-.^_`|~".contains(c) {
+                encoded.append(c)
+            } else {
+                encoded += String(format: "%%%02X", byte)
+            }
+        }
+        return "attachment; filename=\"\(fallback)\"; filename*=UTF-8''\(encoded)"
+    }
+}
+
+struct RecordJSON: Encodable {
+    var id, school, child, concern, kind, filename, sniffedType, sha256, createdAt, createdBy: String
+    var declaredType: String?
+    var size: Int64
+
+    init(_ r: EvidenceRecord) {
+        id = r.id; school = r.school; child = r.child; concern = r.concern; kind = r.kind; filename = r.filename
+        sniffedType = r.sniffedType; sha256 = r.sha256; createdBy = r.createdBy; declaredType = r.declaredType; size = r.size
+        createdAt = iso8601(Date(timeIntervalSince1970: Double(r.createdAtMillis) / 1000))
+    }
+}
+
+struct ChronologyJSON: Encodable {
+    var records: [RecordJSON]
+    var limit: Int
+    var offset: Int
+    var nextOffset: Int?
+}
+
+struct EventJSON: Encodable {
+    var sequence: Int64
+    var time: String
+    var actor, action, outcome: String
+    var reason: String?
+
+    init(_ e: AuditEvent) {
+        sequence = e.sequence; actor = e.actor; action = e.action; outcome = e.outcome; reason = e.reason
+        time = iso8601(e.time)
+    }
+}
+
+struct AuditTrailJSON: Encodable {
+    var record: String
+    var events: [EventJSON]
+}
+
+func iso8601(_ date: Date) -> String {
+    Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(date)
+}

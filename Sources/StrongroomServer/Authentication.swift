@@ -1,0 +1,29 @@
+import Hummingbird
+import Vault
+
+/// Resolves the bearer token to a user on every request (a revoked token stops working on the
+/// next one). A missing or unknown token is refused with 401, and the refusal is audited.
+struct BearerAuthentication: RouterMiddleware {
+    typealias Context = StrongroomContext
+    let vault: Vault
+    let pool: BlockingPool
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let vault = self.vault
+        // Method and path only: the query can hold a filename.
+        let what = "\(request.method) \(request.uri.path)"
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+            try await pool.run { try vault.recordAuthenticationFailure(request: what, reason: "no bearer token") }
+            throw Problem.unauthenticated
+        }
+        let token = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
+        guard let principal = try await pool.run({ try vault.authenticate(token: token) }) else {
+            try await pool.run { try vault.recordAuthenticationFailure(request: what, reason: "unknown or revoked token") }
+            throw Problem.unauthenticated
+        }
+        var context = context
+        context.principal = principal
+        context.logger[metadataKey: "user"] = .string(principal.name)
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import Hummingbird
+import Storage
+import Vault
+
+/// An RFC 9457 problem document. `type` is stable per error (docs/openapi.yaml lists them);
+/// `detail` says what to do. No detail carries file content, a filename, a token or a path.
+struct Problem: HTTPResponseError {
+    let status: HTTPResponse.Status
+    /// The stable part of the type URI: urn:strongroom:problem:<slug>.
+    let slug: String
+    let title: String
+    let detail: String
+    /// Close the connection after answering (a request body we will not read).
+    var closeConnection = false
+
+    var type: String { "urn:strongroom:problem:" + slug }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        var object: [String: Any] = ["type": type, "title": title, "status": Int(status.code), "detail": detail]
+        object["instance"] = "urn:strongroom:request:" + context.id
+        let body = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        var headers: HTTPFields = [.contentType: "application/problem+json", .cacheControl: "no-store"]
+        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"strongroom\"" }
+        if closeConnection { headers[.connection] = "close" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    static let unauthenticated = Problem(
+        status: .unauthorized, slug: "unauthenticated", title: "Not signed in",
+        detail: "send a valid bearer token in the Authorization header (an operator issues one with strongroom user add)")
+
+    /// The one place vault errors become HTTP statuses.
+    static func from(_ error: Error) -> Problem {
+        if let problem = error as? Problem { return problem }
+        guard let vault = error as? VaultError else {
+            return Problem(status: .internalServerError, slug: "internal", title: "Internal error",
+                           detail: "the server failed; the request id identifies it in the server's log")
+        }
+        switch vault {
+        case .refused(let refusal):
+            switch refusal.reason {
+            case .tooLarge:
+                return Problem(status: .contentTooLarge, slug: "too-large", title: "File too large", detail: "refused: \(refusal)",
+                               closeConnection: true)
+            case .empty:
+                return Problem(status: .badRequest, slug: "empty", title: "Empty file", detail: "refused: \(refusal)")
+            default:
+                return Problem(status: .unsupportedMediaType, slug: refusal.code, title: "File type refused", detail: "refused: \(refusal)")
+            }
+        case .unknownKind:
+            return Problem(status: .badRequest, slug: "unknown-kind", title: "Unknown kind", detail: vault.description)
+        case .invalidArgument(let why):
+            return Problem(status: .badRequest, slug: "invalid-argument", title: "Invalid request", detail: why)
+        case .notFound:
+            return Problem(status: .notFound, slug: "not-found", title: "No such record",
+                           detail: "there is no record with this id that you may see")
+        case .forbidden(let why):
+            return Problem(status: .forbidden, slug: "forbidden", title: "Not allowed", detail: why)
+        case .busy(let why):
+            return Problem(status: .serviceUnavailable, slug: "busy", title: "Busy", detail: why)
+        case .storage(let storage):
+            switch storage {
+            case .invalidIdentifier:
+                return Problem(status: .badRequest, slug: "invalid-identifier", title: "Invalid identifier", detail: storage.description)
+            case .auditUnavailable:
+                return Problem(status: .serviceUnavailable, slug: "audit-unavailable", title: "Audit log unavailable",
+                               detail: "the audit log cannot be written, so nothing was done; an operator must check the store")
+            case .blobDamaged(_, let damage):
+                return Problem(status: .internalServerError, slug: "record-damaged", title: "Record damaged",
+                               detail: "the stored evidence failed its integrity check (\(damage.kind)); an operator must run strongroom verify")
+            case .blobMissing:
+                return Problem(status: .internalServerError, slug: "record-damaged", title: "Record damaged",
+                               detail: "the stored evidence is missing; an operator must run strongroom verify")
+            default:
+                break
+            }
+        default:
+            break
+        }
+        return Problem(status: .internalServerError, slug: "internal", title: "Internal error",
+                       detail: "the server failed; the request id identifies it in the server's log")
+    }
+}
+
+/// Turns every error a route throws into a problem document, and counts refusals.
+struct ProblemMiddleware: RouterMiddleware {
+    typealias Context = StrongroomContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let problem = Problem.from(error)
+            if case .refused(let refusal) = error as? VaultError {
+                ServerMetrics.refusals(refusal.code).increment()
+            }
+            if problem.status.code >= 500 {
+                // The error's description names no file content, filename or token.
+                context.logger.error("request failed", metadata: ["problem": .string(problem.slug), "error": .string("\(error)")])
+            }
+            throw problem
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import Configuration
+import Foundation
+import SystemPackage
+
+/// How `strongroom serve` is set up. Each setting comes from, in order: a command-line flag,
+/// an environment variable (STRONGROOM_ + the key in upper snake case, e.g. STRONGROOM_PORT,
+/// STRONGROOM_TLS_CERT), a JSON config file (--config or STRONGROOM_CONFIG), the default.
+public struct ServerConfiguration: Sendable, Equatable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var tlsCert: String?
+    public var tlsKey: String?
+    public var insecureHTTP = false
+    public var maxUploadBytes: Int64 = 512 * 1024 * 1024
+    public var shutdownGraceSeconds = 30
+    public var idleTimeoutSeconds = 60
+    public var blockingThreads = 32
+
+    public init() {}
+
+    /// The keys, as a config file and the environment spell them.
+    public enum Key {
+        public static let host = "host", port = "port", tlsCert = "tls.cert", tlsKey = "tls.key"
+        public static let insecureHTTP = "insecureHttp", maxUploadBytes = "maxUploadBytes"
+        public static let shutdownGraceSeconds = "shutdownGraceSeconds", idleTimeoutSeconds = "idleTimeoutSeconds"
+        public static let blockingThreads = "blockingThreads"
+    }
+
+    /// Reads the settings. `flags` holds what was given on the command line, by key.
+    public static func load(flags: [String: String], configFile: String?, environment: [String: String]) async throws -> ServerConfiguration {
+        var env: [String: String] = [:]
+        for (name, value) in environment where name.hasPrefix("STRONGROOM_") { env[String(name.dropFirst("STRONGROOM_".count))] = value }
+        var providers: [any ConfigProvider] = [
+            InMemoryProvider(name: "flags", values: Dictionary(uniqueKeysWithValues: flags.map { (AbsoluteConfigKey($0.key.split(separator: ".").map(String.init)), ConfigValue(.string($0.value), isSecret: false)) })),
+            EnvironmentVariablesProvider(environmentVariables: env),
+        ]
+        if let file = configFile ?? env["CONFIG"] {
+            guard FileManager.default.isReadableFile(atPath: file) else {
+                throw ServerError.configuration("the config file \(file) does not exist or cannot be read")
+            }
+            providers.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(file)))
+        }
+        let reader = ConfigReader(providers: providers)
+        var c = ServerConfiguration()
+        func int(_ key: String, _ fallback: Int, _ range: ClosedRange<Int>) throws -> Int {
+            guard let text = reader.string(forKey: ConfigKey(key.split(separator: ".").map(String.init))) else {
+                return reader.int(forKey: ConfigKey(key.split(separator: ".").map(String.init)), default: fallback)
+            }
+            guard let n = Int(text), range.contains(n) else {
+                throw ServerError.configuration("\(key) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
+            }
+            return n
+        }
+        func string(_ key: String) -> String? { reader.string(forKey: ConfigKey(key.split(separator: ".").map(String.init))) }
+        c.host = string(Key.host) ?? c.host
+        c.port = try int(Key.port, c.port, 0...65535)
+        c.tlsCert = string(Key.tlsCert)
+        c.tlsKey = string(Key.tlsKey)
+        if let text = string(Key.insecureHTTP) {
+            guard let b = Bool(text.lowercased()) else { throw ServerError.configuration("insecureHttp must be true or false, not '\(text)'") }
+            c.insecureHTTP = b
+        } else {
+            c.insecureHTTP = reader.bool(forKey: ConfigKey([Key.insecureHTTP]), default: false)
+        }
+        c.maxUploadBytes = Int64(try int(Key.maxUploadBytes, Int(c.maxUploadBytes), 1...Int(Int64.max)))
+        c.shutdownGraceSeconds = try int(Key.shutdownGraceSeconds, c.shutdownGraceSeconds, 0...3600)
+        c.idleTimeoutSeconds = try int(Key.idleTimeoutSeconds, c.idleTimeoutSeconds, 1...3600)
+        c.blockingThreads = try int(Key.blockingThreads, c.blockingThreads, 2...512)
+        try c.validate()
+        return c
+    }
+
+    /// Refuses settings that would expose evidence: plain HTTP beyond loopback, half a TLS pair.
+    public func validate() throws {
+        if (tlsCert == nil) != (tlsKey == nil) {
+            throw ServerError.configuration("give both --tls-cert and --tls-key, or neither")
+        }
+        if tlsCert == nil, !insecureHTTP, !Self.isLoopback(host) {
+            throw ServerError.configuration(
+                "refusing to serve plain HTTP on \(host), which is not a loopback address: give --tls-cert and --tls-key, or --insecure-http behind a TLS proxy")
+        }
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}
+
+public enum ServerError: Error, CustomStringConvertible, Equatable {
+    case configuration(String)
+    public var description: String {
+        switch self {
+        case .configuration(let why): return "configuration: \(why)"
+        }
+    }
+}

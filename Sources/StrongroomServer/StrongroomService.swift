@@ -1,0 +1,104 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
+import Logging
+import NIOCore
+import Prometheus
+import ServiceLifecycle
+import Vault
+
+/// The HTTP service around one open vault.
+public enum StrongroomService {
+    /// Builds the application: public /healthz, /metrics and /openapi.yaml; everything under
+    /// /v1 behind bearer authentication.
+    static func makeApplication(
+        vault: Vault, configuration: ServerConfiguration, logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws -> (some ApplicationProtocol, BlockingPool) {
+        let registry = ServerMetrics.bootstrap()
+        vault.auditLatencyObserver = { ServerMetrics.auditAppend.recordNanoseconds(Int64($0)) }
+        let pool = BlockingPool(threads: configuration.blockingThreads)
+
+        let router = Router(context: StrongroomContext.self)
+        router.add(middleware: MetricsMiddleware())
+        router.add(middleware: RequestLogMiddleware())
+        router.add(middleware: ProblemMiddleware())
+        router.get("healthz") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
+        }
+        router.get("metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+        }
+        router.get("openapi.yaml") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+        }
+        let v1 = router.group("v1").add(middleware: BearerAuthentication(vault: vault, pool: pool))
+        AttachmentRoutes(vault: vault, pool: pool, maxUploadBytes: configuration.maxUploadBytes).register(on: v1)
+
+        let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))
+        let server: HTTPServerBuilder
+        if let cert = configuration.tlsCert, let key = configuration.tlsKey {
+            let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
+            let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+            server = try .tls(.http1(configuration: http1), tlsConfiguration: tls)
+        } else {
+            server = .http1(configuration: http1)
+        }
+        let app = Application(
+            router: router, server: server,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+        return (app, pool)
+    }
+
+    /// Serves until SIGTERM or SIGINT; then stops accepting, lets requests in flight finish
+    /// within the grace period, and closes the store.
+    public static func run(vault: Vault, configuration: ServerConfiguration, logger: Logger,
+                           onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        try configuration.validate()
+        let (app, pool) = try makeApplication(vault: vault, configuration: configuration, logger: logger, onServerRunning: onServerRunning)
+        var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
+        do {
+            try await ServiceGroup(configuration: group).run()
+        } catch {
+            try? await pool.shutdown()
+            vault.close()
+            throw error
+        }
+        try await pool.shutdown()
+        vault.close()
+        logger.info("stopped; store closed")
+    }
+}
+
+/// One line per request: id, method, route template (never the raw path or query, which hold
+/// ids and filenames), status, duration, user.
+struct RequestLogMiddleware: RouterMiddleware {
+    typealias Context = StrongroomContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        do {
+            let response = try await next(request, context)
+            log(request, context, status: Int(response.status.code), start)
+            return response
+        } catch {
+            log(request, context, status: Int((error as? any HTTPResponseError)?.status.code ?? 500), start)
+            throw error
+        }
+    }
+
+    private func log(_ request: Request, _ context: Context, status: Int, _ start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        context.logger.info("request", metadata: [
+            "method": .string(request.method.rawValue), "route": .string(context.endpointPath ?? "unmatched"),
+            "status": .stringConvertible(status),
+            "ms": .stringConvertible(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000),
+        ])
+    }
+}

@@ -1,0 +1,87 @@
+/// Who may do what over HTTP: the single source of truth. The server asks it, the README
+/// prints it (`AccessPolicy.markdownTable`), and the tests walk every cell.
+public enum Role: String, CaseIterable, Sendable, Codable {
+    case staff, dsl, deputy, dpo, backup, admin
+}
+
+/// What a request does to evidence.
+public enum Capability: String, CaseIterable, Sendable {
+    case upload
+    /// List records (a child's chronology).
+    case list
+    /// Read a record's metadata.
+    case metadata
+    /// Read a record's content.
+    case download
+    /// Read a record's audit trail.
+    case audit
+
+    /// The action name its audit events carry.
+    public var auditAction: String {
+        switch self {
+        case .upload: "put"
+        case .list: "list"
+        case .metadata: "show"
+        case .download: "get"
+        case .audit: "audit-trail"
+        }
+    }
+}
+
+public enum Grant: Sendable, Equatable {
+    /// On every record of the user's schools.
+    case schools
+    /// Only on records the user uploaded themselves (in their schools).
+    case ownUploads
+    case denied
+}
+
+public enum AccessPolicy {
+    /// Always within the user's own schools.
+    public static let table: [Role: [Capability: Grant]] = [
+        .staff: [.upload: .schools, .list: .ownUploads, .metadata: .ownUploads, .download: .denied, .audit: .denied],
+        .dsl: [.upload: .schools, .list: .schools, .metadata: .schools, .download: .schools, .audit: .schools],
+        .deputy: [.upload: .schools, .list: .schools, .metadata: .schools, .download: .schools, .audit: .schools],
+        .dpo: [.upload: .denied, .list: .schools, .metadata: .schools, .download: .denied, .audit: .schools],
+        .backup: [.upload: .denied, .list: .denied, .metadata: .denied, .download: .denied, .audit: .denied],
+        .admin: [.upload: .denied, .list: .denied, .metadata: .denied, .download: .denied, .audit: .denied],
+    ]
+
+    public static func grant(_ role: Role, _ capability: Capability) -> Grant {
+        table[role]?[capability] ?? .denied
+    }
+
+    /// The table as Markdown, for the README.
+    public static var markdownTable: String {
+        let caps = Capability.allCases
+        var out = "| role | " + caps.map(\.rawValue).joined(separator: " | ") + " |\n"
+        out += "| --- |" + String(repeating: " --- |", count: caps.count) + "\n"
+        for role in Role.allCases {
+            let cells = caps.map { cap -> String in
+                switch grant(role, cap) {
+                case .schools: "yes"
+                case .ownUploads: "own uploads"
+                case .denied: "no"
+                }
+            }
+            out += "| \(role.rawValue) | " + cells.joined(separator: " | ") + " |\n"
+        }
+        return out
+    }
+}
+
+/// An authenticated user, as the vault sees them on a request.
+public struct Principal: Sendable, Equatable {
+    public var name: String
+    public var role: Role
+    public var schools: Set<String>
+
+    public init(name: String, role: Role, schools: Set<String>) {
+        self.name = name
+        self.role = role
+        self.schools = schools
+    }
+
+    /// How the user appears in audit events and as a record's `createdBy`.
+    public var actor: String { "user:\(name)" }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import KeyManagement
+import Storage
+
+/// The vault as a signed-in user reaches it (the HTTP service): every operation checks the
+/// role against `AccessPolicy` and the record against the user's schools, and every denial is
+/// an audit event with its reason. A record of another school, one the user may not see and
+/// one that does not exist all end in the same `notFound`, so a caller learns nothing from
+/// the difference.
+extension Vault {
+    /// Starts an upload for `principal` into `request.school`.
+    public func authorizedPut(_ request: PutRequest, by principal: Principal) throws -> IngestSession {
+        var request = request
+        request.actor = principal.actor
+        let school = OpaqueID.isValid(request.school) ? request.school : nil
+        try requireCapability(.upload, principal, school: school)
+        guard let school, principal.schools.contains(school) else {
+            try deny(principal, .upload, school: school, reason: school == nil ? "malformed school id" : "not one of the user's schools")
+            throw VaultError.forbidden("you may not upload to this school")
+        }
+        return try beginPut(request)
+    }
+
+    /// A record's plaintext for `principal`, its audit event already durable.
+    public func authorizedDownload(id: String, by principal: Principal) throws -> RecordDownload {
+        let record = try authorizedRecord(id: id, by: principal, for: .download)
+        return try beginDownload(record, actor: principal.actor)
+    }
+
+    /// A record's metadata for `principal`, after its audit event.
+    public func authorizedMetadata(id: String, by principal: Principal) throws -> EvidenceRecord {
+        let record = try authorizedRecord(id: id, by: principal, for: .metadata)
+        try audit(event(record, actor: principal.actor, action: Capability.metadata.auditAction, outcome: .ok))
+        return record
+    }
+
+    /// The audit events naming a record, for `principal`, after an event recording that read.
+    public func authorizedAuditTrail(id: String, by principal: Principal) throws -> (EvidenceRecord, [AuditEvent]) {
+        let record = try authorizedRecord(id: id, by: principal, for: .audit)
+        try audit(event(record, actor: principal.actor, action: Capability.audit.auditAction, outcome: .ok))
+        return (record, try vaulting { try catalog.events(record: id) })
+    }
+
+    /// A child's records in one school, oldest first, one page at a time.
+    public func authorizedChronology(child: String, school: String, limit: Int, offset: Int, by principal: Principal) throws -> [EvidenceRecord] {
+        try vaulting {
+            try OpaqueID.validate(child, field: "child id")
+            try OpaqueID.validate(school, field: "school id")
+        }
+        guard (1...1000).contains(limit), offset >= 0 else {
+            throw VaultError.invalidArgument("limit must be 1 to 1000 and offset at least 0")
+        }
+        let grant = try requireCapability(.list, principal, school: school)
+        guard principal.schools.contains(school) else {
+            try deny(principal, .list, school: school, reason: "not one of the user's schools")
+            throw VaultError.forbidden("you may not list records of this school")
+        }
+        let filter = RecordFilter(
+            school: school, child: child, createdBy: grant == .ownUploads ? principal.actor : nil, limit: limit, offset: offset)
+        let records = try vaulting { try catalog.records(matching: filter) }
+        try audit(AuditEntry(
+            actor: principal.actor, action: Capability.list.auditAction, outcome: .ok, school: school, child: child,
+            reason: "\(records.count) records\(grant == .ownUploads ? ", own uploads only" : "")"))
+        return records
+    }
+
+    // MARK: checks
+
+    /// The role's grant for `capability`; a role without it is denied (and audited) before any
+    /// record is looked at.
+    @discardableResult
+    func requireCapability(_ capability: Capability, _ principal: Principal, school: String?, record: String? = nil) throws -> Grant {
+        let grant = AccessPolicy.grant(principal.role, capability)
+        if grant == .denied {
+            try deny(principal, capability, school: school, record: record,
+                     reason: "role \(principal.role.rawValue) may not \(capability.rawValue)")
+            throw VaultError.forbidden("the \(principal.role.rawValue) role may not \(capability.rawValue) evidence")
+        }
+        return grant
+    }
+
+    func authorizedRecord(id: String, by principal: Principal, for capability: Capability) throws -> EvidenceRecord {
+        let valid = RecordID.isValid(id)
+        let grant = try requireCapability(capability, principal, school: nil, record: valid ? id : nil)
+        guard valid else {
+            try deny(principal, capability, reason: "malformed record id")
+            throw VaultError.notFound("(malformed id)")
+        }
+        guard let record = try vaulting({ try catalog.record(id: id) }) else {
+            try deny(principal, capability, record: id, reason: "no such record")
+            throw VaultError.notFound(id)
+        }
+        guard principal.schools.contains(record.school) else {
+            try deny(principal, capability, record: id, reason: "record of another school")
+            throw VaultError.notFound(id)
+        }
+        if grant == .ownUploads, record.createdBy != principal.actor {
+            try deny(principal, capability, school: record.school, record: id, reason: "not the user's own upload")
+            throw VaultError.notFound(id)
+        }
+        return record
+    }
+
+    /// Writes the denial's audit event. If even that fails, the audit failure is thrown.
+    func deny(_ principal: Principal, _ capability: Capability, school: String? = nil, record: String? = nil, reason: String) throws {
+        try audit(AuditEntry(
+            actor: principal.actor, action: capability.auditAction, outcome: .denied, school: school, record: record, reason: reason))
+    }
+}
+
+extension Vault {
+    /// Audits a request refused before any user was known (no token, unknown or revoked token).
+    public func recordAuthenticationFailure(request: String, reason: String) throws {
+        try audit(AuditEntry(actor: "anonymous", action: "authenticate", outcome: .denied, reason: "\(request): \(reason)"))
+    }
+}

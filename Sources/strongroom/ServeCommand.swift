@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import Logging
+import StrongroomServer
+import Vault
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Serve the vault over HTTP(S) until SIGTERM or SIGINT.",
+        discussion: """
+            Settings come from flags, then STRONGROOM_* environment variables (STRONGROOM_HOST, \
+            STRONGROOM_PORT, STRONGROOM_TLS_CERT, STRONGROOM_TLS_KEY, STRONGROOM_INSECURE_HTTP, \
+            STRONGROOM_MAX_UPLOAD_BYTES, STRONGROOM_SHUTDOWN_GRACE_SECONDS, STRONGROOM_IDLE_TIMEOUT_SECONDS, \
+            STRONGROOM_BLOCKING_THREADS), then a JSON file (--config or STRONGROOM_CONFIG) with the \
+            keys host, port, tls.cert, tls.key, insecureHttp, maxUploadBytes, shutdownGraceSeconds, \
+            idleTimeoutSeconds, blockingThreads.
+            """)
+
+    @OptionGroup var options: GlobalOptions
+    @Option(help: "Address to listen on (default 127.0.0.1).") var host: String?
+    @Option(help: "Port (default 8080; 0 picks a free one).") var port: Int?
+    @Option(help: "PEM certificate chain for HTTPS.") var tlsCert: String?
+    @Option(help: "PEM private key for HTTPS.") var tlsKey: String?
+    @Flag(help: "Allow plain HTTP on a non-loopback address (only behind a TLS-terminating proxy).") var insecureHttp = false
+    @Option(help: "Largest upload accepted, in bytes (default 536870912).") var maxUploadBytes: Int64?
+    @Option(help: "A JSON config file.") var config: String?
+
+    func run() async throws {
+        var flags: [String: String] = [:]
+        typealias K = ServerConfiguration.Key
+        if let host { flags[K.host] = host }
+        if let port { flags[K.port] = String(port) }
+        if let tlsCert { flags[K.tlsCert] = tlsCert }
+        if let tlsKey { flags[K.tlsKey] = tlsKey }
+        if insecureHttp { flags[K.insecureHTTP] = "true" }
+        if let maxUploadBytes { flags[K.maxUploadBytes] = String(maxUploadBytes) }
+        let configuration: ServerConfiguration
+        do {
+            configuration = try await ServerConfiguration.load(flags: flags, configFile: config, environment: ProcessInfo.processInfo.environment)
+        } catch let error as ServerError {
+            throw CLIError.Message(text: error.description, code: CLIError.config)
+        }
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        var logger = Logger(label: "strongroom")
+        logger.logLevel = .info
+        let vault = try options.openVault()
+        let scheme = configuration.tlsCert == nil ? "http" : "https"
+        try await StrongroomService.run(vault: vault, configuration: configuration, logger: logger) { port in
+            // The one line scripts wait for: the bound address.
+            FileHandle.standardOutput.write(Data("strongroom: serving \(scheme)://\(configuration.host):\(port)\n".utf8))
+        }
+    }
+}

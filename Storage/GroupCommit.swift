@@ -1,0 +1,78 @@
+import Foundation
+import GRDB
+
+/// Group commit for the single SQLite writer. Concurrent callers queue their work; whoever
+/// finds no commit in progress becomes the leader, runs every queued piece of work in one
+/// transaction (each in its own savepoint, so one caller's failure does not undo another's) and
+/// commits once: one WAL fsync for the whole group. A caller returns only after the transaction
+/// holding its work is durable, or with the error that stopped it. This is what lets a busy
+/// server write a durable audit event per download without an fsync per event.
+final class GroupCommit: @unchecked Sendable {
+    private final class Item {
+        let work: (Database) throws -> Any
+        var result: Result<Any, Error>?
+        init(_ work: @escaping (Database) throws -> Any) { self.work = work }
+    }
+
+    private let condition = NSCondition()
+    private var queue: [Item] = []
+    private var committing = false
+    private let writer: DatabaseWriter
+    /// Runs once per group, after every item, inside the same transaction (signs a checkpoint).
+    private let finishGroup: (Database) throws -> Void
+
+    init(writer: DatabaseWriter, finishGroup: @escaping (Database) throws -> Void) {
+        self.writer = writer
+        self.finishGroup = finishGroup
+    }
+
+    func run<T>(_ work: @escaping (Database) throws -> T) throws -> T {
+        let item = Item { try work($0) }
+        condition.lock()
+        queue.append(item)
+        while item.result == nil {
+            if committing {
+                condition.wait()
+                continue
+            }
+            committing = true
+            let group = queue
+            queue.removeAll()
+            condition.unlock()
+            commit(group)
+            condition.lock()
+            committing = false
+            condition.broadcast()
+        }
+        condition.unlock()
+        return try item.result!.get() as! T
+    }
+
+    private func commit(_ group: [Item]) {
+        var outcomes: [Result<Any, Error>] = []
+        do {
+            try writer.write { db in
+                outcomes = []
+                for item in group {
+                    var value: Any = ()
+                    do {
+                        try db.inSavepoint {
+                            value = try item.work(db)
+                            return .commit
+                        }
+                        outcomes.append(.success(value))
+                    } catch {
+                        outcomes.append(.failure(error))
+                    }
+                }
+                if outcomes.contains(where: { if case .success = $0 { true } else { false } }) {
+                    try finishGroup(db)
+                }
+            }
+            for (item, outcome) in zip(group, outcomes) { item.result = outcome }
+        } catch {
+            // The transaction did not commit: nothing of the group is durable.
+            for item in group { item.result = .failure(error) }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import GRDB
+
+/// A person who reaches the vault over HTTP. Only a hash of their bearer token is kept; the
+/// token itself is shown once, when the user is added. Schools are opaque ids.
+public struct UserAccount: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "users"
+
+    public var name: String
+    public var role: String
+    public var schools: [String]
+    public var tokenHash: Data
+    public var createdAtMillis: Int64
+    public var createdBy: String
+    public var revokedAtMillis: Int64?
+
+    public var isRevoked: Bool { revokedAtMillis != nil }
+
+    enum CodingKeys: String, CodingKey {
+        case name, role, schools, tokenHash = "token_hash", createdAtMillis = "created_at_ms", createdBy = "created_by"
+        case revokedAtMillis = "revoked_at_ms"
+    }
+
+    public init(name: String, role: String, schools: [String], tokenHash: Data, createdAtMillis: Int64, createdBy: String,
+                revokedAtMillis: Int64? = nil) {
+        self.name = name
+        self.role = role
+        self.schools = schools
+        self.tokenHash = tokenHash
+        self.createdAtMillis = createdAtMillis
+        self.createdBy = createdBy
+        self.revokedAtMillis = revokedAtMillis
+    }
+
+    // Schools are stored as one space-separated column: ids never contain spaces.
+    public init(row: Row) throws {
+        name = row["name"]
+        role = row["role"]
+        schools = (row["schools"] as String).split(separator: " ").map(String.init)
+        tokenHash = row["token_hash"]
+        createdAtMillis = row["created_at_ms"]
+        createdBy = row["created_by"]
+        revokedAtMillis = row["revoked_at_ms"]
+    }
+
+    public func encode(to container: inout PersistenceContainer) throws {
+        container["name"] = name
+        container["role"] = role
+        container["schools"] = schools.joined(separator: " ")
+        container["token_hash"] = tokenHash
+        container["created_at_ms"] = createdAtMillis
+        container["created_by"] = createdBy
+        container["revoked_at_ms"] = revokedAtMillis
+    }
+}
