@@ -91,7 +91,11 @@ let package = Package(
             path: "Tests/StorageTests", resources: [.copy("Vectors")]),
         .testTarget(
             name: "ServerTests",
-            dependencies: ["StrongroomServer", "Vault", "Storage", "KeyManagement", "TestSupport"],
+            dependencies: [
+                "StrongroomServer", "Vault", "Storage", "KeyManagement", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Tests/ServerTests"),
         .testTarget(
             name: "VaultTests",

@@ -18,7 +18,8 @@ struct Problem: HTTPResponseError {
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
         var object: [String: Any] = ["type": type, "title": title, "status": Int(status.code), "detail": detail]
-        object["instance"] = "urn:strongroom:request:" + context.id
+        // The request id names the log line an operator looks for (absent if the log handler keeps no metadata).
+        if let id = context.logger[metadataKey: "hb.request.id"] { object["instance"] = "urn:strongroom:request:\(id)" }
         let body = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         var headers: HTTPFields = [.contentType: "application/problem+json", .cacheControl: "no-store"]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"strongroom\"" }
