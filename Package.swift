@@ -95,6 +95,7 @@ let package = Package(
                 "StrongroomServer", "Vault", "Storage", "KeyManagement", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Tests/ServerTests"),
         .testTarget(

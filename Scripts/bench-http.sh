@@ -67,6 +67,7 @@ die() { echo "bench-http: $*" >&2; exit 1; }
 # ---- prerequisites (quiet; only what is missing) ----------------------------------------------
 if [ -f Scripts/setup.sh ]; then bash Scripts/setup.sh; fi
 missing=()
+[ -x /usr/bin/time ] || missing+=(time)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v curl >/dev/null || missing+=(curl)
@@ -461,7 +462,6 @@ huge_label="${HUGE_MIB} MiB"; [ "$HUGE_MIB" = 4096 ] && huge_label="4 GiB"
 log "generating $huge_label of text"
 HUGE="$WORK/huge.txt"
 make_text "$HUGE" "$HUGE_MIB"
-rm -rf "$STORE/objects.tmp" 2>/dev/null || true
 flush
 start_server
 HUGE_START_RSS=$(vm "$SRV_PID" VmRSS)

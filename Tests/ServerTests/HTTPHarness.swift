@@ -27,9 +27,15 @@ final class ServerFixture: @unchecked Sendable {
     private var pool: BlockingPool?
     var tokens: [String: String] = [:]
 
-    init(configuration: ServerConfiguration = ServerConfiguration()) async throws {
+    init(configuration: ServerConfiguration = ServerConfiguration(), options: Vault.Options? = nil) async throws {
         root = NSTemporaryDirectory() + "srv-" + UUID().uuidString
-        vault = try Vault.create(at: StoreLayout(root: root), master: .keyFile(nil), actor: "test")
+        let created = try Vault.create(at: StoreLayout(root: root), master: .keyFile(nil), actor: "test")
+        if let options {
+            created.close()
+            vault = try Vault.open(at: StoreLayout(root: root), master: .keyFile(nil), options: options)
+        } else {
+            vault = created
+        }
         var configuration = configuration
         configuration.port = 0
         let ready = AsyncStream<Int>.makeStream()
