@@ -68,7 +68,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
-            path: "Sources/StrongroomServer", resources: [.copy("openapi.yaml")]),
+            path: "Sources/StrongroomServer"),
         .executableTarget(
             name: "strongroom",
             dependencies: [

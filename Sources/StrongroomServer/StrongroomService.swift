@@ -21,6 +21,28 @@ public enum StrongroomService {
         vault.auditLatencyObserver = { ServerMetrics.auditAppend.recordNanoseconds(Int64($0)) }
         let pool = BlockingPool(threads: configuration.blockingThreads)
 
+        let router = makeRouter(vault: vault, configuration: configuration, pool: pool, registry: registry)
+
+        let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))
+        let server: HTTPServerBuilder
+        if let cert = configuration.tlsCert, let key = configuration.tlsKey {
+            let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
+            let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+            server = try .tls(.http1(configuration: http1), tlsConfiguration: tls)
+        } else {
+            server = .http1(configuration: http1)
+        }
+        let app = Application(
+            router: router, server: server,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+        return (app, pool)
+    }
+
+    /// Every route the service answers; tests hold it equal to docs/openapi.yaml.
+    static func makeRouter(vault: Vault, configuration: ServerConfiguration, pool: BlockingPool,
+                           registry: PrometheusCollectorRegistry) -> Router<StrongroomContext> {
         let router = Router(context: StrongroomContext.self)
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: RequestLogMiddleware())
@@ -38,21 +60,7 @@ public enum StrongroomService {
         let v1 = router.group("v1").add(middleware: BearerAuthentication(vault: vault, pool: pool))
         AttachmentRoutes(vault: vault, pool: pool, maxUploadBytes: configuration.maxUploadBytes).register(on: v1)
 
-        let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))
-        let server: HTTPServerBuilder
-        if let cert = configuration.tlsCert, let key = configuration.tlsKey {
-            let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
-            let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
-            server = try .tls(.http1(configuration: http1), tlsConfiguration: tls)
-        } else {
-            server = .http1(configuration: http1)
-        }
-        let app = Application(
-            router: router, server: server,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
-            logger: logger)
-        return (app, pool)
+        return router
     }
 
     /// Serves until SIGTERM or SIGINT; then stops accepting, lets requests in flight finish
