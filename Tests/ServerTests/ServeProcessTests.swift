@@ -1,0 +1,139 @@
+import Foundation
+import Storage
+import XCTest
+@testable import StrongroomServer
+@testable import Vault
+
+/// `strongroom serve` as an operator runs it: configuration refusals, and SIGTERM during
+/// uploads losing no acknowledged upload.
+final class ServeProcessTests: XCTestCase {
+    static var binary: URL {
+        for dir in [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(), Bundle.main.bundleURL,
+                    Bundle.main.bundleURL.deletingLastPathComponent()] {
+            let url = dir.appendingPathComponent("strongroom")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        return URL(fileURLWithPath: ".build/debug/strongroom")
+    }
+
+    func run(_ args: [String], environment: [String: String] = [:]) throws -> (Int32, String, String) {
+        let p = Process()
+        p.executableURL = Self.binary
+        p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("STRONGROOM_") }.merging(environment) { $1 }
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    func makeStore() throws -> String {
+        let root = NSTemporaryDirectory() + "serve-" + UUID().uuidString
+        let (code, _, err) = try run(["init", "--store", root])
+        XCTAssertEqual(code, 0, err)
+        return root
+    }
+
+    func testPlainHTTPOnANonLoopbackAddressIsRefused() throws {
+        let store = try makeStore()
+        let (code, _, err) = try run(["serve", "--store", store, "--host", "0.0.0.0", "--port", "0"])
+        XCTAssertEqual(code, 78)
+        XCTAssertTrue(err.contains("refusing to serve plain HTTP on 0.0.0.0"), err)
+        let half = try run(["serve", "--store", store, "--tls-cert", "/nonexistent.pem"])
+        XCTAssertEqual(half.0, 78)
+        XCTAssertTrue(half.2.contains("both --tls-cert and --tls-key"), half.2)
+    }
+
+    func testSettingsComeFromFlagsThenEnvironmentThenFile() async throws {
+        let file = NSTemporaryDirectory() + "cfg-" + UUID().uuidString + ".json"
+        try Data(#"{"port": 9001, "maxUploadBytes": 1000, "host": "127.0.0.2", "tls": {"cert": "c.pem", "key": "k.pem"}}"#.utf8)
+            .write(to: URL(fileURLWithPath: file))
+        let fromFile = try await ServerConfiguration.load(flags: [:], configFile: file, environment: [:])
+        XCTAssertEqual(fromFile.port, 9001)
+        XCTAssertEqual(fromFile.maxUploadBytes, 1000)
+        XCTAssertEqual(fromFile.tlsCert, "c.pem")
+        let env = try await ServerConfiguration.load(
+            flags: [:], configFile: file, environment: ["STRONGROOM_PORT": "9002", "STRONGROOM_MAX_UPLOAD_BYTES": "2000"])
+        XCTAssertEqual(env.port, 9002)
+        XCTAssertEqual(env.maxUploadBytes, 2000)
+        XCTAssertEqual(env.host, "127.0.0.2")
+        let flags = try await ServerConfiguration.load(flags: ["port": "9003"], configFile: file, environment: ["STRONGROOM_PORT": "9002"])
+        XCTAssertEqual(flags.port, 9003)
+        do {
+            _ = try await ServerConfiguration.load(flags: [:], configFile: nil, environment: ["STRONGROOM_PORT": "eighty"])
+            XCTFail("a bad port must be refused")
+        } catch let error as ServerError {
+            XCTAssertTrue(error.description.contains("port must be a whole number"), error.description)
+        }
+        do {
+            _ = try await ServerConfiguration.load(flags: [:], configFile: "/nonexistent/strongroom.json", environment: [:])
+            XCTFail("a missing config file must be refused")
+        } catch let error as ServerError {
+            XCTAssertTrue(error.description.contains("/nonexistent/strongroom.json"), error.description)
+        }
+    }
+
+    func testSIGTERMDuringUploadsLosesNoAcknowledgedUpload() async throws {
+        let store = try makeStore()
+        let (_, token, _) = try run(["user", "add", "jo", "--role", "dsl", "--school", "S1", "--store", store])
+        let p = Process()
+        p.executableURL = Self.binary
+        p.arguments = ["serve", "--store", store, "--port", "0"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        // Wait for "strongroom: serving http://127.0.0.1:PORT".
+        var line = ""
+        while !line.contains("\n") {
+            let d = out.fileHandleForReading.availableData
+            if d.isEmpty { break }
+            line += String(decoding: d, as: UTF8.self)
+        }
+        let port = Int(line.split(separator: ":").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+        XCTAssertGreaterThan(port, 0, line)
+        let png = try Samples.bytes("body-map-front.png")
+        let bearer = token.trimmingCharacters(in: .whitespacesAndNewlines)
+        @Sendable func uploads(_ n: Int, killAfter: Int? = nil) async throws -> [String] {
+            try await withThrowingTaskGroup(of: String?.self) { group in
+            for i in 0..<n {
+                group.addTask {
+                    if i == killAfter {
+                        try await Task.sleep(for: .milliseconds(30))
+                        kill(p.processIdentifier, SIGTERM)
+                        return nil
+                    }
+                    let r = try? await withCheckedThrowingContinuation { (c: CheckedContinuation<HTTPReply, Error>) in
+                        DispatchQueue.global().async {
+                            c.resume(with: Result { try RawHTTP.exchange(
+                                port: port, method: "POST", path: "/v1/attachments?school=S1&child=C1&concern=K1&kind=body-map&filename=b.png",
+                                headers: ["Authorization": "Bearer \(bearer)", "Content-Type": "image/png"], body: png, sendOnly: nil) })
+                        }
+                    }
+                    guard let r, r.status == 201 else { return nil }
+                    return (r.json as? [String: Any])?["id"] as? String
+                }
+            }
+            return try await group.reduce(into: [String]()) { if let id = $1 { $0.append(id) } }
+            }
+        }
+        let before = try await uploads(10)
+        XCTAssertEqual(before.count, 10, "uploads before SIGTERM")
+        let during = try await uploads(31, killAfter: 30)
+        let acknowledged = before + during
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, "serve must stop cleanly on SIGTERM")
+        XCTAssertGreaterThan(acknowledged.count, 0, "no upload was acknowledged: the test proved nothing")
+        print("SIGTERM test: \(acknowledged.count) uploads acknowledged, \(during.count) of 30 sent around SIGTERM")
+        let vault = try Vault.open(at: StoreLayout(root: store), master: .keyFile(nil))
+        let stored = Set(try vault.catalog.records(matching: RecordFilter()).map(\.id))
+        XCTAssertTrue(Set(acknowledged).isSubset(of: stored), "an acknowledged upload was lost")
+        let report = try vault.verify(actor: "test", useKeys: true)
+        XCTAssertEqual(report.intact, stored.count)
+        XCTAssertTrue(report.leftovers.isEmpty && report.orphans.isEmpty && report.damaged.isEmpty)
+        XCTAssertTrue(try vault.verifyAudit().isIntact)
+    }
+}
