@@ -56,3 +56,12 @@ final class OpenAPITests: XCTestCase {
         try await server.stop()
     }
 }
+
+final class ReadmeTests: XCTestCase {
+    func testReadmePrintsTheRoleTableFromCode() throws {
+        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("README.md")
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        XCTAssertTrue(text.contains(AccessPolicy.markdownTable), "README's role table differs from AccessPolicy.markdownTable:\n\(AccessPolicy.markdownTable)")
+    }
+}
