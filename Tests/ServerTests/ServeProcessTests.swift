@@ -136,4 +136,51 @@ final class ServeProcessTests: XCTestCase {
         XCTAssertTrue(report.leftovers.isEmpty && report.orphans.isEmpty && report.damaged.isEmpty)
         XCTAssertTrue(try vault.verifyAudit().isIntact)
     }
+
+    func tool(_ name: String) -> String? {
+        ["/usr/bin/", "/bin/", "/usr/local/bin/"].map { $0 + name }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    func testServesHTTPSWithACertificateAndRefusesPlainHTTPOnThatPort() throws {
+        guard let openssl = tool("openssl"), let curl = tool("curl") else { throw XCTSkip("openssl and curl are needed") }
+        let dir = NSTemporaryDirectory() + "tls-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let gen = Process()
+        gen.executableURL = URL(fileURLWithPath: openssl)
+        gen.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", dir + "/key.pem",
+                         "-out", dir + "/cert.pem", "-days", "1", "-subj", "/CN=localhost"]
+        gen.standardError = FileHandle.nullDevice
+        try gen.run()
+        gen.waitUntilExit()
+        let store = try makeStore()
+        let p = Process()
+        p.executableURL = Self.binary
+        p.arguments = ["serve", "--store", store, "--port", "0", "--tls-cert", dir + "/cert.pem", "--tls-key", dir + "/key.pem"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { p.terminate(); p.waitUntilExit() }
+        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        XCTAssertTrue(line.hasPrefix("strongroom: serving https://127.0.0.1:"), line)
+        let port = line.split(separator: ":").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        func fetch(_ url: String) throws -> (Int32, String) {
+            let c = Process()
+            c.executableURL = URL(fileURLWithPath: curl)
+            c.arguments = ["-sS", "--cacert", dir + "/cert.pem", "--max-time", "5", url]
+            let o = Pipe()
+            c.standardOutput = o
+            c.standardError = FileHandle.nullDevice
+            try c.run()
+            let data = o.fileHandleForReading.readDataToEndOfFile()
+            c.waitUntilExit()
+            return (c.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+        // The certificate names localhost: curl checks it against the CA file given.
+        let secure = try fetch("https://localhost:\(port)/healthz")
+        XCTAssertEqual(secure.0, 0)
+        XCTAssertEqual(secure.1, "ok\n")
+        let plain = try fetch("http://127.0.0.1:\(port)/healthz")
+        XCTAssertNotEqual(plain.0, 0, "plain HTTP must not be answered on the TLS port")
+    }
 }
