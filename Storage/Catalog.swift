@@ -25,7 +25,8 @@ public protocol Catalog: Sendable {
 
     /// Adds a user (replacing a revoked one of the same name) with its audit event.
     func addUser(_ user: UserAccount, event: AuditEntry, signer: AuditSigner?) throws
-    func revokeUser(name: String, atMillis: Int64, event: AuditEntry, signer: AuditSigner?) throws
+    /// Replaces an active user's row with its revoked, re-signed form.
+    func revokeUser(_ revoked: UserAccount, event: AuditEntry, signer: AuditSigner?) throws
     func users() throws -> [UserAccount]
     /// The user holding the token with this hash, revoked or not.
     func user(tokenHash: Data) throws -> UserAccount?

@@ -131,7 +131,7 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
                 CREATE TABLE users (
                     name TEXT PRIMARY KEY NOT NULL, role TEXT NOT NULL, schools TEXT NOT NULL,
                     token_hash BLOB NOT NULL UNIQUE, created_at_ms INTEGER NOT NULL, created_by TEXT NOT NULL,
-                    revoked_at_ms INTEGER);
+                    revoked_at_ms INTEGER, signature BLOB NOT NULL);
                 """)
         }
         return migrator
@@ -247,13 +247,12 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
         }
     }
 
-    public func revokeUser(name: String, atMillis: Int64, event: AuditEntry, signer: AuditSigner?) throws {
+    public func revokeUser(_ revoked: UserAccount, event: AuditEntry, signer: AuditSigner?) throws {
         try auditedWrite { db in
-            guard var user = try UserAccount.fetchOne(db, key: name), !user.isRevoked else {
-                throw StorageError.userNotFound(name)
+            guard let user = try UserAccount.fetchOne(db, key: revoked.name), !user.isRevoked, revoked.isRevoked else {
+                throw StorageError.userNotFound(revoked.name)
             }
-            user.revokedAtMillis = atMillis
-            try user.update(db)
+            try revoked.update(db)
             _ = try self.appendLocked(db, [event], signer: signer)
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import KeyManagement
 
 /// A person who reaches the vault over HTTP. Only a hash of their bearer token is kept; the
 /// token itself is shown once, when the user is added. Schools are opaque ids.
@@ -13,16 +14,33 @@ public struct UserAccount: Sendable, Equatable, Codable, FetchableRecord, Persis
     public var createdAtMillis: Int64
     public var createdBy: String
     public var revokedAtMillis: Int64?
+    /// The vault's Ed25519 signature over `signedMessage(vaultID:)`: only someone holding the
+    /// master key can add a user or change one, not someone who can merely write the database.
+    public var signature: Data
 
     public var isRevoked: Bool { revokedAtMillis != nil }
 
     enum CodingKeys: String, CodingKey {
         case name, role, schools, tokenHash = "token_hash", createdAtMillis = "created_at_ms", createdBy = "created_by"
-        case revokedAtMillis = "revoked_at_ms"
+        case revokedAtMillis = "revoked_at_ms", signature
+    }
+
+    public func signedMessage(vaultID: String) -> [UInt8] {
+        var b = Binding(label: "strongroom/v1/user")
+        b.append(vaultID)
+        b.append(name)
+        b.append(role)
+        b.append(schools.joined(separator: " "))
+        b.append(Array(tokenHash))
+        b.append(UInt64(bitPattern: createdAtMillis))
+        b.append(createdBy)
+        b.append(revokedAtMillis.map { String($0) } ?? "")
+        return b.bytes
     }
 
     public init(name: String, role: String, schools: [String], tokenHash: Data, createdAtMillis: Int64, createdBy: String,
-                revokedAtMillis: Int64? = nil) {
+                revokedAtMillis: Int64? = nil, signature: Data = Data()) {
+        self.signature = signature
         self.name = name
         self.role = role
         self.schools = schools
@@ -41,6 +59,7 @@ public struct UserAccount: Sendable, Equatable, Codable, FetchableRecord, Persis
         createdAtMillis = row["created_at_ms"]
         createdBy = row["created_by"]
         revokedAtMillis = row["revoked_at_ms"]
+        signature = row["signature"]
     }
 
     public func encode(to container: inout PersistenceContainer) throws {
@@ -51,5 +70,6 @@ public struct UserAccount: Sendable, Equatable, Codable, FetchableRecord, Persis
         container["created_at_ms"] = createdAtMillis
         container["created_by"] = createdBy
         container["revoked_at_ms"] = revokedAtMillis
+        container["signature"] = signature
     }
 }

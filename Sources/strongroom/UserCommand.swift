@@ -22,7 +22,7 @@ struct UserAdd: ParsableCommand {
         guard let role = Role(rawValue: role) else {
             throw CLIError.Message(text: "unknown role '\(role)'; roles are \(Role.allCases.map(\.rawValue).joined(separator: ", "))", code: CLIError.refused)
         }
-        let vault = try options.openVaultWithoutKeys()
+        let vault = try options.openVault()
         let issued = try vault.addUser(name: name, role: role, schools: schools, actor: options.actorName)
         if options.json {
             Output.json(["name": issued.user.name, "role": issued.user.role, "schools": issued.user.schools, "token": issued.token])
@@ -57,7 +57,7 @@ struct UserRevoke: ParsableCommand {
     @Argument(help: "The user's name.") var name: String
 
     func run() throws {
-        try options.openVaultWithoutKeys().revokeUser(name: name, actor: options.actorName)
+        try options.openVault().revokeUser(name: name, actor: options.actorName)
         Output.line("revoked \(name)")
     }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import GRDB
+import KeyManagement
 import Storage
 import XCTest
 @testable import Vault
@@ -174,5 +176,32 @@ final class AccessMatrixTests: XCTestCase {
         let events = (r.json as? [String: Any])?["events"] as? [[String: Any]] ?? []
         XCTAssertEqual(events.compactMap { $0["action"] as? String }.prefix(2), ["put", "get"])
         XCTAssertTrue(events.allSatisfy { $0["time"] != nil && $0["actor"] != nil })
+    }
+
+    /// Someone who can write metadata.sqlite but holds no master key (a backup operator, a
+    /// thief of the disk) must not be able to mint a user or promote one.
+    func testUserRowsWrittenWithoutTheMasterKeyAreNotHonoured() async throws {
+        let token = "srt_" + String(repeating: "ab", count: 32)
+        let hash = Data(SHA256Hasher.hash(Array(token.utf8)))
+        let db = try DatabaseQueue(path: server.vault.layout.metadata)
+        try await db.write { db in
+            try db.execute(sql: """
+                INSERT INTO users (name, role, schools, token_hash, created_at_ms, created_by, signature)
+                VALUES ('mallory', 'dsl', 'S1 S2', ?, 0, 'nobody', ?)
+                """, arguments: [hash, Data(repeating: 0, count: 64)])
+            // Promote staff "sam" to dsl in place.
+            try db.execute(sql: "UPDATE users SET role = 'dsl' WHERE name = 'sam'")
+        }
+        let minted = try await server.request("GET", "/v1/attachments/\(dslUpload)", token: token)
+        XCTAssertEqual(minted.status, 401)
+        let promoted = try await server.request("GET", "/v1/attachments/\(dslUpload)", user: "sam")
+        XCTAssertEqual(promoted.status, 401, "an edited user row must fail its signature")
+        XCTAssertEqual(server.events.last?.outcome, "denied")
+        // A row copied from another user keeps that user's signature and fails under another name.
+        try await db.write { db in
+            try db.execute(sql: "UPDATE users SET name = 'jo2' WHERE name = 'jo'")
+        }
+        let renamed = try await server.request("GET", "/v1/attachments/\(dslUpload)", user: "jo")
+        XCTAssertEqual(renamed.status, 401)
     }
 }
