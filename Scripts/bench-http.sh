@@ -125,6 +125,17 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 FS=$(df -PT "$WORK" | awk 'NR==2 {print $1" ("$2")"}')
 TICK=$(getconf CLK_TCK)
+NCPU=$(nproc)
+
+# Other work on the machine skews every figure: measure it for 2 s and say so.
+read -r b0 t0 < <(awk '$1 == "cpu" {t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t}' /proc/stat)
+sleep 2
+read -r b1 t1 < <(awk '$1 == "cpu" {t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t}' /proc/stat)
+IDLE_BUSY=$(awk -v b0="$b0" -v t0="$t0" -v b1="$b1" -v t1="$t1" 'BEGIN {printf "%.0f", t1 > t0 ? 100 * (b1 - b0) / (t1 - t0) : 0}')
+if [ "$IDLE_BUSY" -gt 10 ]; then
+    log "warning: the machine is already ${IDLE_BUSY}% busy before the run; figures will be low and noisy:"
+    ps -eo pcpu,pid,args --sort=-pcpu | head -4 | cut -c1-120 >&2
+fi
 
 flush() { sync; sleep 1; }
 
@@ -139,6 +150,10 @@ cpu_ticks() {
 }
 ngx_pids() { echo "$NGX_PID"; pgrep -P "$NGX_PID" || true; }
 srv_pids() { echo "$SRV_PID"; }
+# cpu_all: busy and total clock ticks of the whole machine (all cores), from /proc/stat.
+cpu_all() { awk '$1 == "cpu" {t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t}' /proc/stat; }
+# busy_pct BUSY0 TOTAL0 BUSY1 TOTAL1: % of the whole machine busy between two cpu_all samples.
+busy_pct() { awk -v b0="$1" -v t0="$2" -v b1="$3" -v t1="$4" 'BEGIN {printf "%.0f", t1 > t0 ? 100 * (b1 - b0) / (t1 - t0) : 0}'; }
 vm() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }  # PID FIELD: KiB
 
 # ---- inputs -----------------------------------------------------------------------------------
@@ -253,17 +268,19 @@ LUA
 } >"$WORK/download.lua"
 
 # run_wrk NAME PIDS-FUNCTION SCRIPT ARGS...: runs wrk; sets NAME_rps, _p50, _p99, _max (ms),
-# _cpu (server CPU %, all its processes), _wcpu (wrk's CPU %), _n (requests), _bytes.
+# _cpu (server CPU %, all its processes), _wcpu (wrk's CPU %), _mbusy (whole machine busy, % of
+# all cores), _requests, _bytes and the other RESULT fields.
 run_wrk() {
     local name=$1 pids=$2 script=$3; shift 3
     local c0 c1 t0 t1 line
-    c0=$(cpu_ticks $($pids)); t0=$(date +%s%N)
+    local m0 m1
+    m0=$(cpu_all); c0=$(cpu_ticks $($pids)); t0=$(date +%s%N)
     if ! timeout $((DURATION + 120)) /usr/bin/time -f '%U %S' -o "$WORK/$name.time" \
         wrk -t"$THREADS" -c"$CLIENTS" -d"${DURATION}s" --timeout 60s --latency -s "$script" "$URL" -- "$@" \
         >"$WORK/$name.wrk" 2>&1; then
         cat "$WORK/$name.wrk" >&2; die "wrk '$name' failed"
     fi
-    t1=$(date +%s%N); c1=$(cpu_ticks $($pids))
+    t1=$(date +%s%N); c1=$(cpu_ticks $($pids)); m1=$(cpu_all)
     line=$(grep '^RESULT ' "$WORK/$name.wrk") || { cat "$WORK/$name.wrk" >&2; die "wrk '$name' printed no RESULT"; }
     local k v
     for kv in ${line#RESULT }; do
@@ -276,6 +293,7 @@ run_wrk() {
         v="${name}_${k}_us"; printf -v "${name}_$k" '%s' "$(awk -v u="${!v}" 'BEGIN {printf "%.1f", u / 1000}')"
     done
     printf -v "${name}_cpu" '%s' "$(awk -v c=$((c1 - c0)) -v t="$TICK" -v s=$((t1 - t0)) 'BEGIN {printf "%.0f", 100 * c / t / (s / 1e9)}')"
+    printf -v "${name}_mbusy" '%s' "$(busy_pct $m0 $m1)"
     printf -v "${name}_wcpu" '%s' "$(awk -v s=$((t1 - t0)) '{printf "%.0f", 100 * ($1 + $2) / (s / 1e9)}' "$WORK/$name.time")"
 }
 
@@ -392,7 +410,10 @@ flush
 log "nginx: PUT ${FILE_KIB} KiB x $CLIENTS clients for ${DURATION} s"
 URL=$NGX_URL run_wrk nup ngx_pids "$WORK/upload.lua" PUT /up/ .png "$PNG" image/png
 check_wrk nup 0
-rm -rf "$NG/root/up"; mkdir "$NG/root/up"
+# PUTs cut off by wrk's stop may still land for a moment: let them, then clear the folder.
+sleep 2
+rm -rf "$NG/root/up" || { sleep 2; rm -rf "$NG/root/up"; }
+mkdir "$NG/root/up"
 flush
 log "strongroom: POST ${FILE_KIB} KiB x $CLIENTS clients for ${DURATION} s"
 URL=$SR_URL run_wrk sup srv_pids "$WORK/upload.lua" POST \
@@ -502,10 +523,10 @@ row() { printf '%-44s %14s %14s %6s  %-18s %s\n' "$@"; }
 load="${FILE_KIB} KiB x ${CLIENTS} clients, ${DURATION} s"
 echo
 echo "Strongroom HTTP benchmark  $(date -u +%Y-%m-%dT%H:%MZ)  commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo '+dirty')"
-echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), scratch on $FS"
+echo "machine: $NCPU cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), scratch on $FS; ${IDLE_BUSY}% busy before the run"
 echo "baseline: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //') on loopback (WebDAV PUT to disk, sendfile GET; no encryption, no fsync, no audit);"
 echo "load: $(wrk -v 2>&1 | head -1 | awk '{print $1" "$2}') -t$THREADS -c$CLIENTS on the same machine; 1 transfer each with curl for the big files"
-echo "ratio = strongroom / nginx (rates); CPU = the server's processes, % of one core, while wrk ran; MB = 10^6 bytes"
+echo "ratio = strongroom / nginx (rates); CPU = % of one core while wrk ran (server: all its processes); MB = 10^6 bytes"
 echo
 row "operation" "strongroom" "nginx" "ratio" "target" "result"
 row "upload $load" "$(rps "$sup_rps")" "$(rps "$nup_rps")" "$up_ratio" ">=0.20 x nginx" "$r1"
@@ -514,12 +535,14 @@ row "  p99 latency" "$(ms "$sup_p99")" "$(ms "$nup_p99")" "" "<= 50 ms" "$r2"
 row "  max latency" "$(ms "$sup_max")" "$(ms "$nup_max")" "" "-" "info"
 row "  requests (all 2xx)" "$sup_requests" "$nup_requests" "" "-" "info"
 row "  server CPU / wrk CPU" "${sup_cpu}% / ${sup_wcpu}%" "${nup_cpu}% / ${nup_wcpu}%" "" "-" "info"
+row "  machine busy (all ${NCPU} cores)" "${sup_mbusy}%" "${nup_mbusy}%" "" "-" "info"
 row "download $load" "$(rps "$sdown_rps")" "$(rps "$ndown_rps")" "$down_ratio" ">=0.20 x nginx" "$r3"
 row "  p50 latency" "$(ms "$sdown_p50")" "$(ms "$ndown_p50")" "" "-" "info"
 row "  p99 latency" "$(ms "$sdown_p99")" "$(ms "$ndown_p99")" "" "-" "info"
 row "  max latency" "$(ms "$sdown_max")" "$(ms "$ndown_max")" "" "-" "info"
 row "  requests (all 2xx)" "$sdown_requests" "$ndown_requests" "" "-" "info"
 row "  server CPU / wrk CPU" "${sdown_cpu}% / ${sdown_wcpu}%" "${ndown_cpu}% / ${ndown_wcpu}%" "" "-" "info"
+row "  machine busy (all ${NCPU} cores)" "${sdown_mbusy}%" "${ndown_mbusy}%" "" "-" "info"
 row "upload $big_label (curl)" "$(mbps "$BIG_BYTES" "$sbigput_s")" "$(mbps "$BIG_BYTES" "$nbigput_s")" "$bigput_ratio" ">=0.60 x nginx" "$r4"
 row "download $big_label (curl)" "$(mbps "$BIG_BYTES" "$sbigget_s")" "$(mbps "$BIG_BYTES" "$nbigget_s")" "$bigget_ratio" "-" "info"
 row "server peak RSS during a $huge_label upload" "$(mib "$HUGE_HWM")" "" "" "< 100 MiB" "$r5"

@@ -9,6 +9,9 @@ import Vault
 /// The /v1 routes. Every handler does its vault work on the blocking pool; bodies stream in
 /// both directions, so the server's memory does not grow with file size.
 struct AttachmentRoutes {
+    /// How many bytes cross to the blocking pool at a time: big enough that the hop costs
+    /// nothing next to the crypto and the write, small enough to bound memory per request.
+    static let handoffBytes = 1 << 20
     let vault: Vault
     let pool: BlockingPool
     let maxUploadBytes: Int64
@@ -52,7 +55,7 @@ struct AttachmentRoutes {
                 received += Int64(buffer.readableBytes)
                 var buffer = buffer
                 pending.writeBuffer(&buffer)
-                if pending.readableBytes >= 64 * 1024 {
+                if pending.readableBytes >= Self.handoffBytes {
                     let chunk = pending
                     pending = ByteBuffer()
                     try await pool.run { try chunk.withUnsafeReadableBytes { try session.value.write($0) } }
@@ -104,7 +107,10 @@ struct AttachmentRoutes {
                 // of the body, so no client mistakes a partial file for a whole one.
                 let (chunk, more) = try await pool.run { () throws -> (ByteBuffer, Bool) in
                     var out = ByteBuffer()
-                    let more = try download.value.next { out.writeBytes($0) }
+                    var more = true
+                    while more, out.readableBytes < Self.handoffBytes {
+                        more = try download.value.next { out.writeBytes($0) }
+                    }
                     return (out, more)
                 }
                 if chunk.readableBytes > 0 {

@@ -60,8 +60,22 @@ extension Vault {
         guard token.hasPrefix(Self.tokenPrefix), token.utf8.count == Self.tokenPrefix.utf8.count + 64 else { return nil }
         guard let user = try vaulting({ try catalog.user(tokenHash: Self.tokenHash(token)) }), !user.isRevoked,
               let role = Role(rawValue: user.role),
-              publicKey.verify(signature: Array(user.signature), message: user.signedMessage(vaultID: vaultID)) else { return nil }
+              verifiedUserRow(user) else { return nil }
         return Principal(name: user.name, role: role, schools: Set(user.schools))
+    }
+
+    /// Whether a user row carries the vault's signature. A row verified once is remembered by its
+    /// exact signed bytes, so a changed row (a revocation, an edit) is checked again.
+    func verifiedUserRow(_ user: UserAccount) -> Bool {
+        let message = user.signedMessage(vaultID: vaultID)
+        let key = Data(message) + user.signature
+        if verifiedRowsLock.withLock({ verifiedRows.contains(key) }) { return true }
+        guard publicKey.verify(signature: Array(user.signature), message: message) else { return false }
+        verifiedRowsLock.withLock {
+            if verifiedRows.count > 10_000 { verifiedRows.removeAll() }
+            verifiedRows.insert(key)
+        }
+        return true
     }
 
     static func tokenHash(_ token: String) -> Data { Data(SHA256Hasher.hash(Array(token.utf8))) }

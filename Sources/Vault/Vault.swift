@@ -20,6 +20,9 @@ public final class Vault: @unchecked Sendable {
     private let snifferLock = NSLock()
     /// Idle sniffers: a `magic_t` serves one thread at a time, so concurrent puts each take one.
     private var idleSniffers: [MagicSniffer] = []
+    let verifiedRowsLock = NSLock()
+    /// User rows whose signature was checked (their signed bytes and signature).
+    var verifiedRows: Set<Data> = []
 
     public struct Options: Sendable {
         public var clock: @Sendable () -> Date = Date.init
