@@ -127,11 +127,14 @@ FS=$(df -PT "$WORK" | awk 'NR==2 {print $1" ("$2")"}')
 TICK=$(getconf CLK_TCK)
 NCPU=$(nproc)
 
+# cpu_all: busy and total clock ticks of the whole machine (all cores), from /proc/stat.
+cpu_all() { awk '$1 == "cpu" {t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t}' /proc/stat; }
+# busy_pct BUSY0 TOTAL0 BUSY1 TOTAL1: % of the whole machine busy between two cpu_all samples.
+busy_pct() { awk -v b0="$1" -v t0="$2" -v b1="$3" -v t1="$4" 'BEGIN {printf "%.0f", (t1 > t0 ? 100 * (b1 - b0) / (t1 - t0) : 0)}'; }
+
 # Other work on the machine skews every figure: measure it for 2 s and say so.
-read -r b0 t0 < <(awk '$1 == "cpu" {t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t}' /proc/stat)
-sleep 2
-read -r b1 t1 < <(awk '$1 == "cpu" {t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t}' /proc/stat)
-IDLE_BUSY=$(awk -v b0="$b0" -v t0="$t0" -v b1="$b1" -v t1="$t1" 'BEGIN {printf "%.0f", t1 > t0 ? 100 * (b1 - b0) / (t1 - t0) : 0}')
+m0=$(cpu_all); sleep 2; m1=$(cpu_all)
+IDLE_BUSY=$(busy_pct $m0 $m1)
 if [ "$IDLE_BUSY" -gt 10 ]; then
     log "warning: the machine is already ${IDLE_BUSY}% busy before the run; figures will be low and noisy:"
     ps -eo pcpu,pid,args --sort=-pcpu | head -4 | cut -c1-120 >&2
@@ -150,10 +153,6 @@ cpu_ticks() {
 }
 ngx_pids() { echo "$NGX_PID"; pgrep -P "$NGX_PID" || true; }
 srv_pids() { echo "$SRV_PID"; }
-# cpu_all: busy and total clock ticks of the whole machine (all cores), from /proc/stat.
-cpu_all() { awk '$1 == "cpu" {t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t}' /proc/stat; }
-# busy_pct BUSY0 TOTAL0 BUSY1 TOTAL1: % of the whole machine busy between two cpu_all samples.
-busy_pct() { awk -v b0="$1" -v t0="$2" -v b1="$3" -v t1="$4" 'BEGIN {printf "%.0f", t1 > t0 ? 100 * (b1 - b0) / (t1 - t0) : 0}'; }
 vm() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }  # PID FIELD: KiB
 
 # ---- inputs -----------------------------------------------------------------------------------

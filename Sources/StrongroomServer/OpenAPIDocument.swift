@@ -124,7 +124,7 @@ paths:
         - {name: child, in: path, required: true, schema: {$ref: "#/components/schemas/OpaqueID"}}
         - {name: school, in: query, required: true, schema: {$ref: "#/components/schemas/OpaqueID"}}
         - {name: limit, in: query, required: false, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
-        - {name: offset, in: query, required: false, schema: {type: integer, minimum: 0, default: 0}}
+        - {name: offset, in: query, required: false, schema: {type: integer, minimum: 0, maximum: 2147483647, default: 0}}
       responses:
         "200":
           description: One page of the child's records in this school, oldest first.
@@ -184,7 +184,7 @@ components:
       required: [type, title, status, detail]
       description: >
         type is urn:strongroom:problem: followed by one of unauthenticated, forbidden, not-found,
-        missing-parameter, missing-content-type, invalid-argument, invalid-identifier, unknown-kind,
+        no-such-route, method-not-allowed, bad-request, missing-parameter, missing-content-type, invalid-argument, invalid-identifier, unknown-kind,
         empty, too-large, incomplete-body, type-not-allowed, declared-type-mismatch, dangerous-type,
         extension-mismatch, audit-unavailable, record-damaged, busy, internal.
       properties:

@@ -34,6 +34,17 @@ struct Problem: HTTPResponseError {
     /// The one place vault errors become HTTP statuses.
     static func from(_ error: Error) -> Problem {
         if let problem = error as? Problem { return problem }
+        if let http = error as? any HTTPResponseError, !(error is VaultError) {
+            // Hummingbird's own answers (no such route, method not allowed): keep their status.
+            let slug: String
+            switch http.status {
+            case .notFound: slug = "no-such-route"
+            case .methodNotAllowed: slug = "method-not-allowed"
+            default: slug = http.status.code < 500 ? "bad-request" : "internal"
+            }
+            return Problem(status: http.status, slug: slug, title: http.status.reasonPhrase,
+                           detail: http.status.code < 500 ? "see /openapi.yaml for the routes and methods this service answers" : "the server failed")
+        }
         guard let vault = error as? VaultError else {
             return Problem(status: .internalServerError, slug: "internal", title: "Internal error",
                            detail: "the server failed; the request id identifies it in the server's log")

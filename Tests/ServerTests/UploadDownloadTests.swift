@@ -171,4 +171,16 @@ final class UploadDownloadTests: XCTestCase {
         XCTAssertEqual(server.events.last?.outcome, "failed")
         try await server.stop()
     }
+
+    func testUnknownMethodsAndRoutesAreClientErrorsNotServerErrors() async throws {
+        let server = try await ServerFixture()
+        try server.addUser("jo", .dsl)
+        for (method, path) in [("TRACE", "/healthz"), ("DELETE", "/v1/attachments/\(String(repeating: "0", count: 32))"),
+                               ("TRACE", "/v1/children/C1/attachments?school=S1"), ("GET", "/v1/nothing-here")] {
+            let r = try await server.request(method, path, user: "jo")
+            XCTAssertTrue((400..<500).contains(r.status), "\(method) \(path): \(r.status) \(r.text)")
+            XCTAssertEqual(r.headers["content-type"], "application/problem+json", "\(method) \(path)")
+        }
+        try await server.stop()
+    }
 }
