@@ -92,6 +92,8 @@ if [ "$BUILD" = 1 ]; then
     mv -f "$SCRATCH.log" "$SCRATCH/bench-build.log"
 fi
 BIN=$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)
+# The tree the binary was built from (the table is printed minutes later).
+BUILT_FROM="$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo '+dirty')"
 SR="$BIN/strongroom"
 [ -x "$SR" ] || die "$SR missing (build first)"
 
@@ -521,7 +523,7 @@ if [ "$DURATION" != 10 ] || [ "$CLIENTS" != 16 ] || [ "$FILE_KIB" != 200 ]; then
 row() { printf '%-44s %14s %14s %6s  %-18s %s\n' "$@"; }
 load="${FILE_KIB} KiB x ${CLIENTS} clients, ${DURATION} s"
 echo
-echo "Strongroom HTTP benchmark  $(date -u +%Y-%m-%dT%H:%MZ)  commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo '+dirty')"
+echo "Strongroom HTTP benchmark  $(date -u +%Y-%m-%dT%H:%MZ)  commit $BUILT_FROM"
 echo "machine: $NCPU cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), scratch on $FS; ${IDLE_BUSY}% busy before the run"
 echo "baseline: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //') on loopback (WebDAV PUT to disk, sendfile GET; no encryption, no fsync, no audit);"
 echo "load: $(wrk -v 2>&1 | head -1 | awk '{print $1" "$2}') -t$THREADS -c$CLIENTS on the same machine; 1 transfer each with curl for the big files"

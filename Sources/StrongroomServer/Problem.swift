@@ -13,6 +13,8 @@ struct Problem: HTTPResponseError {
     let detail: String
     /// Close the connection after answering (a request body we will not read).
     var closeConnection = false
+    /// The methods a path does answer, for 405.
+    var allow: [String] = []
 
     var type: String { "urn:strongroom:problem:" + slug }
 
@@ -24,6 +26,7 @@ struct Problem: HTTPResponseError {
         var headers: HTTPFields = [.contentType: "application/problem+json", .cacheControl: "no-store"]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"strongroom\"" }
         if closeConnection { headers[.connection] = "close" }
+        if !allow.isEmpty { headers[.allow] = allow.joined(separator: ", ") }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
@@ -98,12 +101,29 @@ struct Problem: HTTPResponseError {
 /// Turns every error a route throws into a problem document, and counts refusals.
 struct ProblemMiddleware: RouterMiddleware {
     typealias Context = StrongroomContext
+    /// The routes, as (method, path segments with ":name" captures), to tell 405 from 404.
+    let routes: @Sendable () -> [(method: String, segments: [String])]
+
+    func methods(answering path: String) -> [String] {
+        let parts = path.split(separator: "/").map(String.init)
+        return routes().filter { route in
+            route.segments.count == parts.count
+                && zip(route.segments, parts).allSatisfy { $0.hasPrefix(":") || $0.hasPrefix("{") || $0 == $1 }
+        }.map(\.method).sorted()
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
-            let problem = Problem.from(error)
+            var problem = Problem.from(error)
+            if problem.status == .notFound, problem.slug == "no-such-route" {
+                let allowed = methods(answering: request.uri.path)
+                if !allowed.isEmpty {
+                    problem = Problem(status: .methodNotAllowed, slug: "method-not-allowed", title: "Method not allowed",
+                                      detail: "this path answers \(allowed.joined(separator: ", ")) only", allow: allowed)
+                }
+            }
             if case .refused(let refusal) = error as? VaultError {
                 ServerMetrics.refusals(refusal.code).increment()
             }

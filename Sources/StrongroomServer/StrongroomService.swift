@@ -46,7 +46,8 @@ public enum StrongroomService {
         let router = Router(context: StrongroomContext.self)
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: RequestLogMiddleware())
-        router.add(middleware: ProblemMiddleware())
+        let routeTable = RouteTable()
+        router.add(middleware: ProblemMiddleware(routes: { routeTable.routes }))
         router.get("healthz") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
         }
@@ -59,6 +60,7 @@ public enum StrongroomService {
         }
         let v1 = router.group("v1").add(middleware: BearerAuthentication(vault: vault, pool: pool))
         AttachmentRoutes(vault: vault, pool: pool, maxUploadBytes: configuration.maxUploadBytes).register(on: v1)
+        routeTable.set(router.routes.map { (method: $0.method.rawValue, segments: "\($0.path)".split(separator: "/").map(String.init)) })
 
         return router
     }
@@ -109,4 +111,12 @@ struct RequestLogMiddleware: RouterMiddleware {
             "ms": .stringConvertible(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000),
         ])
     }
+}
+
+/// The router's routes, captured once they are all registered.
+final class RouteTable: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: [(method: String, segments: [String])] = []
+    var routes: [(method: String, segments: [String])] { lock.withLock { value } }
+    func set(_ routes: [(method: String, segments: [String])]) { lock.withLock { value = routes } }
 }

@@ -180,6 +180,10 @@ final class UploadDownloadTests: XCTestCase {
             let r = try await server.request(method, path, user: "jo")
             XCTAssertTrue((400..<500).contains(r.status), "\(method) \(path): \(r.status) \(r.text)")
             XCTAssertEqual(r.headers["content-type"], "application/problem+json", "\(method) \(path)")
+            if path != "/v1/nothing-here" {
+                XCTAssertEqual(r.status, 405, "\(method) \(path)")
+                XCTAssertEqual(r.headers["allow"], "GET", "\(method) \(path)")
+            }
         }
         try await server.stop()
     }
