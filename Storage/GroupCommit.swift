@@ -51,6 +51,16 @@ final class GroupCommit: @unchecked Sendable {
     private func commit(_ group: [Item]) {
         var outcomes: [Result<Any, Error>] = []
         do {
+            if group.count == 1 {
+                // Alone: the transaction itself is the item's boundary; no savepoint needed.
+                let value = try writer.write { db -> Any in
+                    let value = try group[0].work(db)
+                    try finishGroup(db)
+                    return value
+                }
+                group[0].result = .success(value)
+                return
+            }
             try writer.write { db in
                 outcomes = []
                 for item in group {
