@@ -151,23 +151,42 @@ final class UploadDownloadTests: XCTestCase {
         try await server.stop()
     }
 
+    func damage(_ server: ServerFixture, _ id: String, at offset: UInt64) throws {
+        let path = server.root + "/blobs/\(id.prefix(2))/\(id).blob"
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+        try handle.seek(toOffset: offset)
+        try handle.write(contentsOf: Data([0xff, 0x00, 0xff]))
+        try handle.close()
+    }
+
     func testDamagedBlobAbortsTheConnectionInsteadOfEndingCleanly() async throws {
         let server = try await ServerFixture()
         try server.addUser("jo", .dsl)
-        // Several chunks, so the damage lies after the headers and first bytes have gone out.
-        var text = [UInt8](repeating: UInt8(ascii: "c"), count: 400_000)
+        // Several megabytes, so the damage lies after the headers and the first bytes have gone out.
+        var text = [UInt8](repeating: UInt8(ascii: "c"), count: 3_000_000)
         for i in stride(from: 70, to: text.count, by: 71) { text[i] = 10 }
         let up = try await server.upload(text, user: "jo", type: "text/plain", kind: "disclosure")
         let id = (up.json as? [String: Any])?["id"] as? String ?? ""
-        let path = server.root + "/blobs/\(id.prefix(2))/\(id).blob"
-        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
-        try handle.seek(toOffset: 300_000)
-        try handle.write(contentsOf: Data([0xff, 0x00, 0xff]))
-        try handle.close()
+        try damage(server, id, at: 2_500_000)
         let r = try await server.request("GET", "/v1/attachments/\(id)", user: "jo")
         XCTAssertEqual(r.status, 200, "the headers went out before the damage was reached")
         XCTAssertFalse(r.complete, "a damaged download must end with a broken connection, not a clean end")
         XCTAssertLessThan(r.body.count, text.count)
+        XCTAssertEqual(server.events.last?.outcome, "failed")
+        try await server.stop()
+    }
+
+    func testDamageFoundBeforeTheFirstByteIsAProblemDocument() async throws {
+        let server = try await ServerFixture()
+        try server.addUser("jo", .dsl)
+        let bytes = try Samples.bytes("strategy-meeting-minutes.pdf")
+        let up = try await server.upload(bytes, user: "jo", type: "application/pdf", kind: "minutes")
+        let id = (up.json as? [String: Any])?["id"] as? String ?? ""
+        try damage(server, id, at: 200)
+        let r = try await server.request("GET", "/v1/attachments/\(id)", user: "jo")
+        XCTAssertEqual(r.status, 500)
+        XCTAssertEqual((r.json as? [String: Any])?["type"] as? String, "urn:strongroom:problem:record-damaged")
+        XCTAssertFalse(r.text.contains("%PDF"), "no plaintext of a damaged record")
         XCTAssertEqual(server.events.last?.outcome, "failed")
         try await server.stop()
     }
