@@ -144,9 +144,8 @@ public enum LogText {
         guard value.unicodeScalars.contains(where: needsEscape) else { return value }
         var out = ""
         for scalar in value.unicodeScalars {
-            let v = scalar.value
             if needsEscape(scalar) {
-                out += scalar == "\\" ? "\\\\" : String(format: "\\u{%X}", v)
+                out += scalar == "\\" ? "\\\\" : String(format: "\\u{%X}", scalar.value)
             } else {
                 out.unicodeScalars.append(scalar)
             }
@@ -154,7 +153,9 @@ public enum LogText {
         return out
     }
 
-    private static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
+    /// Control characters, line separators and the backslash: what no logged value or stored
+    /// filename may carry as is.
+    public static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
         let v = scalar.value
         return v < 0x20 || v == 0x7f || (0x80...0x9f).contains(v) || v == 0x2028 || v == 0x2029 || scalar == "\\"
     }

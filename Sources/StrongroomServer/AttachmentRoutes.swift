@@ -75,9 +75,7 @@ struct AttachmentRoutes {
         } catch {
             // A disconnect, a refusal or a failure: nothing of this upload stays.
             session.value.abort()
-            if let problem = error as? Problem { throw problem }
-            if case .refused(let r)? = error as? VaultError, case .tooLarge = r.reason { throw error }
-            if error is VaultError { throw error }
+            if error is Problem || error is VaultError { throw error }
             throw Problem(status: .badRequest, slug: "incomplete-body", title: "Incomplete upload",
                           detail: "the upload did not arrive whole; nothing was stored", closeConnection: true)
         }

@@ -85,8 +85,7 @@ extension Vault {
         let last = name.split(separator: "/").last.map(String.init) ?? ""
         var out = ""
         for scalar in last.unicodeScalars {
-            let v = scalar.value
-            if v < 0x20 || v == 0x7f || (0x80...0x9f).contains(v) || scalar == "\\" || v == 0x2028 || v == 0x2029 { continue }
+            if LogText.needsEscape(scalar) { continue }
             if out.utf8.count + String(scalar).utf8.count > 255 { break }
             out.unicodeScalars.append(scalar)
         }
