@@ -1,5 +1,6 @@
 import Foundation
 import Storage
+import TestSupport
 import XCTest
 @testable import StrongroomServer
 @testable import Vault
@@ -7,14 +8,7 @@ import XCTest
 /// `strongroom serve` as an operator runs it: configuration refusals, and SIGTERM during
 /// uploads losing no acknowledged upload.
 final class ServeProcessTests: XCTestCase {
-    static var binary: URL {
-        for dir in [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(), Bundle.main.bundleURL,
-                    Bundle.main.bundleURL.deletingLastPathComponent()] {
-            let url = dir.appendingPathComponent("strongroom")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
-        return URL(fileURLWithPath: ".build/debug/strongroom")
-    }
+    static var binary: URL { BuiltBinary.strongroom }
 
     func run(_ args: [String], environment: [String: String] = [:]) throws -> (Int32, String, String) {
         let p = Process()

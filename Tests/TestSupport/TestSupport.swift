@@ -52,3 +52,19 @@ public final class FailingFileOps: FileOps, @unchecked Sendable {
     public func unlink(_ path: String) { real.unlink(path) }
 }
 
+
+/// The `strongroom` binary built next to the test bundle, for tests that run it as a process.
+public enum BuiltBinary {
+    public static var strongroom: URL {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+            Bundle.main.bundleURL,
+            Bundle.main.bundleURL.deletingLastPathComponent(),
+        ]
+        for dir in candidates {
+            let url = dir.appendingPathComponent("strongroom")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        return URL(fileURLWithPath: ".build/debug/strongroom")
+    }
+}

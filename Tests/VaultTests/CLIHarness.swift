@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Runs the built `strongroom` binary as a person or a script would.
@@ -15,18 +16,7 @@ struct CLI {
     let store: String
     var environment: [String: String] = [:]
 
-    static var binary: URL {
-        let candidates = [
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-            Bundle.main.bundleURL,
-            Bundle.main.bundleURL.deletingLastPathComponent(),
-        ]
-        for dir in candidates {
-            let url = dir.appendingPathComponent("strongroom")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
-        return URL(fileURLWithPath: ".build/debug/strongroom")
-    }
+    static var binary: URL { BuiltBinary.strongroom }
 
     func process(_ args: [String], extraEnvironment: [String: String] = [:]) -> Process {
         let p = Process()
