@@ -31,6 +31,8 @@ public enum KeyManagementError: Error, Equatable, Sendable {
     case kekDestroyed(String)
     /// A key store already exists where one was to be created.
     case alreadyExists(String)
+    /// The deletion ledger is truncated, edited, reordered or not signed by this vault.
+    case malformedLedger(line: Int, problem: String)
     case io(path: String, errno: Int32)
 }
 
@@ -46,6 +48,7 @@ extension KeyManagementError: CustomStringConvertible {
         case .unknownKEK(let id): return "no key-encryption key with id \(id)"
         case .kekDestroyed(let id): return "key-encryption key \(id) has been destroyed"
         case .alreadyExists(let path): return "\(path) already exists; refusing to overwrite it"
+        case .malformedLedger(let line, let problem): return "deletion ledger line \(line): \(problem)"
         case .io(let path, let code): return "\(path): \(String(cString: strerror(code)))"
         }
     }

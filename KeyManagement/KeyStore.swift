@@ -1,48 +1,59 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The key store: one JSON file, `keys/keystore.json`, kept apart from the metadata database so
 /// that keys and data can be backed up and destroyed separately. It holds only public facts and
 /// keys wrapped by the master key (docs/keys.md):
 ///
-///     { "format": "strongroom-keystore", "version": 1, "vaultID": "...",
+///     { "format": "strongroom-keystore", "version": 2, "vaultID": "...",
 ///       "masterKey": { "kind": "key-file" | "passphrase", "kdf": {...} },
-///       "keks": [ { "id", "state", "createdAt", "wrapped" } ],
+///       "keks": [ { "id", "state", "school", "period", "createdAt", "retiredAt", "destroyedAt", "wrapped" } ],
+///       "rotation": { "startedAt" }?,
 ///       "auditSigningKey": { "publicKey", "wrapped" } }
+///
+/// Data keys are wrapped under a KEK of their school and retention period (the month their
+/// review falls due, or `hold`), so destroying that KEK reaches every copy of those records,
+/// backups included. Several processes may share a store (the service and the CLI): every change
+/// takes an exclusive lock on `keystore.lock`, re-reads the file, changes it and rewrites it
+/// atomically; a KEK this process has not seen yet is looked up again in the file.
 public final class KeyStore: @unchecked Sendable {
     public static let fileName = "keystore.json"
+    public static let lockFileName = "keystore.lock"
     public static let formatName = "strongroom-keystore"
-    public static let currentVersion = 1
+    public static let currentVersion = 2
+    /// The period of KEKs that hold records under legal hold (never destroyed with a period).
+    public static let holdPeriod = "hold"
 
     public let path: String
     public let vaultID: String
     private var file: KeyStoreFile
-    private let master: any MasterKeyProvider
+    private var stamp: FileStamp?
+    private var master: any MasterKeyProvider
     private let lock = NSLock()
     private var unwrapped: [String: SecretBytes] = [:]
     private var signer: AuditSigner?
+    private let clock: @Sendable () -> Date
 
-    /// Creates a new key store with one active KEK and an audit-signing key.
+    /// Creates a new key store with an audit-signing key (KEKs are made per school and period on first use).
     public static func create(
-        directory: String, master: any MasterKeyProvider, clock: @Sendable () -> Date = Date.init
+        directory: String, master: any MasterKeyProvider, clock: @escaping @Sendable () -> Date = Date.init
     ) throws -> KeyStore {
         let path = directory + "/" + fileName
         let vaultID = Hex.encode(randomPublicBytes(16))
         let signer = try AuditSigner.generate()
         let signingWrapped = try master.wrap(signer.secret, associatedData: signingKeyBinding(vaultID: vaultID))
-        var file = KeyStoreFile(
+        let file = KeyStoreFile(
             format: formatName, version: currentVersion, vaultID: vaultID, masterKey: master.descriptor, keks: [],
+            rotation: nil,
             auditSigningKey: .init(publicKey: signer.publicKey.minisignBase64, wrapped: Data(signingWrapped).base64EncodedString()))
-        let kek = try SecretBytes.random(count: 32)
-        let kekID = "kek-" + Hex.encode(randomPublicBytes(8))
-        let wrapped = try master.wrap(kek, associatedData: kekBinding(vaultID: vaultID, kekID: kekID))
-        file.keks.append(.init(id: kekID, state: .active, createdAt: clock(), wrapped: Data(wrapped).base64EncodedString()))
         do {
             try DurableFile.write(try encode(file), to: path, exclusive: true)
         } catch let error as FileOpsError where error.errno == EEXIST {
             throw KeyManagementError.alreadyExists(path)
         }
-        let store = KeyStore(path: path, file: file, master: master)
-        store.unwrapped[kekID] = kek
+        let store = KeyStore(path: path, file: file, master: master, clock: clock)
         store.signer = signer
         return store
     }
@@ -57,28 +68,47 @@ public final class KeyStore: @unchecked Sendable {
     }
 
     /// Opens a key store with its master key; fails with `.wrongMasterKey` if the key does not fit.
-    public static func open(directory: String, master: any MasterKeyProvider) throws -> KeyStore {
+    public static func open(
+        directory: String, master: any MasterKeyProvider, clock: @escaping @Sendable () -> Date = Date.init
+    ) throws -> KeyStore {
         let path = directory + "/" + fileName
         let file = try load(path: path)
-        let store = KeyStore(path: path, file: file, master: master)
+        let store = KeyStore(path: path, file: file, master: master, clock: clock)
         // Prove the master key now, so a wrong passphrase is reported before any work starts.
         _ = try store.auditSigner()
         return store
     }
 
-    private init(path: String, file: KeyStoreFile, master: any MasterKeyProvider) {
+    private init(path: String, file: KeyStoreFile, master: any MasterKeyProvider, clock: @escaping @Sendable () -> Date) {
         self.path = path
         self.vaultID = file.vaultID
         self.file = file
         self.master = master
+        self.clock = clock
+        self.stamp = FileStamp(path: path)
     }
 
-    public var masterKeyDescriptor: MasterKeyDescriptor { file.masterKey }
+    public var masterKeyDescriptor: MasterKeyDescriptor { lock.withLock { file.masterKey } }
 
-    /// The KEK new data keys are wrapped under.
-    public func activeKEK() throws -> (id: String, key: SecretBytes) {
-        let id: String? = lock.withLock { file.keks.last(where: { $0.state == .active })?.id }
-        guard let id else { throw KeyManagementError.malformedKeyStore("no active key-encryption key") }
+    // MARK: KEKs
+
+    /// The active KEK of a school's retention period, created (durably) on first use.
+    public func kek(school: String, period: String) throws -> (id: String, key: SecretBytes) {
+        let known: String? = lock.withLock {
+            refreshIfChanged()
+            return file.activeKEK(school: school, period: period)?.id
+        }
+        if let known { return (known, try kek(id: known)) }
+        let id = try mutate { file -> String in
+            if let existing = file.activeKEK(school: school, period: period) { return existing.id }
+            let key = try SecretBytes.random(count: 32)
+            let id = "kek-" + Hex.encode(randomPublicBytes(8))
+            let wrapped = try master.wrap(key, associatedData: Self.kekBinding(vaultID: vaultID, kekID: id))
+            file.keks.append(.init(
+                id: id, state: .active, school: school, period: period, createdAt: clock(), wrapped: Data(wrapped).base64EncodedString()))
+            unwrapped[id] = key
+            return id
+        }
         return (id, try kek(id: id))
     }
 
@@ -86,7 +116,13 @@ public final class KeyStore: @unchecked Sendable {
     public func kek(id: String) throws -> SecretBytes {
         try lock.withLock {
             if let key = unwrapped[id] { return key }
-            guard let entry = file.keks.first(where: { $0.id == id }) else { throw KeyManagementError.unknownKEK(id) }
+            var entry = file.keks.first(where: { $0.id == id })
+            if entry == nil || entry?.state != .destroyed {
+                // Another process may have made or destroyed it since this one read the file.
+                refreshIfChanged()
+                entry = file.keks.first(where: { $0.id == id })
+            }
+            guard let entry else { throw KeyManagementError.unknownKEK(id) }
             guard entry.state != .destroyed, let wrappedText = entry.wrapped, let wrapped = Data(base64Encoded: wrappedText) else {
                 throw KeyManagementError.kekDestroyed(id)
             }
@@ -97,27 +133,153 @@ public final class KeyStore: @unchecked Sendable {
     }
 
     public var keks: [KEKInfo] {
-        lock.withLock { file.keks.map { KEKInfo(id: $0.id, state: $0.state, createdAt: $0.createdAt) } }
-    }
-
-    public func auditSigner() throws -> AuditSigner {
-        try lock.withLock {
-            if let signer { return signer }
-            guard let wrapped = Data(base64Encoded: file.auditSigningKey.wrapped) else {
-                throw KeyManagementError.malformedKeyStore("audit signing key is not base64")
-            }
-            let secret = try master.unwrap(Array(wrapped), associatedData: Self.signingKeyBinding(vaultID: vaultID))
-            let made = AuditSigner(secretKey: secret)
-            guard made.publicKey.minisignBase64 == file.auditSigningKey.publicKey else {
-                throw KeyManagementError.malformedKeyStore("audit signing key does not match its public key")
-            }
-            signer = made
-            return made
+        lock.withLock {
+            refreshIfChanged()
+            return file.keks.map(\.info)
         }
     }
 
+    /// Whether a rotation was started and not finished (a crash mid-way): `rotate` resumes it.
+    public var rotationInProgress: Date? { lock.withLock { refreshIfChanged(); return file.rotation?.startedAt } }
+
+    /// Starts a rotation: every active KEK is retired and replaced by a new one for the same
+    /// school and period. If a rotation is already in progress nothing changes (it is resumed).
+    /// Returns the ids of the KEKs it retired.
+    @discardableResult
+    public func beginRotation() throws -> [String] {
+        try mutate { file -> [String] in
+            if file.rotation != nil { return [] }
+            let now = clock()
+            var retired: [String] = []
+            var fresh: [KeyStoreFile.KEKEntry] = []
+            for i in file.keks.indices where file.keks[i].state == .active {
+                file.keks[i].state = .retired
+                file.keks[i].retiredAt = now
+                retired.append(file.keks[i].id)
+                guard let school = file.keks[i].school, let period = file.keks[i].period else { continue }
+                let key = try SecretBytes.random(count: 32)
+                let id = "kek-" + Hex.encode(randomPublicBytes(8))
+                let wrapped = try master.wrap(key, associatedData: Self.kekBinding(vaultID: vaultID, kekID: id))
+                fresh.append(.init(id: id, state: .active, school: school, period: period, createdAt: now, wrapped: Data(wrapped).base64EncodedString()))
+                unwrapped[id] = key
+            }
+            file.keks += fresh
+            file.rotation = .init(startedAt: now)
+            return retired
+        }
+    }
+
+    /// Marks the rotation finished (every live data key is under an active KEK).
+    public func finishRotation() throws {
+        try mutate { file in file.rotation = nil }
+    }
+
+    /// Retires KEKs (no new data key is wrapped under them); a later `destroy` removes them.
+    public func retire(ids: Set<String>) throws {
+        guard !ids.isEmpty else { return }
+        try mutate { file in
+            let now = clock()
+            for i in file.keks.indices where ids.contains(file.keks[i].id) && file.keks[i].state == .active {
+                file.keks[i].state = .retired
+                file.keks[i].retiredAt = now
+            }
+        }
+    }
+
+    /// Destroys KEKs: their wrapped form leaves the key store and their unwrapped form is zeroed.
+    /// Every data key wrapped under them, in any copy of the database, can no longer be opened.
+    /// Idempotent: destroying a destroyed KEK changes nothing.
+    public func destroy(ids: Set<String>) throws {
+        guard !ids.isEmpty else { return }
+        try mutate { file in
+            let now = clock()
+            for i in file.keks.indices where ids.contains(file.keks[i].id) && file.keks[i].state != .destroyed {
+                file.keks[i].state = .destroyed
+                file.keks[i].wrapped = nil
+                file.keks[i].destroyedAt = now
+                if file.keks[i].retiredAt == nil { file.keks[i].retiredAt = now }
+            }
+            for id in ids { unwrapped.removeValue(forKey: id) }   // SecretBytes zeroes on release
+        }
+    }
+
+    /// Re-wraps every KEK and the audit-signing key under a new master key, in one atomic
+    /// rewrite of the key store. The old master key opens nothing afterwards.
+    public func rotateMaster(to newMaster: any MasterKeyProvider) throws {
+        try mutate { file in
+            for i in file.keks.indices where file.keks[i].state != .destroyed {
+                let id = file.keks[i].id
+                guard let text = file.keks[i].wrapped, let wrapped = Data(base64Encoded: text) else {
+                    throw KeyManagementError.malformedKeyStore("KEK \(id) is not destroyed but has no wrapped key")
+                }
+                let binding = Self.kekBinding(vaultID: vaultID, kekID: id)
+                let key = try master.unwrap(Array(wrapped), associatedData: binding)
+                file.keks[i].wrapped = Data(try newMaster.wrap(key, associatedData: binding)).base64EncodedString()
+            }
+            let signer = try auditSignerLocked()
+            let signing = try newMaster.wrap(signer.secret, associatedData: Self.signingKeyBinding(vaultID: vaultID))
+            file.auditSigningKey.wrapped = Data(signing).base64EncodedString()
+            file.masterKey = newMaster.descriptor
+        }
+        lock.withLock { master = newMaster }
+    }
+
+    // MARK: signing key
+
+    public func auditSigner() throws -> AuditSigner {
+        try lock.withLock { try auditSignerLocked() }
+    }
+
+    private func auditSignerLocked() throws -> AuditSigner {
+        if let signer { return signer }
+        guard let wrapped = Data(base64Encoded: file.auditSigningKey.wrapped) else {
+            throw KeyManagementError.malformedKeyStore("audit signing key is not base64")
+        }
+        let secret = try master.unwrap(Array(wrapped), associatedData: Self.signingKeyBinding(vaultID: vaultID))
+        let made = AuditSigner(secretKey: secret)
+        guard made.publicKey.minisignBase64 == file.auditSigningKey.publicKey else {
+            throw KeyManagementError.malformedKeyStore("audit signing key does not match its public key")
+        }
+        signer = made
+        return made
+    }
+
     public var auditPublicKey: VaultPublicKey {
-        VaultPublicKey(text: file.auditSigningKey.publicKey)!
+        VaultPublicKey(text: lock.withLock { file.auditSigningKey.publicKey })!
+    }
+
+    // MARK: changes shared between processes
+
+    /// Runs `body` on the freshest file under the cross-process lock, then rewrites the file.
+    private func mutate<T>(_ body: (inout KeyStoreFile) throws -> T) throws -> T {
+        try lock.withLock {
+            let lockPath = DurableFile.directory(of: path) + "/" + Self.lockFileName
+            let fd = Glibc.open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw KeyManagementError.io(path: lockPath, errno: errno) }
+            defer { _ = Glibc.close(fd) }
+            while flock(fd, LOCK_EX) != 0 {
+                guard errno == EINTR else { throw KeyManagementError.io(path: lockPath, errno: errno) }
+            }
+            var fresh = try Self.load(path: path)
+            guard fresh.vaultID == vaultID else { throw KeyManagementError.malformedKeyStore("\(path) now belongs to another vault") }
+            let result = try body(&fresh)
+            fresh.version = Self.currentVersion
+            do { try DurableFile.write(try Self.encode(fresh), to: path) } catch let error as FileOpsError {
+                throw KeyManagementError.io(path: path, errno: error.errno)
+            }
+            file = fresh
+            stamp = FileStamp(path: path)
+            return result
+        }
+    }
+
+    /// Re-reads the file if another process rewrote it. Called with `lock` held.
+    private func refreshIfChanged() {
+        let now = FileStamp(path: path)
+        guard now != stamp, let fresh = try? Self.load(path: path), fresh.vaultID == vaultID else { return }
+        file = fresh
+        stamp = now
+        for entry in fresh.keks where entry.state == .destroyed { unwrapped.removeValue(forKey: entry.id) }
     }
 
     // MARK: file
@@ -155,20 +317,41 @@ public final class KeyStore: @unchecked Sendable {
             throw KeyManagementError.malformedKeyStore("\(path) is not a key store: \(error)")
         }
         guard file.format == formatName else { throw KeyManagementError.malformedKeyStore("\(path) has format \(file.format)") }
-        guard file.version == currentVersion else {
-            throw KeyManagementError.malformedKeyStore("\(path) has version \(file.version); this build reads version \(currentVersion)")
+        // Version 1 (one vault-wide KEK, no periods) reads as version 2 with that KEK unassigned.
+        guard (1...currentVersion).contains(file.version) else {
+            throw KeyManagementError.malformedKeyStore("\(path) has version \(file.version); this build reads versions 1 to \(currentVersion)")
         }
         return file
     }
 }
 
-public struct KEKInfo: Sendable, Equatable {
+public struct KEKInfo: Sendable, Equatable, Codable {
     public var id: String
     public var state: KEKState
+    /// The school and retention period (`YYYY-MM` of review, or `hold`) the KEK serves; nil for a
+    /// version 1 vault-wide KEK.
+    public var school: String?
+    public var period: String?
     public var createdAt: Date
+    public var retiredAt: Date?
+    public var destroyedAt: Date?
 }
 
 public enum KEKState: String, Codable, Sendable { case active, retired, destroyed }
+
+struct FileStamp: Equatable {
+    var inode: UInt64
+    var size: Int64
+    var mtimeNanos: Int64
+
+    init?(path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        mtimeNanos = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+    }
+}
 
 struct KeyStoreFile: Codable {
     var format: String
@@ -176,17 +359,34 @@ struct KeyStoreFile: Codable {
     var vaultID: String
     var masterKey: MasterKeyDescriptor
     var keks: [KEKEntry]
+    var rotation: Rotation?
     var auditSigningKey: SigningKeyEntry
 
     struct KEKEntry: Codable {
         var id: String
         var state: KEKState
+        var school: String?
+        var period: String?
         var createdAt: Date
+        var retiredAt: Date?
+        var destroyedAt: Date?
         var wrapped: String?
+
+        var info: KEKInfo {
+            KEKInfo(id: id, state: state, school: school, period: period, createdAt: createdAt, retiredAt: retiredAt, destroyedAt: destroyedAt)
+        }
+    }
+
+    struct Rotation: Codable {
+        var startedAt: Date
     }
 
     struct SigningKeyEntry: Codable {
         var publicKey: String
         var wrapped: String
+    }
+
+    func activeKEK(school: String, period: String) -> KEKEntry? {
+        keks.last { $0.state == .active && $0.school == school && $0.period == period }
     }
 }

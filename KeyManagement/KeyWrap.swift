@@ -56,3 +56,27 @@ public enum DataKey {
     public static let bytes = 32
     public static func generate() throws -> SecretBytes { try SecretBytes.random(count: bytes) }
 }
+
+extension KeyWrap {
+    /// Moves a wrapped data key from one KEK (and binding) to another without allocating: the
+    /// key passes through `scratch`, guarded memory the caller reuses, and is zeroed after.
+    /// A rotation re-wraps every live record this way.
+    public static func rewrapDataKey(
+        _ wrapped: [UInt8], from old: SecretBytes, _ oldBinding: DataKeyBinding,
+        to new: SecretBytes, _ newBinding: DataKeyBinding, scratch: SecretBytes
+    ) throws -> [UInt8] {
+        precondition(scratch.count == DataKey.bytes)
+        guard wrapped.count == wrappedSize(keyBytes: DataKey.bytes) else {
+            throw KeyManagementError.unwrapFailed(context: oldBinding.contextDescription + "; wrong length")
+        }
+        defer { scratch.zero() }
+        let ok = wrapped.withUnsafeBufferPointer { w in
+            Sodium.aeadDecrypt(
+                output: scratch.typedPointer, ciphertext: w.baseAddress! + Sodium.aeadNonceBytes,
+                count: wrapped.count - Sodium.aeadNonceBytes, ad: oldBinding.associatedData,
+                nonce: w.baseAddress!, key: old.typedPointer)
+        }
+        guard ok else { throw KeyManagementError.unwrapFailed(context: oldBinding.contextDescription) }
+        return try wrap(scratch, under: new, associatedData: newBinding.associatedData)
+    }
+}

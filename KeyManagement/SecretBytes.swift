@@ -45,6 +45,9 @@ public final class SecretBytes: @unchecked Sendable {
         count == other.count && Sodium.constantTimeEqual(pointer, other.pointer, count: count)
     }
 
+    /// Overwrites the secret with zeros (the memory stays allocated for reuse).
+    public func zero() { Sodium.zero(pointer, count: count) }
+
     deinit { Sodium.release(pointer, count: count) }
 }
 

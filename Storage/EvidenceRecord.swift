@@ -25,6 +25,11 @@ public struct EvidenceRecord: Sendable, Equatable, Codable, FetchableRecord, Per
     public var kekID: String
     public var wrappedDEK: Data
     public var formatVersion: Int
+    /// The retention category (a row of the retention table), e.g. `child-protection`.
+    public var category: String
+    /// When the record's retention ends and it is due for review, `YYYY-MM-DD`. Its month names
+    /// the period KEK its data key is wrapped under.
+    public var reviewOn: String
 
     public enum Columns {
         static let id = Column(CodingKeys.id)
@@ -40,14 +45,14 @@ public struct EvidenceRecord: Sendable, Equatable, Codable, FetchableRecord, Per
         case declaredType = "declared_type", sniffedType = "sniffed_type", size, sha256
         case ciphertextBlake2b = "ciphertext_blake2b", ciphertextSize = "ciphertext_size"
         case createdAtMillis = "created_at_ms", createdBy = "created_by", kekID = "kek_id"
-        case wrappedDEK = "wrapped_dek", formatVersion = "format_version"
+        case wrappedDEK = "wrapped_dek", formatVersion = "format_version", category, reviewOn = "review_on"
     }
 
     public init(
         id: String, school: String, child: String, concern: String, kind: String, filename: String,
         declaredType: String?, sniffedType: String, size: Int64, sha256: String, ciphertextBlake2b: String,
         ciphertextSize: Int64, createdAtMillis: Int64, createdBy: String, kekID: String, wrappedDEK: Data,
-        formatVersion: Int = EvidenceRecord.formatVersion
+        formatVersion: Int = EvidenceRecord.formatVersion, category: String = "child-protection", reviewOn: String = ""
     ) {
         self.id = id
         self.school = school
@@ -66,6 +71,8 @@ public struct EvidenceRecord: Sendable, Equatable, Codable, FetchableRecord, Per
         self.kekID = kekID
         self.wrappedDEK = wrappedDEK
         self.formatVersion = formatVersion
+        self.category = category
+        self.reviewOn = reviewOn
     }
 
     public var createdAt: Date { Date(timeIntervalSince1970: Double(createdAtMillis) / 1000) }

@@ -55,6 +55,18 @@ public final class FileBlobStore: BlobStore {
         try sync { try ops.fsyncDirectory(shard(recordID)) }
     }
 
+    /// Unlinks every blob, then fsyncs each shard directory once (not once per blob).
+    public func delete(recordIDs: [String]) throws {
+        var shards = Set<String>()
+        for id in recordIDs {
+            try RecordID.validate(id)
+            let p = path(id)
+            guard unlink(p) == 0 || errno == ENOENT else { throw StorageError.io(operation: "unlink", path: p, errno: errno) }
+            shards.insert(shard(id))
+        }
+        for dir in shards.sorted() { try sync { try ops.fsyncDirectory(dir) } }
+    }
+
     public func storedRecordIDs() throws -> [String] {
         var ids: [String] = []
         for shardName in try entries(root) where shardName.utf8.count == 2 {
@@ -187,11 +199,28 @@ final class FileBlob: RandomAccessBlob {
 /// prove that a crash at each of them leaves the whole record or nothing. Release builds compile
 /// this to nothing.
 public enum CrashPoint {
+    private static let counts = Mutex()
+
+    /// In debug builds, STRONGROOM_CRASH_AT=NAME kills the process at the first hit of NAME, and
+    /// NAME#N at the N-th (the crash tests use it).
     public static func hit(_ name: String) {
         #if DEBUG
-        if let target = ProcessInfo.processInfo.environment["STRONGROOM_CRASH_AT"], target == name {
-            kill(getpid(), SIGKILL)
-        }
+        guard let target = ProcessInfo.processInfo.environment["STRONGROOM_CRASH_AT"], target.hasPrefix(name) else { return }
+        if target == name { kill(getpid(), SIGKILL) }
+        let suffix = target.dropFirst(name.count)
+        guard suffix.hasPrefix("#"), let n = Int(suffix.dropFirst()) else { return }
+        if counts.increment(name) == n { kill(getpid(), SIGKILL) }
         #endif
+    }
+
+    private final class Mutex: @unchecked Sendable {
+        private let lock = NSLock()
+        private var counts: [String: Int] = [:]
+        func increment(_ name: String) -> Int {
+            lock.withLock {
+                counts[name, default: 0] += 1
+                return counts[name]!
+            }
+        }
     }
 }

@@ -134,6 +134,34 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
                     revoked_at_ms INTEGER, signature BLOB NOT NULL);
                 """)
         }
+        migrator.registerMigration("v3-retention") { db in
+            // Existing records have no date of birth on file: kept 25 years from creation.
+            try db.execute(sql: """
+                ALTER TABLE records ADD COLUMN category TEXT NOT NULL DEFAULT 'child-protection';
+                ALTER TABLE records ADD COLUMN review_on TEXT NOT NULL DEFAULT '';
+                UPDATE records SET review_on = date(created_at_ms / 1000, 'unixepoch', '+25 years');
+                CREATE INDEX records_by_review ON records (review_on, school);
+                CREATE INDEX records_by_kek ON records (kek_id);
+                CREATE TABLE children (
+                    child TEXT PRIMARY KEY NOT NULL, dob TEXT NOT NULL, set_at_ms INTEGER NOT NULL, set_by TEXT NOT NULL);
+                CREATE TABLE holds (
+                    id TEXT PRIMARY KEY NOT NULL, school TEXT NOT NULL, scope TEXT NOT NULL, target TEXT NOT NULL,
+                    reason TEXT NOT NULL, placed_by TEXT NOT NULL, placed_at_ms INTEGER NOT NULL,
+                    released_by TEXT, released_at_ms INTEGER, release_reason TEXT);
+                CREATE INDEX holds_by_target ON holds (school, scope, target);
+                CREATE TABLE shred_requests (
+                    id TEXT PRIMARY KEY NOT NULL, school TEXT NOT NULL, records TEXT NOT NULL, reason TEXT NOT NULL,
+                    requested_by TEXT NOT NULL, requested_role TEXT NOT NULL, requested_at_ms INTEGER NOT NULL,
+                    approved_by TEXT, approved_role TEXT, approved_at_ms INTEGER, state TEXT NOT NULL, certificate BLOB);
+                CREATE TABLE tombstones (
+                    record TEXT PRIMARY KEY NOT NULL, school TEXT NOT NULL, child TEXT NOT NULL, kind TEXT NOT NULL,
+                    category TEXT NOT NULL, created_at_ms INTEGER NOT NULL, sha256 TEXT NOT NULL,
+                    shredded_at_ms INTEGER NOT NULL, request TEXT NOT NULL, requested_by TEXT NOT NULL,
+                    approved_by TEXT NOT NULL, reason TEXT NOT NULL, kek_id TEXT NOT NULL, signature BLOB NOT NULL);
+                CREATE INDEX tombstones_by_request ON tombstones (request);
+                CREATE TABLE destroyed_keks (id TEXT PRIMARY KEY NOT NULL, destroyed_at_ms INTEGER NOT NULL, reason TEXT NOT NULL);
+                """)
+        }
         return migrator
     }
 
@@ -155,6 +183,7 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
     @discardableResult
     public func commitRecord(_ record: EvidenceRecord, event: AuditEntry, signer: AuditSigner?) throws -> AuditEvent {
         try auditedWrite { db in
+            try Self.requireLiveKEK(db, record.kekID)
             try record.insert(db)
             return try self.appendLocked(db, [event], signer: signer)[0]
         }
@@ -167,11 +196,18 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
 
     /// A write that carries audit events, through group commit. Any database failure means the
     /// events are not durable, which callers must treat as "do not go on".
-    private func auditedWrite<T>(_ work: @escaping (Database) throws -> T) throws -> T {
+    func auditedWrite<T>(_ work: @escaping (Database) throws -> T) throws -> T {
         do {
             return try committer.run(work)
         } catch let error as DatabaseError {
             throw StorageError.auditUnavailable(Self.describe(error))
+        }
+    }
+
+    /// A data key must not be committed under a KEK another process has just destroyed.
+    static func requireLiveKEK(_ db: Database, _ id: String) throws {
+        if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM destroyed_keks WHERE id = ?"), arguments: [id]) == true {
+            throw StorageError.kekDestroyed(id)
         }
     }
 

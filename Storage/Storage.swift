@@ -36,6 +36,14 @@ public enum StorageError: Error, Sendable, Equatable {
     case userExists(String)
     /// No active user of that name.
     case userNotFound(String)
+    /// These records are under legal hold, so they cannot be shredded.
+    case recordsHeld([String])
+    /// A data key was about to be wrapped under a KEK that has been destroyed; wrap it again.
+    case kekDestroyed(String)
+    /// A hold or shred request of that id does not exist.
+    case lifecycleNotFound(what: String, id: String)
+    /// The hold or shred request is not in a state that allows this (already released, already executed...).
+    case lifecycleConflict(String)
 
     init(_ error: FileOpsError) {
         self = .io(operation: error.operation, path: error.path, errno: error.errno)
@@ -55,6 +63,10 @@ extension StorageError: CustomStringConvertible {
         case .unsupportedFormat(let why): return "unsupported store format: \(why)"
         case .userExists(let name): return "a user named \(LogText.escape(name)) already exists; revoke it first to issue a new token"
         case .userNotFound(let name): return "no active user named \(LogText.escape(name))"
+        case .recordsHeld(let ids): return "under legal hold, so not shredded: \(ids.joined(separator: ", "))"
+        case .kekDestroyed(let id): return "key-encryption key \(id) has been destroyed"
+        case .lifecycleNotFound(let what, let id): return "no \(what) \(LogText.escape(id))"
+        case .lifecycleConflict(let why): return why
         }
     }
 }

@@ -72,6 +72,8 @@ struct Problem: HTTPResponseError {
                            detail: "there is no record with this id that you may see")
         case .forbidden(let why):
             return Problem(status: .forbidden, slug: "forbidden", title: "Not allowed", detail: why)
+        case .conflict(let why):
+            return Problem(status: .conflict, slug: "conflict", title: "Refused in this state", detail: why)
         case .busy(let why):
             return Problem(status: .serviceUnavailable, slug: "busy", title: "Busy", detail: why)
         case .storage(let storage):
@@ -84,6 +86,10 @@ struct Problem: HTTPResponseError {
             case .blobDamaged(_, let damage):
                 return Problem(status: .internalServerError, slug: "record-damaged", title: "Record damaged",
                                detail: "the stored evidence failed its integrity check (\(damage.kind)); an operator must run strongroom verify")
+            case .lifecycleNotFound(let what, _):
+                return Problem(status: .notFound, slug: "not-found", title: "Not found", detail: "there is no \(what) with this id that you may see")
+            case .recordsHeld, .lifecycleConflict:
+                return Problem(status: .conflict, slug: "conflict", title: "Refused in this state", detail: storage.description)
             case .blobMissing:
                 return Problem(status: .internalServerError, slug: "record-damaged", title: "Record damaged",
                                detail: "the stored evidence is missing; an operator must run strongroom verify")

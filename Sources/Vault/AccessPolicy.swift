@@ -15,6 +15,14 @@ public enum Capability: String, CaseIterable, Sendable {
     case download
     /// Read a record's audit trail.
     case audit
+    /// Record a child's date of birth (which sets their records' review dates).
+    case setDOB = "set-dob"
+    /// List what is due for retention review.
+    case retention
+    /// Place and release legal holds.
+    case hold
+    /// Request a shred, or approve another person's request (the two must differ: see `ShredPolicy`).
+    case shred
 
     /// The action name its audit events carry.
     public var auditAction: String {
@@ -24,6 +32,10 @@ public enum Capability: String, CaseIterable, Sendable {
         case .metadata: "show"
         case .download: "get"
         case .audit: "audit-trail"
+        case .setDOB: "set-dob"
+        case .retention: "retention-due"
+        case .hold: "hold"
+        case .shred: "shred"
         }
     }
 }
@@ -40,9 +52,12 @@ public enum AccessPolicy {
     /// Always within the user's own schools.
     public static let table: [Role: [Capability: Grant]] = [
         .staff: [.upload: .schools, .list: .ownUploads, .metadata: .ownUploads, .download: .denied, .audit: .denied],
-        .dsl: [.upload: .schools, .list: .schools, .metadata: .schools, .download: .schools, .audit: .schools],
-        .deputy: [.upload: .schools, .list: .schools, .metadata: .schools, .download: .schools, .audit: .schools],
-        .dpo: [.upload: .denied, .list: .schools, .metadata: .schools, .download: .denied, .audit: .schools],
+        .dsl: [.upload: .schools, .list: .schools, .metadata: .schools, .download: .schools, .audit: .schools,
+               .setDOB: .schools, .retention: .schools, .hold: .schools, .shred: .schools],
+        .deputy: [.upload: .schools, .list: .schools, .metadata: .schools, .download: .schools, .audit: .schools,
+                  .setDOB: .schools, .retention: .schools, .hold: .schools, .shred: .schools],
+        .dpo: [.upload: .denied, .list: .schools, .metadata: .schools, .download: .denied, .audit: .schools,
+               .retention: .schools, .hold: .schools, .shred: .schools],
         .backup: [.upload: .denied, .list: .denied, .metadata: .denied, .download: .denied, .audit: .denied],
         .admin: [.upload: .denied, .list: .denied, .metadata: .denied, .download: .denied, .audit: .denied],
     ]

@@ -13,6 +13,8 @@ public struct PutRequest: Sendable {
     public var actor: String
     /// Refuse (and keep nothing of) a file larger than this.
     public var maxBytes: Int64?
+    /// The retention category (`RetentionPolicy.table`).
+    public var category: String = RetentionPolicy.defaultCategory
 
     public init(
         school: String, child: String, concern: String, kind: String, filename: String, declaredType: String? = nil,
@@ -39,6 +41,10 @@ extension Vault {
             try OpaqueID.validate(request.concern, field: "concern id")
             guard TypePolicy.allowed[request.kind] != nil else {
                 throw VaultError.unknownKind(request.kind, known: TypePolicy.kinds)
+            }
+            guard RetentionPolicy.rule(kind: request.kind, category: request.category) != nil else {
+                throw VaultError.invalidArgument(
+                    "unknown retention category '\(LogText.escape(request.category))'; categories are \(RetentionPolicy.categories.joined(separator: ", "))")
             }
         } catch {
             let wrapped = VaultError.wrap(error)
@@ -170,23 +176,37 @@ public final class IngestSession {
                 let ciphertextHash = try writer!.finish()
                 try upload!.commit()
                 CrashPoint.hit("blob-committed")
-                let (kekID, kek) = try keys.activeKEK()
-                let binding = DataKeyBinding(
-                    schoolID: request.school, recordID: recordID, formatVersion: UInt64(EvidenceRecord.formatVersion), kekID: kekID)
-                let wrapped = try KeyWrap.wrapDataKey(dataKey!, under: kek, binding: binding)
-                let record = EvidenceRecord(
+                let createdAt = vault.nowMillis
+                let reviewOn = try vault.reviewDate(
+                    kind: request.kind, category: request.category, child: request.child,
+                    createdAt: Date(timeIntervalSince1970: Double(createdAt) / 1000))
+                var record = EvidenceRecord(
                     id: recordID, school: request.school, child: request.child, concern: request.concern, kind: request.kind,
                     filename: Vault.sanitiseFilename(request.filename), declaredType: request.declaredType.map(TypePolicy.normalise),
                     sniffedType: sniffedMIME, size: total, sha256: Hex.encode(plaintextHash.finalize()),
                     ciphertextBlake2b: Hex.encode(ciphertextHash), ciphertextSize: Int64(writer!.ciphertextSize),
-                    createdAtMillis: vault.nowMillis, createdBy: request.actor, kekID: kekID, wrappedDEK: Data(wrapped))
+                    createdAtMillis: createdAt, createdBy: request.actor, kekID: "", wrappedDEK: Data(),
+                    category: request.category, reviewOn: reviewOn)
+                let held = try vault.activeHolds(school: request.school).contains { $0.covers(record) }
+                let event = AuditEntry(
+                    actor: request.actor, action: "put", outcome: .ok, school: request.school, child: request.child,
+                    concern: request.concern, record: recordID, reason: "kind \(request.kind), \(sniffedMIME), \(total) bytes")
                 do {
-                    try vault.timedAudit { try vault.catalog.commitRecord(
-                        record,
-                        event: AuditEntry(
-                            actor: request.actor, action: "put", outcome: .ok, school: request.school, child: request.child,
-                            concern: request.concern, record: recordID, reason: "kind \(request.kind), \(sniffedMIME), \(total) bytes"),
-                        signer: try keys.auditSigner()) }
+                    // Two tries: if another process destroyed the period's KEK between our lookup
+                    // and our commit, finish that destruction here and wrap under a fresh KEK.
+                    for attempt in 1...2 {
+                        let (kekID, kek) = try keys.kek(school: request.school, period: Vault.kekPeriod(reviewOn: reviewOn, held: held))
+                        let binding = DataKeyBinding(
+                            schoolID: request.school, recordID: recordID, formatVersion: UInt64(EvidenceRecord.formatVersion), kekID: kekID)
+                        record.kekID = kekID
+                        record.wrappedDEK = Data(try KeyWrap.wrapDataKey(dataKey!, under: kek, binding: binding))
+                        do {
+                            try vault.timedAudit { try vault.catalog.commitRecord(record, event: event, signer: try keys.auditSigner()) }
+                            break
+                        } catch StorageError.kekDestroyed(let id) where attempt == 1 {
+                            try keys.destroy(ids: [id])
+                        }
+                    }
                 } catch {
                     // The row never committed: remove the blob so nothing of this put remains.
                     try? vault.blobs.delete(recordID: recordID)

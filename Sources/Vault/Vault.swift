@@ -99,12 +99,15 @@ public final class Vault: @unchecked Sendable {
                 case (.passphrase, .keyFile):
                     throw VaultError.needsMasterKey("this store is protected by a master key file, not a passphrase: pass --master-key FILE")
                 }
-                keys = try KeyStore.open(directory: layout.keys, master: provider)
+                keys = try KeyStore.open(directory: layout.keys, master: provider, clock: options.clock)
             }
             let catalog = try SQLiteCatalog.open(path: layout.metadata, vaultID: vaultID, clock: options.clock, options: options.catalog)
-            return Vault(
+            let vault = Vault(
                 layout: layout, vaultID: vaultID, publicKey: publicKey, keys: keys, catalog: catalog,
                 blobs: FileBlobStore(root: layout.blobs, ops: options.fileOps), clock: options.clock)
+            // A shred a crash interrupted is finished before anything else is served.
+            if keys != nil, !options.catalog.readOnly { try vault.finishUnfinishedShreds() }
+            return vault
         }
     }
 

@@ -18,6 +18,8 @@ public enum VaultError: Error, Sendable, Equatable {
     case invalidArgument(String)
     /// The user's role or schools do not allow this.
     case forbidden(String)
+    /// The request conflicts with the state of a hold, shred request or record (HTTP 409).
+    case conflict(String)
 
     static func wrap(_ error: Error) -> Error {
         switch error {
@@ -44,6 +46,7 @@ extension VaultError: CustomStringConvertible {
         case .storage(let e): return e.description
         case .invalidArgument(let why): return why
         case .forbidden(let why): return why
+        case .conflict(let why): return why
         }
     }
 }

@@ -36,7 +36,7 @@ enum CLIError {
 
     static func code(_ error: VaultError) -> Int32 {
         switch error {
-        case .refused, .unknownKind, .invalidArgument: return refused
+        case .refused, .unknownKind, .invalidArgument, .conflict: return refused
         case .notFound: return notFound
         case .forbidden: return keyProblem
         case .storeExists: return cannotCreate
@@ -60,7 +60,9 @@ enum CLIError {
             case .auditUnavailable: return auditUnavailable
             case .unsupportedFormat: return config
             case .userExists: return cannotCreate
-            case .userNotFound: return notFound
+            case .userNotFound, .lifecycleNotFound: return notFound
+            case .recordsHeld, .lifecycleConflict: return refused
+            case .kekDestroyed: return keyProblem
             }
         }
     }

@@ -35,7 +35,7 @@ enum Output {
             "filename": r.filename, "sniffedType": r.sniffedType, "size": r.size, "sha256": r.sha256,
             "ciphertextBlake2b": r.ciphertextBlake2b, "ciphertextSize": r.ciphertextSize,
             "createdAt": iso.string(from: r.createdAt), "createdBy": r.createdBy, "kekId": r.kekID,
-            "formatVersion": r.formatVersion,
+            "formatVersion": r.formatVersion, "category": r.category, "reviewOn": r.reviewOn,
         ]
         if let d = r.declaredType { out["declaredType"] = d }
         return out

@@ -17,6 +17,7 @@ struct PutCommand: ParsableCommand {
     @Option(help: "Kind of evidence: \(TypePolicy.kinds.joined(separator: ", ")).") var kind: String
     @Option(help: "The type the file claims to be (MIME); refused if the content disagrees.") var declaredType: String?
     @Option(help: "The filename to record (default: the file's name).") var filename: String?
+    @Option(help: "Retention category: \(RetentionPolicy.categories.joined(separator: ", ")).") var category = RetentionPolicy.defaultCategory
 
     func validate() throws {
         if file == "-" && options.passphraseStdin {
@@ -31,9 +32,10 @@ struct PutCommand: ParsableCommand {
             throw CLIError.Message(text: "cannot read \(file): \(String(cString: strerror(errno)))", code: CLIError.notFound)
         }
         defer { if fd != 0 { close(fd) } }
-        let request = PutRequest(
+        var request = PutRequest(
             school: school, child: child, concern: concern, kind: kind,
             filename: filename ?? (file == "-" ? "stdin" : file), declaredType: declaredType, actor: options.actorName)
+        request.category = category
         let record: EvidenceRecordSummary
         do {
             let r = try vault.put(from: fd, request) { Output.progress("stored \($0 >> 20) MiB") }

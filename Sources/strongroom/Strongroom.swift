@@ -16,6 +16,8 @@ struct Strongroom: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, PutCommand.self, GetCommand.self, ShowCommand.self, ListCommand.self,
             AuditCommand.self, VerifyCommand.self, GCCommand.self, UserCommand.self, ServeCommand.self,
+            ChildCommand.self, RetentionCommand.self, HoldCommand.self, ShredCommand.self, KeysCommand.self,
+            CertificateCommand.self,
         ])
 
     static func main() async {

@@ -49,7 +49,7 @@ final class MasterKeyTests: XCTestCase {
     func testKeyStoreOpensWithItsMasterKeyFileAndNotAnother() throws {
         let master = try MasterKeyFile.create(at: dir + "/master.key")
         let store = try KeyStore.create(directory: dir, master: master)
-        let (id, kek) = try store.activeKEK()
+        let (id, kek) = try store.kek(school: "S1", period: "2040-01")
         let reopened = try KeyStore.open(directory: dir, master: try MasterKeyFile.open(at: dir + "/master.key"))
         XCTAssertTrue(try reopened.kek(id: id).isEqual(to: kek))
         let other = try MasterKeyFile.create(at: dir + "/other.key")
@@ -85,7 +85,7 @@ final class MasterKeyTests: XCTestCase {
         let master = try MasterKeyFile.create(at: dir + "/master.key")
         let store = try KeyStore.create(directory: dir, master: master)
         let file = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + KeyStore.fileName))
-        let kek = try store.activeKEK().key.withUnsafeBytes { Data($0) }
+        let kek = try store.kek(school: "S1", period: "2040-01").key.withUnsafeBytes { Data($0) }
         XCTAssertNil(file.range(of: kek))
         XCTAssertNil(file.range(of: Data(kek.base64EncodedString().utf8)))
         XCTAssertNil(file.range(of: Data(Hex.encode(kek).utf8)))
@@ -95,7 +95,7 @@ final class MasterKeyTests: XCTestCase {
 
     func testKEKWrappedForAnotherKEKIdFailsToUnwrap() throws {
         let master = try MasterKeyFile.create(at: dir + "/master.key")
-        _ = try KeyStore.create(directory: dir, master: master)
+        _ = try KeyStore.create(directory: dir, master: master).kek(school: "S1", period: "2040-01")
         // Rename the KEK in the file: its wrap is bound to its id, so it no longer opens.
         let path = dir + "/" + KeyStore.fileName
         var text = try String(contentsOfFile: path, encoding: .utf8)
@@ -103,7 +103,7 @@ final class MasterKeyTests: XCTestCase {
         text = text.replacingOccurrences(of: id, with: "kek-0000000000000000")
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         let store = try KeyStore.open(directory: dir, master: master)
-        XCTAssertThrowsError(try store.activeKEK()) { XCTAssertEqual($0 as? KeyManagementError, .wrongMasterKey) }
+        XCTAssertThrowsError(try store.kek(school: "S1", period: "2040-01")) { XCTAssertEqual($0 as? KeyManagementError, .wrongMasterKey) }
     }
 
     func testAuditSignatureVerifiesWithThePublicKeyAlone() throws {

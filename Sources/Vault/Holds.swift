@@ -1,0 +1,86 @@
+import Foundation
+import KeyManagement
+import Storage
+
+/// Legal holds. While a hold is active, no record it covers can be shredded by any path, and the
+/// records' data keys sit under their school's hold KEK, so that destroying a retention period's
+/// KEK never reaches them.
+extension Vault {
+    public func placeHold(school: String, scope: Hold.Scope, target: String, reason: String, by principal: Principal) throws -> Hold {
+        let keys = try requireKeys("placing a hold")
+        try requireSchool(.hold, principal, school: school)
+        let reason = try Self.requiredReason(reason)
+        let targetValid = scope == .record ? RecordID.isValid(target) : OpaqueID.isValid(target)
+        guard targetValid else {
+            try deny(principal, .hold, school: school, reason: "malformed \(scope.rawValue) id")
+            throw VaultError.invalidArgument("the \(scope.rawValue) id is malformed")
+        }
+        if scope == .record {
+            guard let record = try vaulting({ try catalog.record(id: target) }), record.school == school else {
+                try deny(principal, .hold, school: school, record: target, reason: "no such record in this school")
+                throw VaultError.notFound(target)
+            }
+        }
+        let hold = Hold(
+            id: "hold-" + Hex.encode(randomPublicBytes(8)), school: school, scope: scope, target: target, reason: reason,
+            placedBy: principal.actor, placedAtMillis: nowMillis)
+        let records = try vaulting { try catalog.records(school: school, scope: scope, target: target) }
+        let holds = try activeHolds(school: school) + [hold]
+        try applyRekey(records, keys: keys, holds: holds) { updates in
+            try catalog.placeHold(
+                hold, updates: updates,
+                event: AuditEntry(
+                    actor: principal.actor, action: "hold-place", outcome: .ok, school: school,
+                    child: scope == .child ? target : nil, concern: scope == .concern ? target : nil,
+                    record: scope == .record ? target : nil, reason: "\(hold.id): \(records.count) records held"),
+                signer: try keys.auditSigner())
+        }
+        return hold
+    }
+
+    public func releaseHold(id: String, reason: String, by principal: Principal) throws -> Hold {
+        let keys = try requireKeys("releasing a hold")
+        try requireCapability(.hold, principal, school: nil)
+        let reason = try Self.requiredReason(reason)
+        guard let hold = try vaulting({ try catalog.hold(id: id) }), principal.schools.contains(hold.school) else {
+            try deny(principal, .hold, reason: "no such hold in the user's schools")
+            throw VaultError.notFound(LogText.escape(id))
+        }
+        guard hold.isActive else {
+            try audit(AuditEntry(actor: principal.actor, action: "hold-release", outcome: .refused, school: hold.school,
+                                 reason: "\(hold.id) was already released"))
+            throw VaultError.conflict("hold \(hold.id) was already released")
+        }
+        var released = hold
+        released.releasedBy = principal.actor
+        released.releasedAtMillis = nowMillis
+        released.releaseReason = reason
+        let records = try vaulting { try catalog.records(school: hold.school, scope: hold.scope, target: hold.target) }
+        let others = try activeHolds(school: hold.school).filter { $0.id != hold.id }
+        try applyRekey(records, keys: keys, holds: others) { updates in
+            try catalog.releaseHold(
+                released, updates: updates,
+                event: AuditEntry(actor: principal.actor, action: "hold-release", outcome: .ok, school: hold.school,
+                                  reason: "\(hold.id): \(records.count) records"),
+                signer: try keys.auditSigner())
+        }
+        return released
+    }
+
+    /// Active holds of the user's schools (of `school` when given).
+    public func holds(school: String?, by principal: Principal) throws -> [Hold] {
+        try requireSchool(.hold, principal, school: school)
+        return try activeHolds(school: school).filter { principal.schools.contains($0.school) }
+    }
+
+    /// A reason a person wrote: required, at most 1,000 characters, no control characters.
+    static func requiredReason(_ text: String) throws -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw VaultError.invalidArgument("a reason is required") }
+        guard trimmed.count <= 1000 else { throw VaultError.invalidArgument("the reason is longer than 1,000 characters") }
+        guard !trimmed.unicodeScalars.contains(where: LogText.needsEscape) else {
+            throw VaultError.invalidArgument("the reason contains control characters or a backslash")
+        }
+        return trimmed
+    }
+}

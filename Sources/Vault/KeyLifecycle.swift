@@ -1,0 +1,94 @@
+import Foundation
+import KeyManagement
+import Storage
+
+/// One KEK as `keys status` shows it.
+public struct KEKStatus: Sendable, Equatable {
+    public var info: KEKInfo
+    /// Live records whose data key it wraps.
+    public var records: Int
+}
+
+public struct RotationReport: Sendable, Equatable {
+    /// Whether this call resumed a rotation a crash had interrupted.
+    public var resumed: Bool
+    public var retired: [String]
+    public var rewrapped: Int
+}
+
+/// The key lifecycle the operator drives from the CLI: status, rotation (re-wrapping every live
+/// data key without touching a blob), destruction of retired KEKs after the key-store backup
+/// window, and a change of master key. Every state change is an audit event.
+extension Vault {
+    /// Days a retired KEK is kept before `destroyRetiredKEKs` may destroy it: the key-store
+    /// backup window, within which a restored data backup still finds its keys.
+    public static let keyStoreBackupWindowDays = 35
+
+    public func keyStatus() throws -> [KEKStatus] {
+        let keys = try requireKeys("keys status")
+        let counts = try vaulting { try catalog.recordCountsByKEK() }
+        return keys.keks.map { KEKStatus(info: $0, records: counts[$0.id] ?? 0) }
+    }
+
+    public var rotationInProgress: Date? { keys?.rotationInProgress }
+
+    /// Rotates every KEK: new KEKs per school and period, every live data key re-wrapped under
+    /// them in batches, the old KEKs retired. Resumes an interrupted rotation instead of starting
+    /// another; uploads and downloads go on meanwhile (each row changes atomically).
+    public func rotateKEKs(actor: String, batchSize: Int = 5000, progress: ((Int) -> Void)? = nil) throws -> RotationReport {
+        let keys = try requireKeys("keys rotate")
+        let resumed = keys.rotationInProgress != nil
+        let retired = try vaulting { try keys.beginRotation() }
+        if !resumed {
+            try audit(AuditEntry(actor: actor, action: "kek-rotate-start", outcome: .ok, reason: "\(retired.count) KEKs retired"))
+        }
+        CrashPoint.hit("rotate-started")
+        var after = ""
+        var rewrapped = 0
+        while true {
+            let page = try vaulting { try catalog.recordPage(after: after, limit: batchSize) }
+            guard let last = page.last else { break }
+            let holds = try activeHolds(school: nil)
+            try applyRekey(page, keys: keys, holds: holds) { updates in
+                rewrapped += try catalog.rekey(updates, events: [], signer: nil)
+            }
+            after = last.id
+            progress?(rewrapped)
+            CrashPoint.hit("rotate-batch")
+        }
+        try vaulting { try keys.finishRotation() }
+        try audit(AuditEntry(actor: actor, action: "kek-rotate", outcome: .ok,
+                             reason: "\(resumed ? "resumed; " : "")\(rewrapped) data keys re-wrapped"))
+        return RotationReport(resumed: resumed, retired: retired, rewrapped: rewrapped)
+    }
+
+    /// Destroys retired KEKs older than `olderThanDays` that no live record uses.
+    public func destroyRetiredKEKs(olderThanDays days: Int = Vault.keyStoreBackupWindowDays, actor: String) throws -> [String] {
+        let keys = try requireKeys("keys destroy-retired")
+        guard days >= 0 else { throw VaultError.invalidArgument("--older-than must be 0 or more days") }
+        let cutoff = clock().addingTimeInterval(-Double(days) * 86_400)
+        let candidates = keys.keks.filter { $0.state == .retired && ($0.retiredAt ?? $0.createdAt) <= cutoff }.map(\.id)
+        let destroyed = try destroyEmptyKEKs(Set(candidates), keys: keys, actor: actor,
+                                             reason: "retired more than \(days) days ago, no live record")
+        return destroyed.sorted()
+    }
+
+    /// Re-wraps every KEK and the signing key under a new master key (a new key file, or a
+    /// passphrase). The old master key opens nothing afterwards.
+    public func rotateMasterKey(to newMaster: MasterKeySource, actor: String) throws {
+        let keys = try requireKeys("keys rotate-master")
+        let provider: any MasterKeyProvider
+        switch newMaster {
+        case .keyFile(let path):
+            guard let path else { throw VaultError.invalidArgument("name the new master key file") }
+            provider = try vaulting { try MasterKeyFile.create(at: path) }
+        case .passphrase(let passphrase, let cost):
+            provider = try vaulting { try PassphraseMasterKey.derive(passphrase: passphrase, parameters: .generate(cost: cost)) }
+        case .provider(let p):
+            provider = p
+        }
+        try vaulting { try keys.rotateMaster(to: provider) }
+        try audit(AuditEntry(actor: actor, action: "master-rotate", outcome: .ok,
+                             reason: "KEKs and signing key re-wrapped under a new \(provider.descriptor.kind.rawValue)"))
+    }
+}

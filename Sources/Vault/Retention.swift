@@ -1,0 +1,102 @@
+import Foundation
+import KeyManagement
+import Storage
+
+/// Who asks for a lifecycle operation: a signed-in user (checked against `AccessPolicy`), or the
+/// operator at the CLI, who holds the master key and acts under their `--actor` name.
+public enum Caller: Sendable {
+    case user(Principal)
+    case `operator`(String)
+
+    public var actor: String {
+        switch self {
+        case .user(let principal): principal.actor
+        case .operator(let name): name
+        }
+    }
+}
+
+/// What is due for review in one school.
+public struct RetentionDue: Sendable, Equatable {
+    public var school: String
+    public var records: [DueRecord]
+}
+
+extension Vault {
+    /// Records a child's date of birth and moves their records to the review dates (and period
+    /// KEKs) it implies. `dob` is `YYYY-MM-DD`, not in the future.
+    public func setDateOfBirth(child: String, dob: String, school: String? = nil, by caller: Caller) throws -> Int {
+        let keys = try requireKeys("setting a date of birth")
+        try vaulting { try OpaqueID.validate(child, field: "child id") }
+        if case .user(let principal) = caller {
+            try requireSchool(.setDOB, principal, school: school)
+        }
+        guard let day = CivilDate(dob) else {
+            throw VaultError.invalidArgument("date of birth must be a real day written YYYY-MM-DD (between 1900 and 2999)")
+        }
+        guard day <= CivilDate(clock()) else { throw VaultError.invalidArgument("date of birth is in the future") }
+        let records = try vaulting { try catalog.records(matching: RecordFilter(child: child)) }
+        let holds = try activeHolds(school: nil)
+        let review: (EvidenceRecord) -> String = { record in
+            let rule = RetentionPolicy.rule(kind: record.kind, category: record.category) ?? RetentionPolicy.table[0]
+            return RetentionPolicy.reviewDate(rule: rule, dateOfBirth: day.text, createdAt: record.createdAt)
+        }
+        try applyRekey(records, keys: keys, holds: holds, reviewOn: review) { updates in
+            try catalog.setDateOfBirth(
+                child: child, dob: day.text, by: caller.actor, updates: updates,
+                event: AuditEntry(actor: caller.actor, action: "set-dob", outcome: .ok, school: school, child: child,
+                                  reason: "\(records.count) records re-dated"),
+                signer: try keys.auditSigner())
+        }
+        return records.count
+    }
+
+    /// What is due for review on `asOf` (default today), per school: only the caller's schools
+    /// for a user, and only `school` when given.
+    public func retentionDue(asOf: String? = nil, school: String? = nil, by caller: Caller) throws -> [RetentionDue] {
+        let day: String
+        if let asOf {
+            guard let parsed = CivilDate(asOf) else { throw VaultError.invalidArgument("asOf must be a real day written YYYY-MM-DD") }
+            day = parsed.text
+        } else {
+            day = CivilDate(clock()).text
+        }
+        var schools: [String]? = school.map { [$0] }
+        if case .user(let principal) = caller {
+            try requireSchool(.retention, principal, school: school)
+            schools = school.map { [$0] } ?? principal.schools.sorted()
+        }
+        if let school { try vaulting { try OpaqueID.validate(school, field: "school id") } }
+        var due = try vaulting { try catalog.dueRecords(asOf: day, schools: schools) }
+        let holds = try activeHolds(school: nil)
+        if !holds.isEmpty {
+            for i in due.indices {
+                let r = due[i]
+                due[i].held = holds.contains { h in
+                    h.isActive && h.school == r.school
+                        && ((h.scope == .record && h.target == r.id) || (h.scope == .child && h.target == r.child)
+                            || (h.scope == .concern && h.target == r.concern))
+                }
+            }
+        }
+        try audit(AuditEntry(
+            actor: caller.actor, action: "retention-due", outcome: .ok, school: school, reason: "as of \(day): \(due.count) records due"))
+        var out: [RetentionDue] = []
+        for record in due {
+            if out.last?.school != record.school { out.append(RetentionDue(school: record.school, records: [])) }
+            out[out.count - 1].records.append(record)
+        }
+        return out
+    }
+
+    /// A user may do `capability` in `school` (one of theirs); denials are audited.
+    func requireSchool(_ capability: Capability, _ principal: Principal, school: String?) throws {
+        let valid = school.map(OpaqueID.isValid) ?? true
+        try requireCapability(capability, principal, school: valid ? school : nil)
+        guard let school else { return }
+        guard valid, principal.schools.contains(school) else {
+            try deny(principal, capability, school: valid ? school : nil, reason: valid ? "not one of the user's schools" : "malformed school id")
+            throw VaultError.forbidden("you may not \(capability.rawValue) in this school")
+        }
+    }
+}

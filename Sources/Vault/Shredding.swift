@@ -1,0 +1,202 @@
+import Foundation
+import KeyManagement
+import Storage
+
+/// Crypto-shredding with two people: one asks (with a reason), a second of the complementary role
+/// approves, and the approval executes it. The execution is one transaction (tombstones in,
+/// rows and wrapped data keys out, audit events) followed by steps that are each idempotent
+/// (deletion ledger, blobs, WAL, period KEKs, certificate), so a crash anywhere is finished on
+/// the next start with the master key (`finishUnfinishedShreds`).
+public enum ShredPolicy {
+    /// The largest number of records one request may name.
+    public static let maxRecords = 200_000
+
+    /// The two people must differ, and one must be a DPO and the other a DSL or deputy.
+    public static func complementary(_ a: Role, _ b: Role) -> Bool {
+        let safeguarding: Set<Role> = [.dsl, .deputy]
+        return (a == .dpo && safeguarding.contains(b)) || (b == .dpo && safeguarding.contains(a))
+    }
+}
+
+extension Vault {
+    public func requestShred(school: String, records ids: [String], reason: String, by principal: Principal) throws -> ShredRequest {
+        let keys = try requireKeys("a shred request")
+        try requireSchool(.shred, principal, school: school)
+        let reason = try Self.requiredReason(reason)
+        var seen = Set<String>()
+        let unique = ids.filter { seen.insert($0).inserted }
+        guard !unique.isEmpty else { throw VaultError.invalidArgument("a shred request needs at least one record id") }
+        guard unique.count <= ShredPolicy.maxRecords else {
+            throw VaultError.invalidArgument("a shred request may name at most \(ShredPolicy.maxRecords) records")
+        }
+        var records: [EvidenceRecord] = []
+        records.reserveCapacity(unique.count)
+        for id in unique {
+            guard RecordID.isValid(id), let record = try vaulting({ try catalog.record(id: id) }), record.school == school else {
+                try deny(principal, .shred, school: school, record: RecordID.isValid(id) ? id : nil, reason: "no such record in this school")
+                throw VaultError.notFound(RecordID.isValid(id) ? id : "(malformed id)")
+            }
+            records.append(record)
+        }
+        let holds = try activeHolds(school: school)
+        let held = records.filter { r in holds.contains { $0.covers(r) } }.map(\.id)
+        if !held.isEmpty {
+            try audit(AuditEntry(actor: principal.actor, action: "shred-request", outcome: .refused, school: school,
+                                 reason: "under legal hold: \(held.joined(separator: " "))"))
+            throw VaultError.conflict("these records are under legal hold and cannot be shredded: \(held.joined(separator: ", "))")
+        }
+        let request = ShredRequest(
+            id: "shred-" + Hex.encode(randomPublicBytes(8)), school: school, records: unique, reason: reason,
+            requestedBy: principal.actor, requestedRole: principal.role.rawValue, requestedAtMillis: nowMillis)
+        try vaulting {
+            try catalog.createShredRequest(
+                request,
+                event: AuditEntry(actor: principal.actor, action: "shred-request", outcome: .ok, school: school,
+                                  reason: "\(request.id): \(unique.count) records"),
+                signer: try keys.auditSigner())
+        }
+        return request
+    }
+
+    /// Approves another person's request and executes it; returns the signed certificate.
+    public func approveShred(id: String, by principal: Principal) throws -> CertificateOfDestruction {
+        let keys = try requireKeys("approving a shred")
+        try requireCapability(.shred, principal, school: nil)
+        guard let request = try vaulting({ try catalog.shredRequest(id: id) }), principal.schools.contains(request.school) else {
+            try deny(principal, .shred, reason: "no such shred request in the user's schools")
+            throw VaultError.notFound(LogText.escape(id))
+        }
+        func refuse(_ why: String) throws -> Never {
+            try audit(AuditEntry(actor: principal.actor, action: "shred-approve", outcome: .refused, school: request.school,
+                                 reason: "\(request.id): \(why)"))
+            throw VaultError.conflict(why)
+        }
+        guard request.state == .pending else { try refuse("shred request \(request.id) was already approved") }
+        if request.requestedBy == principal.actor { try refuse("a shred needs a second person: the requester cannot approve it") }
+        guard let requesterRole = Role(rawValue: request.requestedRole), ShredPolicy.complementary(requesterRole, principal.role) else {
+            try refuse("a shred is approved by a DSL or deputy when a DPO asked, and by a DPO when a DSL or deputy asked")
+        }
+        var approved = request
+        approved.approvedBy = principal.actor
+        approved.approvedRole = principal.role.rawValue
+        approved.approvedAtMillis = nowMillis
+        approved.state = .executing
+        let live = try request.records.compactMap { id in try vaulting { try catalog.record(id: id) } }
+        var tombstones = live.map { Tombstone(record: $0, shreddedAtMillis: approved.approvedAtMillis!, request: approved, approvedBy: principal.actor) }
+        let signer = try keys.auditSigner()
+        for i in tombstones.indices { tombstones[i].signature = Data(try signer.sign(tombstones[i].signedMessage(vaultID: vaultID))) }
+        var events = [AuditEntry(actor: principal.actor, action: "shred-approve", outcome: .ok, school: request.school,
+                                 reason: "\(request.id) asked by \(request.requestedBy): \(live.count) records")]
+        events += live.map {
+            AuditEntry(actor: principal.actor, action: "shred", outcome: .ok, school: $0.school, child: $0.child,
+                       concern: $0.concern, record: $0.id, reason: "\(request.id): data key and blob destroyed")
+        }
+        do {
+            try vaulting { try catalog.executeShred(approved, tombstones: tombstones, events: events, signer: signer) }
+        } catch VaultError.storage(.recordsHeld(let held)) {
+            try refuse("these records are under legal hold and cannot be shredded: \(held.joined(separator: ", "))")
+        } catch VaultError.storage(.lifecycleConflict(let why)) {
+            try refuse(why)
+        }
+        CrashPoint.hit("shred-executed")
+        return try finishShred(approved, keys: keys)
+    }
+
+    /// The stored certificate of an executed request, for a user of its school.
+    public func shredCertificate(id: String, by principal: Principal?) throws -> CertificateOfDestruction {
+        if let principal { try requireCapability(.shred, principal, school: nil) }
+        guard let request = try vaulting({ try catalog.shredRequest(id: id) }),
+              principal.map({ $0.schools.contains(request.school) }) ?? true else {
+            if let principal { try deny(principal, .shred, reason: "no such shred request in the user's schools") }
+            throw VaultError.notFound(LogText.escape(id))
+        }
+        guard request.state == .done, let bytes = request.certificate else {
+            throw VaultError.conflict("shred request \(request.id) has not been executed yet (state \(request.state.rawValue))")
+        }
+        return try CertificateOfDestruction.verify(Array(bytes), publicKey: publicKey)
+    }
+
+    public func shredRequest(id: String) throws -> ShredRequest? {
+        try vaulting { try catalog.shredRequest(id: id) }
+    }
+
+    /// Finishes shreds a crash interrupted. Runs when a store is opened with its master key.
+    @discardableResult
+    public func finishUnfinishedShreds() throws -> Int {
+        guard let keys else { return 0 }
+        let unfinished = try vaulting { try catalog.unfinishedShreds() }
+        for request in unfinished { _ = try finishShred(request, keys: keys) }
+        return unfinished.count
+    }
+
+    /// The idempotent second half of a shred: ledger, blobs, WAL, KEKs, certificate.
+    func finishShred(_ request: ShredRequest, keys: KeyStore) throws -> CertificateOfDestruction {
+        let tombstones = try vaulting { try catalog.tombstones(request: request.id) }
+        let signer = try keys.auditSigner()
+        try vaulting {
+            try DeletionLedger(directory: layout.keys, vaultID: vaultID).append(
+                tombstones.map { .init(record: $0.record, school: $0.school, sha256: $0.sha256, request: request.id) },
+                signer: signer, now: clock())
+        }
+        CrashPoint.hit("shred-ledger")
+        try vaulting { try blobs.delete(recordIDs: tombstones.map(\.record)) }
+        CrashPoint.hit("shred-blobs")
+        // A reader holding an old snapshot can keep the WAL from emptying; the rows are deleted
+        // either way, and the next shred or close empties it.
+        try? vaulting { try catalog.purgeWriteAheadLog() }
+        let destroyed = try destroyEmptyKEKs(Set(tombstones.map(\.kekID)), keys: keys, actor: request.approvedBy ?? "system",
+                                             reason: "last record shredded by \(request.id)")
+        CrashPoint.hit("shred-keks")
+        let allDestroyed = try vaulting { try catalog.destroyedKEKs() }
+        let iso = ISO8601DateFormatter()
+        func time(_ ms: Int64?) -> String { iso.string(from: Date(timeIntervalSince1970: Double(ms ?? 0) / 1000)) }
+        var certificate = CertificateOfDestruction(
+            format: CertificateOfDestruction.formatName, version: CertificateOfDestruction.currentVersion, vaultID: vaultID,
+            request: request.id, school: request.school, reason: request.reason,
+            requestedBy: request.requestedBy, requestedRole: request.requestedRole, requestedAt: time(request.requestedAtMillis),
+            approvedBy: request.approvedBy ?? "", approvedRole: request.approvedRole ?? "", approvedAt: time(request.approvedAtMillis),
+            executedAt: iso.string(from: clock()),
+            method: """
+                crypto-shredding: each record's data key (wrapped, 72 bytes) was deleted from the metadata database with \
+                SQLite secure_delete and the write-ahead log emptied; its encrypted blob was deleted; the shred was \
+                appended to the signed deletion ledger, which every restore replays; a retention-period KEK left with \
+                no live record was destroyed, which makes the records undecryptable in every earlier backup. Where \
+                kekDestroyed is false, other live records still use that KEK: it is retired at the next key rotation \
+                and destroyed after the key-store backup window
+                """,
+            records: tombstones.map {
+                .init(id: $0.record, child: $0.child, kind: $0.kind, category: $0.category, createdAt: time($0.createdAtMillis),
+                      shreddedAt: time($0.shreddedAtMillis), sha256: $0.sha256, kek: $0.kekID, kekDestroyed: allDestroyed.contains($0.kekID))
+            },
+            keksDestroyed: destroyed.sorted(), signature: nil)
+        try certificate.sign(with: signer)
+        let bytes = try certificate.fileBytes()
+        try vaulting {
+            try catalog.completeShred(
+                id: request.id, certificate: Data(bytes),
+                events: [AuditEntry(actor: request.approvedBy ?? "system", action: "shred-certificate", outcome: .ok,
+                                    school: request.school, reason: "\(request.id): \(tombstones.count) records, \(destroyed.count) KEKs destroyed")],
+                signer: signer)
+        }
+        return certificate
+    }
+
+    /// Destroys those of `candidates` that no live record uses any more (hold KEKs excepted):
+    /// first marked in the database (which stops any process committing under them), then gone
+    /// from the key store. Returns the ids destroyed.
+    func destroyEmptyKEKs(_ candidates: Set<String>, keys: KeyStore, actor: String, reason: String) throws -> Set<String> {
+        let holdKEKs = Set(keys.keks.filter { $0.period == KeyStore.holdPeriod }.map(\.id))
+        let candidates = candidates.subtracting(holdKEKs).filter { !$0.isEmpty }
+        guard !candidates.isEmpty else { return [] }
+        let signer = try keys.auditSigner()
+        let marked = try vaulting {
+            try catalog.markKEKsDestroyed(candidates, reason: reason, events: { ids in
+                ids.sorted().map { AuditEntry(actor: actor, action: "kek-destroy", outcome: .ok, reason: "\($0): \(reason)") }
+            }, signer: signer)
+        }
+        // Also finish destructions a crash left marked in the database but not in the key store.
+        let pending = try vaulting { try catalog.destroyedKEKs() }.intersection(Set(keys.keks.filter { $0.state != .destroyed }.map(\.id)))
+        try vaulting { try keys.destroy(ids: marked.union(pending)) }
+        return marked
+    }
+}

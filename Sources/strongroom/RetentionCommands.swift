@@ -1,0 +1,216 @@
+import ArgumentParser
+import Foundation
+import Storage
+import Vault
+
+struct ChildCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "child", abstract: "Facts about a child that retention depends on.", subcommands: [ChildSetDOB.self])
+}
+
+struct ChildSetDOB: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set-dob", abstract: "Record a child's date of birth; their records' review dates follow it.")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The child id.") var child: String
+    @Argument(help: "Date of birth, YYYY-MM-DD.") var date: String
+
+    func run() throws {
+        let vault = try options.openVault()
+        let count = try vault.setDateOfBirth(child: child, dob: date, by: .operator(options.actorName))
+        if options.json {
+            Output.json(["child": child, "dob": date, "records": count])
+        } else {
+            Output.line("date of birth recorded; \(count) records re-dated")
+        }
+    }
+}
+
+struct RetentionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retention", abstract: "Retention review.", subcommands: [RetentionDueCommand.self])
+}
+
+struct RetentionDueCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "due", abstract: "List records whose retention has ended, per school (a review, never an automatic deletion).")
+    @OptionGroup var options: GlobalOptions
+    @Option(help: "The day to judge by, YYYY-MM-DD (default: today).") var asOf: String?
+    @Option(help: "Only this school.") var school: String?
+
+    func run() throws {
+        let vault = try options.openVault()
+        let due = try vault.retentionDue(asOf: asOf, school: school, by: .operator(options.actorName))
+        if options.json {
+            Output.json(["asOf": asOf ?? CivilDate(Date()).text, "schools": due.map(Output.due)])
+        } else {
+            if due.isEmpty { Output.line("nothing is due") }
+            for group in due {
+                Output.line("\(group.school): \(group.records.count) due")
+                for r in group.records {
+                    Output.line("  \(r.id)\t\(r.reviewOn)\t\(r.child)\t\(r.kind)\t\(r.category)\(r.held ? "\theld" : "")")
+                }
+            }
+        }
+    }
+}
+
+struct HoldCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hold", abstract: "Legal holds (in your own name: --token-file or STRONGROOM_TOKEN).",
+        subcommands: [HoldPlace.self, HoldRelease.self, HoldList.self])
+}
+
+struct HoldPlace: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "place", abstract: "Place a hold on a record, a child or a concern.")
+    @OptionGroup var options: GlobalOptions
+    @OptionGroup var user: UserTokenOptions
+    @Option(help: "School id.") var school: String
+    @Option(help: "Hold one record.") var record: String?
+    @Option(help: "Hold every record of a child (including later ones).") var child: String?
+    @Option(help: "Hold every record of a concern (including later ones).") var concern: String?
+    @Option(help: "Why (for example: police investigation, inquiry do-not-destroy instruction).") var reason: String
+
+    func validate() throws {
+        guard [record, child, concern].compactMap({ $0 }).count == 1 else {
+            throw ValidationError("name exactly one of --record, --child, --concern")
+        }
+    }
+
+    func run() throws {
+        let vault = try options.openVault()
+        let principal = try user.principal(in: vault)
+        let (scope, target): (Hold.Scope, String) =
+            record.map { (.record, $0) } ?? child.map { (.child, $0) } ?? (.concern, concern!)
+        let hold = try vault.placeHold(school: school, scope: scope, target: target, reason: reason, by: principal)
+        if options.json { Output.json(Output.hold(hold)) } else { Output.line(hold.id) }
+    }
+}
+
+struct HoldRelease: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "release", abstract: "Release a hold (a reason is required).")
+    @OptionGroup var options: GlobalOptions
+    @OptionGroup var user: UserTokenOptions
+    @Argument(help: "The hold id.") var id: String
+    @Option(help: "Why the hold ends.") var reason: String
+
+    func run() throws {
+        let vault = try options.openVault()
+        let hold = try vault.releaseHold(id: id, reason: reason, by: try user.principal(in: vault))
+        if options.json { Output.json(Output.hold(hold)) } else { Output.line("released \(hold.id)") }
+    }
+}
+
+struct HoldList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "Active holds in your schools.")
+    @OptionGroup var options: GlobalOptions
+    @OptionGroup var user: UserTokenOptions
+    @Option(help: "Only this school.") var school: String?
+
+    func run() throws {
+        let vault = try options.openVault()
+        let holds = try vault.holds(school: school, by: try user.principal(in: vault))
+        if options.json {
+            Output.json(holds.map(Output.hold))
+        } else {
+            for h in holds { Output.line("\(h.id)\t\(h.school)\t\(h.scope.rawValue) \(h.target)\t\(h.placedBy)") }
+        }
+    }
+}
+
+struct ShredCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shred", abstract: "Crypto-shredding with two people (in your own name: --token-file or STRONGROOM_TOKEN).",
+        subcommands: [ShredRequestCommand.self, ShredApprove.self, ShredCertificateCommand.self])
+}
+
+struct ShredRequestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "request", abstract: "Ask for records to be shredded; a second person approves.")
+    @OptionGroup var options: GlobalOptions
+    @OptionGroup var user: UserTokenOptions
+    @Option(help: "School id.") var school: String
+    @Option(name: .customLong("record"), help: "A record id (repeat for several).") var records: [String] = []
+    @Option(help: "A file of record ids, one per line.") var recordsFile: String?
+    @Option(help: "Why (end of retention reviewed, lawful erasure, misfiling...).") var reason: String
+
+    func run() throws {
+        var ids = records
+        if let recordsFile {
+            guard let text = try? String(contentsOfFile: recordsFile, encoding: .utf8) else {
+                throw CLIError.Message(text: "cannot read \(recordsFile)", code: CLIError.notFound)
+            }
+            ids += text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        let vault = try options.openVault()
+        let request = try vault.requestShred(school: school, records: ids, reason: reason, by: try user.principal(in: vault))
+        if options.json {
+            Output.json(["id": request.id, "state": request.state.rawValue, "records": request.records.count])
+        } else {
+            Output.line(request.id)
+        }
+    }
+}
+
+struct ShredApprove: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "approve", abstract: "Approve someone else's shred request: it is executed, and the certificate printed.")
+    @OptionGroup var options: GlobalOptions
+    @OptionGroup var user: UserTokenOptions
+    @Argument(help: "The shred request id.") var id: String
+    @Option(name: .shortAndLong, help: "Write the certificate to this file instead of standard output.") var output: String?
+
+    func run() throws {
+        let vault = try options.openVault()
+        let certificate = try vault.approveShred(id: id, by: try user.principal(in: vault))
+        try Output.certificate(certificate, to: output)
+    }
+}
+
+struct ShredCertificateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "certificate", abstract: "Print an executed request's certificate of destruction.")
+    @OptionGroup var options: GlobalOptions
+    @OptionGroup var user: UserTokenOptions
+    @Argument(help: "The shred request id.") var id: String
+    @Option(name: .shortAndLong, help: "Write the certificate to this file.") var output: String?
+
+    func run() throws {
+        let vault = try options.openVault()
+        try Output.certificate(try vault.shredCertificate(id: id, by: try user.principal(in: vault)), to: output)
+    }
+}
+
+extension Output {
+    static func due(_ group: RetentionDue) -> [String: Any] {
+        [
+            "school": group.school, "count": group.records.count,
+            "records": group.records.map { r -> [String: Any] in
+                ["id": r.id, "child": r.child, "concern": r.concern, "kind": r.kind, "category": r.category,
+                 "createdAt": iso.string(from: Date(timeIntervalSince1970: Double(r.createdAtMillis) / 1000)),
+                 "reviewOn": r.reviewOn, "held": r.held]
+            },
+        ]
+    }
+
+    static func hold(_ h: Hold) -> [String: Any] {
+        var out: [String: Any] = [
+            "id": h.id, "school": h.school, "scope": h.scope.rawValue, "target": h.target, "reason": h.reason,
+            "placedBy": h.placedBy, "placedAt": iso.string(from: Date(timeIntervalSince1970: Double(h.placedAtMillis) / 1000)),
+            "active": h.isActive,
+        ]
+        if let by = h.releasedBy { out["releasedBy"] = by }
+        if let reason = h.releaseReason { out["releaseReason"] = reason }
+        return out
+    }
+
+    static func certificate(_ certificate: CertificateOfDestruction, to path: String?) throws {
+        let bytes = try certificate.fileBytes()
+        if let path {
+            guard FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
+                throw CLIError.Message(text: "cannot write \(path)", code: CLIError.ioError)
+            }
+            Output.line("certificate written to \(path) (\(certificate.records.count) records)")
+        } else {
+            FileHandle.standardOutput.write(Data(bytes))
+        }
+    }
+}

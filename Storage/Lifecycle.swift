@@ -1,0 +1,207 @@
+import Foundation
+import GRDB
+import KeyManagement
+
+/// A legal hold: while it is active, no record it covers can be shredded by any path.
+public struct Hold: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "holds"
+    public enum Scope: String, Sendable, Codable, CaseIterable { case record, child, concern }
+
+    public var id: String
+    public var school: String
+    public var scope: Scope
+    public var target: String
+    public var reason: String
+    public var placedBy: String
+    public var placedAtMillis: Int64
+    public var releasedBy: String?
+    public var releasedAtMillis: Int64?
+    public var releaseReason: String?
+
+    public var isActive: Bool { releasedAtMillis == nil }
+
+    enum CodingKeys: String, CodingKey {
+        case id, school, scope, target, reason, placedBy = "placed_by", placedAtMillis = "placed_at_ms"
+        case releasedBy = "released_by", releasedAtMillis = "released_at_ms", releaseReason = "release_reason"
+    }
+
+    public init(id: String, school: String, scope: Scope, target: String, reason: String, placedBy: String, placedAtMillis: Int64) {
+        self.id = id
+        self.school = school
+        self.scope = scope
+        self.target = target
+        self.reason = reason
+        self.placedBy = placedBy
+        self.placedAtMillis = placedAtMillis
+    }
+
+    /// Whether this hold covers `record`.
+    public func covers(_ record: EvidenceRecord) -> Bool {
+        guard isActive, school == record.school else { return false }
+        switch scope {
+        case .record: return target == record.id
+        case .child: return target == record.child
+        case .concern: return target == record.concern
+        }
+    }
+}
+
+/// A request to shred records, made by one person and executed only when a second approves.
+public struct ShredRequest: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "shred_requests"
+    public enum State: String, Sendable, Codable {
+        /// Waiting for the second person.
+        case pending
+        /// Approved: rows and keys are gone; blobs, ledger, KEKs and certificate are being finished.
+        case executing
+        /// Finished; the certificate is stored.
+        case done
+    }
+
+    public var id: String
+    public var school: String
+    public var records: [String]
+    public var reason: String
+    public var requestedBy: String
+    public var requestedRole: String
+    public var requestedAtMillis: Int64
+    public var approvedBy: String?
+    public var approvedRole: String?
+    public var approvedAtMillis: Int64?
+    public var state: State
+    public var certificate: Data?
+
+    enum CodingKeys: String, CodingKey {
+        case id, school, records, reason, requestedBy = "requested_by", requestedRole = "requested_role"
+        case requestedAtMillis = "requested_at_ms", approvedBy = "approved_by", approvedRole = "approved_role"
+        case approvedAtMillis = "approved_at_ms", state, certificate
+    }
+
+    public init(id: String, school: String, records: [String], reason: String, requestedBy: String, requestedRole: String, requestedAtMillis: Int64) {
+        self.id = id
+        self.school = school
+        self.records = records
+        self.reason = reason
+        self.requestedBy = requestedBy
+        self.requestedRole = requestedRole
+        self.requestedAtMillis = requestedAtMillis
+        self.state = .pending
+    }
+
+    public init(row: Row) throws {
+        id = row["id"]
+        school = row["school"]
+        records = (row["records"] as String).split(separator: " ").map(String.init)
+        reason = row["reason"]
+        requestedBy = row["requested_by"]
+        requestedRole = row["requested_role"]
+        requestedAtMillis = row["requested_at_ms"]
+        approvedBy = row["approved_by"]
+        approvedRole = row["approved_role"]
+        approvedAtMillis = row["approved_at_ms"]
+        state = State(rawValue: row["state"]) ?? .pending
+        certificate = row["certificate"]
+    }
+
+    public func encode(to container: inout PersistenceContainer) throws {
+        container["id"] = id
+        container["school"] = school
+        container["records"] = records.joined(separator: " ")
+        container["reason"] = reason
+        container["requested_by"] = requestedBy
+        container["requested_role"] = requestedRole
+        container["requested_at_ms"] = requestedAtMillis
+        container["approved_by"] = approvedBy
+        container["approved_role"] = approvedRole
+        container["approved_at_ms"] = approvedAtMillis
+        container["state"] = state.rawValue
+        container["certificate"] = certificate
+    }
+}
+
+/// What remains of a shredded record: who, when, why and the plaintext's hash; no content, no
+/// filename, no key. Signed by the vault, so a forged or edited tombstone is detected.
+public struct Tombstone: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "tombstones"
+
+    public var record: String
+    public var school: String
+    public var child: String
+    public var kind: String
+    public var category: String
+    public var createdAtMillis: Int64
+    public var sha256: String
+    public var shreddedAtMillis: Int64
+    public var request: String
+    public var requestedBy: String
+    public var approvedBy: String
+    public var reason: String
+    /// The KEK the data key was wrapped under when it was destroyed (for KEK clean-up; not signed).
+    public var kekID: String
+    public var signature: Data
+
+    enum CodingKeys: String, CodingKey {
+        case record, school, child, kind, category, createdAtMillis = "created_at_ms", sha256
+        case shreddedAtMillis = "shredded_at_ms", request, requestedBy = "requested_by", approvedBy = "approved_by"
+        case reason, kekID = "kek_id", signature
+    }
+
+    public init(record: EvidenceRecord, shreddedAtMillis: Int64, request: ShredRequest, approvedBy: String) {
+        self.record = record.id
+        self.school = record.school
+        self.child = record.child
+        self.kind = record.kind
+        self.category = record.category
+        self.createdAtMillis = record.createdAtMillis
+        self.sha256 = record.sha256
+        self.shreddedAtMillis = shreddedAtMillis
+        self.request = request.id
+        self.requestedBy = request.requestedBy
+        self.approvedBy = approvedBy
+        self.reason = request.reason
+        self.kekID = record.kekID
+        self.signature = Data()
+    }
+
+    public func signedMessage(vaultID: String) -> [UInt8] {
+        var b = Binding(label: "strongroom/v1/tombstone")
+        b.append(vaultID)
+        for field in [record, school, child, kind, category] { b.append(field) }
+        b.append(UInt64(bitPattern: createdAtMillis))
+        b.append(sha256)
+        b.append(UInt64(bitPattern: shreddedAtMillis))
+        for field in [request, requestedBy, approvedBy, reason] { b.append(field) }
+        return b.bytes
+    }
+}
+
+/// A record's data key moving to another KEK (rotation, a hold, a new date of birth), with its
+/// review date. Applied only if the record is still under `fromKEK`.
+public struct RecordKeyUpdate: Sendable, Equatable {
+    public var record: String
+    public var fromKEK: String
+    public var toKEK: String
+    public var wrappedDEK: Data
+    public var reviewOn: String
+    public init(record: String, fromKEK: String, toKEK: String, wrappedDEK: Data, reviewOn: String) {
+        self.record = record
+        self.fromKEK = fromKEK
+        self.toKEK = toKEK
+        self.wrappedDEK = wrappedDEK
+        self.reviewOn = reviewOn
+    }
+}
+
+/// A record whose retention period has ended: it is due for review.
+public struct DueRecord: Sendable, Equatable, Codable {
+    public var id: String
+    public var school: String
+    public var child: String
+    public var concern: String
+    public var kind: String
+    public var category: String
+    public var createdAtMillis: Int64
+    public var reviewOn: String
+    /// Whether an active legal hold covers it (set by the vault).
+    public var held = false
+}

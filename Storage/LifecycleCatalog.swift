@@ -1,0 +1,51 @@
+import Foundation
+import KeyManagement
+
+/// The part of the catalog that retention, legal holds, shredding and key rotation work on.
+/// Every change commits with its audit events in one transaction, like the rest of `Catalog`.
+public protocol LifecycleCatalog: Sendable {
+    /// Records a child's date of birth (`YYYY-MM-DD`) and moves their records to new review
+    /// dates and KEKs, with the audit event, in one transaction.
+    func setDateOfBirth(child: String, dob: String, by actor: String, updates: [RecordKeyUpdate], event: AuditEntry, signer: AuditSigner?) throws
+    func dateOfBirth(child: String) throws -> String?
+
+    /// Moves data keys to other KEKs; returns how many records were still under their `fromKEK`.
+    /// Refuses (`kekDestroyed`) if a target KEK has been destroyed.
+    @discardableResult
+    func rekey(_ updates: [RecordKeyUpdate], events: [AuditEntry], signer: AuditSigner?) throws -> Int
+    /// Live records after `id` (in id order), at most `limit`: the walk a rotation makes.
+    func recordPage(after id: String, limit: Int) throws -> [EvidenceRecord]
+
+    func placeHold(_ hold: Hold, updates: [RecordKeyUpdate], event: AuditEntry, signer: AuditSigner?) throws
+    /// Marks the hold released and moves records no longer held back to their period KEKs.
+    func releaseHold(_ released: Hold, updates: [RecordKeyUpdate], event: AuditEntry, signer: AuditSigner?) throws
+    func hold(id: String) throws -> Hold?
+    func activeHolds(school: String?) throws -> [Hold]
+    /// Live records an active hold of `school` with this scope and target covers.
+    func records(school: String, scope: Hold.Scope, target: String) throws -> [EvidenceRecord]
+
+    func createShredRequest(_ request: ShredRequest, event: AuditEntry, signer: AuditSigner?) throws
+    func shredRequest(id: String) throws -> ShredRequest?
+    /// Executes an approved request in one transaction: refuses (`recordsHeld`) if any record is
+    /// held now, else writes the tombstones, deletes the records' rows (and so their wrapped data
+    /// keys; SQLite's secure_delete overwrites them) and marks the request executing.
+    func executeShred(_ approved: ShredRequest, tombstones: [Tombstone], events: [AuditEntry], signer: AuditSigner?) throws
+    /// Requests approved but not finished (a crash in the middle): the vault finishes them on start.
+    func unfinishedShreds() throws -> [ShredRequest]
+    func tombstones(request: String) throws -> [Tombstone]
+    func tombstone(record: String) throws -> Tombstone?
+    func allTombstones() throws -> [Tombstone]
+    func completeShred(id: String, certificate: Data, events: [AuditEntry], signer: AuditSigner?) throws
+    /// Writes the WAL back into the database file and empties it, so deleted rows survive in neither.
+    func purgeWriteAheadLog() throws
+
+    /// How many live records each KEK wraps.
+    func recordCountsByKEK() throws -> [String: Int]
+    /// Marks KEKs destroyed unless a live record still uses one; returns the ids it marked. The
+    /// mark is what stops another process committing a new record under one of them.
+    func markKEKsDestroyed(_ ids: Set<String>, reason: String, events: (Set<String>) -> [AuditEntry], signer: AuditSigner?) throws -> Set<String>
+    func destroyedKEKs() throws -> Set<String>
+
+    /// Records whose review date is on or before `asOf` (`YYYY-MM-DD`), in the given schools (nil: all).
+    func dueRecords(asOf: String, schools: [String]?) throws -> [DueRecord]
+}

@@ -1,0 +1,245 @@
+import Foundation
+import GRDB
+import KeyManagement
+
+extension SQLiteCatalog: LifecycleCatalog {
+    public func setDateOfBirth(child: String, dob: String, by actor: String, updates: [RecordKeyUpdate], event: AuditEntry, signer: AuditSigner?) throws {
+        try auditedWrite { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO children (child, dob, set_at_ms, set_by) VALUES (?, ?, ?, ?)",
+                arguments: [child, dob, self.nowMillis, actor])
+            try Self.apply(db, updates)
+            _ = try self.appendLocked(db, [event], signer: signer)
+        }
+    }
+
+    public func dateOfBirth(child: String) throws -> String? {
+        try guarded { try pool.read { try String.fetchOne($0, sql: "SELECT dob FROM children WHERE child = ?", arguments: [child]) } }
+    }
+
+    @discardableResult
+    public func rekey(_ updates: [RecordKeyUpdate], events: [AuditEntry], signer: AuditSigner?) throws -> Int {
+        try auditedWrite { db in
+            let changed = try Self.apply(db, updates)
+            if !events.isEmpty { _ = try self.appendLocked(db, events, signer: signer) }
+            return changed
+        }
+    }
+
+    @discardableResult
+    static func apply(_ db: Database, _ updates: [RecordKeyUpdate]) throws -> Int {
+        var checked = Set<String>()
+        let statement = try db.cachedStatement(sql: """
+            UPDATE records SET kek_id = ?, wrapped_dek = ?, review_on = ? WHERE id = ? AND kek_id = ?
+            """)
+        var changed = 0
+        for update in updates {
+            if checked.insert(update.toKEK).inserted { try requireLiveKEK(db, update.toKEK) }
+            try statement.execute(arguments: [update.toKEK, update.wrappedDEK, update.reviewOn, update.record, update.fromKEK])
+            changed += db.changesCount
+        }
+        return changed
+    }
+
+    public func recordPage(after id: String, limit: Int) throws -> [EvidenceRecord] {
+        try guarded {
+            try pool.read { db in
+                try EvidenceRecord.fetchAll(
+                    db.cachedStatement(sql: "SELECT * FROM records WHERE id > ? ORDER BY id LIMIT ?"), arguments: [id, limit])
+            }
+        }
+    }
+
+    // MARK: holds
+
+    public func placeHold(_ hold: Hold, updates: [RecordKeyUpdate], event: AuditEntry, signer: AuditSigner?) throws {
+        try auditedWrite { db in
+            try hold.insert(db)
+            try Self.apply(db, updates)
+            _ = try self.appendLocked(db, [event], signer: signer)
+        }
+    }
+
+    public func releaseHold(_ released: Hold, updates: [RecordKeyUpdate], event: AuditEntry, signer: AuditSigner?) throws {
+        try auditedWrite { db in
+            guard let current = try Hold.fetchOne(db, key: released.id) else {
+                throw StorageError.lifecycleNotFound(what: "hold", id: released.id)
+            }
+            guard current.isActive else { throw StorageError.lifecycleConflict("hold \(released.id) was already released") }
+            try released.update(db)
+            try Self.apply(db, updates)
+            _ = try self.appendLocked(db, [event], signer: signer)
+        }
+    }
+
+    public func hold(id: String) throws -> Hold? {
+        try guarded { try pool.read { try Hold.fetchOne($0, key: id) } }
+    }
+
+    public func activeHolds(school: String?) throws -> [Hold] {
+        try guarded {
+            try pool.read { db in
+                var request = Hold.filter(Column("released_at_ms") == nil)
+                if let school { request = request.filter(Column("school") == school) }
+                return try request.order(Column("placed_at_ms")).fetchAll(db)
+            }
+        }
+    }
+
+    public func records(school: String, scope: Hold.Scope, target: String) throws -> [EvidenceRecord] {
+        let column: String
+        switch scope {
+        case .record: column = "id"
+        case .child: column = "child"
+        case .concern: column = "concern"
+        }
+        return try guarded {
+            try pool.read { db in
+                try EvidenceRecord.fetchAll(db, sql: "SELECT * FROM records WHERE school = ? AND \(column) = ?", arguments: [school, target])
+            }
+        }
+    }
+
+    // MARK: shredding
+
+    public func createShredRequest(_ request: ShredRequest, event: AuditEntry, signer: AuditSigner?) throws {
+        try auditedWrite { db in
+            try request.insert(db)
+            _ = try self.appendLocked(db, [event], signer: signer)
+        }
+    }
+
+    public func shredRequest(id: String) throws -> ShredRequest? {
+        try guarded { try pool.read { try ShredRequest.fetchOne($0, key: id) } }
+    }
+
+    public func executeShred(_ approved: ShredRequest, tombstones: [Tombstone], events: [AuditEntry], signer: AuditSigner?) throws {
+        try auditedWrite { db in
+            guard let current = try ShredRequest.fetchOne(db, key: approved.id) else {
+                throw StorageError.lifecycleNotFound(what: "shred request", id: approved.id)
+            }
+            guard current.state == .pending else {
+                throw StorageError.lifecycleConflict("shred request \(approved.id) was already approved")
+            }
+            let holds = try Hold.filter(Column("released_at_ms") == nil && Column("school") == approved.school).fetchAll(db)
+            var held: [String] = []
+            var live: [EvidenceRecord] = []
+            for id in approved.records {
+                guard let record = try EvidenceRecord.fetchOne(db, key: id) else { continue }
+                if holds.contains(where: { $0.covers(record) }) { held.append(id) }
+                live.append(record)
+            }
+            guard held.isEmpty else { throw StorageError.recordsHeld(held) }
+            for var tombstone in tombstones {
+                // The KEK the key is under now (a rotation may have moved it since the caller read it).
+                if let record = live.first(where: { $0.id == tombstone.record }) { tombstone.kekID = record.kekID }
+                try tombstone.insert(db)
+            }
+            for record in live { _ = try record.delete(db) }
+            try approved.update(db)
+            _ = try self.appendLocked(db, events, signer: signer)
+        }
+    }
+
+    public func unfinishedShreds() throws -> [ShredRequest] {
+        try guarded { try pool.read { try ShredRequest.filter(Column("state") == ShredRequest.State.executing.rawValue).fetchAll($0) } }
+    }
+
+    public func tombstones(request: String) throws -> [Tombstone] {
+        try guarded { try pool.read { try Tombstone.filter(Column("request") == request).order(Column("record")).fetchAll($0) } }
+    }
+
+    public func tombstone(record: String) throws -> Tombstone? {
+        try guarded { try pool.read { try Tombstone.fetchOne($0, key: record) } }
+    }
+
+    public func allTombstones() throws -> [Tombstone] {
+        try guarded { try pool.read { try Tombstone.order(Column("record")).fetchAll($0) } }
+    }
+
+    public func completeShred(id: String, certificate: Data, events: [AuditEntry], signer: AuditSigner?) throws {
+        try auditedWrite { db in
+            try db.execute(
+                sql: "UPDATE shred_requests SET state = ?, certificate = ? WHERE id = ? AND state = ?",
+                arguments: [ShredRequest.State.done.rawValue, certificate, id, ShredRequest.State.executing.rawValue])
+            guard db.changesCount == 1 else { throw StorageError.lifecycleConflict("shred request \(id) is not being executed") }
+            _ = try self.appendLocked(db, events, signer: signer)
+        }
+    }
+
+    public func purgeWriteAheadLog() throws {
+        try guarded {
+            // TRUNCATE waits for readers (busy timeout) and then empties the WAL file.
+            try pool.writeWithoutTransaction { db in
+                let result = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+                if let busy: Int = result?[0], busy != 0 {
+                    throw StorageError.database("the write-ahead log could not be emptied while readers were active; it will be on the next shred or close")
+                }
+            }
+        }
+    }
+
+    // MARK: KEKs
+
+    public func recordCountsByKEK() throws -> [String: Int] {
+        try guarded {
+            try pool.read { db in
+                var out: [String: Int] = [:]
+                let rows = try Row.fetchCursor(db, sql: "SELECT kek_id, count(*) FROM records GROUP BY kek_id")
+                while let row = try rows.next() { out[row[0]] = row[1] }
+                return out
+            }
+        }
+    }
+
+    public func markKEKsDestroyed(
+        _ ids: Set<String>, reason: String, events: (Set<String>) -> [AuditEntry], signer: AuditSigner?
+    ) throws -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        let makeEvents = events
+        return try withoutActuallyEscaping(makeEvents) { makeEvents in
+            try auditedWrite { db in
+                var marked = Set<String>()
+                for id in ids.sorted() {
+                    let inUse = try Bool.fetchOne(db, sql: "SELECT 1 FROM records WHERE kek_id = ? LIMIT 1", arguments: [id]) == true
+                    if inUse { continue }
+                    try db.execute(
+                        sql: "INSERT OR IGNORE INTO destroyed_keks (id, destroyed_at_ms, reason) VALUES (?, ?, ?)",
+                        arguments: [id, self.nowMillis, reason])
+                    marked.insert(id)
+                }
+                let entries = makeEvents(marked)
+                if !entries.isEmpty { _ = try self.appendLocked(db, entries, signer: signer) }
+                return marked
+            }
+        }
+    }
+
+    public func destroyedKEKs() throws -> Set<String> {
+        try guarded { Set(try pool.read { try String.fetchAll($0, sql: "SELECT id FROM destroyed_keks") }) }
+    }
+
+    // MARK: retention
+
+    public func dueRecords(asOf: String, schools: [String]?) throws -> [DueRecord] {
+        try guarded {
+            try pool.read { db in
+                var sql = "SELECT id, school, child, concern, kind, category, created_at_ms, review_on FROM records WHERE review_on <= ?"
+                var arguments: StatementArguments = [asOf]
+                if let schools {
+                    sql += " AND school IN (" + schools.map { _ in "?" }.joined(separator: ",") + ")"
+                    for school in schools { arguments += [school] }
+                }
+                sql += " ORDER BY school, review_on, id"
+                var out: [DueRecord] = []
+                let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+                while let row = try rows.next() {
+                    out.append(DueRecord(
+                        id: row[0], school: row[1], child: row[2], concern: row[3], kind: row[4], category: row[5],
+                        createdAtMillis: row[6], reviewOn: row[7]))
+                }
+                return out
+            }
+        }
+    }
+}
