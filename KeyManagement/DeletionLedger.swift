@@ -167,3 +167,27 @@ public struct LedgerEntry: Codable, Sendable, Equatable {
         return Blake2b.hash(b.bytes)
     }
 }
+
+/// The record ids a deletion ledger names, re-read only when the file changes: the vault asks
+/// it before it unwraps any data key, so a record shredded in this vault can never be decrypted
+/// again, even from an older copy of the database put back beside the current key store.
+public final class ShreddedRecords: @unchecked Sendable {
+    private let ledger: DeletionLedger
+    private let lock = NSLock()
+    private var stamp: FileStamp?
+    private var ids: Set<String> = []
+
+    public init(ledger: DeletionLedger) { self.ledger = ledger }
+
+    /// Throws `.malformedLedger` if the ledger is damaged: then nothing can be known to be safe to open.
+    public func contains(_ record: String) throws -> Bool {
+        try lock.withLock {
+            let now = FileStamp(path: ledger.path)
+            if now != stamp {
+                ids = Set(try ledger.entries(publicKey: nil).map(\.record))
+                stamp = now
+            }
+            return ids.contains(record)
+        }
+    }
+}

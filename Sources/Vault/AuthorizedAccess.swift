@@ -86,7 +86,7 @@ extension Vault {
             try deny(principal, capability, reason: "malformed record id")
             throw VaultError.notFound("(malformed id)")
         }
-        guard let record = try vaulting({ try catalog.record(id: id) }) else {
+        guard let record = try liveRecord(id: id) else {
             try deny(principal, capability, record: id, reason: "no such record")
             throw VaultError.notFound(id)
         }

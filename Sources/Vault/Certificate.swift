@@ -86,8 +86,11 @@ public struct CertificateOfDestruction: Codable, Sendable, Equatable {
             throw VaultError.invalidArgument("certificate version \(certificate.version); this build reads version \(currentVersion)")
         }
         guard let signature = certificate.signature, signature.algorithm == "Ed25519",
-              let value = Data(base64Encoded: signature.value) else {
-            throw VaultError.invalidArgument("the certificate carries no Ed25519 signature")
+              let value = Data(base64Encoded: signature.value), value.base64EncodedString() == signature.value else {
+            throw VaultError.invalidArgument("the certificate carries no well-formed Ed25519 signature")
+        }
+        guard signature.publicKey == publicKey.minisignBase64 else {
+            throw VaultError.invalidArgument("the certificate names another signing key than the one it is checked against")
         }
         guard try certificate.fileBytes() == bytes else {
             throw VaultError.invalidArgument("the certificate file was changed after it was signed (it is not in its signed form)")

@@ -16,7 +16,7 @@ extension Vault {
             throw VaultError.invalidArgument("the \(scope.rawValue) id is malformed")
         }
         if scope == .record {
-            guard let record = try vaulting({ try catalog.record(id: target) }), record.school == school else {
+            guard let record = try liveRecord(id: target), record.school == school else {
                 try deny(principal, .hold, school: school, record: target, reason: "no such record in this school")
                 throw VaultError.notFound(target)
             }

@@ -43,12 +43,20 @@ extension Vault {
         return RecordDownload(record: record, decryptor: decryptor, onFailure: onFailure)
     }
 
-    /// A record's data key, unwrapped under its KEK with the record's own binding.
+    /// A record's data key, unwrapped under its KEK with the record's own binding. A record the
+    /// deletion ledger names is never opened, whatever copy of the database it comes from.
     func dataKey(of record: EvidenceRecord, keys: KeyStore) throws -> SecretBytes {
-        try KeyWrap.unwrapDataKey(
+        guard try !vaulting({ try shredded.contains(record.id) }) else { throw VaultError.notFound(record.id) }
+        return try KeyWrap.unwrapDataKey(
             Array(record.wrappedDEK), under: try keys.kek(id: record.kekID),
             binding: DataKeyBinding(schoolID: record.school, recordID: record.id,
                                     formatVersion: UInt64(record.formatVersion), kekID: record.kekID))
+    }
+
+    /// A record row, unless the deletion ledger says it was shredded (an older database put back).
+    func liveRecord(id: String) throws -> EvidenceRecord? {
+        guard let record = try vaulting({ try catalog.record(id: id) }) else { return nil }
+        return try vaulting { try shredded.contains(id) } ? nil : record
     }
 
     /// A record's metadata, after its audit event.
@@ -76,7 +84,7 @@ extension Vault {
             try audit(AuditEntry(actor: actor, action: action, outcome: .failed, reason: "malformed record id"))
             throw VaultError.storage(.invalidIdentifier(field: "record id", rule: "32 lower-case hexadecimal characters"))
         }
-        guard let record = try vaulting({ try catalog.record(id: id) }) else {
+        guard let record = try liveRecord(id: id) else {
             try audit(AuditEntry(actor: actor, action: action, outcome: .failed, record: id, reason: "no such record"))
             throw VaultError.notFound(id)
         }

@@ -32,7 +32,7 @@ extension Vault {
         var records: [EvidenceRecord] = []
         records.reserveCapacity(unique.count)
         for id in unique {
-            guard RecordID.isValid(id), let record = try vaulting({ try catalog.record(id: id) }), record.school == school else {
+            guard RecordID.isValid(id), let record = try liveRecord(id: id), record.school == school else {
                 try deny(principal, .shred, school: school, record: RecordID.isValid(id) ? id : nil, reason: "no such record in this school")
                 throw VaultError.notFound(RecordID.isValid(id) ? id : "(malformed id)")
             }
@@ -81,7 +81,7 @@ extension Vault {
         approved.approvedRole = principal.role.rawValue
         approved.approvedAtMillis = nowMillis
         approved.state = .executing
-        let live = try request.records.compactMap { id in try vaulting { try catalog.record(id: id) } }
+        let live = try request.records.compactMap { id in try liveRecord(id: id) }
         var tombstones = live.map { Tombstone(record: $0, shreddedAtMillis: approved.approvedAtMillis!, request: approved, approvedBy: principal.actor) }
         let signer = try keys.auditSigner()
         for i in tombstones.indices { tombstones[i].signature = Data(try signer.sign(tombstones[i].signedMessage(vaultID: vaultID))) }

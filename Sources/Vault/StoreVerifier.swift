@@ -17,7 +17,14 @@ public struct StoreReport: Sendable {
     public var damaged: [Damage] = []
     public var orphans: [String] = []
     public var leftovers: [String] = []
-    public var isIntact: Bool { missing.isEmpty && damaged.isEmpty }
+    /// Tombstones (shredded records) checked, and those whose vault signature fails.
+    public var tombstones = 0
+    public var badTombstones: [String] = []
+    /// Records present although they were shredded (an older database put back): never opened.
+    public var resurrected: [String] = []
+    /// What is wrong with the deletion ledger, if anything.
+    public var ledgerProblem: String?
+    public var isIntact: Bool { missing.isEmpty && damaged.isEmpty && badTombstones.isEmpty && resurrected.isEmpty && ledgerProblem == nil }
 }
 
 public struct GCReport: Sendable {
@@ -34,8 +41,26 @@ extension Vault {
         var report = StoreReport(authenticated: useKeys)
         let records = try vaulting { try catalog.records(matching: RecordFilter()) }
         report.records = records.count
+        var shreddedIDs = Set<String>()
+        do {
+            shreddedIDs = Set(try DeletionLedger(directory: layout.keys, vaultID: vaultID).entries(publicKey: publicKey).map(\.record))
+        } catch {
+            report.ledgerProblem = "\(VaultError.wrap(error))"
+        }
+        let tombstones = try vaulting { try catalog.allTombstones() }
+        report.tombstones = tombstones.count
+        for tombstone in tombstones {
+            if !publicKey.verify(signature: Array(tombstone.signature), message: tombstone.signedMessage(vaultID: vaultID)) {
+                report.badTombstones.append(tombstone.record)
+            }
+            shreddedIDs.insert(tombstone.record)
+        }
         for (n, record) in records.enumerated() {
             progress?(n + 1, records.count)
+            if shreddedIDs.contains(record.id) {
+                report.resurrected.append(record.id)
+                continue
+            }
             do {
                 if let keys {
                     try openRecord(record, keys: keys, onFailure: nil).readToEnd()
@@ -57,7 +82,7 @@ extension Vault {
         let known = Set(records.map(\.id))
         report.orphans = try vaulting { try blobs.storedRecordIDs().filter { !known.contains($0) } }
         report.leftovers = try vaulting { try blobs.leftoverUploads() }
-        let summary = "\(report.records) records, \(report.missing.count) missing, \(report.damaged.count) damaged, \(report.orphans.count) orphan blobs, \(report.leftovers.count) leftover uploads\(useKeys ? "" : ", checked without keys")"
+        let summary = "\(report.records) records, \(report.missing.count) missing, \(report.damaged.count) damaged, \(report.orphans.count) orphan blobs, \(report.leftovers.count) leftover uploads, \(report.resurrected.count) shredded records present, \(report.badTombstones.count) bad tombstones\(report.ledgerProblem == nil ? "" : ", deletion ledger damaged")\(useKeys ? "" : ", checked without keys")"
         try audit(AuditEntry(actor: actor, action: "verify", outcome: report.isIntact ? .ok : .failed, reason: summary))
         return report
     }

@@ -17,6 +17,8 @@ public final class Vault: @unchecked Sendable {
     let catalog: any Catalog
     let blobs: any BlobStore
     let clock: @Sendable () -> Date
+    /// The records the deletion ledger names (checked before any data key is unwrapped).
+    let shredded: ShreddedRecords
     private let snifferLock = NSLock()
     /// Idle sniffers: a `magic_t` serves one thread at a time, so concurrent puts each take one.
     private var idleSniffers: [MagicSniffer] = []
@@ -40,6 +42,7 @@ public final class Vault: @unchecked Sendable {
         self.catalog = catalog
         self.blobs = blobs
         self.clock = clock
+        self.shredded = ShreddedRecords(ledger: DeletionLedger(directory: layout.keys, vaultID: vaultID))
     }
 
     /// Creates a new store folder; refuses if a store (or anything else) is already there.

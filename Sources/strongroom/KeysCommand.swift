@@ -46,10 +46,11 @@ struct KeysRotate: ParsableCommand {
         commandName: "rotate",
         abstract: "New KEKs; every live data key re-wrapped (no blob re-encrypted). Resumes an interrupted rotation.")
     @OptionGroup var options: GlobalOptions
+    @Option(help: ArgumentHelp("Records re-wrapped per transaction.", visibility: .hidden)) var batchSize = 5000
 
     func run() throws {
         let vault = try options.openVault()
-        let report = try vault.rotateKEKs(actor: options.actorName) { Output.progress("re-wrapped \($0) data keys") }
+        let report = try vault.rotateKEKs(actor: options.actorName, batchSize: max(1, batchSize)) { Output.progress("re-wrapped \($0) data keys") }
         Output.endProgress()
         if options.json {
             Output.json(["resumed": report.resumed, "retired": report.retired, "rewrapped": report.rewrapped])

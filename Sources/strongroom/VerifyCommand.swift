@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Vault
 
 struct VerifyCommand: ParsableCommand {
@@ -24,12 +25,17 @@ struct VerifyCommand: ParsableCommand {
                 "authenticated": report.authenticated, "missing": report.missing,
                 "damaged": report.damaged.map { ["record": $0.record, "kind": $0.kind, "detail": $0.detail] },
                 "orphans": report.orphans, "leftoverUploads": report.leftovers,
+                "tombstones": report.tombstones, "badTombstones": report.badTombstones,
+                "shreddedButPresent": report.resurrected, "ledgerProblem": report.ledgerProblem ?? NSNull(),
             ])
         } else {
             for id in report.missing { Output.line("missing: record \(id) has no blob") }
             for d in report.damaged { Output.line("damaged: record \(d.record): \(d.detail)") }
             for id in report.orphans { Output.line("orphan: blob \(id) has no record (strongroom gc removes it)") }
             for name in report.leftovers { Output.line("leftover upload: \(name) (strongroom gc removes it)") }
+            for id in report.resurrected { Output.line("shredded but present: record \(id) was shredded; this database is an older copy (it is never opened)") }
+            for id in report.badTombstones { Output.line("bad tombstone: record \(id)'s tombstone is not signed by this vault") }
+            if let problem = report.ledgerProblem { Output.line("deletion ledger: \(problem)") }
             Output.line("\(report.records) records, \(report.intact) intact, \(report.missing.count) missing, \(report.damaged.count) damaged\(report.authenticated ? " (decrypted and authenticated)" : " (ciphertext hashes only)")")
         }
         if !report.isIntact { throw ExitCode(CLIError.problemsFound) }

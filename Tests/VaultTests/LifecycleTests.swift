@@ -1,0 +1,365 @@
+import Foundation
+import GRDB
+import KeyManagement
+import Storage
+import XCTest
+@testable import Vault
+
+/// A clock the tests move by hand.
+final class TestClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var now: Date
+    init(_ text: String) { now = ISO8601DateFormatter().date(from: text + "T10:00:00Z")! }
+    func read() -> Date { lock.withLock { now } }
+    func advance(days: Int) { lock.withLock { now += Double(days) * 86_400 } }
+    func set(_ text: String) { lock.withLock { now = ISO8601DateFormatter().date(from: text + "T10:00:00Z")! } }
+}
+
+/// Retention, legal holds, two-person shredding, certificates and the key lifecycle, with a clock
+/// the test controls.
+final class LifecycleTests: XCTestCase {
+    var clock: TestClock!
+    var f: VaultFixture!
+    let dsl = Principal(name: "dsl1", role: .dsl, schools: ["S1"])
+    let deputy = Principal(name: "deputy1", role: .deputy, schools: ["S1"])
+    let dpo = Principal(name: "dpo1", role: .dpo, schools: ["S1", "S2"])
+    let dpo2 = Principal(name: "dpo2", role: .dpo, schools: ["S1"])
+    let otherDSL = Principal(name: "dsl2", role: .dsl, schools: ["S2"])
+    let staff = Principal(name: "staff1", role: .staff, schools: ["S1"])
+
+    override func setUpWithError() throws {
+        clock = TestClock("2026-01-15")
+        var options = Vault.Options()
+        let c = clock!
+        options.clock = { c.read() }
+        f = try VaultFixture(options: options)
+    }
+
+    func put(_ text: String, school: String = "S1", child: String = "C1", concern: String = "K1") throws -> EvidenceRecord {
+        try f.put(content(text), kind: "disclosure", school: school, child: child, concern: concern)
+    }
+
+    /// A plain-text note libmagic recognises as text.
+    func content(_ text: String) -> [UInt8] { Array("Note of a disclosure, written down by staff: \(text).\n".utf8) }
+
+    func events(_ action: String) throws -> [AuditEvent] { try f.events.filter { $0.action == action } }
+
+    func shred(_ ids: [String], by requester: Principal? = nil, approver: Principal? = nil) throws -> CertificateOfDestruction {
+        let request = try f.vault.requestShred(school: "S1", records: ids, reason: "retention reviewed", by: requester ?? dpo)
+        return try f.vault.approveShred(id: request.id, by: approver ?? dsl)
+    }
+
+    // MARK: retention
+
+    func testReviewDateIsThe25thBirthdayOr25YearsFromCreation() throws {
+        let r = try put("disclosure")
+        XCTAssertEqual(r.reviewOn, "2051-01-15", "no date of birth: 25 years from creation")
+        XCTAssertEqual(try f.vault.setDateOfBirth(child: "C1", dob: "2012-02-29", by: .operator("op")), 1)
+        let after = try f.vault.catalog.record(id: r.id)!
+        XCTAssertEqual(after.reviewOn, "2037-02-28", "25th birthday (29 February falls back to the 28th)")
+        XCTAssertNotEqual(after.kekID, r.kekID, "the data key moved to the KEK of its new review month")
+        XCTAssertEqual(try f.vault.keyStatus().first { $0.info.id == after.kekID }?.info.period, "2037-02")
+        XCTAssertEqual(try f.get(r.id), content("disclosure"), "still readable under its new KEK")
+        let later = try put("later disclosure")
+        XCTAssertEqual(later.reviewOn, "2037-02-28", "a new record of the child takes the date of birth")
+        XCTAssertEqual(later.kekID, after.kekID)
+        XCTAssertEqual(try events("set-dob").count, 1)
+    }
+
+    func testDateOfBirthMustBeARealPastDay() throws {
+        for bad in ["2012-13-01", "2013-02-29", "12-01-2012", "2012-1-1", "tomorrow", "2027-01-01", "2012-01-01T00:00"] {
+            XCTAssertThrowsError(try f.vault.setDateOfBirth(child: "C1", dob: bad, by: .operator("op")), bad) {
+                guard case VaultError.invalidArgument = $0 else { return XCTFail("\(bad): \($0)") }
+            }
+        }
+        XCTAssertThrowsError(try f.vault.setDateOfBirth(child: "C1", dob: "2012-01-01", school: "S1", by: .user(staff))) {
+            XCTAssertEqual($0 as? VaultError, .forbidden("the staff role may not set-dob evidence"))
+        }
+        XCTAssertThrowsError(try f.vault.setDateOfBirth(child: "C1", dob: "2012-01-01", school: "S2", by: .user(dsl)))
+        XCTAssertEqual(try events("set-dob").filter { $0.outcome == "denied" }.count, 2)
+    }
+
+    func testRetentionDueListsWhatIsDuePerSchoolAndOnlyTheCallersSchools() throws {
+        let a = try put("a", child: "C1")
+        let b = try put("b", school: "S2", child: "C2")
+        _ = try put("c", child: "C3")
+        _ = try f.vault.setDateOfBirth(child: "C1", dob: "2005-06-01", by: .operator("op"))   // due 2030-06-01
+        _ = try f.vault.setDateOfBirth(child: "C2", dob: "2004-01-01", by: .operator("op"))   // due 2029-01-01
+        XCTAssertTrue(try f.vault.retentionDue(asOf: "2028-12-31", by: .operator("op")).isEmpty)
+        let due = try f.vault.retentionDue(asOf: "2030-06-01", by: .operator("op"))
+        XCTAssertEqual(due.map(\.school), ["S1", "S2"])
+        XCTAssertEqual(due.map { $0.records.map(\.id) }, [[a.id], [b.id]])
+        XCTAssertEqual(try f.vault.retentionDue(asOf: "2030-06-01", by: .user(dsl)).map(\.school), ["S1"], "a DSL sees only their school")
+        XCTAssertThrowsError(try f.vault.retentionDue(asOf: "2030-06-01", school: "S2", by: .user(dsl)))
+        XCTAssertThrowsError(try f.vault.retentionDue(asOf: "2030-06-01", by: .user(staff)))
+        XCTAssertThrowsError(try f.vault.retentionDue(asOf: "2030-02-30", by: .operator("op")))
+        _ = try f.vault.placeHold(school: "S1", scope: .record, target: a.id, reason: "police investigation", by: dpo)
+        XCTAssertEqual(try f.vault.retentionDue(asOf: "2030-06-01", school: "S1", by: .user(dpo)).first?.records.first?.held, true)
+        XCTAssertGreaterThanOrEqual(try events("retention-due").filter { $0.outcome == "ok" }.count, 3)
+    }
+
+    // MARK: holds
+
+    func testAHeldRecordCannotBeShreddedByAnyPathAndEachRefusalIsAudited() throws {
+        let r = try put("held")
+        let scopes: [(Hold.Scope, String)] = [(.record, r.id), (.child, "C1"), (.concern, "K1")]
+        for (scope, target) in scopes {
+            let hold = try f.vault.placeHold(school: "S1", scope: scope, target: target, reason: "police investigation", by: dsl)
+            XCTAssertEqual(try f.vault.catalog.record(id: r.id)?.kekID,
+                           try f.vault.keyStatus().first { $0.info.period == KeyStore.holdPeriod }?.info.id,
+                           "a held record's key sits under the hold KEK")
+            // Path 1: asking for the shred.
+            XCTAssertThrowsError(try f.vault.requestShred(school: "S1", records: [r.id], reason: "erasure", by: dpo)) {
+                guard case VaultError.conflict = $0 else { return XCTFail("\($0)") }
+            }
+            // Path 2: a request made before the hold, approved after it.
+            try f.vault.releaseHold(id: hold.id, reason: "investigation closed", by: dsl)
+            let request = try f.vault.requestShred(school: "S1", records: [r.id], reason: "erasure", by: dpo)
+            let again = try f.vault.placeHold(school: "S1", scope: scope, target: target, reason: "inquiry do-not-destroy", by: dpo)
+            XCTAssertThrowsError(try f.vault.approveShred(id: request.id, by: dsl)) {
+                guard case VaultError.conflict(let why) = $0 else { return XCTFail("\($0)") }
+                XCTAssertTrue(why.contains("legal hold"), why)
+            }
+            XCTAssertEqual(try f.get(r.id), content("held"), "\(scope): still there and readable")
+            XCTAssertEqual(try f.vault.shredRequest(id: request.id)?.state, .pending)
+            try f.vault.releaseHold(id: again.id, reason: "inquiry released it", by: dpo)
+        }
+        XCTAssertEqual(try events("shred-request").filter { $0.outcome == "refused" }.count, 3)
+        XCTAssertEqual(try events("shred-approve").filter { $0.outcome == "refused" }.count, 3)
+        XCTAssertEqual(try f.vault.catalog.record(id: r.id)?.reviewOn, r.reviewOn)
+        XCTAssertNotEqual(try f.vault.catalog.record(id: r.id)?.kekID, try f.vault.keyStatus().first { $0.info.period == KeyStore.holdPeriod }?.info.id,
+                          "released: back under its period KEK")
+    }
+
+    func testHoldsNeedAReasonToPlaceAndToRelease() throws {
+        let r = try put("x")
+        XCTAssertThrowsError(try f.vault.placeHold(school: "S1", scope: .record, target: r.id, reason: "  ", by: dsl))
+        let hold = try f.vault.placeHold(school: "S1", scope: .record, target: r.id, reason: "police", by: dsl)
+        XCTAssertThrowsError(try f.vault.releaseHold(id: hold.id, reason: "", by: dsl))
+        XCTAssertThrowsError(try f.vault.releaseHold(id: hold.id, reason: "done", by: otherDSL)) {
+            guard case VaultError.notFound = $0 else { return XCTFail("\($0)") }
+        }
+        XCTAssertThrowsError(try f.vault.placeHold(school: "S1", scope: .record, target: r.id, reason: "x", by: staff))
+        XCTAssertThrowsError(try f.vault.placeHold(school: "S2", scope: .record, target: r.id, reason: "x", by: otherDSL)) {
+            guard case VaultError.notFound = $0 else { return XCTFail("another school's record looks missing: \($0)") }
+        }
+        _ = try f.vault.releaseHold(id: hold.id, reason: "done", by: dsl)
+        XCTAssertThrowsError(try f.vault.releaseHold(id: hold.id, reason: "again", by: dsl)) {
+            guard case VaultError.conflict = $0 else { return XCTFail("\($0)") }
+        }
+    }
+
+    // MARK: two people
+
+    func testAShredNeedsTwoPeopleOfComplementaryRoles() throws {
+        let r = try put("x")
+        let request = try f.vault.requestShred(school: "S1", records: [r.id], reason: "erasure", by: dpo)
+        XCTAssertThrowsError(try f.vault.approveShred(id: request.id, by: dpo), "the requester") {
+            guard case VaultError.conflict(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("second person"), why)
+        }
+        XCTAssertThrowsError(try f.vault.approveShred(id: request.id, by: dpo2), "two DPOs") {
+            guard case VaultError.conflict = $0 else { return XCTFail("\($0)") }
+        }
+        XCTAssertThrowsError(try f.vault.approveShred(id: request.id, by: otherDSL), "a DSL of another school") {
+            guard case VaultError.notFound = $0 else { return XCTFail("\($0)") }
+        }
+        XCTAssertThrowsError(try f.vault.approveShred(id: request.id, by: staff)) {
+            guard case VaultError.forbidden = $0 else { return XCTFail("\($0)") }
+        }
+        XCTAssertEqual(try f.get(r.id), content("x"), "nothing happened yet")
+        let certificate = try f.vault.approveShred(id: request.id, by: deputy)
+        XCTAssertEqual(certificate.requestedBy, "user:dpo1")
+        XCTAssertEqual(certificate.approvedBy, "user:deputy1")
+        XCTAssertThrowsError(try f.vault.approveShred(id: request.id, by: dsl), "no replay of an approval") {
+            guard case VaultError.conflict = $0 else { return XCTFail("\($0)") }
+        }
+        // And the other way round: a DSL asks, a DPO approves.
+        let s = try put("y")
+        XCTAssertEqual(try shred([s.id], by: dsl, approver: dpo).records.map(\.id), [s.id])
+        XCTAssertEqual(try events("shred-approve").filter { $0.outcome == "refused" }.count, 3)
+        XCTAssertEqual(try events("shred").filter { $0.outcome == "denied" }.count, 2)
+    }
+
+    func testRequestsNamingMissingOrForeignRecordsAreRefusedAlike() throws {
+        let foreign = try put("s2", school: "S2", child: "C9")
+        for ids in [[foreign.id], [RecordID.generate()], ["not-an-id"], []] {
+            XCTAssertThrowsError(try f.vault.requestShred(school: "S1", records: ids, reason: "x", by: dpo)) { error in
+                switch error as? VaultError {
+                case .notFound?, .invalidArgument?: break
+                default: XCTFail("\(ids): \(error)")
+                }
+            }
+        }
+        XCTAssertEqual(try f.get(foreign.id), content("s2"))
+    }
+
+    // MARK: what a shred leaves
+
+    func testAShreddedRecordIsGoneFromEveryFileAndItsCertificateVerifies() throws {
+        let keep = try put("keep this", child: "C2")
+        let r = try put("shred this one")
+        _ = try f.vault.setDateOfBirth(child: "C2", dob: "2010-01-01", by: .operator("op"))
+        let wrapped = try f.vault.catalog.record(id: r.id)!.wrappedDEK
+        let certificate = try shred([r.id])
+
+        XCTAssertThrowsError(try f.get(r.id)) { guard case VaultError.notFound = $0 else { return XCTFail("\($0)") } }
+        XCTAssertFalse(try f.vault.list(RecordFilter(), actor: "t").map(\.id).contains(r.id))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: f.blobPath(r.id)))
+        // While the store is open (a serving process) and after it closed.
+        for file in f.allStoreFiles() {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: f.layout.root + "/" + file))
+            XCTAssertNil(bytes.range(of: wrapped), "the wrapped data key survives in \(file) of the open store")
+        }
+        f.vault.close()
+        for file in f.allStoreFiles() {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: f.layout.root + "/" + file))
+            XCTAssertNil(bytes.range(of: wrapped), "the wrapped data key survives in \(file)")
+        }
+        f.vault = try f.reopen()
+        let tombstone = try XCTUnwrap(try f.vault.catalog.tombstone(record: r.id))
+        XCTAssertEqual(tombstone.sha256, r.sha256)
+        XCTAssertEqual(tombstone.requestedBy, "user:dpo1")
+        XCTAssertEqual(tombstone.approvedBy, "user:dsl1")
+        XCTAssertTrue(f.vault.publicKey.verify(signature: Array(tombstone.signature), message: tombstone.signedMessage(vaultID: f.vault.vaultID)))
+        let report = try f.vault.verify(actor: "t", useKeys: true)
+        XCTAssertTrue(report.isIntact, "\(report)")
+        XCTAssertEqual(report.tombstones, 1)
+        XCTAssertTrue(try f.vault.verifyAudit().isIntact)
+
+        // The certificate: verifies with the public key alone; any changed byte fails.
+        let bytes = try certificate.fileBytes()
+        XCTAssertEqual(try CertificateOfDestruction.verify(bytes, publicKey: f.vault.publicKey), certificate)
+        XCTAssertEqual(certificate.records.map(\.sha256), [r.sha256])
+        XCTAssertEqual(certificate.records.first?.kekDestroyed, true, "it was the only record of its period")
+        XCTAssertFalse(String(decoding: bytes, as: UTF8.self).contains("evidence"), "no filename in a certificate")
+        for i in stride(from: 0, to: bytes.count, by: max(1, bytes.count / 97)) {
+            var changed = bytes
+            changed[i] ^= 0x01
+            XCTAssertThrowsError(try CertificateOfDestruction.verify(changed, publicKey: f.vault.publicKey), "byte \(i) changed")
+        }
+        let otherVault = try VaultFixture()
+        XCTAssertThrowsError(try CertificateOfDestruction.verify(bytes, publicKey: otherVault.vault.publicKey))
+        XCTAssertEqual(try f.vault.shredCertificate(id: certificate.request, by: dpo), certificate)
+
+        // The deletion ledger names it, signed.
+        let ledger = try DeletionLedger(directory: f.layout.keys, vaultID: f.vault.vaultID).entries(publicKey: f.vault.publicKey)
+        XCTAssertEqual(ledger.map(\.record), [r.id])
+        XCTAssertEqual(try f.get(keep.id), content("keep this"))
+        XCTAssertEqual(try events("shred").map(\.record), [r.id])
+        XCTAssertEqual(try events("kek-destroy").count, 1)
+    }
+
+    func testResurrectionFromANaiveBackupCannotBeDecrypted() throws {
+        let keep = try put("keep", child: "C2")
+        let r = try put("gone", child: "C1")
+        let shared = try put("shared period", child: "C3")
+        _ = try f.vault.setDateOfBirth(child: "C1", dob: "2001-03-10", by: .operator("op"))   // its own period, 2026-03
+        _ = try f.vault.setDateOfBirth(child: "C3", dob: "2001-04-10", by: .operator("op"))
+        let s = try put("shares a period with the one below", child: "C3")
+        let periodKEK = try f.vault.catalog.record(id: r.id)!.kekID
+        // A naive backup: the whole store folder, copied while it runs.
+        f.vault.close()
+        let backup = f.root + "/naive-backup"
+        try FileManager.default.copyItem(atPath: f.layout.root, toPath: backup)
+        f.vault = try f.reopen()
+        _ = try shred([r.id, s.id])
+        XCTAssertEqual(try f.vault.keyStatus().first { $0.info.id == periodKEK }?.info.state, .destroyed)
+        // Put the old data back beside the current key store.
+        f.vault.close()
+        for item in ["metadata.sqlite", "metadata.sqlite-wal", "metadata.sqlite-shm", "blobs"] {
+            try? FileManager.default.removeItem(atPath: f.layout.root + "/" + item)
+            if FileManager.default.fileExists(atPath: backup + "/" + item) {
+                try FileManager.default.copyItem(atPath: backup + "/" + item, toPath: f.layout.root + "/" + item)
+            }
+        }
+        f.vault = try f.reopen()
+        XCTAssertNotNil(try f.vault.catalog.record(id: r.id), "the old row and wrapped key are back")
+        for id in [r.id, s.id] {
+            XCTAssertThrowsError(try f.get(id), "get") { guard case VaultError.notFound = $0 else { return XCTFail("\($0)") } }
+            XCTAssertThrowsError(try f.vault.show(id: id, actor: "t"))
+            XCTAssertThrowsError(try f.vault.authorizedDownload(id: id, by: dsl))
+        }
+        // Even the raw path, bypassing the ledger: the period KEK is gone from the key store.
+        XCTAssertThrowsError(try f.vault.keys!.kek(id: periodKEK)) {
+            XCTAssertEqual($0 as? KeyManagementError, .kekDestroyed(periodKEK))
+        }
+        let report = try f.vault.verify(actor: "t", useKeys: true)
+        XCTAssertEqual(Set(report.resurrected), [r.id, s.id], "verify names the shredded records that came back")
+        XCTAssertFalse(report.isIntact)
+        XCTAssertEqual(try f.get(keep.id), content("keep"))
+        XCTAssertEqual(try f.get(shared.id), content("shared period"))
+    }
+
+    // MARK: key lifecycle
+
+    func testRotationRewrapsEveryLiveKeyAndRetiredKEKsAreDestroyedAfterTheWindow() throws {
+        var ids: [String: String] = [:]
+        for i in 0..<30 {
+            let r = try put("record \(i)", school: i % 2 == 0 ? "S1" : "S2", child: "C\(i % 4)")
+            ids[r.id] = "record \(i)"
+        }
+        _ = try f.vault.setDateOfBirth(child: "C1", dob: "2011-05-05", by: .operator("op"))
+        let before = try f.vault.keyStatus().filter { $0.info.state == .active }
+        let report = try f.vault.rotateKEKs(actor: "op", batchSize: 7)
+        XCTAssertEqual(report.rewrapped, 30)
+        XCTAssertEqual(Set(report.retired), Set(before.map(\.info.id)))
+        let status = try f.vault.keyStatus()
+        for old in before { XCTAssertEqual(status.first { $0.info.id == old.info.id }?.records, 0) }
+        for (id, text) in ids { XCTAssertEqual(try f.get(id), content(text)) }
+        XCTAssertTrue(try f.vault.destroyRetiredKEKs(actor: "op").isEmpty, "inside the key-store backup window nothing is destroyed")
+        clock.advance(days: 36)
+        XCTAssertEqual(Set(try f.vault.destroyRetiredKEKs(actor: "op")), Set(before.map(\.info.id)))
+        for (id, text) in ids { XCTAssertEqual(try f.get(id), content(text), "live records are unaffected") }
+        XCTAssertTrue(try f.vault.verify(actor: "t", useKeys: true).isIntact)
+        XCTAssertEqual(try events("kek-rotate").count, 1)
+        XCTAssertEqual(try events("kek-destroy").count, before.count)
+        XCTAssertTrue(try f.vault.verifyAudit().isIntact)
+    }
+
+    func testARetiredKEKStillInUseIsNotDestroyed() throws {
+        let r = try put("x")
+        let kek = r.kekID
+        try f.vault.keys!.retire(ids: [kek])
+        clock.advance(days: 100)
+        XCTAssertTrue(try f.vault.destroyRetiredKEKs(olderThanDays: 0, actor: "op").isEmpty)
+        XCTAssertEqual(try f.get(r.id), content("x"))
+    }
+
+    func testANewMasterKeyOpensTheStoreAndTheOldOneNoLonger() throws {
+        let r = try put("x")
+        let newKey = f.root + "/new-master.key"
+        try f.vault.rotateMasterKey(to: .keyFile(newKey), actor: "op")
+        f.vault.close()
+        XCTAssertThrowsError(try Vault.open(at: f.layout, master: .keyFile(nil))) {
+            XCTAssertEqual($0 as? VaultError, .key(.wrongMasterKey))
+        }
+        f.vault = try Vault.open(at: f.layout, master: .keyFile(newKey))
+        XCTAssertEqual(try f.get(r.id), content("x"))
+        XCTAssertEqual(try events("master-rotate").count, 1)
+        XCTAssertTrue(try f.vault.verifyAudit().isIntact, "the signing key survived the change")
+    }
+
+    func testTheDeletionLedgerRefusesEditsTruncationAndReordering() throws {
+        let a = try put("a"), b = try put("b")
+        _ = try shred([a.id])
+        _ = try shred([b.id])
+        let ledger = DeletionLedger(directory: f.layout.keys, vaultID: f.vault.vaultID)
+        let original = try Data(contentsOf: URL(fileURLWithPath: ledger.path))
+        XCTAssertEqual(try ledger.entries(publicKey: f.vault.publicKey).count, 2)
+        let lines = original.split(separator: 0x0a)
+        let variants: [Data] = [
+            Data(lines[1] + [0x0a] + lines[0] + [0x0a]),                                // reordered
+            Data(lines[1] + [0x0a]),                                                      // first entry dropped
+            original.dropLast(5),                                                         // truncated
+            Data(String(decoding: original, as: UTF8.self).replacingOccurrences(of: a.id, with: b.id).utf8),  // edited
+        ]
+        for (i, variant) in variants.enumerated() {
+            try variant.write(to: URL(fileURLWithPath: ledger.path))
+            XCTAssertThrowsError(try ledger.entries(publicKey: f.vault.publicKey), "variant \(i)")
+            XCTAssertNotNil(try f.vault.verify(actor: "t", useKeys: false).ledgerProblem, "variant \(i)")
+        }
+        try original.write(to: URL(fileURLWithPath: ledger.path))
+        XCTAssertNil(try f.vault.verify(actor: "t", useKeys: false).ledgerProblem)
+    }
+}
