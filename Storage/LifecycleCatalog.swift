@@ -4,10 +4,14 @@ import KeyManagement
 /// The part of the catalog that retention, legal holds, shredding and key rotation work on.
 /// Every change commits with its audit events in one transaction, like the rest of `Catalog`.
 public protocol LifecycleCatalog: Sendable {
-    /// Records a child's date of birth (`YYYY-MM-DD`) and moves their records to new review
-    /// dates and KEKs, with the audit event, in one transaction.
-    func setDateOfBirth(child: String, dob: String, by actor: String, updates: [RecordKeyUpdate], event: AuditEntry, signer: AuditSigner?) throws
-    func dateOfBirth(child: String) throws -> String?
+    /// Records a child's date of birth (`YYYY-MM-DD`) in one school (nil: in every school, the
+    /// operator's choice) and moves their records to new review dates and KEKs, with the audit
+    /// event, in one transaction. Child ids are the schools' own, so two schools may use one id
+    /// for different children: a school's own entry wins over an every-school one.
+    func setDateOfBirth(school: String?, child: String, dob: String, by actor: String, updates: [RecordKeyUpdate], event: AuditEntry, signer: AuditSigner?) throws
+    func dateOfBirth(school: String, child: String) throws -> String?
+    /// Whether `school` has its own date of birth for this child id.
+    func hasOwnDateOfBirth(school: String, child: String) throws -> Bool
 
     /// Moves data keys to other KEKs; returns how many records were still under their `fromKEK`.
     /// Refuses (`kekDestroyed`) if a target KEK has been destroyed.

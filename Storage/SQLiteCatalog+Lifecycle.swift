@@ -3,18 +3,32 @@ import GRDB
 import KeyManagement
 
 extension SQLiteCatalog: LifecycleCatalog {
-    public func setDateOfBirth(child: String, dob: String, by actor: String, updates: [RecordKeyUpdate], event: AuditEntry, signer: AuditSigner?) throws {
+    public func setDateOfBirth(
+        school: String?, child: String, dob: String, by actor: String, updates: [RecordKeyUpdate], event: AuditEntry, signer: AuditSigner?
+    ) throws {
         try auditedWrite { db in
             try db.execute(
-                sql: "INSERT OR REPLACE INTO children (child, dob, set_at_ms, set_by) VALUES (?, ?, ?, ?)",
-                arguments: [child, dob, self.nowMillis, actor])
+                sql: "INSERT OR REPLACE INTO children (school, child, dob, set_at_ms, set_by) VALUES (?, ?, ?, ?, ?)",
+                arguments: [school ?? "", child, dob, self.nowMillis, actor])
             try Self.apply(db, updates)
             _ = try self.appendLocked(db, [event], signer: signer)
         }
     }
 
-    public func dateOfBirth(child: String) throws -> String? {
-        try guarded { try pool.read { try String.fetchOne($0, sql: "SELECT dob FROM children WHERE child = ?", arguments: [child]) } }
+    public func dateOfBirth(school: String, child: String) throws -> String? {
+        try guarded {
+            try pool.read { db in
+                try String.fetchOne(
+                    db.cachedStatement(sql: "SELECT dob FROM children WHERE child = ? AND school IN (?, '') ORDER BY school DESC LIMIT 1"),
+                    arguments: [child, school])
+            }
+        }
+    }
+
+    public func hasOwnDateOfBirth(school: String, child: String) throws -> Bool {
+        try guarded {
+            try pool.read { try Bool.fetchOne($0, sql: "SELECT 1 FROM children WHERE school = ? AND child = ?", arguments: [school, child]) ?? false }
+        }
     }
 
     @discardableResult

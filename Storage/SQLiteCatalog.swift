@@ -142,8 +142,10 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
                 UPDATE records SET review_on = date(created_at_ms / 1000, 'unixepoch', '+25 years');
                 CREATE INDEX records_by_review ON records (review_on, school);
                 CREATE INDEX records_by_kek ON records (kek_id);
+                -- school '' holds a date of birth the operator set for the child id in every school.
                 CREATE TABLE children (
-                    child TEXT PRIMARY KEY NOT NULL, dob TEXT NOT NULL, set_at_ms INTEGER NOT NULL, set_by TEXT NOT NULL);
+                    school TEXT NOT NULL, child TEXT NOT NULL, dob TEXT NOT NULL, set_at_ms INTEGER NOT NULL,
+                    set_by TEXT NOT NULL, PRIMARY KEY (school, child));
                 CREATE TABLE holds (
                     id TEXT PRIMARY KEY NOT NULL, school TEXT NOT NULL, scope TEXT NOT NULL, target TEXT NOT NULL,
                     reason TEXT NOT NULL, placed_by TEXT NOT NULL, placed_at_ms INTEGER NOT NULL,

@@ -40,12 +40,14 @@ struct AttachmentRoutes {
             throw Problem(status: .badRequest, slug: "missing-content-type", title: "Missing Content-Type",
                           detail: "send the file's type in Content-Type (for example application/pdf)", closeConnection: true)
         }
-        let put = PutRequest(
+        var put = PutRequest(
             school: try required("school"), child: try required("child"), concern: try required("concern"),
             kind: try required("kind"), filename: try required("filename"), declaredType: declared,
             actor: principal.actor, maxBytes: maxUploadBytes)
+        if let category = q.get("category"), !category.isEmpty { put.category = category }
         let vault = self.vault
-        let session = Handoff(value: try await pool.run { Handoff(value: try vault.authorizedPut(put, by: principal)) }.value)
+        let putRequest = put
+        let session = Handoff(value: try await pool.run { Handoff(value: try vault.authorizedPut(putRequest, by: principal)) }.value)
         let announced = request.headers[.contentLength].flatMap { Int64($0) }
         do {
             if let announced { try await pool.run { try session.value.expectLength(announced) } }
@@ -174,12 +176,17 @@ struct AttachmentRoutes {
     }
 
     private func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, extra: HTTPFields = [:]) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        var headers: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store"]
-        headers.append(contentsOf: extra)
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+        try jsonResponse(value, status: status, extra: extra)
     }
+}
+
+/// A JSON response that no cache keeps.
+func jsonResponse<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, extra: HTTPFields = [:]) throws -> Response {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    var headers: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store"]
+    headers.append(contentsOf: extra)
+    return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
 }
 
 /// RFC 6266 / RFC 8187: an ASCII fallback and the exact name, percent-encoded as UTF-8.

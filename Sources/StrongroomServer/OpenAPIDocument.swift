@@ -47,6 +47,7 @@ paths:
         - {name: concern, in: query, required: true, schema: {$ref: "#/components/schemas/OpaqueID"}}
         - {name: kind, in: query, required: true, schema: {type: string, enum: [body-map, minutes, disclosure, document]}}
         - {name: filename, in: query, required: true, schema: {type: string, minLength: 1}}
+        - {name: category, in: query, required: false, schema: {type: string, enum: [child-protection, allegation-against-staff], default: child-protection}}
       requestBody:
         required: true
         content:
@@ -142,6 +143,219 @@ paths:
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+  /v1/children/{child}/dob:
+    put:
+      operationId: setDateOfBirth
+      description: >
+        Records a child's date of birth (DSL or deputy). Every record of the child gets the review
+        date it implies (the 25th birthday for child-protection evidence) and its data key moves
+        to the KEK of that retention period.
+      parameters:
+        - {name: child, in: path, required: true, schema: {$ref: "#/components/schemas/OpaqueID"}}
+        - {name: school, in: query, required: true, schema: {$ref: "#/components/schemas/OpaqueID"}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [dob]
+              properties:
+                dob: {type: string, format: date, description: "YYYY-MM-DD, not in the future"}
+      responses:
+        "200":
+          description: Recorded.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [child, dob, records]
+                properties:
+                  child: {type: string}
+                  dob: {type: string}
+                  records: {type: integer, description: how many records were re-dated}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
+  /v1/retention/due:
+    get:
+      operationId: retentionDue
+      description: Records of the school whose retention has ended, for review (nothing is deleted automatically).
+      parameters:
+        - {name: school, in: query, required: true, schema: {$ref: "#/components/schemas/OpaqueID"}}
+        - {name: asOf, in: query, required: false, schema: {type: string, format: date}}
+      responses:
+        "200":
+          description: What is due on that day.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [asOf, school, records]
+                properties:
+                  asOf: {type: string, format: date}
+                  school: {type: string}
+                  records:
+                    type: array
+                    items:
+                      type: object
+                      required: [id, child, concern, kind, category, createdAt, reviewOn, held]
+                      properties:
+                        id: {type: string}
+                        child: {type: string}
+                        concern: {type: string}
+                        kind: {type: string}
+                        category: {type: string}
+                        createdAt: {type: string, format: date-time}
+                        reviewOn: {type: string, format: date}
+                        held: {type: boolean}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
+  /v1/holds:
+    get:
+      operationId: listHolds
+      parameters:
+        - {name: school, in: query, required: false, schema: {$ref: "#/components/schemas/OpaqueID"}}
+      responses:
+        "200":
+          description: Active holds in the caller's schools.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [holds]
+                properties:
+                  holds: {type: array, items: {$ref: "#/components/schemas/Hold"}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
+    post:
+      operationId: placeHold
+      description: >
+        Places a legal hold on one record, or on every record (present and future) of a child or a
+        concern in the school. While it is active nothing it covers can be shredded.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [school, reason]
+              properties:
+                school: {$ref: "#/components/schemas/OpaqueID"}
+                record: {type: string}
+                child: {$ref: "#/components/schemas/OpaqueID"}
+                concern: {$ref: "#/components/schemas/OpaqueID"}
+                reason: {type: string, minLength: 1, maxLength: 1000}
+      responses:
+        "201":
+          description: Placed.
+          headers: {Location: {schema: {type: string}}}
+          content: {application/json: {schema: {$ref: "#/components/schemas/Hold"}}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
+  /v1/holds/{id}:
+    delete:
+      operationId: releaseHold
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [reason]
+              properties:
+                reason: {type: string, minLength: 1, maxLength: 1000}
+      responses:
+        "200":
+          description: Released.
+          content: {application/json: {schema: {$ref: "#/components/schemas/Hold"}}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
+  /v1/shred-requests:
+    post:
+      operationId: requestShred
+      description: >
+        Asks for records of one school to be crypto-shredded. A second person approves: a DSL or
+        deputy when a DPO asked, a DPO when a DSL or deputy asked. Held records are refused (409).
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [school, records, reason]
+              properties:
+                school: {$ref: "#/components/schemas/OpaqueID"}
+                records: {type: array, minItems: 1, maxItems: 200000, items: {type: string}}
+                reason: {type: string, minLength: 1, maxLength: 1000}
+      responses:
+        "201":
+          description: Waiting for approval.
+          headers: {Location: {schema: {type: string}}}
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [id, school, state, requestedBy, records]
+                properties:
+                  id: {type: string}
+                  school: {type: string}
+                  state: {type: string, enum: [pending]}
+                  requestedBy: {type: string}
+                  records: {type: array, items: {type: string}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "413": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
+  /v1/shred-requests/{id}/approve:
+    post:
+      operationId: approveShred
+      description: >
+        Approves another person's request and executes it: data keys and blobs destroyed, emptied
+        period KEKs destroyed, the deletion ledger appended. Answers with the signed certificate of
+        destruction. Refused (409) for the requester, for two people of the same side, for a
+        request already approved, and when any record is under legal hold now.
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string}}
+      responses:
+        "200":
+          description: Executed; the certificate of destruction, byte for byte as signed.
+          content: {application/json: {schema: {$ref: "#/components/schemas/Certificate"}}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
+  /v1/shred-requests/{id}/certificate:
+    get:
+      operationId: shredCertificate
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string}}
+      responses:
+        "200":
+          description: The certificate of destruction, byte for byte as signed (verify with strongroom certificate verify).
+          content: {application/json: {schema: {$ref: "#/components/schemas/Certificate"}}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
 components:
   securitySchemes:
     bearer: {type: http, scheme: bearer}
@@ -179,6 +393,61 @@ components:
         action: {type: string}
         outcome: {type: string, enum: [ok, refused, denied, failed]}
         reason: {type: string}
+    Hold:
+      type: object
+      required: [id, school, scope, target, reason, placedBy, placedAt, active]
+      properties:
+        id: {type: string}
+        school: {type: string}
+        scope: {type: string, enum: [record, child, concern]}
+        target: {type: string}
+        reason: {type: string}
+        placedBy: {type: string}
+        placedAt: {type: string, format: date-time}
+        active: {type: boolean}
+        releasedBy: {type: string}
+        releasedAt: {type: string, format: date-time}
+        releaseReason: {type: string}
+    Certificate:
+      type: object
+      description: A certificate of destruction, signed with the vault's Ed25519 key (docs/formats.md).
+      required: [format, version, vaultID, request, school, reason, requestedBy, approvedBy, executedAt, method, records, keksDestroyed, signature]
+      properties:
+        format: {type: string, enum: [strongroom-certificate-of-destruction]}
+        version: {type: integer}
+        vaultID: {type: string}
+        request: {type: string}
+        school: {type: string}
+        reason: {type: string}
+        requestedBy: {type: string}
+        requestedRole: {type: string}
+        requestedAt: {type: string, format: date-time}
+        approvedBy: {type: string}
+        approvedRole: {type: string}
+        approvedAt: {type: string, format: date-time}
+        executedAt: {type: string, format: date-time}
+        method: {type: string}
+        records:
+          type: array
+          items:
+            type: object
+            properties:
+              id: {type: string}
+              child: {type: string}
+              kind: {type: string}
+              category: {type: string}
+              createdAt: {type: string, format: date-time}
+              shreddedAt: {type: string, format: date-time}
+              sha256: {type: string}
+              kek: {type: string}
+              kekDestroyed: {type: boolean}
+        keksDestroyed: {type: array, items: {type: string}}
+        signature:
+          type: object
+          properties:
+            algorithm: {type: string, enum: [Ed25519]}
+            publicKey: {type: string}
+            value: {type: string}
     Problem:
       type: object
       required: [type, title, status, detail]
@@ -186,7 +455,7 @@ components:
         type is urn:strongroom:problem: followed by one of unauthenticated, forbidden, not-found,
         no-such-route, method-not-allowed, bad-request, missing-parameter, missing-content-type, invalid-argument, invalid-identifier, unknown-kind,
         empty, too-large, incomplete-body, type-not-allowed, declared-type-mismatch, dangerous-type,
-        extension-mismatch, audit-unavailable, record-damaged, busy, internal.
+        extension-mismatch, audit-unavailable, record-damaged, busy, conflict, invalid-json, internal.
       properties:
         type: {type: string}
         title: {type: string}

@@ -70,7 +70,9 @@ extension Vault {
     /// Active holds of the user's schools (of `school` when given).
     public func holds(school: String?, by principal: Principal) throws -> [Hold] {
         try requireSchool(.hold, principal, school: school)
-        return try activeHolds(school: school).filter { principal.schools.contains($0.school) }
+        let holds = try activeHolds(school: school).filter { principal.schools.contains($0.school) }
+        try audit(AuditEntry(actor: principal.actor, action: "hold-list", outcome: .ok, school: school, reason: "\(holds.count) active holds"))
+        return holds
     }
 
     /// A reason a person wrote: required, at most 1,000 characters, no control characters.

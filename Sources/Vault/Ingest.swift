@@ -178,7 +178,7 @@ public final class IngestSession {
                 CrashPoint.hit("blob-committed")
                 let createdAt = vault.nowMillis
                 let reviewOn = try vault.reviewDate(
-                    kind: request.kind, category: request.category, child: request.child,
+                    kind: request.kind, category: request.category, school: request.school, child: request.child,
                     createdAt: Date(timeIntervalSince1970: Double(createdAt) / 1000))
                 var record = EvidenceRecord(
                     id: recordID, school: request.school, child: request.child, concern: request.concern, kind: request.kind,

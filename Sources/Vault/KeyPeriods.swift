@@ -13,9 +13,9 @@ extension Vault {
     }
 
     /// The review date of a new or existing record of `child`.
-    func reviewDate(kind: String, category: String, child: String, createdAt: Date) throws -> String {
+    func reviewDate(kind: String, category: String, school: String, child: String, createdAt: Date) throws -> String {
         let rule = RetentionPolicy.rule(kind: kind, category: category) ?? RetentionPolicy.table[0]
-        let dob = try vaulting { try catalog.dateOfBirth(child: child) }
+        let dob = try vaulting { try catalog.dateOfBirth(school: school, child: child) }
         return RetentionPolicy.reviewDate(rule: rule, dateOfBirth: dob, createdAt: createdAt)
     }
 

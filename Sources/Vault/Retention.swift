@@ -23,19 +23,27 @@ public struct RetentionDue: Sendable, Equatable {
 }
 
 extension Vault {
-    /// Records a child's date of birth and moves their records to the review dates (and period
-    /// KEKs) it implies. `dob` is `YYYY-MM-DD`, not in the future.
+    /// Records a child's date of birth in `school` and moves their records there to the review
+    /// dates (and period KEKs) it implies. `dob` is `YYYY-MM-DD`, not in the future. Only the
+    /// operator may leave `school` out, meaning the child id in every school.
     public func setDateOfBirth(child: String, dob: String, school: String? = nil, by caller: Caller) throws -> Int {
         let keys = try requireKeys("setting a date of birth")
         try vaulting { try OpaqueID.validate(child, field: "child id") }
         if case .user(let principal) = caller {
+            guard school != nil else { throw VaultError.invalidArgument("name the school whose child this is") }
             try requireSchool(.setDOB, principal, school: school)
         }
+        if let school { try vaulting { try OpaqueID.validate(school, field: "school id") } }
         guard let day = CivilDate(dob) else {
             throw VaultError.invalidArgument("date of birth must be a real day written YYYY-MM-DD (between 1900 and 2999)")
         }
         guard day <= CivilDate(clock()) else { throw VaultError.invalidArgument("date of birth is in the future") }
-        let records = try vaulting { try catalog.records(matching: RecordFilter(child: child)) }
+        var records = try vaulting { try catalog.records(matching: RecordFilter(school: school, child: child)) }
+        if school == nil {
+            // A school's own date of birth for this id stays in force there.
+            let own = try Set(records.map(\.school).filter { s in try vaulting { try catalog.hasOwnDateOfBirth(school: s, child: child) } })
+            records.removeAll { own.contains($0.school) }
+        }
         let holds = try activeHolds(school: nil)
         let review: (EvidenceRecord) -> String = { record in
             let rule = RetentionPolicy.rule(kind: record.kind, category: record.category) ?? RetentionPolicy.table[0]
@@ -43,7 +51,7 @@ extension Vault {
         }
         try applyRekey(records, keys: keys, holds: holds, reviewOn: review) { updates in
             try catalog.setDateOfBirth(
-                child: child, dob: day.text, by: caller.actor, updates: updates,
+                school: school, child: child, dob: day.text, by: caller.actor, updates: updates,
                 event: AuditEntry(actor: caller.actor, action: "set-dob", outcome: .ok, school: school, child: child,
                                   reason: "\(records.count) records re-dated"),
                 signer: try keys.auditSigner())

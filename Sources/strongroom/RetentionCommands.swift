@@ -14,10 +14,12 @@ struct ChildSetDOB: ParsableCommand {
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The child id.") var child: String
     @Argument(help: "Date of birth, YYYY-MM-DD.") var date: String
+    @Option(help: "The school whose child this is (default: this child id in every school that has no date of birth of its own for it).")
+    var school: String?
 
     func run() throws {
         let vault = try options.openVault()
-        let count = try vault.setDateOfBirth(child: child, dob: date, by: .operator(options.actorName))
+        let count = try vault.setDateOfBirth(child: child, dob: date, school: school, by: .operator(options.actorName))
         if options.json {
             Output.json(["child": child, "dob": date, "records": count])
         } else {

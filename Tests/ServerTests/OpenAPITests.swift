@@ -35,7 +35,7 @@ final class OpenAPITests: XCTestCase {
             return "\(route.method) /" + path.joined(separator: "/")
         })
         XCTAssertEqual(routed, try documentedOperations())
-        XCTAssertEqual(routed.count, 8)
+        XCTAssertEqual(routed.count, 16)
         try await pool.shutdown()
         try await server.stop()
     }

@@ -363,3 +363,21 @@ final class LifecycleTests: XCTestCase {
         XCTAssertNil(try f.vault.verify(actor: "t", useKeys: false).ledgerProblem)
     }
 }
+
+extension LifecycleTests {
+    /// Child ids are each school's own: a date of birth set for S1's "C1" must not re-date S2's "C1".
+    func testADateOfBirthBelongsToOneSchoolsChild() throws {
+        let s1 = try put("s1", school: "S1", child: "C1")
+        let s2 = try put("s2", school: "S2", child: "C1")
+        _ = try f.vault.setDateOfBirth(child: "C1", dob: "2010-01-01", school: "S1", by: .user(dsl))
+        XCTAssertEqual(try f.vault.catalog.record(id: s1.id)?.reviewOn, "2035-01-01")
+        XCTAssertEqual(try f.vault.catalog.record(id: s2.id)?.reviewOn, s2.reviewOn)
+        // The operator's every-school date does not override S1's own.
+        _ = try f.vault.setDateOfBirth(child: "C1", dob: "2011-01-01", by: .operator("op"))
+        XCTAssertEqual(try f.vault.catalog.record(id: s1.id)?.reviewOn, "2035-01-01")
+        XCTAssertEqual(try f.vault.catalog.record(id: s2.id)?.reviewOn, "2036-01-01")
+        XCTAssertEqual(try put("later", school: "S1", child: "C1").reviewOn, "2035-01-01")
+        XCTAssertEqual(try put("later", school: "S3", child: "C1").reviewOn, "2036-01-01")
+        XCTAssertThrowsError(try f.vault.setDateOfBirth(child: "C1", dob: "2010-01-01", by: .user(dsl)), "a user names the school")
+    }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Storage
+import Vault
+
+/// Retention, legal holds and two-person shredding over HTTP (docs/openapi.yaml). Bodies are
+/// small JSON documents; the vault does the checks and writes the audit events.
+struct LifecycleRoutes {
+    /// Large enough for a shred request naming every record `ShredPolicy` allows.
+    static let maxJSONBytes = 16 << 20
+    let vault: Vault
+    let pool: BlockingPool
+
+    func register(on group: RouterGroup<StrongroomContext>) {
+        group.put("children/:child/dob", use: setDateOfBirth)
+        group.get("retention/due", use: retentionDue)
+        group.post("holds", use: placeHold)
+        group.get("holds", use: listHolds)
+        group.delete("holds/:id", use: releaseHold)
+        group.post("shred-requests", use: requestShred)
+        group.post("shred-requests/:id/approve", use: approveShred)
+        group.get("shred-requests/:id/certificate", use: certificate)
+    }
+
+    // MARK: retention
+
+    struct DOBBody: Decodable { var dob: String }
+
+    @Sendable func setDateOfBirth(_ request: Request, context: StrongroomContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let child = context.parameters.get("child") ?? ""
+        let school = try Self.required("school", request)
+        let body = try await Self.decode(DOBBody.self, request)
+        let vault = self.vault
+        let count = try await pool.run { try vault.setDateOfBirth(child: child, dob: body.dob, school: school, by: .user(principal)) }
+        return try jsonResponse(DOBJSON(child: child, dob: body.dob, records: count))
+    }
+
+    @Sendable func retentionDue(_ request: Request, context: StrongroomContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let school = try Self.required("school", request)
+        let asOf = request.uri.queryParameters.get("asOf")
+        let vault = self.vault
+        let due = try await pool.run { try vault.retentionDue(asOf: asOf, school: school, by: .user(principal)) }
+        return try jsonResponse(DueJSON(
+            asOf: asOf ?? CivilDate(Date()).text, school: school,
+            records: due.flatMap(\.records).map(DueJSON.Item.init)))
+    }
+
+    // MARK: holds
+
+    struct HoldBody: Decodable {
+        var school: String
+        var record: String?
+        var child: String?
+        var concern: String?
+        var reason: String
+    }
+
+    struct ReasonBody: Decodable { var reason: String }
+
+    @Sendable func placeHold(_ request: Request, context: StrongroomContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let body = try await Self.decode(HoldBody.self, request)
+        let targets: [(Hold.Scope, String)] = [(.record, body.record), (.child, body.child), (.concern, body.concern)]
+            .compactMap { scope, value in value.map { (scope, $0) } }
+        guard targets.count == 1, let (scope, target) = targets.first else {
+            throw Problem(status: .badRequest, slug: "invalid-argument", title: "Invalid request",
+                          detail: "name exactly one of record, child and concern")
+        }
+        let vault = self.vault
+        let hold = try await pool.run { try vault.placeHold(school: body.school, scope: scope, target: target, reason: body.reason, by: principal) }
+        return try jsonResponse(HoldJSON(hold), status: .created, extra: [.location: "/v1/holds/\(hold.id)"])
+    }
+
+    @Sendable func listHolds(_ request: Request, context: StrongroomContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let school = request.uri.queryParameters.get("school")
+        let vault = self.vault
+        let holds = try await pool.run { try vault.holds(school: school, by: principal) }
+        return try jsonResponse(["holds": holds.map(HoldJSON.init)])
+    }
+
+    @Sendable func releaseHold(_ request: Request, context: StrongroomContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let id = context.parameters.get("id") ?? ""
+        let body = try await Self.decode(ReasonBody.self, request)
+        let vault = self.vault
+        let hold = try await pool.run { try vault.releaseHold(id: id, reason: body.reason, by: principal) }
+        return try jsonResponse(HoldJSON(hold))
+    }
+
+    // MARK: shredding
+
+    struct ShredBody: Decodable {
+        var school: String
+        var records: [String]
+        var reason: String
+    }
+
+    @Sendable func requestShred(_ request: Request, context: StrongroomContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let body = try await Self.decode(ShredBody.self, request)
+        let vault = self.vault
+        let shred = try await pool.run { try vault.requestShred(school: body.school, records: body.records, reason: body.reason, by: principal) }
+        return try jsonResponse(ShredRequestJSON(shred), status: .created, extra: [.location: "/v1/shred-requests/\(shred.id)"])
+    }
+
+    @Sendable func approveShred(_ request: Request, context: StrongroomContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let id = context.parameters.get("id") ?? ""
+        let vault = self.vault
+        let certificate = try await pool.run { try vault.approveShred(id: id, by: principal) }
+        return try Self.certificateResponse(certificate)
+    }
+
+    @Sendable func certificate(_ request: Request, context: StrongroomContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let id = context.parameters.get("id") ?? ""
+        let vault = self.vault
+        let certificate = try await pool.run { try vault.shredCertificate(id: id, by: principal) }
+        return try Self.certificateResponse(certificate)
+    }
+
+    /// The certificate exactly as signed, so the bytes saved verify with `strongroom certificate verify`.
+    static func certificateResponse(_ certificate: CertificateOfDestruction) throws -> Response {
+        Response(
+            status: .ok,
+            headers: [.contentType: "application/json", .cacheControl: "no-store",
+                      .contentDisposition: "attachment; filename=\"certificate-\(certificate.request).json\""],
+            body: .init(byteBuffer: ByteBuffer(bytes: try certificate.fileBytes())))
+    }
+
+    // MARK: helpers
+
+    static func required(_ name: String, _ request: Request) throws -> String {
+        guard let value = request.uri.queryParameters.get(name), !value.isEmpty else {
+            throw Problem(status: .badRequest, slug: "missing-parameter", title: "Missing parameter",
+                          detail: "the query parameter '\(name)' is required")
+        }
+        return String(value)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+        let buffer: ByteBuffer
+        do { buffer = try await request.body.collect(upTo: maxJSONBytes) } catch {
+            throw Problem(status: .contentTooLarge, slug: "too-large", title: "Body too large",
+                          detail: "a JSON body may be at most \(maxJSONBytes >> 20) MiB", closeConnection: true)
+        }
+        do { return try JSONDecoder().decode(T.self, from: Data(buffer: buffer)) } catch {
+            throw Problem(status: .badRequest, slug: "invalid-json", title: "Invalid JSON body",
+                          detail: "the body is not the JSON document this route takes (see /openapi.yaml)")
+        }
+    }
+}
+
+struct DOBJSON: Encodable {
+    var child, dob: String
+    var records: Int
+}
+
+struct DueJSON: Encodable {
+    struct Item: Encodable {
+        var id, child, concern, kind, category, createdAt, reviewOn: String
+        var held: Bool
+        init(_ r: DueRecord) {
+            id = r.id; child = r.child; concern = r.concern; kind = r.kind; category = r.category; reviewOn = r.reviewOn
+            held = r.held
+            createdAt = iso8601(Date(timeIntervalSince1970: Double(r.createdAtMillis) / 1000))
+        }
+    }
+    var asOf: String
+    var school: String
+    var records: [Item]
+}
+
+struct HoldJSON: Encodable {
+    var id, school, scope, target, reason, placedBy, placedAt: String
+    var active: Bool
+    var releasedBy, releasedAt, releaseReason: String?
+    init(_ h: Hold) {
+        id = h.id; school = h.school; scope = h.scope.rawValue; target = h.target; reason = h.reason; placedBy = h.placedBy
+        placedAt = iso8601(Date(timeIntervalSince1970: Double(h.placedAtMillis) / 1000))
+        active = h.isActive
+        releasedBy = h.releasedBy; releaseReason = h.releaseReason
+        releasedAt = h.releasedAtMillis.map { iso8601(Date(timeIntervalSince1970: Double($0) / 1000)) }
+    }
+}
+
+struct ShredRequestJSON: Encodable {
+    var id, school, state, requestedBy: String
+    var records: [String]
+    init(_ r: ShredRequest) {
+        id = r.id; school = r.school; state = r.state.rawValue; requestedBy = r.requestedBy; records = r.records
+    }
+}
