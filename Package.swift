@@ -80,7 +80,7 @@ let package = Package(
         // Benchmark driver used by Scripts/bench-*.sh (not shipped to users).
         .executableTarget(
             name: "strongroom-bench",
-            dependencies: ["Vault", "Storage", "KeyManagement"],
+            dependencies: ["Vault", "Storage", "KeyManagement", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Sources/strongroom-bench"),
 
         .target(name: "TestSupport", dependencies: ["KeyManagement", "Storage"], path: "Tests/TestSupport"),

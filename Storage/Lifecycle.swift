@@ -37,11 +37,15 @@ public struct Hold: Sendable, Equatable, Codable, FetchableRecord, PersistableRe
 
     /// Whether this hold covers `record`.
     public func covers(_ record: EvidenceRecord) -> Bool {
-        guard isActive, school == record.school else { return false }
+        covers(school: record.school, id: record.id, child: record.child, concern: record.concern)
+    }
+
+    public func covers(school: String, id: String, child: String, concern: String) -> Bool {
+        guard isActive, self.school == school else { return false }
         switch scope {
-        case .record: return target == record.id
-        case .child: return target == record.child
-        case .concern: return target == record.concern
+        case .record: return target == id
+        case .child: return target == child
+        case .concern: return target == concern
         }
     }
 }
@@ -175,15 +179,48 @@ public struct Tombstone: Sendable, Equatable, Codable, FetchableRecord, Persista
     }
 }
 
+/// The columns of a record that its key's placement depends on (a rotation reads only these).
+public struct KeyedRecord: Sendable, Equatable {
+    public var rowID: Int64?
+    public var id: String
+    public var school: String
+    public var child: String
+    public var concern: String
+    public var kekID: String
+    public var wrappedDEK: Data
+    public var formatVersion: Int
+    public var reviewOn: String
+    public var kind: String
+    public var category: String
+    public var createdAtMillis: Int64
+
+    public init(_ r: EvidenceRecord) {
+        rowID = nil
+        id = r.id; school = r.school; child = r.child; concern = r.concern; kekID = r.kekID; wrappedDEK = r.wrappedDEK
+        formatVersion = r.formatVersion; reviewOn = r.reviewOn; kind = r.kind; category = r.category; createdAtMillis = r.createdAtMillis
+    }
+
+    init(row: Row) {
+        rowID = row[0]
+        id = row[1]; school = row[2]; child = row[3]; concern = row[4]; kekID = row[5]; wrappedDEK = row[6]
+        formatVersion = row[7]; reviewOn = row[8]; kind = row[9]; category = row[10]; createdAtMillis = row[11]
+    }
+
+    static let columns = "rowid, id, school, child, concern, kek_id, wrapped_dek, format_version, review_on, kind, category, created_at_ms"
+}
+
 /// A record's data key moving to another KEK (rotation, a hold, a new date of birth), with its
 /// review date. Applied only if the record is still under `fromKEK`.
 public struct RecordKeyUpdate: Sendable, Equatable {
+    /// The row, when the update was computed in the transaction that applies it.
+    public var rowID: Int64?
     public var record: String
     public var fromKEK: String
     public var toKEK: String
     public var wrappedDEK: Data
     public var reviewOn: String
-    public init(record: String, fromKEK: String, toKEK: String, wrappedDEK: Data, reviewOn: String) {
+    public init(rowID: Int64? = nil, record: String, fromKEK: String, toKEK: String, wrappedDEK: Data, reviewOn: String) {
+        self.rowID = rowID
         self.record = record
         self.fromKEK = fromKEK
         self.toKEK = toKEK

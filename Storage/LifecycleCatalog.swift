@@ -17,8 +17,10 @@ public protocol LifecycleCatalog: Sendable {
     /// Refuses (`kekDestroyed`) if a target KEK has been destroyed.
     @discardableResult
     func rekey(_ updates: [RecordKeyUpdate], events: [AuditEntry], signer: AuditSigner?) throws -> Int
-    /// Live records after `id` (in id order), at most `limit`: the walk a rotation makes.
-    func recordPage(after id: String, limit: Int) throws -> [EvidenceRecord]
+    /// One step of a rotation's walk, in one write transaction: reads up to `limit` live records
+    /// after `afterRowID` in storage order, lets `rekey` compute where their keys go, applies
+    /// that. Returns the last row read (nil: the walk is over) and how many records changed.
+    func rekeyPage(afterRowID: Int64, limit: Int, _ rekey: @escaping ([KeyedRecord]) throws -> [RecordKeyUpdate]) throws -> (last: Int64?, changed: Int)
 
     func placeHold(_ hold: Hold, updates: [RecordKeyUpdate], event: AuditEntry, signer: AuditSigner?) throws
     /// Marks the hold released and moves records no longer held back to their period KEKs.
@@ -50,6 +52,7 @@ public protocol LifecycleCatalog: Sendable {
     func markKEKsDestroyed(_ ids: Set<String>, reason: String, events: (Set<String>) -> [AuditEntry], signer: AuditSigner?) throws -> Set<String>
     func destroyedKEKs() throws -> Set<String>
 
-    /// Records whose review date is on or before `asOf` (`YYYY-MM-DD`), in the given schools (nil: all).
+    /// Records whose review date is on or before `asOf` (`YYYY-MM-DD`), in the given schools (nil:
+    /// all), ordered by review date.
     func dueRecords(asOf: String, schools: [String]?) throws -> [DueRecord]
 }

@@ -43,24 +43,37 @@ extension SQLiteCatalog: LifecycleCatalog {
     @discardableResult
     static func apply(_ db: Database, _ updates: [RecordKeyUpdate]) throws -> Int {
         var checked = Set<String>()
-        let statement = try db.cachedStatement(sql: """
+        let byID = try db.cachedStatement(sql: """
             UPDATE records SET kek_id = ?, wrapped_dek = ?, review_on = ? WHERE id = ? AND kek_id = ?
+            """)
+        let byRow = try db.cachedStatement(sql: """
+            UPDATE records SET kek_id = ?, wrapped_dek = ?, review_on = ? WHERE rowid = ? AND id = ? AND kek_id = ?
             """)
         var changed = 0
         for update in updates {
             if checked.insert(update.toKEK).inserted { try requireLiveKEK(db, update.toKEK) }
-            try statement.execute(arguments: [update.toKEK, update.wrappedDEK, update.reviewOn, update.record, update.fromKEK])
+            if let row = update.rowID {
+                try byRow.execute(arguments: [update.toKEK, update.wrappedDEK, update.reviewOn, row, update.record, update.fromKEK])
+            } else {
+                try byID.execute(arguments: [update.toKEK, update.wrappedDEK, update.reviewOn, update.record, update.fromKEK])
+            }
             changed += db.changesCount
         }
         return changed
     }
 
-    public func recordPage(after id: String, limit: Int) throws -> [EvidenceRecord] {
-        try guarded {
-            try pool.read { db in
-                try EvidenceRecord.fetchAll(
-                    db.cachedStatement(sql: "SELECT * FROM records WHERE id > ? ORDER BY id LIMIT ?"), arguments: [id, limit])
-            }
+    public func rekeyPage(
+        afterRowID: Int64, limit: Int, _ rekey: @escaping ([KeyedRecord]) throws -> [RecordKeyUpdate]
+    ) throws -> (last: Int64?, changed: Int) {
+        try auditedWrite { db in
+            // Rowid order reads the table sequentially; the writer's own cache serves the updates.
+            let rows = try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT \(KeyedRecord.columns) FROM records WHERE rowid > ? ORDER BY rowid LIMIT ?"),
+                arguments: [afterRowID, limit])
+            guard !rows.isEmpty else { return (nil, 0) }
+            let page = rows.map(KeyedRecord.init(row:))
+            let changed = try Self.apply(db, try rekey(page))
+            return (page.last!.rowID, changed)
         }
     }
 
@@ -238,13 +251,15 @@ extension SQLiteCatalog: LifecycleCatalog {
     public func dueRecords(asOf: String, schools: [String]?) throws -> [DueRecord] {
         try guarded {
             try pool.read { db in
-                var sql = "SELECT id, school, child, concern, kind, category, created_at_ms, review_on FROM records WHERE review_on <= ?"
+                // The review index serves both the one-school and the every-school question (the
+                // planner would otherwise pick the (school, concern) index and sort everything).
+                var sql = "SELECT id, school, child, concern, kind, category, created_at_ms, review_on FROM records INDEXED BY records_by_review WHERE review_on <= ?"
                 var arguments: StatementArguments = [asOf]
                 if let schools {
                     sql += " AND school IN (" + schools.map { _ in "?" }.joined(separator: ",") + ")"
                     for school in schools { arguments += [school] }
                 }
-                sql += " ORDER BY school, review_on, id"
+                sql += " ORDER BY review_on, school, id"
                 var out: [DueRecord] = []
                 let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
                 while let row = try rows.next() {

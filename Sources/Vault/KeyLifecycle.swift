@@ -14,6 +14,9 @@ public struct RotationReport: Sendable, Equatable {
     public var resumed: Bool
     public var retired: [String]
     public var rewrapped: Int
+    /// Records whose wrapped key could not be opened (damaged, or its KEK destroyed): left where
+    /// they are, and named by verify.
+    public var skipped: [String]
 }
 
 /// The key lifecycle the operator drives from the CLI: status, rotation (re-wrapping every live
@@ -43,23 +46,35 @@ extension Vault {
             try audit(AuditEntry(actor: actor, action: "kek-rotate-start", outcome: .ok, reason: "\(retired.count) KEKs retired"))
         }
         CrashPoint.hit("rotate-started")
-        var after = ""
+        var after: Int64 = 0
         var rewrapped = 0
+        let scratch = try SecretBytes(count: DataKey.bytes)
+        let skipped = SkippedRecords()
         while true {
-            let page = try vaulting { try catalog.recordPage(after: after, limit: batchSize) }
-            guard let last = page.last else { break }
             let holds = try activeHolds(school: nil)
-            try applyRekey(page, keys: keys, holds: holds) { updates in
-                rewrapped += try catalog.rekey(updates, events: [], signer: nil)
+            var step: (last: Int64?, changed: Int) = (nil, 0)
+            for attempt in 1...2 {
+                do {
+                    step = try vaulting {
+                        try catalog.rekeyPage(afterRowID: after, limit: batchSize) { [self] page in
+                            try rekeyUpdates(page, keys: keys, holds: holds, scratch: scratch, skipped: skipped)
+                        }
+                    }
+                    break
+                } catch VaultError.storage(.kekDestroyed(let id)) where attempt == 1 {
+                    try keys.destroy(ids: [id])
+                }
             }
-            after = last.id
+            guard let last = step.last else { break }
+            after = last
+            rewrapped += step.changed
             progress?(rewrapped)
             CrashPoint.hit("rotate-batch")
         }
         try vaulting { try keys.finishRotation() }
         try audit(AuditEntry(actor: actor, action: "kek-rotate", outcome: .ok,
-                             reason: "\(resumed ? "resumed; " : "")\(rewrapped) data keys re-wrapped"))
-        return RotationReport(resumed: resumed, retired: retired, rewrapped: rewrapped)
+                             reason: "\(resumed ? "resumed; " : "")\(rewrapped) data keys re-wrapped, \(skipped.ids.count) unopenable left in place"))
+        return RotationReport(resumed: resumed, retired: retired, rewrapped: rewrapped, skipped: skipped.ids)
     }
 
     /// Destroys retired KEKs older than `olderThanDays` that no live record uses.

@@ -7,6 +7,11 @@ import Storage
 /// each period's keys under their own KEK is what lets a shred reach backups: when the last live
 /// record of a period is gone, the period's KEK is destroyed, and every copy of those wrapped
 /// keys, in any backup, is undecryptable (docs/keys.md).
+/// Records a rotation could not move (their wrapped key does not open), collected across pages.
+final class SkippedRecords: @unchecked Sendable {
+    var ids: [String] = []
+}
+
 extension Vault {
     static func kekPeriod(reviewOn: String, held: Bool) -> String {
         held ? KeyStore.holdPeriod : String(reviewOn.prefix(7))
@@ -26,38 +31,68 @@ extension Vault {
     /// Updates that move each record to the KEK its (new) review date and holds call for;
     /// records already there with that review date are left out. `scratch` carries each key.
     func rekeyUpdates(
-        _ records: [EvidenceRecord], keys: KeyStore, holds: [Hold], reviewOn: (EvidenceRecord) -> String = { $0.reviewOn },
-        scratch: SecretBytes
+        _ records: [KeyedRecord], keys: KeyStore, holds: [Hold], reviewOn: (KeyedRecord) -> String = { $0.reviewOn },
+        scratch: SecretBytes, skipped: SkippedRecords? = nil
     ) throws -> [RecordKeyUpdate] {
         var out: [RecordKeyUpdate] = []
+        out.reserveCapacity(records.count)
+        var targets: [String: (String, SecretBytes)] = [:]
+        var sources: [String: SecretBytes] = [:]
         for record in records {
             let review = reviewOn(record)
-            let held = holds.contains { $0.covers(record) }
-            let (targetID, target) = try keys.kek(school: record.school, period: Self.kekPeriod(reviewOn: review, held: held))
+            let held = holds.contains { $0.covers(school: record.school, id: record.id, child: record.child, concern: record.concern) }
+            let period = Self.kekPeriod(reviewOn: review, held: held)
+            let slot = record.school + "\u{0}" + period
+            let (targetID, target): (String, SecretBytes)
+            if let known = targets[slot] { (targetID, target) = known } else {
+                (targetID, target) = try keys.kek(school: record.school, period: period)
+                targets[slot] = (targetID, target)
+            }
             if targetID == record.kekID {
                 if review != record.reviewOn {
-                    out.append(RecordKeyUpdate(record: record.id, fromKEK: record.kekID, toKEK: targetID, wrappedDEK: record.wrappedDEK, reviewOn: review))
+                    out.append(RecordKeyUpdate(
+                        rowID: record.rowID, record: record.id, fromKEK: record.kekID, toKEK: targetID, wrappedDEK: record.wrappedDEK, reviewOn: review))
                 }
                 continue
             }
             let version = UInt64(record.formatVersion)
-            let wrapped = try KeyWrap.rewrapDataKey(
-                Array(record.wrappedDEK),
-                from: try keys.kek(id: record.kekID),
-                DataKeyBinding(schoolID: record.school, recordID: record.id, formatVersion: version, kekID: record.kekID),
-                to: target, DataKeyBinding(schoolID: record.school, recordID: record.id, formatVersion: version, kekID: targetID),
-                scratch: scratch)
-            out.append(RecordKeyUpdate(record: record.id, fromKEK: record.kekID, toKEK: targetID, wrappedDEK: Data(wrapped), reviewOn: review))
+            let source: SecretBytes
+            if let known = sources[record.kekID] { source = known } else {
+                do {
+                    source = try keys.kek(id: record.kekID)
+                } catch let error as KeyManagementError where skipped != nil {
+                    guard case .kekDestroyed = error else { throw error }
+                    skipped!.ids.append(record.id)
+                    continue
+                }
+                sources[record.kekID] = source
+            }
+            let wrapped: [UInt8]
+            do {
+                wrapped = try KeyWrap.rewrapDataKey(
+                    Array(record.wrappedDEK),
+                    from: source,
+                    DataKeyBinding(schoolID: record.school, recordID: record.id, formatVersion: version, kekID: record.kekID),
+                    to: target, DataKeyBinding(schoolID: record.school, recordID: record.id, formatVersion: version, kekID: targetID),
+                    scratch: scratch)
+            } catch KeyManagementError.unwrapFailed where skipped != nil {
+                // A damaged wrapped key (verify names it) must not stop every other record's rotation.
+                skipped!.ids.append(record.id)
+                continue
+            }
+            out.append(RecordKeyUpdate(
+                rowID: record.rowID, record: record.id, fromKEK: record.kekID, toKEK: targetID, wrappedDEK: Data(wrapped), reviewOn: review))
         }
         return out
     }
 
     /// Applies updates, retrying once if a target KEK was destroyed meanwhile by another process.
-    func applyRekey(_ records: [EvidenceRecord], keys: KeyStore, holds: [Hold], reviewOn: (EvidenceRecord) -> String = { $0.reviewOn },
+    func applyRekey(_ records: [EvidenceRecord], keys: KeyStore, holds: [Hold], reviewOn: (KeyedRecord) -> String = { $0.reviewOn },
                     commit: ([RecordKeyUpdate]) throws -> Void) throws {
         let scratch = try SecretBytes(count: DataKey.bytes)
+        let keyed = records.map(KeyedRecord.init)
         for attempt in 1...2 {
-            let updates = try rekeyUpdates(records, keys: keys, holds: holds, reviewOn: reviewOn, scratch: scratch)
+            let updates = try rekeyUpdates(keyed, keys: keys, holds: holds, reviewOn: reviewOn, scratch: scratch)
             do {
                 return try vaulting { try commit(updates) }
             } catch VaultError.storage(.kekDestroyed(let id)) where attempt == 1 {

@@ -45,9 +45,10 @@ extension Vault {
             records.removeAll { own.contains($0.school) }
         }
         let holds = try activeHolds(school: nil)
-        let review: (EvidenceRecord) -> String = { record in
+        let review: (KeyedRecord) -> String = { record in
             let rule = RetentionPolicy.rule(kind: record.kind, category: record.category) ?? RetentionPolicy.table[0]
-            return RetentionPolicy.reviewDate(rule: rule, dateOfBirth: day.text, createdAt: record.createdAt)
+            return RetentionPolicy.reviewDate(
+                rule: rule, dateOfBirth: day.text, createdAt: Date(timeIntervalSince1970: Double(record.createdAtMillis) / 1000))
         }
         try applyRekey(records, keys: keys, holds: holds, reviewOn: review) { updates in
             try catalog.setDateOfBirth(
@@ -89,12 +90,8 @@ extension Vault {
         }
         try audit(AuditEntry(
             actor: caller.actor, action: "retention-due", outcome: .ok, school: school, reason: "as of \(day): \(due.count) records due"))
-        var out: [RetentionDue] = []
-        for record in due {
-            if out.last?.school != record.school { out.append(RetentionDue(school: record.school, records: [])) }
-            out[out.count - 1].records.append(record)
-        }
-        return out
+        // Per school (in school order), each school's records by review date.
+        return Dictionary(grouping: due, by: \.school).sorted { $0.key < $1.key }.map { RetentionDue(school: $0.key, records: $0.value) }
     }
 
     /// A user may do `capability` in `school` (one of theirs); denials are audited.

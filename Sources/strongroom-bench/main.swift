@@ -5,9 +5,18 @@
 //   strongroom-bench put-many STORE LIST IDS [THREADS] put every file named in LIST (one path a
 //                                                      line) through Vault.put; ids to IDS
 //   strongroom-bench get-many STORE IDS OUTDIR [THREADS] get every id in IDS to OUTDIR/<line number>
+//   strongroom-bench seed-records STORE N SCHOOLS BLOBS IDS
+//                                                      insert N records straight into the catalog
+//                                                      (real data keys wrapped under period KEKs,
+//                                                      review dates over 25 years, SCHOOLS schools);
+//                                                      BLOBS=1 also writes a 1 KiB placeholder blob
+//                                                      file per record (a shred unlinks blobs, it
+//                                                      never reads them); ids to IDS. Setup for
+//                                                      Scripts/bench-lifecycle.sh, not a measurement.
 //
 // Each prints one line: "files=N bytes=B seconds=S peak_rss_kib=K" (or "events=N ...").
 import Foundation
+import GRDB
 import KeyManagement
 import Storage
 import Vault
@@ -147,10 +156,63 @@ func getMany(store: String, idsPath: String, outDir: String, threads: Int) throw
     print("files=\(ids.count) bytes=\(totals.bytes.reduce(0, +)) seconds=\(String(format: "%.3f", seconds)) peak_rss_kib=\(peakRSSKiB())")
 }
 
+func seedRecords(store: String, count: Int, schools: Int, blobs: Bool, idsPath: String) throws {
+    let start = monotonic()
+    let vault = try openVault(store)
+    let keys = try KeyStore.open(directory: store + "/keys", master: try MasterKeyFile.open(at: store + "/keys/master.key"))
+    vault.close()
+    let db = try DatabaseQueue(path: store + "/" + SQLiteCatalog.fileName)
+    let dek = try SecretBytes(count: DataKey.bytes)
+    let placeholder = randomPublicBytes(1024)
+    var ids: [String] = []
+    ids.reserveCapacity(count)
+    let base = Date().timeIntervalSince1970
+    var written = 0
+    while written < count {
+        let n = min(50_000, count - written)
+        var batch: [EvidenceRecord] = []
+        batch.reserveCapacity(n)
+        for i in written..<(written + n) {
+            let id = RecordID.generate()
+            let school = "school-\(i % schools)"
+            // Review dates spread over 300 months from 2026-01: one KEK per school and month.
+            let month = i % 300
+            let review = String(format: "%04d-%02d-%02d", 2026 + month / 12, month % 12 + 1, 1 + i % 28)
+            let (kekID, kek) = try keys.kek(school: school, period: String(review.prefix(7)))
+            let fresh = randomPublicBytes(DataKey.bytes)
+            dek.withUnsafeMutableBytes { $0.copyBytes(from: fresh) }
+            let wrapped = try KeyWrap.wrapDataKey(dek, under: kek, binding: DataKeyBinding(
+                schoolID: school, recordID: id, formatVersion: UInt64(EvidenceRecord.formatVersion), kekID: kekID))
+            batch.append(EvidenceRecord(
+                id: id, school: school, child: "child-\(i % 20_000)", concern: "concern-\(i % 5_000)", kind: "minutes",
+                filename: "minutes.pdf", declaredType: "application/pdf", sniffedType: "application/pdf", size: 204_800,
+                sha256: Hex.encode(randomPublicBytes(32)), ciphertextBlake2b: Hex.encode(randomPublicBytes(32)),
+                ciphertextSize: 205_000, createdAtMillis: Int64((base - Double(count - i)) * 1000), createdBy: "bench:seeder",
+                kekID: kekID, wrappedDEK: Data(wrapped), category: "child-protection", reviewOn: review))
+            ids.append(id)
+        }
+        try db.write { db in for record in batch { try record.insert(db) } }
+        if blobs {
+            for record in batch {
+                let dir = store + "/blobs/" + record.id.prefix(2)
+                mkdir(dir, 0o700)
+                guard FileManager.default.createFile(atPath: dir + "/" + record.id + ".blob", contents: Data(placeholder)) else {
+                    throw BenchFailure(description: "cannot write a blob under \(dir)")
+                }
+            }
+        }
+        written += n
+    }
+    try db.close()
+    try (ids.joined(separator: "\n") + "\n").write(toFile: idsPath, atomically: false, encoding: .utf8)
+    print("records=\(written) seconds=\(String(format: "%.3f", monotonic() - start)) peak_rss_kib=\(peakRSSKiB())")
+}
+
 let usage = """
     usage: strongroom-bench audit-events STORE N [BATCH]
            strongroom-bench put-many STORE LIST IDS [THREADS]
            strongroom-bench get-many STORE IDS OUTDIR [THREADS]
+           strongroom-bench seed-records STORE N SCHOOLS BLOBS(0|1) IDS
     """
 
 func positive(_ text: String?, default value: Int) throws -> Int {
@@ -168,6 +230,9 @@ do {
         try putMany(store: args[2], list: args[3], idsPath: args[4], threads: try positive(args.count > 5 ? args[5] : nil, default: 1))
     case ("get-many", 5...6):
         try getMany(store: args[2], idsPath: args[3], outDir: args[4], threads: try positive(args.count > 5 ? args[5] : nil, default: 1))
+    case ("seed-records", 7):
+        try seedRecords(store: args[2], count: try positive(args[3], default: 0), schools: try positive(args[4], default: 1),
+                        blobs: args[5] == "1", idsPath: args[6])
     default:
         FileHandle.standardError.write(Data((usage + "\n").utf8))
         exit(64)

@@ -53,9 +53,10 @@ struct KeysRotate: ParsableCommand {
         let report = try vault.rotateKEKs(actor: options.actorName, batchSize: max(1, batchSize)) { Output.progress("re-wrapped \($0) data keys") }
         Output.endProgress()
         if options.json {
-            Output.json(["resumed": report.resumed, "retired": report.retired, "rewrapped": report.rewrapped])
+            Output.json(["resumed": report.resumed, "retired": report.retired, "rewrapped": report.rewrapped, "skipped": report.skipped])
         } else {
             Output.line("\(report.resumed ? "resumed: " : "")\(report.rewrapped) data keys re-wrapped; \(report.retired.count) KEKs retired")
+            for id in report.skipped { Output.line("left in place: record \(id)'s wrapped key does not open (run strongroom verify)") }
         }
     }
 }

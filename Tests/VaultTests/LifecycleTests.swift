@@ -381,3 +381,45 @@ extension LifecycleTests {
         XCTAssertThrowsError(try f.vault.setDateOfBirth(child: "C1", dob: "2010-01-01", by: .user(dsl)), "a user names the school")
     }
 }
+
+extension LifecycleTests {
+    func testRotationLeavesADamagedKeyWhereItIsAndMovesEveryOther() throws {
+        let good = try put("good"), bad = try put("bad", child: "C2")
+        var wrapped = [UInt8](try f.vault.catalog.record(id: bad.id)!.wrappedDEK)
+        wrapped[30] ^= 1
+        try f.tamper("UPDATE records SET wrapped_dek = ? WHERE id = ?", [Data(wrapped), bad.id])
+        let report = try f.vault.rotateKEKs(actor: "op")
+        XCTAssertEqual(report.skipped, [bad.id])
+        XCTAssertEqual(report.rewrapped, 1)
+        XCTAssertEqual(try f.get(good.id), content("good"))
+        XCTAssertNil(f.vault.rotationInProgress)
+    }
+
+    /// Uploads and downloads go on while a rotation walks the records.
+    func testReadsAndWritesKeepWorkingDuringARotation() throws {
+        var texts: [String: String] = [:]
+        for i in 0..<60 { texts[try put("before \(i)", child: "C\(i % 5)").id] = "before \(i)" }
+        let vault = f.vault
+        let rotation = DispatchQueue(label: "rotation")
+        let done = DispatchSemaphore(value: 0)
+        final class Outcome: @unchecked Sendable { var error: Error?; var report: RotationReport? }
+        let outcome = Outcome()
+        rotation.async {
+            do { outcome.report = try vault.rotateKEKs(actor: "op", batchSize: 3) } catch { outcome.error = error }
+            done.signal()
+        }
+        for i in 0..<20 {
+            texts[try put("during \(i)", child: "C\(i % 5)").id] = "during \(i)"
+            let (id, text) = texts.first { $0.value == "before \(i)" }!
+            XCTAssertEqual(try f.get(id), content(text))
+        }
+        done.wait()
+        XCTAssertNil(outcome.error)
+        for (id, text) in texts { XCTAssertEqual(try f.get(id), content(text), id) }
+        XCTAssertTrue(try f.vault.verify(actor: "t", useKeys: true).isIntact)
+        // A second rotation sweeps anything written under a KEK the first one retired.
+        _ = try f.vault.rotateKEKs(actor: "op")
+        let retired = Set(try f.vault.keyStatus().filter { $0.info.state == .retired }.map(\.info.id))
+        XCTAssertEqual(try f.vault.keyStatus().filter { retired.contains($0.info.id) }.map(\.records).reduce(0, +), 0)
+    }
+}
