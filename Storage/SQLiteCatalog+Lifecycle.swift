@@ -226,10 +226,12 @@ extension SQLiteCatalog: LifecycleCatalog {
         let makeEvents = events
         return try withoutActuallyEscaping(makeEvents) { makeEvents in
             try auditedWrite { db in
+                // One scan, not an index on kek_id: such an index would be rewritten at random on
+                // every insert and every re-wrap, which is what a rotation of a million keys costs.
+                let inUse = Set(try String.fetchAll(db, sql: "SELECT DISTINCT kek_id FROM records"))
                 var marked = Set<String>()
                 for id in ids.sorted() {
-                    let inUse = try Bool.fetchOne(db, sql: "SELECT 1 FROM records WHERE kek_id = ? LIMIT 1", arguments: [id]) == true
-                    if inUse { continue }
+                    if inUse.contains(id) { continue }
                     try db.execute(
                         sql: "INSERT OR IGNORE INTO destroyed_keks (id, destroyed_at_ms, reason) VALUES (?, ?, ?)",
                         arguments: [id, self.nowMillis, reason])

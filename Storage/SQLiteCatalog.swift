@@ -141,7 +141,6 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
                 ALTER TABLE records ADD COLUMN review_on TEXT NOT NULL DEFAULT '';
                 UPDATE records SET review_on = date(created_at_ms / 1000, 'unixepoch', '+25 years');
                 CREATE INDEX records_by_review ON records (review_on, school);
-                CREATE INDEX records_by_kek ON records (kek_id);
                 -- school '' holds a date of birth the operator set for the child id in every school.
                 CREATE TABLE children (
                     school TEXT NOT NULL, child TEXT NOT NULL, dob TEXT NOT NULL, set_at_ms INTEGER NOT NULL,

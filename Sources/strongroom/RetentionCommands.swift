@@ -44,7 +44,8 @@ struct RetentionDueCommand: ParsableCommand {
         let vault = try options.openVault()
         let due = try vault.retentionDue(asOf: asOf, school: school, by: .operator(options.actorName))
         if options.json {
-            Output.json(["asOf": asOf ?? CivilDate(Date()).text, "schools": due.map(Output.due)])
+            // Codable, not JSONSerialization: a due list can hold tens of thousands of records.
+            try Output.encodable(DueListJSON(asOf: asOf ?? CivilDate(Date()).text, schools: due.map(DueListJSON.School.init)))
         } else {
             if due.isEmpty { Output.line("nothing is due") }
             for group in due {
@@ -181,16 +182,46 @@ struct ShredCertificateCommand: ParsableCommand {
     }
 }
 
+struct DueListJSON: Encodable {
+    struct Item: Encodable {
+        var id, child, concern, kind, category, createdAt, reviewOn: String
+        var held: Bool
+    }
+    struct School: Encodable {
+        var school: String
+        var count: Int
+        var records: [Item]
+        init(_ group: RetentionDue) {
+            school = group.school
+            count = group.records.count
+            records = group.records.map { r in
+                Item(id: r.id, child: r.child, concern: r.concern, kind: r.kind, category: r.category,
+                     createdAt: Output.isoUTC(millis: r.createdAtMillis),
+                     reviewOn: r.reviewOn, held: r.held)
+            }
+        }
+    }
+    var asOf: String
+    var schools: [School]
+}
+
 extension Output {
-    static func due(_ group: RetentionDue) -> [String: Any] {
-        [
-            "school": group.school, "count": group.records.count,
-            "records": group.records.map { r -> [String: Any] in
-                ["id": r.id, "child": r.child, "concern": r.concern, "kind": r.kind, "category": r.category,
-                 "createdAt": iso.string(from: Date(timeIntervalSince1970: Double(r.createdAtMillis) / 1000)),
-                 "reviewOn": r.reviewOn, "held": r.held]
-            },
-        ]
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ` without a DateFormatter (a due list formats tens of thousands).
+    static func isoUTC(millis: Int64) -> String {
+        var seconds = time_t(millis / 1000)
+        var t = tm()
+        gmtime_r(&seconds, &t)
+        func pad(_ v: Int32, _ width: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        return "\(pad(t.tm_year + 1900, 4))-\(pad(t.tm_mon + 1, 2))-\(pad(t.tm_mday, 2))T\(pad(t.tm_hour, 2)):\(pad(t.tm_min, 2)):\(pad(t.tm_sec, 2)).\(pad(Int32(millis % 1000), 3))Z"
+    }
+
+    static func encodable<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        FileHandle.standardOutput.write(try encoder.encode(value) + Data("\n".utf8))
     }
 
     static func hold(_ h: Hold) -> [String: Any] {
