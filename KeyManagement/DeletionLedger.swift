@@ -12,8 +12,10 @@ import Glibc
 ///      "sha256":"…","signature":"…","prev":"…","timeMillis":…}
 ///
 /// `hash` = BLAKE2b-256 of the Binding "strongroom/v1/ledger-entry" over vault id, seq, time,
-/// kind, record, school, sha256, request and prev; `signature` = Ed25519 over `hash`. The first
-/// entry's `prev` is BLAKE2b-256 of the Binding "strongroom/v1/ledger-genesis" over the vault id.
+/// kind, record, school, sha256, request and prev; the first entry's `prev` is BLAKE2b-256 of the
+/// Binding "strongroom/v1/ledger-genesis" over the vault id. The last entry of every append
+/// carries `signature`, Ed25519 over its `hash`, which commits to every entry before it; the
+/// others have an empty signature. A ledger whose last entry is unsigned is refused.
 public struct DeletionLedger: Sendable {
     public static let fileName = "deletion-ledger.jsonl"
     public let path: String
@@ -55,15 +57,18 @@ public struct DeletionLedger: Sendable {
         let millis = Int64((now.timeIntervalSince1970 * 1000).rounded(.down))
         var added: [LedgerEntry] = []
         var text: [UInt8] = []
-        for item in items where !present.contains(item.record) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let fresh = items.filter { !present.contains($0.record) }
+        for (n, item) in fresh.enumerated() {
             seq += 1
             var entry = LedgerEntry(
                 seq: seq, timeMillis: millis, kind: "shred", record: item.record, school: item.school, sha256: item.sha256,
                 request: item.request, prev: Hex.encode(prev), hash: "", signature: "")
             let hash = entry.computedHash(vaultID: vaultID)
             entry.hash = Hex.encode(hash)
-            entry.signature = Data(try signer.sign(hash)).base64EncodedString()
-            text += try Self.line(entry)
+            if n == fresh.count - 1 { entry.signature = Data(try signer.sign(hash)).base64EncodedString() }
+            text += try Self.line(entry, encoder)
             prev = hash
             added.append(entry)
         }
@@ -106,7 +111,7 @@ public struct DeletionLedger: Sendable {
             guard entry.hash == Hex.encode(hash) else {
                 throw KeyManagementError.malformedLedger(line: lineNumber, problem: "its hash does not match its content")
             }
-            if let publicKey {
+            if let publicKey, !entry.signature.isEmpty {
                 guard let signature = Data(base64Encoded: entry.signature),
                       publicKey.verify(signature: Array(signature), message: hash) else {
                     throw KeyManagementError.malformedLedger(line: lineNumber, problem: "its signature is not the vault's")
@@ -114,6 +119,10 @@ public struct DeletionLedger: Sendable {
             }
             prev = hash
             out.append(entry)
+        }
+        if let last = out.last, last.signature.isEmpty {
+            // Every append signs its last entry: an unsigned end means entries were cut off or added.
+            throw KeyManagementError.malformedLedger(line: lineNumber, problem: "the last entry is not signed (entries were removed or added)")
         }
         if let last = bytes.last, last != 0x0a {
             throw KeyManagementError.malformedLedger(line: lineNumber, problem: "the last line is incomplete")
@@ -127,10 +136,8 @@ public struct DeletionLedger: Sendable {
         return Blake2b.hash(b.bytes)
     }
 
-    static func line(_ entry: LedgerEntry) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(entry)) + [0x0a]
+    static func line(_ entry: LedgerEntry, _ encoder: JSONEncoder) throws -> [UInt8] {
+        Array(try encoder.encode(entry)) + [0x0a]
     }
 
     private func readAll() throws -> [UInt8] {

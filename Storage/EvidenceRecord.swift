@@ -76,6 +76,26 @@ public struct EvidenceRecord: Sendable, Equatable, Codable, FetchableRecord, Per
     }
 
     public var createdAt: Date { Date(timeIntervalSince1970: Double(createdAtMillis) / 1000) }
+
+    // Row coding written out (not Codable's): a shred or a listing reads records by the hundred thousand.
+    public init(row: Row) throws {
+        id = row["id"]; school = row["school"]; child = row["child"]; concern = row["concern"]; kind = row["kind"]
+        filename = row["filename"]; declaredType = row["declared_type"]; sniffedType = row["sniffed_type"]
+        size = row["size"]; sha256 = row["sha256"]; ciphertextBlake2b = row["ciphertext_blake2b"]
+        ciphertextSize = row["ciphertext_size"]; createdAtMillis = row["created_at_ms"]; createdBy = row["created_by"]
+        kekID = row["kek_id"]; wrappedDEK = row["wrapped_dek"]; formatVersion = row["format_version"]
+        category = row["category"]; reviewOn = row["review_on"]
+    }
+
+    public func encode(to container: inout PersistenceContainer) throws {
+        container["id"] = id; container["school"] = school; container["child"] = child; container["concern"] = concern
+        container["kind"] = kind; container["filename"] = filename; container["declared_type"] = declaredType
+        container["sniffed_type"] = sniffedType; container["size"] = size; container["sha256"] = sha256
+        container["ciphertext_blake2b"] = ciphertextBlake2b; container["ciphertext_size"] = ciphertextSize
+        container["created_at_ms"] = createdAtMillis; container["created_by"] = createdBy; container["kek_id"] = kekID
+        container["wrapped_dek"] = wrappedDEK; container["format_version"] = formatVersion
+        container["category"] = category; container["review_on"] = reviewOn
+    }
 }
 
 /// Which records to list; nil fields do not filter.

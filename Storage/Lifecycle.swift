@@ -167,6 +167,21 @@ public struct Tombstone: Sendable, Equatable, Codable, FetchableRecord, Persista
         self.signature = Data()
     }
 
+    public init(row: Row) throws {
+        record = row["record"]; school = row["school"]; child = row["child"]; kind = row["kind"]; category = row["category"]
+        createdAtMillis = row["created_at_ms"]; sha256 = row["sha256"]; shreddedAtMillis = row["shredded_at_ms"]
+        request = row["request"]; requestedBy = row["requested_by"]; approvedBy = row["approved_by"]; reason = row["reason"]
+        kekID = row["kek_id"]; signature = row["signature"]
+    }
+
+    public func encode(to container: inout PersistenceContainer) throws {
+        container["record"] = record; container["school"] = school; container["child"] = child; container["kind"] = kind
+        container["category"] = category; container["created_at_ms"] = createdAtMillis; container["sha256"] = sha256
+        container["shredded_at_ms"] = shreddedAtMillis; container["request"] = request; container["requested_by"] = requestedBy
+        container["approved_by"] = approvedBy; container["reason"] = reason; container["kek_id"] = kekID
+        container["signature"] = signature
+    }
+
     public func signedMessage(vaultID: String) -> [UInt8] {
         var b = Binding(label: "strongroom/v1/tombstone")
         b.append(vaultID)

@@ -30,6 +30,9 @@ public protocol LifecycleCatalog: Sendable {
     /// Live records an active hold of `school` with this scope and target covers.
     func records(school: String, scope: Hold.Scope, target: String) throws -> [EvidenceRecord]
 
+    /// The live records among `ids`, in one read (a shred request can name a hundred thousand).
+    func records(ids: [String]) throws -> [EvidenceRecord]
+
     func createShredRequest(_ request: ShredRequest, event: AuditEntry, signer: AuditSigner?) throws
     func shredRequest(id: String) throws -> ShredRequest?
     /// Executes an approved request in one transaction: refuses (`recordsHeld`) if any record is

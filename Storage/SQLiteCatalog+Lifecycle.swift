@@ -129,6 +129,24 @@ extension SQLiteCatalog: LifecycleCatalog {
 
     // MARK: shredding
 
+    public func records(ids: [String]) throws -> [EvidenceRecord] {
+        try guarded {
+            try pool.read { db in
+                var out: [EvidenceRecord] = []
+                out.reserveCapacity(ids.count)
+                var start = 0
+                while start < ids.count {
+                    let chunk = Array(ids[start..<min(ids.count, start + 500)])
+                    let marks = chunk.map { _ in "?" }.joined(separator: ",")
+                    out += try EvidenceRecord.fetchAll(
+                        db.cachedStatement(sql: "SELECT * FROM records WHERE id IN (\(marks))"), arguments: StatementArguments(chunk))
+                    start += 500
+                }
+                return out
+            }
+        }
+    }
+
     public func createShredRequest(_ request: ShredRequest, event: AuditEntry, signer: AuditSigner?) throws {
         try auditedWrite { db in
             try request.insert(db)
@@ -150,19 +168,24 @@ extension SQLiteCatalog: LifecycleCatalog {
             }
             let holds = try Hold.filter(Column("released_at_ms") == nil && Column("school") == approved.school).fetchAll(db)
             var held: [String] = []
-            var live: [EvidenceRecord] = []
+            var live: [String: (rowID: Int64, kekID: String)] = [:]
+            let lookup = try db.cachedStatement(sql: "SELECT \(KeyedRecord.columns) FROM records WHERE id = ?")
             for id in approved.records {
-                guard let record = try EvidenceRecord.fetchOne(db, key: id) else { continue }
-                if holds.contains(where: { $0.covers(record) }) { held.append(id) }
-                live.append(record)
+                guard let row = try Row.fetchOne(lookup, arguments: [id]) else { continue }
+                let record = KeyedRecord(row: row)
+                if holds.contains(where: { $0.covers(school: record.school, id: record.id, child: record.child, concern: record.concern) }) {
+                    held.append(id)
+                }
+                live[id] = (record.rowID!, record.kekID)
             }
             guard held.isEmpty else { throw StorageError.recordsHeld(held) }
             for var tombstone in tombstones {
                 // The KEK the key is under now (a rotation may have moved it since the caller read it).
-                if let record = live.first(where: { $0.id == tombstone.record }) { tombstone.kekID = record.kekID }
+                if let now = live[tombstone.record] { tombstone.kekID = now.kekID }
                 try tombstone.insert(db)
             }
-            for record in live { _ = try record.delete(db) }
+            let delete = try db.cachedStatement(sql: "DELETE FROM records WHERE rowid = ?")
+            for (_, record) in live { try delete.execute(arguments: [record.rowID]) }
             try approved.update(db)
             _ = try self.appendLocked(db, events, signer: signer)
         }

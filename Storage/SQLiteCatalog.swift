@@ -71,7 +71,9 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
             // GRDB switches the writer to synchronous=NORMAL when it enables WAL; a commit must
             // survive power loss, so set FULL again on the writer connection.
             if !options.readOnly {
-                try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+                // A larger page cache on the one writer connection only (readers keep the
+                // default): a shred of a hundred thousand records or a rotation touches many pages.
+                try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL; PRAGMA cache_size = -32768") }
             }
             if !options.readOnly {
                 let migrator = Self.migrator

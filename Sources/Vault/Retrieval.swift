@@ -59,6 +59,11 @@ extension Vault {
         return try vaulting { try shredded.contains(id) } ? nil : record
     }
 
+    /// The live records among `ids` (those the deletion ledger names left out).
+    func liveRecords(ids: [String]) throws -> [EvidenceRecord] {
+        try vaulting { try catalog.records(ids: ids).filter { try !shredded.contains($0.id) } }
+    }
+
     /// A record's metadata, after its audit event.
     public func show(id: String, actor: String) throws -> EvidenceRecord {
         let record = try lookUp(id: id, actor: actor, action: "show")

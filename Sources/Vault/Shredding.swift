@@ -29,10 +29,11 @@ extension Vault {
         guard unique.count <= ShredPolicy.maxRecords else {
             throw VaultError.invalidArgument("a shred request may name at most \(ShredPolicy.maxRecords) records")
         }
+        let found = Dictionary(try liveRecords(ids: unique.filter(RecordID.isValid)).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         var records: [EvidenceRecord] = []
         records.reserveCapacity(unique.count)
         for id in unique {
-            guard RecordID.isValid(id), let record = try liveRecord(id: id), record.school == school else {
+            guard RecordID.isValid(id), let record = found[id], record.school == school else {
                 try deny(principal, .shred, school: school, record: RecordID.isValid(id) ? id : nil, reason: "no such record in this school")
                 throw VaultError.notFound(RecordID.isValid(id) ? id : "(malformed id)")
             }
@@ -81,7 +82,7 @@ extension Vault {
         approved.approvedRole = principal.role.rawValue
         approved.approvedAtMillis = nowMillis
         approved.state = .executing
-        let live = try request.records.compactMap { id in try liveRecord(id: id) }
+        let live = try liveRecords(ids: request.records)
         var tombstones = live.map { Tombstone(record: $0, shreddedAtMillis: approved.approvedAtMillis!, request: approved, approvedBy: principal.actor) }
         let signer = try keys.auditSigner()
         for i in tombstones.indices { tombstones[i].signature = Data(try signer.sign(tombstones[i].signedMessage(vaultID: vaultID))) }
