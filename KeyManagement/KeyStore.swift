@@ -35,6 +35,8 @@ public final class KeyStore: @unchecked Sendable {
     private var unwrapped: [String: SecretBytes] = [:]
     private var signer: AuditSigner?
     private let clock: @Sendable () -> Date
+    /// KEKs this process created and nobody has audited yet (`drainCreated`).
+    private var created: [KEKInfo] = []
 
     /// Creates a new key store with an audit-signing key (KEKs are made per school and period on first use).
     public static func create(
@@ -104,12 +106,23 @@ public final class KeyStore: @unchecked Sendable {
             let key = try SecretBytes.random(count: 32)
             let id = "kek-" + Hex.encode(randomPublicBytes(8))
             let wrapped = try master.wrap(key, associatedData: Self.kekBinding(vaultID: vaultID, kekID: id))
-            file.keks.append(.init(
-                id: id, state: .active, school: school, period: period, createdAt: clock(), wrapped: Data(wrapped).base64EncodedString()))
+            let entry = KeyStoreFile.KEKEntry(
+                id: id, state: .active, school: school, period: period, createdAt: clock(), wrapped: Data(wrapped).base64EncodedString())
+            file.keks.append(entry)
             unwrapped[id] = key
+            created.append(entry.info)
             return id
         }
         return (id, try kek(id: id))
+    }
+
+    /// The KEKs this process created since the last call, for the caller to audit (each is
+    /// returned once, whichever thread asks first).
+    public func drainCreated() -> [KEKInfo] {
+        lock.withLock {
+            defer { created.removeAll() }
+            return created
+        }
     }
 
     /// A KEK by id, unwrapped once and kept in guarded memory while the store is open.
@@ -160,7 +173,10 @@ public final class KeyStore: @unchecked Sendable {
                 let key = try SecretBytes.random(count: 32)
                 let id = "kek-" + Hex.encode(randomPublicBytes(8))
                 let wrapped = try master.wrap(key, associatedData: Self.kekBinding(vaultID: vaultID, kekID: id))
-                fresh.append(.init(id: id, state: .active, school: school, period: period, createdAt: now, wrapped: Data(wrapped).base64EncodedString()))
+                let entry = KeyStoreFile.KEKEntry(
+                    id: id, state: .active, school: school, period: period, createdAt: now, wrapped: Data(wrapped).base64EncodedString())
+                fresh.append(entry)
+                created.append(entry.info)
                 unwrapped[id] = key
             }
             file.keks += fresh

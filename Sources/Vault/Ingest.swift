@@ -200,6 +200,7 @@ public final class IngestSession {
                             schoolID: request.school, recordID: recordID, formatVersion: UInt64(EvidenceRecord.formatVersion), kekID: kekID)
                         record.kekID = kekID
                         record.wrappedDEK = Data(try KeyWrap.wrapDataKey(dataKey!, under: kek, binding: binding))
+                        try vault.auditCreatedKEKs(keys, actor: request.actor)
                         do {
                             try vault.timedAudit { try vault.catalog.commitRecord(record, event: event, signer: try keys.auditSigner()) }
                             break

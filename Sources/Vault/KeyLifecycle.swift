@@ -42,6 +42,7 @@ extension Vault {
         let keys = try requireKeys("keys rotate")
         let resumed = keys.rotationInProgress != nil
         let retired = try vaulting { try keys.beginRotation() }
+        try auditCreatedKEKs(keys, actor: actor)
         if !resumed {
             try audit(AuditEntry(actor: actor, action: "kek-rotate-start", outcome: .ok, reason: "\(retired.count) KEKs retired"))
         }
@@ -65,6 +66,7 @@ extension Vault {
                     try keys.destroy(ids: [id])
                 }
             }
+            try auditCreatedKEKs(keys, actor: actor)
             guard let last = step.last else { break }
             after = last
             rewrapped += step.changed

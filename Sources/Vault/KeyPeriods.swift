@@ -86,6 +86,19 @@ extension Vault {
         return out
     }
 
+    /// Audits the KEKs created since the last call (a new school and month, a rotation's
+    /// successors). Never called inside a catalog transaction.
+    func auditCreatedKEKs(_ keys: KeyStore, actor: String) throws {
+        let created = keys.drainCreated()
+        guard !created.isEmpty else { return }
+        try vaulting {
+            try catalog.append(created.map {
+                AuditEntry(actor: actor, action: "kek-create", outcome: .ok, school: $0.school,
+                           reason: "\($0.id) for period \($0.period ?? "-")")
+            }, signer: try keys.auditSigner())
+        }
+    }
+
     /// Applies updates, retrying once if a target KEK was destroyed meanwhile by another process.
     func applyRekey(_ records: [EvidenceRecord], keys: KeyStore, holds: [Hold], reviewOn: (KeyedRecord) -> String = { $0.reviewOn },
                     commit: ([RecordKeyUpdate]) throws -> Void) throws {
@@ -93,6 +106,7 @@ extension Vault {
         let keyed = records.map(KeyedRecord.init)
         for attempt in 1...2 {
             let updates = try rekeyUpdates(keyed, keys: keys, holds: holds, reviewOn: reviewOn, scratch: scratch)
+            try auditCreatedKEKs(keys, actor: "system")
             do {
                 return try vaulting { try commit(updates) }
             } catch VaultError.storage(.kekDestroyed(let id)) where attempt == 1 {

@@ -64,4 +64,11 @@ final class ReadmeTests: XCTestCase {
         let text = try String(contentsOf: readme, encoding: .utf8)
         XCTAssertTrue(text.contains(AccessPolicy.markdownTable), "README's role table differs from AccessPolicy.markdownTable:\n\(AccessPolicy.markdownTable)")
     }
+
+    func testReadmePrintsTheRetentionTableFromCode() throws {
+        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("README.md")
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        XCTAssertTrue(text.contains(RetentionPolicy.markdownTable), "README's retention table differs from RetentionPolicy.markdownTable:\n\(RetentionPolicy.markdownTable)")
+    }
 }

@@ -64,6 +64,8 @@ final class LifecycleTests: XCTestCase {
         XCTAssertEqual(later.reviewOn, "2037-02-28", "a new record of the child takes the date of birth")
         XCTAssertEqual(later.kekID, after.kekID)
         XCTAssertEqual(try events("set-dob").count, 1)
+        XCTAssertEqual(try events("kek-create").compactMap(\.reason).map { String($0.suffix(7)) }, ["2051-01", "2037-02"],
+                       "each new period KEK is an audit event")
     }
 
     func testDateOfBirthMustBeARealPastDay() throws {
