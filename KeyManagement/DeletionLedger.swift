@@ -50,7 +50,13 @@ public struct DeletionLedger: Sendable {
         while flock(fd, LOCK_EX) != 0 {
             guard errno == EINTR else { throw KeyManagementError.io(path: path, errno: errno) }
         }
-        let existing = try Self.parse(try readAll(), vaultID: vaultID, publicKey: nil)
+        // An append a crash or a full disk cut short left an incomplete or unsigned tail: cut it
+        // off (its shred is still `executing` and appends those entries again).
+        let bytes = try readAll()
+        let (existing, validLength) = Self.signedPrefix(bytes, vaultID: vaultID)
+        if validLength < bytes.count {
+            guard ftruncate(fd, off_t(validLength)) == 0 else { throw KeyManagementError.io(path: path, errno: errno) }
+        }
         let present = Set(existing.map(\.record))
         var prev = existing.last.map { Array(Hex.decode($0.hash) ?? []) } ?? Self.genesis(vaultID: vaultID)
         var seq = existing.last?.seq ?? 0
@@ -83,9 +89,76 @@ public struct DeletionLedger: Sendable {
         return added
     }
 
-    /// Every entry, each checked against the chain and, with `publicKey`, its signature.
+    /// Every entry, each checked against the chain and, with `publicKey`, its signature. Reads
+    /// under a shared lock, so a reader never sees half an append.
     public func entries(publicKey: VaultPublicKey?) throws -> [LedgerEntry] {
-        try Self.parse(try readAll(), vaultID: vaultID, publicKey: publicKey)
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return [] }
+            throw KeyManagementError.io(path: path, errno: errno)
+        }
+        defer { _ = Glibc.close(fd) }
+        while flock(fd, LOCK_SH) != 0 {
+            guard errno == EINTR else { throw KeyManagementError.io(path: path, errno: errno) }
+        }
+        return try Self.parse(try readAll(), vaultID: vaultID, publicKey: publicKey)
+    }
+
+    /// What the vault goes by before it opens any record: the entries up to the last complete,
+    /// signed append (a half-written append after a crash is ignored until the next append cuts
+    /// it off), each signature checked, and the whole reaching at least `head`, the end the key
+    /// store recorded. A ledger cut back (or deleted) behind that is refused.
+    public func entriesForReading(publicKey: VaultPublicKey, head: (seq: Int64, hash: String)?) throws -> [LedgerEntry] {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        var bytes: [UInt8] = []
+        if fd >= 0 {
+            defer { _ = Glibc.close(fd) }
+            while flock(fd, LOCK_SH) != 0 {
+                guard errno == EINTR else { throw KeyManagementError.io(path: path, errno: errno) }
+            }
+            bytes = try readAll()
+        } else if errno != ENOENT {
+            throw KeyManagementError.io(path: path, errno: errno)
+        }
+        let (entries, _) = Self.signedPrefix(bytes, vaultID: vaultID)
+        for (i, entry) in entries.enumerated() where !entry.signature.isEmpty {
+            guard let signature = Data(base64Encoded: entry.signature),
+                  publicKey.verify(signature: Array(signature), message: Hex.decode(entry.hash) ?? []) else {
+                throw KeyManagementError.malformedLedger(line: i + 1, problem: "its signature is not the vault's")
+            }
+        }
+        if let head {
+            guard head.seq <= Int64(entries.count), entries[Int(head.seq) - 1].hash == head.hash else {
+                throw KeyManagementError.malformedLedger(
+                    line: entries.count, problem: "it ends before entry \(head.seq), which the key store recorded: entries were removed")
+            }
+        }
+        return entries
+    }
+
+    /// The longest prefix that ends with a signed entry and chains from the genesis, and its length in bytes.
+    static func signedPrefix(_ bytes: [UInt8], vaultID: String) -> ([LedgerEntry], Int) {
+        var entries: [LedgerEntry] = []
+        var kept: [LedgerEntry] = []
+        var keptLength = 0
+        var prev = genesis(vaultID: vaultID)
+        var offset = 0
+        let decoder = JSONDecoder()
+        while offset < bytes.count {
+            guard let newline = bytes[offset...].firstIndex(of: 0x0a),
+                  let entry = try? decoder.decode(LedgerEntry.self, from: Data(bytes[offset..<newline])),
+                  entry.seq == (entries.last?.seq ?? 0) + 1, entry.prev == Hex.encode(prev) else { break }
+            let hash = entry.computedHash(vaultID: vaultID)
+            guard entry.hash == Hex.encode(hash) else { break }
+            entries.append(entry)
+            prev = hash
+            offset = newline + 1
+            if !entry.signature.isEmpty {
+                kept = entries
+                keptLength = offset
+            }
+        }
+        return (kept, keptLength)
     }
 
     /// Checks a ledger's bytes: every line parses, follows the one before and, with a public
@@ -180,19 +253,27 @@ public struct LedgerEntry: Codable, Sendable, Equatable {
 /// again, even from an older copy of the database put back beside the current key store.
 public final class ShreddedRecords: @unchecked Sendable {
     private let ledger: DeletionLedger
+    private let publicKey: VaultPublicKey
+    private let keyStoreDirectory: String
     private let lock = NSLock()
-    private var stamp: FileStamp?
+    private var stamps: [FileStamp?] = []
     private var ids: Set<String> = []
 
-    public init(ledger: DeletionLedger) { self.ledger = ledger }
+    public init(ledger: DeletionLedger, publicKey: VaultPublicKey, keyStoreDirectory: String) {
+        self.ledger = ledger
+        self.publicKey = publicKey
+        self.keyStoreDirectory = keyStoreDirectory
+    }
 
-    /// Throws `.malformedLedger` if the ledger is damaged: then nothing can be known to be safe to open.
+    /// Throws `.malformedLedger` if the ledger is damaged, unsigned, or shorter than the key store
+    /// says it is (cut back or deleted): then nothing can be known to be safe to open.
     public func contains(_ record: String) throws -> Bool {
         try lock.withLock {
-            let now = FileStamp(path: ledger.path)
-            if now != stamp {
-                ids = Set(try ledger.entries(publicKey: nil).map(\.record))
-                stamp = now
+            let now = [FileStamp(path: ledger.path), FileStamp(path: keyStoreDirectory + "/" + KeyStore.fileName)]
+            if now != stamps {
+                let entries = try ledger.entriesForReading(publicKey: publicKey, head: try KeyStore.ledgerHead(directory: keyStoreDirectory))
+                ids = Set(entries.map(\.record))
+                stamps = now
             }
             return ids.contains(record)
         }

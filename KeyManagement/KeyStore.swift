@@ -31,6 +31,9 @@ public final class KeyStore: @unchecked Sendable {
     private var file: KeyStoreFile
     private var stamp: FileStamp?
     private var master: any MasterKeyProvider
+    /// The wrapped signing key this process's master key was proved against. If another process
+    /// changes the master key, the file's differs, and this process must not wrap anything more.
+    private var provenSigningWrap: String
     private let lock = NSLock()
     private var unwrapped: [String: SecretBytes] = [:]
     private var signer: AuditSigner?
@@ -48,7 +51,7 @@ public final class KeyStore: @unchecked Sendable {
         let signingWrapped = try master.wrap(signer.secret, associatedData: signingKeyBinding(vaultID: vaultID))
         let file = KeyStoreFile(
             format: formatName, version: currentVersion, vaultID: vaultID, masterKey: master.descriptor, keks: [],
-            rotation: nil,
+            rotation: nil, ledgerHead: nil,
             auditSigningKey: .init(publicKey: signer.publicKey.minisignBase64, wrapped: Data(signingWrapped).base64EncodedString()))
         do {
             try DurableFile.write(try encode(file), to: path, exclusive: true)
@@ -88,6 +91,7 @@ public final class KeyStore: @unchecked Sendable {
         self.master = master
         self.clock = clock
         self.stamp = FileStamp(path: path)
+        self.provenSigningWrap = file.auditSigningKey.wrapped
     }
 
     public var masterKeyDescriptor: MasterKeyDescriptor { lock.withLock { file.masterKey } }
@@ -128,6 +132,8 @@ public final class KeyStore: @unchecked Sendable {
     /// A KEK by id, unwrapped once and kept in guarded memory while the store is open.
     public func kek(id: String) throws -> SecretBytes {
         try lock.withLock {
+            // A KEK another process destroyed is forgotten here too (one stat per call).
+            refreshIfChanged()
             if let key = unwrapped[id] { return key }
             var entry = file.keks.first(where: { $0.id == id })
             if entry == nil || entry?.state != .destroyed {
@@ -236,8 +242,24 @@ public final class KeyStore: @unchecked Sendable {
             let signing = try newMaster.wrap(signer.secret, associatedData: Self.signingKeyBinding(vaultID: vaultID))
             file.auditSigningKey.wrapped = Data(signing).base64EncodedString()
             file.masterKey = newMaster.descriptor
+            master = newMaster
+            provenSigningWrap = file.auditSigningKey.wrapped
         }
-        lock.withLock { master = newMaster }
+    }
+
+    // MARK: deletion ledger head
+
+    /// Records the ledger's newest entry (after an append), never moving it backwards.
+    public func recordLedgerHead(seq: Int64, hash: String) throws {
+        try mutate { file in
+            if let head = file.ledgerHead, head.seq >= seq { return }
+            file.ledgerHead = .init(seq: seq, hash: hash)
+        }
+    }
+
+    /// The ledger head recorded in the key store file (read from disk, no key needed).
+    public static func ledgerHead(directory: String) throws -> (seq: Int64, hash: String)? {
+        try load(path: directory + "/" + fileName).ledgerHead.map { ($0.seq, $0.hash) }
     }
 
     // MARK: signing key
@@ -278,6 +300,9 @@ public final class KeyStore: @unchecked Sendable {
             }
             var fresh = try Self.load(path: path)
             guard fresh.vaultID == vaultID else { throw KeyManagementError.malformedKeyStore("\(path) now belongs to another vault") }
+            // Another process changed the master key: a KEK wrapped now under ours would be
+            // unreadable once the old key is destroyed. Refuse; a restart with the new key fixes it.
+            guard fresh.auditSigningKey.wrapped == provenSigningWrap else { throw KeyManagementError.masterKeyChanged }
             let result = try body(&fresh)
             fresh.version = Self.currentVersion
             do { try DurableFile.write(try Self.encode(fresh), to: path) } catch let error as FileOpsError {
@@ -376,7 +401,15 @@ struct KeyStoreFile: Codable {
     var masterKey: MasterKeyDescriptor
     var keks: [KEKEntry]
     var rotation: Rotation?
+    /// The deletion ledger's last entry when this file was last changed by an append: a ledger
+    /// found shorter than this, or missing, is refused (docs/keys.md, "Deletion ledger").
+    var ledgerHead: LedgerHead?
     var auditSigningKey: SigningKeyEntry
+
+    struct LedgerHead: Codable {
+        var seq: Int64
+        var hash: String
+    }
 
     struct KEKEntry: Codable {
         var id: String

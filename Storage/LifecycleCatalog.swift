@@ -20,7 +20,8 @@ public protocol LifecycleCatalog: Sendable {
     /// One step of a rotation's walk, in one write transaction: reads up to `limit` live records
     /// after `afterRowID` in storage order, lets `rekey` compute where their keys go, applies
     /// that. Returns the last row read (nil: the walk is over) and how many records changed.
-    func rekeyPage(afterRowID: Int64, limit: Int, _ rekey: @escaping ([KeyedRecord]) throws -> [RecordKeyUpdate]) throws -> (last: Int64?, changed: Int)
+    /// `rekey` gets the page and the active holds, both read in that transaction.
+    func rekeyPage(afterRowID: Int64, limit: Int, _ rekey: @escaping ([KeyedRecord], [Hold]) throws -> [RecordKeyUpdate]) throws -> (last: Int64?, changed: Int)
 
     func placeHold(_ hold: Hold, updates: [RecordKeyUpdate], event: AuditEntry, signer: AuditSigner?) throws
     /// Marks the hold released and moves records no longer held back to their period KEKs.

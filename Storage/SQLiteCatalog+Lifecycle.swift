@@ -10,7 +10,7 @@ extension SQLiteCatalog: LifecycleCatalog {
             try db.execute(
                 sql: "INSERT OR REPLACE INTO children (school, child, dob, set_at_ms, set_by) VALUES (?, ?, ?, ?, ?)",
                 arguments: [school ?? "", child, dob, self.nowMillis, actor])
-            try Self.apply(db, updates)
+            try Self.applyAll(db, updates)
             _ = try self.appendLocked(db, [event], signer: signer)
         }
     }
@@ -40,6 +40,11 @@ extension SQLiteCatalog: LifecycleCatalog {
         }
     }
 
+    /// Applies every update or none: if a record moved meanwhile, the transaction is refused.
+    static func applyAll(_ db: Database, _ updates: [RecordKeyUpdate]) throws {
+        guard try apply(db, updates) == updates.count else { throw StorageError.recordsMoved }
+    }
+
     @discardableResult
     static func apply(_ db: Database, _ updates: [RecordKeyUpdate]) throws -> Int {
         var checked = Set<String>()
@@ -63,7 +68,7 @@ extension SQLiteCatalog: LifecycleCatalog {
     }
 
     public func rekeyPage(
-        afterRowID: Int64, limit: Int, _ rekey: @escaping ([KeyedRecord]) throws -> [RecordKeyUpdate]
+        afterRowID: Int64, limit: Int, _ rekey: @escaping ([KeyedRecord], [Hold]) throws -> [RecordKeyUpdate]
     ) throws -> (last: Int64?, changed: Int) {
         try auditedWrite { db in
             // Rowid order reads the table sequentially; the writer's own cache serves the updates.
@@ -72,7 +77,8 @@ extension SQLiteCatalog: LifecycleCatalog {
                 arguments: [afterRowID, limit])
             guard !rows.isEmpty else { return (nil, 0) }
             let page = rows.map(KeyedRecord.init(row:))
-            let changed = try Self.apply(db, try rekey(page))
+            let holds = try Hold.filter(Column("released_at_ms") == nil).fetchAll(db)
+            let changed = try Self.apply(db, try rekey(page, holds))
             return (page.last!.rowID, changed)
         }
     }
@@ -82,7 +88,7 @@ extension SQLiteCatalog: LifecycleCatalog {
     public func placeHold(_ hold: Hold, updates: [RecordKeyUpdate], event: AuditEntry, signer: AuditSigner?) throws {
         try auditedWrite { db in
             try hold.insert(db)
-            try Self.apply(db, updates)
+            try Self.applyAll(db, updates)
             _ = try self.appendLocked(db, [event], signer: signer)
         }
     }
@@ -94,7 +100,7 @@ extension SQLiteCatalog: LifecycleCatalog {
             }
             guard current.isActive else { throw StorageError.lifecycleConflict("hold \(released.id) was already released") }
             try released.update(db)
-            try Self.apply(db, updates)
+            try Self.applyAll(db, updates)
             _ = try self.appendLocked(db, [event], signer: signer)
         }
     }
@@ -180,8 +186,10 @@ extension SQLiteCatalog: LifecycleCatalog {
             }
             guard held.isEmpty else { throw StorageError.recordsHeld(held) }
             for var tombstone in tombstones {
-                // The KEK the key is under now (a rotation may have moved it since the caller read it).
-                if let now = live[tombstone.record] { tombstone.kekID = now.kekID }
+                // Only records still live (another request may have shredded one meanwhile), with
+                // the KEK the key is under now (a rotation may have moved it since).
+                guard let now = live[tombstone.record] else { continue }
+                tombstone.kekID = now.kekID
                 try tombstone.insert(db)
             }
             let delete = try db.cachedStatement(sql: "DELETE FROM records WHERE rowid = ?")
@@ -258,7 +266,8 @@ extension SQLiteCatalog: LifecycleCatalog {
                     try db.execute(
                         sql: "INSERT OR IGNORE INTO destroyed_keks (id, destroyed_at_ms, reason) VALUES (?, ?, ?)",
                         arguments: [id, self.nowMillis, reason])
-                    marked.insert(id)
+                    // Only a KEK newly marked here (a second process finishing the same shred adds no event).
+                    if db.changesCount == 1 { marked.insert(id) }
                 }
                 let entries = makeEvents(marked)
                 if !entries.isEmpty { _ = try self.appendLocked(db, entries, signer: signer) }

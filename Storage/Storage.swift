@@ -42,6 +42,9 @@ public enum StorageError: Error, Sendable, Equatable {
     case kekDestroyed(String)
     /// A hold or shred request of that id does not exist.
     case lifecycleNotFound(what: String, id: String)
+    /// Records changed their KEK between being read and being moved (a concurrent rotation):
+    /// read them again and retry.
+    case recordsMoved
     /// The hold or shred request is not in a state that allows this (already released, already executed...).
     case lifecycleConflict(String)
 
@@ -67,6 +70,7 @@ extension StorageError: CustomStringConvertible {
         case .kekDestroyed(let id): return "key-encryption key \(id) has been destroyed"
         case .lifecycleNotFound(let what, let id): return "no \(what) \(LogText.escape(id))"
         case .lifecycleConflict(let why): return why
+        case .recordsMoved: return "records moved to another key meanwhile; try again"
         }
     }
 }

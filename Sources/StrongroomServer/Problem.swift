@@ -88,6 +88,8 @@ struct Problem: HTTPResponseError {
                                detail: "the stored evidence failed its integrity check (\(damage.kind)); an operator must run strongroom verify")
             case .lifecycleNotFound(let what, _):
                 return Problem(status: .notFound, slug: "not-found", title: "Not found", detail: "there is no \(what) with this id that you may see")
+            case .recordsMoved:
+                return Problem(status: .serviceUnavailable, slug: "busy", title: "Busy", detail: storage.description)
             case .recordsHeld, .lifecycleConflict:
                 return Problem(status: .conflict, slug: "conflict", title: "Refused in this state", detail: storage.description)
             case .blobMissing:

@@ -57,7 +57,7 @@ extension Vault {
         }
         let filter = RecordFilter(
             school: school, child: child, createdBy: grant == .ownUploads ? principal.actor : nil, limit: limit, offset: offset)
-        let records = try vaulting { try catalog.records(matching: filter) }
+        let records = try withoutShredded(try vaulting { try catalog.records(matching: filter) }, id: \.id)
         try audit(AuditEntry(
             actor: principal.actor, action: Capability.list.auditAction, outcome: .ok, school: school, child: child,
             reason: "\(records.count) records\(grant == .ownUploads ? ", own uploads only" : "")"))

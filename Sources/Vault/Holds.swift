@@ -24,15 +24,16 @@ extension Vault {
         let hold = Hold(
             id: "hold-" + Hex.encode(randomPublicBytes(8)), school: school, scope: scope, target: target, reason: reason,
             placedBy: principal.actor, placedAtMillis: nowMillis)
-        let records = try vaulting { try catalog.records(school: school, scope: scope, target: target) }
-        let holds = try activeHolds(school: school) + [hold]
-        try applyRekey(records, keys: keys, holds: holds) { updates in
+        try applyRekey(
+            records: { try vaulting { try catalog.records(school: school, scope: scope, target: target) } },
+            keys: keys, holds: { try activeHolds(school: school) + [hold] }
+        ) { updates, count in
             try catalog.placeHold(
                 hold, updates: updates,
                 event: AuditEntry(
                     actor: principal.actor, action: "hold-place", outcome: .ok, school: school,
                     child: scope == .child ? target : nil, concern: scope == .concern ? target : nil,
-                    record: scope == .record ? target : nil, reason: "\(hold.id): \(records.count) records held"),
+                    record: scope == .record ? target : nil, reason: "\(hold.id): \(count) records held"),
                 signer: try keys.auditSigner())
         }
         return hold
@@ -55,13 +56,14 @@ extension Vault {
         released.releasedBy = principal.actor
         released.releasedAtMillis = nowMillis
         released.releaseReason = reason
-        let records = try vaulting { try catalog.records(school: hold.school, scope: hold.scope, target: hold.target) }
-        let others = try activeHolds(school: hold.school).filter { $0.id != hold.id }
-        try applyRekey(records, keys: keys, holds: others) { updates in
+        try applyRekey(
+            records: { try vaulting { try catalog.records(school: hold.school, scope: hold.scope, target: hold.target) } },
+            keys: keys, holds: { try activeHolds(school: hold.school).filter { $0.id != hold.id } }
+        ) { updates, count in
             try catalog.releaseHold(
                 released, updates: updates,
                 event: AuditEntry(actor: principal.actor, action: "hold-release", outcome: .ok, school: hold.school,
-                                  reason: "\(hold.id): \(records.count) records"),
+                                  reason: "\(hold.id): \(count) records"),
                 signer: try keys.auditSigner())
         }
         return released

@@ -44,7 +44,7 @@ extension Vault {
             }
             guard RetentionPolicy.rule(kind: request.kind, category: request.category) != nil else {
                 throw VaultError.invalidArgument(
-                    "unknown retention category '\(LogText.escape(request.category))'; categories are \(RetentionPolicy.categories.joined(separator: ", "))")
+                    "unknown retention category; categories are \(RetentionPolicy.categories.joined(separator: ", "))")
             }
         } catch {
             let wrapped = VaultError.wrap(error)

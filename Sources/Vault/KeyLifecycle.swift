@@ -52,13 +52,15 @@ extension Vault {
         let scratch = try SecretBytes(count: DataKey.bytes)
         let skipped = SkippedRecords()
         while true {
-            let holds = try activeHolds(school: nil)
             var step: (last: Int64?, changed: Int) = (nil, 0)
             for attempt in 1...2 {
                 do {
                     step = try vaulting {
-                        try catalog.rekeyPage(afterRowID: after, limit: batchSize) { [self] page in
-                            try rekeyUpdates(page, keys: keys, holds: holds, scratch: scratch, skipped: skipped)
+                        try catalog.rekeyPage(afterRowID: after, limit: batchSize) { [self] page, holds in
+                            // A record the deletion ledger names (an older database put back) is
+                            // not moved to a fresh KEK: its own is to be destroyed.
+                            let live = try page.filter { try !shredded.contains($0.id) }
+                            return try rekeyUpdates(live, keys: keys, holds: holds, scratch: scratch, skipped: skipped)
                         }
                     }
                     break

@@ -100,17 +100,29 @@ extension Vault {
     }
 
     /// Applies updates, retrying once if a target KEK was destroyed meanwhile by another process.
-    func applyRekey(_ records: [EvidenceRecord], keys: KeyStore, holds: [Hold], reviewOn: (KeyedRecord) -> String = { $0.reviewOn },
-                    commit: ([RecordKeyUpdate]) throws -> Void) throws {
+    /// Reads the records and holds, works out where each key belongs and commits that. The
+    /// commit refuses (`lifecycleConflict`) if any record moved meanwhile (a rotation in another
+    /// process), and then it is all read and worked out again; likewise for a target KEK that
+    /// another process destroyed. Returns how many records it read the last time.
+    @discardableResult
+    func applyRekey(
+        records fetch: () throws -> [EvidenceRecord], keys: KeyStore, holds: () throws -> [Hold],
+        reviewOn: (KeyedRecord) -> String = { $0.reviewOn }, commit: ([RecordKeyUpdate], Int) throws -> Void
+    ) throws -> Int {
         let scratch = try SecretBytes(count: DataKey.bytes)
-        let keyed = records.map(KeyedRecord.init)
-        for attempt in 1...2 {
-            let updates = try rekeyUpdates(keyed, keys: keys, holds: holds, reviewOn: reviewOn, scratch: scratch)
+        var attempt = 0
+        while true {
+            attempt += 1
+            let keyed = try fetch().filter { record in try !vaulting { try shredded.contains(record.id) } }.map(KeyedRecord.init)
+            let updates = try rekeyUpdates(keyed, keys: keys, holds: try holds(), reviewOn: reviewOn, scratch: scratch)
             try auditCreatedKEKs(keys, actor: "system")
             do {
-                return try vaulting { try commit(updates) }
-            } catch VaultError.storage(.kekDestroyed(let id)) where attempt == 1 {
+                try vaulting { try commit(updates, keyed.count) }
+                return keyed.count
+            } catch VaultError.storage(.kekDestroyed(let id)) where attempt < 4 {
                 try keys.destroy(ids: [id])
+            } catch VaultError.storage(.recordsMoved) where attempt < 4 {
+                continue
             }
         }
     }

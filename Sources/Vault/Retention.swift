@@ -38,26 +38,27 @@ extension Vault {
             throw VaultError.invalidArgument("date of birth must be a real day written YYYY-MM-DD (between 1900 and 2999)")
         }
         guard day <= CivilDate(clock()) else { throw VaultError.invalidArgument("date of birth is in the future") }
-        var records = try vaulting { try catalog.records(matching: RecordFilter(school: school, child: child)) }
-        if school == nil {
-            // A school's own date of birth for this id stays in force there.
-            let own = try Set(records.map(\.school).filter { s in try vaulting { try catalog.hasOwnDateOfBirth(school: s, child: child) } })
-            records.removeAll { own.contains($0.school) }
+        let fetch = { [self] () throws -> [EvidenceRecord] in
+            var records = try vaulting { try catalog.records(matching: RecordFilter(school: school, child: child)) }
+            if school == nil {
+                // A school's own date of birth for this id stays in force there.
+                let own = try Set(records.map(\.school).filter { s in try vaulting { try catalog.hasOwnDateOfBirth(school: s, child: child) } })
+                records.removeAll { own.contains($0.school) }
+            }
+            return records
         }
-        let holds = try activeHolds(school: nil)
         let review: (KeyedRecord) -> String = { record in
             let rule = RetentionPolicy.rule(kind: record.kind, category: record.category) ?? RetentionPolicy.table[0]
             return RetentionPolicy.reviewDate(
                 rule: rule, dateOfBirth: day.text, createdAt: Date(timeIntervalSince1970: Double(record.createdAtMillis) / 1000))
         }
-        try applyRekey(records, keys: keys, holds: holds, reviewOn: review) { updates in
+        return try applyRekey(records: fetch, keys: keys, holds: { try activeHolds(school: nil) }, reviewOn: review) { updates, count in
             try catalog.setDateOfBirth(
                 school: school, child: child, dob: day.text, by: caller.actor, updates: updates,
                 event: AuditEntry(actor: caller.actor, action: "set-dob", outcome: .ok, school: school, child: child,
-                                  reason: "\(records.count) records re-dated"),
+                                  reason: "\(count) records re-dated"),
                 signer: try keys.auditSigner())
         }
-        return records.count
     }
 
     /// What is due for review on `asOf` (default today), per school: only the caller's schools
@@ -76,7 +77,7 @@ extension Vault {
             schools = school.map { [$0] } ?? principal.schools.sorted()
         }
         if let school { try vaulting { try OpaqueID.validate(school, field: "school id") } }
-        var due = try vaulting { try catalog.dueRecords(asOf: day, schools: schools) }
+        var due = try withoutShredded(try vaulting { try catalog.dueRecords(asOf: day, schools: schools) }, id: \.id)
         let holds = try activeHolds(school: nil)
         if !holds.isEmpty {
             for i in due.indices {

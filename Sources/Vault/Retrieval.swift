@@ -59,6 +59,11 @@ extension Vault {
         return try vaulting { try shredded.contains(id) } ? nil : record
     }
 
+    /// Leaves out what the deletion ledger names (rows of an older database put back).
+    func withoutShredded<T>(_ items: [T], id: (T) -> String) throws -> [T] {
+        try vaulting { try items.filter { try !shredded.contains(id($0)) } }
+    }
+
     /// The live records among `ids` (those the deletion ledger names left out).
     func liveRecords(ids: [String]) throws -> [EvidenceRecord] {
         try vaulting { try catalog.records(ids: ids).filter { try !shredded.contains($0.id) } }
@@ -76,7 +81,7 @@ extension Vault {
         for (value, field) in [(filter.school, "school id"), (filter.child, "child id"), (filter.concern, "concern id")] {
             if let value { try vaulting { try OpaqueID.validate(value, field: field) } }
         }
-        let records = try vaulting { try catalog.records(matching: filter) }
+        let records = try withoutShredded(try vaulting { try catalog.records(matching: filter) }, id: \.id)
         try audit(AuditEntry(
             actor: actor, action: "list", outcome: .ok, school: filter.school, child: filter.child, concern: filter.concern,
             reason: "\(records.count) records"))

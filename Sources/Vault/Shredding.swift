@@ -135,16 +135,21 @@ extension Vault {
         let tombstones = try vaulting { try catalog.tombstones(request: request.id) }
         let signer = try keys.auditSigner()
         try vaulting {
-            try DeletionLedger(directory: layout.keys, vaultID: vaultID).append(
+            let added = try DeletionLedger(directory: layout.keys, vaultID: vaultID).append(
                 tombstones.map { .init(record: $0.record, school: $0.school, sha256: $0.sha256, request: request.id) },
                 signer: signer, now: clock())
+            if let last = added.last { try keys.recordLedgerHead(seq: last.seq, hash: last.hash) }
         }
         CrashPoint.hit("shred-ledger")
         try vaulting { try blobs.delete(recordIDs: tombstones.map(\.record)) }
         CrashPoint.hit("shred-blobs")
-        // A reader holding an old snapshot can keep the WAL from emptying; the rows are deleted
-        // either way, and the next shred or close empties it.
-        try? vaulting { try catalog.purgeWriteAheadLog() }
+        // A reader holding an old snapshot can keep the WAL from emptying: try a few times; the
+        // rows are deleted either way, and the certificate says which it was.
+        var walEmptied = false
+        for attempt in 0..<5 where !walEmptied {
+            if attempt > 0 { usleep(100_000) }
+            walEmptied = (try? vaulting { try catalog.purgeWriteAheadLog() }) != nil
+        }
         let destroyed = try destroyEmptyKEKs(Set(tombstones.map(\.kekID)), keys: keys, actor: request.approvedBy ?? "system",
                                              reason: "last record shredded by \(request.id)")
         CrashPoint.hit("shred-keks")
@@ -159,7 +164,8 @@ extension Vault {
             executedAt: iso.string(from: clock()),
             method: """
                 crypto-shredding: each record's data key (wrapped, 72 bytes) was deleted from the metadata database with \
-                SQLite secure_delete and the write-ahead log emptied; its encrypted blob was deleted; the shred was \
+                SQLite secure_delete \(walEmptied ? "and the write-ahead log emptied" : "(the write-ahead log, busy with readers, is emptied at its next checkpoint)"); \
+                its encrypted blob was deleted; the shred was \
                 appended to the signed deletion ledger, which every restore replays; a retention-period KEK left with \
                 no live record was destroyed, which makes the records undecryptable in every earlier backup. Where \
                 kekDestroyed is false, other live records still use that KEK: it is retired at the next key rotation \
@@ -172,12 +178,18 @@ extension Vault {
             keksDestroyed: destroyed.sorted(), signature: nil)
         try certificate.sign(with: signer)
         let bytes = try certificate.fileBytes()
-        try vaulting {
-            try catalog.completeShred(
-                id: request.id, certificate: Data(bytes),
-                events: [AuditEntry(actor: request.approvedBy ?? "system", action: "shred-certificate", outcome: .ok,
-                                    school: request.school, reason: "\(request.id): \(tombstones.count) records, \(destroyed.count) KEKs destroyed")],
-                signer: signer)
+        do {
+            try vaulting {
+                try catalog.completeShred(
+                    id: request.id, certificate: Data(bytes),
+                    events: [AuditEntry(actor: request.approvedBy ?? "system", action: "shred-certificate", outcome: .ok,
+                                        school: request.school, reason: "\(request.id): \(tombstones.count) records, \(destroyed.count) KEKs destroyed")],
+                    signer: signer)
+            }
+        } catch VaultError.storage(.lifecycleConflict) {
+            // Another process finished this shred first: its certificate is the one.
+            guard let done = try vaulting({ try catalog.shredRequest(id: request.id) }), done.state == .done, let stored = done.certificate else { throw VaultError.conflict("shred request \(request.id) is being finished elsewhere; ask for its certificate later") }
+            return try CertificateOfDestruction.verify(Array(stored), publicKey: publicKey)
         }
         return certificate
     }
@@ -186,7 +198,8 @@ extension Vault {
     /// first marked in the database (which stops any process committing under them), then gone
     /// from the key store. Returns the ids destroyed.
     func destroyEmptyKEKs(_ candidates: Set<String>, keys: KeyStore, actor: String, reason: String) throws -> Set<String> {
-        let holdKEKs = Set(keys.keks.filter { $0.period == KeyStore.holdPeriod }.map(\.id))
+        // An active hold KEK is never a candidate; a retired one is, like any other.
+        let holdKEKs = Set(keys.keks.filter { $0.period == KeyStore.holdPeriod && $0.state == .active }.map(\.id))
         let candidates = candidates.subtracting(holdKEKs).filter { !$0.isEmpty }
         guard !candidates.isEmpty else { return [] }
         let signer = try keys.auditSigner()

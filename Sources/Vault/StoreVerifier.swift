@@ -43,7 +43,9 @@ extension Vault {
         report.records = records.count
         var shreddedIDs = Set<String>()
         do {
-            shreddedIDs = Set(try DeletionLedger(directory: layout.keys, vaultID: vaultID).entries(publicKey: publicKey).map(\.record))
+            let ledger = DeletionLedger(directory: layout.keys, vaultID: vaultID)
+            shreddedIDs = Set(try ledger.entries(publicKey: publicKey).map(\.record))
+            _ = try ledger.entriesForReading(publicKey: publicKey, head: try KeyStore.ledgerHead(directory: layout.keys))
         } catch {
             report.ledgerProblem = "\(VaultError.wrap(error))"
         }

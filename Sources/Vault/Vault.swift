@@ -42,7 +42,8 @@ public final class Vault: @unchecked Sendable {
         self.catalog = catalog
         self.blobs = blobs
         self.clock = clock
-        self.shredded = ShreddedRecords(ledger: DeletionLedger(directory: layout.keys, vaultID: vaultID))
+        self.shredded = ShreddedRecords(
+            ledger: DeletionLedger(directory: layout.keys, vaultID: vaultID), publicKey: publicKey, keyStoreDirectory: layout.keys)
     }
 
     /// Creates a new store folder; refuses if a store (or anything else) is already there.
@@ -108,8 +109,11 @@ public final class Vault: @unchecked Sendable {
             let vault = Vault(
                 layout: layout, vaultID: vaultID, publicKey: publicKey, keys: keys, catalog: catalog,
                 blobs: FileBlobStore(root: layout.blobs, ops: options.fileOps), clock: options.clock)
-            // A shred a crash interrupted is finished before anything else is served.
-            if keys != nil, !options.catalog.readOnly { try vault.finishUnfinishedShreds() }
+            // A shred a crash interrupted is finished before anything else is served. If that
+            // fails (a full disk, a damaged ledger) the store still opens: the records are
+            // already gone, reads of the rest fail closed on a damaged ledger, and the request
+            // stays `executing` for the next open.
+            if keys != nil, !options.catalog.readOnly { _ = try? vault.finishUnfinishedShreds() }
             return vault
         }
     }

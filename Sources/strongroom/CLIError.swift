@@ -63,6 +63,7 @@ enum CLIError {
             case .userNotFound, .lifecycleNotFound: return notFound
             case .recordsHeld, .lifecycleConflict: return refused
             case .kekDestroyed: return keyProblem
+            case .recordsMoved: return busy
             }
         }
     }

@@ -425,3 +425,70 @@ extension LifecycleTests {
         XCTAssertEqual(try f.vault.keyStatus().filter { retired.contains($0.info.id) }.map(\.records).reduce(0, +), 0)
     }
 }
+
+extension LifecycleTests {
+    /// Cutting the deletion ledger back, or deleting it, must not let an older database serve a
+    /// shredded record: the key store remembers how long the ledger is.
+    func testACutOrDeletedLedgerFailsClosed() throws {
+        let keep = try put("keep", child: "C2")
+        let first = try put("first", child: "C3"), second = try put("second", child: "C4")
+        f.vault.close()
+        let backup = f.root + "/old"
+        try FileManager.default.copyItem(atPath: f.layout.root, toPath: backup)
+        f.vault = try f.reopen()
+        _ = try shred([first.id])
+        _ = try shred([second.id])
+        f.vault.close()
+        for item in ["metadata.sqlite", "metadata.sqlite-wal", "metadata.sqlite-shm", "blobs"] {
+            try? FileManager.default.removeItem(atPath: f.layout.root + "/" + item)
+            if FileManager.default.fileExists(atPath: backup + "/" + item) {
+                try FileManager.default.copyItem(atPath: backup + "/" + item, toPath: f.layout.root + "/" + item)
+            }
+        }
+        let ledgerPath = f.layout.keys + "/" + DeletionLedger.fileName
+        let full = try Data(contentsOf: URL(fileURLWithPath: ledgerPath))
+        let firstAppend = full.prefix(through: full.firstIndex(of: 0x0a)!)
+        for (name, cut) in [("cut to the first append", Data(firstAppend)), ("deleted", nil)] {
+            if let cut { try cut.write(to: URL(fileURLWithPath: ledgerPath)) } else { try FileManager.default.removeItem(atPath: ledgerPath) }
+            f.vault = try f.reopen()
+            XCTAssertThrowsError(try f.get(second.id), name)
+            XCTAssertThrowsError(try f.get(keep.id), "\(name): nothing is opened while the ledger is short")
+            XCTAssertNotNil(try f.vault.verify(actor: "t", useKeys: false).ledgerProblem, name)
+            f.vault.close()
+        }
+        try full.write(to: URL(fileURLWithPath: ledgerPath))
+        f.vault = try f.reopen()
+        XCTAssertThrowsError(try f.get(second.id))
+        XCTAssertEqual(try f.get(keep.id), content("keep"))
+    }
+
+    /// A half-written append (a crash, a full disk) is cut off by the next append, which then
+    /// carries on; nothing stays locked.
+    func testAHalfWrittenLedgerAppendIsRepairedByTheNext() throws {
+        let a = try put("a", child: "C5"), b = try put("b", child: "C6")
+        _ = try shred([a.id])
+        let ledger = DeletionLedger(directory: f.layout.keys, vaultID: f.vault.vaultID)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: ledger.path))
+        handle.seekToEndOfFile()
+        handle.write(Data(#"{"hash":"00","kind":"shred","prev""#.utf8))
+        try handle.close()
+        _ = try shred([b.id])
+        XCTAssertEqual(try ledger.entries(publicKey: f.vault.publicKey).map(\.record), [a.id, b.id])
+    }
+
+    /// Another process changing the master key must not let this one wrap a new KEK under the
+    /// old key (which the operator is told to destroy).
+    func testAMasterKeyChangedElsewhereStopsThisProcessWrappingUnderTheOldKey() throws {
+        _ = try put("x", child: "C1")
+        let other = try f.reopen()
+        try other.rotateMasterKey(to: .keyFile(f.root + "/new.key"), actor: "op")
+        XCTAssertThrowsError(try put("a new school's first record", school: "S9", child: "C1")) {
+            XCTAssertEqual($0 as? VaultError, .key(.masterKeyChanged))
+        }
+        other.close()
+        f.vault.close()
+        f.vault = try Vault.open(at: f.layout, master: .keyFile(f.root + "/new.key"))
+        XCTAssertNoThrow(try put("after a restart", school: "S9", child: "C1"))
+        XCTAssertTrue(try f.vault.verify(actor: "t", useKeys: true).isIntact)
+    }
+}
