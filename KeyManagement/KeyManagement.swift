@@ -31,6 +31,8 @@ public enum KeyManagementError: Error, Equatable, Sendable {
     case kekDestroyed(String)
     /// A key store already exists where one was to be created.
     case alreadyExists(String)
+    /// A backup signing key file is missing, malformed or has unsafe permissions.
+    case signingKeyFile(path: String, problem: String)
     /// Another process changed the master key since this one opened the key store.
     case masterKeyChanged
     /// The deletion ledger is truncated, edited, reordered or not signed by this vault.
@@ -50,6 +52,7 @@ extension KeyManagementError: CustomStringConvertible {
         case .unknownKEK(let id): return "no key-encryption key with id \(id)"
         case .kekDestroyed(let id): return "key-encryption key \(id) has been destroyed"
         case .alreadyExists(let path): return "\(path) already exists; refusing to overwrite it"
+        case .signingKeyFile(let path, let problem): return "backup signing key \(path): \(problem)"
         case .masterKeyChanged: return "the master key was changed by another process; restart with the new master key"
         case .malformedLedger(let line, let problem): return "deletion ledger line \(line): \(problem)"
         case .io(let path, let code): return "\(path): \(String(cString: strerror(code)))"

@@ -161,7 +161,7 @@ paths:
               type: object
               required: [dob]
               properties:
-                dob: {type: string, format: date, description: "YYYY-MM-DD, not in the future"}
+                dob: {$ref: "#/components/schemas/Day"}
       responses:
         "200":
           description: Recorded.
@@ -184,7 +184,7 @@ paths:
       description: Records of the school whose retention has ended, for review (nothing is deleted automatically).
       parameters:
         - {name: school, in: query, required: true, schema: {$ref: "#/components/schemas/OpaqueID"}}
-        - {name: asOf, in: query, required: false, schema: {type: string, format: date}}
+        - {name: asOf, in: query, required: false, schema: {$ref: "#/components/schemas/Day"}}
       responses:
         "200":
           description: What is due on that day.
@@ -243,13 +243,18 @@ paths:
           application/json:
             schema:
               type: object
+              description: Exactly one of record, child and concern.
               required: [school, reason]
               properties:
                 school: {$ref: "#/components/schemas/OpaqueID"}
-                record: {type: string}
+                record: {$ref: "#/components/schemas/RecordID"}
                 child: {$ref: "#/components/schemas/OpaqueID"}
                 concern: {$ref: "#/components/schemas/OpaqueID"}
-                reason: {type: string, minLength: 1, maxLength: 1000}
+                reason: {$ref: "#/components/schemas/Reason"}
+              oneOf:
+                - {required: [record]}
+                - {required: [child]}
+                - {required: [concern]}
       responses:
         "201":
           description: Placed.
@@ -273,7 +278,7 @@ paths:
               type: object
               required: [reason]
               properties:
-                reason: {type: string, minLength: 1, maxLength: 1000}
+                reason: {$ref: "#/components/schemas/Reason"}
       responses:
         "200":
           description: Released.
@@ -299,8 +304,8 @@ paths:
               required: [school, records, reason]
               properties:
                 school: {$ref: "#/components/schemas/OpaqueID"}
-                records: {type: array, minItems: 1, maxItems: 200000, items: {type: string}}
-                reason: {type: string, minLength: 1, maxLength: 1000}
+                records: {type: array, minItems: 1, maxItems: 200000, items: {$ref: "#/components/schemas/RecordID"}}
+                reason: {$ref: "#/components/schemas/Reason"}
       responses:
         "201":
           description: Waiting for approval.
@@ -367,6 +372,17 @@ components:
       content: {application/problem+json: {schema: {$ref: "#/components/schemas/Problem"}}}
   schemas:
     OpaqueID: {type: string, pattern: "^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$"}
+    RecordID: {type: string, pattern: "^[0-9a-f]{32}$"}
+    Reason:
+      type: string
+      description: What a person wrote; at most 1,000 characters, not only spaces, no control characters or backslash.
+      maxLength: 1000
+      pattern: "^[^\\u0000-\\u001f\\u007f-\\u009f\\\\\\u2028\\u2029]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\\\\\u2028\\u2029][^\\u0000-\\u001f\\u007f-\\u009f\\\\\\u2028\\u2029]*$"
+    Day:
+      type: string
+      format: date
+      description: A real day, YYYY-MM-DD, years 1900 to 2999.
+      pattern: "^(19|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}$"
     Record:
       type: object
       required: [id, school, child, concern, kind, filename, sniffedType, size, sha256, createdAt, createdBy]

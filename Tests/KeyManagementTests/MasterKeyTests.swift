@@ -150,3 +150,16 @@ final class MasterKeyTests: XCTestCase {
         return s
     }
 }
+
+extension MasterKeyTests {
+    func testBackupSigningKeySignsForItsPublicKeyAndRefusesLoosePermissions() throws {
+        let path = dir + "/backup.key"
+        let publicKey = try BackupSigningKey.create(at: path)
+        let signer = try BackupSigningKey.open(at: path)
+        let message = Array("manifest".utf8)
+        XCTAssertTrue(publicKey.verify(signature: try signer.sign(message), message: message))
+        chmod(path, 0o644)
+        XCTAssertThrowsError(try BackupSigningKey.open(at: path))
+        XCTAssertThrowsError(try BackupSigningKey.create(at: path))
+    }
+}

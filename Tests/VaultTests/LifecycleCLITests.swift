@@ -160,3 +160,44 @@ final class LifecycleCLITests: XCTestCase {
         XCTAssertEqual(try cli.run(["get", id, "-o", dir + "/o", "--master-key", newKey]).status, 0)
     }
 }
+
+extension LifecycleCLITests {
+    /// What the backup operator takes apart from data backups: the key store (still wrapped) and
+    /// the deletion ledger, with the master key file unreadable to them and never copied.
+    func testKeyStoreBackupAndLedgerExportNeedNoMasterKey() throws {
+        let id = try put("to be shredded")
+        let request = try run(["shred", "request", "--school", "S1", "--record", id, "--reason", "erasure"], as: dpoToken)
+        XCTAssertEqual(try run(["shred", "approve", request.stdout.trimmingCharacters(in: .whitespacesAndNewlines)], as: dslToken).status, 0)
+        let masterKey = dir + "/store/keys/master.key"
+        chmod(masterKey, 0o000)
+        defer { chmod(masterKey, 0o600) }
+        let backup = try cli.run(["keys", "backup", "--to", dir + "/key-backups", "--json"])
+        XCTAssertEqual(backup.status, 0, backup.stderr)
+        let folder = try XCTUnwrap((backup.json as? [String: Any])?["folder"] as? String)
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: folder)), ["keystore.json", "deletion-ledger.jsonl"])
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: folder + "/keystore.json")),
+                       try Data(contentsOf: URL(fileURLWithPath: dir + "/store/keys/keystore.json")))
+        let export = try cli.run(["ledger", "export", "-o", dir + "/ledger.jsonl", "--json"])
+        XCTAssertEqual(export.status, 0, export.stderr)
+        XCTAssertEqual((export.json as? [String: Any])?["entries"] as? Int, 1)
+        XCTAssertEqual(try cli.run(["ledger", "export", "-o", dir + "/ledger.jsonl"]).status, 73, "never overwrites")
+        // A damaged ledger is refused, not exported.
+        let ledger = dir + "/store/keys/deletion-ledger.jsonl"
+        let original = try Data(contentsOf: URL(fileURLWithPath: ledger))
+        try Data(String(decoding: original, as: UTF8.self).replacingOccurrences(of: id, with: String(repeating: "0", count: 32)).utf8)
+            .write(to: URL(fileURLWithPath: ledger))
+        XCTAssertNotEqual(try cli.run(["ledger", "export", "-o", dir + "/ledger2.jsonl"]).status, 0)
+        try original.write(to: URL(fileURLWithPath: ledger))
+    }
+
+    func testBackupKeygenMakesAPrivateKeyAndPrintsItsPublicHalf() throws {
+        let key = dir + "/backup.key"
+        let r = try cli.run(["backup", "keygen", "-o", key])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let attributes = try FileManager.default.attributesOfItem(atPath: key)
+        XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+        let pub = try String(contentsOfFile: key + ".pub", encoding: .utf8)
+        XCTAssertTrue(pub.contains(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        XCTAssertEqual(try cli.run(["backup", "keygen", "-o", key]).status, 73, "never overwrites a key")
+    }
+}

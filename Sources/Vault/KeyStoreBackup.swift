@@ -1,0 +1,70 @@
+import Foundation
+import KeyManagement
+import Storage
+
+/// The key store's own backup and the deletion ledger's export: what a backup operator takes
+/// apart from data backups, with no master key (nothing here unwraps anything).
+extension Vault {
+    public struct KeyStoreBackup: Sendable {
+        public var folder: String
+        public var files: [String]
+        public var ledgerEntries: Int
+    }
+
+    /// Copies `keystore.json` (every key still wrapped by the master key) and the deletion ledger
+    /// into a new folder `DIR/keys-<UTC time>`, each file fsynced. Never the master key file.
+    /// Keep these copies no longer than the key-store backup window (35 days).
+    public func backupKeyStore(to directory: String, actor: String) throws -> KeyStoreBackup {
+        let ledger = try exportableLedger()
+        let stamp = Self.utcStamp(clock())
+        let folder = directory + "/keys-" + stamp
+        try vaulting {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw StorageError.io(operation: "mkdir", path: directory, errno: EACCES)
+            }
+            guard mkdir(folder, 0o700) == 0 else { throw StorageError.io(operation: "mkdir", path: folder, errno: errno) }
+            guard let store = try DurableFile.read(layout.keyStore) else { throw StorageError.io(operation: "read", path: layout.keyStore, errno: ENOENT) }
+            try DurableFile.write(store, to: folder + "/" + KeyStore.fileName, exclusive: true)
+            try DurableFile.write(ledger.bytes, to: folder + "/" + DeletionLedger.fileName, exclusive: true)
+            try SystemFileOps().fsyncDirectory(directory)
+        }
+        try audit(AuditEntry(actor: actor, action: "keys-backup", outcome: .ok, reason: "key store and \(ledger.entries) ledger entries to keys-\(stamp)"))
+        return KeyStoreBackup(folder: folder, files: [KeyStore.fileName, DeletionLedger.fileName], ledgerEntries: ledger.entries)
+    }
+
+    /// Writes the deletion ledger, checked first (chain, signatures, not shorter than the key
+    /// store recorded), to `path` (which must not exist). Returns the number of entries.
+    public func exportLedger(to path: String, actor: String) throws -> Int {
+        let ledger = try exportableLedger()
+        try vaulting {
+            do { try DurableFile.write(ledger.bytes, to: path, mode: 0o600, exclusive: true) } catch let error as FileOpsError where error.errno == EEXIST {
+                throw KeyManagementError.alreadyExists(path)
+            }
+        }
+        try audit(AuditEntry(actor: actor, action: "ledger-export", outcome: .ok, reason: "\(ledger.entries) entries"))
+        return ledger.entries
+    }
+
+    /// The ledger's bytes up to its last signed entry, after every check a reader makes.
+    func exportableLedger() throws -> (bytes: [UInt8], entries: Int) {
+        try vaulting {
+            let ledger = DeletionLedger(directory: layout.keys, vaultID: vaultID)
+            let entries = try ledger.entriesForReading(publicKey: publicKey, head: try KeyStore.ledgerHead(directory: layout.keys))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            var bytes: [UInt8] = []
+            for entry in entries { bytes += Array(try encoder.encode(entry)) + [0x0a] }
+            return (bytes, entries.count)
+        }
+    }
+
+    static func utcStamp(_ date: Date) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return f.string(from: date)
+    }
+}
