@@ -26,44 +26,6 @@ struct KeysBackup: ParsableCommand {
     }
 }
 
-struct LedgerCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "ledger", abstract: "The signed deletion ledger.", subcommands: [LedgerExport.self])
-}
-
-struct LedgerExport: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "export", abstract: "Check the deletion ledger and write it to a file (for a restore to replay).")
-    @OptionGroup var options: GlobalOptions
-    @Option(name: .shortAndLong, help: "The file to write (must not exist).") var output: String
-
-    func run() throws {
-        let count = try options.openVaultWithoutKeys().exportLedger(to: output, actor: options.actorName)
-        if options.json { Output.json(["file": output, "entries": count]) } else { Output.line("\(count) ledger entries written to \(output)") }
-    }
-}
-
-struct BackupCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "backup", abstract: "Backups (in progress: the backup operator's signing key).", subcommands: [BackupKeygen.self])
-}
-
-struct BackupKeygen: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "keygen", abstract: "Make the backup operator's Ed25519 signing key; prints its public key (also written to FILE.pub).")
-    @OptionGroup var options: GlobalOptions
-    @Option(name: .shortAndLong, help: "The key file to create (mode 0600; must not exist).") var output: String
-
-    func run() throws {
-        let publicKey = try BackupSigningKey.create(at: output)
-        let text = publicKey.fileText.replacingOccurrences(of: "strongroom vault public key", with: "strongroom backup public key")
-        guard FileManager.default.createFile(atPath: output + ".pub", contents: Data(text.utf8), attributes: [.posixPermissions: 0o644]) else {
-            throw CLIError.Message(text: "cannot write \(output).pub", code: CLIError.ioError)
-        }
-        if options.json { Output.json(["keyFile": output, "publicKey": publicKey.minisignBase64]) } else { Output.line(publicKey.minisignBase64) }
-    }
-}
-
 struct KeysStatus: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "status", abstract: "KEKs with their state, school, period and record counts.")
     @OptionGroup var options: GlobalOptions
@@ -160,46 +122,6 @@ struct KeysRotateMaster: ParsableCommand {
             Output.line("re-wrapped under \(newMasterKey); open the store with --master-key \(newMasterKey) and destroy the old key file and its copies")
         } else {
             Output.line("re-wrapped under the new passphrase")
-        }
-    }
-}
-
-struct CertificateCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "certificate", abstract: "Certificates of destruction.", subcommands: [CertificateVerify.self])
-}
-
-struct CertificateVerify: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "verify", abstract: "Verify a certificate of destruction with the vault's public key alone.")
-    @OptionGroup var options: GlobalOptions
-    @Argument(help: "The certificate file.") var file: String
-    @Option(help: "The vault's public key file (default: the store's, from its key store).") var publicKey: String?
-
-    func run() throws {
-        guard let bytes = FileManager.default.contents(atPath: file) else {
-            throw CLIError.Message(text: "cannot read \(file)", code: CLIError.notFound)
-        }
-        let key: VaultPublicKey
-        if let publicKey {
-            guard let text = try? String(contentsOfFile: publicKey, encoding: .utf8), let parsed = VaultPublicKey(text: text) else {
-                throw CLIError.Message(text: "\(publicKey) is not a vault public key", code: CLIError.refused)
-            }
-            key = parsed
-        } else {
-            key = try KeyStore.descriptor(directory: options.layout.keys).publicKey
-        }
-        do {
-            let certificate = try CertificateOfDestruction.verify(Array(bytes), publicKey: key)
-            if options.json {
-                Output.json(["valid": true, "request": certificate.request, "records": certificate.records.count,
-                             "approvedBy": certificate.approvedBy, "requestedBy": certificate.requestedBy])
-            } else {
-                Output.line("valid: \(certificate.records.count) records destroyed by request \(certificate.request), asked by \(certificate.requestedBy), approved by \(certificate.approvedBy)")
-            }
-        } catch VaultError.invalidArgument(let why) {
-            if options.json { Output.json(["valid": false, "problem": why]) }
-            throw CLIError.Message(text: "INVALID: \(why)", code: CLIError.problemsFound)
         }
     }
 }
