@@ -268,6 +268,11 @@ public final class ShreddedRecords: @unchecked Sendable {
     /// Throws `.malformedLedger` if the ledger is damaged, unsigned, or shorter than the key store
     /// says it is (cut back or deleted): then nothing can be known to be safe to open.
     public func contains(_ record: String) throws -> Bool {
+        try snapshot().contains(record)
+    }
+
+    /// Every shredded record id, checked as `contains` checks (for a caller asking about many).
+    public func snapshot() throws -> Set<String> {
         try lock.withLock {
             let now = [FileStamp(path: ledger.path), FileStamp(path: keyStoreDirectory + "/" + KeyStore.fileName)]
             if now != stamps {
@@ -275,7 +280,7 @@ public final class ShreddedRecords: @unchecked Sendable {
                 ids = Set(entries.map(\.record))
                 stamps = now
             }
-            return ids.contains(record)
+            return ids
         }
     }
 }

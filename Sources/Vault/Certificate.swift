@@ -51,12 +51,27 @@ public struct CertificateOfDestruction: Codable, Sendable, Equatable {
     public var records: [Item]
     public var keksDestroyed: [String]
     public var signature: Signature?
+    /// The file form, once made (a certificate of 100,000 records takes a second to encode).
+    var encoded: [UInt8]?
+
+    enum CodingKeys: String, CodingKey {
+        case format, version, vaultID, request, school, reason, requestedBy, requestedRole, requestedAt
+        case approvedBy, approvedRole, approvedAt, executedAt, method, records, keksDestroyed, signature
+    }
+
+    public static func == (a: CertificateOfDestruction, b: CertificateOfDestruction) -> Bool {
+        var x = a, y = b
+        x.encoded = nil
+        y.encoded = nil
+        return (try? x.plainFileBytes()) == (try? y.plainFileBytes())
+    }
 
     static let label = "strongroom/v1/certificate-of-destruction"
 
     func signedMessage() throws -> [UInt8] {
         var body = self
         body.signature = nil
+        body.encoded = nil
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return Binding(label: Self.label).bytes + Array(try encoder.encode(body))
@@ -66,10 +81,16 @@ public struct CertificateOfDestruction: Codable, Sendable, Equatable {
         signature = nil
         let value = try signer.sign(try signedMessage())
         signature = Signature(algorithm: "Ed25519", publicKey: signer.publicKey.minisignBase64, value: Data(value).base64EncodedString())
+        encoded = try plainFileBytes()
     }
 
     /// The file form: pretty-printed JSON with sorted keys and a final newline.
     public func fileBytes() throws -> [UInt8] {
+        if let encoded { return encoded }
+        return try plainFileBytes()
+    }
+
+    func plainFileBytes() throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return Array(try encoder.encode(self)) + [0x0a]
@@ -92,12 +113,14 @@ public struct CertificateOfDestruction: Codable, Sendable, Equatable {
         guard signature.publicKey == publicKey.minisignBase64 else {
             throw VaultError.invalidArgument("the certificate names another signing key than the one it is checked against")
         }
-        guard try certificate.fileBytes() == bytes else {
+        guard try certificate.plainFileBytes() == bytes else {
             throw VaultError.invalidArgument("the certificate file was changed after it was signed (it is not in its signed form)")
         }
         guard publicKey.verify(signature: Array(value), message: try certificate.signedMessage()) else {
             throw VaultError.invalidArgument("the signature does not verify with this public key: the certificate was altered or signed by another vault")
         }
-        return certificate
+        var verified = certificate
+        verified.encoded = bytes
+        return verified
     }
 }

@@ -59,7 +59,8 @@ extension Vault {
                         try catalog.rekeyPage(afterRowID: after, limit: batchSize) { [self] page, holds in
                             // A record the deletion ledger names (an older database put back) is
                             // not moved to a fresh KEK: its own is to be destroyed.
-                            let live = try page.filter { try !shredded.contains($0.id) }
+                            let gone = try shredded.snapshot()
+                            let live = gone.isEmpty ? page : page.filter { !gone.contains($0.id) }
                             return try rekeyUpdates(live, keys: keys, holds: holds, scratch: scratch, skipped: skipped)
                         }
                     }

@@ -113,7 +113,7 @@ extension Vault {
         var attempt = 0
         while true {
             attempt += 1
-            let keyed = try fetch().filter { record in try !vaulting { try shredded.contains(record.id) } }.map(KeyedRecord.init)
+            let keyed = try withoutShredded(try fetch(), id: \.id).map(KeyedRecord.init)
             let updates = try rekeyUpdates(keyed, keys: keys, holds: try holds(), reviewOn: reviewOn, scratch: scratch)
             try auditCreatedKEKs(keys, actor: "system")
             do {

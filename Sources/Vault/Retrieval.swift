@@ -61,12 +61,13 @@ extension Vault {
 
     /// Leaves out what the deletion ledger names (rows of an older database put back).
     func withoutShredded<T>(_ items: [T], id: (T) -> String) throws -> [T] {
-        try vaulting { try items.filter { try !shredded.contains(id($0)) } }
+        let gone = try vaulting { try shredded.snapshot() }
+        return gone.isEmpty ? items : items.filter { !gone.contains(id($0)) }
     }
 
     /// The live records among `ids` (those the deletion ledger names left out).
     func liveRecords(ids: [String]) throws -> [EvidenceRecord] {
-        try vaulting { try catalog.records(ids: ids).filter { try !shredded.contains($0.id) } }
+        try withoutShredded(try vaulting { try catalog.records(ids: ids) }, id: \.id)
     }
 
     /// A record's metadata, after its audit event.
