@@ -335,7 +335,8 @@ paths:
         Approves another person's request and executes it: data keys and blobs destroyed, emptied
         period KEKs destroyed, the deletion ledger appended. Answers with the signed certificate of
         destruction. Refused (409) for the requester, for two people of the same side, for a
-        request already approved, and when any record is under legal hold now.
+        request already approved or older than 30 days or whose requester was revoked since, and
+        when any record is under legal hold now.
       parameters:
         - {name: id, in: path, required: true, schema: {type: string}}
       responses:

@@ -10,6 +10,8 @@ import Storage
 public enum ShredPolicy {
     /// The largest number of records one request may name.
     public static let maxRecords = 200_000
+    /// A request not approved within this many days must be made again.
+    public static let requestLifetimeDays = 30
 
     /// The two people must differ, and one must be a DPO and the other a DSL or deputy.
     public static func complementary(_ a: Role, _ b: Role) -> Bool {
@@ -76,6 +78,14 @@ extension Vault {
         if request.requestedBy == principal.actor { try refuse("a shred needs a second person: the requester cannot approve it") }
         guard let requesterRole = Role(rawValue: request.requestedRole), ShredPolicy.complementary(requesterRole, principal.role) else {
             try refuse("a shred is approved by a DSL or deputy when a DPO asked, and by a DPO when a DSL or deputy asked")
+        }
+        if nowMillis - request.requestedAtMillis > Int64(ShredPolicy.requestLifetimeDays) * 86_400_000 {
+            try refuse("shred request \(request.id) is older than \(ShredPolicy.requestLifetimeDays) days; ask again")
+        }
+        // The first person must still be who they were: not revoked, same role, same school.
+        let requester = try vaulting { try catalog.users() }.first { "user:" + $0.name == request.requestedBy }
+        guard let requester, !requester.isRevoked, requester.role == request.requestedRole, requester.schools.contains(request.school) else {
+            try refuse("the requester's access was revoked or changed since the request; ask again")
         }
         var approved = request
         approved.approvedBy = principal.actor

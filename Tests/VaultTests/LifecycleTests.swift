@@ -33,6 +33,9 @@ final class LifecycleTests: XCTestCase {
         let c = clock!
         options.clock = { c.read() }
         f = try VaultFixture(options: options)
+        for p in [dsl, deputy, dpo, dpo2, otherDSL, staff] {
+            _ = try f.vault.addUser(name: p.name, role: p.role, schools: p.schools.sorted(), actor: "test")
+        }
     }
 
     func put(_ text: String, school: String = "S1", child: String = "C1", concern: String = "K1") throws -> EvidenceRecord {
@@ -490,5 +493,27 @@ extension LifecycleTests {
         f.vault = try Vault.open(at: f.layout, master: .keyFile(f.root + "/new.key"))
         XCTAssertNoThrow(try put("after a restart", school: "S9", child: "C1"))
         XCTAssertTrue(try f.vault.verify(actor: "t", useKeys: true).isIntact)
+    }
+}
+
+extension LifecycleTests {
+    /// An approval acts on a request a person made; if that person has since been revoked, or
+    /// the request has waited past its lifetime, it must be made again.
+    func testAnOldRequestOrOneByARevokedRequesterCannotBeApproved() throws {
+        let r = try put("x")
+        let old = try f.vault.requestShred(school: "S1", records: [r.id], reason: "erasure", by: dpo)
+        clock.advance(days: ShredPolicy.requestLifetimeDays + 1)
+        XCTAssertThrowsError(try f.vault.approveShred(id: old.id, by: dsl)) {
+            guard case VaultError.conflict(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("older than"), why)
+        }
+        let fresh = try f.vault.requestShred(school: "S1", records: [r.id], reason: "erasure", by: dpo2)
+        try f.vault.revokeUser(name: dpo2.name, actor: "test")
+        XCTAssertThrowsError(try f.vault.approveShred(id: fresh.id, by: dsl)) {
+            guard case VaultError.conflict(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("revoked"), why)
+        }
+        XCTAssertEqual(try f.get(r.id), content("x"))
+        XCTAssertEqual(try events("shred-approve").filter { $0.outcome == "refused" }.count, 2)
     }
 }
