@@ -92,6 +92,11 @@ public struct DeletionLedger: Sendable {
     /// Every entry, each checked against the chain and, with `publicKey`, its signature. Reads
     /// under a shared lock, so a reader never sees half an append.
     public func entries(publicKey: VaultPublicKey?) throws -> [LedgerEntry] {
+        try Self.parse(try readShared(), vaultID: vaultID, publicKey: publicKey)
+    }
+
+    /// The file's bytes, read under a shared lock (an append holds it exclusively); none if absent.
+    private func readShared() throws -> [UInt8] {
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             if errno == ENOENT { return [] }
@@ -101,7 +106,7 @@ public struct DeletionLedger: Sendable {
         while flock(fd, LOCK_SH) != 0 {
             guard errno == EINTR else { throw KeyManagementError.io(path: path, errno: errno) }
         }
-        return try Self.parse(try readAll(), vaultID: vaultID, publicKey: publicKey)
+        return try readAll()
     }
 
     /// What the vault goes by before it opens any record: the entries up to the last complete,
@@ -109,18 +114,7 @@ public struct DeletionLedger: Sendable {
     /// it off), each signature checked, and the whole reaching at least `head`, the end the key
     /// store recorded. A ledger cut back (or deleted) behind that is refused.
     public func entriesForReading(publicKey: VaultPublicKey, head: (seq: Int64, hash: String)?) throws -> [LedgerEntry] {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        var bytes: [UInt8] = []
-        if fd >= 0 {
-            defer { _ = Glibc.close(fd) }
-            while flock(fd, LOCK_SH) != 0 {
-                guard errno == EINTR else { throw KeyManagementError.io(path: path, errno: errno) }
-            }
-            bytes = try readAll()
-        } else if errno != ENOENT {
-            throw KeyManagementError.io(path: path, errno: errno)
-        }
-        let (entries, _) = Self.signedPrefix(bytes, vaultID: vaultID)
+        let (entries, _) = Self.signedPrefix(try readShared(), vaultID: vaultID)
         for (i, entry) in entries.enumerated() where !entry.signature.isEmpty {
             guard let signature = Data(base64Encoded: entry.signature),
                   publicKey.verify(signature: Array(signature), message: Hex.decode(entry.hash) ?? []) else {

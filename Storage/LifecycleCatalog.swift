@@ -9,7 +9,9 @@ public protocol LifecycleCatalog: Sendable {
     /// event, in one transaction. Child ids are the schools' own, so two schools may use one id
     /// for different children: a school's own entry wins over an every-school one.
     func setDateOfBirth(school: String?, child: String, dob: String, by actor: String, updates: [RecordKeyUpdate], event: AuditEntry, signer: AuditSigner?) throws
-    func dateOfBirth(school: String, child: String) throws -> String?
+    /// What places a new record of `child` and `concern` in `school`, in one read (an upload
+    /// asks on every request): the child's date of birth, and whether an active hold covers them.
+    func newRecordFacts(school: String, child: String, concern: String) throws -> (dateOfBirth: String?, held: Bool)
     /// Whether `school` has its own date of birth for this child id.
     func hasOwnDateOfBirth(school: String, child: String) throws -> Bool
 

@@ -15,12 +15,19 @@ extension SQLiteCatalog: LifecycleCatalog {
         }
     }
 
-    public func dateOfBirth(school: String, child: String) throws -> String? {
+    public func newRecordFacts(school: String, child: String, concern: String) throws -> (dateOfBirth: String?, held: Bool) {
         try guarded {
             try pool.read { db in
-                try String.fetchOne(
+                let dob = try String.fetchOne(
                     db.cachedStatement(sql: "SELECT dob FROM children WHERE child = ? AND school IN (?, '') ORDER BY school DESC LIMIT 1"),
                     arguments: [child, school])
+                let held = try Bool.fetchOne(
+                    db.cachedStatement(sql: """
+                        SELECT 1 FROM holds WHERE released_at_ms IS NULL AND school = ?
+                            AND ((scope = 'child' AND target = ?) OR (scope = 'concern' AND target = ?)) LIMIT 1
+                        """),
+                    arguments: [school, child, concern]) ?? false
+                return (dob, held)
             }
         }
     }

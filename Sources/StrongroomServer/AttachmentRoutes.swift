@@ -29,13 +29,8 @@ struct AttachmentRoutes {
     @Sendable func upload(_ request: Request, context: StrongroomContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         let q = request.uri.queryParameters
-        func required(_ name: String) throws -> String {
-            guard let value = q.get(name), !value.isEmpty else {
-                throw Problem(status: .badRequest, slug: "missing-parameter", title: "Missing parameter",
-                              detail: "the query parameter '\(name)' is required", closeConnection: true)
-            }
-            return value
-        }
+        // The body is not read after a refusal here, so the connection closes.
+        func required(_ name: String) throws -> String { try requiredQuery(name, request, closeConnection: true) }
         guard let declared = request.headers[.contentType], !declared.isEmpty else {
             throw Problem(status: .badRequest, slug: "missing-content-type", title: "Missing Content-Type",
                           detail: "send the file's type in Content-Type (for example application/pdf)", closeConnection: true)
@@ -155,10 +150,7 @@ struct AttachmentRoutes {
         let principal = try context.requirePrincipal()
         let child = context.parameters.get("child") ?? ""
         let q = request.uri.queryParameters
-        guard let school = q.get("school"), !school.isEmpty else {
-            throw Problem(status: .badRequest, slug: "missing-parameter", title: "Missing parameter",
-                          detail: "the query parameter 'school' is required")
-        }
+        let school = try requiredQuery("school", request)
         func number(_ name: String, _ fallback: Int) throws -> Int {
             guard let text = q.get(name) else { return fallback }
             guard let n = Int(text) else {
@@ -178,6 +170,15 @@ struct AttachmentRoutes {
     private func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, extra: HTTPFields = [:]) throws -> Response {
         try jsonResponse(value, status: status, extra: extra)
     }
+}
+
+/// A query parameter the route cannot do without: absent or empty is a 400 naming it.
+func requiredQuery(_ name: String, _ request: Request, closeConnection: Bool = false) throws -> String {
+    guard let value = request.uri.queryParameters.get(name), !value.isEmpty else {
+        throw Problem(status: .badRequest, slug: "missing-parameter", title: "Missing parameter",
+                      detail: "the query parameter '\(name)' is required", closeConnection: closeConnection)
+    }
+    return String(value)
 }
 
 /// A JSON response that no cache keeps.

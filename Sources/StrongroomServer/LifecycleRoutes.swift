@@ -31,7 +31,7 @@ struct LifecycleRoutes {
     @Sendable func setDateOfBirth(_ request: Request, context: StrongroomContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         let child = context.parameters.get("child") ?? ""
-        let school = try Self.required("school", request)
+        let school = try requiredQuery("school", request)
         let body = try await Self.decode(DOBBody.self, request)
         let vault = self.vault
         let count = try await pool.run { try vault.setDateOfBirth(child: child, dob: body.dob, school: school, by: .user(principal)) }
@@ -40,7 +40,7 @@ struct LifecycleRoutes {
 
     @Sendable func retentionDue(_ request: Request, context: StrongroomContext) async throws -> Response {
         let principal = try context.requirePrincipal()
-        let school = try Self.required("school", request)
+        let school = try requiredQuery("school", request)
         let asOf = request.uri.queryParameters.get("asOf")
         let vault = self.vault
         let due = try await pool.run { try vault.retentionDue(asOf: asOf, school: school, by: .user(principal)) }
@@ -134,14 +134,6 @@ struct LifecycleRoutes {
     }
 
     // MARK: helpers
-
-    static func required(_ name: String, _ request: Request) throws -> String {
-        guard let value = request.uri.queryParameters.get(name), !value.isEmpty else {
-            throw Problem(status: .badRequest, slug: "missing-parameter", title: "Missing parameter",
-                          detail: "the query parameter '\(name)' is required")
-        }
-        return String(value)
-    }
 
     static func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
         let buffer: ByteBuffer

@@ -12,12 +12,7 @@ extension Vault {
     public func authorizedPut(_ request: PutRequest, by principal: Principal) throws -> IngestSession {
         var request = request
         request.actor = principal.actor
-        let school = OpaqueID.isValid(request.school) ? request.school : nil
-        try requireCapability(.upload, principal, school: school)
-        guard let school, principal.schools.contains(school) else {
-            try deny(principal, .upload, school: school, reason: school == nil ? "malformed school id" : "not one of the user's schools")
-            throw VaultError.forbidden("you may not upload to this school")
-        }
+        try requireSchool(.upload, principal, school: request.school)
         return try beginPut(request)
     }
 
@@ -50,11 +45,7 @@ extension Vault {
         guard (1...1000).contains(limit), offset >= 0 else {
             throw VaultError.invalidArgument("limit must be 1 to 1000 and offset at least 0")
         }
-        let grant = try requireCapability(.list, principal, school: school)
-        guard principal.schools.contains(school) else {
-            try deny(principal, .list, school: school, reason: "not one of the user's schools")
-            throw VaultError.forbidden("you may not list records of this school")
-        }
+        let grant = try requireSchool(.list, principal, school: school)
         let filter = RecordFilter(
             school: school, child: child, createdBy: grant == .ownUploads ? principal.actor : nil, limit: limit, offset: offset)
         let records = try withoutShredded(try vaulting { try catalog.records(matching: filter) }, id: \.id)
@@ -75,6 +66,20 @@ extension Vault {
             try deny(principal, capability, school: school, record: record,
                      reason: "role \(principal.role.rawValue) may not \(capability.rawValue)")
             throw VaultError.forbidden("the \(principal.role.rawValue) role may not \(capability.rawValue) evidence")
+        }
+        return grant
+    }
+
+    /// The role's grant for `capability` in `school`, which must be one of the user's (nil: no
+    /// school named); a malformed or foreign school is denied (and audited) like a missing role.
+    @discardableResult
+    func requireSchool(_ capability: Capability, _ principal: Principal, school: String?) throws -> Grant {
+        let valid = school.map(OpaqueID.isValid) ?? true
+        let grant = try requireCapability(capability, principal, school: valid ? school : nil)
+        guard let school else { return grant }
+        guard valid, principal.schools.contains(school) else {
+            try deny(principal, capability, school: valid ? school : nil, reason: valid ? "not one of the user's schools" : "malformed school id")
+            throw VaultError.forbidden("you may not \(capability.rawValue) in this school")
         }
         return grant
     }

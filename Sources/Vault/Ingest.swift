@@ -177,9 +177,7 @@ public final class IngestSession {
                 try upload!.commit()
                 CrashPoint.hit("blob-committed")
                 let createdAt = vault.nowMillis
-                let reviewOn = try vault.reviewDate(
-                    kind: request.kind, category: request.category, school: request.school, child: request.child,
-                    createdAt: Date(timeIntervalSince1970: Double(createdAt) / 1000))
+                let (reviewOn, held) = try vault.placement(of: request, createdAt: Date(timeIntervalSince1970: Double(createdAt) / 1000))
                 var record = EvidenceRecord(
                     id: recordID, school: request.school, child: request.child, concern: request.concern, kind: request.kind,
                     filename: Vault.sanitiseFilename(request.filename), declaredType: request.declaredType.map(TypePolicy.normalise),
@@ -187,7 +185,6 @@ public final class IngestSession {
                     ciphertextBlake2b: Hex.encode(ciphertextHash), ciphertextSize: Int64(writer!.ciphertextSize),
                     createdAtMillis: createdAt, createdBy: request.actor, kekID: "", wrappedDEK: Data(),
                     category: request.category, reviewOn: reviewOn)
-                let held = try vault.activeHolds(school: request.school).contains { $0.covers(record) }
                 let event = AuditEntry(
                     actor: request.actor, action: "put", outcome: .ok, school: request.school, child: request.child,
                     concern: request.concern, record: recordID, reason: "kind \(request.kind), \(sniffedMIME), \(total) bytes")

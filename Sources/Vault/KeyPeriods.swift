@@ -17,11 +17,11 @@ extension Vault {
         held ? KeyStore.holdPeriod : String(reviewOn.prefix(7))
     }
 
-    /// The review date of a new or existing record of `child`.
-    func reviewDate(kind: String, category: String, school: String, child: String, createdAt: Date) throws -> String {
-        let rule = RetentionPolicy.rule(kind: kind, category: category) ?? RetentionPolicy.table[0]
-        let dob = try vaulting { try catalog.dateOfBirth(school: school, child: child) }
-        return RetentionPolicy.reviewDate(rule: rule, dateOfBirth: dob, createdAt: createdAt)
+    /// A new record's review date, and whether a hold already covers it (its child or concern).
+    func placement(of request: PutRequest, createdAt: Date) throws -> (reviewOn: String, held: Bool) {
+        let rule = RetentionPolicy.rule(kind: request.kind, category: request.category) ?? RetentionPolicy.table[0]
+        let facts = try vaulting { try catalog.newRecordFacts(school: request.school, child: request.child, concern: request.concern) }
+        return (RetentionPolicy.reviewDate(rule: rule, dateOfBirth: facts.dateOfBirth, createdAt: createdAt), facts.held)
     }
 
     func activeHolds(school: String?) throws -> [Hold] {

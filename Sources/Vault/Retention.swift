@@ -82,27 +82,12 @@ extension Vault {
         if !holds.isEmpty {
             for i in due.indices {
                 let r = due[i]
-                due[i].held = holds.contains { h in
-                    h.isActive && h.school == r.school
-                        && ((h.scope == .record && h.target == r.id) || (h.scope == .child && h.target == r.child)
-                            || (h.scope == .concern && h.target == r.concern))
-                }
+                due[i].held = holds.contains { $0.covers(school: r.school, id: r.id, child: r.child, concern: r.concern) }
             }
         }
         try audit(AuditEntry(
             actor: caller.actor, action: "retention-due", outcome: .ok, school: school, reason: "as of \(day): \(due.count) records due"))
         // Per school (in school order), each school's records by review date.
         return Dictionary(grouping: due, by: \.school).sorted { $0.key < $1.key }.map { RetentionDue(school: $0.key, records: $0.value) }
-    }
-
-    /// A user may do `capability` in `school` (one of theirs); denials are audited.
-    func requireSchool(_ capability: Capability, _ principal: Principal, school: String?) throws {
-        let valid = school.map(OpaqueID.isValid) ?? true
-        try requireCapability(capability, principal, school: valid ? school : nil)
-        guard let school else { return }
-        guard valid, principal.schools.contains(school) else {
-            try deny(principal, capability, school: valid ? school : nil, reason: valid ? "not one of the user's schools" : "malformed school id")
-            throw VaultError.forbidden("you may not \(capability.rawValue) in this school")
-        }
     }
 }

@@ -17,13 +17,7 @@ final class AccessMatrixTests: XCTestCase {
 
     override func setUp() async throws {
         server = try await ServerFixture()
-        try server.addUser("sam", .staff)
-        try server.addUser("jo", .dsl)
-        try server.addUser("dee", .deputy)
-        try server.addUser("pat", .dpo)
-        try server.addUser("bob", .backup)
-        try server.addUser("ada", .admin)
-        try server.addUser("kim", .dsl, schools: ["S2"])
+        try server.addOneUserPerRole()
         ownUpload = try await uploadID(user: "sam", school: "S1")
         dslUpload = try await uploadID(user: "jo", school: "S1")
         otherSchool = try await uploadID(user: "kim", school: "S2")

@@ -70,6 +70,15 @@ final class ServerFixture: @unchecked Sendable {
         return token
     }
 
+    /// One user of every role in S1 (sam staff, jo dsl, dee deputy, pat dpo, bob backup, ada
+    /// admin) and kim, a DSL of S2: the cast of the role x route tests.
+    func addOneUserPerRole() throws {
+        for (name, role) in [("sam", Role.staff), ("jo", .dsl), ("dee", .deputy), ("pat", .dpo), ("bob", .backup), ("ada", .admin)] {
+            try addUser(name, role)
+        }
+        try addUser("kim", .dsl, schools: ["S2"])
+    }
+
     func request(
         _ method: String, _ path: String, user: String? = nil, token: String? = nil, headers: [String: String] = [:],
         body: [UInt8]? = nil, sendOnly: Int? = nil

@@ -14,13 +14,7 @@ final class LifecycleRouteTests: XCTestCase {
 
     override func setUp() async throws {
         server = try await ServerFixture()
-        try server.addUser("sam", .staff)
-        try server.addUser("jo", .dsl)
-        try server.addUser("dee", .deputy)
-        try server.addUser("pat", .dpo)
-        try server.addUser("bob", .backup)
-        try server.addUser("ada", .admin)
-        try server.addUser("kim", .dsl, schools: ["S2"])
+        try server.addOneUserPerRole()
         dslUpload = try await upload(user: "jo", school: "S1")
         otherSchool = try await upload(user: "kim", school: "S2")
     }
