@@ -23,6 +23,15 @@ public final class Blake2b {
         return h.finalize()
     }
 
+    /// BLAKE2b-512 of `bytes` (minisign's prehash).
+    public static func hash512(_ bytes: [UInt8]) -> [UInt8] {
+        let state = UnsafeMutableRawPointer.allocate(byteCount: Sodium.blake2bStateBytes, alignment: 64)
+        defer { state.deallocate() }
+        Sodium.blake2bInit(state: state, outputBytes: 64)
+        bytes.withUnsafeBytes { Sodium.blake2bUpdate(state: state, $0) }
+        return Sodium.blake2bFinal(state: state, outputBytes: 64)
+    }
+
     deinit { state.deallocate() }
 }
 

@@ -262,6 +262,11 @@ public final class KeyStore: @unchecked Sendable {
         try load(path: directory + "/" + fileName).ledgerHead.map { ($0.seq, $0.hash) }
     }
 
+    /// The KEKs a key store file lists (ids and states only), read without the master key.
+    public static func kekInfos(directory: String) throws -> [KEKInfo] {
+        try load(path: directory + "/" + fileName).keks.map(\.info)
+    }
+
     // MARK: signing key
 
     public func auditSigner() throws -> AuditSigner {

@@ -14,15 +14,28 @@ public struct AuditVerifier {
         self.publicKey = publicKey
     }
 
-    public func verify(_ catalog: Catalog, externalCheckpoint: Checkpoint? = nil) throws -> AuditReport {
+    /// A tree size and root vouched for by something other than the vault's key (a backup
+    /// manifest, signed by the backup operator): the log's first `size` events must have `root`.
+    public struct Anchor: Sendable {
+        public var size: Int
+        public var root: [UInt8]
+        public var source: String
+        public init(size: Int, root: [UInt8], source: String) {
+            self.size = size
+            self.root = root
+            self.source = source
+        }
+    }
+
+    public func verify(_ catalog: Catalog, externalCheckpoint: Checkpoint? = nil, anchor: Anchor? = nil) throws -> AuditReport {
         var report = AuditReport()
         try catalog.auditSnapshot { snapshot in
-            report = try verify(snapshot, externalCheckpoint: externalCheckpoint)
+            report = try verify(snapshot, externalCheckpoint: externalCheckpoint, anchor: anchor)
         }
         return report
     }
 
-    func verify(_ snapshot: AuditSnapshot, externalCheckpoint: Checkpoint?) throws -> AuditReport {
+    func verify(_ snapshot: AuditSnapshot, externalCheckpoint: Checkpoint?, anchor: Anchor? = nil) throws -> AuditReport {
         var report = AuditReport()
         var checkpoints = snapshot.checkpoints.map { ($0, "stored checkpoint") }
         if let externalCheckpoint { checkpoints.append((externalCheckpoint, "external checkpoint")) }
@@ -67,6 +80,10 @@ public struct AuditVerifier {
             expectedPrevious = current.hash
             frontier.append(content)
             report.eventCount += 1
+            if let anchor, anchor.size == frontier.size, anchor.root != frontier.root {
+                report.add(.rewritten, at: nil,
+                           "the log's first \(anchor.size) events do not match the \(anchor.source): events up to \(anchor.size) were altered, deleted or inserted")
+            }
             if let matches = wanted[frontier.size] {
                 let root = frontier.root
                 for (checkpoint, source) in matches where checkpoint.root != root {
@@ -96,6 +113,9 @@ public struct AuditVerifier {
         for (checkpoint, source) in checkpoints where checkpoint.vaultID == vaultID && checkpoint.treeSize > size {
             report.add(.truncated, at: Int64(size + 1),
                        "the \(source) was signed at \(checkpoint.treeSize) events but the log has \(size): the tail was deleted")
+        }
+        if let anchor, anchor.size > size {
+            report.add(.truncated, at: Int64(size + 1), "the \(anchor.source) records \(anchor.size) events but the log has \(size): the tail was deleted")
         }
         if let head = snapshot.head {
             if head.size > size {

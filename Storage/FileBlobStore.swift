@@ -28,7 +28,8 @@ public final class FileBlobStore: BlobStore {
     }
 
     func shard(_ recordID: String) -> String { root + "/" + String(recordID.prefix(2)) }
-    func path(_ recordID: String) -> String { shard(recordID) + "/" + recordID + ".blob" }
+    /// The file holding a record's committed blob (backups copy it).
+    public func path(_ recordID: String) -> String { shard(recordID) + "/" + recordID + ".blob" }
 
     public func beginWrite(recordID: String) throws -> BlobUpload {
         try RecordID.validate(recordID)

@@ -35,8 +35,10 @@ extension Vault {
     }
 
     /// The one place a record's blob is opened for decryption, under its own data key.
-    func openRecord(_ record: EvidenceRecord, keys: KeyStore, onFailure: ((StorageError) -> Void)?) throws -> RecordDownload {
-        guard let blob = try blobs.open(recordID: record.id) else { throw StorageError.blobMissing(record: record.id) }
+    func openRecord(
+        _ record: EvidenceRecord, keys: KeyStore, onFailure: ((StorageError) -> Void)?, from store: (any BlobStore)? = nil
+    ) throws -> RecordDownload {
+        guard let blob = try (store ?? blobs).open(recordID: record.id) else { throw StorageError.blobMissing(record: record.id) }
         let decryptor = try BlobDecryptor(
             blob, schoolID: record.school, recordID: record.id, dataKey: try dataKey(of: record, keys: keys),
             expectedCiphertextSize: Int(record.ciphertextSize))

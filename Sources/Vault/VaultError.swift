@@ -20,6 +20,8 @@ public enum VaultError: Error, Sendable, Equatable {
     case forbidden(String)
     /// The request conflicts with the state of a hold, shred request or record (HTTP 409).
     case conflict(String)
+    /// A backup is damaged, incomplete, not signed by the expected key or not restorable as asked.
+    case backup(String)
 
     static func wrap(_ error: Error) -> Error {
         switch error {
@@ -47,6 +49,7 @@ extension VaultError: CustomStringConvertible {
         case .invalidArgument(let why): return why
         case .forbidden(let why): return why
         case .conflict(let why): return why
+        case .backup(let why): return "backup: \(why)"
         }
     }
 }

@@ -22,7 +22,9 @@ struct LedgerExport: ParsableCommand {
 
 struct BackupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "backup", abstract: "Backups (in progress: the backup operator's signing key).", subcommands: [BackupKeygen.self])
+        commandName: "backup",
+        abstract: "Backups the backup operator takes, verifies and prunes without any key to the evidence (docs/backup.md).",
+        subcommands: [BackupKeygen.self, BackupCreate.self, BackupVerify.self, BackupList.self, BackupPrune.self])
 }
 
 struct BackupKeygen: ParsableCommand {
@@ -38,5 +40,132 @@ struct BackupKeygen: ParsableCommand {
             throw CLIError.Message(text: "cannot write \(output).pub", code: CLIError.ioError)
         }
         if options.json { Output.json(["keyFile": output, "publicKey": publicKey.minisignBase64]) } else { Output.line(publicKey.minisignBase64) }
+    }
+}
+
+/// Reads a public key file (minisign form, as `backup keygen` writes FILE.pub).
+func readPublicKey(_ path: String, what: String) throws -> VaultPublicKey {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        throw CLIError.Message(text: "cannot read \(what) \(path)", code: CLIError.notFound)
+    }
+    guard let key = VaultPublicKey(text: text) else { throw CLIError.Message(text: "\(path) is not a \(what)", code: CLIError.refused) }
+    return key
+}
+
+struct BackupCreate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
+        abstract: "Back the store up into DIR while it keeps serving; needs no master key. Incremental: blobs already in DIR are not copied.")
+    @OptionGroup var options: GlobalOptions
+    @Option(help: "The backup folder (created if missing).") var to: String
+    @Option(help: "The backup operator's signing key (from backup keygen).") var signingKey: String
+
+    func run() throws {
+        let signer = try BackupSigningKey.open(at: signingKey)
+        let summary = try options.openVaultWithoutKeys().createBackup(to: to, signingKey: signer, actor: options.actorName)
+        if options.json {
+            try Output.encodable(summary)
+        } else {
+            Output.line("snapshot \(summary.snapshot): \(summary.records) records; \(summary.blobsCopied) blobs copied (\(summary.bytesCopied) bytes), \(summary.blobsAlreadyPresent) already in the backup; audit tree \(summary.auditTreeSize) events")
+            for omitted in summary.omitted { Output.line("omitted \(omitted.record): \(omitted.reason)") }
+        }
+        if !summary.storeProblems.isEmpty {
+            throw CLIError.Message(
+                text: "\(summary.storeProblems.count) records have a missing or damaged blob in the store and are not in this backup; run strongroom verify",
+                code: CLIError.problemsFound)
+        }
+    }
+}
+
+struct BackupVerify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check every file of a backup against its signed manifest, with no key; --deep also decrypts every record with the store's keys.")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The backup folder.") var directory: String
+    @Option(help: "The backup operator's public key file (FILE.pub from backup keygen).") var publicKey: String
+    @Option(help: "Check only this snapshot's files (extra files are looked for in the whole folder).") var snapshot: String?
+    @Flag(help: "Also decrypt and authenticate every record, with the store's master key (run by someone allowed to hold it).") var deep = false
+
+    func run() throws {
+        let key = try readPublicKey(publicKey, what: "backup public key")
+        let report = deep
+            ? try options.openVault().verifyBackupDeeply(at: directory, publicKey: key, snapshot: snapshot, actor: options.actorName)
+            : try Vault.verifyBackup(at: directory, publicKey: key, snapshot: snapshot)
+        if options.json {
+            try Output.encodable(report)
+        } else {
+            for problem in report.problems { Output.line("\(problem.kind.uppercased()) \(problem.path): \(problem.detail)") }
+            var line = "\(report.snapshots.count) snapshots, \(report.files) files (\(report.bytes) bytes) checked"
+            if report.deep { line += ", \(report.recordsAuthenticated) records decrypted and authenticated, \(report.shreddedSince.count) shredded since the backup" }
+            Output.line(line + (report.isIntact ? ": OK" : ": \(report.problems.count) PROBLEMS"))
+        }
+        if !report.isIntact { throw ExitCode(CLIError.problemsFound) }
+    }
+}
+
+struct BackupList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List a backup folder's snapshots, oldest first.")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The backup folder.") var directory: String
+
+    func run() throws {
+        let listing = try Vault.listBackups(at: directory)
+        if options.json {
+            try Output.encodable(listing)
+        } else {
+            for s in listing {
+                if let problem = s.problem {
+                    Output.line("\(s.snapshot)  DAMAGED: \(problem)")
+                } else {
+                    Output.line("\(s.snapshot)  \(s.createdAt ?? "")  \(s.records ?? 0) records  \(s.files ?? 0) files  \(s.bytes ?? 0) bytes")
+                }
+            }
+        }
+        if listing.contains(where: { $0.problem != nil }) { throw ExitCode(CLIError.problemsFound) }
+    }
+}
+
+struct BackupPrune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prune", abstract: "Keep the newest N snapshots; remove the others and every blob no kept snapshot lists.")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The backup folder.") var directory: String
+    @Option(help: "How many snapshots to keep (at least 1).") var keep: Int
+
+    func run() throws {
+        let summary = try Vault.pruneBackups(at: directory, keep: keep)
+        if options.json {
+            try Output.encodable(summary)
+        } else {
+            Output.line("kept \(summary.kept.count) snapshots, removed \(summary.removed.count) (\(summary.removed.joined(separator: ", "))); \(summary.blobsRemoved) blobs removed, \(summary.bytesFreed) bytes freed")
+        }
+    }
+}
+
+struct RestoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore",
+        abstract: "Restore a backup into a new, empty store folder, after verifying it, and shred again every record the deletion ledger names.")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The backup folder.") var directory: String
+    @Option(help: "The new store folder (must not exist or be empty).") var to: String
+    @Option(help: "The backup operator's public key file.") var publicKey: String
+    @Option(help: "A key store backup folder (from keys backup) or keystore.json.") var keys: String?
+    @Option(help: "The current deletion ledger (from ledger export).") var ledger: String
+    @Option(help: "The snapshot to restore (default: the newest).") var snapshot: String?
+
+    func run() throws {
+        let key = try readPublicKey(publicKey, what: "backup public key")
+        let summary = try Vault.restore(Vault.RestoreRequest(
+            backup: directory, snapshot: snapshot, target: to, publicKey: key, keys: keys, ledger: ledger, actor: options.actorName))
+        if options.json {
+            try Output.encodable(summary)
+        } else {
+            Output.line("restored snapshot \(summary.snapshot) into \(summary.store): \(summary.records) records; \(summary.reshredded.count) shredded again from the deletion ledger (\(summary.ledgerEntries) entries); audit log verified (\(summary.auditTreeSize) events)")
+            if !summary.keysRestored {
+                Output.line("no key store was given: put a key store backup's keystore.json in \(summary.store)/keys/ before opening the store")
+            }
+        }
     }
 }

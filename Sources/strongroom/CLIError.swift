@@ -38,6 +38,7 @@ enum CLIError {
         switch error {
         case .refused, .unknownKind, .invalidArgument, .conflict: return refused
         case .notFound: return notFound
+        case .backup: return problemsFound
         case .forbidden: return keyProblem
         case .storeExists: return cannotCreate
         case .storeMissing, .needsMasterKey: return config

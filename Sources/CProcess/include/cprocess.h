@@ -3,4 +3,6 @@
 /* prctl(2) is variadic, which Swift cannot call; these two functions are its only use. */
 int strongroom_set_dumpable(int dumpable);
 int strongroom_get_dumpable(void);
+/* syncfs(2) needs _GNU_SOURCE, which Glibc's Swift module does not define. */
+int strongroom_syncfs(int fd);
 #endif

@@ -1,0 +1,163 @@
+import Foundation
+import KeyManagement
+import Storage
+
+extension Vault {
+    public struct BackupSummary: Sendable, Codable {
+        public var snapshot: String
+        public var folder: String
+        public var records: Int
+        /// Blobs copied now, and blobs an earlier backup had already put in the folder.
+        public var blobsCopied: Int
+        public var blobsAlreadyPresent: Int
+        public var bytesCopied: Int64
+        public var omitted: [BackupManifest.Omitted]
+        public var auditTreeSize: Int
+        public var auditRoot: String
+        /// Records whose blob in the store is missing or damaged (the backup names them; run verify).
+        public var storeProblems: [String]
+    }
+
+    /// Takes a backup into the folder `directory` while the store keeps serving, without the
+    /// master key: a database snapshot by VACUUM INTO, every blob it references that the folder
+    /// does not hold yet, a file list with sizes and BLAKE2b-256, and a manifest signed with the
+    /// backup operator's key (docs/backup.md). The snapshot appears only once all of it is durable.
+    public func createBackup(to directory: String, signingKey: AuditSigner, actor: String) throws -> BackupSummary {
+        guard let sqlite = catalog as? SQLiteCatalog, let fileBlobs = blobs as? FileBlobStore else {
+            throw VaultError.invalidArgument("backup create copies the embedded store; back up a database server and object store with their own tools")
+        }
+        let repo = BackupRepository(root: directory)
+        try repo.createLayout()
+        let lock = try repo.lock()
+        defer { withExtendedLifetime(lock) {} }
+        for name in try BackupFiles.entries(repo.snapshots) where name.hasPrefix(BackupRepository.partialPrefix) {
+            try BackupFiles.removeTree(repo.snapshots + "/" + name)
+        }
+        let now = clock()
+        // UTC time to the millisecond first, so that ids sort in the order snapshots were taken.
+        let millis = Int64((now.timeIntervalSince1970 * 1000).rounded(.down)) % 1000
+        let id = Self.utcStamp(now).dropLast() + "." + String(format: "%03d", millis) + "Z-" + Hex.encode(randomPublicBytes(3))
+        let partial = repo.snapshots + "/" + BackupRepository.partialPrefix + id
+        guard mkdir(partial, 0o700) == 0 else { throw VaultError.storage(.io(operation: "mkdir", path: partial, errno: errno)) }
+        do {
+            let summary = try writeSnapshot(id: id, into: partial, repo: repo, sqlite: sqlite, fileBlobs: fileBlobs, signingKey: signingKey, actor: actor, now: now)
+            try BackupFiles.syncFilesystem(repo.root)
+            guard rename(partial, repo.snapshotFolder(id)) == 0 else {
+                throw VaultError.storage(.io(operation: "rename", path: repo.snapshotFolder(id), errno: errno))
+            }
+            try BackupFiles.fsyncDirectory(repo.snapshots)
+            try audit(AuditEntry(
+                actor: actor, action: "backup-create", outcome: summary.storeProblems.isEmpty ? .ok : .failed,
+                reason: "snapshot \(id): \(summary.records) records, \(summary.blobsCopied) blobs copied, \(summary.blobsAlreadyPresent) already present, \(summary.omitted.count) omitted"))
+            return summary
+        } catch {
+            try? BackupFiles.removeTree(partial)
+            throw VaultError.wrap(error)
+        }
+    }
+
+    private func writeSnapshot(
+        id: String, into partial: String, repo: BackupRepository, sqlite: SQLiteCatalog, fileBlobs: FileBlobStore,
+        signingKey: AuditSigner, actor: String, now: Date
+    ) throws -> BackupSummary {
+        let databasePath = BackupRepository.snapshotsFolder + "/" + id + "/" + SQLiteCatalog.fileName
+        let snapshotFile = partial + "/" + SQLiteCatalog.fileName
+        try vaulting { try sqlite.snapshot(into: snapshotFile) }
+        let facts = try vaulting { try SQLiteCatalog.snapshotFacts(path: snapshotFile) }
+        guard facts.vaultID == vaultID else { throw VaultError.backup("the database snapshot belongs to another vault") }
+
+        for shard in Set(facts.records.map { String($0.id.prefix(2)) }) {
+            let folder = repo.blobs + "/" + shard
+            guard mkdir(folder, 0o700) == 0 || errno == EEXIST else { throw VaultError.storage(.io(operation: "mkdir", path: folder, errno: errno)) }
+        }
+        enum Outcome: Sendable { case present, copied(Int64), gone, damaged }
+        let records = facts.records
+        let outcomes = OutcomeTable<Outcome>(count: records.count)
+        try BackupFiles.parallel(records.count) { i, buffer in
+            let record = records[i]
+            let target = repo.path(BackupFile.blobPath(record.id))
+            var info = stat()
+            if lstat(target, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Int64(info.st_size) == record.ciphertextSize {
+                outcomes[i] = .present
+                return
+            }
+            guard let copied = try BackupFiles.copy(from: fileBlobs.path(record.id), to: target, buffer: buffer) else {
+                outcomes[i] = .gone
+                return
+            }
+            if copied.size != record.ciphertextSize || copied.blake2b != record.ciphertextBlake2b {
+                unlink(target)
+                outcomes[i] = .damaged
+            } else {
+                outcomes[i] = .copied(copied.size)
+            }
+        }
+
+        var files: [BackupFile] = []
+        files.reserveCapacity(records.count + 1)
+        var summary = BackupSummary(
+            snapshot: id, folder: repo.snapshotFolder(id), records: records.count, blobsCopied: 0, blobsAlreadyPresent: 0,
+            bytesCopied: 0, omitted: [], auditTreeSize: facts.auditTreeSize, auditRoot: Hex.encode(facts.auditRoot), storeProblems: [])
+        for (i, record) in records.enumerated() {
+            switch outcomes[i]! {
+            case .present:
+                summary.blobsAlreadyPresent += 1
+            case .copied(let size):
+                summary.blobsCopied += 1
+                summary.bytesCopied += size
+            case .gone:
+                // Shredded since the snapshot was taken (its row is gone from the store now):
+                // the deletion ledger names it, and a restore shreds it again.
+                if try vaulting({ try catalog.record(id: record.id) }) == nil {
+                    summary.omitted.append(.init(record: record.id, reason: "shredded after the snapshot was taken"))
+                } else {
+                    summary.omitted.append(.init(record: record.id, reason: "blob missing from the store"))
+                    summary.storeProblems.append(record.id)
+                }
+                continue
+            case .damaged:
+                summary.omitted.append(.init(record: record.id, reason: "blob damaged in the store"))
+                summary.storeProblems.append(record.id)
+                continue
+            }
+            files.append(BackupFile(path: BackupFile.blobPath(record.id), size: record.ciphertextSize, blake2b: record.ciphertextBlake2b))
+        }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: BackupFiles.bufferSize, alignment: 64)
+        defer { buffer.deallocate() }
+        guard let database = try BackupFiles.hash(snapshotFile, buffer: buffer) else {
+            throw VaultError.storage(.io(operation: "open", path: snapshotFile, errno: ENOENT))
+        }
+        files.append(BackupFile(path: databasePath, size: database.size, blake2b: database.blake2b))
+
+        let list = BackupFile.encode(files)
+        try BackupFiles.create(partial + "/" + BackupRepository.fileListName, bytes: list)
+        let manifest = BackupManifest(
+            format: BackupManifest.formatName, version: BackupManifest.currentVersion, vaultID: vaultID,
+            vaultPublicKey: publicKey.minisignBase64, snapshot: id, createdAt: ISO8601DateFormatter().string(from: now),
+            createdAtMillis: Int64((now.timeIntervalSince1970 * 1000).rounded(.down)), createdBy: LogText.escape(actor),
+            audit: .init(treeSize: facts.auditTreeSize, rootHash: Hex.encode(facts.auditRoot)), records: records.count,
+            database: databasePath,
+            fileList: .init(path: BackupRepository.snapshotsFolder + "/" + id + "/" + BackupRepository.fileListName,
+                            size: Int64(list.count), blake2b: Hex.encode(Blake2b.hash(list)), count: files.count),
+            omitted: summary.omitted, signingKey: signingKey.publicKey.minisignBase64)
+        let manifestBytes = try manifest.fileBytes()
+        try BackupFiles.create(partial + "/" + BackupRepository.manifestName, bytes: manifestBytes)
+        let signature = try Minisign.sign(
+            manifestBytes, with: signingKey,
+            trustedComment: "strongroom backup \(id) of vault \(vaultID) timestamp:\(Int(now.timeIntervalSince1970))",
+            untrustedComment: "signature from strongroom backup key \(Hex.encode(signingKey.publicKey.keyID))")
+        try BackupFiles.create(partial + "/" + BackupRepository.signatureName, bytes: Array(signature.utf8))
+        return summary
+    }
+}
+
+/// Results written by parallel workers, one slot each.
+final class OutcomeTable<T: Sendable>: @unchecked Sendable {
+    private var slots: [T?]
+    private let lock = NSLock()
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    subscript(i: Int) -> T? {
+        get { lock.withLock { slots[i] } }
+        set { lock.withLock { slots[i] = newValue } }
+    }
+}

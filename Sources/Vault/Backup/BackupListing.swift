@@ -1,0 +1,84 @@
+import Foundation
+import KeyManagement
+import Storage
+
+extension Vault {
+    public struct BackupListing: Sendable, Codable {
+        public var snapshot: String
+        public var createdAt: String?
+        public var records: Int?
+        public var files: Int?
+        public var bytes: Int64?
+        public var auditTreeSize: Int?
+        public var signingKey: String?
+        /// Why the snapshot's manifest does not load (then the other fields are nil).
+        public var problem: String?
+    }
+
+    /// The snapshots of a backup folder, oldest first, from their manifests (each checked
+    /// against the key it names; `backup verify --public-key` checks who signed it).
+    public static func listBackups(at directory: String) throws -> [BackupListing] {
+        let repo = BackupRepository(root: directory)
+        return try repo.snapshotIDs().map { id in
+            do {
+                let (manifest, files) = try repo.load(id, publicKey: nil)
+                return BackupListing(
+                    snapshot: id, createdAt: manifest.createdAt, records: manifest.records, files: files.count,
+                    bytes: files.reduce(0) { $0 + $1.size }, auditTreeSize: manifest.audit.treeSize, signingKey: manifest.signingKey)
+            } catch {
+                return BackupListing(snapshot: id, problem: "\(error)")
+            }
+        }
+    }
+
+    public struct PruneSummary: Sendable, Codable {
+        public var kept: [String]
+        public var removed: [String]
+        public var blobsRemoved: Int
+        public var bytesFreed: Int64
+    }
+
+    /// Keeps the newest `keep` snapshots and removes the others, then every blob no kept
+    /// snapshot lists. Refuses (removing nothing) if a kept snapshot's manifest does not load,
+    /// since its blobs could not be told apart from unreferenced ones.
+    public static func pruneBackups(at directory: String, keep: Int) throws -> PruneSummary {
+        guard keep >= 1 else { throw VaultError.invalidArgument("--keep must be at least 1") }
+        let repo = BackupRepository(root: directory)
+        let lock = try repo.lock()
+        defer { withExtendedLifetime(lock) {} }
+        let ids = try repo.snapshotIDs()
+        let kept = Array(ids.suffix(keep))
+        let removed = Array(ids.dropLast(keep))
+        var referenced = Set<String>()
+        for id in kept {
+            do { referenced.formUnion(try repo.load(id, publicKey: nil).files.map(\.path)) } catch {
+                throw VaultError.backup("refusing to prune: kept snapshot \(id) does not load (\(error)); run strongroom backup verify")
+            }
+        }
+        for id in removed {
+            // Renamed first, so a crash mid-removal leaves a partial folder, never half a snapshot.
+            let doomed = repo.snapshots + "/" + BackupRepository.partialPrefix + "pruned-" + id
+            guard rename(repo.snapshotFolder(id), doomed) == 0 else {
+                throw VaultError.storage(.io(operation: "rename", path: repo.snapshotFolder(id), errno: errno))
+            }
+            try BackupFiles.fsyncDirectory(repo.snapshots)
+            try BackupFiles.removeTree(doomed)
+        }
+        var summary = PruneSummary(kept: kept, removed: removed, blobsRemoved: 0, bytesFreed: 0)
+        for shard in (try? BackupFiles.entries(repo.blobs)) ?? [] {
+            let folder = repo.blobs + "/" + shard
+            for name in try BackupFiles.entries(folder) {
+                let relative = BackupRepository.blobsFolder + "/" + shard + "/" + name
+                guard !referenced.contains(relative) else { continue }
+                var info = stat()
+                if lstat(folder + "/" + name, &info) == 0 { summary.bytesFreed += Int64(info.st_size) }
+                guard unlink(folder + "/" + name) == 0 || errno == ENOENT else {
+                    throw VaultError.storage(.io(operation: "unlink", path: folder + "/" + name, errno: errno))
+                }
+                summary.blobsRemoved += 1
+            }
+        }
+        try BackupFiles.syncFilesystem(repo.root)
+        return summary
+    }
+}

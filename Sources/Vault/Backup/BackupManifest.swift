@@ -1,0 +1,121 @@
+import Foundation
+import KeyManagement
+import Storage
+
+/// What one backup snapshot holds, signed by the backup operator's key (docs/backup.md):
+/// `manifest.json` (this struct, pretty-printed with sorted keys), its minisign signature
+/// `manifest.json.minisig`, and the list of every file with its size and BLAKE2b-256,
+/// `files.txt`, whose size and hash the manifest carries.
+public struct BackupManifest: Codable, Sendable, Equatable {
+    public static let formatName = "strongroom-backup"
+    public static let currentVersion = 1
+
+    public struct AuditHead: Codable, Sendable, Equatable {
+        public var treeSize: Int
+        public var rootHash: String
+    }
+
+    public struct FileListReference: Codable, Sendable, Equatable {
+        public var path: String
+        public var size: Int64
+        public var blake2b: String
+        public var count: Int
+    }
+
+    /// A record of the snapshot whose blob is not in the backup, and why.
+    public struct Omitted: Codable, Sendable, Equatable {
+        public var record: String
+        public var reason: String
+    }
+
+    public var format: String
+    public var version: Int
+    public var vaultID: String
+    /// The vault's audit public key (minisign base64), which verifies its ledger and checkpoints.
+    public var vaultPublicKey: String
+    public var snapshot: String
+    public var createdAt: String
+    public var createdAtMillis: Int64
+    public var createdBy: String
+    public var audit: AuditHead
+    public var records: Int
+    public var database: String
+    public var fileList: FileListReference
+    public var omitted: [Omitted]
+    /// The backup operator's public key (minisign base64) that signed this manifest.
+    public var signingKey: String
+
+    func fileBytes() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(self)) + [0x0a]
+    }
+
+    /// Parses the exact bytes written by `fileBytes`; anything else (another format, version,
+    /// or a re-encoded file) is refused.
+    static func parse(_ bytes: [UInt8]) throws -> BackupManifest {
+        guard let manifest = try? JSONDecoder().decode(BackupManifest.self, from: Data(bytes)) else {
+            throw VaultError.backup("manifest.json is not a Strongroom backup manifest")
+        }
+        guard manifest.format == formatName else { throw VaultError.backup("manifest.json is not a Strongroom backup manifest") }
+        guard manifest.version == currentVersion else {
+            throw VaultError.backup("manifest.json is version \(manifest.version); this Strongroom reads version \(currentVersion)")
+        }
+        guard try manifest.fileBytes() == bytes else { throw VaultError.backup("manifest.json is not in its signed form") }
+        return manifest
+    }
+
+    var auditRoot: [UInt8]? { Hex.decode(audit.rootHash).flatMap { $0.count == 32 ? $0 : nil } }
+}
+
+/// One line of `files.txt`: `<blake2b-256 hex> <size> <path>`, paths relative to the backup
+/// folder, sorted, one file per line. Paths are checked on reading: only a snapshot's database
+/// or a blob can be named, so a list can never point outside the folder.
+public struct BackupFile: Sendable, Equatable {
+    public var path: String
+    public var size: Int64
+    public var blake2b: String
+
+    static func encode(_ files: [BackupFile]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(files.count * 128)
+        for file in files.sorted(by: { $0.path < $1.path }) {
+            out += Array("\(file.blake2b) \(file.size) \(file.path)\n".utf8)
+        }
+        return out
+    }
+
+    static func decode(_ bytes: [UInt8], snapshot: String) throws -> [BackupFile] {
+        guard bytes.isEmpty || bytes.last == 0x0a else { throw VaultError.backup("files.txt does not end with a newline") }
+        var files: [BackupFile] = []
+        var previous = ""
+        for (n, line) in bytes.split(separator: 0x0a, omittingEmptySubsequences: false).dropLast().enumerated() {
+            let fields = line.split(separator: 0x20, omittingEmptySubsequences: false)
+            guard fields.count == 3,
+                  let hash = String(bytes: fields[0], encoding: .utf8), hash.utf8.count == 64, Hex.decode(hash) != nil,
+                  let sizeText = String(bytes: fields[1], encoding: .utf8), let size = Int64(sizeText), size >= 0, String(size) == sizeText,
+                  let path = String(bytes: fields[2], encoding: .utf8),
+                  isAllowed(path, snapshot: snapshot), path > previous else {
+                throw VaultError.backup("files.txt line \(n + 1) is malformed")
+            }
+            previous = path
+            files.append(BackupFile(path: path, size: size, blake2b: hash))
+        }
+        return files
+    }
+
+    static func blobPath(_ record: String) -> String { "blobs/\(record.prefix(2))/\(record).blob" }
+
+    /// The record a blob path names, or nil.
+    static func record(ofBlobPath path: String) -> String? {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "blobs", parts[2].hasSuffix(".blob") else { return nil }
+        let id = String(parts[2].dropLast(5))
+        guard RecordID.isValid(id), parts[1] == id.prefix(2) else { return nil }
+        return id
+    }
+
+    static func isAllowed(_ path: String, snapshot: String) -> Bool {
+        path == "snapshots/\(snapshot)/\(SQLiteCatalog.fileName)" || record(ofBlobPath: path) != nil
+    }
+}

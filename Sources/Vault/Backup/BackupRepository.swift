@@ -1,0 +1,129 @@
+import Foundation
+import KeyManagement
+import Storage
+
+/// A backup folder (docs/backup.md):
+///
+///     DIR/snapshots/<id>/manifest.json          signed by the backup operator's key
+///     DIR/snapshots/<id>/manifest.json.minisig
+///     DIR/snapshots/<id>/files.txt              every file of the snapshot: BLAKE2b-256, size, path
+///     DIR/snapshots/<id>/metadata.sqlite        the database, from VACUUM INTO
+///     DIR/blobs/xx/<record>.blob                encrypted blobs, shared by every snapshot
+///
+/// Snapshots are written under `snapshots/.partial-<id>` and renamed into place only when every
+/// file is durable, so a snapshot that is listed is complete. Writers (create, prune) hold an
+/// exclusive flock on the folder itself.
+struct BackupRepository {
+    static let snapshotsFolder = "snapshots"
+    static let blobsFolder = "blobs"
+    static let manifestName = "manifest.json"
+    static let signatureName = "manifest.json.minisig"
+    static let fileListName = "files.txt"
+    static let partialPrefix = ".partial-"
+
+    let root: String
+
+    init(root: String) {
+        var path = root
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        self.root = path
+    }
+
+    var snapshots: String { root + "/" + Self.snapshotsFolder }
+    var blobs: String { root + "/" + Self.blobsFolder }
+    func snapshotFolder(_ id: String) -> String { snapshots + "/" + id }
+    func path(_ relative: String) -> String { root + "/" + relative }
+
+    /// Creates the folder layout if missing (mode 0700).
+    func createLayout() throws {
+        for folder in [root, snapshots, blobs] where !FileManager.default.fileExists(atPath: folder) {
+            guard mkdir(folder, 0o700) == 0 || errno == EEXIST else {
+                throw VaultError.storage(.io(operation: "mkdir", path: folder, errno: errno))
+            }
+        }
+    }
+
+    /// An exclusive lock on the backup folder while a snapshot is written or pruned.
+    func lock() throws -> BackupLock { try BackupLock(path: root) }
+
+    /// The ids of complete snapshots, oldest first (ids start with their UTC creation time).
+    func snapshotIDs() throws -> [String] {
+        guard FileManager.default.fileExists(atPath: snapshots) else {
+            throw VaultError.backup("\(root) is not a Strongroom backup folder (no snapshots/ in it)")
+        }
+        return try BackupFiles.entries(snapshots).filter { !$0.hasPrefix(".") }.sorted()
+    }
+
+    /// A snapshot's manifest and file list, after checking the signature with `publicKey` (or,
+    /// when nil, with the key the manifest names: that proves the files agree with each other,
+    /// not who made them), the manifest's form and the file list's size and hash.
+    func load(_ id: String, publicKey: VaultPublicKey?) throws -> (manifest: BackupManifest, files: [BackupFile]) {
+        let folder = snapshotFolder(id)
+        guard let bytes = try BackupFiles.read(folder + "/" + Self.manifestName, limit: 1 << 20) else {
+            throw VaultError.backup("snapshot \(id): manifest.json is missing")
+        }
+        guard let signature = try BackupFiles.read(folder + "/" + Self.signatureName, limit: 4096) else {
+            throw VaultError.backup("snapshot \(id): manifest.json.minisig is missing")
+        }
+        let manifest = try BackupManifest.parse(bytes)
+        guard manifest.snapshot == id else { throw VaultError.backup("snapshot \(id): its manifest names snapshot \(manifest.snapshot)") }
+        guard let named = VaultPublicKey(text: manifest.signingKey) else { throw VaultError.backup("snapshot \(id): the manifest's signing key is malformed") }
+        let key = publicKey ?? named
+        guard Minisign.verify(bytes, signature: String(decoding: signature, as: UTF8.self), publicKey: key) != nil else {
+            throw VaultError.backup(publicKey == nil
+                ? "snapshot \(id): manifest.json does not match its signature"
+                : "snapshot \(id): manifest.json is not signed by the given backup public key (changed, or signed by another key)")
+        }
+        let listPath = Self.snapshotsFolder + "/" + id + "/" + Self.fileListName
+        guard manifest.fileList.path == listPath, manifest.database == Self.snapshotsFolder + "/" + id + "/" + SQLiteCatalog.fileName else {
+            throw VaultError.backup("snapshot \(id): the manifest names files outside its snapshot")
+        }
+        guard let list = try BackupFiles.read(path(listPath), limit: Int.max) else { throw VaultError.backup("snapshot \(id): files.txt is missing") }
+        guard Int64(list.count) == manifest.fileList.size, Hex.encode(Blake2b.hash(list)) == manifest.fileList.blake2b else {
+            throw VaultError.backup("snapshot \(id): files.txt does not match its size and BLAKE2b in the manifest (damaged or changed)")
+        }
+        let files = try BackupFile.decode(list, snapshot: id)
+        guard files.count == manifest.fileList.count, files.contains(where: { $0.path == manifest.database }) else {
+            throw VaultError.backup("snapshot \(id): files.txt does not list what the manifest says")
+        }
+        return (manifest, files)
+    }
+
+    /// Every file under the folder, as relative paths (for naming extra files).
+    func allFiles() throws -> [String] {
+        var out: [String] = []
+        func walk(_ relative: String) throws {
+            let full = relative.isEmpty ? root : path(relative)
+            for name in try BackupFiles.entries(full) {
+                let child = relative.isEmpty ? name : relative + "/" + name
+                var info = stat()
+                guard lstat(path(child), &info) == 0 else { throw VaultError.storage(.io(operation: "stat", path: path(child), errno: errno)) }
+                if (info.st_mode & S_IFMT) == S_IFDIR { try walk(child) } else { out.append(child) }
+            }
+        }
+        try walk("")
+        return out
+    }
+}
+
+/// flock on the backup folder (no lock file of its own, so the folder holds only backup files).
+final class BackupLock {
+    private let fd: Int32
+
+    init(path: String) throws {
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw VaultError.storage(.io(operation: "open", path: path, errno: errno)) }
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            if errno == EINTR { continue }
+            let code = errno
+            close(fd)
+            if code == EWOULDBLOCK { throw VaultError.busy("another backup or prune is writing to \(path); try again when it has finished") }
+            throw VaultError.storage(.io(operation: "flock", path: path, errno: code))
+        }
+    }
+
+    deinit {
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+}

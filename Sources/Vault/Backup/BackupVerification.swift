@@ -1,0 +1,144 @@
+import Foundation
+import KeyManagement
+import Storage
+
+/// What `backup verify` found. Every problem names its file.
+public struct BackupReport: Sendable, Codable {
+    public struct Problem: Sendable, Codable, Equatable {
+        /// `missing`, `extra`, `damaged`, `manifest` (unsigned, changed or unreadable) or
+        /// `unreadable-record` (deep: a blob that does not decrypt and authenticate).
+        public var kind: String
+        public var path: String
+        public var detail: String
+    }
+    public var snapshots: [String] = []
+    public var files = 0
+    public var bytes: Int64 = 0
+    public var deep = false
+    /// Deep only: records decrypted and authenticated, and records shredded since the backup
+    /// (the deletion ledger names them or their KEK is destroyed), which no key opens any more.
+    public var recordsAuthenticated = 0
+    public var shreddedSince: [String] = []
+    public var problems: [Problem] = []
+    public var isIntact: Bool { problems.isEmpty && !snapshots.isEmpty }
+}
+
+extension Vault {
+    /// Checks a backup folder with no key and no store: each snapshot's signature (by
+    /// `publicKey`), manifest and file list, every file's size and BLAKE2b-256, and that the
+    /// folder holds no file no manifest lists. `snapshot` limits the hashing to one snapshot
+    /// (extra files are still looked for in the whole folder).
+    public static func verifyBackup(at directory: String, publicKey: VaultPublicKey, snapshot only: String? = nil) throws -> BackupReport {
+        try BackupCheck(repo: BackupRepository(root: directory), publicKey: publicKey).run(only: only).report
+    }
+
+    /// `verifyBackup`, then every record of every snapshot decrypted and authenticated with this
+    /// store's keys (like `restic check --read-data`). Audited in this store.
+    public func verifyBackupDeeply(at directory: String, publicKey: VaultPublicKey, snapshot only: String? = nil, actor: String) throws -> BackupReport {
+        let keys = try requireKeys("backup verify --deep")
+        let repo = BackupRepository(root: directory)
+        var (report, loaded) = try BackupCheck(repo: repo, publicKey: publicKey).run(only: only)
+        report.deep = true
+        let blobs = FileBlobStore(root: repo.blobs)
+        var seen = Set<String>()
+        for (id, manifest) in loaded {
+            guard manifest.vaultID == vaultID else {
+                report.problems.append(.init(kind: "manifest", path: "snapshots/\(id)", detail: "the snapshot is of vault \(manifest.vaultID), not this store's"))
+                continue
+            }
+            let omitted = Set(manifest.omitted.map(\.record))
+            try vaulting {
+                try SQLiteCatalog.forEachRecord(path: repo.path(manifest.database)) { record in
+                    guard !omitted.contains(record.id), seen.insert(record.id).inserted else { return }
+                    do {
+                        try openRecord(record, keys: keys, onFailure: nil, from: blobs).readToEnd()
+                        report.recordsAuthenticated += 1
+                    } catch VaultError.notFound, KeyManagementError.kekDestroyed, KeyManagementError.unknownKEK {
+                        report.shreddedSince.append(record.id)
+                    } catch {
+                        report.problems.append(.init(
+                            kind: "unreadable-record", path: BackupFile.blobPath(record.id),
+                            detail: "record \(record.id) does not decrypt and authenticate: \(VaultError.wrap(error))"))
+                    }
+                }
+            }
+        }
+        try audit(AuditEntry(
+            actor: actor, action: "backup-verify", outcome: report.isIntact ? .ok : .failed,
+            reason: "\(report.snapshots.count) snapshots, \(report.recordsAuthenticated) records authenticated, \(report.shreddedSince.count) shredded since, \(report.problems.count) problems"))
+        return report
+    }
+}
+
+/// The keyless checks, shared by verify and restore.
+struct BackupCheck {
+    let repo: BackupRepository
+    let publicKey: VaultPublicKey
+
+    func run(only: String?) throws -> (report: BackupReport, manifests: [(String, BackupManifest)]) {
+        var report = BackupReport()
+        var expected: [String: BackupFile] = [:]
+        var toHash: [BackupFile] = []
+        var known: Set<String> = []
+        var manifests: [(String, BackupManifest)] = []
+        let ids = try repo.snapshotIDs()
+        if let only, !ids.contains(only) { throw VaultError.backup("there is no snapshot \(only) in \(repo.root)") }
+        if ids.isEmpty { report.problems.append(.init(kind: "missing", path: "snapshots/", detail: "the folder holds no snapshot")) }
+        for id in ids {
+            let folder = BackupRepository.snapshotsFolder + "/" + id
+            for name in [BackupRepository.manifestName, BackupRepository.signatureName, BackupRepository.fileListName] {
+                known.insert(folder + "/" + name)
+            }
+            let loaded: (manifest: BackupManifest, files: [BackupFile])
+            do { loaded = try repo.load(id, publicKey: publicKey) } catch {
+                report.problems.append(.init(kind: "manifest", path: folder + "/" + BackupRepository.manifestName, detail: "\(error)"))
+                // Its own folder's files are not "extra": the manifest problem names them.
+                known.insert(folder + "/" + SQLiteCatalog.fileName)
+                continue
+            }
+            let inScope = only == nil || only == id
+            if inScope {
+                report.snapshots.append(id)
+                manifests.append((id, loaded.manifest))
+            }
+            for file in loaded.files {
+                known.insert(file.path)
+                if let earlier = expected[file.path] {
+                    if earlier != file {
+                        report.problems.append(.init(kind: "damaged", path: file.path, detail: "two snapshots list this file with different sizes or hashes"))
+                    }
+                    continue
+                }
+                if inScope {
+                    expected[file.path] = file
+                    toHash.append(file)
+                }
+            }
+        }
+        let problems = OutcomeTable<BackupReport.Problem>(count: toHash.count)
+        let work = toHash
+        try BackupFiles.parallel(work.count) { i, buffer in
+            let file = work[i]
+            guard let found = try BackupFiles.hash(repo.path(file.path), buffer: buffer) else {
+                problems[i] = .init(kind: "missing", path: file.path, detail: "listed by the manifest but not in the backup")
+                return
+            }
+            if found.size != file.size {
+                problems[i] = .init(kind: "damaged", path: file.path, detail: "size \(found.size), the manifest says \(file.size)")
+            } else if found.blake2b != file.blake2b {
+                problems[i] = .init(kind: "damaged", path: file.path, detail: "its BLAKE2b does not match the manifest")
+            }
+        }
+        for (i, file) in toHash.enumerated() {
+            if let problem = problems[i] { report.problems.append(problem) } else { report.files += 1; report.bytes += file.size }
+        }
+        for path in try repo.allFiles() where !known.contains(path) {
+            let detail = path.hasPrefix(BackupRepository.snapshotsFolder + "/" + BackupRepository.partialPrefix)
+                ? "left by a backup that did not finish; the next backup create removes it"
+                : "not listed by any snapshot's manifest"
+            report.problems.append(.init(kind: "extra", path: path, detail: detail))
+        }
+        report.problems.sort { ($0.path, $0.kind) < ($1.path, $1.kind) }
+        return (report, manifests)
+    }
+}
