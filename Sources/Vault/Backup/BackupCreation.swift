@@ -34,9 +34,7 @@ extension Vault {
             try BackupFiles.removeTree(repo.snapshots + "/" + name)
         }
         let now = clock()
-        // UTC time to the millisecond first, so that ids sort in the order snapshots were taken.
-        let millis = Int64((now.timeIntervalSince1970 * 1000).rounded(.down)) % 1000
-        let id = Self.utcStamp(now).dropLast() + "." + String(format: "%03d", millis) + "Z-" + Hex.encode(randomPublicBytes(3))
+        let id = Self.backupID(now)
         let partial = repo.snapshots + "/" + BackupRepository.partialPrefix + id
         guard mkdir(partial, 0o700) == 0 else { throw VaultError.storage(.io(operation: "mkdir", path: partial, errno: errno)) }
         do {
@@ -56,6 +54,9 @@ extension Vault {
         }
     }
 
+    /// Tests run a shred here, between the database snapshot and the blob copies.
+    nonisolated(unsafe) static var afterBackupSnapshot: (() -> Void)?
+
     private func writeSnapshot(
         id: String, into partial: String, repo: BackupRepository, sqlite: SQLiteCatalog, fileBlobs: FileBlobStore,
         signingKey: AuditSigner, actor: String, now: Date
@@ -65,6 +66,7 @@ extension Vault {
         try vaulting { try sqlite.snapshot(into: snapshotFile) }
         let facts = try vaulting { try SQLiteCatalog.snapshotFacts(path: snapshotFile) }
         guard facts.vaultID == vaultID else { throw VaultError.backup("the database snapshot belongs to another vault") }
+        Self.afterBackupSnapshot?()
 
         for shard in Set(facts.records.map { String($0.id.prefix(2)) }) {
             let folder = repo.blobs + "/" + shard

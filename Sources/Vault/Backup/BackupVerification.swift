@@ -92,8 +92,10 @@ struct BackupCheck {
             let loaded: (manifest: BackupManifest, files: [BackupFile])
             do { loaded = try repo.load(id, publicKey: publicKey) } catch {
                 report.problems.append(.init(kind: "manifest", path: folder + "/" + BackupRepository.manifestName, detail: "\(error)"))
-                // Its own folder's files are not "extra": the manifest problem names them.
+                // Its own files are not "extra": the manifest problem names them. If the manifest
+                // at least agrees with itself (signed by another key), its list says which they are.
                 known.insert(folder + "/" + SQLiteCatalog.fileName)
+                if let selfConsistent = try? repo.load(id, publicKey: nil) { known.formUnion(selfConsistent.files.map(\.path)) }
                 continue
             }
             let inScope = only == nil || only == id

@@ -16,7 +16,7 @@ extension Vault {
     /// Keep these copies no longer than the key-store backup window (35 days).
     public func backupKeyStore(to directory: String, actor: String) throws -> KeyStoreBackup {
         let ledger = try exportableLedger()
-        let stamp = Self.utcStamp(clock())
+        let stamp = Self.backupID(clock())
         let folder = directory + "/keys-" + stamp
         try vaulting {
             do {
@@ -58,6 +58,13 @@ extension Vault {
             for entry in entries { bytes += Array(try encoder.encode(entry)) + [0x0a] }
             return (bytes, entries.count)
         }
+    }
+
+    /// UTC time to the millisecond, then 6 random hex digits: ids sort in the order they were
+    /// taken, and two taken in the same millisecond do not collide.
+    static func backupID(_ date: Date) -> String {
+        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) % 1000
+        return utcStamp(date).dropLast() + "." + String(format: "%03d", millis) + "Z-" + Hex.encode(randomPublicBytes(3))
     }
 
     static func utcStamp(_ date: Date) -> String {

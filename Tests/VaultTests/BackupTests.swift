@@ -1,0 +1,353 @@
+import Foundation
+import GRDB
+import KeyManagement
+import Storage
+import XCTest
+@testable import Vault
+
+/// Backups as a backup operator takes, checks and restores them, and as an attacker with the
+/// backup folder would try to change them.
+final class BackupTests: XCTestCase {
+    var f: VaultFixture!
+    var signer: AuditSigner!
+    var otherSigner: AuditSigner!
+    var backup: String { f.root + "/backup" }
+    let dsl = Principal(name: "dsl1", role: .dsl, schools: ["S1", "S2"])
+    let dpo = Principal(name: "dpo1", role: .dpo, schools: ["S1", "S2"])
+
+    override func setUpWithError() throws {
+        f = try VaultFixture()
+        _ = try f.vault.addUser(name: dsl.name, role: dsl.role, schools: dsl.schools.sorted(), actor: "test")
+        _ = try f.vault.addUser(name: dpo.name, role: dpo.role, schools: dpo.schools.sorted(), actor: "test")
+        _ = try BackupSigningKey.create(at: f.root + "/operator.key")
+        signer = try BackupSigningKey.open(at: f.root + "/operator.key")
+        _ = try BackupSigningKey.create(at: f.root + "/other.key")
+        otherSigner = try BackupSigningKey.open(at: f.root + "/other.key")
+    }
+
+    func content(_ n: Int, _ school: String) -> [UInt8] { Array("Minutes of strategy meeting \(n) at \(school): actions agreed.\n".utf8) }
+
+    @discardableResult
+    func put(_ n: Int, school: String = "S1", child: String = "C1") throws -> EvidenceRecord {
+        try f.put(content(n, school), kind: "minutes", school: school, child: child)
+    }
+
+    /// A backup taken the way the operator does: a second process's vault, with no key.
+    @discardableResult
+    func takeBackup(signer: AuditSigner? = nil) throws -> Vault.BackupSummary {
+        let keyless = try Vault.open(at: f.layout, master: nil)
+        defer { keyless.close() }
+        return try keyless.createBackup(to: backup, signingKey: signer ?? self.signer, actor: "backup:op")
+    }
+
+    func shred(_ records: [EvidenceRecord]) throws {
+        for (school, group) in Dictionary(grouping: records, by: \.school) {
+            let request = try f.vault.requestShred(school: school, records: group.map(\.id), reason: "lawful erasure", by: dpo)
+            _ = try f.vault.approveShred(id: request.id, by: dsl)
+        }
+    }
+
+    func restore(to target: String, keys: String?, ledger: String, snapshot: String? = nil, key: VaultPublicKey? = nil) throws -> Vault.RestoreSummary {
+        try Vault.restore(Vault.RestoreRequest(
+            backup: backup, snapshot: snapshot, target: target, publicKey: key ?? signer.publicKey, keys: keys, ledger: ledger, actor: "backup:op"))
+    }
+
+    /// A key store backup and a ledger export from the live store, taken now.
+    func keysAndLedger() throws -> (keys: String, ledger: String) {
+        let keys = try f.vault.backupKeyStore(to: f.root + "/keybackups", actor: "backup:op")
+        let ledger = f.root + "/ledger-\(UUID().uuidString).jsonl"
+        _ = try f.vault.exportLedger(to: ledger, actor: "backup:op")
+        return (keys.folder, ledger)
+    }
+
+    func openRestored(_ target: String) throws -> Vault {
+        try Vault.open(at: StoreLayout(root: target), master: .keyFile(f.layout.defaultMasterKey))
+    }
+
+    // MARK: the restore drill
+
+    func testTheRestoreDrillBringsBackEveryRecordAndShredsAgainWhatWasShreddedSince() throws {
+        var before: [EvidenceRecord] = []
+        for n in 0..<1000 { before.append(try put(n, school: n % 2 == 0 ? "S1" : "S2", child: "C\(n % 40)")) }
+        // One child whose records have a period KEK of their own: all shredded after the backup,
+        // so that KEK is destroyed and even the backup's wrapped keys can never be opened again.
+        _ = try f.vault.setDateOfBirth(child: "CX", dob: "2015-03-04", school: "S1", by: .operator("test"))
+        let alone = try (0..<5).map { try put(2000 + $0, school: "S1", child: "CX") }
+        let snapshot = try takeBackup()
+        XCTAssertEqual(snapshot.records, 1005)
+        XCTAssertEqual(snapshot.blobsCopied, 1005)
+
+        let after = try (0..<100).map { try put(1000 + $0, school: $0 % 2 == 0 ? "S1" : "S2", child: "C\($0 % 40)") }
+        let shreddedFromBackup = Array(before[0..<20]) + alone
+        let shreddedAfter = Array(after[0..<25])
+        try shred(shreddedFromBackup + shreddedAfter)
+        XCTAssertEqual(shreddedFromBackup.count + shreddedAfter.count, 50)
+        let aloneKEK = alone[0].kekID
+        XCTAssertEqual(try f.vault.keyStatus().first(where: { $0.info.id == aloneKEK })?.info.state, .destroyed)
+
+        let (keys, ledger) = try keysAndLedger()
+        let target = f.root + "/restored"
+        let summary = try restore(to: target, keys: keys, ledger: ledger)
+        XCTAssertEqual(Set(summary.reshredded), Set(shreddedFromBackup.map(\.id)), "the shreds of records in the backup are replayed")
+        XCTAssertEqual(summary.records, 1005 - 25)
+
+        let restored = try openRestored(target)
+        defer { restored.close() }
+        // Every other record of the backup comes back byte for byte.
+        for record in before[20...] {
+            XCTAssertEqual(try f.get(record.id, from: restored), content(before.firstIndex(of: record)!, record.school), record.id)
+        }
+        // The 50 are gone: no row, no blob, no key, and no way to open them.
+        let restoredLayout = StoreLayout(root: target)
+        for record in shreddedFromBackup + shreddedAfter {
+            XCTAssertThrowsError(try f.get(record.id, from: restored)) { XCTAssertEqual($0 as? VaultError, .notFound(record.id)) }
+            XCTAssertFalse(FileManager.default.fileExists(atPath: restoredLayout.blobs + "/" + record.id.prefix(2) + "/" + record.id + ".blob"))
+        }
+        let rows = try DatabaseQueue(path: restoredLayout.metadata).read { db in
+            try String.fetchSet(db, sql: "SELECT id FROM records")
+        }
+        XCTAssertTrue(rows.isDisjoint(with: shreddedFromBackup.map(\.id)))
+        // The backup still holds their blobs and wrapped keys; the KEK of the lone child is gone
+        // from every key store, so those five can never be unwrapped from any copy.
+        let keyStore = try KeyStore.open(directory: restoredLayout.keys, master: MasterKeyFile.open(at: f.layout.defaultMasterKey))
+        XCTAssertThrowsError(try keyStore.kek(id: aloneKEK)) { XCTAssertEqual($0 as? KeyManagementError, .kekDestroyed(aloneKEK)) }
+        let deep = try f.vault.verifyBackupDeeply(at: backup, publicKey: signer.publicKey, actor: "dpo:deep")
+        XCTAssertTrue(deep.isIntact, "\(deep.problems)")
+        XCTAssertEqual(Set(deep.shreddedSince), Set(shreddedFromBackup.map(\.id)), "no key opens a record shredded since the backup")
+        XCTAssertEqual(deep.recordsAuthenticated, 1005 - 25)
+
+        // The audit log verifies, holds the backup's prefix, and says what the restore did.
+        let audit = try restored.verifyAudit()
+        XCTAssertTrue(audit.isIntact, "\(audit.problems)")
+        let events = try restored.auditLog(record: nil, actor: "test:reader")
+        XCTAssertEqual(events.filter { $0.action == "restore" }.count, 1)
+        XCTAssertEqual(Set(events.filter { $0.action == "shred-replay" }.compactMap(\.record)), Set(shreddedFromBackup.map(\.id)))
+        let report = try restored.verify(actor: "test", useKeys: true)
+        XCTAssertTrue(report.isIntact)
+        XCTAssertEqual(report.intact, 1005 - 25)
+        // The restored store takes new evidence.
+        let fresh = try f.put(content(9999, "S1"), kind: "minutes", into: restored)
+        XCTAssertEqual(try f.get(fresh.id, from: restored), content(9999, "S1"))
+    }
+
+    func testABackupTakenDuringUploadsHoldsEveryUploadAcknowledgedBeforeItStarted() throws {
+        let acknowledged = Acknowledged()
+        let stop = Flag()
+        let vault = f.vault
+        let group = DispatchGroup()
+        for client in 0..<16 {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                var n = 0
+                while !stop.isSet {
+                    let bytes = Array("Minutes of meeting \(client)-\(n): actions agreed.\n".utf8)
+                    let record = try? bytes.withUnsafeBytes { raw in
+                        let session = try vault.beginPut(PutRequest(
+                            school: "S1", child: "C\(client)", concern: "K1", kind: "minutes", filename: "minutes.txt", actor: "dsl:jo"))
+                        try session.write(raw)
+                        return try session.finish()
+                    }
+                    if let record { acknowledged.add(record.id) }
+                    n += 1
+                }
+            }
+        }
+        while acknowledged.count < 200 { usleep(10_000) }
+        let beforeStart = acknowledged.snapshot()
+        let summary = try takeBackup()
+        stop.set()
+        group.wait()
+        let facts = try SQLiteCatalog.snapshotFacts(path: summary.folder + "/metadata.sqlite")
+        let inBackup = Set(facts.records.map(\.id))
+        XCTAssertTrue(beforeStart.isSubset(of: inBackup), "\(beforeStart.subtracting(inBackup).count) acknowledged uploads are missing")
+        XCTAssertGreaterThan(acknowledged.count, beforeStart.count, "uploads went on during the backup")
+        let deep = try f.vault.verifyBackupDeeply(at: backup, publicKey: signer.publicKey, actor: "dpo:deep")
+        XCTAssertTrue(deep.isIntact, "\(deep.problems)")
+        XCTAssertEqual(deep.recordsAuthenticated, inBackup.count)
+    }
+
+    // MARK: incremental and prune
+
+    func testASecondBackupOfAnUnchangedStoreCopiesNoBlob() throws {
+        let records = try (0..<20).map { try put($0) }
+        let first = try takeBackup()
+        XCTAssertEqual(first.blobsCopied, 20)
+        let blob = backup + "/" + BackupFile.blobPath(records[0].id)
+        let inode = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: blob)[.systemFileNumber] as? UInt64)
+        let second = try takeBackup()
+        XCTAssertEqual(second.blobsCopied, 0)
+        XCTAssertEqual(second.bytesCopied, 0)
+        XCTAssertEqual(second.blobsAlreadyPresent, 20)
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: blob)[.systemFileNumber] as? UInt64, inode, "the blob was not rewritten")
+        try put(21)
+        XCTAssertEqual(try takeBackup().blobsCopied, 1, "only the new record's blob")
+        let report = try Vault.verifyBackup(at: backup, publicKey: signer.publicKey)
+        XCTAssertTrue(report.isIntact, "\(report.problems)")
+        XCTAssertEqual(report.snapshots.count, 3)
+    }
+
+    func testPruneKeepsTheNewestSnapshotsAndOnlyTheBlobsTheyList() throws {
+        let old = try put(1)
+        try takeBackup()
+        try shred([old])
+        let kept = try put(2)
+        try takeBackup()
+        try takeBackup()
+        let summary = try Vault.pruneBackups(at: backup, keep: 2)
+        XCTAssertEqual(summary.removed.count, 1)
+        XCTAssertEqual(summary.blobsRemoved, 1, "the shredded record's blob is in no kept snapshot")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: backup + "/" + BackupFile.blobPath(old.id)))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: backup + "/" + BackupFile.blobPath(kept.id)))
+        XCTAssertEqual(try Vault.listBackups(at: backup).map(\.snapshot), summary.kept)
+        XCTAssertTrue(try Vault.verifyBackup(at: backup, publicKey: signer.publicKey).isIntact)
+        XCTAssertThrowsError(try Vault.pruneBackups(at: backup, keep: 0))
+    }
+
+    // MARK: tampering
+
+    /// Each change an attacker or a failing disk could make to the backup folder, with the
+    /// problem verify must name; restore must refuse every one and leave no store behind.
+    func testATamperedBackupIsRefusedByVerifyAndByRestore() throws {
+        let records = try (0..<5).map { try put($0) }
+        let summary = try takeBackup()
+        let (keys, ledger) = try keysAndLedger()
+        let snapshot = "snapshots/" + summary.snapshot
+        let blob = BackupFile.blobPath(records[2].id)
+        let pristine = f.root + "/pristine"
+        try FileManager.default.copyItem(atPath: backup, toPath: pristine)
+
+        func flip(_ relative: String, at offset: Int? = nil) throws {
+            var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: backup + "/" + relative)))
+            bytes[offset ?? bytes.count / 2] ^= 0x01
+            try Data(bytes).write(to: URL(fileURLWithPath: backup + "/" + relative))
+        }
+        let cases: [(String, () throws -> Void, kind: String, path: String)] = [
+            ("missing blob", { try FileManager.default.removeItem(atPath: self.backup + "/" + blob) }, "missing", blob),
+            ("extra file", { try Data("x".utf8).write(to: URL(fileURLWithPath: self.backup + "/blobs/zz.txt")) }, "extra", "blobs/zz.txt"),
+            ("extra blob", {
+                let id = String(repeating: "ab", count: 16)
+                try FileManager.default.createDirectory(atPath: self.backup + "/blobs/ab", withIntermediateDirectories: true)
+                try Data("x".utf8).write(to: URL(fileURLWithPath: self.backup + "/blobs/ab/\(id).blob"))
+            }, "extra", "blobs/ab/" + String(repeating: "ab", count: 16) + ".blob"),
+            ("flipped byte in a blob", { try flip(blob) }, "damaged", blob),
+            ("flipped byte in the database", { try flip(snapshot + "/metadata.sqlite") }, "damaged", snapshot + "/metadata.sqlite"),
+            ("truncated blob", {
+                let h = try FileHandle(forWritingTo: URL(fileURLWithPath: self.backup + "/" + blob))
+                try h.truncate(atOffset: 100)
+                try h.close()
+            }, "damaged", blob),
+            ("changed manifest", {
+                let path = self.backup + "/" + snapshot + "/manifest.json"
+                let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "\"records\" : 5", with: "\"records\" : 4")
+                try text.write(toFile: path, atomically: true, encoding: .utf8)
+            }, "manifest", snapshot + "/manifest.json"),
+            ("changed file list", { try flip(snapshot + "/files.txt", at: 3) }, "manifest", snapshot + "/manifest.json"),
+            ("deleted signature", { try FileManager.default.removeItem(atPath: self.backup + "/" + snapshot + "/manifest.json.minisig") },
+             "manifest", snapshot + "/manifest.json"),
+        ]
+        for (name, change, kind, path) in cases {
+            try FileManager.default.removeItem(atPath: backup)
+            try FileManager.default.copyItem(atPath: pristine, toPath: backup)
+            XCTAssertTrue(try Vault.verifyBackup(at: backup, publicKey: signer.publicKey).isIntact, name)
+            try change()
+            let report = try Vault.verifyBackup(at: backup, publicKey: signer.publicKey)
+            XCTAssertFalse(report.isIntact, name)
+            XCTAssertTrue(report.problems.contains { $0.kind == kind && $0.path == path }, "\(name): \(report.problems)")
+            let target = f.root + "/restore-" + UUID().uuidString
+            XCTAssertThrowsError(try restore(to: target, keys: keys, ledger: ledger), name) { error in
+                guard case VaultError.backup(let why) = error else { return XCTFail("\(name): \(error)") }
+                XCTAssertTrue(why.contains("does not verify"), why)
+            }
+            XCTAssertFalse(FileManager.default.fileExists(atPath: target), "\(name): a refused restore leaves nothing")
+        }
+
+        // A snapshot signed by someone else's key is not the operator's backup.
+        try FileManager.default.removeItem(atPath: backup)
+        try takeBackup(signer: otherSigner)
+        let foreign = try Vault.verifyBackup(at: backup, publicKey: signer.publicKey)
+        XCTAssertEqual(foreign.problems.map(\.kind), ["manifest"])
+        XCTAssertTrue(foreign.problems[0].detail.contains("not signed by the given backup public key"), foreign.problems[0].detail)
+        XCTAssertThrowsError(try restore(to: f.root + "/foreign", keys: keys, ledger: ledger))
+    }
+
+    func testRestoreRefusesAnOccupiedTargetALedgerOlderThanTheKeysAndKeysOlderThanTheData() throws {
+        let a = try put(1)
+        try shred([a])
+        let (oldKeys, oldLedger) = try keysAndLedger()
+        let b = try put(2)
+        try shred([b])
+        // A school new since those keys: its records are under a KEK the old key store lacks.
+        try put(3, school: "S3")
+        try takeBackup()
+        let (keys, ledger) = try keysAndLedger()
+
+        let occupied = f.root + "/occupied"
+        try FileManager.default.createDirectory(atPath: occupied, withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: occupied + "/something"))
+        XCTAssertThrowsError(try restore(to: occupied, keys: keys, ledger: ledger)) { XCTAssertEqual($0 as? VaultError, .storeExists(occupied)) }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: occupied), ["something"])
+
+        XCTAssertThrowsError(try restore(to: f.root + "/r1", keys: keys, ledger: oldLedger)) { error in
+            XCTAssertTrue("\(error)".contains("older than the key store backup"), "\(error)")
+        }
+        XCTAssertThrowsError(try restore(to: f.root + "/r2", keys: oldKeys, ledger: ledger)) { error in
+            XCTAssertTrue("\(error)".contains("has no key for 1 records"), "\(error)")
+        }
+        var edited = Array(try Data(contentsOf: URL(fileURLWithPath: ledger)))
+        edited[edited.count / 2] ^= 0x01
+        try Data(edited).write(to: URL(fileURLWithPath: ledger))
+        XCTAssertThrowsError(try restore(to: f.root + "/r3", keys: keys, ledger: ledger)) { error in
+            XCTAssertTrue("\(error)".contains("deletion ledger"), "\(error)")
+        }
+        for name in ["r1", "r2", "r3"] { XCTAssertFalse(FileManager.default.fileExists(atPath: f.root + "/" + name)) }
+    }
+
+    func testARecordShreddedWhileTheBackupRunsIsOmittedAndShreddedAgainOnRestore() throws {
+        let records = try (0..<3).map { try put($0) }
+        // The blob vanishes between the snapshot and the copy, as a shred running alongside does.
+        let keyless = try Vault.open(at: f.layout, master: nil)
+        defer { keyless.close() }
+        let gone = records[1]
+        Vault.afterBackupSnapshot = { try? self.shred([gone]) }
+        defer { Vault.afterBackupSnapshot = nil }
+        let taken = try keyless.createBackup(to: backup, signingKey: signer, actor: "backup:op")
+        Vault.afterBackupSnapshot = nil
+        XCTAssertEqual(taken.omitted, [.init(record: gone.id, reason: "shredded after the snapshot was taken")])
+        XCTAssertTrue(taken.storeProblems.isEmpty)
+        XCTAssertTrue(try Vault.verifyBackup(at: backup, publicKey: signer.publicKey).isIntact)
+        let (keys, ledger) = try keysAndLedger()
+        let summary = try restore(to: f.root + "/restored", keys: keys, ledger: ledger)
+        XCTAssertEqual(summary.reshredded, [gone.id])
+        XCTAssertEqual(summary.records, 2)
+    }
+
+    func testABlobDamagedInTheStoreIsNamedAndLeftOutNotCopied() throws {
+        let records = try (0..<3).map { try put($0) }
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: f.blobPath(records[0].id))))
+        bytes[bytes.count - 5] ^= 0x01
+        try Data(bytes).write(to: URL(fileURLWithPath: f.blobPath(records[0].id)))
+        try FileManager.default.removeItem(atPath: f.blobPath(records[1].id))
+        let summary = try takeBackup()
+        XCTAssertEqual(summary.storeProblems.sorted(), [records[0].id, records[1].id].sorted())
+        XCTAssertEqual(Set(summary.omitted.map(\.reason)), ["blob damaged in the store", "blob missing from the store"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: backup + "/" + BackupFile.blobPath(records[0].id)), "a damaged blob is not backed up")
+        XCTAssertEqual(summary.blobsCopied, 1)
+        XCTAssertEqual(try f.events.filter { $0.action == "backup-create" }.last?.outcome, "failed")
+    }
+}
+
+final class Acknowledged: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ids = Set<String>()
+    func add(_ id: String) { lock.withLock { _ = ids.insert(id) } }
+    var count: Int { lock.withLock { ids.count } }
+    func snapshot() -> Set<String> { lock.withLock { ids } }
+}
+
+final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
+}
