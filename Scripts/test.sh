@@ -3,7 +3,7 @@
 # core vault when ../shared is beside the checkout, then every XCTest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash Scripts/setup.sh
+bash Scripts/setup.sh --test
 swift build --build-tests
 if [[ -x ../shared/acceptance/core-cli.sh || -f ../shared/acceptance/core-cli.sh ]]; then
   echo "acceptance: core-cli.sh"
