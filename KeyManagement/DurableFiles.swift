@@ -111,6 +111,10 @@ public enum DurableFile {
         guard strongroom_syncfs(fd) == 0 else { throw FileOpsError(path: path, errno: errno, operation: "syncfs") }
     }
 
+    /// Starts writing a file's dirty pages back without waiting (sync_file_range), so that a
+    /// later `syncFilesystem` finds little left to do. Advisory: failures are ignored.
+    public static func startWriteback(_ fd: Int32) { _ = strongroom_start_writeback(fd) }
+
     public static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         let dir = String(path[..<slash])

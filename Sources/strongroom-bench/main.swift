@@ -9,10 +9,12 @@
 //                                                      insert N records straight into the catalog
 //                                                      (real data keys wrapped under period KEKs,
 //                                                      review dates over 25 years, SCHOOLS schools);
-//                                                      BLOBS=1 also writes a 1 KiB placeholder blob
-//                                                      file per record (a shred unlinks blobs, it
-//                                                      never reads them); ids to IDS. Setup for
-//                                                      Scripts/bench-lifecycle.sh, not a measurement.
+//                                                      BLOBS=K > 0 also writes a K KiB placeholder
+//                                                      blob file per record, whose size and BLAKE2b
+//                                                      the row records (a shred unlinks blobs and a
+//                                                      backup copies them; neither decrypts); ids
+//                                                      to IDS. Setup for Scripts/bench-lifecycle.sh
+//                                                      and bench-backup.sh, not a measurement.
 //
 // Each prints one line: "files=N bytes=B seconds=S peak_rss_kib=K" (or "events=N ...").
 import Foundation
@@ -156,14 +158,17 @@ func getMany(store: String, idsPath: String, outDir: String, threads: Int) throw
     print("files=\(ids.count) bytes=\(totals.bytes.reduce(0, +)) seconds=\(String(format: "%.3f", seconds)) peak_rss_kib=\(peakRSSKiB())")
 }
 
-func seedRecords(store: String, count: Int, schools: Int, blobs: Bool, idsPath: String) throws {
+func seedRecords(store: String, count: Int, schools: Int, blobKiB: Int, idsPath: String) throws {
+    guard (0...65536).contains(blobKiB) else { throw BenchFailure(description: "BLOB_KIB must be 0 to 65536") }
+    let blobs = blobKiB > 0
     let start = monotonic()
     let vault = try openVault(store)
     let keys = try KeyStore.open(directory: store + "/keys", master: try MasterKeyFile.open(at: store + "/keys/master.key"))
     vault.close()
     let db = try DatabaseQueue(path: store + "/" + SQLiteCatalog.fileName)
     let dek = try SecretBytes(count: DataKey.bytes)
-    let placeholder = randomPublicBytes(1024)
+    let placeholder = randomPublicBytes(max(1, blobKiB) * 1024)
+    let placeholderHash = Hex.encode(Blake2b.hash(placeholder))
     var ids: [String] = []
     ids.reserveCapacity(count)
     let base = Date().timeIntervalSince1970
@@ -186,8 +191,8 @@ func seedRecords(store: String, count: Int, schools: Int, blobs: Bool, idsPath: 
             batch.append(EvidenceRecord(
                 id: id, school: school, child: "child-\(i % 20_000)", concern: "concern-\(i % 5_000)", kind: "minutes",
                 filename: "minutes.pdf", declaredType: "application/pdf", sniffedType: "application/pdf", size: 204_800,
-                sha256: Hex.encode(randomPublicBytes(32)), ciphertextBlake2b: Hex.encode(randomPublicBytes(32)),
-                ciphertextSize: 205_000, createdAtMillis: Int64((base - Double(count - i)) * 1000), createdBy: "bench:seeder",
+                sha256: Hex.encode(randomPublicBytes(32)), ciphertextBlake2b: blobs ? placeholderHash : Hex.encode(randomPublicBytes(32)),
+                ciphertextSize: blobs ? Int64(placeholder.count) : 205_000, createdAtMillis: Int64((base - Double(count - i)) * 1000), createdBy: "bench:seeder",
                 kekID: kekID, wrappedDEK: Data(wrapped), category: "child-protection", reviewOn: review))
             ids.append(id)
         }
@@ -212,7 +217,7 @@ let usage = """
     usage: strongroom-bench audit-events STORE N [BATCH]
            strongroom-bench put-many STORE LIST IDS [THREADS]
            strongroom-bench get-many STORE IDS OUTDIR [THREADS]
-           strongroom-bench seed-records STORE N SCHOOLS BLOBS(0|1) IDS
+           strongroom-bench seed-records STORE N SCHOOLS BLOB_KIB IDS
     """
 
 func positive(_ text: String?, default value: Int) throws -> Int {
@@ -232,7 +237,7 @@ do {
         try getMany(store: args[2], idsPath: args[3], outDir: args[4], threads: try positive(args.count > 5 ? args[5] : nil, default: 1))
     case ("seed-records", 7):
         try seedRecords(store: args[2], count: try positive(args[3], default: 0), schools: try positive(args[4], default: 1),
-                        blobs: args[5] == "1", idsPath: args[6])
+                        blobKiB: Int(args[5]) ?? -1, idsPath: args[6])
     default:
         FileHandle.standardError.write(Data((usage + "\n").utf8))
         exit(64)

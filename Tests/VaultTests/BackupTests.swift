@@ -182,9 +182,17 @@ final class BackupTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: blob)[.systemFileNumber] as? UInt64, inode, "the blob was not rewritten")
         try put(21)
         XCTAssertEqual(try takeBackup().blobsCopied, 1, "only the new record's blob")
+        // A blob file an interrupted backup left (no snapshot lists it) is copied afresh, and so
+        // is a listed blob someone deleted from the folder.
+        let interrupted = try put(22)
+        let leftover = backup + "/" + BackupFile.blobPath(interrupted.id)
+        try FileManager.default.createDirectory(atPath: DurableFile.directory(of: leftover), withIntermediateDirectories: true)
+        try Data(repeating: 0, count: Int(interrupted.ciphertextSize)).write(to: URL(fileURLWithPath: leftover))
+        try FileManager.default.removeItem(atPath: blob)
+        XCTAssertEqual(try takeBackup().blobsCopied, 2)
         let report = try Vault.verifyBackup(at: backup, publicKey: signer.publicKey)
         XCTAssertTrue(report.isIntact, "\(report.problems)")
-        XCTAssertEqual(report.snapshots.count, 3)
+        XCTAssertEqual(report.snapshots.count, 4)
     }
 
     func testPruneKeepsTheNewestSnapshotsAndOnlyTheBlobsTheyList() throws {

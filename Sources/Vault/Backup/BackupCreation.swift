@@ -72,17 +72,22 @@ extension Vault {
             let folder = repo.blobs + "/" + shard
             guard mkdir(folder, 0o700) == 0 || errno == EEXIST else { throw VaultError.storage(.io(operation: "mkdir", path: folder, errno: errno)) }
         }
+        // What the folder already holds: blobs a completed snapshot signed with this key lists
+        // (durable before that snapshot was published) and that are still there by name. Any other
+        // file under a blob's name, left by a backup that did not finish, is copied afresh.
+        let listed = try repo.newestBlobList(signedBy: signingKey.publicKey)
+        let present = try repo.blobNames()
         enum Outcome: Sendable { case present, copied(Int64), gone, damaged }
         let records = facts.records
         let outcomes = OutcomeTable<Outcome>(count: records.count)
         try BackupFiles.parallel(records.count) { i, buffer in
             let record = records[i]
-            let target = repo.path(BackupFile.blobPath(record.id))
-            var info = stat()
-            if lstat(target, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Int64(info.st_size) == record.ciphertextSize {
+            let relative = BackupFile.blobPath(record.id)
+            if listed[relative] == record.ciphertextSize, present.contains(relative) {
                 outcomes[i] = .present
                 return
             }
+            let target = repo.path(relative)
             guard let copied = try BackupFiles.copy(from: fileBlobs.path(record.id), to: target, buffer: buffer) else {
                 outcomes[i] = .gone
                 return

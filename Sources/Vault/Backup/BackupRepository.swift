@@ -89,6 +89,30 @@ struct BackupRepository {
         return (manifest, files)
     }
 
+    /// The blobs (path to size) the newest snapshot that loads under `publicKey` lists; empty
+    /// when there is none.
+    func newestBlobList(signedBy publicKey: VaultPublicKey) throws -> [String: Int64] {
+        for id in try snapshotIDs().reversed() {
+            guard let (_, files) = try? load(id, publicKey: publicKey) else { continue }
+            var sizes: [String: Int64] = [:]
+            sizes.reserveCapacity(files.count)
+            for file in files { sizes[file.path] = file.size }
+            return sizes
+        }
+        return [:]
+    }
+
+    /// The relative paths of the files under `blobs/` (names only: no stat per file).
+    func blobNames() throws -> Set<String> {
+        var names = Set<String>()
+        for shard in try BackupFiles.entries(blobs) {
+            for name in (try? BackupFiles.entries(blobs + "/" + shard)) ?? [] {
+                names.insert(Self.blobsFolder + "/" + shard + "/" + name)
+            }
+        }
+        return names
+    }
+
     /// Every file under the folder, as relative paths (for naming extra files).
     func allFiles() throws -> [String] {
         var out: [String] = []

@@ -96,10 +96,15 @@ extension Vault {
         }
         let kept = facts.records.filter { !shredded.contains($0.id) }
         if let keyStore {
-            let live = Set(try vaulting { try KeyStore.kekInfos(directory: DurableFile.directory(of: keyStore)) }.filter { $0.state != .destroyed }.map(\.id))
-            let keyless = kept.filter { !live.contains($0.kekID) }
-            guard keyless.isEmpty else {
-                throw VaultError.backup("the key store backup has no key for \(keyless.count) records of the snapshot (KEKs \(Set(keyless.map(\.kekID)).sorted().prefix(3).joined(separator: ", "))); use a key store backup taken after this snapshot")
+            let infos = try vaulting { try KeyStore.kekInfos(directory: DurableFile.directory(of: keyStore)) }
+            let states = Dictionary(infos.map { ($0.id, $0.state) }, uniquingKeysWith: { $1 })
+            let destroyed = kept.filter { states[$0.kekID] == .destroyed }
+            guard destroyed.isEmpty else {
+                throw VaultError.backup("\(destroyed.count) records of snapshot \(id) are under KEKs destroyed since (\(Set(destroyed.map(\.kekID)).sorted().prefix(3).joined(separator: ", "))), by a rotation or a shred: no key store opens them; restore a snapshot taken after the rotation")
+            }
+            let unknown = kept.filter { states[$0.kekID] == nil }
+            guard unknown.isEmpty else {
+                throw VaultError.backup("the key store backup has no key for \(unknown.count) records of the snapshot (KEKs \(Set(unknown.map(\.kekID)).sorted().prefix(3).joined(separator: ", "))); use a key store backup taken after this snapshot")
             }
         }
 
