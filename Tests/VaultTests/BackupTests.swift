@@ -87,7 +87,8 @@ final class BackupTests: XCTestCase {
 
         let (keys, ledger) = try keysAndLedger()
         let target = f.root + "/restored"
-        let summary = try restore(to: target, keys: keys, ledger: ledger)
+        // The folder `keys backup --to` was given serves as well as the key backup in it.
+        let summary = try restore(to: target, keys: DurableFile.directory(of: keys), ledger: ledger)
         XCTAssertEqual(Set(summary.reshredded), Set(shreddedFromBackup.map(\.id)), "the shreds of records in the backup are replayed")
         XCTAssertEqual(summary.records, 1005 - 25)
 
@@ -277,6 +278,22 @@ final class BackupTests: XCTestCase {
         XCTAssertEqual(foreign.problems.map(\.kind), ["manifest"])
         XCTAssertTrue(foreign.problems[0].detail.contains("not signed by the given backup public key"), foreign.problems[0].detail)
         XCTAssertThrowsError(try restore(to: f.root + "/foreign", keys: keys, ledger: ledger))
+    }
+
+    /// files.txt is read strictly: it can never name a path outside the backup folder.
+    func testAFileListNamingAnythingButTheSnapshotsFilesIsRefused() throws {
+        let hash = String(repeating: "ab", count: 32)
+        let id = String(repeating: "0f", count: 16)
+        let good = "\(hash) 12 blobs/0f/\(id).blob\n\(hash) 3 snapshots/S/metadata.sqlite\n"
+        XCTAssertEqual(try BackupFile.decode(Array(good.utf8), snapshot: "S").count, 2)
+        for bad in [
+            "\(hash) 12 blobs/0f/../../etc/passwd\n", "\(hash) 12 /etc/passwd\n", "\(hash) 3 snapshots/T/metadata.sqlite\n",
+            "\(hash) 12 blobs/aa/\(id).blob\n", "\(hash.uppercased()) 12 blobs/0f/\(id).blob\n", "\(hash) 012 blobs/0f/\(id).blob\n",
+            "\(hash) -1 blobs/0f/\(id).blob\n", "\(hash) 12 blobs/0f/\(id).blob", "\(hash)  12 blobs/0f/\(id).blob\n",
+            "\(hash) 3 snapshots/S/metadata.sqlite\n\(hash) 12 blobs/0f/\(id).blob\n",
+        ] {
+            XCTAssertThrowsError(try BackupFile.decode(Array(bad.utf8), snapshot: "S"), bad)
+        }
     }
 
     func testRestoreRefusesAnOccupiedTargetALedgerOlderThanTheKeysAndKeysOlderThanTheData() throws {

@@ -79,26 +79,30 @@ extension Vault {
         let present = try repo.blobNames()
         enum Outcome: Sendable { case present, copied(Int64), gone, damaged }
         let records = facts.records
-        let outcomes = OutcomeTable<Outcome>(count: records.count)
-        try BackupFiles.parallel(records.count) { i, buffer in
-            let record = records[i]
+        // Blobs already in the folder are settled here; only the rest go to the copying threads.
+        var settled = [Outcome?](repeating: nil, count: records.count)
+        var toCopy: [Int] = []
+        for (i, record) in records.enumerated() {
             let relative = BackupFile.blobPath(record.id)
-            if listed[relative] == record.ciphertextSize, present.contains(relative) {
-                outcomes[i] = .present
-                return
-            }
-            let target = repo.path(relative)
+            if listed[relative] == record.ciphertextSize, present.contains(relative) { settled[i] = .present } else { toCopy.append(i) }
+        }
+        let copies = OutcomeTable<Outcome>(count: toCopy.count)
+        let work = toCopy
+        try BackupFiles.parallel(work.count) { n, buffer in
+            let record = records[work[n]]
+            let target = repo.path(BackupFile.blobPath(record.id))
             guard let copied = try BackupFiles.copy(from: fileBlobs.path(record.id), to: target, buffer: buffer) else {
-                outcomes[i] = .gone
+                copies[n] = .gone
                 return
             }
             if copied.size != record.ciphertextSize || copied.blake2b != record.ciphertextBlake2b {
                 unlink(target)
-                outcomes[i] = .damaged
+                copies[n] = .damaged
             } else {
-                outcomes[i] = .copied(copied.size)
+                copies[n] = .copied(copied.size)
             }
         }
+        for (n, i) in toCopy.enumerated() { settled[i] = copies[n] }
 
         var files: [BackupFile] = []
         files.reserveCapacity(records.count + 1)
@@ -106,7 +110,7 @@ extension Vault {
             snapshot: id, folder: repo.snapshotFolder(id), records: records.count, blobsCopied: 0, blobsAlreadyPresent: 0,
             bytesCopied: 0, omitted: [], auditTreeSize: facts.auditTreeSize, auditRoot: Hex.encode(facts.auditRoot), storeProblems: [])
         for (i, record) in records.enumerated() {
-            switch outcomes[i]! {
+            switch settled[i]! {
             case .present:
                 summary.blobsAlreadyPresent += 1
             case .copied(let size):

@@ -115,6 +115,7 @@ enum BackupFiles {
     static func parallel(_ count: Int, _ body: @escaping @Sendable (Int, UnsafeMutableRawBufferPointer) throws -> Void) throws {
         let workers = max(1, min(16, count))
         let failure = Mutex<Error?>(nil)
+        let failed = Atomic<Bool>(false)
         let done = DispatchGroup()
         // Threads of their own: Dispatch's concurrentPerform runs no more at once than there are cores.
         for worker in 0..<workers {
@@ -125,9 +126,10 @@ enum BackupFiles {
                 defer { buffer.deallocate() }
                 var i = worker
                 while i < count {
-                    if failure.withLock({ $0 != nil }) { return }
+                    if failed.load(ordering: .relaxed) { return }
                     do { try body(i, buffer) } catch {
                         failure.withLock { if $0 == nil { $0 = error } }
+                        failed.store(true, ordering: .relaxed)
                         return
                     }
                     i += workers

@@ -176,16 +176,19 @@ extension Vault {
         }
     }
 
-    /// `keys` names a key-store backup folder (`keys-<time>` from `keys backup`) or the file itself.
+    /// `keys` names a key-store backup (`keys-<id>` made by `keys backup`), the folder given to
+    /// `keys backup --to` (its newest key-store backup is used), or a `keystore.json`.
     static func keyStoreFile(in keys: String) throws -> String {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: keys, isDirectory: &isFolder) else {
             throw VaultError.invalidArgument("the key store backup \(keys) does not exist")
         }
-        let file = isFolder.boolValue ? keys + "/" + KeyStore.fileName : keys
-        guard FileManager.default.fileExists(atPath: file) else {
+        guard isFolder.boolValue else { return keys }
+        if FileManager.default.fileExists(atPath: keys + "/" + KeyStore.fileName) { return keys + "/" + KeyStore.fileName }
+        let newest = try BackupFiles.entries(keys).filter { $0.hasPrefix("keys-") }.sorted().last
+        guard let newest, FileManager.default.fileExists(atPath: keys + "/" + newest + "/" + KeyStore.fileName) else {
             throw VaultError.invalidArgument("\(keys) holds no \(KeyStore.fileName); pass a folder made by strongroom keys backup")
         }
-        return file
+        return keys + "/" + newest + "/" + KeyStore.fileName
     }
 }
