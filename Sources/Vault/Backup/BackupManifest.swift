@@ -90,7 +90,8 @@ public struct BackupFile: Sendable, Equatable {
         // One pass over the bytes (a hundred thousand lines in well under a second).
         func isHex(_ b: UInt8) -> Bool { (48...57).contains(b) || (97...102).contains(b) }
         var files: [BackupFile] = []
-        var previous = ""
+        var previous: ArraySlice<UInt8> = []
+        let database = Array("snapshots/\(snapshot)/\(SQLiteCatalog.fileName)".utf8)
         var line = 0
         var start = 0
         while start < bytes.count {
@@ -100,28 +101,24 @@ public struct BackupFile: Sendable, Equatable {
             guard fields.count == 3, fields[0].count == 64, fields[0].allSatisfy(isHex),
                   (1...19).contains(fields[1].count), fields[1].allSatisfy({ (48...57).contains($0) }),
                   fields[1].first != 48 || fields[1].count == 1, let size = Int64(String(decoding: fields[1], as: UTF8.self)),
-                  let path = String(validating: fields[2], as: UTF8.self), isAllowed(path, snapshot: snapshot), path > previous else {
+                  fields[2].elementsEqual(database) || isBlobPath(fields[2]), previous.lexicographicallyPrecedes(fields[2]) else {
                 throw VaultError.backup("files.txt line \(line) is malformed")
             }
-            previous = path
-            files.append(BackupFile(path: path, size: size, blake2b: String(decoding: fields[0], as: UTF8.self)))
+            previous = fields[2]
+            files.append(BackupFile(
+                path: String(decoding: fields[2], as: UTF8.self), size: size, blake2b: String(decoding: fields[0], as: UTF8.self)))
             start = end + 1
         }
         return files
     }
 
+    /// `blobs/xx/<32 lower-case hex>.blob` with `xx` the id's first two characters, checked on bytes.
+    static func isBlobPath(_ path: ArraySlice<UInt8>) -> Bool {
+        let p = Array(path)
+        guard p.count == 46, p[0..<6].elementsEqual("blobs/".utf8), p[8] == UInt8(ascii: "/"),
+              p[41...].elementsEqual(".blob".utf8), p[6] == p[9], p[7] == p[10] else { return false }
+        return p[9..<41].allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+
     static func blobPath(_ record: String) -> String { "blobs/\(record.prefix(2))/\(record).blob" }
-
-    /// The record a blob path names, or nil.
-    static func record(ofBlobPath path: String) -> String? {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "blobs", parts[2].hasSuffix(".blob") else { return nil }
-        let id = String(parts[2].dropLast(5))
-        guard RecordID.isValid(id), parts[1] == id.prefix(2) else { return nil }
-        return id
-    }
-
-    static func isAllowed(_ path: String, snapshot: String) -> Bool {
-        path == "snapshots/\(snapshot)/\(SQLiteCatalog.fileName)" || record(ofBlobPath: path) != nil
-    }
 }
