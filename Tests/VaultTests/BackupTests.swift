@@ -347,6 +347,24 @@ final class BackupTests: XCTestCase {
         XCTAssertEqual(summary.records, 2)
     }
 
+    func testNoBackupAppearsWithoutItsAuditEvent() throws {
+        try put(1)
+        var options = Vault.Options()
+        options.catalog.busyTimeout = 0.2
+        let keyless = try Vault.open(at: f.layout, master: nil, options: options)
+        defer { keyless.close() }
+        // Another process holds the write lock: the audit event cannot be written.
+        let holder = try DatabaseQueue(path: f.layout.metadata)
+        try holder.inDatabase { db in
+            try db.execute(sql: "BEGIN EXCLUSIVE")
+            XCTAssertThrowsError(try keyless.createBackup(to: backup, signingKey: signer, actor: "backup:op")) { error in
+                guard case VaultError.storage(.auditUnavailable) = error else { return XCTFail("\(error)") }
+            }
+            try db.execute(sql: "ROLLBACK")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: backup + "/snapshots"), [], "no snapshot, not even a partial one")
+    }
+
     func testABlobDamagedInTheStoreIsNamedAndLeftOutNotCopied() throws {
         let records = try (0..<3).map { try put($0) }
         var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: f.blobPath(records[0].id))))

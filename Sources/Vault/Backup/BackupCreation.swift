@@ -40,13 +40,14 @@ extension Vault {
         do {
             let summary = try writeSnapshot(id: id, into: partial, repo: repo, sqlite: sqlite, fileBlobs: fileBlobs, signingKey: signingKey, actor: actor, now: now)
             try BackupFiles.syncFilesystem(repo.root)
+            // Audited before the snapshot appears: no audit record, no backup.
+            try audit(AuditEntry(
+                actor: actor, action: "backup-create", outcome: summary.storeProblems.isEmpty ? .ok : .failed,
+                reason: "snapshot \(id): \(summary.records) records, \(summary.blobsCopied) blobs copied, \(summary.blobsAlreadyPresent) already present, \(summary.omitted.count) omitted"))
             guard rename(partial, repo.snapshotFolder(id)) == 0 else {
                 throw VaultError.storage(.io(operation: "rename", path: repo.snapshotFolder(id), errno: errno))
             }
             try BackupFiles.fsyncDirectory(repo.snapshots)
-            try audit(AuditEntry(
-                actor: actor, action: "backup-create", outcome: summary.storeProblems.isEmpty ? .ok : .failed,
-                reason: "snapshot \(id): \(summary.records) records, \(summary.blobsCopied) blobs copied, \(summary.blobsAlreadyPresent) already present, \(summary.omitted.count) omitted"))
             return summary
         } catch {
             try? BackupFiles.removeTree(partial)
@@ -78,19 +79,20 @@ extension Vault {
         let listed = try repo.newestBlobList(signedBy: signingKey.publicKey)
         let present = try repo.blobNames()
         enum Outcome: Sendable { case present, copied(Int64), gone, damaged }
-        let records = facts.records
+        // In id order, which is the order of their paths in files.txt.
+        let records = facts.records.sorted { $0.id < $1.id }
+        let paths = records.map { BackupFile.blobPath($0.id) }
         // Blobs already in the folder are settled here; only the rest go to the copying threads.
         var settled = [Outcome?](repeating: nil, count: records.count)
         var toCopy: [Int] = []
         for (i, record) in records.enumerated() {
-            let relative = BackupFile.blobPath(record.id)
-            if listed[relative] == record.ciphertextSize, present.contains(relative) { settled[i] = .present } else { toCopy.append(i) }
+            if listed[paths[i]] == record.ciphertextSize, present.contains(paths[i]) { settled[i] = .present } else { toCopy.append(i) }
         }
         let copies = OutcomeTable<Outcome>(count: toCopy.count)
         let work = toCopy
         try BackupFiles.parallel(work.count) { n, buffer in
             let record = records[work[n]]
-            let target = repo.path(BackupFile.blobPath(record.id))
+            let target = repo.path(paths[work[n]])
             guard let copied = try BackupFiles.copy(from: fileBlobs.path(record.id), to: target, buffer: buffer) else {
                 copies[n] = .gone
                 return
@@ -131,7 +133,7 @@ extension Vault {
                 summary.storeProblems.append(record.id)
                 continue
             }
-            files.append(BackupFile(path: BackupFile.blobPath(record.id), size: record.ciphertextSize, blake2b: record.ciphertextBlake2b))
+            files.append(BackupFile(path: paths[i], size: record.ciphertextSize, blake2b: record.ciphertextBlake2b))
         }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: BackupFiles.bufferSize, alignment: 64)
         defer { buffer.deallocate() }

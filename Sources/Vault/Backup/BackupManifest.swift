@@ -79,8 +79,14 @@ public struct BackupFile: Sendable, Equatable {
     static func encode(_ files: [BackupFile]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(files.count * 128)
-        for file in files.sorted(by: { $0.path < $1.path }) {
-            out += Array("\(file.blake2b) \(file.size) \(file.path)\n".utf8)
+        let sorted = files.isSorted { $0.path < $1.path } ? files : files.sorted { $0.path < $1.path }
+        for file in sorted {
+            out.append(contentsOf: file.blake2b.utf8)
+            out.append(0x20)
+            out.append(contentsOf: String(file.size).utf8)
+            out.append(0x20)
+            out.append(contentsOf: file.path.utf8)
+            out.append(0x0a)
         }
         return out
     }
@@ -120,5 +126,16 @@ public struct BackupFile: Sendable, Equatable {
         return p[9..<41].allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }
 
-    static func blobPath(_ record: String) -> String { "blobs/\(record.prefix(2))/\(record).blob" }
+    static func blobPath(_ record: String) -> String { "blobs/" + record.prefix(2) + "/" + record + ".blob" }
+}
+
+extension Array {
+    func isSorted(by areInIncreasingOrder: (Element, Element) -> Bool) -> Bool {
+        var i = 1
+        while i < count {
+            if areInIncreasingOrder(self[i], self[i - 1]) { return false }
+            i += 1
+        }
+        return true
+    }
 }

@@ -102,14 +102,18 @@ struct BackupRepository {
         return [:]
     }
 
-    /// The relative paths of the files under `blobs/` (names only: no stat per file).
+    /// The relative paths of the files under `blobs/` (names only: no stat per file), read on
+    /// several threads (a cold directory is a disk read).
     func blobNames() throws -> Set<String> {
-        var names = Set<String>()
-        for shard in try BackupFiles.entries(blobs) {
-            for name in (try? BackupFiles.entries(blobs + "/" + shard)) ?? [] {
-                names.insert(Self.blobsFolder + "/" + shard + "/" + name)
-            }
+        let shards = try BackupFiles.entries(blobs)
+        let found = OutcomeTable<[String]>(count: shards.count)
+        let root = blobs
+        try BackupFiles.parallel(shards.count) { i, _ in
+            let prefix = Self.blobsFolder + "/" + shards[i] + "/"
+            found[i] = ((try? BackupFiles.entries(root + "/" + shards[i])) ?? []).map { prefix + $0 }
         }
+        var names = Set<String>()
+        for i in 0..<shards.count { names.formUnion(found[i] ?? []) }
         return names
     }
 
