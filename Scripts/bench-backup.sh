@@ -52,8 +52,9 @@ done
 bash Scripts/setup.sh
 ensure_gnu_time
 build_release
-# Inputs, store, two cp copies, backup, restored store; the seeded store and its backup.
-scratch_folder $(( FILES * 210 * 6 / 1024 + RECORDS * 12 / 1024 + 512 ))
+# Inputs, store, backup, two cp copies, restored store (all kept to the end of the first part);
+# the seeded store and its backup.
+scratch_folder $(( FILES * 210 * 7 / 1024 + RECORDS * 12 / 1024 + 512 ))
 export STRONGROOM_ACTOR=bench:operator
 
 # ---- a store of real records ------------------------------------------------------------------
@@ -73,18 +74,18 @@ PY
 STORE="$WORK/store"
 STRONGROOM_STORE="$STORE" "$SR" init >/dev/null
 "$DRIVER" put-many "$STORE" "$WORK/in.list" "$WORK/store.ids" 2 >"$WORK/fill.out"
-rm -rf -- "$WORK/in" "$WORK/in.list"
 STORE_BYTES=$(du -sb "$STORE" | awk '{print $1}')
 STORE_MB=$(awk -v b="$STORE_BYTES" 'BEGIN {printf "%.0f", b / 1e6}')
 "$SR" backup keygen -o "$WORK/op.key" >/dev/null
 
-log "cp -a of the store ($STORE_MB MB), then cp -a + sync"
-timed cpa cp -a "$STORE" "$WORK/cp1"
-timed cpsync bash -c "cp -a '$STORE' '$WORK/cp2' && sync"
-rm -rf -- "$WORK/cp1" "$WORK/cp2"
-log "backup create (full)"
+# The backup first, then the two copies, and nothing deleted in between: ext4 is slow to make
+# files right after many were deleted (it avoids reusing their inodes for a while).
+log "backup create (full) of the store ($STORE_MB MB)"
 timed full env STRONGROOM_STORE="$STORE" "$SR" backup create --to "$WORK/backup" --signing-key "$WORK/op.key" --json
 COPIED=$(awk -F: '/"blobsCopied"/ {gsub(/[ ,]/, "", $2); print $2}' "$WORK/full.out")
+log "cp -a of the store, then cp -a + sync"
+timed cpa cp -a "$STORE" "$WORK/cp1"
+timed cpsync bash -c "cp -a '$STORE' '$WORK/cp2' && sync"
 log "backup create again (incremental, unchanged store)"
 timed again env STRONGROOM_STORE="$STORE" "$SR" backup create --to "$WORK/backup" --signing-key "$WORK/op.key" --json
 RECOPIED=$(awk -F: '/"blobsCopied"/ {gsub(/[ ,]/, "", $2); print $2}' "$WORK/again.out")
@@ -97,7 +98,8 @@ STRONGROOM_STORE="$STORE" "$SR" ledger export -o "$WORK/ledger.jsonl" >/dev/null
 log "restore"
 timed restore "$SR" restore "$WORK/backup" --to "$WORK/restored" --public-key "$WORK/op.key.pub" --keys "$KEYS" --ledger "$WORK/ledger.jsonl"
 RESTORED_OK=$(STRONGROOM_STORE="$WORK/restored" STRONGROOM_MASTER_KEY="$STORE/keys/master.key" "$SR" verify --no-keys >/dev/null 2>&1 && echo yes || echo NO)
-rm -rf -- "$WORK/restored" "$WORK/backup" "$STORE"
+# Deleted only now (see above).
+rm -rf -- "$WORK/restored" "$WORK/backup" "$STORE" "$WORK/cp1" "$WORK/cp2" "$WORK/in" "$WORK/in.list"
 
 # ---- a store of RECORDS records: incremental backup of an unchanged store ---------------------
 SEEDED="$WORK/seeded"
