@@ -280,6 +280,18 @@ final class BackupTests: XCTestCase {
         XCTAssertThrowsError(try restore(to: f.root + "/foreign", keys: keys, ledger: ledger))
     }
 
+    func testBlobKeysSortAndMatchLikeTheIdsTheyStandFor() throws {
+        let ids = (0..<2000).map { _ in RecordID.generate() } + ["00000000000000000000000000000000", "ffffffffffffffffffffffffffffffff"]
+        XCTAssertEqual(ids.sorted { BlobKey(record: $0)! < BlobKey(record: $1)! }, ids.sorted())
+        XCTAssertEqual(Set(ids.compactMap { BlobKey(record: $0) }).count, ids.count)
+        for bad in ["", "0f", String(repeating: "G", count: 32), String(repeating: "A", count: 32), String(repeating: "0", count: 33)] {
+            XCTAssertNil(BlobKey(record: bad), bad)
+        }
+        let id = ids[0], hash = String(repeating: "ab", count: 32)
+        let list = "\(hash) 12 \(BackupFile.blobPath(id))\n\(hash) 3 snapshots/S/metadata.sqlite\n"
+        XCTAssertEqual(try BackupFile.blobSizes(Array(list.utf8)), [BlobKey(record: id)!: 12])
+    }
+
     /// files.txt is read strictly: it can never name a path outside the backup folder.
     func testAFileListNamingAnythingButTheSnapshotsFilesIsRefused() throws {
         let hash = String(repeating: "ab", count: 32)

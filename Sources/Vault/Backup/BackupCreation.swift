@@ -76,17 +76,25 @@ extension Vault {
         // What the folder already holds: blobs a completed snapshot signed with this key lists
         // (durable before that snapshot was published) and that are still there by name. Any other
         // file under a blob's name, left by a backup that did not finish, is copied afresh.
-        let listed = try repo.newestBlobList(signedBy: signingKey.publicKey)
-        let present = try repo.blobNames()
+        let listed = try repo.newestBlobSizes(signedBy: signingKey.publicKey)
+        let present = try repo.blobKeys()
         enum Outcome: Sendable { case present, copied(Int64), gone, damaged }
-        // In id order, which is the order of their paths in files.txt.
-        let records = facts.records.sorted { $0.id < $1.id }
+        // In id order, which is the order of their paths in files.txt (sorted as integers).
+        var keyed: [(key: BlobKey, index: Int)] = []
+        keyed.reserveCapacity(facts.records.count)
+        for (i, record) in facts.records.enumerated() {
+            guard let key = BlobKey(record: record.id) else { throw VaultError.backup("the snapshot holds a malformed record id") }
+            keyed.append((key, i))
+        }
+        keyed.sort { $0.key < $1.key }
+        let records = keyed.map { facts.records[$0.index] }
+        let keys = keyed.map(\.key)
         let paths = records.map { BackupFile.blobPath($0.id) }
         // Blobs already in the folder are settled here; only the rest go to the copying threads.
         var settled = [Outcome?](repeating: nil, count: records.count)
         var toCopy: [Int] = []
         for (i, record) in records.enumerated() {
-            if listed[paths[i]] == record.ciphertextSize, present.contains(paths[i]) { settled[i] = .present } else { toCopy.append(i) }
+            if listed[keys[i]] == record.ciphertextSize, present.contains(keys[i]) { settled[i] = .present } else { toCopy.append(i) }
         }
         let copies = OutcomeTable<Outcome>(count: toCopy.count)
         let work = toCopy

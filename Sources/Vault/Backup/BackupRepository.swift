@@ -58,6 +58,20 @@ struct BackupRepository {
     /// when nil, with the key the manifest names: that proves the files agree with each other,
     /// not who made them), the manifest's form and the file list's size and hash.
     func load(_ id: String, publicKey: VaultPublicKey?) throws -> (manifest: BackupManifest, files: [BackupFile]) {
+        let (manifest, list) = try signedManifest(id, publicKey: publicKey)
+        let files = try BackupFile.decode(list, snapshot: id)
+        guard files.count == manifest.fileList.count, files.contains(where: { $0.path == manifest.database }) else {
+            throw VaultError.backup("snapshot \(id): files.txt does not list what the manifest says")
+        }
+        return (manifest, files)
+    }
+
+    /// files.txt of a snapshot, once the manifest's signature and the list's size and hash hold.
+    func signedFileList(_ id: String, publicKey: VaultPublicKey) throws -> [UInt8] {
+        try signedManifest(id, publicKey: publicKey).list
+    }
+
+    private func signedManifest(_ id: String, publicKey: VaultPublicKey?) throws -> (manifest: BackupManifest, list: [UInt8]) {
         let folder = snapshotFolder(id)
         guard let bytes = try BackupFiles.read(folder + "/" + Self.manifestName, limit: 1 << 20) else {
             throw VaultError.backup("snapshot \(id): manifest.json is missing")
@@ -82,39 +96,37 @@ struct BackupRepository {
         guard Int64(list.count) == manifest.fileList.size, Hex.encode(Blake2b.hash(list)) == manifest.fileList.blake2b else {
             throw VaultError.backup("snapshot \(id): files.txt does not match its size and BLAKE2b in the manifest (damaged or changed)")
         }
-        let files = try BackupFile.decode(list, snapshot: id)
-        guard files.count == manifest.fileList.count, files.contains(where: { $0.path == manifest.database }) else {
-            throw VaultError.backup("snapshot \(id): files.txt does not list what the manifest says")
-        }
-        return (manifest, files)
+        return (manifest, list)
     }
 
-    /// The blobs (path to size) the newest snapshot that loads under `publicKey` lists; empty
-    /// when there is none.
-    func newestBlobList(signedBy publicKey: VaultPublicKey) throws -> [String: Int64] {
+    /// The blobs (with their sizes) the newest snapshot that loads under `publicKey` lists;
+    /// empty when there is none. Only its signature and the list's hash are checked here, not
+    /// each line's form (the list is the one this key signed).
+    func newestBlobSizes(signedBy publicKey: VaultPublicKey) throws -> [BlobKey: Int64] {
         for id in try snapshotIDs().reversed() {
-            guard let (_, files) = try? load(id, publicKey: publicKey) else { continue }
-            var sizes: [String: Int64] = [:]
-            sizes.reserveCapacity(files.count)
-            for file in files { sizes[file.path] = file.size }
-            return sizes
+            guard let bytes = try? signedFileList(id, publicKey: publicKey) else { continue }
+            return try BackupFile.blobSizes(bytes)
         }
         return [:]
     }
 
-    /// The relative paths of the files under `blobs/` (names only: no stat per file), read on
-    /// several threads (a cold directory is a disk read).
-    func blobNames() throws -> Set<String> {
+    /// The blobs under `blobs/` by name (no stat per file), read on several threads: a cold
+    /// directory is a disk read. Other names (temporary files) are left out.
+    func blobKeys() throws -> Set<BlobKey> {
         let shards = try BackupFiles.entries(blobs)
-        let found = OutcomeTable<[String]>(count: shards.count)
+        let found = OutcomeTable<[BlobKey]>(count: shards.count)
         let root = blobs
         try BackupFiles.parallel(shards.count) { i, _ in
-            let prefix = Self.blobsFolder + "/" + shards[i] + "/"
-            found[i] = ((try? BackupFiles.entries(root + "/" + shards[i])) ?? []).map { prefix + $0 }
+            found[i] = ((try? BackupFiles.entries(root + "/" + shards[i])) ?? []).compactMap { name in
+                let bytes = Array(name.utf8)
+                guard bytes.count == 37, bytes[32...].elementsEqual(".blob".utf8), bytes[0..<2].elementsEqual(shards[i].utf8) else { return nil }
+                return BlobKey(hex: bytes[0..<32])
+            }
         }
-        var names = Set<String>()
-        for i in 0..<shards.count { names.formUnion(found[i] ?? []) }
-        return names
+        var keys = Set<BlobKey>()
+        keys.reserveCapacity(shards.count * 512)
+        for i in 0..<shards.count { keys.formUnion(found[i] ?? []) }
+        return keys
     }
 
     /// Every file under the folder, as relative paths (for naming extra files).
