@@ -6,8 +6,9 @@
 # Measures, through the `strongroom` CLI as a backup operator runs it:
 #   - a full `backup create` of a store of BENCH_FILES real 200 KiB records (encrypted by
 #     `strongroom-bench put-many`), against `cp -a` of the same store in the same run (target:
-#     backup throughput >= 80% of cp -a's), and `cp -a` followed by `sync` for comparison, since
-#     a backup is durable (syncfs) and cp -a alone is not;
+#     backup throughput >= 80% of cp -a's; each timed twice, alternating, the faster reported),
+#     and `cp -a` followed by `sync` for comparison, since a backup is durable (syncfs) and
+#     cp -a alone is not;
 #   - a second `backup create` of the unchanged store (incremental: copies no blob);
 #   - `backup verify` (keyless: every file's BLAKE2b) and `restore` (recovery time);
 #   - the incremental `backup create` of an unchanged store of BENCH_RECORDS records (target
@@ -52,9 +53,9 @@ done
 bash Scripts/setup.sh
 ensure_gnu_time
 build_release
-# Inputs, store, backup, two cp copies, restored store (all kept to the end of the first part);
+# Inputs, store, two backups, three cp copies, restored store (kept to the end of the first part);
 # the seeded store and its backup.
-scratch_folder $(( FILES * 210 * 7 / 1024 + RECORDS * 12 / 1024 + 512 ))
+scratch_folder $(( FILES * 210 * 9 / 1024 + RECORDS * 12 / 1024 + 512 ))
 export STRONGROOM_ACTOR=bench:operator
 
 # ---- a store of real records ------------------------------------------------------------------
@@ -78,14 +79,20 @@ STORE_BYTES=$(du -sb "$STORE" | awk '{print $1}')
 STORE_MB=$(awk -v b="$STORE_BYTES" 'BEGIN {printf "%.0f", b / 1e6}')
 "$SR" backup keygen -o "$WORK/op.key" >/dev/null
 
-# The backup first, then the two copies, and nothing deleted in between: ext4 is slow to make
-# files right after many were deleted (it avoids reusing their inodes for a while).
-log "backup create (full) of the store ($STORE_MB MB)"
-timed full env STRONGROOM_STORE="$STORE" "$SR" backup create --to "$WORK/backup" --signing-key "$WORK/op.key" --json
-COPIED=$(awk -F: '/"blobsCopied"/ {gsub(/[ ,]/, "", $2); print $2}' "$WORK/full.out")
-log "cp -a of the store, then cp -a + sync"
-timed cpa cp -a "$STORE" "$WORK/cp1"
-timed cpsync bash -c "cp -a '$STORE' '$WORK/cp2' && sync"
+# Full backup and cp -a alternate, twice each, and the faster of each pair is reported: this
+# virtual disk's speed varies by up to 2x from one minute to the next. Nothing is deleted until
+# every timing is taken: ext4 makes files slowly right after many were deleted.
+best() { awk -v a="$1" -v b="$2" 'BEGIN {print (a < b) ? a : b}'; }
+log "backup create (full) of the store ($STORE_MB MB) and cp -a, alternating, twice each"
+timed full1 env STRONGROOM_STORE="$STORE" "$SR" backup create --to "$WORK/backup" --signing-key "$WORK/op.key" --json
+timed cpa1 cp -a "$STORE" "$WORK/cp1"
+timed full2 env STRONGROOM_STORE="$STORE" "$SR" backup create --to "$WORK/backup2" --signing-key "$WORK/op.key" --json
+timed cpa2 cp -a "$STORE" "$WORK/cp2"
+full_s=$(best "$full1_s" "$full2_s"); full_rss=$full1_rss
+cpa_s=$(best "$cpa1_s" "$cpa2_s")
+COPIED=$(awk -F: '/"blobsCopied"/ {gsub(/[ ,]/, "", $2); print $2}' "$WORK/full1.out")
+log "cp -a + sync"
+timed cpsync bash -c "cp -a '$STORE' '$WORK/cp3' && sync"
 log "backup create again (incremental, unchanged store)"
 timed again env STRONGROOM_STORE="$STORE" "$SR" backup create --to "$WORK/backup" --signing-key "$WORK/op.key" --json
 RECOPIED=$(awk -F: '/"blobsCopied"/ {gsub(/[ ,]/, "", $2); print $2}' "$WORK/again.out")
@@ -99,7 +106,7 @@ log "restore"
 timed restore "$SR" restore "$WORK/backup" --to "$WORK/restored" --public-key "$WORK/op.key.pub" --keys "$KEYS" --ledger "$WORK/ledger.jsonl"
 RESTORED_OK=$(STRONGROOM_STORE="$WORK/restored" STRONGROOM_MASTER_KEY="$STORE/keys/master.key" "$SR" verify --no-keys >/dev/null 2>&1 && echo yes || echo NO)
 # Deleted only now (see above).
-rm -rf -- "$WORK/restored" "$WORK/backup" "$STORE" "$WORK/cp1" "$WORK/cp2" "$WORK/in" "$WORK/in.list"
+rm -rf -- "$WORK/restored" "$WORK/backup" "$WORK/backup2" "$STORE" "$WORK/cp1" "$WORK/cp2" "$WORK/cp3" "$WORK/in" "$WORK/in.list"
 
 # ---- a store of RECORDS records: incremental backup of an unchanged store ---------------------
 SEEDED="$WORK/seeded"
@@ -126,9 +133,9 @@ Strongroom backup benchmark
 
 | measure | time | throughput | peak RSS | target | verdict |
 | --- | ---: | ---: | ---: | --- | --- |
-| cp -a of the store (baseline, not durable) | ${cpa_s} s | $CPA_MBPS MB/s | | | |
+| cp -a of the store (baseline, not durable; best of ${cpa1_s} and ${cpa2_s} s) | ${cpa_s} s | $CPA_MBPS MB/s | | | |
 | cp -a + sync (durable baseline) | ${cpsync_s} s | $(mbps "$STORE_BYTES" "$cpsync_s") MB/s | | | |
-| backup create, full ($COPIED blobs copied, durable) | ${full_s} s | $FULL_MBPS MB/s ($SHARE of cp -a) | $((full_rss / 1024)) MiB | >= 0.80 of cp -a | $(at_least "$SHARE" 0.80) |
+| backup create, full ($COPIED blobs copied, durable; best of ${full1_s} and ${full2_s} s) | ${full_s} s | $FULL_MBPS MB/s ($SHARE of cp -a) | $((full_rss / 1024)) MiB | >= 0.80 of cp -a | $(at_least "$SHARE" 0.80) |
 | backup create again, unchanged ($RECOPIED blobs copied) | ${again_s} s | | $((again_rss / 1024)) MiB | no blob copied | $([ "$RECOPIED" = 0 ] && echo pass || echo FAIL) |
 | backup verify, keyless ($(awk -v b="$BACKUP_BYTES" 'BEGIN {printf "%.0f", b / 1e6}') MB) | ${verify_s} s | $(mbps "$BACKUP_BYTES" "$verify_s") MB/s | $((verify_rss / 1024)) MiB | | |
 | restore (verify, copy, replay, audit check; store verifies: $RESTORED_OK) | ${restore_s} s | $(mbps "$STORE_BYTES" "$restore_s") MB/s, $(awk -v n="$FILES" -v s="$restore_s" 'BEGIN {printf "%.0f", n / s}') records/s | $((restore_rss / 1024)) MiB | | |
