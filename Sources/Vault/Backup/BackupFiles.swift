@@ -45,8 +45,10 @@ enum BackupFiles {
         return (size, Hex.encode(hasher.finalize()))
     }
 
-    /// Copies `source` to `target` through a temporary file beside it and a rename, hashing
-    /// what it read. Returns nil (and leaves nothing) if `source` does not exist. No fsync.
+    /// Copies `source` to `target`, hashing what it read; returns nil (and leaves nothing) if
+    /// `source` does not exist. A new name is written directly (a file cut short by a crash is
+    /// one no snapshot lists, so the next backup copies it again); an existing one is replaced
+    /// through a temporary file and a rename. No fsync: see `syncFilesystem`.
     static func copy(from source: String, to target: String, mode: mode_t = 0o600, buffer: UnsafeMutableRawBufferPointer) throws -> (size: Int64, blake2b: String)? {
         let input = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         if input < 0 {
@@ -54,13 +56,17 @@ enum BackupFiles {
             throw VaultError.storage(.io(operation: "open", path: source, errno: errno))
         }
         defer { close(input) }
-        let temp = target + ".tmp-" + Hex.encode(randomPublicBytes(6))
-        let output = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard output >= 0 else { throw VaultError.storage(.io(operation: "create", path: temp, errno: errno)) }
-        var renamed = false
+        var written = target
+        var output = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        if output < 0 && errno == EEXIST {
+            written = target + ".tmp-" + Hex.encode(randomPublicBytes(6))
+            output = open(written, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        }
+        guard output >= 0 else { throw VaultError.storage(.io(operation: "create", path: written, errno: errno)) }
+        var finished = false
         defer {
             close(output)
-            if !renamed { unlink(temp) }
+            if !finished { unlink(written) }
         }
         let hasher = Blake2b()
         var size: Int64 = 0
@@ -70,12 +76,14 @@ enum BackupFiles {
             if n == 0 { break }
             let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
             hasher.update(chunk)
-            try vaulting { try SystemFileOps().write(output, chunk, path: temp) }
+            try vaulting { try SystemFileOps().write(output, chunk, path: written) }
             size += Int64(n)
         }
         DurableFile.startWriteback(output)
-        guard rename(temp, target) == 0 else { throw VaultError.storage(.io(operation: "rename", path: target, errno: errno)) }
-        renamed = true
+        if written != target {
+            guard rename(written, target) == 0 else { throw VaultError.storage(.io(operation: "rename", path: target, errno: errno)) }
+        }
+        finished = true
         return (size, Hex.encode(hasher.finalize()))
     }
 
