@@ -11,10 +11,12 @@ final class GroupCommit: @unchecked Sendable {
     private final class Item {
         let work: (Database) throws -> Any
         var result: Result<Any, Error>?
+        /// Signalled once: with the result set, or (result still nil) to lead the next group.
+        let wake = DispatchSemaphore(value: 0)
         init(_ work: @escaping (Database) throws -> Any) { self.work = work }
     }
 
-    private let condition = NSCondition()
+    private let lock = NSLock()
     private var queue: [Item] = []
     private var committing = false
     private let writer: DatabaseWriter
@@ -26,25 +28,30 @@ final class GroupCommit: @unchecked Sendable {
         self.finishGroup = finishGroup
     }
 
+    /// Each waiter is woken exactly once (no broadcast that wakes every waiting thread): with
+    /// its result, or to lead the next group when the leader before it found work queued.
     func run<T>(_ work: @escaping (Database) throws -> T) throws -> T {
         let item = Item { try work($0) }
-        condition.lock()
+        lock.lock()
         queue.append(item)
-        while item.result == nil {
-            if committing {
-                condition.wait()
-                continue
-            }
+        if committing {
+            lock.unlock()
+            item.wake.wait()
+            if let result = item.result { return try result.get() as! T }
+            lock.lock()  // Woken to lead: `committing` stayed true for this thread.
+        } else {
             committing = true
-            let group = queue
-            queue.removeAll()
-            condition.unlock()
-            commit(group)
-            condition.lock()
-            committing = false
-            condition.broadcast()
         }
-        condition.unlock()
+        let group = queue
+        queue.removeAll()
+        lock.unlock()
+        commit(group)
+        lock.lock()
+        let next = queue.first
+        if next == nil { committing = false }
+        lock.unlock()
+        for other in group where other !== item { other.wake.signal() }
+        next?.wake.signal()
         return try item.result!.get() as! T
     }
 
