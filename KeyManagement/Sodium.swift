@@ -208,4 +208,57 @@ enum Sodium {
             throw KeyManagementError.cryptoUnavailable("Argon2id failed (out of memory for memlimit \(memLimit)?)")
         }
     }
+
+    // MARK: age (age-encryption.org/v1): X25519, ChaCha20-Poly1305 (IETF), HMAC-SHA-256, scrypt
+
+    /// X25519(scalar, base point) into `publicKey`.
+    static func x25519Base(_ secret: UnsafePointer<UInt8>) throws -> [UInt8] {
+        try ensureInitialised()
+        var out = [UInt8](repeating: 0, count: 32)
+        guard crypto_scalarmult_base(&out, secret) == 0 else { throw KeyManagementError.cryptoUnavailable("X25519 failed") }
+        return out
+    }
+
+    /// X25519(scalar, point) into guarded `shared`; fails for a low-order point (all-zero result).
+    static func x25519(_ secret: UnsafePointer<UInt8>, _ point: [UInt8], into shared: UnsafeMutablePointer<UInt8>) throws {
+        guard point.count == 32, crypto_scalarmult(shared, secret, point) == 0 else {
+            throw KeyManagementError.cryptoUnavailable("X25519 with this recipient failed (a low-order public key)")
+        }
+    }
+
+    /// ChaCha20-Poly1305 (IETF, 12-byte nonce) of `count` bytes into `output` (count + 16).
+    static func chachaEncrypt(
+        output: UnsafeMutablePointer<UInt8>, plaintext: UnsafePointer<UInt8>, count: Int, nonce: [UInt8], key: UnsafePointer<UInt8>
+    ) throws {
+        var written: UInt64 = 0
+        let rc = crypto_aead_chacha20poly1305_ietf_encrypt(output, &written, plaintext, UInt64(count), nil, 0, nil, nonce, key)
+        guard rc == 0 else { throw KeyManagementError.cryptoUnavailable("ChaCha20-Poly1305 encryption failed") }
+    }
+
+    /// HMAC-SHA-256 of `message` under `key` into `output` (32 bytes).
+    static func hmacSHA256(key: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer, into output: UnsafeMutablePointer<UInt8>) {
+        var state = crypto_auth_hmacsha256_state()
+        // An empty key or message still needs a valid pointer.
+        let zero: [UInt8] = [0]
+        zero.withUnsafeBufferPointer { z in
+            _ = crypto_auth_hmacsha256_init(&state, key.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? z.baseAddress!, key.count)
+            _ = crypto_auth_hmacsha256_update(
+                &state, message.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? z.baseAddress!, UInt64(message.count))
+        }
+        _ = crypto_auth_hmacsha256_final(&state, output)
+        sodium_memzero(&state, MemoryLayout<crypto_auth_hmacsha256_state>.size)
+    }
+
+    /// scrypt (N = 2^logN, r, p) into `output`.
+    static func scrypt(
+        passphrase: UnsafeRawBufferPointer, salt: [UInt8], logN: Int, r: UInt32, p: UInt32,
+        output: UnsafeMutablePointer<UInt8>, outputBytes: Int
+    ) throws {
+        try ensureInitialised()
+        guard let base = passphrase.baseAddress, passphrase.count > 0 else { throw KeyManagementError.cryptoUnavailable("an empty passphrase") }
+        let rc = crypto_pwhash_scryptsalsa208sha256_ll(
+            base.assumingMemoryBound(to: UInt8.self), passphrase.count, salt, salt.count,
+            UInt64(1) << UInt64(logN), r, p, output, outputBytes)
+        guard rc == 0 else { throw KeyManagementError.cryptoUnavailable("scrypt failed (out of memory for N = 2^\(logN)?)") }
+    }
 }

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Strongroom builds against, if any is missing. Idempotent.
-# With --test, also the stock tools the tests check Strongroom's files with (minisign).
+# With --test, also the stock tools the tests check Strongroom's files with (minisign, age).
 set -euo pipefail
 needed=(libsodium-dev libmagic-dev libsqlite3-dev pkg-config)
-[[ "${1:-}" == "--test" ]] && needed+=(minisign)
+[[ "${1:-}" == "--test" ]] && needed+=(minisign age)
 missing=()
 for p in "${needed[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
