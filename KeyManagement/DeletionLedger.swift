@@ -122,7 +122,7 @@ public struct DeletionLedger: Sendable {
             }
         }
         if let head {
-            guard head.seq <= Int64(entries.count), entries[Int(head.seq) - 1].hash == head.hash else {
+            guard head.seq >= 1, head.seq <= Int64(entries.count), entries[Int(head.seq) - 1].hash == head.hash else {
                 throw KeyManagementError.malformedLedger(
                     line: entries.count, problem: "it ends before entry \(head.seq), which the key store recorded: entries were removed")
             }

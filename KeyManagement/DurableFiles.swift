@@ -104,10 +104,9 @@ public enum DurableFile {
 
     /// Flushes every written file and directory entry of the file system holding the folder
     /// `path` (syncfs(2)): one call instead of an fsync per file, for a backup's many blobs.
-    public static func syncFilesystem(_ path: String) throws {
-        let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw FileOpsError(path: path, errno: errno, operation: "open directory") }
-        defer { _ = Glibc.close(fd) }
+    /// `fd` is a folder on that file system, opened before the writes to be flushed (write-back
+    /// errors are reported to descriptors opened before them).
+    public static func syncFilesystem(fd: Int32, path: String) throws {
         guard strongroom_syncfs(fd) == 0 else { throw FileOpsError(path: path, errno: errno, operation: "syncfs") }
     }
 

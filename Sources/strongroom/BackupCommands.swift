@@ -128,13 +128,16 @@ struct BackupList: ParsableCommand {
 
 struct BackupPrune: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "prune", abstract: "Keep the newest N snapshots; remove the others and every blob no kept snapshot lists.")
+        commandName: "prune",
+        abstract: "Keep the N most recent snapshots; remove the others, every blob no kept snapshot lists, and leftovers of interrupted backups.")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The backup folder.") var directory: String
     @Option(help: "How many snapshots to keep (at least 1).") var keep: Int
+    @Option(help: "Require every snapshot to be signed by this backup public key (FILE.pub).") var publicKey: String?
 
     func run() throws {
-        let summary = try Vault.pruneBackups(at: directory, keep: keep)
+        let key = try publicKey.map { try readPublicKey($0, what: "backup public key") }
+        let summary = try Vault.pruneBackups(at: directory, keep: keep, publicKey: key)
         if options.json {
             try Output.encodable(summary)
         } else {

@@ -130,4 +130,25 @@ final class BackupCLITests: XCTestCase {
         XCTAssertEqual(try cli.run(["backup", "keygen", "-o", dir + "/other.key"]).status, 0)
         XCTAssertEqual(try cli.run(["backup", "verify", dir + "/backup", "--public-key", dir + "/other.key.pub"]).status, 1)
     }
+
+    func testARestoreKilledHalfWayLeavesNoStoreThatOpens() throws {
+        let id = try put(1)
+        XCTAssertEqual(try cli.run(["backup", "keygen", "-o", dir + "/op.key"]).status, 0)
+        XCTAssertEqual(try cli.run(["backup", "create", "--to", dir + "/backup", "--signing-key", dir + "/op.key"]).status, 0)
+        XCTAssertEqual(try cli.run(["keys", "backup", "--to", dir + "/keys"]).status, 0)
+        XCTAssertEqual(try cli.run(["ledger", "export", "-o", dir + "/ledger.jsonl"]).status, 0)
+        let d: String = dir
+        let args: [String] = ["restore", d + "/backup", "--to", d + "/restored", "--public-key", d + "/op.key.pub"]
+            + ["--keys", d + "/keys", "--ledger", d + "/ledger.jsonl"]
+        for point in ["restore-copied", "restore-synced"] {
+            let killed = try cli.run(args, env: ["STRONGROOM_CRASH_AT": point])
+            XCTAssertTrue(killed.killedBySignal, "\(point): \(killed.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/restored"), "\(point): no store at the target")
+            XCTAssertEqual(try CLI(store: dir + "/restored").run(["verify", "--no-keys"]).status, 78, "nothing there opens")
+        }
+        let restored = try cli.run(args)
+        XCTAssertEqual(restored.status, 0, restored.stderr)
+        let got = try CLI(store: dir + "/restored", environment: ["STRONGROOM_MASTER_KEY": dir + "/store/keys/master.key"]).run(["get", id, "-o", dir + "/out.txt"])
+        XCTAssertEqual(got.status, 0, got.stderr)
+    }
 }

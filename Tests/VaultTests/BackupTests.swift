@@ -375,6 +375,86 @@ final class BackupTests: XCTestCase {
             try db.execute(sql: "ROLLBACK")
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: backup + "/snapshots"), [], "no snapshot, not even a partial one")
+        XCTAssertEqual(try FileManager.default.subpathsOfDirectory(atPath: backup + "/blobs").filter { $0.hasSuffix(".blob") }, [],
+                       "nor the blobs it had copied")
+    }
+
+    // MARK: what the review of the first version found
+
+    func testLeftoversOfAnInterruptedBackupAreNamedAndPruneClearsThemForTheRestore() throws {
+        let record = try put(1)
+        try takeBackup()
+        let (keys, ledger) = try keysAndLedger()
+        // What a backup killed half-way leaves: a partial snapshot and a blob no snapshot lists.
+        try FileManager.default.createDirectory(atPath: backup + "/snapshots/.partial-20990101T000000.000Z-abcdef", withIntermediateDirectories: true)
+        let stray = backup + "/" + BackupFile.blobPath(RecordID.generate())
+        try FileManager.default.createDirectory(atPath: DurableFile.directory(of: stray), withIntermediateDirectories: true)
+        try Data("half a blob".utf8).write(to: URL(fileURLWithPath: stray))
+        let report = try Vault.verifyBackup(at: backup, publicKey: signer.publicKey)
+        XCTAssertEqual(report.problems.map(\.kind), ["extra"], "\(report.problems)")
+        XCTAssertThrowsError(try restore(to: f.root + "/r", keys: keys, ledger: ledger)) { error in
+            XCTAssertTrue("\(error)".contains("backup prune"), "the refusal says how to clear them: \(error)")
+        }
+        _ = try Vault.pruneBackups(at: backup, keep: 1, publicKey: signer.publicKey)
+        XCTAssertTrue(try Vault.verifyBackup(at: backup, publicKey: signer.publicKey).isIntact)
+        XCTAssertEqual(try restore(to: f.root + "/r", keys: keys, ledger: ledger).records, 1)
+        XCTAssertEqual(try f.get(record.id, from: try openRestored(f.root + "/r")), content(1, "S1"))
+    }
+
+    func testABlobRottedInTheStoreNeverReplacesTheBackupsGoodCopy() throws {
+        let record = try put(1)
+        try takeBackup()
+        let good = try Data(contentsOf: URL(fileURLWithPath: backup + "/" + BackupFile.blobPath(record.id)))
+        var rotted = Array(try Data(contentsOf: URL(fileURLWithPath: f.blobPath(record.id))))
+        rotted[rotted.count / 2] ^= 0x10
+        try Data(rotted).write(to: URL(fileURLWithPath: f.blobPath(record.id)))
+        // Another key signs now: no snapshot of its own lists the blob, so it is copied again.
+        let summary = try takeBackup(signer: otherSigner)
+        XCTAssertEqual(summary.storeProblems, [record.id])
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: backup + "/" + BackupFile.blobPath(record.id))), good)
+    }
+
+    func testTheKeyStoreCheckedIsTheKeyStoreInstalled() throws {
+        try put(1)
+        let (oldKeys, _) = try keysAndLedger()
+        try put(2, school: "S3")  // a KEK the old key store lacks
+        try takeBackup()
+        let (keys, ledger) = try keysAndLedger()
+        // The old key store under another name, beside the current keystore.json.
+        let old = keys + "/old.json"
+        try FileManager.default.copyItem(atPath: oldKeys + "/keystore.json", toPath: old)
+        XCTAssertThrowsError(try restore(to: f.root + "/r", keys: old, ledger: ledger)) { error in
+            XCTAssertTrue("\(error)".contains("has no key for 1 records"), "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: f.root + "/r"))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: f.root).filter { $0.hasPrefix(".restoring-") }, [], "no staging left")
+    }
+
+    func testPruneNeverFollowsASymlinkOutOfTheBackupFolder() throws {
+        try put(1)
+        try takeBackup()
+        // blobs/zz -> a folder of the live store: prune must not delete what is behind it.
+        let outside = f.root + "/outside"
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        try Data("precious".utf8).write(to: URL(fileURLWithPath: outside + "/zz" + String(repeating: "0", count: 30) + ".blob"))
+        try FileManager.default.createSymbolicLink(atPath: backup + "/blobs/zz", withDestinationPath: outside)
+        XCTAssertThrowsError(try Vault.pruneBackups(at: backup, keep: 1))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: outside).count, 1, "nothing behind the link was deleted")
+        XCTAssertTrue(try Vault.verifyBackup(at: backup, publicKey: signer.publicKey).problems.contains { $0.kind == "extra" && $0.path == "blobs/zz" })
+    }
+
+    func testVerifyNamesASymlinkFolderOrFifoWhereABlobBelongsAndDoesNotHang() throws {
+        let records = try (0..<3).map { try put($0) }
+        try takeBackup()
+        let paths = records.map { backup + "/" + BackupFile.blobPath($0.id) }
+        for p in paths { try FileManager.default.removeItem(atPath: p) }
+        try FileManager.default.createSymbolicLink(atPath: paths[0], withDestinationPath: f.blobPath(records[0].id))
+        try FileManager.default.createDirectory(atPath: paths[1], withIntermediateDirectories: false)
+        XCTAssertEqual(mkfifo(paths[2], 0o600), 0)
+        let report = try Vault.verifyBackup(at: backup, publicKey: signer.publicKey)
+        for record in records {
+            XCTAssertTrue(report.problems.contains { $0.kind == "damaged" && $0.path == BackupFile.blobPath(record.id) }, "\(report.problems)")
+        }
     }
 
     func testABlobDamagedInTheStoreIsNamedAndLeftOutNotCopied() throws {

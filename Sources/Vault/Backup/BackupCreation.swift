@@ -37,9 +37,13 @@ extension Vault {
         let id = Self.backupID(now)
         let partial = repo.snapshots + "/" + BackupRepository.partialPrefix + id
         guard mkdir(partial, 0o700) == 0 else { throw VaultError.storage(.io(operation: "mkdir", path: partial, errno: errno)) }
+        let created = CreatedFiles()
         do {
-            let summary = try writeSnapshot(id: id, into: partial, repo: repo, sqlite: sqlite, fileBlobs: fileBlobs, signingKey: signingKey, actor: actor, now: now)
-            try BackupFiles.syncFilesystem(repo.root)
+            let sync = try FilesystemSync(repo.root)
+            let summary = try writeSnapshot(
+                id: id, into: partial, repo: repo, sqlite: sqlite, fileBlobs: fileBlobs, signingKey: signingKey, actor: actor, now: now,
+                created: created)
+            try sync.sync()
             // Audited before the snapshot appears: no audit record, no backup.
             try audit(AuditEntry(
                 actor: actor, action: "backup-create", outcome: summary.storeProblems.isEmpty ? .ok : .failed,
@@ -50,7 +54,10 @@ extension Vault {
             try BackupFiles.fsyncDirectory(repo.snapshots)
             return summary
         } catch {
+            // Nothing of a failed backup stays: its snapshot folder and the blobs it added (which
+            // no snapshot lists, and `verify` would name as extra).
             try? BackupFiles.removeTree(partial)
+            for path in created.all { unlink(path) }
             throw VaultError.wrap(error)
         }
     }
@@ -60,7 +67,7 @@ extension Vault {
 
     private func writeSnapshot(
         id: String, into partial: String, repo: BackupRepository, sqlite: SQLiteCatalog, fileBlobs: FileBlobStore,
-        signingKey: AuditSigner, actor: String, now: Date
+        signingKey: AuditSigner, actor: String, now: Date, created: CreatedFiles
     ) throws -> BackupSummary {
         let databasePath = BackupRepository.snapshotsFolder + "/" + id + "/" + SQLiteCatalog.fileName
         let snapshotFile = partial + "/" + SQLiteCatalog.fileName
@@ -71,7 +78,9 @@ extension Vault {
 
         for shard in Set(facts.records.map { String($0.id.prefix(2)) }) {
             let folder = repo.blobs + "/" + shard
-            guard mkdir(folder, 0o700) == 0 || errno == EEXIST else { throw VaultError.storage(.io(operation: "mkdir", path: folder, errno: errno)) }
+            if try !BackupFiles.requireFolder(folder) {
+                guard mkdir(folder, 0o700) == 0 else { throw VaultError.storage(.io(operation: "mkdir", path: folder, errno: errno)) }
+            }
         }
         // What the folder already holds: blobs a completed snapshot signed with this key lists
         // (durable before that snapshot was published) and that are still there by name. Any other
@@ -101,15 +110,14 @@ extension Vault {
         try BackupFiles.parallel(work.count) { n, buffer in
             let record = records[work[n]]
             let target = repo.path(paths[work[n]])
-            guard let copied = try BackupFiles.copy(from: fileBlobs.path(record.id), to: target, buffer: buffer) else {
-                copies[n] = .gone
-                return
-            }
-            if copied.size != record.ciphertextSize || copied.blake2b != record.ciphertextBlake2b {
-                unlink(target)
-                copies[n] = .damaged
-            } else {
-                copies[n] = .copied(copied.size)
+            switch try BackupFiles.copy(
+                from: fileBlobs.path(record.id), to: target, expectedSize: record.ciphertextSize,
+                expectedBlake2b: record.ciphertextBlake2b, buffer: buffer) {
+            case .sourceMissing: copies[n] = .gone
+            case .mismatch: copies[n] = .damaged
+            case .copied(let size, let new):
+                if new { created.add(target) }
+                copies[n] = .copied(size)
             }
         }
         for (n, i) in toCopy.enumerated() { settled[i] = copies[n] }
@@ -145,9 +153,10 @@ extension Vault {
         }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: BackupFiles.bufferSize, alignment: 64)
         defer { buffer.deallocate() }
-        guard let database = try BackupFiles.hash(snapshotFile, buffer: buffer) else {
+        guard case .file(let size, let hash) = try BackupFiles.hash(snapshotFile, buffer: buffer) else {
             throw VaultError.storage(.io(operation: "open", path: snapshotFile, errno: ENOENT))
         }
+        let database = (size: size, blake2b: hash)
         files.append(BackupFile(path: databasePath, size: database.size, blake2b: database.blake2b))
 
         let list = BackupFile.encode(files)
@@ -170,6 +179,14 @@ extension Vault {
         try BackupFiles.create(partial + "/" + BackupRepository.signatureName, bytes: Array(signature.utf8))
         return summary
     }
+}
+
+/// The blob files one backup run created, removed again if the run fails.
+final class CreatedFiles: @unchecked Sendable {
+    private let lock = NSLock()
+    private var paths: [String] = []
+    func add(_ path: String) { lock.withLock { paths.append(path) } }
+    var all: [String] { lock.withLock { paths } }
 }
 
 /// Results written by parallel workers, one slot each.

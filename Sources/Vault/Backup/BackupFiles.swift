@@ -25,66 +25,90 @@ enum BackupFiles {
         do { return try DurableFile.read(path, limit: limit) } catch { throw VaultError.wrap(error) }
     }
 
-    /// A file's size and BLAKE2b-256, or nil if it does not exist.
-    static func hash(_ path: String, buffer: UnsafeMutableRawBufferPointer) throws -> (size: Int64, blake2b: String)? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+    enum Hashed {
+        case missing
+        /// A symlink, folder, FIFO or device where a file should be.
+        case notARegularFile
+        case file(size: Int64, blake2b: String)
+    }
+
+    /// A file's size and BLAKE2b-256. Never follows a symlink or blocks on a FIFO.
+    static func hash(_ path: String, buffer: UnsafeMutableRawBufferPointer) throws -> Hashed {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         if fd < 0 {
-            if errno == ENOENT { return nil }
+            if errno == ENOENT { return .missing }
+            if errno == ELOOP || errno == ENXIO { return .notARegularFile }
             throw VaultError.storage(.io(operation: "open", path: path, errno: errno))
         }
         defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw VaultError.storage(.io(operation: "stat", path: path, errno: errno)) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { return .notARegularFile }
         let hasher = Blake2b()
         var size: Int64 = 0
         while true {
             let n = Glibc.read(fd, buffer.baseAddress!, buffer.count)
-            if n < 0 { if errno == EINTR { continue }; throw VaultError.storage(.io(operation: "read", path: path, errno: errno)) }
+            if n < 0 { if errno == EINTR || errno == EAGAIN { continue }; throw VaultError.storage(.io(operation: "read", path: path, errno: errno)) }
             if n == 0 { break }
             hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             size += Int64(n)
         }
-        return (size, Hex.encode(hasher.finalize()))
+        return .file(size: size, blake2b: Hex.encode(hasher.finalize()))
     }
 
-    /// Copies `source` to `target`, hashing what it read; returns nil (and leaves nothing) if
-    /// `source` does not exist. A new name is written directly (a file cut short by a crash is
-    /// one no snapshot lists, so the next backup copies it again); an existing one is replaced
-    /// through a temporary file and a rename. No fsync: see `syncFilesystem`.
-    static func copy(from source: String, to target: String, mode: mode_t = 0o600, buffer: UnsafeMutableRawBufferPointer) throws -> (size: Int64, blake2b: String)? {
-        let input = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+    enum Copied: Equatable {
+        /// The source does not exist; nothing was written.
+        case sourceMissing
+        /// The source's size or hash is not the expected one; nothing was written or replaced.
+        case mismatch
+        case copied(size: Int64, created: Bool)
+    }
+
+    /// Copies `source` to `target` if its size and BLAKE2b are the expected ones, hashing while
+    /// copying. A new name is written directly (a file cut short by a crash is one no snapshot
+    /// lists, so the next backup copies it again); an existing file is replaced only through a
+    /// temporary file renamed over it after the hash matched, so a good copy is never lost to a
+    /// bad one. No fsync: see `FilesystemSync`.
+    static func copy(
+        from source: String, to target: String, expectedSize: Int64, expectedBlake2b: String,
+        mode: mode_t = 0o600, buffer: UnsafeMutableRawBufferPointer
+    ) throws -> Copied {
+        let input = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         if input < 0 {
-            if errno == ENOENT { return nil }
+            if errno == ENOENT { return .sourceMissing }
             throw VaultError.storage(.io(operation: "open", path: source, errno: errno))
         }
         defer { close(input) }
         var written = target
-        var output = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        var output = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
         if output < 0 && errno == EEXIST {
             written = target + ".tmp-" + Hex.encode(randomPublicBytes(6))
-            output = open(written, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+            output = open(written, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
         }
         guard output >= 0 else { throw VaultError.storage(.io(operation: "create", path: written, errno: errno)) }
-        var finished = false
+        var keep = false
         defer {
             close(output)
-            if !finished { unlink(written) }
+            if !keep { unlink(written) }
         }
         let hasher = Blake2b()
         var size: Int64 = 0
         while true {
             let n = Glibc.read(input, buffer.baseAddress!, buffer.count)
-            if n < 0 { if errno == EINTR { continue }; throw VaultError.storage(.io(operation: "read", path: source, errno: errno)) }
+            if n < 0 { if errno == EINTR || errno == EAGAIN { continue }; throw VaultError.storage(.io(operation: "read", path: source, errno: errno)) }
             if n == 0 { break }
             let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
             hasher.update(chunk)
             try vaulting { try SystemFileOps().write(output, chunk, path: written) }
             size += Int64(n)
         }
+        guard size == expectedSize, Hex.encode(hasher.finalize()) == expectedBlake2b else { return .mismatch }
         DurableFile.startWriteback(output)
         if written != target {
             guard rename(written, target) == 0 else { throw VaultError.storage(.io(operation: "rename", path: target, errno: errno)) }
         }
-        finished = true
-        return (size, Hex.encode(hasher.finalize()))
+        keep = true
+        return .copied(size: size, created: written == target)
     }
 
     /// Writes a small file (no fsync; see `syncFilesystem`), refusing to replace one.
@@ -95,14 +119,21 @@ enum BackupFiles {
         try bytes.withUnsafeBytes { b in try vaulting { try SystemFileOps().write(fd, b, path: path) } }
     }
 
-    /// Flushes every written file and directory entry of the file system holding `path`
-    /// (syncfs(2)): one call instead of an fsync per blob.
-    static func syncFilesystem(_ path: String) throws {
-        try vaulting { try DurableFile.syncFilesystem(path) }
-    }
-
     static func fsyncDirectory(_ path: String) throws {
         try vaulting { try SystemFileOps().fsyncDirectory(path) }
+    }
+
+    /// A real folder (not a symlink to one), or nil if nothing is there; throws for anything else.
+    static func requireFolder(_ path: String) throws -> Bool {
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            if errno == ENOENT { return false }
+            throw VaultError.storage(.io(operation: "stat", path: path, errno: errno))
+        }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else {
+            throw VaultError.backup("\(path) is not a folder (a symlink or a file where a folder belongs); remove it")
+        }
+        return true
     }
 
     /// Removes a folder and everything in it (a partial or pruned snapshot).
@@ -147,4 +178,24 @@ enum BackupFiles {
         done.wait()
         if let error = failure.withLock({ $0 }) { throw error }
     }
+}
+
+/// Flushes a whole file system once (syncfs) instead of an fsync per file. Opened before the
+/// writes it covers, so that a write-back error during them is reported (Linux reports errors
+/// since the descriptor was opened).
+final class FilesystemSync {
+    private let fd: Int32
+    private let path: String
+
+    init(_ path: String) throws {
+        self.path = path
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw VaultError.storage(.io(operation: "open", path: path, errno: errno)) }
+    }
+
+    func sync() throws {
+        try vaulting { try DurableFile.syncFilesystem(fd: fd, path: path) }
+    }
+
+    deinit { close(fd) }
 }

@@ -38,23 +38,34 @@ extension Vault {
         public var bytesFreed: Int64
     }
 
-    /// Keeps the newest `keep` snapshots and removes the others, then every blob no kept
-    /// snapshot lists. Refuses (removing nothing) if a kept snapshot's manifest does not load,
-    /// since its blobs could not be told apart from unreferenced ones.
-    public static func pruneBackups(at directory: String, keep: Int) throws -> PruneSummary {
+    /// Keeps the `keep` snapshots most recently created (by the signed creation time in their
+    /// manifests) and removes the others, then every file under `blobs/` no kept snapshot lists
+    /// and any leftover of an interrupted backup or prune. Refuses, removing nothing, if a
+    /// snapshot's manifest does not load (with `publicKey`, if given, or else the key it names):
+    /// its blobs could not be told apart from unreferenced ones. Never follows a symlink.
+    public static func pruneBackups(at directory: String, keep: Int, publicKey: VaultPublicKey? = nil) throws -> PruneSummary {
         guard keep >= 1 else { throw VaultError.invalidArgument("--keep must be at least 1") }
         let repo = BackupRepository(root: directory)
+        for folder in [repo.root, repo.snapshots, repo.blobs] where try !BackupFiles.requireFolder(folder) {
+            throw VaultError.backup("\(repo.root) is not a Strongroom backup folder (no \(folder))")
+        }
         let lock = try repo.lock()
         defer { withExtendedLifetime(lock) {} }
-        let ids = try repo.snapshotIDs()
-        let kept = Array(ids.suffix(keep))
-        let removed = Array(ids.dropLast(keep))
-        var referenced = Set<String>()
-        for id in kept {
-            do { referenced.formUnion(try repo.load(id, publicKey: nil).files.map(\.path)) } catch {
-                throw VaultError.backup("refusing to prune: kept snapshot \(id) does not load (\(error)); run strongroom backup verify")
+        var loaded: [(id: String, created: Int64, files: [BackupFile])] = []
+        for id in try repo.snapshotIDs() {
+            do {
+                let (manifest, files) = try repo.load(id, publicKey: publicKey)
+                loaded.append((id, manifest.createdAtMillis, files))
+            } catch {
+                throw VaultError.backup("refusing to prune: snapshot \(id) does not load (\(error)); run strongroom backup verify")
             }
         }
+        loaded.sort { ($0.created, $0.id) < ($1.created, $1.id) }
+        let kept = Array(loaded.suffix(keep))
+        let removed = Array(loaded.dropLast(keep)).map(\.id)
+        var referenced = Set<String>()
+        for snapshot in kept { referenced.formUnion(snapshot.files.map(\.path)) }
+        let sync = try FilesystemSync(repo.root)
         for id in removed {
             // Renamed first, so a crash mid-removal leaves a partial folder, never half a snapshot.
             let doomed = repo.snapshots + "/" + BackupRepository.partialPrefix + "pruned-" + id
@@ -64,9 +75,14 @@ extension Vault {
             try BackupFiles.fsyncDirectory(repo.snapshots)
             try BackupFiles.removeTree(doomed)
         }
-        var summary = PruneSummary(kept: kept, removed: removed, blobsRemoved: 0, bytesFreed: 0)
-        for shard in (try? BackupFiles.entries(repo.blobs)) ?? [] {
+        for name in try BackupFiles.entries(repo.snapshots) where name.hasPrefix(BackupRepository.partialPrefix) {
+            try BackupFiles.removeTree(repo.snapshots + "/" + name)
+        }
+        var summary = PruneSummary(kept: kept.map(\.id), removed: removed, blobsRemoved: 0, bytesFreed: 0)
+        for shard in try BackupFiles.entries(repo.blobs) {
             let folder = repo.blobs + "/" + shard
+            // A symlink here could lead the unlinks below into another folder (the live store's).
+            guard try BackupFiles.requireFolder(folder) else { continue }
             for name in try BackupFiles.entries(folder) {
                 let relative = BackupRepository.blobsFolder + "/" + shard + "/" + name
                 guard !referenced.contains(relative) else { continue }
@@ -78,7 +94,7 @@ extension Vault {
                 summary.blobsRemoved += 1
             }
         }
-        try BackupFiles.syncFilesystem(repo.root)
+        try sync.sync()
         return summary
     }
 }

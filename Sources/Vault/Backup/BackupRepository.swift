@@ -34,12 +34,14 @@ struct BackupRepository {
     func snapshotFolder(_ id: String) -> String { snapshots + "/" + id }
     func path(_ relative: String) -> String { root + "/" + relative }
 
-    /// Creates the folder layout if missing (mode 0700).
+    /// Creates the folder layout if missing (mode 0700). `snapshots/` and `blobs/` must be real
+    /// folders: a symlink there could send writes (or a prune's unlinks) somewhere else.
     func createLayout() throws {
-        for folder in [root, snapshots, blobs] where !FileManager.default.fileExists(atPath: folder) {
-            guard mkdir(folder, 0o700) == 0 || errno == EEXIST else {
-                throw VaultError.storage(.io(operation: "mkdir", path: folder, errno: errno))
-            }
+        if !FileManager.default.fileExists(atPath: root) {
+            guard mkdir(root, 0o700) == 0 || errno == EEXIST else { throw VaultError.storage(.io(operation: "mkdir", path: root, errno: errno)) }
+        }
+        for folder in [snapshots, blobs] where try !BackupFiles.requireFolder(folder) {
+            guard mkdir(folder, 0o700) == 0 else { throw VaultError.storage(.io(operation: "mkdir", path: folder, errno: errno)) }
         }
     }
 

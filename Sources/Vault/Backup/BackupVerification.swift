@@ -121,9 +121,16 @@ struct BackupCheck {
         let work = toHash
         try BackupFiles.parallel(work.count) { i, buffer in
             let file = work[i]
-            guard let found = try BackupFiles.hash(repo.path(file.path), buffer: buffer) else {
+            let found: (size: Int64, blake2b: String)
+            switch try BackupFiles.hash(repo.path(file.path), buffer: buffer) {
+            case .missing:
                 problems[i] = .init(kind: "missing", path: file.path, detail: "listed by the manifest but not in the backup")
                 return
+            case .notARegularFile:
+                problems[i] = .init(kind: "damaged", path: file.path, detail: "not a regular file (a symlink, folder or device)")
+                return
+            case .file(let size, let hash):
+                found = (size, hash)
             }
             if found.size != file.size {
                 problems[i] = .init(kind: "damaged", path: file.path, detail: "size \(found.size), the manifest says \(file.size)")

@@ -61,67 +61,66 @@ extension Vault {
         let (report, loaded) = try BackupCheck(repo: repo, publicKey: request.publicKey).run(only: id)
         guard report.isIntact, let manifest = loaded.first(where: { $0.0 == id })?.1 else {
             let named = report.problems.prefix(5).map { "\($0.kind) \($0.path): \($0.detail)" }.joined(separator: "; ")
-            throw VaultError.backup("refusing to restore: the backup does not verify (\(report.problems.count) problems: \(named)); run strongroom backup verify")
+            let leftovers = report.problems.contains { $0.kind == "extra" }
+                ? "; files no snapshot lists (left by an interrupted backup or added since) go with strongroom backup prune DIR --keep N" : ""
+            throw VaultError.backup("refusing to restore: the backup does not verify (\(report.problems.count) problems: \(named))\(leftovers); run strongroom backup verify")
         }
         let files = try repo.load(id, publicKey: request.publicKey)
         guard let vaultKey = VaultPublicKey(text: manifest.vaultPublicKey), let auditRoot = manifest.auditRoot else {
             throw VaultError.backup("snapshot \(id): the manifest's vault key or audit root is malformed")
         }
 
-        // 2. The ledger, under the vault's key, and the key store backup.
+        // 2. The ledger under the vault's key; the key store's bytes, read once (what is checked
+        //    is what is installed).
         let ledgerBytes = try BackupFiles.read(request.ledger, limit: 1 << 30)
         guard let ledgerBytes else { throw VaultError.invalidArgument("the ledger \(request.ledger) does not exist; export one with strongroom ledger export") }
         let entries = try vaulting { try DeletionLedger.parse(ledgerBytes, vaultID: manifest.vaultID, publicKey: vaultKey) }
         let shredded = Set(entries.map(\.record))
-        let keyStore = try request.keys.map { try Self.keyStoreFile(in: $0) }
-        if let keyStore {
-            let keysFolder = DurableFile.directory(of: keyStore)
-            let (vaultID, _, keyStorePublicKey) = try vaulting { try KeyStore.descriptor(directory: keysFolder) }
-            guard vaultID == manifest.vaultID, keyStorePublicKey == vaultKey else {
-                throw VaultError.backup("the key store backup \(keyStore) belongs to another vault than the snapshot")
+        let keyStoreBytes = try request.keys.map { keys -> [UInt8] in
+            guard let bytes = try BackupFiles.read(try Self.keyStoreFile(in: keys), limit: 64 << 20) else {
+                throw VaultError.invalidArgument("the key store backup \(keys) cannot be read")
             }
-            if let head = try vaulting({ try KeyStore.ledgerHead(directory: keysFolder) }) {
-                guard head.seq <= Int64(entries.count), entries[Int(head.seq) - 1].hash == head.hash else {
-                    throw VaultError.backup("the ledger \(request.ledger) is older than the key store backup (it ends before entry \(head.seq)); export a current ledger")
-                }
-            }
-        }
-        let facts = try vaulting { try SQLiteCatalog.snapshotFacts(path: repo.path(manifest.database)) }
-        guard facts.vaultID == manifest.vaultID, facts.auditTreeSize == manifest.audit.treeSize, facts.auditRoot == auditRoot else {
-            throw VaultError.backup("snapshot \(id): the database does not match its manifest's vault or audit tree head")
+            return bytes
         }
         let unexplained = manifest.omitted.map(\.record).filter { !shredded.contains($0) }
         guard unexplained.isEmpty else {
             throw VaultError.backup("snapshot \(id) has no blob for \(unexplained.count) records the ledger does not name (\(unexplained.prefix(3).joined(separator: ", "))); restore an older snapshot or give a current ledger")
         }
-        let kept = facts.records.filter { !shredded.contains($0.id) }
-        if let keyStore {
-            let infos = try vaulting { try KeyStore.kekInfos(directory: DurableFile.directory(of: keyStore)) }
-            let states = Dictionary(infos.map { ($0.id, $0.state) }, uniquingKeysWith: { $1 })
-            let destroyed = kept.filter { states[$0.kekID] == .destroyed }
-            guard destroyed.isEmpty else {
-                throw VaultError.backup("\(destroyed.count) records of snapshot \(id) are under KEKs destroyed since (\(Set(destroyed.map(\.kekID)).sorted().prefix(3).joined(separator: ", "))), by a rotation or a shred: no key store opens them; restore a snapshot taken after the rotation")
-            }
-            let unknown = kept.filter { states[$0.kekID] == nil }
-            guard unknown.isEmpty else {
-                throw VaultError.backup("the key store backup has no key for \(unknown.count) records of the snapshot (KEKs \(Set(unknown.map(\.kekID)).sorted().prefix(3).joined(separator: ", "))); use a key store backup taken after this snapshot")
-            }
-        }
 
-        // 3. Copy, checking every byte against the manifest again; then replay and audit.
-        let createdRoot = !fm.fileExists(atPath: layout.root)
+        // 3. Everything is written into a hidden folder beside the target and renamed into place
+        //    only when complete: a restore killed half-way leaves no store that opens.
+        let parent = DurableFile.directory(of: layout.root)
+        let staging = StoreLayout(root: parent + "/.restoring-" + Hex.encode(randomPublicBytes(6)) + "-" + (layout.root.split(separator: "/").last.map(String.init) ?? "store"))
         do {
-            if createdRoot { guard mkdir(layout.root, 0o700) == 0 else { throw VaultError.storage(.io(operation: "mkdir", path: layout.root, errno: errno)) } }
-            guard mkdir(layout.keys, 0o700) == 0 else { throw VaultError.storage(.io(operation: "mkdir", path: layout.keys, errno: errno)) }
-            let blobStore = FileBlobStore(root: layout.blobs)
-            try vaulting { try blobStore.createLayout() }
+            guard mkdir(staging.root, 0o700) == 0 else { throw VaultError.storage(.io(operation: "mkdir", path: staging.root, errno: errno)) }
+            guard mkdir(staging.keys, 0o700) == 0 else { throw VaultError.storage(.io(operation: "mkdir", path: staging.keys, errno: errno)) }
+            let sync = try FilesystemSync(staging.root)
             let byPath = Dictionary(uniqueKeysWithValues: files.files.map { ($0.path, $0) })
-            var copies: [(from: String, to: String, expected: BackupFile)] = [(repo.path(manifest.database), layout.metadata, byPath[manifest.database]!)]
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: BackupFiles.bufferSize, alignment: 64)
+            defer { buffer.deallocate() }
+            // The database first, checked against the manifest as it is copied; every decision
+            // below is taken from this copy, not from the backup folder, which may change.
+            let database = byPath[manifest.database]!
+            guard case .copied = try BackupFiles.copy(
+                from: repo.path(manifest.database), to: staging.metadata, expectedSize: database.size, expectedBlake2b: database.blake2b, buffer: buffer)
+            else { throw VaultError.backup("\(manifest.database) changed during the restore (it no longer matches the manifest)") }
+            let facts = try vaulting { try SQLiteCatalog.snapshotFacts(path: staging.metadata) }
+            guard facts.vaultID == manifest.vaultID, facts.auditTreeSize == manifest.audit.treeSize, facts.auditRoot == auditRoot else {
+                throw VaultError.backup("snapshot \(id): the database does not match its manifest's vault or audit tree head")
+            }
+            let kept = facts.records.filter { !shredded.contains($0.id) }
+            if let keyStoreBytes {
+                try BackupFiles.create(staging.keyStore, bytes: keyStoreBytes)
+                try Self.checkKeyStore(in: staging.keys, vaultID: manifest.vaultID, vaultKey: vaultKey, entries: entries, kept: kept, snapshot: id)
+            }
+            let blobStore = FileBlobStore(root: staging.blobs)
+            try vaulting { try blobStore.createLayout() }
             for shard in Set(kept.map { String($0.id.prefix(2)) }) {
-                guard mkdir(layout.blobs + "/" + shard, 0o700) == 0 || errno == EEXIST else {
-                    throw VaultError.storage(.io(operation: "mkdir", path: layout.blobs + "/" + shard, errno: errno))
+                guard mkdir(staging.blobs + "/" + shard, 0o700) == 0 else {
+                    throw VaultError.storage(.io(operation: "mkdir", path: staging.blobs + "/" + shard, errno: errno))
                 }
             }
+            var copies: [(from: String, to: String, expected: BackupFile)] = []
             for record in kept {
                 let path = BackupFile.blobPath(record.id)
                 guard let file = byPath[path] else { throw VaultError.backup("snapshot \(id) does not list the blob of record \(record.id)") }
@@ -130,49 +129,80 @@ extension Vault {
             let work = copies
             try BackupFiles.parallel(work.count) { i, buffer in
                 let copy = work[i]
-                guard let done = try BackupFiles.copy(from: copy.from, to: copy.to, buffer: buffer) else {
-                    throw VaultError.backup("\(copy.expected.path) disappeared from the backup during the restore")
-                }
-                guard done.size == copy.expected.size, done.blake2b == copy.expected.blake2b else {
-                    throw VaultError.backup("\(copy.expected.path) changed during the restore (its BLAKE2b no longer matches the manifest)")
+                switch try BackupFiles.copy(
+                    from: copy.from, to: copy.to, expectedSize: copy.expected.size, expectedBlake2b: copy.expected.blake2b, buffer: buffer) {
+                case .copied: break
+                case .sourceMissing: throw VaultError.backup("\(copy.expected.path) disappeared from the backup during the restore")
+                case .mismatch: throw VaultError.backup("\(copy.expected.path) changed during the restore (it no longer matches the manifest)")
                 }
             }
-            if let keyStore {
-                guard let bytes = try BackupFiles.read(keyStore, limit: 64 << 20) else { throw VaultError.backup("\(keyStore) disappeared during the restore") }
-                try BackupFiles.create(layout.keyStore, bytes: bytes)
-            }
-            try BackupFiles.create(layout.keys + "/" + DeletionLedger.fileName, bytes: ledgerBytes)
-            try BackupFiles.syncFilesystem(layout.root)
+            try BackupFiles.create(staging.keys + "/" + DeletionLedger.fileName, bytes: ledgerBytes)
+            CrashPoint.hit("restore-copied")
 
-            let catalog = try vaulting { try SQLiteCatalog.open(path: layout.metadata, vaultID: manifest.vaultID, clock: request.clock) }
-            defer { catalog.close() }
+            let catalog = try vaulting { try SQLiteCatalog.open(path: staging.metadata, vaultID: manifest.vaultID, clock: request.clock) }
             let schools = Dictionary(uniqueKeysWithValues: facts.records.map { ($0.id, $0.school) })
             let requests = Set(entries.filter { schools[$0.record] != nil }.map(\.request))
             let actor = request.actor
-            let keysRestored = keyStore != nil
-            let reshredded = try vaulting {
-                try catalog.replayShreds(records: shredded, requests: requests) { deleted in
-                    deleted.map { AuditEntry(actor: actor, action: "shred-replay", outcome: .ok, school: schools[$0], record: $0, reason: "named by the deletion ledger; shredded after snapshot \(id) was taken") }
-                        + [AuditEntry(actor: actor, action: "restore", outcome: .ok,
-                                      reason: "snapshot \(id): \(kept.count) records restored, \(deleted.count) shredded again from \(entries.count) ledger entries, key store \(keysRestored ? "restored" : "not given")")]
+            let keysRestored = keyStoreBytes != nil
+            let reshredded: [String]
+            let audit: AuditReport
+            do {
+                defer { catalog.close() }
+                reshredded = try vaulting {
+                    try catalog.replayShreds(records: shredded, requests: requests) { deleted in
+                        deleted.map { AuditEntry(actor: actor, action: "shred-replay", outcome: .ok, school: schools[$0], record: $0, reason: "named by the deletion ledger; shredded after snapshot \(id) was taken") }
+                            + [AuditEntry(actor: actor, action: "restore", outcome: .ok,
+                                          reason: "snapshot \(id): \(kept.count) records restored, \(deleted.count) shredded again from \(entries.count) ledger entries, key store \(keysRestored ? "restored" : "not given")")]
+                    }
                 }
-            }
-            let audit = try vaulting {
-                try AuditVerifier(vaultID: manifest.vaultID, publicKey: vaultKey).verify(
-                    catalog, anchor: .init(size: manifest.audit.treeSize, root: auditRoot, source: "backup manifest of snapshot \(id)"))
+                audit = try vaulting {
+                    try AuditVerifier(vaultID: manifest.vaultID, publicKey: vaultKey).verify(
+                        catalog, anchor: .init(size: manifest.audit.treeSize, root: auditRoot, source: "backup manifest of snapshot \(id)"))
+                }
             }
             guard audit.isIntact else {
                 throw VaultError.backup("the restored audit log does not verify against the backup's tree head: \(audit.problems.first.map { $0.detail } ?? "")")
             }
-            try BackupFiles.syncFilesystem(layout.root)
+            try sync.sync()
+            CrashPoint.hit("restore-synced")
+            // rename(2) replaces an empty folder, and only an empty one.
+            guard rename(staging.root, layout.root) == 0 else {
+                if errno == ENOTEMPTY || errno == EEXIST { throw VaultError.storeExists(layout.root) }
+                throw VaultError.storage(.io(operation: "rename", path: layout.root, errno: errno))
+            }
+            try BackupFiles.fsyncDirectory(parent)
             return RestoreSummary(
                 snapshot: id, store: layout.root, records: kept.count, reshredded: reshredded, ledgerEntries: entries.count,
                 keysRestored: keysRestored, auditTreeSize: audit.eventCount)
         } catch {
-            if createdRoot { try? BackupFiles.removeTree(layout.root) } else {
-                for name in (try? BackupFiles.entries(layout.root)) ?? [] { try? BackupFiles.removeTree(layout.root + "/" + name) }
-            }
+            try? BackupFiles.removeTree(staging.root)
             throw VaultError.wrap(error)
+        }
+    }
+
+    /// The restored key store belongs to the snapshot's vault, the ledger reaches the head it
+    /// recorded, and it holds a live KEK for every record that stays.
+    private static func checkKeyStore(
+        in keys: String, vaultID: String, vaultKey: VaultPublicKey, entries: [LedgerEntry], kept: [SnapshotFacts.Record], snapshot id: String
+    ) throws {
+        let (keyStoreVault, _, keyStorePublicKey) = try vaulting { try KeyStore.descriptor(directory: keys) }
+        guard keyStoreVault == vaultID, keyStorePublicKey == vaultKey else {
+            throw VaultError.backup("the key store backup belongs to another vault than the snapshot")
+        }
+        if let head = try vaulting({ try KeyStore.ledgerHead(directory: keys) }) {
+            guard head.seq >= 1, head.seq <= Int64(entries.count), entries[Int(head.seq) - 1].hash == head.hash else {
+                throw VaultError.backup("the ledger is older than the key store backup (it ends before entry \(head.seq)); export a current ledger")
+            }
+        }
+        let infos = try vaulting { try KeyStore.kekInfos(directory: keys) }
+        let states = Dictionary(infos.map { ($0.id, $0.state) }, uniquingKeysWith: { $1 })
+        let destroyed = kept.filter { states[$0.kekID] == .destroyed }
+        guard destroyed.isEmpty else {
+            throw VaultError.backup("\(destroyed.count) records of snapshot \(id) are under KEKs destroyed since (\(Set(destroyed.map(\.kekID)).sorted().prefix(3).joined(separator: ", "))), by a rotation or a shred: no key store opens them; restore a snapshot taken after the rotation")
+        }
+        let unknown = kept.filter { states[$0.kekID] == nil }
+        guard unknown.isEmpty else {
+            throw VaultError.backup("the key store backup has no key for \(unknown.count) records of the snapshot (KEKs \(Set(unknown.map(\.kekID)).sorted().prefix(3).joined(separator: ", "))); use a key store backup taken after this snapshot")
         }
     }
 
