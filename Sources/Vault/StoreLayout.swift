@@ -29,12 +29,14 @@ public struct StoreLayout: Sendable {
 }
 
 /// An advisory lock on store.lock: writers share it while a blob may be uncommitted; gc takes it
-/// exclusively, so it never mistakes an upload in flight for an orphan.
+/// exclusively, so it never mistakes an upload in flight for an orphan. Also used on a backup
+/// folder itself (`folder: true`), so that folder holds no lock file of its own.
 final class StoreLock {
     private let fd: Int32
 
-    init(path: String, exclusive: Bool, wait: Bool) throws {
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+    init(path: String, exclusive: Bool, wait: Bool, folder: Bool = false,
+         busy: String = "the store is busy (an upload or gc is in progress); try again") throws {
+        fd = folder ? open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw VaultError.storage(.io(operation: "open", path: path, errno: errno)) }
         var op = exclusive ? LOCK_EX : LOCK_SH
         if !wait { op |= LOCK_NB }
@@ -42,7 +44,7 @@ final class StoreLock {
             if errno == EINTR { continue }
             let code = errno
             close(fd)
-            if code == EWOULDBLOCK { throw VaultError.busy("the store is busy (an upload or gc is in progress); try again") }
+            if code == EWOULDBLOCK { throw VaultError.busy(busy) }
             throw VaultError.storage(.io(operation: "flock", path: path, errno: code))
         }
     }

@@ -46,7 +46,10 @@ struct BackupRepository {
     }
 
     /// An exclusive lock on the backup folder while a snapshot is written or pruned.
-    func lock() throws -> BackupLock { try BackupLock(path: root) }
+    func lock() throws -> StoreLock {
+        try StoreLock(path: root, exclusive: true, wait: false, folder: true,
+                      busy: "another backup or prune is writing to \(root); try again when it has finished")
+    }
 
     /// The ids of complete snapshots, oldest first (ids start with their UTC creation time).
     func snapshotIDs() throws -> [String] {
@@ -145,27 +148,5 @@ struct BackupRepository {
         }
         try walk("")
         return out
-    }
-}
-
-/// flock on the backup folder (no lock file of its own, so the folder holds only backup files).
-final class BackupLock {
-    private let fd: Int32
-
-    init(path: String) throws {
-        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw VaultError.storage(.io(operation: "open", path: path, errno: errno)) }
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            if errno == EINTR { continue }
-            let code = errno
-            close(fd)
-            if code == EWOULDBLOCK { throw VaultError.busy("another backup or prune is writing to \(path); try again when it has finished") }
-            throw VaultError.storage(.io(operation: "flock", path: path, errno: code))
-        }
-    }
-
-    deinit {
-        flock(fd, LOCK_UN)
-        close(fd)
     }
 }
