@@ -34,6 +34,16 @@ paths:
       security: []
       responses:
         "200": {description: This document., content: {application/yaml: {schema: {type: string}}}}
+  /v1/signing-key.pub:
+    get:
+      operationId: signingKey
+      security: []
+      description: >
+        The vault's Ed25519 public key in minisign's public key file format. It verifies the
+        vault's signatures: audit checkpoints, certificates of destruction and, with stock
+        `minisign -V`, the manifests of bundles shared with agencies.
+      responses:
+        "200": {description: The public key file., content: {text/plain: {schema: {type: string}}}}
   /v1/attachments:
     post:
       operationId: uploadAttachment

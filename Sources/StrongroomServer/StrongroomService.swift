@@ -11,7 +11,7 @@ import Vault
 
 /// The HTTP service around one open vault.
 public enum StrongroomService {
-    /// Builds the application: public /healthz, /metrics and /openapi.yaml; everything under
+    /// Builds the application: public /healthz, /metrics, /openapi.yaml and /v1/signing-key.pub; everything under
     /// /v1 behind bearer authentication.
     static func makeApplication(
         vault: Vault, configuration: ServerConfiguration, logger: Logger,
@@ -57,6 +57,11 @@ public enum StrongroomService {
         }
         router.get("openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+        }
+        // Public: a recipient checks the vault's signatures with it.
+        let signingKey = vault.publicKey.fileText
+        router.get("v1/signing-key.pub") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: signingKey)))
         }
         let v1 = router.group("v1").add(middleware: BearerAuthentication(vault: vault, pool: pool))
         AttachmentRoutes(vault: vault, pool: pool, maxUploadBytes: configuration.maxUploadBytes).register(on: v1)

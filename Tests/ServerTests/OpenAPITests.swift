@@ -1,4 +1,5 @@
 import Foundation
+import KeyManagement
 import XCTest
 @testable import StrongroomServer
 @testable import Vault
@@ -35,8 +36,39 @@ final class OpenAPITests: XCTestCase {
             return "\(route.method) /" + path.joined(separator: "/")
         })
         XCTAssertEqual(routed, try documentedOperations())
-        XCTAssertEqual(routed.count, 16)
+        XCTAssertEqual(routed.count, 17)
         try await pool.shutdown()
+        try await server.stop()
+    }
+
+    /// The vault's public key is served to anyone, in the file form stock minisign reads, and a
+    /// file the vault signs in minisign's format verifies against exactly that download.
+    func testTheSigningKeyIsServedWithoutATokenAndVerifiesTheVaultsMinisignSignatures() async throws {
+        let server = try await ServerFixture()
+        let r = try await server.request("GET", "/v1/signing-key.pub")
+        XCTAssertEqual(r.status, 200)
+        XCTAssertEqual(r.text, server.vault.publicKey.fileText)
+        let dir = NSTemporaryDirectory() + "signing-key-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let message = Array("{\"bundle\":\"manifest\"}\n".utf8)
+        let signature = try Minisign.sign(message, with: try XCTUnwrap(server.vault.signer), trustedComment: "strongroom test", untrustedComment: "test")
+        try Data(message).write(to: URL(fileURLWithPath: dir + "/manifest.json"))
+        try Data(signature.utf8).write(to: URL(fileURLWithPath: dir + "/manifest.json.minisig"))
+        try Data(r.body).write(to: URL(fileURLWithPath: dir + "/vault.pub"))
+        func minisign() throws -> Int32 {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/minisign")
+            p.arguments = ["-Vm", dir + "/manifest.json", "-p", dir + "/vault.pub"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            p.waitUntilExit()
+            return p.terminationStatus
+        }
+        XCTAssertEqual(try minisign(), 0)
+        try Data(message.dropLast() + Array(" \n".utf8)).write(to: URL(fileURLWithPath: dir + "/manifest.json"))
+        XCTAssertNotEqual(try minisign(), 0, "a changed byte fails stock minisign")
         try await server.stop()
     }
 

@@ -151,4 +151,15 @@ final class BackupCLITests: XCTestCase {
         let got = try CLI(store: dir + "/restored", environment: ["STRONGROOM_MASTER_KEY": dir + "/store/keys/master.key"]).run(["get", id, "-o", dir + "/out.txt"])
         XCTAssertEqual(got.status, 0, got.stderr)
     }
+
+    func testSigningKeyPrintsTheVaultKeyAsAMinisignPublicKeyFileWithoutTheMasterKey() throws {
+        try FileManager.default.moveItem(atPath: dir + "/store/keys/master.key", toPath: dir + "/held.key")
+        let file = try cli.run(["signing-key", "--minisign"])
+        XCTAssertEqual(file.status, 0, file.stderr)
+        let lines = file.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.count, 2)
+        XCTAssertTrue(lines[0].hasPrefix("untrusted comment: "))
+        let line = try cli.run(["audit", "public-key"])
+        XCTAssertEqual(String(lines[1]), line.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
 }
