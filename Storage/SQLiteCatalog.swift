@@ -165,6 +165,15 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
                 CREATE TABLE destroyed_keks (id TEXT PRIMARY KEY NOT NULL, destroyed_at_ms INTEGER NOT NULL, reason TEXT NOT NULL);
                 """)
         }
+        migrator.registerMigration("v4-recipients") { db in
+            // The agencies a school shares bundles with: an age X25519 recipient, or a passphrase
+            // (made at release and given out of band; never stored).
+            try db.execute(sql: """
+                CREATE TABLE recipients (
+                    school TEXT NOT NULL, name TEXT NOT NULL, contact TEXT NOT NULL, age_recipient TEXT,
+                    created_by TEXT NOT NULL, created_at_ms INTEGER NOT NULL, PRIMARY KEY (school, name));
+                """)
+        }
         return migrator
     }
 

@@ -34,6 +34,44 @@ paths:
       security: []
       responses:
         "200": {description: This document., content: {application/yaml: {schema: {type: string}}}}
+  /v1/recipients:
+    post:
+      operationId: addRecipient
+      description: >
+        Adds an agency to the school's directory of recipients (DSLs and deputies): with an age
+        X25519 recipient, or with `passphrase: true` when each bundle gets a passphrase given out
+        of band. A name the school already uses is refused (409).
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [school, name]
+              properties:
+                school: {$ref: "#/components/schemas/OpaqueID"}
+                name: {type: string, minLength: 1, maxLength: 200}
+                contact: {type: string, maxLength: 500}
+                ageRecipient: {type: string, pattern: "^age1[02-9ac-hj-np-z]{58}$"}
+                passphrase: {type: boolean}
+      responses:
+        "201": {description: The recipient., content: {application/json: {schema: {$ref: "#/components/schemas/Recipient"}}}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+    get:
+      operationId: listRecipients
+      parameters:
+        - {name: school, in: query, required: true, schema: {$ref: "#/components/schemas/OpaqueID"}}
+      responses:
+        "200":
+          description: The school's recipients, by name.
+          content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Recipient"}}}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
   /v1/signing-key.pub:
     get:
       operationId: signingKey
@@ -384,6 +422,17 @@ components:
   schemas:
     OpaqueID: {type: string, pattern: "^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$"}
     RecordID: {type: string, pattern: "^[0-9a-f]{32}$"}
+    Recipient:
+      type: object
+      required: [school, name, contact, passphrase, createdBy, createdAt]
+      properties:
+        school: {type: string}
+        name: {type: string}
+        contact: {type: string}
+        ageRecipient: {type: string}
+        passphrase: {type: boolean, description: "true when each bundle gets a passphrase instead of an age key"}
+        createdBy: {type: string}
+        createdAt: {type: string, format: date-time}
     Reason:
       type: string
       description: What a person wrote; at most 1,000 characters, not only spaces, no control characters or backslash.

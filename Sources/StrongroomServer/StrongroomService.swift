@@ -66,6 +66,7 @@ public enum StrongroomService {
         let v1 = router.group("v1").add(middleware: BearerAuthentication(vault: vault, pool: pool))
         AttachmentRoutes(vault: vault, pool: pool, maxUploadBytes: configuration.maxUploadBytes).register(on: v1)
         LifecycleRoutes(vault: vault, pool: pool).register(on: v1)
+        SharingRoutes(vault: vault, pool: pool).register(on: v1)
         routeTable.set(router.routes.map { (method: $0.method.rawValue, segments: "\($0.path)".split(separator: "/").map(String.init)) })
 
         return router

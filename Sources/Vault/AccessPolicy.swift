@@ -23,6 +23,8 @@ public enum Capability: String, CaseIterable, Sendable {
     case hold
     /// Request a shred, or approve another person's request (the two must differ: see `ShredPolicy`).
     case shred
+    /// Keep the school's directory of agencies evidence is shared with (and, later, share bundles).
+    case share
 
     /// The action name its audit events carry.
     public var auditAction: String {
@@ -36,6 +38,7 @@ public enum Capability: String, CaseIterable, Sendable {
         case .retention: "retention-due"
         case .hold: "hold"
         case .shred: "shred"
+        case .share: "share"
         }
     }
 }
@@ -53,9 +56,9 @@ public enum AccessPolicy {
     public static let table: [Role: [Capability: Grant]] = [
         .staff: [.upload: .schools, .list: .ownUploads, .metadata: .ownUploads, .download: .denied, .audit: .denied],
         .dsl: [.upload: .schools, .list: .schools, .metadata: .schools, .download: .schools, .audit: .schools,
-               .setDOB: .schools, .retention: .schools, .hold: .schools, .shred: .schools],
+               .setDOB: .schools, .retention: .schools, .hold: .schools, .shred: .schools, .share: .schools],
         .deputy: [.upload: .schools, .list: .schools, .metadata: .schools, .download: .schools, .audit: .schools,
-                  .setDOB: .schools, .retention: .schools, .hold: .schools, .shred: .schools],
+                  .setDOB: .schools, .retention: .schools, .hold: .schools, .shred: .schools, .share: .schools],
         .dpo: [.upload: .denied, .list: .schools, .metadata: .schools, .download: .denied, .audit: .schools,
                .retention: .schools, .hold: .schools, .shred: .schools],
         .backup: [.upload: .denied, .list: .denied, .metadata: .denied, .download: .denied, .audit: .denied],

@@ -17,7 +17,7 @@ struct Strongroom: AsyncParsableCommand {
             InitCommand.self, PutCommand.self, GetCommand.self, ShowCommand.self, ListCommand.self,
             AuditCommand.self, VerifyCommand.self, GCCommand.self, UserCommand.self, ServeCommand.self,
             ChildCommand.self, RetentionCommand.self, HoldCommand.self, ShredCommand.self, KeysCommand.self,
-            CertificateCommand.self, LedgerCommand.self, BackupCommand.self, RestoreCommand.self, SigningKeyCommand.self,
+            CertificateCommand.self, LedgerCommand.self, BackupCommand.self, RestoreCommand.self, SigningKeyCommand.self, RecipientCommand.self,
         ])
 
     static func main() async {

@@ -1,0 +1,52 @@
+import Foundation
+import Hummingbird
+import Storage
+import Vault
+
+/// The directory of agencies a school shares evidence with (docs/openapi.yaml).
+struct SharingRoutes {
+    let vault: Vault
+    let pool: BlockingPool
+
+    func register(on group: RouterGroup<StrongroomContext>) {
+        group.post("recipients", use: addRecipient)
+        group.get("recipients", use: listRecipients)
+    }
+
+    struct RecipientBody: Decodable {
+        var school: String
+        var name: String
+        var contact: String?
+        var ageRecipient: String?
+        var passphrase: Bool?
+    }
+
+    @Sendable func addRecipient(_ request: Request, context: StrongroomContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let body = try await LifecycleRoutes.decode(RecipientBody.self, request)
+        let vault = self.vault
+        let new = Vault.NewRecipient(
+            school: body.school, name: body.name, contact: body.contact ?? "", ageRecipient: body.ageRecipient, passphrase: body.passphrase ?? false)
+        let recipient = try await pool.run { try vault.addRecipient(new, by: principal, actor: principal.actor) }
+        return try jsonResponse(RecipientJSON(recipient), status: .created)
+    }
+
+    @Sendable func listRecipients(_ request: Request, context: StrongroomContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let school = try requiredQuery("school", request)
+        let vault = self.vault
+        let list = try await pool.run { try vault.recipients(school: school, by: principal, actor: principal.actor) }
+        return try jsonResponse(list.map(RecipientJSON.init))
+    }
+}
+
+struct RecipientJSON: Encodable {
+    var school, name, contact, createdBy, createdAt: String
+    var ageRecipient: String?
+    var passphrase: Bool
+    init(_ r: Recipient) {
+        school = r.school; name = r.name; contact = r.contact; createdBy = r.createdBy; ageRecipient = r.ageRecipient
+        passphrase = r.usesPassphrase
+        createdAt = iso8601(Date(timeIntervalSince1970: Double(r.createdAtMillis) / 1000))
+    }
+}
