@@ -51,10 +51,13 @@ paths:
               required: [school, name]
               properties:
                 school: {$ref: "#/components/schemas/OpaqueID"}
-                name: {type: string, minLength: 1, maxLength: 200}
-                contact: {type: string, maxLength: 500}
+                name: {type: string, maxLength: 200, pattern: "^[^\\x00-\\x1f\\x7f-\\x9f\\\\\\u2028\\u2029]*[^\\s\\x00-\\x1f\\x7f-\\x9f\\\\\\u2028\\u2029][^\\x00-\\x1f\\x7f-\\x9f\\\\\\u2028\\u2029]*$"}
+                contact: {type: string, maxLength: 500, pattern: "^[^\\x00-\\x1f\\x7f-\\x9f\\\\\\u2028\\u2029]*$"}
                 ageRecipient: {type: string, pattern: "^age1[02-9ac-hj-np-z]{58}$"}
-                passphrase: {type: boolean}
+                passphrase: {type: boolean, enum: [true]}
+              oneOf:
+                - {required: [ageRecipient], not: {required: [passphrase]}}
+                - {required: [passphrase], not: {required: [ageRecipient]}}
       responses:
         "201": {description: The recipient., content: {application/json: {schema: {$ref: "#/components/schemas/Recipient"}}}}
         "400": {$ref: "#/components/responses/Problem"}
