@@ -61,6 +61,13 @@ struct BackupCreate: ParsableCommand {
     @Option(help: "The backup operator's signing key (from backup keygen).") var signingKey: String
 
     func run() throws {
+        // Only the first 8 bytes: of a private key file that is its magic, never key material.
+        if let handle = FileHandle(forReadingAtPath: signingKey), let head = try? handle.read(upToCount: 8),
+           (try? handle.close()) != nil, head == Data("untruste".utf8) {
+            throw CLIError.Message(
+                text: "\(signingKey) is a public key; --signing-key takes the private key file backup keygen made (its -o FILE)",
+                code: CLIError.refused)
+        }
         let signer = try BackupSigningKey.open(at: signingKey)
         let summary = try options.openVaultWithoutKeys().createBackup(to: to, signingKey: signer, actor: options.actorName)
         if options.json {

@@ -126,6 +126,13 @@ final class BackupCLITests: XCTestCase {
         XCTAssertEqual(restore.status, 1)
         XCTAssertTrue(restore.stderr.contains(blob), restore.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/restored"))
+        // Mistakes an operator makes get a message that says what to do.
+        let pub = try cli.run(["backup", "create", "--to", dir + "/backup", "--signing-key", dir + "/op.key.pub"])
+        XCTAssertEqual(pub.status, 65)
+        XCTAssertTrue(pub.stderr.contains("is a public key"), pub.stderr)
+        let file = try cli.run(["backup", "create", "--to", dir + "/ledger.jsonl", "--signing-key", dir + "/op.key"])
+        XCTAssertEqual(file.status, 1)
+        XCTAssertTrue(file.stderr.contains("is a file, not a folder"), file.stderr)
         // The wrong public key is refused the same way.
         XCTAssertEqual(try cli.run(["backup", "keygen", "-o", dir + "/other.key"]).status, 0)
         XCTAssertEqual(try cli.run(["backup", "verify", dir + "/backup", "--public-key", dir + "/other.key.pub"]).status, 1)

@@ -37,6 +37,10 @@ struct BackupRepository {
     /// Creates the folder layout if missing (mode 0700). `snapshots/` and `blobs/` must be real
     /// folders: a symlink there could send writes (or a prune's unlinks) somewhere else.
     func createLayout() throws {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: root, isDirectory: &isFolder), !isFolder.boolValue {
+            throw VaultError.backup("\(root) is a file, not a folder; give a folder for the backup")
+        }
         if !FileManager.default.fileExists(atPath: root) {
             guard mkdir(root, 0o700) == 0 || errno == EEXIST else { throw VaultError.storage(.io(operation: "mkdir", path: root, errno: errno)) }
         }
