@@ -43,7 +43,8 @@ struct BackupKeygen: ParsableCommand {
     }
 }
 
-/// Reads a public key file (minisign form, as `backup keygen` writes FILE.pub).
+/// Reads a public key file (minisign form, as `backup keygen` writes FILE.pub, or the one-line
+/// key): the one reader for every command that takes `--public-key`.
 func readPublicKey(_ path: String, what: String) throws -> VaultPublicKey {
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
         throw CLIError.Message(text: "cannot read \(what) \(path)", code: CLIError.notFound)

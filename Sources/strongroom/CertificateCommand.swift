@@ -19,15 +19,8 @@ struct CertificateVerify: ParsableCommand {
         guard let bytes = FileManager.default.contents(atPath: file) else {
             throw CLIError.Message(text: "cannot read \(file)", code: CLIError.notFound)
         }
-        let key: VaultPublicKey
-        if let publicKey {
-            guard let text = try? String(contentsOfFile: publicKey, encoding: .utf8), let parsed = VaultPublicKey(text: text) else {
-                throw CLIError.Message(text: "\(publicKey) is not a vault public key", code: CLIError.refused)
-            }
-            key = parsed
-        } else {
-            key = try KeyStore.descriptor(directory: options.layout.keys).publicKey
-        }
+        let key = try publicKey.map { try readPublicKey($0, what: "vault public key") }
+            ?? KeyStore.descriptor(directory: options.layout.keys).publicKey
         do {
             let certificate = try CertificateOfDestruction.verify(Array(bytes), publicKey: key)
             if options.json {

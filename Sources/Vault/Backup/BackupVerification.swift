@@ -41,7 +41,7 @@ extension Vault {
         report.deep = true
         let blobs = FileBlobStore(root: repo.blobs)
         var seen = Set<String>()
-        for (id, manifest) in loaded {
+        for (id, manifest, _) in loaded {
             guard manifest.vaultID == vaultID else {
                 report.problems.append(.init(kind: "manifest", path: "snapshots/\(id)", detail: "the snapshot is of vault \(manifest.vaultID), not this store's"))
                 continue
@@ -75,12 +75,12 @@ struct BackupCheck {
     let repo: BackupRepository
     let publicKey: VaultPublicKey
 
-    func run(only: String?) throws -> (report: BackupReport, manifests: [(String, BackupManifest)]) {
+    func run(only: String?) throws -> (report: BackupReport, manifests: [(id: String, manifest: BackupManifest, files: [BackupFile])]) {
         var report = BackupReport()
         var expected: [String: BackupFile] = [:]
         var toHash: [BackupFile] = []
         var known: Set<String> = []
-        var manifests: [(String, BackupManifest)] = []
+        var manifests: [(id: String, manifest: BackupManifest, files: [BackupFile])] = []
         let ids = try repo.snapshotIDs()
         if let only, !ids.contains(only) { throw VaultError.backup("there is no snapshot \(only) in \(repo.root)") }
         if ids.isEmpty { report.problems.append(.init(kind: "missing", path: "snapshots/", detail: "the folder holds no snapshot")) }
@@ -101,7 +101,7 @@ struct BackupCheck {
             let inScope = only == nil || only == id
             if inScope {
                 report.snapshots.append(id)
-                manifests.append((id, loaded.manifest))
+                manifests.append((id, loaded.manifest, loaded.files))
             }
             for file in loaded.files {
                 known.insert(file.path)

@@ -59,13 +59,13 @@ extension Vault {
 
         // 1. The whole folder, keyless: signatures, every file of the snapshot, no extra file.
         let (report, loaded) = try BackupCheck(repo: repo, publicKey: request.publicKey).run(only: id)
-        guard report.isIntact, let manifest = loaded.first(where: { $0.0 == id })?.1 else {
+        guard report.isIntact, let snapshot = loaded.first(where: { $0.id == id }) else {
             let named = report.problems.prefix(5).map { "\($0.kind) \($0.path): \($0.detail)" }.joined(separator: "; ")
             let leftovers = report.problems.contains { $0.kind == "extra" }
                 ? "; files no snapshot lists (left by an interrupted backup or added since) go with strongroom backup prune DIR --keep N" : ""
             throw VaultError.backup("refusing to restore: the backup does not verify (\(report.problems.count) problems: \(named))\(leftovers); run strongroom backup verify")
         }
-        let files = try repo.load(id, publicKey: request.publicKey)
+        let manifest = snapshot.manifest
         guard let vaultKey = VaultPublicKey(text: manifest.vaultPublicKey), let auditRoot = manifest.auditRoot else {
             throw VaultError.backup("snapshot \(id): the manifest's vault key or audit root is malformed")
         }
@@ -95,7 +95,7 @@ extension Vault {
             guard mkdir(staging.root, 0o700) == 0 else { throw VaultError.storage(.io(operation: "mkdir", path: staging.root, errno: errno)) }
             guard mkdir(staging.keys, 0o700) == 0 else { throw VaultError.storage(.io(operation: "mkdir", path: staging.keys, errno: errno)) }
             let sync = try FilesystemSync(staging.root)
-            let byPath = Dictionary(uniqueKeysWithValues: files.files.map { ($0.path, $0) })
+            let byPath = Dictionary(uniqueKeysWithValues: snapshot.files.map { ($0.path, $0) })
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: BackupFiles.bufferSize, alignment: 64)
             defer { buffer.deallocate() }
             // The database first, checked against the manifest as it is copied; every decision
