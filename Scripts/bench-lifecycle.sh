@@ -49,59 +49,15 @@ for v in BENCH_RECORDS BENCH_SHRED BENCH_SCHOOLS BENCH_TMPDIR BENCH_TIMEOUT; do
     if [ -n "${!v:-}" ]; then COMMAND="$v=${!v} $COMMAND"; fi
 done
 
-log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+NAME=bench-lifecycle
+# These figures have always been taken after a sync only, with the page cache kept.
+DROP_CACHES=0
+source Scripts/lib/bench.sh
 
 if [ -f Scripts/setup.sh ]; then bash Scripts/setup.sh; fi
-[ -x /usr/bin/time ] || { SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"; $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null; }
-
-# ---- build ------------------------------------------------------------------------------------
-SCRATCH=.build-bench
-if [ "$BUILD" = 1 ]; then
-    log "swift build -c release --scratch-path $SCRATCH (several minutes on 2 cores when cold)"
-    swift build -c release --scratch-path "$SCRATCH" >"$SCRATCH.log" 2>&1 || { mkdir -p "$SCRATCH"; tail -40 "$SCRATCH.log" >&2; exit 1; }
-    mv -f "$SCRATCH.log" "$SCRATCH/bench-build.log"
-fi
-BIN=$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)
-SR="$BIN/strongroom"
-DRIVER="$BIN/strongroom-bench"
-[ -x "$SR" ] && [ -x "$DRIVER" ] || { echo "bench-lifecycle: $SR or $DRIVER missing (build first)" >&2; exit 1; }
-
-# ---- scratch folder ---------------------------------------------------------------------------
-PARENT=${BENCH_TMPDIR:-/tmp}
-need_kib=$(( (RECORDS / 1000 + SHRED * 12 / 1000 + 512) * 1024 ))
-avail_kib=$(df -Pk "$PARENT" | awk 'NR==2 {print $4}')
-if [ "$avail_kib" -lt "$need_kib" ]; then
-    echo "bench-lifecycle: $PARENT has $((avail_kib / 1024)) MiB free; this run needs about $((need_kib / 1024)) MiB" >&2
-    exit 1
-fi
-WORK=$(mktemp -d "$PARENT/strongroom-lifecycle.XXXXXX")
-cleanup() {
-    local code=$?
-    rm -rf -- "$WORK"
-    exit $code
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-FS=$(df -PT "$WORK" | awk 'NR==2 {print $1" ("$2")"}')
-
-# timed NAME CMD...: flushes dirty pages, then runs CMD under a timeout and GNU time; sets
-# NAME_s (wall seconds) and NAME_rss (peak RSS, KiB). CMD's stdout goes to $WORK/NAME.out.
-timed() {
-    local name=$1; shift
-    local t0 t1
-    sync
-    t0=$(date +%s%N)
-    if ! timeout "$TIMEOUT" /usr/bin/time -f '%M' -o "$WORK/$name.rss" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"; then
-        echo "bench-lifecycle: '$name' failed:" >&2
-        tail -20 "$WORK/$name.err" >&2
-        exit 1
-    fi
-    t1=$(date +%s%N)
-    printf -v "${name}_s" '%s' "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b - a) / 1e9}')"
-    printf -v "${name}_rss" '%s' "$(tail -1 "$WORK/$name.rss")"
-}
-
-verdict() { awk -v v="$1" -v t="$2" 'BEGIN {print (v < t) ? "pass" : "FAIL"}'; }
+ensure_gnu_time
+build_release
+scratch_folder $(( RECORDS / 1000 + SHRED * 12 / 1000 + 512 ))
 
 # ---- a store of RECORDS records: retention due and rotation -----------------------------------
 export STRONGROOM_ACTOR=bench:operator
@@ -145,18 +101,18 @@ cat <<REPORT
 Strongroom lifecycle benchmark
   command:     $COMMAND
   commit:      $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo " (uncommitted changes)")
-  machine:     $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $FS
+  machine:     $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $FS; page cache ${CACHES:-kept}
   stores:      $RECORDS records over $SCHOOLS schools (review dates over 25 years: $(( SCHOOLS * 300 )) period KEKs); $SHRED records with blobs
 
 | measure | figure | peak RSS | target | verdict |
 | --- | ---: | ---: | --- | --- |
-| retention due over $RECORDS records, text ($DUE_COUNT due) | ${due_text_s} s | $((due_text_rss / 1024)) MiB | < 1 s | $(verdict "$due_text_s" 1) |
-| retention due, --json | ${due_json_s} s | $((due_json_rss / 1024)) MiB | (< 1 s) | $(verdict "$due_json_s" 1) |
-| retention due, one school, --json | ${due_school_s} s | $((due_school_rss / 1024)) MiB | (< 1 s) | $(verdict "$due_school_s" 1) |
-| keys rotate: $REWRAPPED data keys re-wrapped | ${rotate_s} s | $((rotate_rss / 1024)) MiB | < 60 s | $(verdict "$rotate_s" 60) |
+| retention due over $RECORDS records, text ($DUE_COUNT due) | ${due_text_s} s | $((due_text_rss / 1024)) MiB | < 1 s | $(below "$due_text_s" 1) |
+| retention due, --json | ${due_json_s} s | $((due_json_rss / 1024)) MiB | (< 1 s) | $(below "$due_json_s" 1) |
+| retention due, one school, --json | ${due_school_s} s | $((due_school_rss / 1024)) MiB | (< 1 s) | $(below "$due_school_s" 1) |
+| keys rotate: $REWRAPPED data keys re-wrapped | ${rotate_s} s | $((rotate_rss / 1024)) MiB | < 60 s | $(below "$rotate_s" 60) |
 | keys status after it | ${status_s} s | $((status_rss / 1024)) MiB | | |
 | shred request, $SHRED records (DPO) | ${request_s} s | $((request_rss / 1024)) MiB | | |
-| shred approve = execution, $SHRED records (DSL) | ${approve_s} s | $((approve_rss / 1024)) MiB | < 30 s | $(verdict "$approve_s" 30) |
+| shred approve = execution, $SHRED records (DSL) | ${approve_s} s | $((approve_rss / 1024)) MiB | < 30 s | $(below "$approve_s" 30) |
 | certificate verify ($CERT_MB MB certificate) | ${certverify_s} s | $((certverify_rss / 1024)) MiB | | |
 
 blob files left after the shred: $LEFT (expect 0)

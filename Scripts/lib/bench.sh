@@ -34,11 +34,13 @@ scratch_folder() {
     FS=$(df -PT "$WORK" | awk 'NR==2 {print $1" ("$2")"}')
 }
 
-# drop_caches: writes dirty pages back and, where allowed, empties the page cache, so that each
-# timed command starts from the disk. Sets CACHES to what was possible.
+# drop_caches: writes dirty pages back and, unless DROP_CACHES=0 and where allowed, empties the
+# page cache, so that each timed command starts from the disk. Sets CACHES to what was done.
 drop_caches() {
     sync
-    if echo 3 2>/dev/null >/proc/sys/vm/drop_caches; then CACHES="dropped before each timed command"; else CACHES="not droppable here (sync only)"; fi
+    if [ "${DROP_CACHES:-1}" = 0 ]; then CACHES="dirty pages written back (sync) before each timed command"
+    elif echo 3 2>/dev/null >/proc/sys/vm/drop_caches; then CACHES="dropped before each timed command"
+    else CACHES="not droppable here (sync only)"; fi
 }
 
 # timed NAME CMD...: drop_caches, then CMD under a timeout and GNU time; sets NAME_s (wall
