@@ -140,6 +140,15 @@ public enum TypePolicy {
         return markupMarkers.contains { text.contains($0) }
     }
 
+    /// libmagic names MPEG audio and ADTS from a two-byte frame sync; the frames must also chain.
+    static func framesChain(sniffedMIME: String, prefix: UnsafeRawBufferPointer) -> Bool {
+        switch sniffedMIME {
+        case "audio/mpeg": AudioFrames.isMPEGAudio(prefix)
+        case "audio/x-hx-aac-adts", "audio/aac", "audio/x-aac": AudioFrames.isADTS(prefix)
+        default: true
+        }
+    }
+
     /// Decides whether content sniffed as `sniffedMIME` may be stored as `kind`, given what the
     /// client declared and what the filename claims. Throws the refusal a person can act on.
     public static func check(
@@ -156,6 +165,7 @@ public enum TypePolicy {
         }
         guard let type = EvidenceType(mime: sniffed) else { throw refuse(.notAllowed) }
         if type == .text, containsMarkup(prefix) { throw refuse(.dangerous("HTML or script markup in a text file")) }
+        if !framesChain(sniffedMIME: sniffed, prefix: prefix) { throw refuse(.malformed(type.displayName)) }
         if let declared = declaredMIME.map(normalise), !declared.isEmpty, declared != "application/octet-stream" {
             guard EvidenceType(mime: declared) == type else { throw refuse(.declaredMismatch) }
         }
@@ -177,6 +187,8 @@ public struct Refusal: Sendable, Equatable, CustomStringConvertible {
         case notAllowed
         case declaredMismatch
         case extensionMismatch(String)
+        /// libmagic matched the format's signature, but the content does not have its structure.
+        case malformed(String)
     }
     public var reason: Reason
     public var kind: String
@@ -192,6 +204,7 @@ public struct Refusal: Sendable, Equatable, CustomStringConvertible {
         case .notAllowed: "type-not-allowed"
         case .declaredMismatch: "declared-type-mismatch"
         case .extensionMismatch: "extension-mismatch"
+        case .malformed: "malformed-content"
         }
     }
 
@@ -206,6 +219,8 @@ public struct Refusal: Sendable, Equatable, CustomStringConvertible {
         case .notAllowed: return "the content is \(found), which \(allows.replacingOccurrences(of: "allows", with: "does not allow: it allows"))"
         case .declaredMismatch: return "declared \(declared ?? "?") but the content is \(found); \(allows)"
         case .extensionMismatch(let claimed): return "the file name says \(claimed) but the content is \(found); \(allows)"
+        case .malformed(let format):
+            return "the content begins like \(format) (\(found)) but its frames do not follow one another, so it is not \(format); \(allows)"
         }
     }
 }

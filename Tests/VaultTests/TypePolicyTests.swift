@@ -94,7 +94,23 @@ enum Fixtures {
         ("gzip", [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3] + [UInt8](repeating: 0, count: 20)),
         ("7z", [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c, 0, 4] + [UInt8](repeating: 0, count: 30)),
         ("random bytes", (0..<4096).map { _ in UInt8.random(in: 0...255) }),
+        ("random bytes after an MP3 frame header", mp3Frame + (0..<4096).map { _ in UInt8.random(in: 0...255) }),
+        ("random bytes after an AAC frame header", adtsFrame(length: 200).prefix(7) + (0..<4096).map { _ in UInt8.random(in: 0...255) }),
     ]
+
+    /// One MPEG-1 layer III frame header: 128 kbit/s, 44.1 kHz, so 417 bytes to the next one.
+    static let mp3Frame: [UInt8] = [0xff, 0xfb, 0x90, 0x64]
+
+    /// MP3 as some recorders write it: frames only, no ID3 tag.
+    static func bareMP3(frames: Int) -> [UInt8] {
+        Array((0..<frames).map { _ in mp3Frame + [UInt8](repeating: 0, count: 413) }.joined())
+    }
+
+    /// An AAC-LC frame in ADTS (44.1 kHz, stereo) of `length` bytes, header included.
+    static func adtsFrame(length: Int) -> [UInt8] {
+        [0xff, 0xf1, 0x50, 0x80 | UInt8(length >> 11 & 3), UInt8(length >> 3 & 0xff), UInt8((length & 7) << 5) | 0x1f, 0xfc]
+            + [UInt8](repeating: 0, count: length - 7)
+    }
 }
 
 final class TypePolicyTests: XCTestCase {
@@ -126,6 +142,56 @@ final class TypePolicyTests: XCTestCase {
             }
         }
         XCTAssertEqual(try f.vault.list(.init(), actor: "t").count, 0)
+    }
+
+    /// libmagic calls any file that starts with an MPEG or ADTS frame sync audio: about one
+    /// random file in a thousand. The frames must chain for it to be stored as audio.
+    func testRandomBytesThatLibmagicCallsAudioAreRefusedAsMalformed() throws {
+        let sniffer = try MagicSniffer()
+        var rng = SplitMix64(seed: 0x5eed)
+        var calledAudio = 0
+        for _ in 0..<3000 {
+            let bytes = (0..<4096).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            let mime = try bytes.withUnsafeBytes { try sniffer.mimeType(of: $0) }
+            guard mime.hasPrefix("audio/") else { continue }
+            calledAudio += 1
+            for kind in TypePolicy.kinds {
+                XCTAssertThrowsError(try bytes.withUnsafeBytes {
+                    try TypePolicy.check(kind: kind, sniffedMIME: mime, declaredMIME: nil, filename: nil, prefix: $0)
+                }, "random bytes sniffed as \(mime) passed as \(kind)")
+            }
+        }
+        XCTAssertGreaterThan(calledAudio, 0, "the seed should give libmagic some random bytes it calls audio")
+
+        let f = try VaultFixture()
+        for (name, header) in [("MP3", Fixtures.mp3Frame), ("AAC", Array(Fixtures.adtsFrame(length: 200).prefix(7)))] {
+            let forged = header + (0..<4096).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            XCTAssertThrowsError(try f.put(forged, kind: "disclosure")) {
+                XCTAssertEqual(refusal($0)?.reason, .malformed(name == "MP3" ? "MP3" : "M4A"), "\($0)")
+                XCTAssertEqual(refusal($0)?.code, "malformed-content")
+            }
+        }
+        XCTAssertEqual(try f.vault.list(.init(), actor: "t").count, 0)
+    }
+
+    func testMP3WithoutATagAndAACInADTSFramesAreStoredAsAudio() throws {
+        let f = try VaultFixture()
+        let aac = Array((0..<10).map { _ in Fixtures.adtsFrame(length: 200) }.joined())
+        let cases: [(String, [UInt8], EvidenceType)] = [
+            ("bare MP3", Fixtures.bareMP3(frames: 20), .mp3),
+            ("MP3 of two frames", Fixtures.bareMP3(frames: 2), .mp3),
+            ("MP3 with an ID3v1 tag after one frame", Fixtures.bareMP3(frames: 1) + Array("TAG".utf8) + [UInt8](repeating: 0x20, count: 125), .mp3),
+            ("AAC in ADTS frames", aac, .m4a),
+        ]
+        for (name, bytes, type) in cases {
+            let record = try f.put(bytes, kind: "disclosure")
+            XCTAssertEqual(EvidenceType(mime: record.sniffedType), type, name)
+            XCTAssertEqual(try f.get(record.id), bytes, name)
+        }
+        // One frame cut short is not a recording.
+        XCTAssertThrowsError(try f.put(Array(Fixtures.bareMP3(frames: 1).prefix(300)), kind: "disclosure")) {
+            XCTAssertEqual(refusal($0)?.code, "malformed-content", "\($0)")
+        }
     }
 
     func testAFileNamedForAnotherTypeIsRefused() throws {
@@ -173,5 +239,18 @@ final class TypePolicyTests: XCTestCase {
         XCTAssertEqual(Vault.sanitiseFilename("/"), "unnamed")
         XCTAssertEqual(Vault.sanitiseFilename(".."), "unnamed")
         XCTAssertEqual(Vault.sanitiseFilename(String(repeating: "é", count: 300)).utf8.count, 254)
+    }
+}
+
+/// A seeded generator, so a test over random bytes gives the same bytes on every run.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d4_9bb1_3311_eb
+        return z ^ (z >> 31)
     }
 }
