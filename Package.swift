@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // C libraries, each wrapped once, thinly, in one Swift file.
@@ -32,6 +33,12 @@ let package = Package(
         .systemLibrary(
             name: "CMagic", path: "Sources/CMagic", pkgConfig: "libmagic",
             providers: [.apt(["libmagic-dev"])]),
+
+        .systemLibrary(
+            name: "CVips", path: "Sources/CVips", pkgConfig: "vips",
+            providers: [.apt(["libvips-dev"])]),
+        // libvips' variadic API behind fixed-argument C functions Swift can call.
+        .target(name: "CImaging", dependencies: ["CVips"], path: "Sources/CImaging"),
 
         .target(name: "CProcess", path: "Sources/CProcess"),
         .target(
@@ -46,9 +53,14 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             path: "Storage"),
+        // True redaction: images and PDF pages redrawn from pixels, text terms replaced.
+        .target(name: "Redaction", dependencies: ["CImaging"], path: "Sources/Redaction"),
         .target(
             name: "Vault",
-            dependencies: ["KeyManagement", "Storage", "CMagic"],
+            dependencies: [
+                "KeyManagement", "Storage", "CMagic", "Redaction",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
             path: "Sources/Vault"),
         // The HTTP service on Hummingbird 2: routes, roles, streaming bodies, metrics.
         .target(
@@ -85,6 +97,7 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: ["KeyManagement", "Storage"], path: "Tests/TestSupport"),
         .testTarget(name: "KeyManagementTests", dependencies: ["KeyManagement"], path: "Tests/KeyManagementTests"),
+        .testTarget(name: "RedactionTests", dependencies: ["Redaction", "TestSupport"], path: "Tests/RedactionTests"),
         .testTarget(
             name: "StorageTests",
             dependencies: ["Storage", "KeyManagement", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],

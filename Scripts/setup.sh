@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Strongroom builds against, if any is missing. Idempotent.
-# With --test, also the stock tools the tests check Strongroom's files with (minisign, age).
+# With --test, also the stock tools the tests check Strongroom's files with (minisign, age,
+# pdftotext and pdfinfo, exiftool).
 set -euo pipefail
-needed=(libsodium-dev libmagic-dev libsqlite3-dev pkg-config)
-[[ "${1:-}" == "--test" ]] && needed+=(minisign age)
+needed=(libsodium-dev libmagic-dev libsqlite3-dev libvips-dev zlib1g-dev pkg-config)
+[[ "${1:-}" == "--test" ]] && needed+=(minisign age poppler-utils libimage-exiftool-perl)
 missing=()
 for p in "${needed[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -12,5 +13,5 @@ if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}" >&2
   SUDO=""; [[ $(id -u) != 0 ]] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -1,0 +1,155 @@
+#include "imaging.h"
+#include <string.h>
+#include <stdio.h>
+#include <vips/vips.h>
+
+static void take_error(char *error, size_t error_size, const char *what) {
+    const char *vips = vips_error_buffer();
+    snprintf(error, error_size, "%s%s%s", what, vips && *vips ? ": " : "", vips ? vips : "");
+    // Keep one line.
+    for (char *p = error; *p; p++) if (*p == '\n' || *p == '\r') *p = ' ';
+    vips_error_clear();
+}
+
+int sr_imaging_start(char *error, size_t error_size) {
+    if (VIPS_INIT("strongroom") != 0) { take_error(error, error_size, "libvips did not start"); return -1; }
+    vips_block_untrusted_set(TRUE);
+    // libvips counts poppler as untrusted; PDF redaction needs it and nothing else of that kind.
+    vips_operation_block_set("VipsForeignLoadPdf", FALSE);
+    vips_cache_set_max(0);
+    vips_concurrency_set(1);
+    return 0;
+}
+
+/// Opens a header with the loader for `format` only, never libvips' guess.
+static int load(const void *data, size_t size, int format, int page, double dpi, VipsImage **out) {
+    void *buffer = (void *)data;
+    if (size == 0) { vips_error("strongroom", "the file is empty"); return -1; }
+    switch (format) {
+    case SR_JPEG: return vips_jpegload_buffer(buffer, size, out, "fail_on", VIPS_FAIL_ON_ERROR, NULL);
+    case SR_PNG: return vips_pngload_buffer(buffer, size, out, "fail_on", VIPS_FAIL_ON_ERROR, "unlimited", FALSE, NULL);
+    case SR_WEBP: return vips_webpload_buffer(buffer, size, out, "fail_on", VIPS_FAIL_ON_ERROR, NULL);
+    case SR_HEIF: return vips_heifload_buffer(buffer, size, out, "fail_on", VIPS_FAIL_ON_ERROR, "thumbnail", FALSE, NULL);
+    case SR_PDF: return vips_pdfload_buffer(buffer, size, out, "page", page, "n", 1, "dpi", dpi, "fail_on", VIPS_FAIL_ON_ERROR, NULL);
+    default: vips_error("strongroom", "unknown format %d", format); return -1;
+    }
+}
+
+int sr_probe(const void *data, size_t size, int format, int page, double dpi,
+             int *width, int *height, int *pages, char *error, size_t error_size) {
+    VipsImage *image = NULL;
+    if (load(data, size, format, page, dpi, &image) != 0) { take_error(error, error_size, "cannot read the file"); return -1; }
+    *width = vips_image_get_width(image);
+    *height = vips_image_get_height(image);
+    *pages = vips_image_get_n_pages(image);
+    g_object_unref(image);
+    return 0;
+}
+
+static int replace(VipsImage **image, int result, VipsImage *next) {
+    if (result != 0) return -1;
+    g_object_unref(*image);
+    *image = next;
+    return 0;
+}
+
+int sr_redraw(const void *data, size_t size, int format, int page, double dpi, uint64_t max_pixels,
+              const sr_rect *rects, int rect_count, int out_format, int quality,
+              void **out, size_t *out_size, int *width, int *height, int *bands_out, char *error, size_t error_size) {
+    VipsImage *image = NULL, *next = NULL;
+    *out = NULL;
+    if (load(data, size, format, page, dpi, &image) != 0) { take_error(error, error_size, "cannot read the file"); return -1; }
+    // The pixel budget, from the header alone: nothing has been decoded yet.
+    uint64_t pixels = (uint64_t)vips_image_get_width(image) * (uint64_t)vips_image_get_height(image);
+    if (pixels > max_pixels) {
+        snprintf(error, error_size, "the image is %dx%d pixels, more than the budget of %llu pixels",
+                 vips_image_get_width(image), vips_image_get_height(image), (unsigned long long)max_pixels);
+        g_object_unref(image);
+        return -2;
+    }
+    // Pixels as they are shown: EXIF orientation applied before the tag is dropped.
+    if (format == SR_JPEG || format == SR_HEIF || format == SR_WEBP) {
+        if (replace(&image, vips_autorot(image, &next, NULL), next) != 0) goto failed;
+    }
+    if (vips_image_get_interpretation(image) == VIPS_INTERPRETATION_CMYK
+        || (out_format == SR_JPEG && vips_image_get_bands(image) > 2 && vips_image_get_interpretation(image) != VIPS_INTERPRETATION_sRGB)) {
+        if (replace(&image, vips_colourspace(image, &next, VIPS_INTERPRETATION_sRGB, NULL), next) != 0) goto failed;
+    }
+    if (out_format == SR_JPEG && vips_image_hasalpha(image)) {
+        // Transparent pixels become white, as on paper.
+        VipsArrayDouble *white = vips_array_double_newv(1, 255.0);
+        int flattened = vips_flatten(image, &next, "background", white, NULL);
+        vips_area_unref(VIPS_AREA(white));
+        if (replace(&image, flattened, next) != 0) goto failed;
+    }
+    if (vips_image_get_format(image) != VIPS_FORMAT_UCHAR && out_format != SR_PNG) {
+        if (replace(&image, vips_cast_uchar(image, &next, NULL), next) != 0) goto failed;
+    }
+    // Decode into memory: the rectangles are drawn into the pixels themselves.
+    next = vips_image_copy_memory(image);
+    if (replace(&image, next ? 0 : -1, next) != 0) goto failed;
+    int image_width = vips_image_get_width(image), image_height = vips_image_get_height(image);
+    for (int i = 0; i < rect_count; i++) {
+        const sr_rect r = rects[i];
+        if (r.width <= 0 || r.height <= 0 || r.x < 0 || r.y < 0 || r.x > image_width - r.width || r.y > image_height - r.height) {
+            snprintf(error, error_size, "rectangle %d [%d, %d, %d, %d] does not lie inside the %dx%d image",
+                     i + 1, r.x, r.y, r.width, r.height, image_width, image_height);
+            g_object_unref(image);
+            return -3;
+        }
+    }
+    int bands = vips_image_get_bands(image);
+    double ink[4] = {0, 0, 0, 0};
+    if (bands > 4) { vips_error("strongroom", "images of %d bands are not supported", bands); goto failed; }
+    if (vips_image_hasalpha(image)) ink[bands - 1] = vips_image_get_format(image) == VIPS_FORMAT_USHORT ? 65535 : 255;
+    for (int i = 0; i < rect_count; i++) {
+        if (vips_draw_rect(image, ink, bands, rects[i].x, rects[i].y, rects[i].width, rects[i].height, "fill", TRUE, NULL) != 0) goto failed;
+    }
+    int result;
+    switch (out_format) {
+    case SR_JPEG: result = vips_jpegsave_buffer(image, out, out_size, "Q", quality, "strip", TRUE, "optimize_coding", TRUE, NULL); break;
+    case SR_PNG: result = vips_pngsave_buffer(image, out, out_size, "strip", TRUE, NULL); break;
+    case SR_WEBP: result = vips_webpsave_buffer(image, out, out_size, "Q", quality, "strip", TRUE, NULL); break;
+    default: vips_error("strongroom", "cannot write format %d", out_format); result = -1;
+    }
+    if (result != 0) goto failed;
+    *width = vips_image_get_width(image);
+    *height = vips_image_get_height(image);
+    *bands_out = vips_image_get_bands(image);
+    g_object_unref(image);
+    return 0;
+failed:
+    take_error(error, error_size, "cannot redraw the image");
+    if (image) g_object_unref(image);
+    if (*out) { g_free(*out); *out = NULL; }
+    return -1;
+}
+
+int sr_decode(const void *data, size_t size, int format, int page, double dpi, uint64_t max_pixels,
+              void **out, size_t *out_size, int *width, int *height, int *bands, char *error, size_t error_size) {
+    VipsImage *image = NULL, *next = NULL;
+    *out = NULL;
+    if (load(data, size, format, page, dpi, &image) != 0) { take_error(error, error_size, "cannot read the file"); return -1; }
+    if ((uint64_t)vips_image_get_width(image) * (uint64_t)vips_image_get_height(image) > max_pixels) {
+        snprintf(error, error_size, "the image is %dx%d pixels, more than the budget of %llu pixels",
+                 vips_image_get_width(image), vips_image_get_height(image), (unsigned long long)max_pixels);
+        g_object_unref(image);
+        return -2;
+    }
+    if (vips_image_get_format(image) != VIPS_FORMAT_UCHAR) {
+        if (replace(&image, vips_cast_uchar(image, &next, NULL), next) != 0) goto failed;
+    }
+    *out = vips_image_write_to_memory(image, out_size);
+    if (!*out) goto failed;
+    *width = vips_image_get_width(image);
+    *height = vips_image_get_height(image);
+    *bands = vips_image_get_bands(image);
+    g_object_unref(image);
+    return 0;
+failed:
+    take_error(error, error_size, "cannot decode the image");
+    if (image) g_object_unref(image);
+    return -1;
+}
+
+void sr_free(void *buffer) { g_free(buffer); }

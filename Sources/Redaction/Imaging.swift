@@ -1,0 +1,135 @@
+// The one Swift file that calls libvips (through CImaging's fixed-argument functions).
+import CImaging
+import Foundation
+
+/// Formats libvips reads here, each with its own loader only (never libvips' guess).
+public enum ImageFormat: String, Sendable, Codable, CaseIterable {
+    case jpeg, png, webp, heif
+
+    var code: Int32 {
+        switch self {
+        case .jpeg: Int32(SR_JPEG.rawValue)
+        case .png: Int32(SR_PNG.rawValue)
+        case .webp: Int32(SR_WEBP.rawValue)
+        case .heif: Int32(SR_HEIF.rawValue)
+        }
+    }
+
+    /// What a redrawn image is written as: HEIF becomes JPEG (Debian's libheif may lack an encoder,
+    /// and every recipient can open a JPEG).
+    public var redrawnAs: ImageFormat { self == .heif ? .jpeg : self }
+
+    public var fileExtension: String {
+        switch self {
+        case .jpeg: "jpg"
+        case .png: "png"
+        case .webp: "webp"
+        case .heif: "heic"
+        }
+    }
+}
+
+/// Pixels after redrawing.
+struct Redrawn {
+    var bytes: [UInt8]
+    var width: Int
+    var height: Int
+    var bands: Int
+}
+
+enum Imaging {
+    static let pdfCode = Int32(SR_PDF.rawValue)
+
+    /// libvips starts once per process; calls are serialised (one worker thread, bounded memory).
+    private static let started: Result<Void, RedactionError> = {
+        var error = [CChar](repeating: 0, count: 512)
+        guard sr_imaging_start(&error, error.count) == 0 else { return .failure(.imaging(message(error))) }
+        return .success(())
+    }()
+    private static let lock = NSLock()
+
+    static func message(_ buffer: [CChar]) -> String {
+        let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// 8-bit pixels of an image (or a PDF page at `dpi`), for checks.
+    static func decode(_ bytes: [UInt8], format: Int32, page: Int = 0, dpi: Double = 72, maxPixels: UInt64) throws -> Decoded {
+        try started.get()
+        return try lock.withLock {
+            var out: UnsafeMutableRawPointer?
+            var size = 0
+            var width: Int32 = 0, height: Int32 = 0, bands: Int32 = 0
+            var error = [CChar](repeating: 0, count: 512)
+            let result = bytes.withUnsafeBytes {
+                sr_decode($0.baseAddress, $0.count, format, Int32(page), dpi, maxPixels, &out, &size, &width, &height, &bands, &error, error.count)
+            }
+            defer { sr_free(out) }
+            guard result == 0, let out else {
+                throw result == -2 ? RedactionError.tooManyPixels(message(error)) : RedactionError.unreadable(message(error))
+            }
+            return Decoded(pixels: Array(UnsafeRawBufferPointer(start: out, count: size)), width: Int(width), height: Int(height), bands: Int(bands))
+        }
+    }
+
+    static func probe(_ bytes: [UInt8], format: Int32, page: Int = 0, dpi: Double = 72) throws -> (width: Int, height: Int, pages: Int) {
+        try started.get()
+        return try lock.withLock {
+            var width: Int32 = 0, height: Int32 = 0, pages: Int32 = 0
+            var error = [CChar](repeating: 0, count: 512)
+            let result = bytes.withUnsafeBytes {
+                sr_probe($0.baseAddress, $0.count, format, Int32(page), dpi, &width, &height, &pages, &error, error.count)
+            }
+            guard result == 0 else { throw RedactionError.unreadable(message(error)) }
+            return (Int(width), Int(height), Int(pages))
+        }
+    }
+
+    static func redraw(
+        _ bytes: [UInt8], format: Int32, page: Int = 0, dpi: Double = 72, maxPixels: UInt64, rects: [PixelRect],
+        output: ImageFormat, quality: Int
+    ) throws -> Redrawn {
+        try started.get()
+        return try lock.withLock {
+            var out: UnsafeMutableRawPointer?
+            var size = 0
+            var width: Int32 = 0, height: Int32 = 0, bands: Int32 = 0
+            var error = [CChar](repeating: 0, count: 512)
+            let cRects = rects.map { sr_rect(x: Int32($0.x), y: Int32($0.y), width: Int32($0.width), height: Int32($0.height)) }
+            let result = bytes.withUnsafeBytes { data in
+                cRects.withUnsafeBufferPointer { r in
+                    sr_redraw(data.baseAddress, data.count, format, Int32(page), dpi, maxPixels, r.baseAddress, Int32(r.count),
+                              output.code, Int32(quality), &out, &size, &width, &height, &bands, &error, error.count)
+                }
+            }
+            defer { sr_free(out) }
+            let message = Imaging.message(error)
+            switch result {
+            case 0: break
+            case -2: throw RedactionError.tooManyPixels(message)
+            case -3: throw RedactionError.rectangleOutside(message)
+            default: throw RedactionError.unreadable(message)
+            }
+            guard let out else { throw RedactionError.imaging("no output") }
+            return Redrawn(bytes: Array(UnsafeRawBufferPointer(start: out, count: size)), width: Int(width), height: Int(height), bands: Int(bands))
+        }
+    }
+}
+
+/// Decoded 8-bit pixels, row by row.
+public struct Decoded: Sendable {
+    public var pixels: [UInt8]
+    public var width: Int
+    public var height: Int
+    public var bands: Int
+
+    public func pixel(x: Int, y: Int) -> ArraySlice<UInt8> {
+        let start = (y * width + x) * bands
+        return pixels[start..<start + bands]
+    }
+}
+
+/// A rectangle in pixels of the image as shown (EXIF orientation applied).
+struct PixelRect: Equatable {
+    var x, y, width, height: Int
+}

@@ -1,0 +1,190 @@
+import Foundation
+
+/// A rectangle to fill: for an image, in pixels of the image as shown (EXIF orientation
+/// applied); for a PDF, in points (1/72 inch) from the page's top-left corner, on one page
+/// (1-based) or, with `page` nil, on every page.
+public struct RedactionRect: Sendable, Equatable, Codable {
+    public var x: Double
+    public var y: Double
+    public var width: Double
+    public var height: Double
+    public var page: Int?
+
+    public init(x: Double, y: Double, width: Double, height: Double, page: Int? = nil) {
+        self.x = x
+        self.y = y
+        self.width = width
+        self.height = height
+        self.page = page
+    }
+}
+
+/// The output of a redaction: new bytes, written from pixels or text, never an overlay.
+public struct RedactedFile: Sendable {
+    public var bytes: [UInt8]
+    /// The file-name extension of what `bytes` is (a HEIF image comes out as a JPEG).
+    public var fileExtension: String
+    public var mimeType: String
+    /// What was done, in words for the bundle's manifest (never the content or the terms).
+    public var applied: String
+}
+
+/// True redaction. Images are decoded, filled and encoded again from pixels, with no EXIF, XMP,
+/// IPTC, comments, thumbnails or bytes after the image; PDFs are rendered page by page and
+/// rebuilt as an image-only PDF of one revision; text has terms and spans replaced.
+public struct Redactor: Sendable {
+    /// Images whose header declares more pixels than this are refused before decoding (a PDF
+    /// page is held to the same budget at `pdfDPI`).
+    public var maxPixels: UInt64
+    /// Resolution PDF pages are rendered at.
+    public var pdfDPI: Double
+    public var maxPDFPages: Int
+    public var jpegQuality: Int
+
+    public static let marker = "[REDACTED]"
+
+    public init(maxPixels: UInt64 = 50_000_000, pdfDPI: Double = 150, maxPDFPages: Int = 300, jpegQuality: Int = 90) {
+        self.maxPixels = maxPixels
+        self.pdfDPI = pdfDPI
+        self.maxPDFPages = maxPDFPages
+        self.jpegQuality = jpegQuality
+    }
+
+    /// Redraws an image with `rects` filled in black. With no rectangles this is the metadata
+    /// strip every as-is image gets.
+    public func image(_ bytes: [UInt8], format: ImageFormat, rects: [RedactionRect]) throws -> RedactedFile {
+        let pixels = try rects.map { rect -> PixelRect in
+            guard rect.page == nil else { throw RedactionError.rectangleOutside("an image has no pages; leave out the rectangle's page") }
+            return try Self.pixelRect(rect, scale: 1)
+        }
+        let out = format.redrawnAs
+        let redrawn = try Imaging.redraw(bytes, format: format.code, maxPixels: maxPixels, rects: pixels, output: out, quality: jpegQuality)
+        let what = rects.isEmpty
+            ? "re-encoded from pixels as \(out.rawValue.uppercased()), metadata and trailing bytes removed"
+            : "\(rects.count) rectangle\(rects.count == 1 ? "" : "s") filled; re-encoded from pixels as \(out.rawValue.uppercased()), metadata and trailing bytes removed"
+        return RedactedFile(bytes: redrawn.bytes, fileExtension: out.fileExtension, mimeType: out.mimeType, applied: what)
+    }
+
+    /// Renders every page, fills the rectangles, and writes an image-only PDF: no text, no layer,
+    /// no annotation, no earlier revision and no metadata survive.
+    public func pdf(_ bytes: [UInt8], rects: [RedactionRect]) throws -> RedactedFile {
+        let pages = try Imaging.probe(bytes, format: Imaging.pdfCode).pages
+        guard pages >= 1 else { throw RedactionError.pages("the PDF has no pages") }
+        guard pages <= maxPDFPages else {
+            throw RedactionError.pages("the PDF has \(pages) pages; redaction renders at most \(maxPDFPages)")
+        }
+        for rect in rects {
+            if let page = rect.page, !(1...pages).contains(page) {
+                throw RedactionError.pages("a rectangle names page \(page), but the PDF has \(pages) page\(pages == 1 ? "" : "s")")
+            }
+        }
+        let scale = pdfDPI / 72
+        var rendered: [ImageOnlyPDF.Page] = []
+        for index in 0..<pages {
+            // The page's size in points, from its header alone.
+            let size = try Imaging.probe(bytes, format: Imaging.pdfCode, page: index, dpi: 72)
+            let onPage = rects.filter { $0.page == nil || $0.page == index + 1 }
+            let pixels = try onPage.map { rect -> PixelRect in
+                guard rect.x + rect.width <= Double(size.width) + 1, rect.y + rect.height <= Double(size.height) + 1 else {
+                    throw RedactionError.rectangleOutside(
+                        "a rectangle [\(rect.x), \(rect.y), \(rect.width), \(rect.height)] does not lie inside page \(index + 1) of \(size.width)x\(size.height) points")
+                }
+                return try Self.pixelRect(rect, scale: scale)
+            }
+            let redrawn = try Imaging.redraw(
+                bytes, format: Imaging.pdfCode, page: index, dpi: pdfDPI, maxPixels: maxPixels,
+                rects: pixels.map { clamp($0, width: Int((Double(size.width) * scale).rounded()), height: Int((Double(size.height) * scale).rounded())) },
+                output: .jpeg, quality: jpegQuality)
+            rendered.append(ImageOnlyPDF.Page(
+                jpeg: redrawn.bytes, pixelWidth: redrawn.width, pixelHeight: redrawn.height, gray: redrawn.bands == 1,
+                pointWidth: Double(redrawn.width) / scale, pointHeight: Double(redrawn.height) / scale))
+        }
+        let what = "\(pages) page\(pages == 1 ? "" : "s") rendered at \(Int(pdfDPI)) dpi"
+            + (rects.isEmpty ? "" : ", \(rects.count) rectangle\(rects.count == 1 ? "" : "s") filled")
+            + "; rebuilt as an image-only PDF of one revision (no text, layers, annotations or metadata)"
+        return RedactedFile(bytes: ImageOnlyPDF.write(rendered), fileExtension: "pdf", mimeType: "application/pdf", applied: what)
+    }
+
+    /// Replaces every occurrence of each term (ignoring case) and every span (UTF-8 byte offset
+    /// and length) with `marker`. Text that is not UTF-8 is refused: it cannot be searched safely.
+    public func text(_ bytes: [UInt8], terms: [String], spans: [[Int]] = []) throws -> RedactedFile {
+        guard var text = String(validating: bytes, as: UTF8.self) else {
+            throw RedactionError.text("the text is not UTF-8, so its terms cannot be found reliably; upload a redacted PDF instead")
+        }
+        var replaced = 0
+        // Spans first, from the end, so earlier offsets stay valid.
+        let utf8 = Array(text.utf8)
+        var ranges: [Range<Int>] = []
+        for span in spans {
+            guard span.count == 2, span[0] >= 0, span[1] > 0, span[0] <= utf8.count - span[1] else {
+                throw RedactionError.text("a span must be [offset, length] inside the text's \(utf8.count) bytes")
+            }
+            ranges.append(span[0]..<(span[0] + span[1]))
+        }
+        ranges.sort { $0.lowerBound > $1.lowerBound }
+        var bytesOut = utf8
+        var previous = Int.max
+        for range in ranges {
+            guard range.upperBound <= previous else { throw RedactionError.text("spans overlap") }
+            func isBoundary(_ i: Int) -> Bool { i == bytesOut.count || bytesOut[i] & 0xc0 != 0x80 }
+            guard isBoundary(range.lowerBound), isBoundary(range.upperBound) else {
+                throw RedactionError.text("a span starts or ends inside a character")
+            }
+            bytesOut.replaceSubrange(range, with: Array(Self.marker.utf8))
+            previous = range.lowerBound
+            replaced += 1
+        }
+        text = String(decoding: bytesOut, as: UTF8.self)
+        for term in terms {
+            let trimmed = term.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard trimmed.count >= 2 else { throw RedactionError.text("a term must have at least two characters") }
+            var searchFrom = text.startIndex
+            while let found = text.range(of: trimmed, options: [.caseInsensitive], range: searchFrom..<text.endIndex) {
+                text.replaceSubrange(found, with: Self.marker)
+                searchFrom = text.index(found.lowerBound, offsetBy: Self.marker.count)
+                replaced += 1
+            }
+        }
+        let what = "\(replaced) replacement\(replaced == 1 ? "" : "s") with \(Self.marker) (\(terms.count) listed term\(terms.count == 1 ? "" : "s"), \(spans.count) marked span\(spans.count == 1 ? "" : "s"))"
+        return RedactedFile(bytes: Array(text.utf8), fileExtension: "txt", mimeType: "text/plain", applied: what)
+    }
+
+    /// Covers the rectangle fully: outer edges rounded outwards.
+    static func pixelRect(_ rect: RedactionRect, scale: Double) throws -> PixelRect {
+        guard [rect.x, rect.y, rect.width, rect.height].allSatisfy(\.isFinite), rect.x >= 0, rect.y >= 0, rect.width > 0, rect.height > 0,
+              rect.x + rect.width < 1e7, rect.y + rect.height < 1e7 else {
+            throw RedactionError.rectangleOutside("a rectangle needs x, y at least 0 and a width and height above 0")
+        }
+        let left = Int((rect.x * scale).rounded(.down)), top = Int((rect.y * scale).rounded(.down))
+        let right = Int(((rect.x + rect.width) * scale).rounded(.up)), bottom = Int(((rect.y + rect.height) * scale).rounded(.up))
+        return PixelRect(x: left, y: top, width: right - left, height: bottom - top)
+    }
+}
+
+private func clamp(_ r: PixelRect, width: Int, height: Int) -> PixelRect {
+    let x = min(r.x, max(width - 1, 0)), y = min(r.y, max(height - 1, 0))
+    return PixelRect(x: x, y: y, width: max(1, min(r.width, width - x)), height: max(1, min(r.height, height - y)))
+}
+
+extension ImageFormat {
+    public var mimeType: String {
+        switch self {
+        case .jpeg: "image/jpeg"
+        case .png: "image/png"
+        case .webp: "image/webp"
+        case .heif: "image/heic"
+        }
+    }
+}
+
+extension Redactor {
+    /// The pixels of an image, within the pixel budget (to check a redaction).
+    public func decode(_ bytes: [UInt8], format: ImageFormat) throws -> Decoded {
+        try Imaging.decode(bytes, format: format.code, maxPixels: maxPixels)
+    }
+
+    /// The pixels of a PDF page (0-based) rendered at `dpi`.
+    public func decodePDFPage(_ bytes: [UInt8], page: Int, dpi: Double) throws -> Decoded {
+        try Imaging.decode(bytes, format: Imaging.pdfCode, page: page, dpi: dpi, maxPixels: maxPixels)
+    }
+}

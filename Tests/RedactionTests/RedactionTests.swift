@@ -1,0 +1,179 @@
+import Foundation
+import XCTest
+@testable import Redaction
+
+/// The samples the vault tests use (Tests/VaultTests/Samples).
+func sample(_ name: String) throws -> [UInt8] {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("VaultTests/Samples/\(name)")
+    return Array(try Data(contentsOf: url))
+}
+
+/// Runs a stock tool and returns what it printed.
+func runTool(_ tool: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [tool] + arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+func temporaryFile(_ bytes: [UInt8], suffix: String) throws -> String {
+    let path = NSTemporaryDirectory() + "redaction-\(UUID().uuidString).\(suffix)"
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    return path
+}
+
+func isBlack(_ pixel: ArraySlice<UInt8>) -> Bool { pixel.prefix(3).allSatisfy { $0 < 16 } }
+
+final class ImageRedactionTests: XCTestCase {
+    let redactor = Redactor()
+
+    func testARedactedJPEGHasNoEXIFOrGPSAndItsRectangleIsFilled() throws {
+        let original = try sample("injury-photo-with-gps.jpg")
+        let before = try runTool("exiftool", ["-a", "-G", "-s", try temporaryFile(original, suffix: "jpg")]).output
+        XCTAssertTrue(before.contains("GPSLatitude"), "the sample should carry GPS to begin with")
+
+        let rect = RedactionRect(x: 100, y: 200, width: 300, height: 150)
+        let out = try redactor.image(original, format: .jpeg, rects: [rect])
+        XCTAssertEqual(out.mimeType, "image/jpeg")
+        let path = try temporaryFile(out.bytes, suffix: "jpg")
+        let after = try runTool("exiftool", ["-a", "-G", "-s", path]).output
+        for tag in ["[EXIF]", "[GPS]", "GPSLatitude", "[XMP]", "[IPTC]", "ThumbnailImage", "Comment", "[Composite] GPS"] {
+            XCTAssertFalse(after.contains(tag), "\(tag) survived redaction:\n\(after)")
+        }
+        let pixels = try redactor.decode(out.bytes, format: .jpeg)
+        XCTAssertEqual(pixels.width, 1600)
+        for (x, y) in [(100, 200), (250, 270), (399, 349)] {
+            XCTAssertTrue(isBlack(pixels.pixel(x: x, y: y)), "pixel \(x),\(y) inside the rectangle is \(Array(pixels.pixel(x: x, y: y)))")
+        }
+        // Outside it, the photo is still there (not all black).
+        let outside = (0..<50).map { pixels.pixel(x: 800 + $0 * 10, y: 800) }
+        XCTAssertFalse(outside.allSatisfy(isBlack))
+    }
+
+    func testAPNGWithDataAfterIENDComesOutWithoutIt() throws {
+        let secret = Array("TRAILING-SECRET-Pupil-X".utf8)
+        let png = try sample("body-map-front.png") + secret
+        for rects in [[], [RedactionRect(x: 0, y: 0, width: 10, height: 10)]] {
+            let out = try redactor.image(png, format: .png, rects: rects)
+            XCTAssertNil(out.bytes.firstRange(of: secret), "bytes after IEND survived")
+            XCTAssertEqual(Array(out.bytes.suffix(8)), [0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82], "the PNG must end at IEND")
+        }
+    }
+
+    func testAPixelFloodImageIsRefusedBeforeDecoding() throws {
+        // A valid PNG header declaring 100,000 x 100,000 pixels (10^10), and almost no data.
+        let flood = pngHeader(width: 100_000, height: 100_000)
+        XCTAssertThrowsError(try redactor.image(flood, format: .png, rects: [])) { error in
+            guard case RedactionError.tooManyPixels(let why) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(why.contains("100000x100000"), why)
+        }
+        XCTAssertThrowsError(try redactor.decode(flood, format: .png))
+    }
+
+    func testARectangleOutsideTheImageIsRefusedNotClipped() throws {
+        let png = try sample("body-map-front.png")
+        let size = try redactor.decode(png, format: .png)
+        for rect in [RedactionRect(x: Double(size.width) - 5, y: 0, width: 10, height: 10),
+                     RedactionRect(x: -1, y: 0, width: 10, height: 10),
+                     RedactionRect(x: 0, y: 0, width: 0, height: 10),
+                     RedactionRect(x: 0, y: 0, width: .nan, height: 10)] {
+            XCTAssertThrowsError(try redactor.image(png, format: .png, rects: [rect])) {
+                guard case RedactionError.rectangleOutside = $0 else { return XCTFail("\($0)") }
+            }
+        }
+    }
+
+    func testAFileThatIsNotTheFormatIsRefusedWithTheDecodersWords() throws {
+        let truncated = try sample("truncated.png")
+        XCTAssertThrowsError(try redactor.image(truncated, format: .png, rects: [])) {
+            guard case RedactionError.unreadable = $0 else { return XCTFail("\($0)") }
+        }
+        XCTAssertThrowsError(try redactor.image(Array("not a jpeg".utf8), format: .jpeg, rects: []))
+    }
+
+    /// The PNG signature, an IHDR chunk with the given size (8-bit RGB) and IEND.
+    func pngHeader(width: UInt32, height: UInt32) -> [UInt8] {
+        func be(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
+        func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
+            let body = Array(type.utf8) + data
+            return be(UInt32(data.count)) + body + be(crc32(body))
+        }
+        return [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
+            + chunk("IHDR", be(width) + be(height) + [8, 2, 0, 0, 0]) + chunk("IDAT", [0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]) + chunk("IEND", [])
+    }
+
+    func crc32(_ data: [UInt8]) -> UInt32 {
+        var crc: UInt32 = 0xffff_ffff
+        for b in data {
+            crc ^= UInt32(b)
+            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xedb8_8320 : crc >> 1 }
+        }
+        return ~crc
+    }
+}
+
+final class PDFRedactionTests: XCTestCase {
+    let redactor = Redactor()
+
+    func testARedactedPDFHasNoTextAndOneRevisionAndItsRectangleIsFilled() throws {
+        let original = try sample("strategy-meeting-minutes.pdf")
+        XCTAssertTrue(try runTool("pdftotext", [try temporaryFile(original, suffix: "pdf"), "-"]).output.contains("Third-Party"))
+        // The line naming the third party, on page 1, in points from the top-left corner.
+        let rect = RedactionRect(x: 40, y: 150, width: 500, height: 60, page: 1)
+        let out = try redactor.pdf(original, rects: [rect])
+        let path = try temporaryFile(out.bytes, suffix: "pdf")
+
+        let text = try runTool("pdftotext", [path, "-"])
+        XCTAssertEqual(text.status, 0, text.output)
+        XCTAssertEqual(text.output.trimmingCharacters(in: .whitespacesAndNewlines.union(.init(charactersIn: "\u{0C}"))), "",
+                       "an image-only PDF has no text at all")
+        let info = try runTool("pdfinfo", [path])
+        XCTAssertEqual(info.status, 0, info.output)
+        XCTAssertTrue(info.output.contains("Pages:           1"), info.output)
+        XCTAssertTrue(info.output.contains("595") && info.output.contains("841"), "page size kept: \(info.output)")
+        XCTAssertEqual(out.bytes.ranges(of: Array("%%EOF".utf8)).count, 1, "one revision")
+        XCTAssertNil(out.bytes.firstRange(of: Array("/Prev".utf8)))
+        XCTAssertNil(out.bytes.firstRange(of: Array("/Font".utf8)))
+
+        let page = try redactor.decodePDFPage(out.bytes, page: 0, dpi: 72)
+        for (x, y) in [(45, 155), (300, 180), (535, 205)] {
+            XCTAssertTrue(isBlack(page.pixel(x: x, y: y)), "\(x),\(y) is \(Array(page.pixel(x: x, y: y)))")
+        }
+        XCTAssertFalse(isBlack(page.pixel(x: 300, y: 600)), "the rest of the page is still white paper")
+    }
+
+    func testARectangleOnAPageThatDoesNotExistIsRefused() throws {
+        let original = try sample("strategy-meeting-minutes.pdf")
+        XCTAssertThrowsError(try redactor.pdf(original, rects: [RedactionRect(x: 0, y: 0, width: 10, height: 10, page: 2)])) {
+            guard case RedactionError.pages(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("page 2"), why)
+        }
+        XCTAssertThrowsError(try redactor.pdf(original, rects: [RedactionRect(x: 590, y: 0, width: 100, height: 10)]))
+        XCTAssertThrowsError(try redactor.pdf(try sample("empty.pdf"), rects: []))
+    }
+}
+
+final class TextRedactionTests: XCTestCase {
+    func testTermsAreReplacedWhateverTheirCaseAndSpansByOffset() throws {
+        let text = Array("D. Third-Party hit her. third-party said so.\nCall Ms Ørsted on 0117.\n".utf8)
+        let out = try Redactor().text(text, terms: ["third-party", "Ørsted"], spans: [[text.count - 6, 4]])
+        let result = String(decoding: out.bytes, as: UTF8.self)
+        XCTAssertEqual(result, "D. [REDACTED] hit her. [REDACTED] said so.\nCall Ms [REDACTED] on [REDACTED].\n")
+        XCTAssertTrue(out.applied.hasPrefix("4 replacements"), out.applied)
+        XCTAssertFalse(out.applied.contains("Third"), "the manifest line must not repeat a term")
+    }
+
+    func testTextThatIsNotUTF8OrASpanOutsideItIsRefused() throws {
+        XCTAssertThrowsError(try Redactor().text([0x66, 0xff, 0xfe], terms: ["ab"]))
+        XCTAssertThrowsError(try Redactor().text(Array("abc".utf8), terms: [], spans: [[2, 5]]))
+        XCTAssertThrowsError(try Redactor().text(Array("é".utf8), terms: [], spans: [[1, 1]]))
+        XCTAssertThrowsError(try Redactor().text(Array("abc".utf8), terms: ["a"]), "a one-letter term would blank the text")
+    }
+}
