@@ -96,7 +96,7 @@ let package = Package(
             path: "Sources/strongroom-bench"),
 
         .target(name: "TestSupport", dependencies: ["KeyManagement", "Storage"], path: "Tests/TestSupport"),
-        .testTarget(name: "KeyManagementTests", dependencies: ["KeyManagement"], path: "Tests/KeyManagementTests"),
+        .testTarget(name: "KeyManagementTests", dependencies: ["KeyManagement", "TestSupport"], path: "Tests/KeyManagementTests"),
         .testTarget(name: "RedactionTests", dependencies: ["Redaction", "TestSupport"], path: "Tests/RedactionTests"),
         .testTarget(
             name: "StorageTests",
@@ -113,7 +113,7 @@ let package = Package(
             path: "Tests/ServerTests"),
         .testTarget(
             name: "VaultTests",
-            dependencies: ["Vault", "Storage", "KeyManagement", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Vault", "Storage", "KeyManagement", "Redaction", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/VaultTests", resources: [.copy("Samples")]),
     ]
 )

@@ -54,3 +54,11 @@ public final class SecretBytes: @unchecked Sendable {
 extension SecretBytes: CustomReflectable {
     public var customMirror: Mirror { Mirror(self, children: []) }
 }
+
+extension Array where Element == UInt8 {
+    /// Overwrites the array's bytes with zeros (sodium_memzero, which the compiler keeps): for
+    /// plaintext evidence held briefly in ordinary memory, such as a bundle being built.
+    public mutating func wipe() {
+        withUnsafeMutableBytes { if let base = $0.baseAddress { Sodium.zero(base, count: $0.count) } }
+    }
+}

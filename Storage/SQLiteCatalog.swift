@@ -174,6 +174,27 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
                     created_by TEXT NOT NULL, created_at_ms INTEGER NOT NULL, PRIMARY KEY (school, name));
                 """)
         }
+        migrator.registerMigration("v5-bundles") { db in
+            // Bundles shared with a recipient: a draft by one DSL or deputy, released by another.
+            // The draft's choices (modes, rectangles, terms) are sealed under the school's bundle
+            // KEK, because terms are third parties' names; they are dropped at release.
+            try db.execute(sql: """
+                CREATE TABLE bundles (
+                    id TEXT PRIMARY KEY, school TEXT NOT NULL, recipient TEXT NOT NULL, reason TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('draft', 'released')),
+                    created_by TEXT NOT NULL, created_at_ms INTEGER NOT NULL,
+                    approved_by TEXT, released_at_ms INTEGER,
+                    sealed_items BLOB, sealed_kek TEXT,
+                    archive_sha256 TEXT, archive_size INTEGER,
+                    link_hash BLOB UNIQUE, link_expires_ms INTEGER, link_max_downloads INTEGER,
+                    link_downloads INTEGER NOT NULL DEFAULT 0, link_revoked_ms INTEGER, receipt_at_ms INTEGER);
+                CREATE INDEX bundles_school ON bundles (school, created_at_ms);
+                CREATE TABLE bundle_items (
+                    bundle TEXT NOT NULL REFERENCES bundles (id), position INTEGER NOT NULL, record TEXT NOT NULL,
+                    school TEXT NOT NULL, child TEXT NOT NULL, mode TEXT NOT NULL, PRIMARY KEY (bundle, position));
+                CREATE INDEX bundle_items_child ON bundle_items (school, child);
+                """)
+        }
         return migrator
     }
 

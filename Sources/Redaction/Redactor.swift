@@ -25,8 +25,16 @@ public struct RedactedFile: Sendable {
     /// The file-name extension of what `bytes` is (a HEIF image comes out as a JPEG).
     public var fileExtension: String
     public var mimeType: String
-    /// What was done, in words for the bundle's manifest (never the content or the terms).
-    public var applied: String
+    /// What was done, in words for the bundle's manifest (never the content or the terms);
+    /// nil when the bytes are unchanged.
+    public var applied: String?
+
+    public init(bytes: [UInt8], fileExtension: String, mimeType: String, applied: String?) {
+        self.bytes = bytes
+        self.fileExtension = fileExtension
+        self.mimeType = mimeType
+        self.applied = applied
+    }
 }
 
 /// True redaction. Images are decoded, filled and encoded again from pixels, with no EXIF, XMP,

@@ -38,6 +38,15 @@ extension Vault {
 
     /// A child's records in one school, oldest first, one page at a time.
     public func authorizedChronology(child: String, school: String, limit: Int, offset: Int, by principal: Principal) throws -> [EvidenceRecord] {
+        try authorizedChronologyAndShares(child: child, school: school, limit: limit, offset: offset, by: principal).records
+    }
+
+    /// A child's records in one school, oldest first, one page at a time, and what of them was
+    /// shared, with whom, when, by whom and why (for roles that see the whole school; a staff
+    /// member seeing their own uploads gets no shares).
+    public func authorizedChronologyAndShares(
+        child: String, school: String, limit: Int, offset: Int, by principal: Principal
+    ) throws -> (records: [EvidenceRecord], shares: [ShareEntry]) {
         try vaulting {
             try OpaqueID.validate(child, field: "child id")
             try OpaqueID.validate(school, field: "school id")
@@ -49,10 +58,11 @@ extension Vault {
         let filter = RecordFilter(
             school: school, child: child, createdBy: grant == .ownUploads ? principal.actor : nil, limit: limit, offset: offset)
         let records = try withoutShredded(try vaulting { try catalog.records(matching: filter) }, id: \.id)
+        let shares = grant == .schools ? try shares(child: child, school: school) : []
         try audit(AuditEntry(
             actor: principal.actor, action: Capability.list.auditAction, outcome: .ok, school: school, child: child,
-            reason: "\(records.count) records\(grant == .ownUploads ? ", own uploads only" : "")"))
-        return records
+            reason: "\(records.count) records, \(shares.count) shares\(grant == .ownUploads ? ", own uploads only" : "")"))
+        return (records, shares)
     }
 
     // MARK: checks

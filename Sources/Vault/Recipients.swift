@@ -65,15 +65,15 @@ extension Vault {
     }
 
     /// An agency's name or contact: printable text (letters of any script), no control characters.
-    static func directoryText(_ text: String, field: String, limit: Int, required: Bool) throws -> String {
+    static func directoryText(_ text: String, field: String, limit: Int, required: Bool, subject: String = "the recipient's") throws -> String {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed.isEmpty {
-            guard !required else { throw VaultError.invalidArgument("the recipient's \(field) is empty") }
+            guard !required else { throw VaultError.invalidArgument("\(subject) \(field) is empty") }
             return ""
         }
-        guard trimmed.count <= limit else { throw VaultError.invalidArgument("the recipient's \(field) is longer than \(limit) characters") }
+        guard trimmed.count <= limit else { throw VaultError.invalidArgument("\(subject) \(field) is longer than \(limit) characters") }
         guard !trimmed.unicodeScalars.contains(where: { LogText.needsEscape($0) }) else {
-            throw VaultError.invalidArgument("the recipient's \(field) holds control characters")
+            throw VaultError.invalidArgument("\(subject) \(field) holds control characters")
         }
         return trimmed
     }

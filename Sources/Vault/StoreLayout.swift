@@ -9,6 +9,7 @@ import Storage
 ///     STORE/keys/keystore.json   KEKs and the audit-signing key, wrapped by the master key
 ///     STORE/keys/master.key      the default master key file (mode 0600), unless kept elsewhere
 ///     STORE/store.lock           taken shared by writers, exclusively by gc
+///     STORE/bundles/ID.age       released bundles, encrypted to their recipients (docs/bundles.md)
 public struct StoreLayout: Sendable {
     public let root: String
 
@@ -24,6 +25,8 @@ public struct StoreLayout: Sendable {
     public var keyStore: String { keys + "/" + KeyStore.fileName }
     public var defaultMasterKey: String { keys + "/master.key" }
     public var lockFile: String { root + "/store.lock" }
+    /// Released bundles, age-encrypted to their recipients, until their links end.
+    public var bundles: String { root + "/bundles" }
 
     public var exists: Bool { FileManager.default.fileExists(atPath: keyStore) || FileManager.default.fileExists(atPath: metadata) }
 }

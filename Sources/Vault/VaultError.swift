@@ -22,6 +22,10 @@ public enum VaultError: Error, Sendable, Equatable {
     case conflict(String)
     /// A backup is damaged, incomplete, not signed by the expected key or not restorable as asked.
     case backup(String)
+    /// A bundle's download link that has expired, been revoked or been used up (HTTP 410).
+    case linkUnusable(String)
+    /// An item cannot be redacted: its file does not decode, or is over the pixel budget (HTTP 422).
+    case cannotRedact(String)
 
     static func wrap(_ error: Error) -> Error {
         switch error {
@@ -50,6 +54,8 @@ extension VaultError: CustomStringConvertible {
         case .forbidden(let why): return why
         case .conflict(let why): return why
         case .backup(let why): return "backup: \(why)"
+        case .linkUnusable(let why): return why
+        case .cannotRedact(let why): return why
         }
     }
 }

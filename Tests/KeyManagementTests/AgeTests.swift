@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import KeyManagement
+import TestSupport
 
 /// What Strongroom encrypts in the age format opens with the stock `age` (Debian's, installed by
 /// `Scripts/setup.sh --test`), for both kinds of recipient, and nothing changed opens at all.
@@ -15,73 +16,18 @@ final class AgeTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
-    struct Run {
-        var status: Int32
-        var stdout: Data
-        var stderr: String
-    }
+    func keygen(_ name: String) throws -> (file: String, recipient: String) { try StockAge.keygen(in: dir, name: name) }
 
-    func run(_ tool: String, _ args: [String]) throws -> Run {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Run(status: p.terminationStatus, stdout: o, stderr: String(decoding: e, as: UTF8.self))
-    }
-
-    /// A fresh identity from age-keygen; returns the key file and its recipient.
-    func keygen(_ name: String) throws -> (file: String, recipient: String) {
-        let file = dir + "/" + name + ".txt"
-        XCTAssertEqual(try run("/usr/bin/age-keygen", ["-o", file]).status, 0)
-        let text = try String(contentsOfFile: file, encoding: .utf8)
-        let line = try XCTUnwrap(text.split(separator: "\n").first { $0.hasPrefix("# public key: ") })
-        return (file, String(line.dropFirst("# public key: ".count)))
-    }
-
-    func decrypt(_ ciphertext: [UInt8], identity: String) throws -> Run {
+    func decrypt(_ ciphertext: [UInt8], identity: String) throws -> ToolRun {
         let path = dir + "/\(UUID().uuidString).age"
         try Data(ciphertext).write(to: URL(fileURLWithPath: path))
-        return try run("/usr/bin/age", ["-d", "-i", identity, path])
+        return try StockAge.decrypt(file: path, identity: identity)
     }
 
-    /// `age -d` reads a passphrase from the terminal only: a pseudo-terminal (Python's pty) types it.
-    func decrypt(_ ciphertext: [UInt8], passphrase: String) throws -> Run {
+    func decrypt(_ ciphertext: [UInt8], passphrase: String) throws -> ToolRun {
         let path = dir + "/\(UUID().uuidString).age"
-        let output = path + ".out"
         try Data(ciphertext).write(to: URL(fileURLWithPath: path))
-        let script = """
-            import os, pty, sys, time
-            pid, fd = pty.fork()
-            if pid == 0:
-                os.execv("/usr/bin/age", ["age", "-d", "-o", sys.argv[2], sys.argv[1]])
-            seen = b""
-            while b"passphrase" not in seen.lower():
-                try:
-                    chunk = os.read(fd, 1024)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                seen += chunk
-            os.write(fd, sys.argv[3].encode() + b"\\n")
-            while True:
-                try:
-                    if not os.read(fd, 1024):
-                        break
-                except OSError:
-                    break
-            _, status = os.waitpid(pid, 0)
-            sys.exit(os.waitstatus_to_exitcode(status))
-            """
-        var r = try run("/usr/bin/python3", ["-c", script, path, output, passphrase])
-        r.stdout = (try? Data(contentsOf: URL(fileURLWithPath: output))) ?? Data()
-        return r
+        return try StockAge.decrypt(file: path, passphrase: passphrase)
     }
 
     func passphrase(_ text: String) throws -> SecretBytes {

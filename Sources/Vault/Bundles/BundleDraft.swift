@@ -1,0 +1,99 @@
+import Foundation
+import KeyManagement
+import Storage
+
+/// Drafting a bundle: a DSL or deputy chooses records of one school, how each goes in, a
+/// recipient and a reason. Nothing is read or sent yet; a second DSL or deputy releases it.
+extension Vault {
+    public static let maxBundleItems = 200
+    /// The KEK period under which drafts' choices are sealed (one KEK per school).
+    static let bundleKEKPeriod = "bundles"
+
+    /// Stores a draft after checking everything that can be checked without reading content:
+    /// role and school, the recipient, each record (live, of this school) and each item's mode
+    /// against its type. `by` nil is the operator at the CLI acting as `actor`.
+    public func createBundle(_ request: BundleRequest, by principal: Principal?, actor: String) throws -> BundleRow {
+        let who = principal?.actor ?? actor
+        if let principal { try requireSchool(.share, principal, school: request.school) }
+        try vaulting { try OpaqueID.validate(request.school, field: "school id") }
+        let keys = try requireKeys("a bundle")
+        let reason = try Self.directoryText(request.reason, field: "reason", limit: 1000, required: true, subject: "the bundle's")
+        guard let recipient = try vaulting({ try catalog.recipients(school: request.school) }).first(where: { $0.name == request.recipient }) else {
+            throw VaultError.invalidArgument("the school has no recipient named \(LogText.escape(request.recipient)); add one first")
+        }
+        guard (1...Self.maxBundleItems).contains(request.items.count) else {
+            throw VaultError.invalidArgument("a bundle holds 1 to \(Self.maxBundleItems) items")
+        }
+        guard Set(request.items.map(\.record)).count == request.items.count else {
+            throw VaultError.invalidArgument("a record is listed twice")
+        }
+        var rows: [BundleItemRow] = []
+        let id = RecordID.generate()
+        for (position, item) in request.items.enumerated() {
+            let record = try bundleRecord(item.record, school: request.school, principal: principal)
+            _ = try Self.plan(item, type: EvidenceType(mime: record.sniffedType), position: position)
+            rows.append(BundleItemRow(bundle: id, position: position, record: record.id, school: record.school, child: record.child,
+                                      mode: item.mode.rawValue))
+        }
+        // The choices name third parties (terms): sealed under the school's bundle KEK.
+        let (kekID, kek) = try vaulting { try keys.kek(school: request.school, period: Self.bundleKEKPeriod) }
+        try auditCreatedKEKs(keys, actor: who)
+        let sealed = try Self.seal(request.items, kek: kek, binding: bundleBinding(id: id, school: request.school))
+        let row = BundleRow(
+            id: id, school: request.school, recipient: recipient.name, reason: reason, createdBy: who, createdAtMillis: nowMillis,
+            sealedItems: Data(sealed), sealedKEK: kekID)
+        try vaulting {
+            try catalog.addBundle(row, items: rows, event: AuditEntry(
+                actor: who, action: "bundle-create", outcome: .ok, school: request.school,
+                reason: "\(id): draft of \(rows.count) item\(rows.count == 1 ? "" : "s") for \(recipient.name): \(reason)"),
+                signer: signer)
+        }
+        return row
+    }
+
+    /// A record a bundle of `school` may include: live and of that school. For a user, anything
+    /// else is the same `notFound` (and a denial in the audit log) as for a download.
+    func bundleRecord(_ id: String, school: String, principal: Principal?) throws -> EvidenceRecord {
+        if let principal {
+            let record = try authorizedRecord(id: id, by: principal, for: .share)
+            guard record.school == school else {
+                try deny(principal, .share, record: id, reason: "record of another school than the bundle's")
+                throw VaultError.notFound(id)
+            }
+            return record
+        }
+        guard RecordID.isValid(id), let record = try liveRecord(id: id), record.school == school else { throw VaultError.notFound(id) }
+        return record
+    }
+
+    /// The associated data that binds sealed choices to their vault, school and bundle.
+    func bundleBinding(id: String, school: String) -> [UInt8] {
+        Array("strongroom bundle items v1\0\(vaultID)\0\(school)\0\(id)".utf8)
+    }
+
+    static func seal(_ items: [BundleItemRequest], kek: SecretBytes, binding: [UInt8]) throws -> [UInt8] {
+        var json = try JSONEncoder().encode(items)
+        defer { json.resetBytes(in: 0..<json.count) }
+        let secret = try SecretBytes(count: json.count)
+        defer { secret.zero() }
+        secret.withUnsafeMutableBytes { json.copyBytes(to: $0) }
+        return try vaulting { try KeyWrap.wrap(secret, under: kek, associatedData: binding) }
+    }
+
+    func unseal(_ bundle: BundleRow, keys: KeyStore) throws -> [BundleItemRequest] {
+        guard let sealed = bundle.sealedItems, let kekID = bundle.sealedKEK else {
+            throw VaultError.conflict("the bundle is not a draft any more")
+        }
+        let kek = try vaulting { try keys.kek(id: kekID) }
+        let secret = try vaulting {
+            try KeyWrap.unwrap(Array(sealed), under: kek, associatedData: bundleBinding(id: bundle.id, school: bundle.school),
+                               context: "bundle \(bundle.id)")
+        }
+        defer { secret.zero() }
+        return try secret.withUnsafeBytes {
+            do { return try JSONDecoder().decode([BundleItemRequest].self, from: Data($0)) } catch {
+                throw VaultError.storage(.database("the draft's sealed items do not decode"))
+            }
+        }
+    }
+}

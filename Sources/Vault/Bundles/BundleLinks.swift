@@ -1,0 +1,151 @@
+import Foundation
+import KeyManagement
+import Storage
+
+/// A released bundle reaches its recipient through a link: the token is the only credential, it
+/// lasts a set number of days and downloads, and the school can revoke it. Every use, refused
+/// or not, is an audit event committed before any byte is sent; so is the recipient's receipt.
+extension Vault {
+    /// An opened bundle file for one allowed download.
+    public struct BundleDownload: Sendable {
+        public var bundle: BundleRow
+        public var path: String
+        public var size: Int64
+        /// The link is used up by this download: call `discardBundleFile` when it is sent.
+        public var last: Bool
+    }
+
+    /// Counts one use of the link and returns the file to send. An unknown token is `notFound`;
+    /// an expired, revoked or used-up link is `linkUnusable` (and its file is removed).
+    public func useBundleLink(token: String) throws -> BundleDownload {
+        let hash = try linkHash(token)
+        let now = nowMillis
+        let use = try vaulting {
+            try catalog.useLink(hash: hash, nowMillis: now, event: { use in
+                switch use {
+                case .allowed(let row, let last):
+                    AuditEntry(actor: "link:\(row.id)", action: "bundle-download", outcome: .ok, school: row.school,
+                               reason: "\(row.id): download \(row.linkDownloads)\(row.linkMaxDownloads.map { " of \($0)" } ?? "")\(last ? ", the last" : "") by \(row.recipient)")
+                case .unknown:
+                    AuditEntry(actor: "anonymous", action: "bundle-download", outcome: .denied, reason: "unknown link")
+                case .revoked(let row):
+                    AuditEntry(actor: "link:\(row.id)", action: "bundle-download", outcome: .denied, school: row.school, reason: "\(row.id): link revoked")
+                case .expired(let row):
+                    AuditEntry(actor: "link:\(row.id)", action: "bundle-download", outcome: .denied, school: row.school, reason: "\(row.id): link expired")
+                case .usedUp(let row):
+                    AuditEntry(actor: "link:\(row.id)", action: "bundle-download", outcome: .denied, school: row.school, reason: "\(row.id): link used up")
+                }
+            }, signer: signer)
+        }
+        switch use {
+        case .allowed(let row, let last):
+            let path = try bundleFile(row.id)
+            var info = stat()
+            guard stat(path, &info) == 0, Int64(info.st_size) == row.archiveSize else {
+                throw VaultError.linkUnusable("the bundle's file is no longer held here (a restored store?); ask the school to release it again")
+            }
+            return BundleDownload(bundle: row, path: path, size: Int64(info.st_size), last: last)
+        case .unknown:
+            throw VaultError.notFound("(no such link)")
+        case .revoked(let row):
+            discardBundleFile(row.id)
+            throw VaultError.linkUnusable("this link was revoked by the school")
+        case .expired(let row):
+            discardBundleFile(row.id)
+            throw VaultError.linkUnusable("this link expired on \(BundleArchive.iso(row.linkExpiresMillis ?? 0))")
+        case .usedUp(let row):
+            discardBundleFile(row.id)
+            throw VaultError.linkUnusable("this link has been used its \(row.linkMaxDownloads ?? 0) time\(row.linkMaxDownloads == 1 ? "" : "s")")
+        }
+    }
+
+    /// Removes a bundle's encrypted file (its link ended). Best effort: a missing file is fine.
+    public func discardBundleFile(_ id: String) {
+        guard let path = try? bundleFile(id) else { return }
+        if unlink(path) == 0 { try? SystemFileOps().fsyncDirectory(layout.bundles) }
+    }
+
+    /// The recipient confirms receipt; the first confirmation is kept, each is audited.
+    @discardableResult
+    public func confirmBundleReceipt(token: String) throws -> BundleRow {
+        let hash = try linkHash(token)
+        let row = try vaulting {
+            try catalog.confirmReceipt(hash: hash, nowMillis: nowMillis, event: { row in
+                AuditEntry(actor: "link:\(row.id)", action: "bundle-receipt", outcome: .ok, school: row.school,
+                           reason: "\(row.id): receipt confirmed for \(row.recipient)")
+            }, signer: signer)
+        }
+        guard let row else {
+            try audit(AuditEntry(actor: "anonymous", action: "bundle-receipt", outcome: .denied, reason: "unknown link"))
+            throw VaultError.notFound("(no such link)")
+        }
+        return row
+    }
+
+    /// Revokes a released bundle's link and removes its file.
+    public func revokeBundleLink(id: String, by principal: Principal?, actor: String) throws {
+        let who = principal?.actor ?? actor
+        let bundle = try visibleBundle(id, principal: principal, action: "bundle-revoke")
+        if let principal { try requireSchool(.share, principal, school: bundle.school) }
+        do {
+            try vaulting {
+                try catalog.revokeLink(id: id, nowMillis: nowMillis, event: AuditEntry(
+                    actor: who, action: "bundle-revoke", outcome: .ok, school: bundle.school, reason: "\(id): link to \(bundle.recipient) revoked"),
+                    signer: signer)
+            }
+        } catch VaultError.storage(.lifecycleConflict(let why)) {
+            throw VaultError.conflict(why)
+        }
+        discardBundleFile(id)
+    }
+
+    /// The operator copies a released bundle's `.age` file out (to hand over by other means).
+    public func exportBundle(id: String, to path: String, actor: String) throws -> BundleRow {
+        let bundle = try visibleBundle(id, principal: nil, action: "bundle-export")
+        guard bundle.state == .released else { throw VaultError.conflict("the bundle \(id) is a draft: it needs a second DSL or deputy's approval") }
+        guard bundle.linkRevokedMillis == nil else { throw VaultError.conflict("the bundle \(id) was revoked") }
+        guard let bytes = try vaulting({ try DurableFile.read(try bundleFile(id), limit: Self.maxBundleBytes + (64 << 20)) }),
+              Int64(bytes.count) == bundle.archiveSize, Hex.encode(SHA256Hasher.hash(bytes)) == bundle.archiveSHA256 else {
+            throw VaultError.linkUnusable("the bundle's file is no longer held here (its link ended, or the store was restored)")
+        }
+        try audit(AuditEntry(actor: actor, action: "bundle-export", outcome: .ok, school: bundle.school,
+                             reason: "\(id): encrypted bundle for \(bundle.recipient) exported by the operator"))
+        try vaulting { try DurableFile.write(bytes, to: path, mode: 0o600, exclusive: true) }
+        return bundle
+    }
+
+    /// A school's bundles, newest first, after an audit event.
+    public func bundles(school: String, by principal: Principal?, actor: String) throws -> [BundleRow] {
+        if let principal { try requireSchool(.share, principal, school: school) }
+        try vaulting { try OpaqueID.validate(school, field: "school id") }
+        let rows = try vaulting { try catalog.bundles(school: school) }
+        try audit(AuditEntry(actor: principal?.actor ?? actor, action: "bundle-list", outcome: .ok, school: school, reason: "\(rows.count) bundles"))
+        return rows
+    }
+
+    /// One bundle and its items, after an audit event.
+    public func bundle(id: String, by principal: Principal?, actor: String) throws -> (BundleRow, [BundleItemRow]) {
+        let row = try visibleBundle(id, principal: principal, action: "bundle-show")
+        try audit(AuditEntry(actor: principal?.actor ?? actor, action: "bundle-show", outcome: .ok, school: row.school, reason: row.id))
+        return (row, try vaulting { try catalog.bundleItems(id: id) })
+    }
+
+    /// What was shared of a child's records: for the chronology (no audit event of its own;
+    /// the chronology's `list` event covers it).
+    func shares(child: String, school: String) throws -> [ShareEntry] {
+        try vaulting { try catalog.bundles(school: school, child: child) }.filter { $0.0.state == .released }
+            .map { ShareEntry(bundle: $0.0, items: $0.1) }
+    }
+
+    /// A token is 43 base64url characters; anything else is an unknown link (audited).
+    func linkHash(_ token: String) throws -> Data {
+        let valid = token.utf8.count == 43 && token.utf8.allSatisfy {
+            ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5a) || ($0 >= 0x61 && $0 <= 0x7a) || $0 == 0x2d || $0 == 0x5f
+        }
+        guard valid else {
+            try audit(AuditEntry(actor: "anonymous", action: "bundle-download", outcome: .denied, reason: "malformed link"))
+            throw VaultError.notFound("(no such link)")
+        }
+        return Data(SHA256Hasher.hash(Array(token.utf8)))
+    }
+}

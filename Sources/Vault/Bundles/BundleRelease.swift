@@ -1,0 +1,184 @@
+import Foundation
+import KeyManagement
+import Redaction
+import Storage
+
+/// Releasing a draft: a second DSL or deputy approves it, and only then is any content read.
+/// Each item is read, transformed as its plan says, packed with the manifest, its signature and
+/// a README into a ZIP, and the ZIP is encrypted to the recipient in the age format. The file
+/// waits in STORE/bundles/ for its download link; the release, with a `share` event for each
+/// record, is one transaction.
+extension Vault {
+    /// Plaintext read for one bundle, at most: it is built in memory, never in a temp file.
+    public static let maxBundleBytes = 512 << 20
+    /// age's own default work factor for a passphrase (about a second to open).
+    static let passphraseWorkFactor = 18
+
+    public func approveBundle(id: String, link: LinkTerms = LinkTerms(), by principal: Principal?, actor: String,
+                              redactor: Redactor = Redactor()) throws -> ReleasedBundle {
+        let who = principal?.actor ?? actor
+        let keys = try requireKeys("releasing a bundle")
+        let bundle = try visibleBundle(id, principal: principal, action: "bundle-approve")
+        guard bundle.state == .draft else { throw VaultError.conflict("the bundle \(id) is already released") }
+        guard bundle.createdBy != who else {
+            try audit(AuditEntry(actor: who, action: "bundle-approve", outcome: .denied, school: bundle.school,
+                                 reason: "\(id): the creator may not approve their own bundle"))
+            throw VaultError.forbidden("a bundle is released by a second DSL or deputy: its creator cannot approve it")
+        }
+        guard (1...90).contains(link.expiresInDays) else { throw VaultError.invalidArgument("a link lasts 1 to 90 days") }
+        if let max = link.maxDownloads, !(1...100).contains(max) { throw VaultError.invalidArgument("a link allows 1 to 100 downloads") }
+        guard let recipient = try vaulting({ try catalog.recipients(school: bundle.school) }).first(where: { $0.name == bundle.recipient }) else {
+            throw VaultError.conflict("the recipient \(LogText.escape(bundle.recipient)) is no longer in the school's directory")
+        }
+        let choices = try unseal(bundle, keys: keys)
+        try audit(AuditEntry(actor: who, action: "bundle-build", outcome: .ok, school: bundle.school,
+                             reason: "\(id): reading \(choices.count) record\(choices.count == 1 ? "" : "s") to release"))
+
+        var items: [BuiltItem] = []
+        var total: Int64 = 0
+        for (position, choice) in choices.enumerated() {
+            guard let record = try? bundleRecord(choice.record, school: bundle.school, principal: nil) else {
+                throw VaultError.conflict("item \(position + 1): record \(choice.record) is no longer in the vault; draft the bundle again without it")
+            }
+            total += record.size
+            guard total <= Int64(Self.maxBundleBytes) else {
+                throw VaultError.invalidArgument("the bundle's items exceed \(Self.maxBundleBytes >> 20) MiB; share them in more than one bundle")
+            }
+            let plan = try Self.plan(choice, type: EvidenceType(mime: record.sniffedType), position: position)
+            var original = try readWhole(record, keys: keys)
+            defer { original.wipe() }
+            let delivered = try deliver(original, plan: plan, record: record, position: position, redactor: redactor)
+            items.append(BuiltItem(
+                record: record, mode: choice.mode,
+                path: "items/\(String(format: "%02d", position + 1))-\(record.kind)-\(record.id.prefix(8)).\(delivered.fileExtension)",
+                bytes: delivered.bytes, mimeType: delivered.mimeType, originalSHA256: record.sha256, processing: delivered.applied))
+        }
+
+        let releasedAt = nowMillis
+        let expires = releasedAt + Int64(link.expiresInDays) * 86_400_000
+        let token = Self.base64url(randomPublicBytes(32))
+        let signer = try vaulting { try keys.auditSigner() }
+        var zip = try BundleArchive.build(
+            bundle: bundle, approvedBy: who, releasedAtMillis: releasedAt, recipient: recipient, items: items, vaultID: vaultID,
+            signer: signer, receiptPath: "/v1/shared/\(token)/receipt", expiresAtMillis: expires)
+        for i in items.indices { items[i].bytes.wipe() }
+        defer { zip.wipe() }
+
+        var passphrase: String?
+        let ageRecipient: AgeRecipient
+        if let text = recipient.ageRecipient {
+            ageRecipient = try vaulting { try AgeRecipient.parse(text) }
+        } else {
+            let phrase = Self.makePassphrase()
+            passphrase = phrase
+            var bytes = Array(phrase.utf8)
+            defer { bytes.wipe() }
+            let secret = try SecretBytes(count: bytes.count)
+            secret.withUnsafeMutableBytes { $0.copyBytes(from: bytes) }
+            ageRecipient = .scrypt(passphrase: secret, workFactor: Self.passphraseWorkFactor)
+        }
+        let encrypted = try vaulting { try AgeEncryptor.encrypt(zip, to: [ageRecipient]) }
+        let path = try bundleFile(id)
+        try vaulting {
+            try FileManager.default.createDirectory(atPath: layout.bundles, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try DurableFile.write(encrypted, to: path, mode: 0o600)
+        }
+        let release = BundleRelease(
+            approvedBy: who, releasedAtMillis: releasedAt, archiveSHA256: Hex.encode(SHA256Hasher.hash(encrypted)),
+            archiveSize: Int64(encrypted.count), linkHash: Data(SHA256Hasher.hash(Array(token.utf8))), linkExpiresMillis: expires,
+            linkMaxDownloads: link.maxDownloads)
+        let shares = items.map {
+            event($0.record, actor: who, action: "share", outcome: .ok,
+                  reason: "bundle \(id) to \(recipient.name), \($0.mode.rawValue), drafted by \(bundle.createdBy): \(bundle.reason)")
+        }
+        let limit = link.maxDownloads.map { ", at most \($0) download\($0 == 1 ? "" : "s")" } ?? ""
+        let released = AuditEntry(
+            actor: who, action: "bundle-release", outcome: .ok, school: bundle.school,
+            reason: "\(id): \(items.count) item\(items.count == 1 ? "" : "s") to \(recipient.name), drafted by \(bundle.createdBy); link until \(BundleArchive.iso(expires))\(limit)")
+        do {
+            try vaulting { try catalog.releaseBundle(id: id, release, events: shares + [released], signer: signer) }
+        } catch {
+            unlink(path)
+            if case VaultError.storage(.lifecycleConflict(let why)) = error { throw VaultError.conflict(why) }
+            throw error
+        }
+        var row = bundle
+        row.state = .released
+        row.approvedBy = who
+        row.releasedAtMillis = releasedAt
+        row.sealedItems = nil
+        row.sealedKEK = nil
+        row.archiveSHA256 = release.archiveSHA256
+        row.archiveSize = release.archiveSize
+        row.linkExpiresMillis = expires
+        row.linkMaxDownloads = link.maxDownloads
+        return ReleasedBundle(bundle: row, token: token, passphrase: passphrase)
+    }
+
+    /// A bundle the caller may act on: for a user, one of their schools with the share grant.
+    /// Another school's bundle and a missing one are the same `notFound`, and audited.
+    func visibleBundle(_ id: String, principal: Principal?, action: String) throws -> BundleRow {
+        guard RecordID.isValid(id) else {
+            if let principal { try deny(principal, .share, reason: "malformed bundle id") }
+            throw VaultError.notFound("(malformed bundle id)")
+        }
+        if let principal { try requireCapability(.share, principal, school: nil) }
+        guard let bundle = try vaulting({ try catalog.bundle(id: id) }), principal.map({ $0.schools.contains(bundle.school) }) ?? true else {
+            if let principal {
+                try audit(AuditEntry(actor: principal.actor, action: action, outcome: .denied, reason: "\(id): no such bundle in the user's schools"))
+            }
+            throw VaultError.notFound("bundle \(id)")
+        }
+        return bundle
+    }
+
+    func bundleFile(_ id: String) throws -> String {
+        guard RecordID.isValid(id) else { throw VaultError.notFound("(malformed bundle id)") }
+        return layout.bundles + "/\(id).age"
+    }
+
+    /// A record's whole plaintext, authenticated, in memory (the caller zeroes it).
+    func readWhole(_ record: EvidenceRecord, keys: KeyStore) throws -> [UInt8] {
+        try vaulting {
+            let download = try openRecord(record, keys: keys, onFailure: nil)
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(Int(record.size))
+            while try download.next({ bytes.append(contentsOf: $0) }) {}
+            return bytes
+        }
+    }
+
+    /// The bytes that go into the bundle for one item.
+    func deliver(_ original: [UInt8], plan: BundleItemPlan, record: EvidenceRecord, position: Int, redactor: Redactor) throws -> RedactedFile {
+        do {
+            switch plan {
+            case .image(let format, let rects): return try redactor.image(original, format: format, rects: rects)
+            case .pdf(let rects): return try redactor.pdf(original, rects: rects)
+            case .text(let terms, let spans): return try redactor.text(original, terms: terms, spans: spans)
+            case .bytes:
+                let type = EvidenceType(mime: record.sniffedType)
+                let ext = type?.extensions.first ?? "bin"
+                return RedactedFile(bytes: original, fileExtension: ext, mimeType: type?.canonicalMIME ?? record.sniffedType, applied: nil)
+            }
+        } catch let error as RedactionError {
+            let which = "item \(position + 1) (record \(record.id))"
+            switch error {
+            case .rectangleOutside, .pages, .text: throw VaultError.invalidArgument("\(which): \(error)")
+            case .unreadable, .tooManyPixels, .imaging: throw VaultError.cannotRedact("\(which): \(error)")
+            }
+        }
+    }
+
+    static func base64url(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// 25 characters from 32 (no l, o, 0 or 1, which look alike), in five groups: 125 bits.
+    static func makePassphrase() -> String {
+        let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789".utf8)
+        let random = randomPublicBytes(25)
+        let letters = random.map { Character(UnicodeScalar(alphabet[Int($0) % 32])) }
+        return stride(from: 0, to: 25, by: 5).map { String(letters[$0..<$0 + 5]) }.joined(separator: "-")
+    }
+}

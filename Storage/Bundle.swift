@@ -1,0 +1,220 @@
+import Foundation
+import GRDB
+import KeyManagement
+
+/// A bundle of evidence shared with a recipient (docs/bundles.md, migration v5).
+public struct BundleRow: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "bundles"
+    public enum State: String, Sendable, Codable { case draft, released }
+
+    public var id: String
+    public var school: String
+    public var recipient: String
+    public var reason: String
+    public var state: State
+    public var createdBy: String
+    public var createdAtMillis: Int64
+    public var approvedBy: String?
+    public var releasedAtMillis: Int64?
+    /// The draft's item choices, wrapped under `sealedKEK`; nil once released.
+    public var sealedItems: Data?
+    public var sealedKEK: String?
+    public var archiveSHA256: String?
+    public var archiveSize: Int64?
+    /// SHA-256 of the download link's token: the token itself is shown once and never stored.
+    public var linkHash: Data?
+    public var linkExpiresMillis: Int64?
+    public var linkMaxDownloads: Int?
+    public var linkDownloads: Int
+    public var linkRevokedMillis: Int64?
+    public var receiptAtMillis: Int64?
+
+    enum CodingKeys: String, CodingKey {
+        case id, school, recipient, reason, state
+        case createdBy = "created_by", createdAtMillis = "created_at_ms", approvedBy = "approved_by"
+        case releasedAtMillis = "released_at_ms", sealedItems = "sealed_items", sealedKEK = "sealed_kek"
+        case archiveSHA256 = "archive_sha256", archiveSize = "archive_size", linkHash = "link_hash"
+        case linkExpiresMillis = "link_expires_ms", linkMaxDownloads = "link_max_downloads"
+        case linkDownloads = "link_downloads", linkRevokedMillis = "link_revoked_ms", receiptAtMillis = "receipt_at_ms"
+    }
+
+    public init(id: String, school: String, recipient: String, reason: String, createdBy: String, createdAtMillis: Int64,
+                sealedItems: Data, sealedKEK: String) {
+        self.id = id
+        self.school = school
+        self.recipient = recipient
+        self.reason = reason
+        self.state = .draft
+        self.createdBy = createdBy
+        self.createdAtMillis = createdAtMillis
+        self.sealedItems = sealedItems
+        self.sealedKEK = sealedKEK
+        self.linkDownloads = 0
+    }
+}
+
+/// One record chosen for a bundle, in order. Holds no redaction detail (that is sealed).
+public struct BundleItemRow: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "bundle_items"
+    public var bundle: String
+    public var position: Int
+    public var record: String
+    public var school: String
+    public var child: String
+    public var mode: String
+
+    public init(bundle: String, position: Int, record: String, school: String, child: String, mode: String) {
+        self.bundle = bundle
+        self.position = position
+        self.record = record
+        self.school = school
+        self.child = child
+        self.mode = mode
+    }
+}
+
+/// What the release of a bundle writes.
+public struct BundleRelease: Sendable {
+    public var approvedBy: String
+    public var releasedAtMillis: Int64
+    public var archiveSHA256: String
+    public var archiveSize: Int64
+    public var linkHash: Data
+    public var linkExpiresMillis: Int64
+    public var linkMaxDownloads: Int?
+
+    public init(approvedBy: String, releasedAtMillis: Int64, archiveSHA256: String, archiveSize: Int64, linkHash: Data,
+                linkExpiresMillis: Int64, linkMaxDownloads: Int?) {
+        self.approvedBy = approvedBy
+        self.releasedAtMillis = releasedAtMillis
+        self.archiveSHA256 = archiveSHA256
+        self.archiveSize = archiveSize
+        self.linkHash = linkHash
+        self.linkExpiresMillis = linkExpiresMillis
+        self.linkMaxDownloads = linkMaxDownloads
+    }
+}
+
+/// Whether a download link may be used now, decided and counted in one transaction.
+public enum LinkUse: Sendable, Equatable {
+    case allowed(BundleRow, last: Bool)
+    case unknown
+    case revoked(BundleRow)
+    case expired(BundleRow)
+    case usedUp(BundleRow)
+}
+
+/// The part of the catalog that sharing works on: bundles and their links.
+public protocol BundleCatalog: Sendable {
+    /// Stores a draft, its items and its audit event in one transaction.
+    func addBundle(_ bundle: BundleRow, items: [BundleItemRow], event: AuditEntry, signer: AuditSigner?) throws
+    func bundle(id: String) throws -> BundleRow?
+    func bundleItems(id: String) throws -> [BundleItemRow]
+    /// A school's bundles, newest first.
+    func bundles(school: String) throws -> [BundleRow]
+    /// Bundles that include records of a child, newest first, with those items.
+    func bundles(school: String, child: String) throws -> [(BundleRow, [BundleItemRow])]
+    /// Marks a draft released (dropping its sealed items) with its audit events;
+    /// `lifecycleConflict` if it is no longer a draft.
+    func releaseBundle(id: String, _ release: BundleRelease, events: [AuditEntry], signer: AuditSigner?) throws
+    /// Decides whether the link with this token hash may be used at `nowMillis`, counts the use
+    /// if so, and appends `event(use)` in the same transaction.
+    func useLink(hash: Data, nowMillis: Int64, event: @escaping (LinkUse) -> AuditEntry, signer: AuditSigner?) throws -> LinkUse
+    /// Records a receipt (the first time) with its audit event; nil if no bundle has this link.
+    func confirmReceipt(hash: Data, nowMillis: Int64, event: @escaping (BundleRow) -> AuditEntry, signer: AuditSigner?) throws -> BundleRow?
+    /// Revokes a released bundle's link with its audit event; `lifecycleConflict` if not released.
+    func revokeLink(id: String, nowMillis: Int64, event: AuditEntry, signer: AuditSigner?) throws
+}
+
+extension SQLiteCatalog: BundleCatalog {
+    public func addBundle(_ bundle: BundleRow, items: [BundleItemRow], event: AuditEntry, signer: AuditSigner?) throws {
+        try auditedWrite { db in
+            try bundle.insert(db)
+            for item in items { try item.insert(db) }
+            _ = try self.appendLocked(db, [event], signer: signer)
+        }
+    }
+
+    public func bundle(id: String) throws -> BundleRow? {
+        try guarded { try pool.read { try BundleRow.fetchOne($0, key: id) } }
+    }
+
+    public func bundleItems(id: String) throws -> [BundleItemRow] {
+        try guarded { try pool.read { try BundleItemRow.filter(Column("bundle") == id).order(Column("position")).fetchAll($0) } }
+    }
+
+    public func bundles(school: String) throws -> [BundleRow] {
+        try guarded {
+            try pool.read { try BundleRow.filter(Column("school") == school).order(Column("created_at_ms").desc, Column("id")).fetchAll($0) }
+        }
+    }
+
+    public func bundles(school: String, child: String) throws -> [(BundleRow, [BundleItemRow])] {
+        try guarded {
+            try pool.read { db in
+                let items = try BundleItemRow.filter(Column("school") == school && Column("child") == child).order(Column("position")).fetchAll(db)
+                let byBundle = Dictionary(grouping: items, by: \.bundle)
+                let rows = try BundleRow.filter(keys: Array(byBundle.keys)).order(Column("created_at_ms").desc, Column("id")).fetchAll(db)
+                return rows.map { ($0, byBundle[$0.id] ?? []) }
+            }
+        }
+    }
+
+    public func releaseBundle(id: String, _ release: BundleRelease, events: [AuditEntry], signer: AuditSigner?) throws {
+        try auditedWrite { db in
+            try db.execute(sql: """
+                UPDATE bundles SET state = 'released', approved_by = ?, released_at_ms = ?, sealed_items = NULL, sealed_kek = NULL,
+                    archive_sha256 = ?, archive_size = ?, link_hash = ?, link_expires_ms = ?, link_max_downloads = ?
+                WHERE id = ? AND state = 'draft'
+                """, arguments: [release.approvedBy, release.releasedAtMillis, release.archiveSHA256, release.archiveSize,
+                                 release.linkHash, release.linkExpiresMillis, release.linkMaxDownloads, id])
+            guard db.changesCount == 1 else { throw StorageError.lifecycleConflict("the bundle is not a draft any more (released meanwhile)") }
+            _ = try self.appendLocked(db, events, signer: signer)
+        }
+    }
+
+    public func useLink(hash: Data, nowMillis: Int64, event: @escaping (LinkUse) -> AuditEntry, signer: AuditSigner?) throws -> LinkUse {
+        return try auditedWrite { db in
+            let use: LinkUse
+            if var row = try BundleRow.filter(Column("link_hash") == hash).fetchOne(db) {
+                if row.linkRevokedMillis != nil {
+                    use = .revoked(row)
+                } else if let expires = row.linkExpiresMillis, nowMillis >= expires {
+                    use = .expired(row)
+                } else if let max = row.linkMaxDownloads, row.linkDownloads >= max {
+                    use = .usedUp(row)
+                } else {
+                    row.linkDownloads += 1
+                    try db.execute(sql: "UPDATE bundles SET link_downloads = ? WHERE id = ?", arguments: [row.linkDownloads, row.id])
+                    use = .allowed(row, last: row.linkMaxDownloads.map { row.linkDownloads >= $0 } ?? false)
+                }
+            } else {
+                use = .unknown
+            }
+            _ = try self.appendLocked(db, [event(use)], signer: signer)
+            return use
+        }
+    }
+
+    public func confirmReceipt(hash: Data, nowMillis: Int64, event: @escaping (BundleRow) -> AuditEntry, signer: AuditSigner?) throws -> BundleRow? {
+        return try auditedWrite { db in
+            guard var row = try BundleRow.filter(Column("link_hash") == hash).fetchOne(db) else { return nil }
+            if row.receiptAtMillis == nil {
+                row.receiptAtMillis = nowMillis
+                try db.execute(sql: "UPDATE bundles SET receipt_at_ms = ? WHERE id = ?", arguments: [nowMillis, row.id])
+            }
+            _ = try self.appendLocked(db, [event(row)], signer: signer)
+            return row
+        }
+    }
+
+    public func revokeLink(id: String, nowMillis: Int64, event: AuditEntry, signer: AuditSigner?) throws {
+        try auditedWrite { db in
+            try db.execute(
+                sql: "UPDATE bundles SET link_revoked_ms = coalesce(link_revoked_ms, ?) WHERE id = ? AND state = 'released'",
+                arguments: [nowMillis, id])
+            guard db.changesCount == 1 else { throw StorageError.lifecycleConflict("only a released bundle has a link to revoke") }
+            _ = try self.appendLocked(db, [event], signer: signer)
+        }
+    }
+}

@@ -1,0 +1,346 @@
+import Foundation
+import KeyManagement
+import Redaction
+import Storage
+import TestSupport
+import XCTest
+@testable import Vault
+
+/// Bundles for agencies, checked with the tools a recipient has: Debian's age and minisign,
+/// Python's zipfile, exiftool, pdftotext.
+final class BundleTests: XCTestCase {
+    var clock: TestClock!
+    var f: VaultFixture!
+    var work: String!
+    let dsl = Principal(name: "dsl1", role: .dsl, schools: ["S1"])
+    let deputy = Principal(name: "deputy1", role: .deputy, schools: ["S1"])
+    let otherDSL = Principal(name: "dsl2", role: .dsl, schools: ["S2"])
+    let staff = Principal(name: "staff1", role: .staff, schools: ["S1"])
+    let dpo = Principal(name: "dpo1", role: .dpo, schools: ["S1"])
+    var agency: (file: String, recipient: String)!
+
+    override func setUpWithError() throws {
+        clock = TestClock("2026-03-01")
+        var options = Vault.Options()
+        let c = clock!
+        options.clock = { c.read() }
+        f = try VaultFixture(options: options)
+        work = f.root + "/work"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        agency = try StockAge.keygen(in: work, name: "social-care")
+        _ = try f.vault.addRecipient(.init(school: "S1", name: "Children's Social Care", contact: "mash@example.gov.uk",
+                                           ageRecipient: agency.recipient, passphrase: false), by: dsl, actor: dsl.actor)
+        _ = try f.vault.addRecipient(.init(school: "S1", name: "Police", ageRecipient: nil, passphrase: true), by: dsl, actor: dsl.actor)
+    }
+
+    // MARK: helpers
+
+    func put(_ sample: String, kind: String = "document", child: String = "C1", school: String = "S1") throws -> EvidenceRecord {
+        try f.put(try VaultFixture.sampleBytes(sample), kind: kind, filename: sample, school: school, child: child)
+    }
+
+    func text(_ body: String, child: String = "C1") throws -> EvidenceRecord {
+        try f.put(Array(body.utf8), kind: "disclosure", filename: "note.txt", child: child)
+    }
+
+    /// Decrypts a released bundle with stock age and unpacks it with Python; returns the folder.
+    func open(_ release: ReleasedBundle, passphrase: String? = nil) throws -> String {
+        let path = f.layout.bundles + "/\(release.bundle.id).age"
+        let run = try passphrase.map { try StockAge.decrypt(file: path, passphrase: $0) } ?? StockAge.decrypt(file: path, identity: agency.file)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let zip = work + "/\(release.bundle.id).zip"
+        try run.stdout.write(to: URL(fileURLWithPath: zip))
+        let out = work + "/\(release.bundle.id)"
+        let unzip = try unzipWithPython(zip, into: out)
+        XCTAssertEqual(unzip.status, 0, unzip.stderr)
+        return out + "/bundle-\(release.bundle.id.prefix(8))"
+    }
+
+    func manifest(_ folder: String) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/manifest.json"))) as! [String: Any]
+    }
+
+    func bytes(_ path: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
+
+    func events(_ action: String) throws -> [AuditEvent] { try f.events.filter { $0.action == action } }
+
+    // MARK: the whole path
+
+    func testABundleOpensWithStockAgeItsManifestVerifiesWithMinisignAndRedactionIsReal() throws {
+        let photo = try put("injury-photo-with-gps.jpg", kind: "body-map")
+        let minutes = try put("strategy-meeting-minutes.pdf", kind: "minutes")
+        let note = try text("Pupil X said D. Third-Party hit her.\nthird-party lives at 4 Elm Road.\n")
+        let bodyMap = try f.put(try VaultFixture.sampleBytes("body-map-front.png") + Array("AFTER-IEND".utf8), kind: "body-map", filename: "map.png")
+        let letter = try put("tac-meeting-minutes.docx", kind: "minutes")
+
+        let draft = try f.vault.createBundle(BundleRequest(school: "S1", recipient: "Children's Social Care", reason: "Section 47 enquiry", items: [
+            .init(record: photo.id, mode: .redacted, rects: [[100, 200, 300, 150]]),
+            .init(record: minutes.id, mode: .redacted, rects: [[40, 150, 500, 60, 1]]),
+            .init(record: note.id, mode: .redacted, terms: ["Third-Party", "4 Elm Road"]),
+            .init(record: bodyMap.id, mode: .asIs),
+            .init(record: letter.id, mode: .asIs, confirm: true),
+        ]), by: dsl, actor: dsl.actor)
+        XCTAssertEqual(draft.state, .draft)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: f.layout.bundles + "/\(draft.id).age"), "nothing is built before approval")
+
+        let release = try f.vault.approveBundle(id: draft.id, by: deputy, actor: deputy.actor)
+        XCTAssertEqual(release.bundle.state, .released)
+        XCTAssertNil(release.passphrase)
+        let folder = try open(release)
+
+        // The manifest verifies with stock minisign and the vault's public key, and a changed byte does not.
+        let key = f.vault.publicKey.minisignBase64
+        let verify = try runTool("/usr/bin/minisign", ["-Vm", folder + "/manifest.json", "-P", key])
+        XCTAssertEqual(verify.status, 0, verify.stderr + verify.text)
+        var changed = try bytes(folder + "/manifest.json")
+        changed[changed.count / 2] ^= 0x01
+        try Data(changed).write(to: URL(fileURLWithPath: work + "/manifest.json"))
+        try FileManager.default.copyItem(atPath: folder + "/manifest.json.minisig", toPath: work + "/manifest.json.minisig")
+        XCTAssertNotEqual(try runTool("/usr/bin/minisign", ["-Vm", work + "/manifest.json", "-P", key]).status, 0)
+
+        let m = try manifest(folder)
+        XCTAssertEqual(m["bundle"] as? String, draft.id)
+        XCTAssertEqual((m["createdBy"] as? [String: Any])?["actor"] as? String, dsl.actor)
+        XCTAssertEqual((m["approvedBy"] as? [String: Any])?["actor"] as? String, deputy.actor)
+        XCTAssertEqual((m["recipient"] as? [String: Any])?["name"] as? String, "Children's Social Care")
+        let items = try XCTUnwrap(m["items"] as? [[String: Any]])
+        XCTAssertEqual(items.count, 5)
+        for item in items {
+            let path = folder + "/" + (item["path"] as! String)
+            XCTAssertEqual(Hex.encode(SHA256Hasher.hash(try bytes(path))), item["deliveredSHA256"] as? String, "\(path)")
+        }
+        XCTAssertEqual(items[0]["originalSHA256"] as? String, photo.sha256)
+        XCTAssertNil(items[0]["filename"], "a redacted item's filename is left out")
+        XCTAssertEqual(items[4]["filename"] as? String, "tac-meeting-minutes.docx")
+        XCTAssertEqual(Hex.encode(SHA256Hasher.hash(try bytes(folder + "/README.txt"))), m["readmeSHA256"] as? String)
+        let readme = try String(contentsOfFile: folder + "/README.txt", encoding: .utf8)
+        XCTAssertTrue(readme.contains("minisign -Vm manifest.json -P \(key)"))
+        XCTAssertTrue(readme.contains(release.receiptPath))
+
+        // The JPEG: no EXIF or GPS, the rectangle black.
+        let jpeg = folder + "/" + (items[0]["path"] as! String)
+        let exif = try runTool("exiftool", ["-a", "-G", "-s", jpeg]).text
+        XCTAssertFalse(exif.contains("GPS"), exif)
+        XCTAssertFalse(exif.contains("[EXIF]"), exif)
+        let pixels = try Redactor().decode(try bytes(jpeg), format: .jpeg)
+        XCTAssertTrue(pixels.pixel(x: 250, y: 275).prefix(3).allSatisfy { $0 < 16 })
+
+        // The PDF: no text at all, one revision.
+        let pdf = folder + "/" + (items[1]["path"] as! String)
+        XCTAssertEqual(try runTool("pdftotext", [pdf, "-"]).text.trimmingCharacters(in: .whitespacesAndNewlines.union(.init(charactersIn: "\u{0C}"))), "")
+        XCTAssertEqual(try bytes(pdf).ranges(of: Array("%%EOF".utf8)).count, 1)
+
+        // The text: the terms replaced, whatever their case.
+        let redactedNote = try String(contentsOfFile: folder + "/" + (items[2]["path"] as! String), encoding: .utf8)
+        XCTAssertEqual(redactedNote, "Pupil X said D. [REDACTED] hit her.\n[REDACTED] lives at [REDACTED].\n")
+
+        // The PNG shared as-is lost what followed IEND; the office document is byte for byte.
+        let png = try bytes(folder + "/" + (items[3]["path"] as! String))
+        XCTAssertNil(png.firstRange(of: Array("AFTER-IEND".utf8)))
+        XCTAssertEqual(try bytes(folder + "/" + (items[4]["path"] as! String)), try VaultFixture.sampleBytes("tac-meeting-minutes.docx"))
+
+        // The terms never reach the database, the audit log or the manifest.
+        let database = try bytes(f.layout.metadata) + ((try? bytes(f.layout.metadata + "-wal")) ?? [])
+        XCTAssertNil(database.firstRange(of: Array("4 Elm Road".utf8)), "a redaction term is stored in the clear")
+        XCTAssertNil(try bytes(folder + "/manifest.json").firstRange(of: Array("Elm Road".utf8)))
+
+        // Every record's audit trail shows the share; the release names both people.
+        let shares = try events("share")
+        XCTAssertEqual(Set(shares.compactMap(\.record)), Set([photo.id, minutes.id, note.id, bodyMap.id, letter.id]))
+        XCTAssertTrue(shares.allSatisfy { $0.actor == deputy.actor && ($0.reason ?? "").contains(draft.id) })
+        XCTAssertEqual(try events("bundle-release").count, 1)
+    }
+
+    func testAPassphraseRecipientGetsAPassphraseOnceAndStockAgeOpensTheBundleWithIt() throws {
+        let note = try text("Disclosure written down on the day.\n")
+        let draft = try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "Police investigation",
+                                                  items: [.init(record: note.id, mode: .original)]), by: deputy, actor: deputy.actor)
+        let release = try f.vault.approveBundle(id: draft.id, by: dsl, actor: dsl.actor)
+        let passphrase = try XCTUnwrap(release.passphrase)
+        XCTAssertEqual(passphrase.count, 29)
+        let folder = try open(release, passphrase: passphrase)
+        let m = try manifest(folder)
+        let item = try XCTUnwrap((m["items"] as? [[String: Any]])?.first)
+        XCTAssertEqual(try bytes(folder + "/" + (item["path"] as! String)), Array("Disclosure written down on the day.\n".utf8))
+        // Nothing stored holds the passphrase.
+        let stored = try bytes(f.layout.metadata) + ((try? bytes(f.layout.metadata + "-wal")) ?? [])
+        XCTAssertNil(stored.firstRange(of: Array(passphrase.utf8)))
+        XCTAssertNotEqual(try StockAge.decrypt(file: f.layout.bundles + "/\(draft.id).age", passphrase: "wrong-guess").status, 0)
+    }
+
+    // MARK: four eyes and roles
+
+    func testABundleCannotBeReleasedByItsCreatorAlone() throws {
+        let note = try text("A note.\n")
+        let draft = try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r", items: [.init(record: note.id, mode: .asIs)]),
+                                             by: dsl, actor: dsl.actor)
+        XCTAssertThrowsError(try f.vault.approveBundle(id: draft.id, by: dsl, actor: dsl.actor)) {
+            guard case VaultError.forbidden = $0 else { return XCTFail("\($0)") }
+        }
+        XCTAssertEqual(try events("bundle-approve").last?.outcome, "denied")
+        XCTAssertEqual(try f.vault.bundle(id: draft.id, by: dsl, actor: dsl.actor).0.state, .draft)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: f.layout.bundles + "/\(draft.id).age"))
+        // Released once by the second person, and not twice.
+        XCTAssertNoThrow(try f.vault.approveBundle(id: draft.id, by: deputy, actor: deputy.actor))
+        XCTAssertThrowsError(try f.vault.approveBundle(id: draft.id, by: deputy, actor: deputy.actor)) {
+            guard case VaultError.conflict = $0 else { return XCTFail("\($0)") }
+        }
+    }
+
+    func testStaffAndDPOCannotBuildOrApproveAndAnotherSchoolSeesNothing() throws {
+        let note = try text("A note.\n")
+        let request = BundleRequest(school: "S1", recipient: "Police", reason: "r", items: [.init(record: note.id, mode: .asIs)])
+        for p in [staff, dpo] {
+            XCTAssertThrowsError(try f.vault.createBundle(request, by: p, actor: p.actor)) {
+                guard case VaultError.forbidden = $0 else { return XCTFail("\(p.role): \($0)") }
+            }
+        }
+        XCTAssertThrowsError(try f.vault.createBundle(request, by: otherDSL, actor: otherDSL.actor))
+        let draft = try f.vault.createBundle(request, by: dsl, actor: dsl.actor)
+        for p in [staff, dpo] {
+            XCTAssertThrowsError(try f.vault.approveBundle(id: draft.id, by: p, actor: p.actor)) {
+                guard case VaultError.forbidden = $0 else { return XCTFail("\(p.role): \($0)") }
+            }
+        }
+        XCTAssertThrowsError(try f.vault.approveBundle(id: draft.id, by: otherDSL, actor: otherDSL.actor)) {
+            guard case VaultError.notFound = $0 else { return XCTFail("\($0)") }
+        }
+        // A record of another school cannot be slipped into a bundle.
+        let foreign = try f.put(Array("Other school's note.\n".utf8), kind: "disclosure", school: "S2")
+        XCTAssertThrowsError(try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r",
+                                                            items: [.init(record: foreign.id, mode: .asIs)]), by: dsl, actor: dsl.actor)) {
+            guard case VaultError.notFound = $0 else { return XCTFail("\($0)") }
+        }
+        XCTAssertTrue(try f.events.filter { $0.outcome == "denied" }.count >= 6)
+    }
+
+    func testModesTheTypeDoesNotAllowAreRefusedWithTheReason() throws {
+        let letter = try put("tac-meeting-minutes.docx", kind: "minutes")
+        let photo = try put("injury-photo-with-gps.jpg", kind: "body-map")
+        let note = try text("A note.\n")
+        func refusal(_ item: BundleItemRequest) -> String {
+            do {
+                _ = try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r", items: [item]), by: dsl, actor: dsl.actor)
+                return "accepted"
+            } catch VaultError.invalidArgument(let why) { return why } catch { return "\(error)" }
+        }
+        XCTAssertTrue(refusal(.init(record: letter.id, mode: .redacted, rects: [[0, 0, 1, 1]])).contains("upload a redacted PDF"))
+        XCTAssertTrue(refusal(.init(record: letter.id, mode: .asIs)).contains("confirm: true"))
+        XCTAssertTrue(refusal(.init(record: photo.id, mode: .redacted)).contains("at least one rectangle"))
+        XCTAssertTrue(refusal(.init(record: photo.id, mode: .asIs, rects: [[0, 0, 1, 1]])).contains("use mode redacted"))
+        XCTAssertTrue(refusal(.init(record: note.id, mode: .redacted, rects: [[0, 0, 1, 1]])).contains("terms or spans"))
+        XCTAssertTrue(refusal(.init(record: photo.id, mode: .redacted, rects: [[0, 0, 1]])).contains("[x, y, width, height]"))
+        XCTAssertTrue(refusal(.init(record: note.id, mode: .asIs)) == "accepted")
+    }
+
+    func testARedactionThatCannotBeDoneLeavesTheDraftAndNoFile() throws {
+        let photo = try put("injury-photo-with-gps.jpg", kind: "body-map")
+        let draft = try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r",
+                                                  items: [.init(record: photo.id, mode: .redacted, rects: [[1590, 0, 50, 50]])]), by: dsl, actor: dsl.actor)
+        XCTAssertThrowsError(try f.vault.approveBundle(id: draft.id, by: deputy, actor: deputy.actor)) {
+            guard case VaultError.invalidArgument(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("does not lie inside"), why)
+        }
+        XCTAssertEqual(try f.vault.bundle(id: draft.id, by: dsl, actor: dsl.actor).0.state, .draft)
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: f.layout.bundles)) ?? [], [])
+        XCTAssertEqual(try events("share").count, 0)
+    }
+
+    func testAPixelFloodImageIsRefusedAtReleaseBeforeDecoding() throws {
+        let flood = ImageRedactionFixtures.pngHeader(width: 60_000, height: 60_000)
+        let record = try f.put(flood, kind: "body-map", filename: "flood.png")
+        let draft = try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r", items: [.init(record: record.id, mode: .asIs)]),
+                                             by: dsl, actor: dsl.actor)
+        XCTAssertThrowsError(try f.vault.approveBundle(id: draft.id, by: deputy, actor: deputy.actor)) {
+            guard case VaultError.cannotRedact(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("60000x60000"), why)
+        }
+    }
+
+    // MARK: links
+
+    func testALinkIsLimitedRevocableExpiresAndEveryUseIsAudited() throws {
+        let note = try text("A note.\n")
+        func release(max: Int? = nil) throws -> ReleasedBundle {
+            let draft = try f.vault.createBundle(.init(school: "S1", recipient: "Children's Social Care", reason: "r",
+                                                      items: [.init(record: note.id, mode: .asIs)]), by: dsl, actor: dsl.actor)
+            return try f.vault.approveBundle(id: draft.id, link: LinkTerms(expiresInDays: 7, maxDownloads: max), by: deputy, actor: deputy.actor)
+        }
+        func unusable(_ token: String, _ expected: String, line: UInt = #line) {
+            XCTAssertThrowsError(try f.vault.useBundleLink(token: token), line: line) {
+                guard case VaultError.linkUnusable(let why) = $0 else { return XCTFail("\($0)", line: line) }
+                XCTAssertTrue(why.contains(expected), why, line: line)
+            }
+        }
+        // Used up after its one download.
+        let once = try release(max: 1)
+        let download = try f.vault.useBundleLink(token: once.token)
+        XCTAssertTrue(download.last)
+        XCTAssertEqual(download.size, once.bundle.archiveSize)
+        unusable(once.token, "used")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: download.path), "a used-up link's file is removed")
+
+        // Revoked.
+        let revoked = try release()
+        XCTAssertNoThrow(try f.vault.useBundleLink(token: revoked.token))
+        try f.vault.revokeBundleLink(id: revoked.bundle.id, by: deputy, actor: deputy.actor)
+        unusable(revoked.token, "revoked")
+
+        // Expired after seven days; a receipt is still taken.
+        let expiring = try release()
+        clock.advance(days: 6)
+        XCTAssertNoThrow(try f.vault.useBundleLink(token: expiring.token))
+        clock.advance(days: 1)
+        unusable(expiring.token, "expired")
+        XCTAssertNotNil(try f.vault.confirmBundleReceipt(token: expiring.token).receiptAtMillis)
+
+        // Unknown and malformed tokens look alike.
+        for token in [String(repeating: "A", count: 43), "short", "../../etc/passwd"] {
+            XCTAssertThrowsError(try f.vault.useBundleLink(token: token)) {
+                guard case VaultError.notFound = $0 else { return XCTFail("\($0)") }
+            }
+        }
+
+        let downloads = try events("bundle-download")
+        XCTAssertEqual(downloads.filter { $0.outcome == "ok" }.count, 3)
+        XCTAssertEqual(downloads.filter { $0.outcome == "denied" }.count, 6)
+        for reason in ["used up", "revoked", "expired", "unknown link", "malformed link"] {
+            XCTAssertTrue(downloads.contains { ($0.reason ?? "").contains(reason) }, reason)
+        }
+        XCTAssertEqual(try events("bundle-receipt").count, 1)
+        XCTAssertEqual(try events("bundle-revoke").count, 1)
+    }
+
+    func testTheChronologyShowsWhatWasSharedWithWhomWhenByWhomAndWhy() throws {
+        let note = try text("A note about C1.\n")
+        let other = try text("A note about C2.\n", child: "C2")
+        let draft = try f.vault.createBundle(.init(school: "S1", recipient: "Children's Social Care", reason: "Child protection conference",
+                                                  items: [.init(record: note.id, mode: .asIs)]), by: dsl, actor: dsl.actor)
+        _ = try f.vault.approveBundle(id: draft.id, by: deputy, actor: deputy.actor)
+        let (records, shares) = try f.vault.authorizedChronologyAndShares(child: "C1", school: "S1", limit: 100, offset: 0, by: dsl)
+        XCTAssertEqual(records.map(\.id), [note.id])
+        XCTAssertEqual(shares.count, 1)
+        let share = try XCTUnwrap(shares.first)
+        XCTAssertEqual(share.bundle.recipient, "Children's Social Care")
+        XCTAssertEqual(share.bundle.reason, "Child protection conference")
+        XCTAssertEqual(share.bundle.createdBy, dsl.actor)
+        XCTAssertEqual(share.bundle.approvedBy, deputy.actor)
+        XCTAssertNotNil(share.bundle.releasedAtMillis)
+        XCTAssertEqual(share.items.map(\.record), [note.id])
+        XCTAssertEqual(try f.vault.authorizedChronologyAndShares(child: "C2", school: "S1", limit: 100, offset: 0, by: dsl).shares.count, 0)
+        _ = other
+    }
+}
+
+enum ImageRedactionFixtures {
+    /// A PNG whose header declares `width` x `height` 8-bit RGB pixels, with almost no data.
+    static func pngHeader(width: UInt32, height: UInt32) -> [UInt8] {
+        func be(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
+        func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
+            let body = Array(type.utf8) + data
+            return be(UInt32(data.count)) + body + be(Fixtures.crc32(body))
+        }
+        return [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
+            + chunk("IHDR", be(width) + be(height) + [8, 2, 0, 0, 0]) + chunk("IDAT", [0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]) + chunk("IEND", [])
+    }
+}
