@@ -160,11 +160,12 @@ struct AttachmentRoutes {
         }
         let limit = try number("limit", 100), offset = try number("offset", 0)
         let vault = self.vault
-        let records = try await pool.run {
-            try vault.authorizedChronology(child: child, school: school, limit: limit, offset: offset, by: principal)
+        let (records, shares) = try await pool.run {
+            try vault.authorizedChronologyAndShares(child: child, school: school, limit: limit, offset: offset, by: principal)
         }
         let next = records.count == limit ? offset + limit : nil
-        return try json(ChronologyJSON(records: records.map(RecordJSON.init), limit: limit, offset: offset, nextOffset: next))
+        return try json(ChronologyJSON(records: records.map(RecordJSON.init), shares: shares.map(ShareJSON.init), limit: limit,
+                                       offset: offset, nextOffset: next))
     }
 
     private func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, extra: HTTPFields = [:]) throws -> Response {
@@ -223,9 +224,25 @@ struct RecordJSON: Encodable {
 
 struct ChronologyJSON: Encodable {
     var records: [RecordJSON]
+    /// What of the child's records was shared: with whom, when, by whom and why.
+    var shares: [ShareJSON]
     var limit: Int
     var offset: Int
     var nextOffset: Int?
+}
+
+struct ShareJSON: Encodable {
+    var bundle, recipient, reason, createdBy: String
+    var approvedBy, releasedAt, receiptAt: String?
+    var records: [String]
+    var modes: [String]
+
+    init(_ share: ShareEntry) {
+        bundle = share.bundle.id; recipient = share.bundle.recipient; reason = share.bundle.reason; createdBy = share.bundle.createdBy
+        approvedBy = share.bundle.approvedBy; releasedAt = share.bundle.releasedAtMillis.map(iso8601(millis:))
+        receiptAt = share.bundle.receiptAtMillis.map(iso8601(millis:))
+        records = share.items.map(\.record); modes = share.items.map(\.mode)
+    }
 }
 
 struct EventJSON: Encodable {

@@ -184,9 +184,13 @@ paths:
             application/json:
               schema:
                 type: object
-                required: [records, limit, offset]
+                required: [records, shares, limit, offset]
                 properties:
                   records: {type: array, items: {$ref: "#/components/schemas/Record"}}
+                  shares:
+                    description: Bundles that included these records of the child (for DSLs, deputies and DPOs).
+                    type: array
+                    items: {$ref: "#/components/schemas/Share"}
                   limit: {type: integer}
                   offset: {type: integer}
                   nextOffset: {type: integer}
@@ -413,6 +417,136 @@ paths:
         "404": {$ref: "#/components/responses/Problem"}
         "409": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+  /v1/bundles:
+    post:
+      operationId: createBundle
+      description: >
+        Drafts a bundle for a recipient in the school's directory (DSLs and deputies). Nothing is
+        read or sent until a second DSL or deputy approves it. Per item: as-is (images lose their
+        metadata and trailing bytes; an office document needs confirm: true), redacted (images:
+        rects in pixels; PDFs: rects in points from the page's top-left corner, a fifth number
+        naming the page; text: terms and UTF-8 byte spans) or original (the exact bytes). A mode
+        the item's type does not allow is refused (400) with the reason.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [school, recipient, reason, items]
+              properties:
+                school: {$ref: "#/components/schemas/OpaqueID"}
+                recipient: {type: string, minLength: 1, maxLength: 200}
+                reason: {$ref: "#/components/schemas/Reason"}
+                items: {type: array, minItems: 1, maxItems: 200, items: {$ref: "#/components/schemas/BundleItem"}}
+      responses:
+        "201":
+          description: The draft.
+          headers: {Location: {schema: {type: string}}}
+          content: {application/json: {schema: {$ref: "#/components/schemas/Bundle"}}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
+    get:
+      operationId: listBundles
+      parameters:
+        - {name: school, in: query, required: true, schema: {$ref: "#/components/schemas/OpaqueID"}}
+      responses:
+        "200":
+          description: The school's bundles, newest first.
+          content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Bundle"}}}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+  /v1/bundles/{id}:
+    get:
+      operationId: showBundle
+      parameters:
+        - {$ref: "#/components/parameters/RecordID"}
+      responses:
+        "200": {description: The bundle and its items., content: {application/json: {schema: {$ref: "#/components/schemas/Bundle"}}}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+  /v1/bundles/{id}/approve:
+    post:
+      operationId: approveBundle
+      description: >
+        Releases a draft (a DSL or deputy other than its creator): every item is read, redacted as
+        asked, packed into a ZIP with manifest.json, its minisign signature by the vault key and a
+        README.txt, and encrypted to the recipient in the age format. Returns the download link,
+        and for a passphrase recipient the passphrase: both are shown once and not kept.
+      parameters:
+        - {$ref: "#/components/parameters/RecordID"}
+      requestBody:
+        required: false
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              properties:
+                expiresInDays: {type: integer, minimum: 1, maximum: 90, default: 7}
+                maxDownloads: {type: integer, minimum: 1, maximum: 100}
+      responses:
+        "200": {description: Released., content: {application/json: {schema: {$ref: "#/components/schemas/BundleRelease"}}}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "422": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
+  /v1/bundles/{id}/link:
+    delete:
+      operationId: revokeBundleLink
+      description: Revokes a released bundle's download link and removes its encrypted file.
+      parameters:
+        - {$ref: "#/components/parameters/RecordID"}
+      responses:
+        "204": {description: Revoked.}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+  /v1/shared/{token}:
+    get:
+      operationId: downloadBundle
+      security: []
+      description: >
+        The recipient's download link: the age-encrypted bundle. No account is needed; the token
+        is the credential. Each use is an audit event committed before the first byte. An expired,
+        revoked or used-up link answers 410; an unknown one 404.
+      parameters:
+        - {name: token, in: path, required: true, schema: {type: string}}
+      responses:
+        "200": {description: The .age file., content: {application/octet-stream: {schema: {type: string, format: binary}}}}
+        "404": {$ref: "#/components/responses/Problem"}
+        "410": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
+  /v1/shared/{token}/receipt:
+    post:
+      operationId: confirmBundleReceipt
+      security: []
+      description: The recipient confirms receipt (an audit event; the first time is kept).
+      parameters:
+        - {name: token, in: path, required: true, schema: {type: string}}
+      responses:
+        "200":
+          description: Receipt recorded.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [bundle, receivedAt]
+                properties:
+                  bundle: {type: string}
+                  receivedAt: {type: string, format: date-time}
+        "404": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
 components:
   securitySchemes:
     bearer: {type: http, scheme: bearer}
@@ -425,6 +559,74 @@ components:
   schemas:
     OpaqueID: {type: string, pattern: "^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$"}
     RecordID: {type: string, pattern: "^[0-9a-f]{32}$"}
+    BundleItem:
+      type: object
+      additionalProperties: false
+      required: [record, mode]
+      properties:
+        record: {$ref: "#/components/schemas/RecordID"}
+        mode: {type: string, enum: [as-is, redacted, original]}
+        rects:
+          type: array
+          maxItems: 1000
+          items: {type: array, minItems: 4, maxItems: 5, items: {type: number}}
+        terms: {type: array, maxItems: 1000, items: {type: string, minLength: 2, maxLength: 500}}
+        spans: {type: array, maxItems: 1000, items: {type: array, minItems: 2, maxItems: 2, items: {type: integer}}}
+        confirm: {type: boolean}
+    Bundle:
+      type: object
+      required: [id, school, recipient, reason, state, createdBy, createdAt, linkDownloads]
+      properties:
+        id: {type: string}
+        school: {type: string}
+        recipient: {type: string}
+        reason: {type: string}
+        state: {type: string, enum: [draft, released]}
+        createdBy: {type: string}
+        createdAt: {type: string, format: date-time}
+        approvedBy: {type: string}
+        releasedAt: {type: string, format: date-time}
+        linkExpiresAt: {type: string, format: date-time}
+        linkRevokedAt: {type: string, format: date-time}
+        linkDownloads: {type: integer}
+        linkMaxDownloads: {type: integer}
+        receiptAt: {type: string, format: date-time}
+        archiveSHA256: {type: string}
+        archiveSize: {type: integer}
+        items:
+          type: array
+          items:
+            type: object
+            required: [record, child, mode]
+            properties:
+              record: {type: string}
+              child: {type: string}
+              mode: {type: string}
+    BundleRelease:
+      type: object
+      required: [id, state, downloadUrl, receiptUrl, expiresAt, archiveSHA256]
+      properties:
+        id: {type: string}
+        state: {type: string, enum: [released]}
+        downloadUrl: {type: string, description: "path on this server; the token in it is shown once"}
+        receiptUrl: {type: string}
+        expiresAt: {type: string, format: date-time}
+        maxDownloads: {type: integer}
+        archiveSHA256: {type: string}
+        passphrase: {type: string, description: "for a passphrase recipient only; give it out of band, it is not kept"}
+    Share:
+      type: object
+      required: [bundle, recipient, reason, createdBy, records, modes]
+      properties:
+        bundle: {type: string}
+        recipient: {type: string}
+        reason: {type: string}
+        createdBy: {type: string}
+        approvedBy: {type: string}
+        releasedAt: {type: string, format: date-time}
+        receiptAt: {type: string, format: date-time}
+        records: {type: array, items: {type: string}}
+        modes: {type: array, items: {type: string}}
     Recipient:
       type: object
       required: [school, name, contact, passphrase, createdBy, createdAt]
@@ -534,6 +736,7 @@ components:
         type is urn:strongroom:problem: followed by one of unauthenticated, forbidden, not-found,
         no-such-route, method-not-allowed, bad-request, missing-parameter, missing-content-type, invalid-argument, invalid-identifier, unknown-kind,
         empty, too-large, incomplete-body, type-not-allowed, declared-type-mismatch, dangerous-type, malformed-content,
+        link-unusable, cannot-redact,
         extension-mismatch, audit-unavailable, record-damaged, busy, conflict, invalid-json, internal.
       properties:
         type: {type: string}

@@ -76,6 +76,10 @@ struct Problem: HTTPResponseError {
             return Problem(status: .conflict, slug: "conflict", title: "Refused in this state", detail: why)
         case .busy(let why):
             return Problem(status: .serviceUnavailable, slug: "busy", title: "Busy", detail: why)
+        case .linkUnusable(let why):
+            return Problem(status: .gone, slug: "link-unusable", title: "Link no longer usable", detail: why)
+        case .cannotRedact(let why):
+            return Problem(status: .unprocessableContent, slug: "cannot-redact", title: "Cannot redact", detail: why)
         case .storage(let storage):
             switch storage {
             case .invalidIdentifier:

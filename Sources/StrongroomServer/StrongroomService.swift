@@ -63,10 +63,13 @@ public enum StrongroomService {
         router.get("v1/signing-key.pub") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: signingKey)))
         }
+        // Public: a recipient's download link; the token is the credential.
+        SharedLinkRoutes(vault: vault, pool: pool).register(on: router)
         let v1 = router.group("v1").add(middleware: BearerAuthentication(vault: vault, pool: pool))
         AttachmentRoutes(vault: vault, pool: pool, maxUploadBytes: configuration.maxUploadBytes).register(on: v1)
         LifecycleRoutes(vault: vault, pool: pool).register(on: v1)
         SharingRoutes(vault: vault, pool: pool).register(on: v1)
+        BundleRoutes(vault: vault, pool: pool).register(on: v1)
         routeTable.set(router.routes.map { (method: $0.method.rawValue, segments: "\($0.path)".split(separator: "/").map(String.init)) })
 
         return router

@@ -18,6 +18,7 @@ struct Strongroom: AsyncParsableCommand {
             AuditCommand.self, VerifyCommand.self, GCCommand.self, UserCommand.self, ServeCommand.self,
             ChildCommand.self, RetentionCommand.self, HoldCommand.self, ShredCommand.self, KeysCommand.self,
             CertificateCommand.self, LedgerCommand.self, BackupCommand.self, RestoreCommand.self, SigningKeyCommand.self, RecipientCommand.self,
+            BundleCommand.self,
         ])
 
     static func main() async {

@@ -99,9 +99,11 @@ extension Vault {
         discardBundleFile(id)
     }
 
-    /// The operator copies a released bundle's `.age` file out (to hand over by other means).
-    public func exportBundle(id: String, to path: String, actor: String) throws -> BundleRow {
-        let bundle = try visibleBundle(id, principal: nil, action: "bundle-export")
+    /// A DSL or deputy (or the operator, `by` nil) copies a released bundle's `.age` file out, to
+    /// hand over by other means. The file is as encrypted as the download.
+    public func exportBundle(id: String, to path: String, by principal: Principal?, actor: String) throws -> BundleRow {
+        let actor = principal?.actor ?? actor
+        let bundle = try visibleBundle(id, principal: principal, action: "bundle-export")
         guard bundle.state == .released else { throw VaultError.conflict("the bundle \(id) is a draft: it needs a second DSL or deputy's approval") }
         guard bundle.linkRevokedMillis == nil else { throw VaultError.conflict("the bundle \(id) was revoked") }
         guard let bytes = try vaulting({ try DurableFile.read(try bundleFile(id), limit: Self.maxBundleBytes + (64 << 20)) }),
@@ -109,7 +111,7 @@ extension Vault {
             throw VaultError.linkUnusable("the bundle's file is no longer held here (its link ended, or the store was restored)")
         }
         try audit(AuditEntry(actor: actor, action: "bundle-export", outcome: .ok, school: bundle.school,
-                             reason: "\(id): encrypted bundle for \(bundle.recipient) exported by the operator"))
+                             reason: "\(id): encrypted bundle for \(bundle.recipient) exported to a file"))
         try vaulting { try DurableFile.write(bytes, to: path, mode: 0o600, exclusive: true) }
         return bundle
     }

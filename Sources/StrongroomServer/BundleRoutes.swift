@@ -1,0 +1,187 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOPosix
+import Storage
+import Vault
+
+/// Bundles for agencies (docs/openapi.yaml, docs/bundles.md): drafted by a DSL or deputy,
+/// released by another, fetched by the recipient through a link that needs no account.
+struct BundleRoutes {
+    let vault: Vault
+    let pool: BlockingPool
+
+    func register(on group: RouterGroup<StrongroomContext>) {
+        group.post("bundles", use: create)
+        group.get("bundles", use: list)
+        group.get("bundles/:id", use: show)
+        group.post("bundles/:id/approve", use: approve)
+        group.delete("bundles/:id/link", use: revoke)
+    }
+
+    struct ApproveBody: Decodable {
+        var expiresInDays: Int?
+        var maxDownloads: Int?
+    }
+
+    @Sendable func create(_ request: Request, context: StrongroomContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let body = try await LifecycleRoutes.decode(BundleRequest.self, request)
+        let vault = self.vault
+        let row = try await pool.run { try vault.createBundle(body, by: principal, actor: principal.actor) }
+        let items = try await pool.run { try vault.bundle(id: row.id, by: principal, actor: principal.actor).1 }
+        return try jsonResponse(BundleJSON(row, items: items), status: .created, extra: [.location: "/v1/bundles/\(row.id)"])
+    }
+
+    @Sendable func list(_ request: Request, context: StrongroomContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let school = try requiredQuery("school", request)
+        let vault = self.vault
+        let rows = try await pool.run { try vault.bundles(school: school, by: principal, actor: principal.actor) }
+        return try jsonResponse(rows.map { BundleJSON($0, items: nil) })
+    }
+
+    @Sendable func show(_ request: Request, context: StrongroomContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let id = context.parameters.get("id") ?? ""
+        let vault = self.vault
+        let (row, items) = try await pool.run { try vault.bundle(id: id, by: principal, actor: principal.actor) }
+        return try jsonResponse(BundleJSON(row, items: items))
+    }
+
+    @Sendable func approve(_ request: Request, context: StrongroomContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let id = context.parameters.get("id") ?? ""
+        let body = try await Self.optionalBody(request)
+        let link = LinkTerms(expiresInDays: body.expiresInDays ?? LinkTerms.defaultDays, maxDownloads: body.maxDownloads)
+        let vault = self.vault
+        let released = try await pool.run { try vault.approveBundle(id: id, link: link, by: principal, actor: principal.actor) }
+        return try jsonResponse(ReleaseJSON(released))
+    }
+
+    @Sendable func revoke(_ request: Request, context: StrongroomContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let id = context.parameters.get("id") ?? ""
+        let vault = self.vault
+        try await pool.run { try vault.revokeBundleLink(id: id, by: principal, actor: principal.actor) }
+        return Response(status: .noContent)
+    }
+
+    /// An empty body is the defaults.
+    static func optionalBody(_ request: Request) async throws -> ApproveBody {
+        let buffer = try await request.body.collect(upTo: 64 * 1024)
+        guard buffer.readableBytes > 0 else { return ApproveBody() }
+        do { return try JSONDecoder().decode(ApproveBody.self, from: Data(buffer: buffer)) } catch {
+            throw Problem(status: .badRequest, slug: "invalid-json", title: "Invalid JSON body",
+                          detail: "the body is not the JSON document this route takes (see /openapi.yaml)")
+        }
+    }
+}
+
+/// The recipient's side: no account, the token in the path is the credential.
+struct SharedLinkRoutes {
+    let vault: Vault
+    let pool: BlockingPool
+
+    func register(on router: Router<StrongroomContext>) {
+        router.get("v1/shared/:token", use: download)
+        router.post("v1/shared/:token/receipt", use: receipt)
+    }
+
+    static func noSuchLink(_ error: Error) -> Error {
+        if case VaultError.notFound = error {
+            return Problem(status: .notFound, slug: "not-found", title: "No such link", detail: "this download link does not exist")
+        }
+        return error
+    }
+
+    @Sendable func download(_ request: Request, context: StrongroomContext) async throws -> Response {
+        let token = context.parameters.get("token") ?? ""
+        let vault = self.vault
+        // The download is counted and audited before the first byte is sent.
+        let use: Vault.BundleDownload
+        let handle: FileHandle
+        do {
+            (use, handle) = try await pool.run {
+                let use = try vault.useBundleLink(token: token)
+                guard let handle = FileHandle(forReadingAtPath: use.path) else {
+                    throw VaultError.linkUnusable("the bundle's file is no longer held here; ask the school to release it again")
+                }
+                return (use, handle)
+            }
+        } catch { throw Self.noSuchLink(error) }
+        let headers: HTTPFields = [
+            .contentType: "application/octet-stream",
+            .contentDisposition: ContentDisposition.attachment(filename: "bundle-\(use.bundle.id).age"),
+            HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+            .contentSecurityPolicy: "sandbox",
+            .cacheControl: "no-store",
+        ]
+        let pool = self.pool
+        let size = Int(use.size)
+        let handed = Handoff(value: handle)
+        let body = ResponseBody(contentLength: size) { writer in
+            defer { try? handed.value.close() }
+            var sent = 0
+            while sent < size {
+                let chunk = try await pool.run { try handed.value.read(upToCount: 1 << 20) ?? Data() }
+                guard !chunk.isEmpty else { throw VaultError.linkUnusable("the bundle's file ended early") }
+                sent += chunk.count
+                ServerMetrics.bytesOut.increment(by: chunk.count)
+                try await writer.write(ByteBuffer(bytes: chunk))
+            }
+            try await writer.finish(nil)
+            if use.last { vault.discardBundleFile(use.bundle.id) }
+        }
+        return Response(status: .ok, headers: headers, body: body)
+    }
+
+    @Sendable func receipt(_ request: Request, context: StrongroomContext) async throws -> Response {
+        let token = context.parameters.get("token") ?? ""
+        let vault = self.vault
+        do {
+            let row = try await pool.run { try vault.confirmBundleReceipt(token: token) }
+            return try jsonResponse(ReceiptJSON(bundle: row.id, receivedAt: iso8601(millis: row.receiptAtMillis ?? 0)))
+        } catch { throw Self.noSuchLink(error) }
+    }
+}
+
+struct ReceiptJSON: Encodable {
+    var bundle: String
+    var receivedAt: String
+}
+
+func iso8601(millis: Int64) -> String { iso8601(Date(timeIntervalSince1970: Double(millis) / 1000)) }
+
+struct BundleJSON: Encodable {
+    struct Item: Encodable { var record, child, mode: String }
+    var id, school, recipient, reason, state, createdBy, createdAt: String
+    var approvedBy, releasedAt, linkExpiresAt, linkRevokedAt, receiptAt, archiveSHA256: String?
+    var linkDownloads: Int
+    var linkMaxDownloads: Int?
+    var archiveSize: Int64?
+    var items: [Item]?
+
+    init(_ row: BundleRow, items: [BundleItemRow]?) {
+        id = row.id; school = row.school; recipient = row.recipient; reason = row.reason; state = row.state.rawValue
+        createdBy = row.createdBy; createdAt = iso8601(millis: row.createdAtMillis)
+        approvedBy = row.approvedBy; releasedAt = row.releasedAtMillis.map(iso8601(millis:))
+        linkExpiresAt = row.linkExpiresMillis.map(iso8601(millis:)); linkRevokedAt = row.linkRevokedMillis.map(iso8601(millis:))
+        receiptAt = row.receiptAtMillis.map(iso8601(millis:)); archiveSHA256 = row.archiveSHA256; archiveSize = row.archiveSize
+        linkDownloads = row.linkDownloads; linkMaxDownloads = row.linkMaxDownloads
+        self.items = items?.map { Item(record: $0.record, child: $0.child, mode: $0.mode) }
+    }
+}
+
+struct ReleaseJSON: Encodable {
+    var id, state, downloadUrl, receiptUrl, expiresAt, archiveSHA256: String
+    var maxDownloads: Int?
+    var passphrase: String?
+
+    init(_ r: ReleasedBundle) {
+        id = r.bundle.id; state = r.bundle.state.rawValue; downloadUrl = r.downloadPath; receiptUrl = r.receiptPath
+        expiresAt = iso8601(millis: r.bundle.linkExpiresMillis ?? 0); archiveSHA256 = r.bundle.archiveSHA256 ?? ""
+        maxDownloads = r.bundle.linkMaxDownloads; passphrase = r.passphrase
+    }
+}
