@@ -124,6 +124,8 @@ public protocol BundleCatalog: Sendable {
     func confirmReceipt(hash: Data, nowMillis: Int64, event: @escaping (BundleRow) -> AuditEntry, signer: AuditSigner?) throws -> BundleRow?
     /// Revokes a released bundle's link with its audit event; `lifecycleConflict` if not released.
     func revokeLink(id: String, nowMillis: Int64, event: AuditEntry, signer: AuditSigner?) throws
+    /// Redacted copies uploaded of a record (`derived_from`), newest first.
+    func derivedRecords(of id: String) throws -> [EvidenceRecord]
 }
 
 extension SQLiteCatalog: BundleCatalog {
@@ -205,6 +207,14 @@ extension SQLiteCatalog: BundleCatalog {
             }
             _ = try self.appendLocked(db, [event(row)], signer: signer)
             return row
+        }
+    }
+
+    public func derivedRecords(of id: String) throws -> [EvidenceRecord] {
+        try guarded {
+            try pool.read {
+                try EvidenceRecord.fetchAll($0, sql: "SELECT * FROM records WHERE derived_from = ? ORDER BY created_at_ms DESC, id", arguments: [id])
+            }
         }
     }
 

@@ -30,6 +30,8 @@ public struct EvidenceRecord: Sendable, Equatable, Codable, FetchableRecord, Per
     /// When the record's retention ends and it is due for review, `YYYY-MM-DD`. Its month names
     /// the period KEK its data key is wrapped under.
     public var reviewOn: String
+    /// For a redacted copy (a PDF a DSL made of an office document): the record it was made from.
+    public var derivedFrom: String?
 
     public enum Columns {
         static let id = Column(CodingKeys.id)
@@ -46,13 +48,15 @@ public struct EvidenceRecord: Sendable, Equatable, Codable, FetchableRecord, Per
         case ciphertextBlake2b = "ciphertext_blake2b", ciphertextSize = "ciphertext_size"
         case createdAtMillis = "created_at_ms", createdBy = "created_by", kekID = "kek_id"
         case wrappedDEK = "wrapped_dek", formatVersion = "format_version", category, reviewOn = "review_on"
+        case derivedFrom = "derived_from"
     }
 
     public init(
         id: String, school: String, child: String, concern: String, kind: String, filename: String,
         declaredType: String?, sniffedType: String, size: Int64, sha256: String, ciphertextBlake2b: String,
         ciphertextSize: Int64, createdAtMillis: Int64, createdBy: String, kekID: String, wrappedDEK: Data,
-        formatVersion: Int = EvidenceRecord.formatVersion, category: String = "child-protection", reviewOn: String = ""
+        formatVersion: Int = EvidenceRecord.formatVersion, category: String = "child-protection", reviewOn: String = "",
+        derivedFrom: String? = nil
     ) {
         self.id = id
         self.school = school
@@ -73,6 +77,7 @@ public struct EvidenceRecord: Sendable, Equatable, Codable, FetchableRecord, Per
         self.formatVersion = formatVersion
         self.category = category
         self.reviewOn = reviewOn
+        self.derivedFrom = derivedFrom
     }
 
     public var createdAt: Date { Date(timeIntervalSince1970: Double(createdAtMillis) / 1000) }
@@ -84,7 +89,7 @@ public struct EvidenceRecord: Sendable, Equatable, Codable, FetchableRecord, Per
         size = row["size"]; sha256 = row["sha256"]; ciphertextBlake2b = row["ciphertext_blake2b"]
         ciphertextSize = row["ciphertext_size"]; createdAtMillis = row["created_at_ms"]; createdBy = row["created_by"]
         kekID = row["kek_id"]; wrappedDEK = row["wrapped_dek"]; formatVersion = row["format_version"]
-        category = row["category"]; reviewOn = row["review_on"]
+        category = row["category"]; reviewOn = row["review_on"]; derivedFrom = row["derived_from"]
     }
 
     public func encode(to container: inout PersistenceContainer) throws {
@@ -94,7 +99,7 @@ public struct EvidenceRecord: Sendable, Equatable, Codable, FetchableRecord, Per
         container["ciphertext_blake2b"] = ciphertextBlake2b; container["ciphertext_size"] = ciphertextSize
         container["created_at_ms"] = createdAtMillis; container["created_by"] = createdBy; container["kek_id"] = kekID
         container["wrapped_dek"] = wrappedDEK; container["format_version"] = formatVersion
-        container["category"] = category; container["review_on"] = reviewOn
+        container["category"] = category; container["review_on"] = reviewOn; container["derived_from"] = derivedFrom
     }
 }
 

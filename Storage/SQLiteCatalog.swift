@@ -195,6 +195,13 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
                 CREATE INDEX bundle_items_child ON bundle_items (school, child);
                 """)
         }
+        migrator.registerMigration("v6-derived") { db in
+            // A redacted PDF a DSL uploads of an office document names the record it was made from.
+            try db.execute(sql: """
+                ALTER TABLE records ADD COLUMN derived_from TEXT;
+                CREATE INDEX records_derived_from ON records (derived_from) WHERE derived_from IS NOT NULL;
+                """)
+        }
         return migrator
     }
 

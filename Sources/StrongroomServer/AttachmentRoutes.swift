@@ -40,6 +40,7 @@ struct AttachmentRoutes {
             kind: try required("kind"), filename: try required("filename"), declaredType: declared,
             actor: principal.actor, maxBytes: maxUploadBytes)
         if let category = q.get("category"), !category.isEmpty { put.category = category }
+        if let original = q.get("derivedFrom"), !original.isEmpty { put.derivedFrom = original }
         let vault = self.vault
         let putRequest = put
         let session = Handoff(value: try await pool.run { Handoff(value: try vault.authorizedPut(putRequest, by: principal)) }.value)
@@ -213,11 +214,13 @@ enum ContentDisposition {
 struct RecordJSON: Encodable {
     var id, school, child, concern, kind, filename, sniffedType, sha256, createdAt, createdBy: String
     var declaredType: String?
+    var derivedFrom: String?
     var size: Int64
 
     init(_ r: EvidenceRecord) {
         id = r.id; school = r.school; child = r.child; concern = r.concern; kind = r.kind; filename = r.filename
         sniffedType = r.sniffedType; sha256 = r.sha256; createdBy = r.createdBy; declaredType = r.declaredType; size = r.size
+        derivedFrom = r.derivedFrom
         createdAt = iso8601(Date(timeIntervalSince1970: Double(r.createdAtMillis) / 1000))
     }
 }

@@ -99,6 +99,14 @@ paths:
         - {name: kind, in: query, required: true, schema: {type: string, enum: [body-map, minutes, disclosure, document]}}
         - {name: filename, in: query, required: true, schema: {type: string, minLength: 1}}
         - {name: category, in: query, required: false, schema: {type: string, enum: [child-protection, allegation-against-staff], default: child-protection}}
+        - name: derivedFrom
+          in: query
+          required: false
+          description: >
+            This upload is a redacted PDF copy of that record (of the same school and child), made
+            because an office document cannot be redacted in place; a bundle item "redacted" of the
+            original shares this copy instead. Needs the share grant (DSLs and deputies).
+          schema: {$ref: "#/components/schemas/RecordID"}
       requestBody:
         required: true
         content:
@@ -659,6 +667,7 @@ components:
         kind: {type: string}
         filename: {type: string}
         declaredType: {type: string}
+        derivedFrom: {type: string, description: "the record this redacted PDF copy was made from"}
         sniffedType: {type: string}
         size: {type: integer}
         sha256: {type: string}

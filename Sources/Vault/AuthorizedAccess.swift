@@ -13,6 +13,14 @@ extension Vault {
         var request = request
         request.actor = principal.actor
         try requireSchool(.upload, principal, school: request.school)
+        if let original = request.derivedFrom {
+            // Linking a copy to a record is sharing work: the user must be able to see the original.
+            let record = try authorizedRecord(id: original, by: principal, for: .share)
+            guard record.school == request.school, record.child == request.child else {
+                try deny(principal, .share, school: request.school, record: original, reason: "derivedFrom of another school or child")
+                throw VaultError.invalidArgument("derivedFrom must name a record of the same school and child")
+            }
+        }
         return try beginPut(request)
     }
 

@@ -15,6 +15,9 @@ public struct PutRequest: Sendable {
     public var maxBytes: Int64?
     /// The retention category (`RetentionPolicy.table`).
     public var category: String = RetentionPolicy.defaultCategory
+    /// A redacted PDF made of this record (an office document that cannot be redacted in place);
+    /// bundles share it in place of the original. Same school and child.
+    public var derivedFrom: String?
 
     public init(
         school: String, child: String, concern: String, kind: String, filename: String, declaredType: String? = nil,
@@ -45,6 +48,12 @@ extension Vault {
             guard RetentionPolicy.rule(kind: request.kind, category: request.category) != nil else {
                 throw VaultError.invalidArgument(
                     "unknown retention category; categories are \(RetentionPolicy.categories.joined(separator: ", "))")
+            }
+            if let original = request.derivedFrom {
+                guard RecordID.isValid(original), let record = try liveRecord(id: original),
+                      record.school == request.school, record.child == request.child else {
+                    throw VaultError.invalidArgument("derivedFrom must name a record of the same school and child")
+                }
             }
         } catch {
             let wrapped = VaultError.wrap(error)
@@ -184,10 +193,11 @@ public final class IngestSession {
                     sniffedType: sniffedMIME, size: total, sha256: Hex.encode(plaintextHash.finalize()),
                     ciphertextBlake2b: Hex.encode(ciphertextHash), ciphertextSize: Int64(writer!.ciphertextSize),
                     createdAtMillis: createdAt, createdBy: request.actor, kekID: "", wrappedDEK: Data(),
-                    category: request.category, reviewOn: reviewOn)
+                    category: request.category, reviewOn: reviewOn, derivedFrom: request.derivedFrom)
+                let derived = request.derivedFrom.map { ", a redacted copy of \($0)" } ?? ""
                 let event = AuditEntry(
                     actor: request.actor, action: "put", outcome: .ok, school: request.school, child: request.child,
-                    concern: request.concern, record: recordID, reason: "kind \(request.kind), \(sniffedMIME), \(total) bytes")
+                    concern: request.concern, record: recordID, reason: "kind \(request.kind), \(sniffedMIME), \(total) bytes\(derived)")
                 do {
                     // Two tries: if another process destroyed the period's KEK between our lookup
                     // and our commit, finish that destruction here and wrap under a fresh KEK.
@@ -270,6 +280,10 @@ public final class IngestSession {
             }
         } catch let error as VaultError {
             throw recordRefusal(error)
+        }
+        if request.derivedFrom != nil, sniffedType != .pdf {
+            throw recordRefusal(VaultError.invalidArgument(
+                "a redacted copy (derivedFrom) must be a PDF; this is \(sniffedType?.displayName ?? sniffedMIME)"))
         }
         try vaulting {
             let key = try DataKey.generate()

@@ -18,6 +18,7 @@ struct PutCommand: ParsableCommand {
     @Option(help: "The type the file claims to be (MIME); refused if the content disagrees.") var declaredType: String?
     @Option(help: "The filename to record (default: the file's name).") var filename: String?
     @Option(help: "Retention category: \(RetentionPolicy.categories.joined(separator: ", ")).") var category = RetentionPolicy.defaultCategory
+    @Option(help: "This PDF is a redacted copy of that record (an office document); bundles share it in its place.") var derivedFrom: String?
 
     func validate() throws {
         if file == "-" && options.passphraseStdin {
@@ -36,6 +37,7 @@ struct PutCommand: ParsableCommand {
             school: school, child: child, concern: concern, kind: kind,
             filename: filename ?? (file == "-" ? "stdin" : file), declaredType: declaredType, actor: options.actorName)
         request.category = category
+        request.derivedFrom = derivedFrom
         let record: EvidenceRecordSummary
         do {
             let r = try vault.put(from: fd, request) { Output.progress("stored \($0 >> 20) MiB") }

@@ -145,4 +145,21 @@ final class BundleRouteTests: XCTestCase {
         }
         XCTAssertEqual(try server.vault.catalog.bundles(school: "S1").count, 0)
     }
+
+    func testARedactedCopyIsLinkedToItsOriginalOnlyByThoseWhoMayShare() async throws {
+        let pdf = try Array(Data(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("VaultTests/Samples/strategy-meeting-minutes.pdf")))
+        func upload(_ user: String, derivedFrom: String, child: String = "C1") async throws -> HTTPReply {
+            try await server.request("POST", "/v1/attachments?school=S1&child=\(child)&concern=K1&kind=minutes&filename=r.pdf&derivedFrom=\(derivedFrom)",
+                                     user: user, headers: ["Content-Type": "application/pdf"], body: pdf)
+        }
+        let bySam = try await upload("sam", derivedFrom: note)
+        XCTAssertEqual(bySam.status, 403, "staff may not link copies: \(bySam.text)")
+        let otherChild = try await upload("jo", derivedFrom: note, child: "C2")
+        XCTAssertEqual(otherChild.status, 400, otherChild.text)
+        let byJo = try await upload("jo", derivedFrom: note)
+        XCTAssertEqual(byJo.status, 201, byJo.text)
+        XCTAssertEqual((byJo.json as? [String: Any])?["derivedFrom"] as? String, note)
+        XCTAssertEqual(server.records.filter { $0.derivedFrom != nil }.count, 1, "nothing refused was stored")
+    }
 }

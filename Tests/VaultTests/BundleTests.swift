@@ -224,7 +224,8 @@ final class BundleTests: XCTestCase {
                 return "accepted"
             } catch VaultError.invalidArgument(let why) { return why } catch { return "\(error)" }
         }
-        XCTAssertTrue(refusal(.init(record: letter.id, mode: .redacted, rects: [[0, 0, 1, 1]])).contains("upload a redacted PDF"))
+        XCTAssertTrue(refusal(.init(record: letter.id, mode: .redacted, rects: [[0, 0, 1, 1]])).contains("give no rectangles"))
+        XCTAssertTrue(refusal(.init(record: letter.id, mode: .redacted)).contains("upload a redacted PDF"))
         XCTAssertTrue(refusal(.init(record: letter.id, mode: .asIs)).contains("confirm: true"))
         XCTAssertTrue(refusal(.init(record: photo.id, mode: .redacted)).contains("at least one rectangle"))
         XCTAssertTrue(refusal(.init(record: photo.id, mode: .asIs, rects: [[0, 0, 1, 1]])).contains("use mode redacted"))
@@ -329,6 +330,43 @@ final class BundleTests: XCTestCase {
         XCTAssertEqual(share.items.map(\.record), [note.id])
         XCTAssertEqual(try f.vault.authorizedChronologyAndShares(child: "C2", school: "S1", limit: 100, offset: 0, by: dsl).shares.count, 0)
         _ = other
+    }
+
+    // MARK: office documents
+
+    func putCopy(_ bytes: [UInt8], of original: String, child: String = "C1") throws -> EvidenceRecord {
+        var request = PutRequest(school: "S1", child: child, concern: "K1", kind: "minutes", filename: "redacted.pdf", actor: dsl.actor)
+        request.derivedFrom = original
+        let session = try f.vault.beginPut(request)
+        try bytes.withUnsafeBytes { try session.write($0) }
+        return try session.finish()
+    }
+
+    func testAnOfficeDocumentIsSharedRedactedOnlyThroughARedactedPDFCopyWhichIsFlattenedToPixels() throws {
+        let letter = try put("tac-meeting-minutes.docx", kind: "minutes")
+        let request = BundleRequest(school: "S1", recipient: "Children's Social Care", reason: "Strategy meeting",
+                                    items: [.init(record: letter.id, mode: .redacted)])
+        XCTAssertThrowsError(try f.vault.createBundle(request, by: dsl, actor: dsl.actor)) {
+            guard case VaultError.invalidArgument(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("derivedFrom=\(letter.id)"), why)
+        }
+        // A copy must be a PDF of the same child.
+        XCTAssertThrowsError(try putCopy(Array("not a pdf\n".utf8), of: letter.id))
+        XCTAssertThrowsError(try putCopy(try VaultFixture.sampleBytes("strategy-meeting-minutes.pdf"), of: letter.id, child: "C9"))
+        // The DSL's "redacted" PDF still has its text (a box drawn over it, say): it is flattened.
+        let copy = try putCopy(try VaultFixture.sampleBytes("strategy-meeting-minutes.pdf"), of: letter.id)
+        XCTAssertEqual(copy.derivedFrom, letter.id)
+
+        let draft = try f.vault.createBundle(request, by: dsl, actor: dsl.actor)
+        let folder = try open(try f.vault.approveBundle(id: draft.id, by: deputy, actor: deputy.actor))
+        let item = try XCTUnwrap((try manifest(folder)["items"] as? [[String: Any]])?.first)
+        XCTAssertEqual(item["record"] as? String, letter.id)
+        XCTAssertEqual(item["redactedCopy"] as? String, copy.id)
+        XCTAssertEqual(item["type"] as? String, "application/pdf")
+        XCTAssertEqual(item["originalSHA256"] as? String, letter.sha256)
+        let pdf = folder + "/" + (item["path"] as! String)
+        XCTAssertEqual(try runTool("pdftotext", [pdf, "-"]).text.trimmingCharacters(in: .whitespacesAndNewlines.union(.init(charactersIn: "\u{0C}"))), "",
+                       "the copy's text layer must not survive")
     }
 }
 

@@ -12,6 +12,8 @@ struct BuiltItem {
     var mimeType: String
     var originalSHA256: String
     var processing: String?
+    /// The redacted PDF shared in place of an office document.
+    var redactedCopy: String?
 }
 
 /// The bundle's `manifest.json` (format in docs/bundles.md). Signed, as its exact bytes, in
@@ -36,6 +38,8 @@ struct BundleManifest: Codable {
         var deliveredSHA256: String
         var deliveredSize: Int
         var processing: String?
+        /// The record id of the redacted PDF copy shared in place of the original.
+        var redactedCopy: String?
     }
     var format = "strongroom-bundle/1"
     var bundle: String
@@ -71,7 +75,8 @@ enum BundleArchive {
                     kind: item.record.kind, recordedAt: iso(item.record.createdAtMillis), recordedBy: item.record.createdBy,
                     filename: item.mode == .redacted ? nil : item.record.filename, mode: item.mode.rawValue, type: item.mimeType,
                     originalSHA256: item.originalSHA256, originalSize: item.record.size,
-                    deliveredSHA256: Hex.encode(SHA256Hasher.hash(item.bytes)), deliveredSize: item.bytes.count, processing: item.processing)
+                    deliveredSHA256: Hex.encode(SHA256Hasher.hash(item.bytes)), deliveredSize: item.bytes.count, processing: item.processing,
+                    redactedCopy: item.redactedCopy)
             })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -31,7 +31,9 @@ extension Vault {
         let id = RecordID.generate()
         for (position, item) in request.items.enumerated() {
             let record = try bundleRecord(item.record, school: request.school, principal: principal)
-            _ = try Self.plan(item, type: EvidenceType(mime: record.sniffedType), position: position)
+            if try Self.plan(item, type: EvidenceType(mime: record.sniffedType), position: position) == .redactedCopy {
+                _ = try redactedCopy(of: record, position: position)
+            }
             rows.append(BundleItemRow(bundle: id, position: position, record: record.id, school: record.school, child: record.child,
                                       mode: item.mode.rawValue))
         }
@@ -64,6 +66,18 @@ extension Vault {
         }
         guard RecordID.isValid(id), let record = try liveRecord(id: id), record.school == school else { throw VaultError.notFound(id) }
         return record
+    }
+
+    /// The newest live redacted PDF uploaded of `record`; refused with what to do if there is none.
+    func redactedCopy(of record: EvidenceRecord, position: Int) throws -> EvidenceRecord {
+        let copies = try withoutShredded(try vaulting { try catalog.derivedRecords(of: record.id) }, id: \.id)
+        guard let copy = copies.first(where: { $0.school == record.school && EvidenceType(mime: $0.sniffedType) == .pdf }) else {
+            let type = EvidenceType(mime: record.sniffedType)?.displayName ?? record.sniffedType
+            throw VaultError.invalidArgument("item \(position + 1) (record \(record.id)): \(type) cannot be redacted in place; "
+                + "upload a redacted PDF of it with derivedFrom=\(record.id) and it is shared in its place, "
+                + "or include the original as-is with confirm: true")
+        }
+        return copy
     }
 
     /// The associated data that binds sealed choices to their vault, school and bundle.

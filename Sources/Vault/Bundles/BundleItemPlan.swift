@@ -11,6 +11,9 @@ enum BundleItemPlan: Equatable {
     case text(terms: [String], spans: [[Int]])
     /// The stored bytes unchanged.
     case bytes
+    /// An office document: the newest redacted PDF uploaded of it (`derivedFrom`) is shared in
+    /// its place, rendered into an image-only PDF (so a box drawn over text hides it for good).
+    case redactedCopy
 
     static let office: Set<EvidenceType> = [.docx, .odt, .rtf, .xlsx, .ods]
 
@@ -77,7 +80,10 @@ extension Vault {
                 return .text(terms: terms, spans: spans)
             default:
                 if BundleItemPlan.office.contains(type) {
-                    throw refuse("\(type.displayName) cannot be redacted in place: upload a redacted PDF of it and share that, or include it as-is with confirm: true")
+                    guard rects.isEmpty, terms.isEmpty, spans.isEmpty else {
+                        throw refuse("\(type.displayName) cannot be redacted in place: its redacted PDF copy is shared as uploaded, so give no rectangles, terms or spans")
+                    }
+                    return .redactedCopy
                 }
                 throw refuse("\(type.displayName) cannot be redacted; include it as-is or leave it out")
             }

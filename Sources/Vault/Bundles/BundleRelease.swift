@@ -44,14 +44,24 @@ extension Vault {
             guard total <= Int64(Self.maxBundleBytes) else {
                 throw VaultError.invalidArgument("the bundle's items exceed \(Self.maxBundleBytes >> 20) MiB; share them in more than one bundle")
             }
-            let plan = try Self.plan(choice, type: EvidenceType(mime: record.sniffedType), position: position)
-            var original = try readWhole(record, keys: keys)
+            var plan = try Self.plan(choice, type: EvidenceType(mime: record.sniffedType), position: position)
+            var source = record
+            if plan == .redactedCopy {
+                source = try redactedCopy(of: record, position: position)
+                plan = .pdf([])
+            }
+            var original = try readWhole(source, keys: keys)
             defer { original.wipe() }
-            let delivered = try deliver(original, plan: plan, record: record, position: position, redactor: redactor)
+            var delivered = try deliver(original, plan: plan, record: source, position: position, redactor: redactor)
+            if source.id != record.id {
+                delivered.applied = "the redacted PDF copy \(source.id) uploaded by \(source.createdBy) is shared in place of the original; "
+                    + (delivered.applied ?? "")
+            }
             items.append(BuiltItem(
                 record: record, mode: choice.mode,
                 path: "items/\(String(format: "%02d", position + 1))-\(record.kind)-\(record.id.prefix(8)).\(delivered.fileExtension)",
-                bytes: delivered.bytes, mimeType: delivered.mimeType, originalSHA256: record.sha256, processing: delivered.applied))
+                bytes: delivered.bytes, mimeType: delivered.mimeType, originalSHA256: record.sha256, processing: delivered.applied,
+                redactedCopy: source.id == record.id ? nil : source.id))
         }
 
         let releasedAt = nowMillis
@@ -155,6 +165,7 @@ extension Vault {
             case .image(let format, let rects): return try redactor.image(original, format: format, rects: rects)
             case .pdf(let rects): return try redactor.pdf(original, rects: rects)
             case .text(let terms, let spans): return try redactor.text(original, terms: terms, spans: spans)
+            case .redactedCopy: throw VaultError.invalidArgument("item \(position + 1): the redacted copy was not looked up")
             case .bytes:
                 let type = EvidenceType(mime: record.sniffedType)
                 let ext = type?.extensions.first ?? "bin"
