@@ -62,6 +62,8 @@ public struct BundleItemRow: Sendable, Equatable, Codable, FetchableRecord, Pers
     public var school: String
     public var child: String
     public var mode: String
+    /// The record read in its place (a redacted PDF copy), set at release.
+    public var source: String?
 
     public init(bundle: String, position: Int, record: String, school: String, child: String, mode: String) {
         self.bundle = bundle
@@ -82,6 +84,8 @@ public struct BundleRelease: Sendable {
     public var linkHash: Data
     public var linkExpiresMillis: Int64
     public var linkMaxDownloads: Int?
+    /// Item positions whose content came from another record (a redacted copy), and that record.
+    public var sources: [Int: String] = [:]
 
     public init(approvedBy: String, releasedAtMillis: Int64, archiveSHA256: String, archiveSize: Int64, linkHash: Data,
                 linkExpiresMillis: Int64, linkMaxDownloads: Int?) {
@@ -126,6 +130,8 @@ public protocol BundleCatalog: Sendable {
     func revokeLink(id: String, nowMillis: Int64, event: AuditEntry, signer: AuditSigner?) throws
     /// Redacted copies uploaded of a record (`derived_from`), newest first.
     func derivedRecords(of id: String) throws -> [EvidenceRecord]
+    /// Released bundles with a live link that hold any of `records` (as item or as its source).
+    func liveBundles(holding records: [String]) throws -> [BundleRow]
 }
 
 extension SQLiteCatalog: BundleCatalog {
@@ -171,6 +177,9 @@ extension SQLiteCatalog: BundleCatalog {
                 """, arguments: [release.approvedBy, release.releasedAtMillis, release.archiveSHA256, release.archiveSize,
                                  release.linkHash, release.linkExpiresMillis, release.linkMaxDownloads, id])
             guard db.changesCount == 1 else { throw StorageError.lifecycleConflict("the bundle is not a draft any more (released meanwhile)") }
+            for (position, source) in release.sources {
+                try db.execute(sql: "UPDATE bundle_items SET source = ? WHERE bundle = ? AND position = ?", arguments: [source, id, position])
+            }
             _ = try self.appendLocked(db, events, signer: signer)
         }
     }
@@ -214,6 +223,25 @@ extension SQLiteCatalog: BundleCatalog {
         try guarded {
             try pool.read {
                 try EvidenceRecord.fetchAll($0, sql: "SELECT * FROM records WHERE derived_from = ? ORDER BY created_at_ms DESC, id", arguments: [id])
+            }
+        }
+    }
+
+    public func liveBundles(holding records: [String]) throws -> [BundleRow] {
+        guard !records.isEmpty else { return [] }
+        return try guarded {
+            try pool.read { db in
+                var found: [String: BundleRow] = [:]
+                for chunk in stride(from: 0, to: records.count, by: 400).map({ Array(records[$0..<min($0 + 400, records.count)]) }) {
+                    let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                    let rows = try BundleRow.fetchAll(db, sql: """
+                        SELECT DISTINCT b.* FROM bundles b JOIN bundle_items i ON i.bundle = b.id
+                        WHERE b.state = 'released' AND b.link_revoked_ms IS NULL
+                          AND (i.record IN (\(marks)) OR i.source IN (\(marks)))
+                        """, arguments: StatementArguments(chunk + chunk))
+                    for row in rows { found[row.id] = row }
+                }
+                return found.values.sorted { $0.id < $1.id }
             }
         }
     }

@@ -191,7 +191,10 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
                 CREATE INDEX bundles_school ON bundles (school, created_at_ms);
                 CREATE TABLE bundle_items (
                     bundle TEXT NOT NULL REFERENCES bundles (id), position INTEGER NOT NULL, record TEXT NOT NULL,
-                    school TEXT NOT NULL, child TEXT NOT NULL, mode TEXT NOT NULL, PRIMARY KEY (bundle, position));
+                    school TEXT NOT NULL, child TEXT NOT NULL, mode TEXT NOT NULL,
+                    -- the record actually read, when a redacted copy was shared in its place (set at release)
+                    source TEXT,
+                    PRIMARY KEY (bundle, position));
                 CREATE INDEX bundle_items_child ON bundle_items (school, child);
                 """)
         }

@@ -156,6 +156,8 @@ extension Vault {
         CrashPoint.hit("shred-ledger")
         try vaulting { try unlinking.wait() }
         CrashPoint.hit("shred-blobs")
+        try revokeLinks(holding: tombstones.map(\.record), actor: request.approvedBy ?? "system",
+                        reason: "a record in it was shredded by \(request.id)")
         // A reader holding an old snapshot can keep the WAL from emptying: try a few times; the
         // rows are deleted either way, and the certificate says which it was.
         var walEmptied = false

@@ -332,6 +332,26 @@ final class BundleTests: XCTestCase {
         _ = other
     }
 
+    func testShreddingARecordRevokesEveryLiveLinkToABundleHoldingIt() throws {
+        let note = try text("To be shredded.\n")
+        let kept = try text("Kept.\n")
+        func release(_ ids: [String]) throws -> ReleasedBundle {
+            let draft = try f.vault.createBundle(.init(school: "S1", recipient: "Children's Social Care", reason: "r",
+                                                      items: ids.map { .init(record: $0, mode: .asIs) }), by: dsl, actor: dsl.actor)
+            return try f.vault.approveBundle(id: draft.id, by: deputy, actor: deputy.actor)
+        }
+        let holding = try release([note.id, kept.id]), other = try release([kept.id])
+        for p in [dsl, dpo] { _ = try f.vault.addUser(name: p.name, role: p.role, schools: p.schools.sorted(), actor: "test") }
+        let request = try f.vault.requestShred(school: "S1", records: [note.id], reason: "lawful erasure", by: dpo)
+        _ = try f.vault.approveShred(id: request.id, by: dsl)
+        XCTAssertThrowsError(try f.vault.useBundleLink(token: holding.token)) {
+            guard case VaultError.linkUnusable = $0 else { return XCTFail("\($0)") }
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: f.layout.bundles + "/\(holding.bundle.id).age"))
+        XCTAssertNoThrow(try f.vault.useBundleLink(token: other.token), "a bundle without the record keeps its link")
+        XCTAssertTrue(try events("bundle-revoke").contains { ($0.reason ?? "").contains(request.id) })
+    }
+
     // MARK: office documents
 
     func putCopy(_ bytes: [UInt8], of original: String, child: String = "C1") throws -> EvidenceRecord {

@@ -99,6 +99,21 @@ extension Vault {
         discardBundleFile(id)
     }
 
+    /// A shred reaches shared bundles too: every live link to a bundle holding a shredded record
+    /// is revoked and its file deleted (the recipient keeps what it already downloaded). Idempotent.
+    func revokeLinks(holding records: [String], actor: String, reason: String) throws {
+        for bundle in try vaulting({ try catalog.liveBundles(holding: records) }) {
+            do {
+                try vaulting {
+                    try catalog.revokeLink(id: bundle.id, nowMillis: nowMillis, event: AuditEntry(
+                        actor: actor, action: "bundle-revoke", outcome: .ok, school: bundle.school,
+                        reason: "\(bundle.id): link to \(bundle.recipient) revoked: \(reason)"), signer: signer)
+                }
+            } catch VaultError.storage(.lifecycleConflict) {}
+            discardBundleFile(bundle.id)
+        }
+    }
+
     /// A DSL or deputy (or the operator, `by` nil) copies a released bundle's `.age` file out, to
     /// hand over by other means. The file is as encrypted as the download.
     public func exportBundle(id: String, to path: String, by principal: Principal?, actor: String) throws -> BundleRow {

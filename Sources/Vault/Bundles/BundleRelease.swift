@@ -93,10 +93,11 @@ extension Vault {
             try FileManager.default.createDirectory(atPath: layout.bundles, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             try DurableFile.write(encrypted, to: path, mode: 0o600)
         }
-        let release = BundleRelease(
+        var release = BundleRelease(
             approvedBy: who, releasedAtMillis: releasedAt, archiveSHA256: Hex.encode(SHA256Hasher.hash(encrypted)),
             archiveSize: Int64(encrypted.count), linkHash: Data(SHA256Hasher.hash(Array(token.utf8))), linkExpiresMillis: expires,
             linkMaxDownloads: link.maxDownloads)
+        for (position, item) in items.enumerated() { if let copy = item.redactedCopy { release.sources[position] = copy } }
         let shares = items.map {
             event($0.record, actor: who, action: "share", outcome: .ok,
                   reason: "bundle \(id) to \(recipient.name), \($0.mode.rawValue), drafted by \(bundle.createdBy): \(bundle.reason)")
