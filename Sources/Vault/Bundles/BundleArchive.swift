@@ -54,14 +54,40 @@ struct BundleManifest: Codable {
     var items: [Item]
 }
 
-enum BundleArchive {
-    /// The ZIP: README.txt, manifest.json, manifest.json.minisig and items/…, deflated.
-    static func build(
-        bundle: BundleRow, approvedBy: String, releasedAtMillis: Int64, recipient: Recipient, items: [BuiltItem],
-        vaultID: String, signer: AuditSigner, receiptPath: String, expiresAtMillis: Int64
-    ) throws -> [UInt8] {
-        let readme = Array(readmeText(bundle: bundle, approvedBy: approvedBy, recipient: recipient, items: items, vaultKey: signer.publicKey,
-                                      receiptPath: receiptPath, expiresAtMillis: expiresAtMillis).utf8)
+/// Writes a bundle's ZIP in memory (never a temp file): each item as soon as it is made, its
+/// bytes wiped once in the archive; then README.txt, manifest.json and its signature. Text is
+/// deflated; formats that are compressed already (images, PDFs, audio, office) are stored.
+final class BundleArchive {
+    private let archive: Archive
+    private let folder: String
+    private let date: Date
+    /// The items added, with their bytes wiped, and the SHA-256 and size of what was added.
+    private var added: [(item: BuiltItem, sha256: String, size: Int)] = []
+
+    init(bundleID: String, releasedAtMillis: Int64) throws {
+        do { archive = try Archive(accessMode: .create) } catch { throw Self.zipFailed(bundleID) }
+        folder = "bundle-\(bundleID.prefix(8))/"
+        date = Date(timeIntervalSince1970: Double(releasedAtMillis) / 1000)
+    }
+
+    func add(_ item: inout BuiltItem) throws {
+        let sha256 = Hex.encode(SHA256Hasher.hash(item.bytes))
+        let size = item.bytes.count
+        try add(item.path, item.bytes, deflate: Self.deflates(item.mimeType))
+        item.bytes.wipe()
+        item.bytes = []
+        added.append((item, sha256, size))
+    }
+
+    /// Adds the README, the manifest and its signature; returns the ZIP (the caller wipes it).
+    func finish(
+        bundle: BundleRow, approvedBy: String, releasedAtMillis: Int64, recipient: Recipient, vaultID: String, signer: AuditSigner,
+        receiptPath: String, expiresAtMillis: Int64
+    ) throws -> Data {
+        let items = added.map(\.item)
+        let readme = Array(Self.readmeText(bundle: bundle, approvedBy: approvedBy, recipient: recipient, items: items,
+                                           vaultKey: signer.publicKey, receiptPath: receiptPath, expiresAtMillis: expiresAtMillis).utf8)
+        let iso = Self.iso
         let manifest = BundleManifest(
             bundle: bundle.id, vault: vaultID, vaultPublicKey: signer.publicKey.minisignBase64, school: bundle.school,
             recipient: .init(name: recipient.name, contact: recipient.contact, encryption: recipient.usesPassphrase ? "age scrypt (passphrase)" : "age X25519"),
@@ -69,13 +95,14 @@ enum BundleArchive {
             createdBy: .init(actor: bundle.createdBy, at: iso(bundle.createdAtMillis)),
             approvedBy: .init(actor: approvedBy, at: iso(releasedAtMillis)),
             readmeSHA256: Hex.encode(SHA256Hasher.hash(readme)),
-            items: items.map { item in
-                BundleManifest.Item(
+            items: added.map { entry in
+                let item = entry.item
+                return BundleManifest.Item(
                     path: item.path, record: item.record.id, child: item.record.child, concern: item.record.concern,
                     kind: item.record.kind, recordedAt: iso(item.record.createdAtMillis), recordedBy: item.record.createdBy,
                     filename: item.mode == .redacted ? nil : item.record.filename, mode: item.mode.rawValue, type: item.mimeType,
                     originalSHA256: item.originalSHA256, originalSize: item.record.size,
-                    deliveredSHA256: Hex.encode(SHA256Hasher.hash(item.bytes)), deliveredSize: item.bytes.count, processing: item.processing,
+                    deliveredSHA256: entry.sha256, deliveredSize: entry.size, processing: item.processing,
                     redactedCopy: item.redactedCopy)
             })
         let encoder = JSONEncoder()
@@ -86,25 +113,31 @@ enum BundleArchive {
                               trustedComment: "strongroom bundle \(bundle.id) vault \(vaultID) released \(iso(releasedAtMillis))",
                               untrustedComment: "signature from the Strongroom vault key \(Hex.encode(signer.publicKey.keyID))")
         }
-        let folder = "bundle-\(bundle.id.prefix(8))/"
-        let files: [(String, [UInt8])] = [("README.txt", readme), ("manifest.json", manifestBytes), ("manifest.json.minisig", Array(signature.utf8))]
-            + items.map { ($0.path, $0.bytes) }
+        try add("README.txt", readme, deflate: true)
+        try add("manifest.json", manifestBytes, deflate: true)
+        try add("manifest.json.minisig", Array(signature.utf8), deflate: true)
+        guard let data = archive.data else { throw Self.zipFailed(bundle.id) }
+        return data
+    }
+
+    private func add(_ path: String, _ bytes: [UInt8], deflate: Bool) throws {
         do {
-            let archive = try Archive(accessMode: .create)
-            let date = Date(timeIntervalSince1970: Double(releasedAtMillis) / 1000)
-            for (path, bytes) in files {
-                try archive.addEntry(with: folder + path, type: .file, uncompressedSize: Int64(bytes.count), modificationDate: date,
-                                     permissions: 0o644, compressionMethod: .deflate) { position, size in
-                    Data(bytes[Int(position)..<Int(position) + size])
-                }
+            try archive.addEntry(with: folder + path, type: .file, uncompressedSize: Int64(bytes.count), modificationDate: date,
+                                 permissions: 0o644, compressionMethod: deflate ? .deflate : .none) { position, size in
+                bytes.withUnsafeBytes { Data($0[Int(position)..<Int(position) + size]) }
             }
-            guard let data = archive.data else { throw VaultError.invalidArgument("the ZIP was not built") }
-            return Array(data)
-        } catch let error as VaultError {
-            throw error
         } catch {
-            throw VaultError.storage(.io(operation: "zip", path: "bundle \(bundle.id)", errno: EIO))
+            throw Self.zipFailed(String(folder.dropFirst("bundle-".count).dropLast()))
         }
+    }
+
+    static func zipFailed(_ id: String) -> VaultError {
+        VaultError.storage(.io(operation: "zip", path: "bundle \(id)", errno: EIO))
+    }
+
+    /// Text compresses; JPEG, PNG, WebP, PDF, audio and office files (ZIPs themselves) do not.
+    static func deflates(_ mime: String) -> Bool {
+        mime.hasPrefix("text/") || mime == "message/rfc822" || mime == "application/rtf"
     }
 
     static func iso(_ millis: Int64) -> String {

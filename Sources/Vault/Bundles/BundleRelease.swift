@@ -34,6 +34,8 @@ extension Vault {
         try audit(AuditEntry(actor: who, action: "bundle-build", outcome: .ok, school: bundle.school,
                              reason: "\(id): reading \(choices.count) record\(choices.count == 1 ? "" : "s") to release"))
 
+        let releasedAt = nowMillis
+        let archive = try BundleArchive(bundleID: id, releasedAtMillis: releasedAt)
         var items: [BuiltItem] = []
         var total: Int64 = 0
         for (position, choice) in choices.enumerated() {
@@ -57,22 +59,23 @@ extension Vault {
                 delivered.applied = "the redacted PDF copy \(source.id) uploaded by \(source.createdBy) is shared in place of the original; "
                     + (delivered.applied ?? "")
             }
-            items.append(BuiltItem(
+            var item = BuiltItem(
                 record: record, mode: choice.mode,
                 path: "items/\(String(format: "%02d", position + 1))-\(record.kind)-\(record.id.prefix(8)).\(delivered.fileExtension)",
                 bytes: delivered.bytes, mimeType: delivered.mimeType, originalSHA256: record.sha256, processing: delivered.applied,
-                redactedCopy: source.id == record.id ? nil : source.id))
+                redactedCopy: source.id == record.id ? nil : source.id)
+            delivered.bytes = []  // the item holds the only reference: wiped in place once archived
+            try archive.add(&item)
+            items.append(item)
         }
 
-        let releasedAt = nowMillis
         let expires = releasedAt + Int64(link.expiresInDays) * 86_400_000
         let token = Self.base64url(randomPublicBytes(32))
         let signer = try vaulting { try keys.auditSigner() }
-        var zip = try BundleArchive.build(
-            bundle: bundle, approvedBy: who, releasedAtMillis: releasedAt, recipient: recipient, items: items, vaultID: vaultID,
+        var zip = try archive.finish(
+            bundle: bundle, approvedBy: who, releasedAtMillis: releasedAt, recipient: recipient, vaultID: vaultID,
             signer: signer, receiptPath: "/v1/shared/\(token)/receipt", expiresAtMillis: expires)
-        for i in items.indices { items[i].bytes.wipe() }
-        defer { zip.wipe() }
+        defer { zip.resetBytes(in: 0..<zip.count) }
 
         var passphrase: String?
         let ageRecipient: AgeRecipient
@@ -87,15 +90,11 @@ extension Vault {
             secret.withUnsafeMutableBytes { $0.copyBytes(from: bytes) }
             ageRecipient = .scrypt(passphrase: secret, workFactor: Self.passphraseWorkFactor)
         }
-        let encrypted = try vaulting { try AgeEncryptor.encrypt(zip, to: [ageRecipient]) }
         let path = try bundleFile(id)
-        try vaulting {
-            try FileManager.default.createDirectory(atPath: layout.bundles, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            try DurableFile.write(encrypted, to: path, mode: 0o600)
-        }
+        let (archiveSHA256, archiveSize) = try writeEncrypted(zip, to: ageRecipient, path: path)
         var release = BundleRelease(
-            approvedBy: who, releasedAtMillis: releasedAt, archiveSHA256: Hex.encode(SHA256Hasher.hash(encrypted)),
-            archiveSize: Int64(encrypted.count), linkHash: Data(SHA256Hasher.hash(Array(token.utf8))), linkExpiresMillis: expires,
+            approvedBy: who, releasedAtMillis: releasedAt, archiveSHA256: archiveSHA256,
+            archiveSize: archiveSize, linkHash: Data(SHA256Hasher.hash(Array(token.utf8))), linkExpiresMillis: expires,
             linkMaxDownloads: link.maxDownloads)
         for (position, item) in items.enumerated() { if let copy = item.redactedCopy { release.sources[position] = copy } }
         let shares = items.map {
@@ -124,6 +123,43 @@ extension Vault {
         row.linkExpiresMillis = expires
         row.linkMaxDownloads = link.maxDownloads
         return ReleasedBundle(bundle: row, token: token, passphrase: passphrase)
+    }
+
+    /// Encrypts `zip` to the recipient straight into `path` (a temp file beside it, fsync,
+    /// rename, fsync of the folder): only ciphertext touches the disk. Returns its SHA-256 and size.
+    func writeEncrypted(_ zip: Data, to recipient: AgeRecipient, path: String) throws -> (String, Int64) {
+        try vaulting {
+            try FileManager.default.createDirectory(atPath: layout.bundles, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            let ops = SystemFileOps()
+            let temp = path + ".tmp-" + Hex.encode(randomPublicBytes(6))
+            let fd = try ops.open(temp, flags: O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o600)
+            var hasher = SHA256Hasher()
+            var size: Int64 = 0
+            var open = true
+            do {
+                let age = try AgeEncryptor(recipients: [recipient])
+                let sink: ([UInt8]) throws -> Void = { piece in
+                    hasher.update(piece)
+                    size += Int64(piece.count)
+                    try piece.withUnsafeBytes { try ops.write(fd, $0, path: temp) }
+                }
+                try zip.withUnsafeBytes { try age.write($0, sink) }
+                try age.finish(sink)
+                try ops.fsync(fd, path: temp)
+                ops.close(fd)
+                open = false
+                try ops.rename(temp, path)
+                do { try ops.fsyncDirectory(layout.bundles) } catch {
+                    ops.unlink(path)
+                    throw error
+                }
+            } catch {
+                if open { ops.close(fd) }
+                ops.unlink(temp)
+                throw error
+            }
+            return (Hex.encode(hasher.finalize()), size)
+        }
     }
 
     /// A bundle the caller may act on: for a user, one of their schools with the share grant.
