@@ -55,21 +55,13 @@ enum Imaging {
 
     /// 8-bit pixels of an image (or a PDF page at `dpi`), for checks.
     static func decode(_ bytes: [UInt8], format: Int32, page: Int = 0, dpi: Double = 72, maxPixels: UInt64) throws -> Decoded {
-        try started.get()
-        return try lock.withLock {
-            var out: UnsafeMutableRawPointer?
-            var size = 0
-            var width: Int32 = 0, height: Int32 = 0, bands: Int32 = 0
-            var error = [CChar](repeating: 0, count: 512)
-            let result = bytes.withUnsafeBytes {
-                sr_decode($0.baseAddress, $0.count, format, Int32(page), dpi, maxPixels, &out, &size, &width, &height, &bands, &error, error.count)
+        let got = try withOutput { out, error in
+            bytes.withUnsafeBytes {
+                sr_decode($0.baseAddress, $0.count, format, Int32(page), dpi, maxPixels,
+                          &out.buffer, &out.size, &out.width, &out.height, &out.bands, &error, error.count)
             }
-            defer { sr_free(out) }
-            guard result == 0, let out else {
-                throw result == -2 ? RedactionError.tooManyPixels(message(error)) : RedactionError.unreadable(message(error))
-            }
-            return Decoded(pixels: Array(UnsafeRawBufferPointer(start: out, count: size)), width: Int(width), height: Int(height), bands: Int(bands))
         }
+        return Decoded(pixels: got.bytes, width: got.width, height: got.height, bands: got.bands)
     }
 
     static func probe(_ bytes: [UInt8], format: Int32, page: Int = 0, dpi: Double = 72) throws -> (width: Int, height: Int, pages: Int) {
@@ -89,29 +81,46 @@ enum Imaging {
         _ bytes: [UInt8], format: Int32, page: Int = 0, dpi: Double = 72, maxPixels: UInt64, rects: [PixelRect],
         output: ImageFormat, quality: Int
     ) throws -> Redrawn {
-        try started.get()
-        return try lock.withLock {
-            var out: UnsafeMutableRawPointer?
-            var size = 0
-            var width: Int32 = 0, height: Int32 = 0, bands: Int32 = 0
-            var error = [CChar](repeating: 0, count: 512)
-            let cRects = rects.map { sr_rect(x: Int32($0.x), y: Int32($0.y), width: Int32($0.width), height: Int32($0.height)) }
-            let result = bytes.withUnsafeBytes { data in
+        let cRects = rects.map { sr_rect(x: Int32($0.x), y: Int32($0.y), width: Int32($0.width), height: Int32($0.height)) }
+        let got = try withOutput { out, error in
+            bytes.withUnsafeBytes { data in
                 cRects.withUnsafeBufferPointer { r in
                     sr_redraw(data.baseAddress, data.count, format, Int32(page), dpi, maxPixels, r.baseAddress, Int32(r.count),
-                              output.code, Int32(quality), &out, &size, &width, &height, &bands, &error, error.count)
+                              output.code, Int32(quality), &out.buffer, &out.size, &out.width, &out.height, &out.bands, &error, error.count)
                 }
             }
-            defer { sr_free(out) }
-            let message = Imaging.message(error)
+        }
+        return Redrawn(bytes: got.bytes, width: got.width, height: got.height, bands: got.bands)
+    }
+
+    /// What a call that hands back a libvips buffer fills in.
+    struct Output {
+        var buffer: UnsafeMutableRawPointer?
+        var size = 0
+        var width: Int32 = 0
+        var height: Int32 = 0
+        var bands: Int32 = 0
+    }
+
+    /// Runs `call` under the lock, copies the buffer it made and frees it, and turns its result
+    /// code into the error that names the problem.
+    private static func withOutput(
+        _ call: (inout Output, inout [CChar]) -> Int32
+    ) throws -> (bytes: [UInt8], width: Int, height: Int, bands: Int) {
+        try started.get()
+        return try lock.withLock {
+            var out = Output()
+            var error = [CChar](repeating: 0, count: 512)
+            let result = call(&out, &error)
+            defer { sr_free(out.buffer) }
             switch result {
             case 0: break
-            case -2: throw RedactionError.tooManyPixels(message)
-            case -3: throw RedactionError.rectangleOutside(message)
-            default: throw RedactionError.unreadable(message)
+            case -2: throw RedactionError.tooManyPixels(message(error))
+            case -3: throw RedactionError.rectangleOutside(message(error))
+            default: throw RedactionError.unreadable(message(error))
             }
-            guard let out else { throw RedactionError.imaging("no output") }
-            return Redrawn(bytes: Array(UnsafeRawBufferPointer(start: out, count: size)), width: Int(width), height: Int(height), bands: Int(bands))
+            guard let buffer = out.buffer else { throw RedactionError.imaging("no output") }
+            return (Array(UnsafeRawBufferPointer(start: buffer, count: out.size)), Int(out.width), Int(out.height), Int(out.bands))
         }
     }
 }

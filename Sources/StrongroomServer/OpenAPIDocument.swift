@@ -120,6 +120,7 @@ paths:
         "400": {$ref: "#/components/responses/Problem"}
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
+        "404": {description: "derivedFrom names no record the caller may see", content: {application/problem+json: {schema: {$ref: "#/components/schemas/Problem"}}}}
         "413": {$ref: "#/components/responses/Problem"}
         "415": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
@@ -579,7 +580,7 @@ components:
           maxItems: 1000
           items: {type: array, minItems: 4, maxItems: 5, items: {type: number}}
         terms: {type: array, maxItems: 1000, items: {type: string, minLength: 2, maxLength: 500}}
-        spans: {type: array, maxItems: 1000, items: {type: array, minItems: 2, maxItems: 2, items: {type: integer}}}
+        spans: {type: array, maxItems: 1000, items: {type: array, minItems: 2, maxItems: 2, items: {type: integer, minimum: 0, maximum: 2147483647}}}
         confirm: {type: boolean}
     Bundle:
       type: object
