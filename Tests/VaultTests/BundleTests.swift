@@ -245,6 +245,9 @@ final class BundleTests: XCTestCase {
         XCTAssertEqual(try f.vault.bundle(id: draft.id, by: dsl, actor: dsl.actor).0.state, .draft)
         XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: f.layout.bundles)) ?? [], [])
         XCTAssertEqual(try events("share").count, 0)
+        let failed = try XCTUnwrap(try events("bundle-approve").last)
+        XCTAssertEqual(failed.outcome, "failed")
+        XCTAssertTrue((failed.reason ?? "").contains("does not lie inside"), failed.reason ?? "")
     }
 
     func testAPixelFloodImageIsRefusedAtReleaseBeforeDecoding() throws {

@@ -34,6 +34,22 @@ extension Vault {
         try audit(AuditEntry(actor: who, action: "bundle-build", outcome: .ok, school: bundle.school,
                              reason: "\(id): reading \(choices.count) record\(choices.count == 1 ? "" : "s") to release"))
 
+        do {
+            return try release(bundle, choices: choices, recipient: recipient, link: link, by: who, keys: keys, redactor: redactor)
+        } catch {
+            // The build's audit trail ends with why nothing was released.
+            _ = try? audit(AuditEntry(actor: who, action: "bundle-approve", outcome: .failed, school: bundle.school,
+                                      reason: "\(id): not released: \(VaultError.wrap(error))"))
+            throw error
+        }
+    }
+
+    /// Reads, transforms, packs, signs and encrypts the draft's items, then commits the release.
+    private func release(
+        _ bundle: BundleRow, choices: [BundleItemRequest], recipient: Recipient, link: LinkTerms, by who: String, keys: KeyStore,
+        redactor: Redactor
+    ) throws -> ReleasedBundle {
+        let id = bundle.id
         let releasedAt = nowMillis
         let archive = try BundleArchive(bundleID: id, releasedAtMillis: releasedAt)
         var items: [BuiltItem] = []
