@@ -54,7 +54,7 @@ let package = Package(
             ],
             path: "Storage"),
         // True redaction: images and PDF pages redrawn from pixels, text terms replaced.
-        .target(name: "Redaction", dependencies: ["CImaging"], path: "Sources/Redaction"),
+        .target(name: "Redaction", dependencies: ["CImaging", "KeyManagement"], path: "Sources/Redaction"),
         .target(
             name: "Vault",
             dependencies: [

@@ -5,7 +5,10 @@ import KeyManagement
 /// A bundle of evidence shared with a recipient (docs/bundles.md, migration v5).
 public struct BundleRow: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "bundles"
-    public enum State: String, Sendable, Codable { case draft, released }
+    /// `releasing`: claimed by one approver, who alone reads and writes it (a crashed release
+    /// may be claimed again after `BundleRow.claimTimeoutMillis`).
+    public enum State: String, Sendable, Codable { case draft, releasing, released }
+    public static let claimTimeoutMillis: Int64 = 3_600_000
 
     public var id: String
     public var school: String
@@ -23,6 +26,9 @@ public struct BundleRow: Sendable, Equatable, Codable, FetchableRecord, Persista
     public var archiveSize: Int64?
     /// SHA-256 of the download link's token: the token itself is shown once and never stored.
     public var linkHash: Data?
+    /// SHA-256 of the receipt token (a second token, printed in the README inside the bundle).
+    public var receiptHash: Data?
+    public var claimedAtMillis: Int64?
     public var linkExpiresMillis: Int64?
     public var linkMaxDownloads: Int?
     public var linkDownloads: Int
@@ -34,6 +40,7 @@ public struct BundleRow: Sendable, Equatable, Codable, FetchableRecord, Persista
         case createdBy = "created_by", createdAtMillis = "created_at_ms", approvedBy = "approved_by"
         case releasedAtMillis = "released_at_ms", sealedItems = "sealed_items", sealedKEK = "sealed_kek"
         case archiveSHA256 = "archive_sha256", archiveSize = "archive_size", linkHash = "link_hash"
+        case receiptHash = "receipt_hash", claimedAtMillis = "claimed_at_ms"
         case linkExpiresMillis = "link_expires_ms", linkMaxDownloads = "link_max_downloads"
         case linkDownloads = "link_downloads", linkRevokedMillis = "link_revoked_ms", receiptAtMillis = "receipt_at_ms"
     }
@@ -82,6 +89,10 @@ public struct BundleRelease: Sendable {
     public var archiveSHA256: String
     public var archiveSize: Int64
     public var linkHash: Data
+    public var receiptHash: Data = Data()
+    /// Every record read for the bundle (items and the copies read in their place): all must
+    /// still exist when the release commits, or a shred ran meanwhile.
+    public var records: [String] = []
     public var linkExpiresMillis: Int64
     public var linkMaxDownloads: Int?
     /// Item positions whose content came from another record (a redacted copy), and that record.
@@ -118,8 +129,13 @@ public protocol BundleCatalog: Sendable {
     func bundles(school: String) throws -> [BundleRow]
     /// Bundles that include records of a child, newest first, with those items.
     func bundles(school: String, child: String) throws -> [(BundleRow, [BundleItemRow])]
-    /// Marks a draft released (dropping its sealed items) with its audit events;
-    /// `lifecycleConflict` if it is no longer a draft.
+    /// Claims a draft (or a release that crashed over `claimTimeoutMillis` ago) for `approver`
+    /// before anything is read; `lifecycleConflict` if another approval holds or finished it.
+    func claimBundle(id: String, approver: String, nowMillis: Int64) throws
+    /// Gives a claim back (a release that failed), so that the draft can be approved again.
+    func unclaimBundle(id: String, approver: String) throws
+    /// Marks a claimed bundle released (dropping its sealed items) with its audit events;
+    /// `lifecycleConflict` if the claim is not `approvedBy`'s or a record was shredded meanwhile.
     func releaseBundle(id: String, _ release: BundleRelease, events: [AuditEntry], signer: AuditSigner?) throws
     /// Decides whether the link with this token hash may be used at `nowMillis`, counts the use
     /// if so, and appends `event(use)` in the same transaction.
@@ -168,15 +184,49 @@ extension SQLiteCatalog: BundleCatalog {
         }
     }
 
+    public func claimBundle(id: String, approver: String, nowMillis: Int64) throws {
+        try guarded {
+            try pool.write { db in
+                try db.execute(sql: """
+                    UPDATE bundles SET state = 'releasing', approved_by = ?, claimed_at_ms = ?
+                    WHERE id = ? AND (state = 'draft' OR (state = 'releasing' AND claimed_at_ms < ?))
+                    """, arguments: [approver, nowMillis, id, nowMillis - BundleRow.claimTimeoutMillis])
+                guard db.changesCount == 1 else {
+                    throw StorageError.lifecycleConflict("the bundle is being released, or was released, by another approval")
+                }
+            }
+        }
+    }
+
+    public func unclaimBundle(id: String, approver: String) throws {
+        try guarded {
+            try pool.write { db in
+                try db.execute(
+                    sql: "UPDATE bundles SET state = 'draft', approved_by = NULL, claimed_at_ms = NULL WHERE id = ? AND state = 'releasing' AND approved_by = ?",
+                    arguments: [id, approver])
+            }
+        }
+    }
+
     public func releaseBundle(id: String, _ release: BundleRelease, events: [AuditEntry], signer: AuditSigner?) throws {
         try auditedWrite { db in
+            let wanted = Set(release.records)
+            var present = 0
+            for chunk in stride(from: 0, to: wanted.count, by: 400).map({ Array(Array(wanted)[$0..<min($0 + 400, wanted.count)]) }) {
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                present += try Int.fetchOne(db, sql: "SELECT count(*) FROM records WHERE id IN (\(marks))", arguments: StatementArguments(chunk)) ?? 0
+            }
+            guard present == wanted.count else {
+                throw StorageError.lifecycleConflict("a record in the bundle was shredded while it was being released; draft the bundle again")
+            }
             try db.execute(sql: """
-                UPDATE bundles SET state = 'released', approved_by = ?, released_at_ms = ?, sealed_items = NULL, sealed_kek = NULL,
-                    archive_sha256 = ?, archive_size = ?, link_hash = ?, link_expires_ms = ?, link_max_downloads = ?
-                WHERE id = ? AND state = 'draft'
-                """, arguments: [release.approvedBy, release.releasedAtMillis, release.archiveSHA256, release.archiveSize,
-                                 release.linkHash, release.linkExpiresMillis, release.linkMaxDownloads, id])
-            guard db.changesCount == 1 else { throw StorageError.lifecycleConflict("the bundle is not a draft any more (released meanwhile)") }
+                UPDATE bundles SET state = 'released', released_at_ms = ?, sealed_items = NULL, sealed_kek = NULL, claimed_at_ms = NULL,
+                    archive_sha256 = ?, archive_size = ?, link_hash = ?, receipt_hash = ?, link_expires_ms = ?, link_max_downloads = ?
+                WHERE id = ? AND state = 'releasing' AND approved_by = ?
+                """, arguments: [release.releasedAtMillis, release.archiveSHA256, release.archiveSize,
+                                 release.linkHash, release.receiptHash, release.linkExpiresMillis, release.linkMaxDownloads, id,
+                                 release.approvedBy])
+            guard db.changesCount == 1 else { throw StorageError.lifecycleConflict("the bundle's release was taken over by another approval") }
             for (position, source) in release.sources {
                 try db.execute(sql: "UPDATE bundle_items SET source = ? WHERE bundle = ? AND position = ?", arguments: [source, id, position])
             }
@@ -209,7 +259,7 @@ extension SQLiteCatalog: BundleCatalog {
 
     public func confirmReceipt(hash: Data, nowMillis: Int64, event: @escaping (BundleRow) -> AuditEntry, signer: AuditSigner?) throws -> BundleRow? {
         return try auditedWrite { db in
-            guard var row = try BundleRow.filter(Column("link_hash") == hash).fetchOne(db) else { return nil }
+            guard var row = try BundleRow.filter(Column("receipt_hash") == hash).fetchOne(db) else { return nil }
             if row.receiptAtMillis == nil {
                 row.receiptAtMillis = nowMillis
                 try db.execute(sql: "UPDATE bundles SET receipt_at_ms = ? WHERE id = ?", arguments: [nowMillis, row.id])

@@ -181,12 +181,12 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
             try db.execute(sql: """
                 CREATE TABLE bundles (
                     id TEXT PRIMARY KEY, school TEXT NOT NULL, recipient TEXT NOT NULL, reason TEXT NOT NULL,
-                    state TEXT NOT NULL CHECK (state IN ('draft', 'released')),
+                    state TEXT NOT NULL CHECK (state IN ('draft', 'releasing', 'released')), claimed_at_ms INTEGER,
                     created_by TEXT NOT NULL, created_at_ms INTEGER NOT NULL,
                     approved_by TEXT, released_at_ms INTEGER,
                     sealed_items BLOB, sealed_kek TEXT,
                     archive_sha256 TEXT, archive_size INTEGER,
-                    link_hash BLOB UNIQUE, link_expires_ms INTEGER, link_max_downloads INTEGER,
+                    link_hash BLOB UNIQUE, receipt_hash BLOB UNIQUE, link_expires_ms INTEGER, link_max_downloads INTEGER,
                     link_downloads INTEGER NOT NULL DEFAULT 0, link_revoked_ms INTEGER, receipt_at_ms INTEGER);
                 CREATE INDEX bundles_school ON bundles (school, created_at_ms);
                 CREATE TABLE bundle_items (

@@ -67,8 +67,9 @@ int sr_redraw(const void *data, size_t size, int format, int page, double dpi, u
         g_object_unref(image);
         return -2;
     }
-    // Pixels as they are shown: EXIF orientation applied before the tag is dropped.
-    if (format == SR_JPEG || format == SR_HEIF || format == SR_WEBP) {
+    // Pixels as they are shown: EXIF orientation (JPEG, HEIF, WebP, and PNG's eXIf chunk)
+    // applied before the tag is dropped, so rectangles land where the viewer saw them.
+    if (format != SR_PDF) {
         if (replace(&image, vips_autorot(image, &next, NULL), next) != 0) goto failed;
     }
     if (vips_image_get_interpretation(image) == VIPS_INTERPRETATION_CMYK

@@ -1,4 +1,5 @@
 import Foundation
+import KeyManagement
 
 /// A rectangle to fill: for an image, in pixels of the image as shown (EXIF orientation
 /// applied); for a PDF, in points (1/72 inch) from the page's top-left corner, on one page
@@ -47,6 +48,8 @@ public struct Redactor: Sendable {
     /// Resolution PDF pages are rendered at.
     public var pdfDPI: Double
     public var maxPDFPages: Int
+    /// All the pages of one PDF together, rendered, at most (bounds time and memory).
+    public var maxPDFPixels: UInt64 = 1_000_000_000
     public var jpegQuality: Int
 
     public static let marker = "[REDACTED]"
@@ -88,20 +91,29 @@ public struct Redactor: Sendable {
         }
         let scale = pdfDPI / 72
         var rendered: [ImageOnlyPDF.Page] = []
+        var pixelsSoFar: UInt64 = 0
         for index in 0..<pages {
-            // The page's size in points, from its header alone.
-            let size = try Imaging.probe(bytes, format: Imaging.pdfCode, page: index, dpi: 72)
+            // The page as it will be rendered, from its header alone; its size in points is that
+            // over the scale, to half a pixel.
+            let size = try Imaging.probe(bytes, format: Imaging.pdfCode, page: index, dpi: pdfDPI)
+            pixelsSoFar += UInt64(size.width) * UInt64(size.height)
+            guard pixelsSoFar <= maxPDFPixels else {
+                throw RedactionError.tooManyPixels("the PDF's pages come to more than \(maxPDFPixels / 1_000_000) megapixels at \(Int(pdfDPI)) dpi")
+            }
+            let widthPoints = Double(size.width) / scale, heightPoints = Double(size.height) / scale, pixel = 1 / scale
             let onPage = rects.filter { $0.page == nil || $0.page == index + 1 }
             let pixels = try onPage.map { rect -> PixelRect in
-                guard rect.x + rect.width <= Double(size.width) + 1, rect.y + rect.height <= Double(size.height) + 1 else {
-                    throw RedactionError.rectangleOutside(
-                        "a rectangle [\(rect.x), \(rect.y), \(rect.width), \(rect.height)] does not lie inside page \(index + 1) of \(size.width)x\(size.height) points")
+                guard rect.x < widthPoints, rect.y < heightPoints,
+                      rect.x + rect.width <= widthPoints + pixel, rect.y + rect.height <= heightPoints + pixel else {
+                    throw RedactionError.rectangleOutside(String(
+                        format: "a rectangle [%g, %g, %g, %g] does not lie inside page %d of %.2f x %.2f points",
+                        rect.x, rect.y, rect.width, rect.height, index + 1, widthPoints, heightPoints))
                 }
-                return try Self.pixelRect(rect, scale: scale)
+                // Outer edges are rounded outwards; only that sub-pixel overshoot is trimmed.
+                return clamp(try Self.pixelRect(rect, scale: scale), width: size.width, height: size.height)
             }
             let redrawn = try Imaging.redraw(
-                bytes, format: Imaging.pdfCode, page: index, dpi: pdfDPI, maxPixels: maxPixels,
-                rects: pixels.map { clamp($0, width: Int((Double(size.width) * scale).rounded()), height: Int((Double(size.height) * scale).rounded())) },
+                bytes, format: Imaging.pdfCode, page: index, dpi: pdfDPI, maxPixels: maxPixels, rects: pixels,
                 output: .jpeg, quality: jpegQuality)
             rendered.append(ImageOnlyPDF.Page(
                 jpeg: redrawn.bytes, pixelWidth: redrawn.width, pixelHeight: redrawn.height, gray: redrawn.bands == 1,
@@ -113,48 +125,108 @@ public struct Redactor: Sendable {
         return RedactedFile(bytes: ImageOnlyPDF.write(rendered), fileExtension: "pdf", mimeType: "application/pdf", applied: what)
     }
 
-    /// Replaces every occurrence of each term (ignoring case) and every span (UTF-8 byte offset
-    /// and length) with `marker`. Text that is not UTF-8 is refused: it cannot be searched safely.
+    /// Replaces every occurrence of each term and every span (UTF-8 byte offset and length) with
+    /// `marker`. Terms are matched as a reader would: case, accents, full-width forms, the kind of
+    /// space or line break (and how many), and apostrophe and dash variants are ignored, so
+    /// "O'Brien" finds "O’BRIEN" and "Jane Smith" finds "Jane\u{A0}Smith". A term found nowhere is
+    /// refused (a misspelt name must not pass silently), naming its position, never its text.
+    /// Text that is not UTF-8 is refused: it cannot be searched safely.
     public func text(_ bytes: [UInt8], terms: [String], spans: [[Int]] = []) throws -> RedactedFile {
-        guard var text = String(validating: bytes, as: UTF8.self) else {
+        guard String(validating: bytes, as: UTF8.self) != nil else {
             throw RedactionError.text("the text is not UTF-8, so its terms cannot be found reliably; upload a redacted PDF instead")
         }
-        var replaced = 0
         // Spans first, from the end, so earlier offsets stay valid.
-        let utf8 = Array(text.utf8)
         var ranges: [Range<Int>] = []
         for span in spans {
-            guard span.count == 2, span[0] >= 0, span[1] > 0, span[0] <= utf8.count - span[1] else {
-                throw RedactionError.text("a span must be [offset, length] inside the text's \(utf8.count) bytes")
+            guard span.count == 2, span[0] >= 0, span[1] > 0, span[0] <= bytes.count - span[1] else {
+                throw RedactionError.text("a span must be [offset, length] inside the text's \(bytes.count) bytes")
             }
             ranges.append(span[0]..<(span[0] + span[1]))
         }
         ranges.sort { $0.lowerBound > $1.lowerBound }
-        var bytesOut = utf8
+        var spanned = bytes
         var previous = Int.max
         for range in ranges {
             guard range.upperBound <= previous else { throw RedactionError.text("spans overlap") }
-            func isBoundary(_ i: Int) -> Bool { i == bytesOut.count || bytesOut[i] & 0xc0 != 0x80 }
+            func isBoundary(_ i: Int) -> Bool { i == spanned.count || spanned[i] & 0xc0 != 0x80 }
             guard isBoundary(range.lowerBound), isBoundary(range.upperBound) else {
                 throw RedactionError.text("a span starts or ends inside a character")
             }
-            bytesOut.replaceSubrange(range, with: Array(Self.marker.utf8))
+            spanned.replaceSubrange(range, with: Array(Self.marker.utf8))
             previous = range.lowerBound
-            replaced += 1
         }
-        text = String(decoding: bytesOut, as: UTF8.self)
-        for term in terms {
-            let trimmed = term.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard trimmed.count >= 2 else { throw RedactionError.text("a term must have at least two characters") }
-            var searchFrom = text.startIndex
-            while let found = text.range(of: trimmed, options: [.caseInsensitive], range: searchFrom..<text.endIndex) {
-                text.replaceSubrange(found, with: Self.marker)
-                searchFrom = text.index(found.lowerBound, offsetBy: Self.marker.count)
-                replaced += 1
+        let characters = Array(String(decoding: spanned, as: UTF8.self))
+        spanned.wipe()
+
+        // The folded text, one scalar at a time, each knowing the character it came from.
+        var folded: [UInt32] = [], origin: [Int] = []
+        folded.reserveCapacity(characters.count)
+        origin.reserveCapacity(characters.count)
+        var lastWasSpace = false
+        for (index, character) in characters.enumerated() {
+            for scalar in Self.fold(character) {
+                if scalar == 0x20 {
+                    if lastWasSpace { continue }
+                    lastWasSpace = true
+                } else {
+                    lastWasSpace = false
+                }
+                folded.append(scalar)
+                origin.append(index)
+            }
+        }
+        var redact = [Bool](repeating: false, count: characters.count)
+        var replaced = ranges.count
+        for (n, term) in terms.enumerated() {
+            var needle: [UInt32] = []
+            for character in term.trimmingCharacters(in: .whitespacesAndNewlines) {
+                for scalar in Self.fold(character) where !(scalar == 0x20 && needle.last == 0x20) { needle.append(scalar) }
+            }
+            guard needle.count >= 2 else { throw RedactionError.text("term \(n + 1) has fewer than two characters") }
+            var found = 0, i = 0
+            let first = needle[0]
+            while i + needle.count <= folded.count {
+                if folded[i] == first, folded[i..<(i + needle.count)].elementsEqual(needle) {
+                    for k in origin[i]...origin[i + needle.count - 1] { redact[k] = true }
+                    found += 1
+                    i += needle.count
+                } else {
+                    i += 1
+                }
+            }
+            guard found > 0 else {
+                throw RedactionError.text("term \(n + 1) of \(terms.count) occurs nowhere in the text; check its spelling")
+            }
+            replaced += found
+        }
+        var out = ""
+        out.reserveCapacity(bytes.count)
+        var i = 0
+        while i < characters.count {
+            if redact[i] {
+                out += Self.marker
+                while i < characters.count, redact[i] { i += 1 }
+            } else {
+                out.append(characters[i])
+                i += 1
             }
         }
         let what = "\(replaced) replacement\(replaced == 1 ? "" : "s") with \(Self.marker) (\(terms.count) listed term\(terms.count == 1 ? "" : "s"), \(spans.count) marked span\(spans.count == 1 ? "" : "s"))"
-        return RedactedFile(bytes: Array(text.utf8), fileExtension: "txt", mimeType: "text/plain", applied: what)
+        return RedactedFile(bytes: Array(out.utf8), fileExtension: "txt", mimeType: "text/plain", applied: what)
+    }
+
+    /// A character as it is compared: lower case, without accents, half-width; any space or line
+    /// break is one space; apostrophe and dash variants are ' and -.
+    static func fold(_ character: Character) -> [UInt32] {
+        if character.isWhitespace { return [0x20] }
+        if let ascii = character.asciiValue { return [UInt32((ascii >= 0x41 && ascii <= 0x5a) ? ascii + 0x20 : ascii)] }
+        switch character {
+        case "\u{2019}", "\u{2018}", "\u{02BC}", "\u{2032}", "\u{00B4}", "\u{0060}", "\u{FF07}": return [0x27]
+        case "\u{2010}", "\u{2011}", "\u{2012}", "\u{2013}", "\u{2014}", "\u{2015}", "\u{2212}", "\u{FE63}", "\u{FF0D}": return [0x2d]
+        default: break
+        }
+        let plain = String(character).folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
+        return plain.unicodeScalars.filter { !(0x0300...0x036f).contains($0.value) }.map(\.value)
     }
 
     /// Covers the rectangle fully: outer edges rounded outwards.

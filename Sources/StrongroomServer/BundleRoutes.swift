@@ -86,7 +86,7 @@ struct SharedLinkRoutes {
 
     func register(on router: Router<StrongroomContext>) {
         router.get("v1/shared/:token", use: download)
-        router.post("v1/shared/:token/receipt", use: receipt)
+        router.post("v1/receipts/:token", use: receipt)
     }
 
     static func noSuchLink(_ error: Error) -> Error {
@@ -137,6 +137,8 @@ struct SharedLinkRoutes {
         return Response(status: .ok, headers: headers, body: body)
     }
 
+    /// The receipt token is not the download token: whoever the agency passes the unpacked
+    /// bundle (and its README) to can confirm receipt, but not download again.
     @Sendable func receipt(_ request: Request, context: StrongroomContext) async throws -> Response {
         let token = context.parameters.get("token") ?? ""
         let vault = self.vault

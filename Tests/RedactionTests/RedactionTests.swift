@@ -85,6 +85,19 @@ final class ImageRedactionTests: XCTestCase {
         XCTAssertThrowsError(try redactor.image(Array("not a jpeg".utf8), format: .jpeg, rects: []))
     }
 
+    func testAPNGsEXIFOrientationIsAppliedBeforeRectanglesAreFilled() throws {
+        let png = try sample("body-map-front.png")
+        let stored = try redactor.decode(png, format: .png)
+        // An eXIf chunk (TIFF, big-endian) with Orientation 6 (rotate 90 degrees clockwise), after IHDR.
+        let tiff: [UInt8] = Array("MM".utf8) + [0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0]
+        func be(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
+        let chunk = be(UInt32(tiff.count)) + Array("eXIf".utf8) + tiff + be(crc32(Array("eXIf".utf8) + tiff))
+        let rotated = Array(png[0..<33]) + chunk + Array(png[33...])
+        let out = try redactor.image(rotated, format: .png, rects: [RedactionRect(x: 0, y: 0, width: 5, height: 5)])
+        let shown = try redactor.decode(out.bytes, format: .png)
+        XCTAssertEqual([shown.width, shown.height], [stored.height, stored.width], "the output is the image as shown")
+    }
+
     /// The PNG signature, an IHDR chunk with the given size (8-bit RGB) and IEND.
     func pngHeader(width: UInt32, height: UInt32) -> [UInt8] {
         func be(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
@@ -129,6 +142,12 @@ final class PDFRedactionTests: XCTestCase {
         XCTAssertNil(out.bytes.firstRange(of: Array("/Prev".utf8)))
         XCTAssertNil(out.bytes.firstRange(of: Array("/Font".utf8)))
 
+        // A rectangle over the whole page leaves no column or row of it.
+        let whole = try redactor.pdf(original, rects: [RedactionRect(x: 0, y: 0, width: 595.28, height: 841.89)])
+        let full = try redactor.decodePDFPage(whole.bytes, page: 0, dpi: 150)
+        for (x, y) in [(0, 0), (full.width - 1, 0), (0, full.height - 1), (full.width - 1, full.height - 1)] {
+            XCTAssertTrue(isBlack(full.pixel(x: x, y: y)), "corner \(x),\(y) is \(Array(full.pixel(x: x, y: y)))")
+        }
         let page = try redactor.decodePDFPage(out.bytes, page: 0, dpi: 72)
         for (x, y) in [(45, 155), (300, 180), (535, 205)] {
             XCTAssertTrue(isBlack(page.pixel(x: x, y: y)), "\(x),\(y) is \(Array(page.pixel(x: x, y: y)))")
@@ -142,7 +161,12 @@ final class PDFRedactionTests: XCTestCase {
             guard case RedactionError.pages(let why) = $0 else { return XCTFail("\($0)") }
             XCTAssertTrue(why.contains("page 2"), why)
         }
-        XCTAssertThrowsError(try redactor.pdf(original, rects: [RedactionRect(x: 590, y: 0, width: 100, height: 10)]))
+        for rect in [RedactionRect(x: 590, y: 0, width: 100, height: 10), RedactionRect(x: 595.5, y: 100, width: 0.5, height: 10, page: 1),
+                     RedactionRect(x: 580, y: 100, width: 16, height: 10, page: 1)] {
+            XCTAssertThrowsError(try redactor.pdf(original, rects: [rect]), "\(rect)") {
+                guard case RedactionError.rectangleOutside = $0 else { return XCTFail("\($0)") }
+            }
+        }
         XCTAssertThrowsError(try redactor.pdf(try sample("empty.pdf"), rects: []))
     }
 }
@@ -155,6 +179,22 @@ final class TextRedactionTests: XCTestCase {
         XCTAssertEqual(result, "D. [REDACTED] hit her. [REDACTED] said so.\nCall Ms [REDACTED] on [REDACTED].\n")
         XCTAssertTrue(out.applied?.hasPrefix("4 replacements") == true, out.applied ?? "")
         XCTAssertFalse(out.applied?.contains("Third") == true, "the manifest line must not repeat a term")
+    }
+
+    func testTermsAreFoundWhateverTheSpacingApostropheAccentWidthOrLineBreak() throws {
+        let text = "Jane\u{A0}Smith came. O\u{2019}BRIEN left. Zo\u{EB} stayed. \u{130}brahim spoke. \u{FF2A}\u{FF41}\u{FF4E}\u{FF45} wrote. Jane\nSmith again, jane   smith too.\n"
+        let out = try Redactor().text(Array(text.utf8), terms: ["Jane Smith", "O'Brien", "Zoe", "ibrahim", "jane"])
+        let result = String(decoding: out.bytes, as: UTF8.self)
+        for leak in ["Smith", "BRIEN", "Zo", "brahim", "\u{FF2A}"] { XCTAssertFalse(result.contains(leak), "\(leak) survived: \(result)") }
+        XCTAssertTrue(result.hasPrefix("[REDACTED] came. [REDACTED] left. [REDACTED] stayed. [REDACTED] spoke. [REDACTED] wrote."), result)
+    }
+
+    func testATermFoundNowhereIsRefusedWithoutRepeatingIt() throws {
+        XCTAssertThrowsError(try Redactor().text(Array("Pupil X said so.\n".utf8), terms: ["Pupil X", "Jonh Smiht"])) {
+            guard case RedactionError.text(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("term 2 of 2"), why)
+            XCTAssertFalse(why.contains("Smiht"), "the message must not repeat the term")
+        }
     }
 
     func testTextThatIsNotUTF8OrASpanOutsideItIsRefused() throws {

@@ -72,7 +72,9 @@ final class BundleRouteTests: XCTestCase {
         XCTAssertEqual(verified.status, 0, verified.stderr + verified.text)
 
         // Receipt, then the second and last download, then nothing.
-        let receipt = try await server.request("POST", url + "/receipt")
+        let receiptURL = try XCTUnwrap(release["receiptUrl"] as? String)
+        XCTAssertTrue(receiptURL.hasPrefix("/v1/receipts/") && !receiptURL.contains(String(url.dropFirst("/v1/shared/".count))))
+        let receipt = try await server.request("POST", receiptURL)
         XCTAssertEqual(receipt.status, 200, receipt.text)
         let reply1 = try await server.request("GET", url)
         XCTAssertEqual(reply1.status, 200)

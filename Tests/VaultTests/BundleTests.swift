@@ -296,7 +296,8 @@ final class BundleTests: XCTestCase {
         XCTAssertNoThrow(try f.vault.useBundleLink(token: expiring.token))
         clock.advance(days: 1)
         unusable(expiring.token, "expired")
-        XCTAssertNotNil(try f.vault.confirmBundleReceipt(token: expiring.token).receiptAtMillis)
+        XCTAssertNotNil(try f.vault.confirmBundleReceipt(token: expiring.receiptToken).receiptAtMillis)
+        XCTAssertThrowsError(try f.vault.confirmBundleReceipt(token: expiring.token), "the download token is not the receipt token")
 
         // Unknown and malformed tokens look alike.
         for token in [String(repeating: "A", count: 43), "short", "../../etc/passwd"] {
@@ -311,7 +312,7 @@ final class BundleTests: XCTestCase {
         for reason in ["used up", "revoked", "expired", "unknown link", "malformed link"] {
             XCTAssertTrue(downloads.contains { ($0.reason ?? "").contains(reason) }, reason)
         }
-        XCTAssertEqual(try events("bundle-receipt").count, 1)
+        XCTAssertEqual(try events("bundle-receipt").map(\.outcome), ["ok", "denied"])
         XCTAssertEqual(try events("bundle-revoke").count, 1)
     }
 
@@ -353,6 +354,76 @@ final class BundleTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: f.layout.bundles + "/\(holding.bundle.id).age"))
         XCTAssertNoThrow(try f.vault.useBundleLink(token: other.token), "a bundle without the record keeps its link")
         XCTAssertTrue(try events("bundle-revoke").contains { ($0.reason ?? "").contains(request.id) })
+    }
+
+    func testAShredWhileABundleIsBeingReleasedStopsTheRelease() throws {
+        let doomed = try text("To be shredded during the release.\n")
+        let kept = try text("Kept.\n")
+        for p in [dsl, dpo] { _ = try f.vault.addUser(name: p.name, role: p.role, schools: p.schools.sorted(), actor: "test") }
+        let draft = try f.vault.createBundle(.init(school: "S1", recipient: "Children's Social Care", reason: "r",
+                                                  items: [.init(record: doomed.id, mode: .asIs), .init(record: kept.id, mode: .asIs)]),
+                                             by: deputy, actor: deputy.actor)
+        var shredded = false
+        Vault.afterBundleItemRead = { [f, dsl, dpo] in
+            guard !shredded else { return }
+            shredded = true
+            let request = try! f!.vault.requestShred(school: "S1", records: [doomed.id], reason: "lawful erasure", by: dpo)
+            _ = try! f!.vault.approveShred(id: request.id, by: dsl)
+        }
+        defer { Vault.afterBundleItemRead = nil }
+        XCTAssertThrowsError(try f.vault.approveBundle(id: draft.id, by: dsl, actor: dsl.actor)) {
+            guard case VaultError.conflict(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("shredded"), why)
+        }
+        XCTAssertTrue(shredded)
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: f.layout.bundles)) ?? [], [], "no file of the failed release is left")
+        XCTAssertEqual(try f.vault.bundle(id: draft.id, by: dsl, actor: dsl.actor).0.state, .draft)
+        XCTAssertEqual(try events("share").count, 0)
+    }
+
+    func testTwoApprovalsAtOnceReleaseOnceAndTheFileSurvives() throws {
+        let note = try text("A note.\n")
+        let draft = try f.vault.createBundle(.init(school: "S1", recipient: "Children's Social Care", reason: "r",
+                                                  items: [.init(record: note.id, mode: .asIs)]), by: dsl, actor: dsl.actor)
+        let other = Principal(name: "deputy2", role: .deputy, schools: ["S1"])
+        var second: Result<ReleasedBundle, Error>?
+        Vault.afterBundleItemRead = { [f, other] in
+            Vault.afterBundleItemRead = nil
+            second = Result { try f!.vault.approveBundle(id: draft.id, by: other, actor: other.actor) }
+        }
+        defer { Vault.afterBundleItemRead = nil }
+        let first = try f.vault.approveBundle(id: draft.id, by: deputy, actor: deputy.actor)
+        XCTAssertThrowsError(try second!.get()) {
+            guard case VaultError.conflict = $0 else { return XCTFail("\($0)") }
+        }
+        XCTAssertEqual(try f.vault.bundle(id: draft.id, by: dsl, actor: dsl.actor).0.approvedBy, deputy.actor)
+        XCTAssertNoThrow(try f.vault.useBundleLink(token: first.token), "the released bundle's file is intact")
+    }
+
+    func testRedactedCopiesGoOutOnlyThroughTheirOriginalAndOfficeOriginalsNeedConfirmation() throws {
+        let letter = try put("tac-meeting-minutes.docx", kind: "minutes")
+        let copy = try putCopy(try VaultFixture.sampleBytes("strategy-meeting-minutes.pdf"), of: letter.id)
+        for mode in [BundleItemMode.asIs, .original, .redacted] {
+            XCTAssertThrowsError(try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r",
+                                                               items: [.init(record: copy.id, mode: mode, rects: mode == .redacted ? [[0, 0, 9, 9]] : nil)]),
+                                                          by: dsl, actor: dsl.actor), "\(mode)") {
+                guard case VaultError.invalidArgument(let why) = $0 else { return XCTFail("\($0)") }
+                XCTAssertTrue(why.contains("redacted copy"), why)
+            }
+        }
+        XCTAssertThrowsError(try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r",
+                                                           items: [.init(record: letter.id, mode: .original)]), by: dsl, actor: dsl.actor))
+        XCTAssertNoThrow(try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r",
+                                                       items: [.init(record: letter.id, mode: .original, confirm: true)]), by: dsl, actor: dsl.actor))
+        // A copy uploaded after the draft is not what the approver releases.
+        let draft = try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r",
+                                                  items: [.init(record: letter.id, mode: .redacted)]), by: dsl, actor: dsl.actor)
+        _ = try putCopy(try VaultFixture.sampleBytes("strategy-meeting-minutes.pdf") + Array("%%EOF\n".utf8), of: letter.id)
+        let release = try f.vault.approveBundle(id: draft.id, by: deputy, actor: deputy.actor)
+        let folder = try open(release, passphrase: release.passphrase)
+        let item = try XCTUnwrap((try manifest(folder)["items"] as? [[String: Any]])?.first)
+        XCTAssertEqual(item["redactedCopy"] as? String, copy.id, "the copy pinned at draft time")
+        XCTAssertTrue(try events("share").contains { $0.record == copy.id }, "the copy's own audit trail shows the share")
     }
 
     // MARK: office documents

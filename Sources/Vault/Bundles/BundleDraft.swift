@@ -28,11 +28,17 @@ extension Vault {
             throw VaultError.invalidArgument("a record is listed twice")
         }
         var rows: [BundleItemRow] = []
+        var choices = request.items
         let id = RecordID.generate()
         for (position, item) in request.items.enumerated() {
             let record = try bundleRecord(item.record, school: request.school, principal: principal)
-            if try Self.plan(item, type: EvidenceType(mime: record.sniffedType), position: position) == .redactedCopy {
-                _ = try redactedCopy(of: record, position: position)
+            choices[position].copy = nil
+            choices[position].copySHA256 = nil
+            if try Self.plan(item, record: record, position: position) == .redactedCopy {
+                // The copy is pinned now: the release ships exactly this one, or nothing.
+                let copy = try redactedCopy(of: record, position: position)
+                choices[position].copy = copy.id
+                choices[position].copySHA256 = copy.sha256
             }
             rows.append(BundleItemRow(bundle: id, position: position, record: record.id, school: record.school, child: record.child,
                                       mode: item.mode.rawValue))
@@ -40,7 +46,7 @@ extension Vault {
         // The choices name third parties (terms): sealed under the school's bundle KEK.
         let (kekID, kek) = try vaulting { try keys.kek(school: request.school, period: Self.bundleKEKPeriod) }
         try auditCreatedKEKs(keys, actor: who)
-        let sealed = try Self.seal(request.items, kek: kek, binding: bundleBinding(id: id, school: request.school))
+        let sealed = try Self.seal(choices, kek: kek, binding: bundleBinding(id: id, school: request.school))
         let row = BundleRow(
             id: id, school: request.school, recipient: recipient.name, reason: reason, createdBy: who, createdAtMillis: nowMillis,
             sealedItems: Data(sealed), sealedKEK: kekID)
@@ -76,6 +82,14 @@ extension Vault {
             throw VaultError.invalidArgument("item \(position + 1) (record \(record.id)): \(type) cannot be redacted in place; "
                 + "upload a redacted PDF of it with derivedFrom=\(record.id) and it is shared in its place, "
                 + "or include the original as-is with confirm: true")
+        }
+        return copy
+    }
+
+    /// The copy pinned at draft time, still live and unchanged.
+    func pinnedCopy(_ choice: BundleItemRequest, of record: EvidenceRecord, position: Int) throws -> EvidenceRecord {
+        guard let id = choice.copy, let copy = try liveRecord(id: id), copy.derivedFrom == record.id, copy.sha256 == choice.copySHA256 else {
+            throw VaultError.conflict("item \(position + 1) (record \(record.id)): its redacted copy was shredded or replaced since the draft; draft the bundle again")
         }
         return copy
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Redaction
+import Storage
 
 /// What is done to one item's bytes before it goes into a bundle, decided from its mode and its
 /// sniffed type. Every combination the table does not allow is refused with the reason.
@@ -38,15 +39,27 @@ extension EvidenceType {
 }
 
 extension Vault {
-    static func plan(_ item: BundleItemRequest, type: EvidenceType?, position: Int) throws -> BundleItemPlan {
+    static let maxListLength = 1000
+
+    static func plan(_ item: BundleItemRequest, record: EvidenceRecord, position: Int) throws -> BundleItemPlan {
         let which = "item \(position + 1) (record \(item.record))"
         func refuse(_ why: String) -> VaultError { .invalidArgument("\(which): \(why)") }
+        guard (item.rects?.count ?? 0) <= maxListLength, (item.terms?.count ?? 0) <= maxListLength, (item.spans?.count ?? 0) <= maxListLength else {
+            throw refuse("at most \(maxListLength) rectangles, terms and spans each")
+        }
         let rects = try item.redactionRects()
         let terms = item.terms ?? [], spans = item.spans ?? []
-        guard let type else { throw refuse("its stored type is not one the vault knows") }
+        guard let type = EvidenceType(mime: record.sniffedType) else { throw refuse("its stored type is not one the vault knows") }
+        if record.derivedFrom != nil {
+            // Its stored bytes may hide text under drawn boxes: it goes out only flattened, as its original's redaction.
+            throw refuse("this is a redacted copy of record \(record.derivedFrom!); add the original with mode redacted and the copy is shared, flattened to pixels")
+        }
         switch item.mode {
         case .original:
             guard rects.isEmpty, terms.isEmpty, spans.isEmpty else { throw refuse("original bytes take no rectangles, terms or spans") }
+            if BundleItemPlan.office.contains(type), item.confirm != true {
+                throw refuse("\(type.displayName) may hold tracked changes, comments and earlier text; include its original bytes only with confirm: true")
+            }
             return .bytes
         case .asIs:
             guard rects.isEmpty, terms.isEmpty, spans.isEmpty else {

@@ -9,8 +9,14 @@ import Storage
 /// waits in STORE/bundles/ for its download link; the release, with a `share` event for each
 /// record, is one transaction.
 extension Vault {
-    /// Plaintext read for one bundle, at most: it is built in memory, never in a temp file.
+    /// Plaintext read for one bundle, at most, and what it may deliver (a PDF rendered to pixels
+    /// grows): it is built in memory, never in a temp file.
     public static let maxBundleBytes = 512 << 20
+    public static let maxDeliveredBytes = 1 << 30
+    /// Tests only: runs after each item of a release is read (to shred or approve meanwhile).
+    nonisolated(unsafe) static var afterBundleItemRead: (() -> Void)?
+    /// A draft not released within this many days must be drafted again.
+    public static let draftLifetimeDays = 30
     /// age's own default work factor for a passphrase (about a second to open).
     static let passphraseWorkFactor = 18
 
@@ -19,7 +25,7 @@ extension Vault {
         let who = principal?.actor ?? actor
         let keys = try requireKeys("releasing a bundle")
         let bundle = try visibleBundle(id, principal: principal, action: "bundle-approve")
-        guard bundle.state == .draft else { throw VaultError.conflict("the bundle \(id) is already released") }
+        guard bundle.state != .released else { throw VaultError.conflict("the bundle \(id) is already released") }
         guard bundle.createdBy != who else {
             try audit(AuditEntry(actor: who, action: "bundle-approve", outcome: .denied, school: bundle.school,
                                  reason: "\(id): the creator may not approve their own bundle"))
@@ -30,13 +36,22 @@ extension Vault {
         guard let recipient = try vaulting({ try catalog.recipients(school: bundle.school) }).first(where: { $0.name == bundle.recipient }) else {
             throw VaultError.conflict("the recipient \(LogText.escape(bundle.recipient)) is no longer in the school's directory")
         }
+        guard nowMillis - bundle.createdAtMillis <= Int64(Self.draftLifetimeDays) * 86_400_000 else {
+            throw VaultError.conflict("the draft is older than \(Self.draftLifetimeDays) days; draft the bundle again")
+        }
         let choices = try unseal(bundle, keys: keys)
-        try audit(AuditEntry(actor: who, action: "bundle-build", outcome: .ok, school: bundle.school,
-                             reason: "\(id): reading \(choices.count) record\(choices.count == 1 ? "" : "s") to release"))
-
+        // One approval at a time: the claim is taken before anything is read or written.
         do {
+            try vaulting { try catalog.claimBundle(id: id, approver: who, nowMillis: nowMillis) }
+        } catch VaultError.storage(.lifecycleConflict(let why)) {
+            throw VaultError.conflict(why)
+        }
+        do {
+            try audit(AuditEntry(actor: who, action: "bundle-build", outcome: .ok, school: bundle.school,
+                                 reason: "\(id): reading \(choices.count) record\(choices.count == 1 ? "" : "s") to release"))
             return try release(bundle, choices: choices, recipient: recipient, link: link, by: who, keys: keys, redactor: redactor)
         } catch {
+            try? vaulting { try catalog.unclaimBundle(id: id, approver: who) }
             // The build's audit trail ends with why nothing was released.
             _ = try? audit(AuditEntry(actor: who, action: "bundle-approve", outcome: .failed, school: bundle.school,
                                       reason: "\(id): not released: \(VaultError.wrap(error))"))
@@ -53,23 +68,27 @@ extension Vault {
         let releasedAt = nowMillis
         let archive = try BundleArchive(bundleID: id, releasedAtMillis: releasedAt)
         var items: [BuiltItem] = []
-        var total: Int64 = 0
+        var read: [String] = []
+        var total: Int64 = 0, delivering = 0
         for (position, choice) in choices.enumerated() {
             guard let record = try? bundleRecord(choice.record, school: bundle.school, principal: nil) else {
                 throw VaultError.conflict("item \(position + 1): record \(choice.record) is no longer in the vault; draft the bundle again without it")
             }
-            total += record.size
+            var plan = try Self.plan(choice, record: record, position: position)
+            var source = record
+            if plan == .redactedCopy {
+                source = try pinnedCopy(choice, of: record, position: position)
+                plan = .pdf([])
+            }
+            read.append(source.id)
+            if source.id != record.id { read.append(record.id) }
+            total += source.size
             guard total <= Int64(Self.maxBundleBytes) else {
                 throw VaultError.invalidArgument("the bundle's items exceed \(Self.maxBundleBytes >> 20) MiB; share them in more than one bundle")
             }
-            var plan = try Self.plan(choice, type: EvidenceType(mime: record.sniffedType), position: position)
-            var source = record
-            if plan == .redactedCopy {
-                source = try redactedCopy(of: record, position: position)
-                plan = .pdf([])
-            }
             var original = try readWhole(source, keys: keys)
             defer { original.wipe() }
+            Self.afterBundleItemRead?()
             var delivered = try deliver(original, plan: plan, record: source, position: position, redactor: redactor)
             if source.id != record.id {
                 delivered.applied = "the redacted PDF copy \(source.id) uploaded by \(source.createdBy) is shared in place of the original; "
@@ -81,16 +100,20 @@ extension Vault {
                 bytes: delivered.bytes, mimeType: delivered.mimeType, originalSHA256: record.sha256, processing: delivered.applied,
                 redactedCopy: source.id == record.id ? nil : source.id)
             delivered.bytes = []  // the item holds the only reference: wiped in place once archived
+            delivering += item.bytes.count
+            guard delivering <= Self.maxDeliveredBytes else {
+                throw VaultError.invalidArgument("the bundle would exceed \(Self.maxDeliveredBytes >> 20) MiB once redacted; share the items in more than one bundle")
+            }
             try archive.add(&item)
             items.append(item)
         }
 
         let expires = releasedAt + Int64(link.expiresInDays) * 86_400_000
-        let token = Self.base64url(randomPublicBytes(32))
+        let token = Self.base64url(randomPublicBytes(32)), receiptToken = Self.base64url(randomPublicBytes(32))
         let signer = try vaulting { try keys.auditSigner() }
         var zip = try archive.finish(
             bundle: bundle, approvedBy: who, releasedAtMillis: releasedAt, recipient: recipient, vaultID: vaultID,
-            signer: signer, receiptPath: "/v1/shared/\(token)/receipt", expiresAtMillis: expires)
+            signer: signer, receiptPath: "/v1/receipts/\(receiptToken)", expiresAtMillis: expires)
         defer { zip.resetBytes(in: 0..<zip.count) }
 
         var passphrase: String?
@@ -112,10 +135,15 @@ extension Vault {
             approvedBy: who, releasedAtMillis: releasedAt, archiveSHA256: archiveSHA256,
             archiveSize: archiveSize, linkHash: Data(SHA256Hasher.hash(Array(token.utf8))), linkExpiresMillis: expires,
             linkMaxDownloads: link.maxDownloads)
+        release.receiptHash = Data(SHA256Hasher.hash(Array(receiptToken.utf8)))
+        release.records = read
         for (position, item) in items.enumerated() { if let copy = item.redactedCopy { release.sources[position] = copy } }
-        let shares = items.map {
-            event($0.record, actor: who, action: "share", outcome: .ok,
-                  reason: "bundle \(id) to \(recipient.name), \($0.mode.rawValue), drafted by \(bundle.createdBy): \(bundle.reason)")
+        let shares = items.flatMap { item -> [AuditEntry] in
+            let entry = event(item.record, actor: who, action: "share", outcome: .ok,
+                              reason: "bundle \(id) to \(recipient.name), \(item.mode.rawValue), drafted by \(bundle.createdBy): \(bundle.reason)")
+            guard let copy = item.redactedCopy, let copyRecord = try? liveRecord(id: copy) else { return [entry] }
+            return [entry, event(copyRecord, actor: who, action: "share", outcome: .ok,
+                                 reason: "bundle \(id) to \(recipient.name), as the redacted copy of \(item.record.id)")]
         }
         let limit = link.maxDownloads.map { ", at most \($0) download\($0 == 1 ? "" : "s")" } ?? ""
         let released = AuditEntry(
@@ -138,7 +166,7 @@ extension Vault {
         row.archiveSize = release.archiveSize
         row.linkExpiresMillis = expires
         row.linkMaxDownloads = link.maxDownloads
-        return ReleasedBundle(bundle: row, token: token, passphrase: passphrase)
+        return ReleasedBundle(bundle: row, token: token, receiptToken: receiptToken, passphrase: passphrase)
     }
 
     /// Encrypts `zip` to the recipient straight into `path` (a temp file beside it, fsync,

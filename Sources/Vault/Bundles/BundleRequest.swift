@@ -28,6 +28,10 @@ public struct BundleItemRequest: Sendable, Codable, Equatable {
     /// An office document goes in as-is only with this set: it cannot be redacted in place and may
     /// hold tracked changes, comments and earlier text.
     public var confirm: Bool?
+    /// Set by the vault at draft time for an office document's redacted copy: the copy and its
+    /// SHA-256, so the release ships exactly what was drafted (what a client sends is replaced).
+    public var copy: String?
+    public var copySHA256: String?
 
     public init(record: String, mode: BundleItemMode, rects: [[Double]]? = nil, terms: [String]? = nil, spans: [[Int]]? = nil,
                 confirm: Bool? = nil) {
@@ -86,10 +90,13 @@ public struct ReleasedBundle: Sendable {
     public var bundle: BundleRow
     /// 43 characters of base64url; the download link is /v1/shared/TOKEN.
     public var token: String
+    /// A second token, for the receipt only (it is in the README inside the bundle, which the
+    /// agency may pass on; it cannot download).
+    public var receiptToken: String
     /// Set for a passphrase recipient: give it to them out of band.
     public var passphrase: String?
     public var downloadPath: String { "/v1/shared/\(token)" }
-    public var receiptPath: String { "/v1/shared/\(token)/receipt" }
+    public var receiptPath: String { "/v1/receipts/\(receiptToken)" }
 }
 
 /// A bundle that included records of a child: what the chronology shows.
