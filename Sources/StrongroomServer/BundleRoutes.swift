@@ -31,7 +31,7 @@ struct BundleRoutes {
         let vault = self.vault
         let row = try await pool.run { try vault.createBundle(body, by: principal, actor: principal.actor) }
         let items = try await pool.run { try vault.bundle(id: row.id, by: principal, actor: principal.actor).1 }
-        return try jsonResponse(BundleJSON(row, items: items), status: .created, extra: [.location: "/v1/bundles/\(row.id)"])
+        return try jsonResponse(BundleJSON(row, items: items, review: nil), status: .created, extra: [.location: "/v1/bundles/\(row.id)"])
     }
 
     @Sendable func list(_ request: Request, context: StrongroomContext) async throws -> Response {
@@ -39,15 +39,15 @@ struct BundleRoutes {
         let school = try requiredQuery("school", request)
         let vault = self.vault
         let rows = try await pool.run { try vault.bundles(school: school, by: principal, actor: principal.actor) }
-        return try jsonResponse(rows.map { BundleJSON($0, items: nil) })
+        return try jsonResponse(rows.map { BundleJSON($0, items: nil, review: nil) })
     }
 
     @Sendable func show(_ request: Request, context: StrongroomContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         let id = context.parameters.get("id") ?? ""
         let vault = self.vault
-        let (row, items) = try await pool.run { try vault.bundle(id: id, by: principal, actor: principal.actor) }
-        return try jsonResponse(BundleJSON(row, items: items))
+        let (row, items, review) = try await pool.run { try vault.bundle(id: id, by: principal, actor: principal.actor) }
+        return try jsonResponse(BundleJSON(row, items: items, review: review))
     }
 
     @Sendable func approve(_ request: Request, context: StrongroomContext) async throws -> Response {
@@ -164,8 +164,17 @@ struct BundleJSON: Encodable {
     var linkMaxDownloads: Int?
     var archiveSize: Int64?
     var items: [Item]?
+    /// A draft's choices and recipient, for the approver.
+    var choices: [BundleItemRequest]?
+    var recipientKey: String?
+    var recipientContact: String?
+    var recipientAddedBy: String?
 
-    init(_ row: BundleRow, items: [BundleItemRow]?) {
+    init(_ row: BundleRow, items: [BundleItemRow]?, review: BundleReview?) {
+        choices = review?.choices
+        recipientKey = review?.recipient.map { $0.ageRecipient ?? "passphrase" }
+        recipientContact = review?.recipient?.contact
+        recipientAddedBy = review?.recipient?.createdBy
         id = row.id; school = row.school; recipient = row.recipient; reason = row.reason; state = row.state.rawValue
         createdBy = row.createdBy; createdAt = iso8601(millis: row.createdAtMillis)
         approvedBy = row.approvedBy; releasedAt = row.releasedAtMillis.map(iso8601(millis:))

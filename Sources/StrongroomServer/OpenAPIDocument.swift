@@ -536,11 +536,13 @@ paths:
         "404": {$ref: "#/components/responses/Problem"}
         "410": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
-  /v1/shared/{token}/receipt:
+  /v1/receipts/{token}:
     post:
       operationId: confirmBundleReceipt
       security: []
-      description: The recipient confirms receipt (an audit event; the first time is kept).
+      description: >
+        The recipient confirms receipt (an audit event; the first time is kept). The token is the
+        receipt token printed in the bundle's README.txt, not the download token.
       parameters:
         - {name: token, in: path, required: true, schema: {type: string}}
       responses:
@@ -590,7 +592,7 @@ components:
         school: {type: string}
         recipient: {type: string}
         reason: {type: string}
-        state: {type: string, enum: [draft, released]}
+        state: {type: string, enum: [draft, releasing, released]}
         createdBy: {type: string}
         createdAt: {type: string, format: date-time}
         approvedBy: {type: string}
@@ -602,6 +604,13 @@ components:
         receiptAt: {type: string, format: date-time}
         archiveSHA256: {type: string}
         archiveSize: {type: integer}
+        choices:
+          description: A draft's choices, unsealed for the approver (GET of one draft only); copy and copySHA256 name the pinned redacted copy.
+          type: array
+          items: {type: object}
+        recipientKey: {type: string, description: "a draft's recipient's age key, or passphrase"}
+        recipientContact: {type: string}
+        recipientAddedBy: {type: string}
         items:
           type: array
           items:

@@ -80,6 +80,7 @@ public enum StrongroomService {
     public static func run(vault: Vault, configuration: ServerConfiguration, logger: Logger,
                            onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         try configuration.validate()
+        vault.purgeEndedBundleFiles()
         let (app, pool) = try makeApplication(vault: vault, configuration: configuration, logger: logger, onServerRunning: onServerRunning)
         var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)

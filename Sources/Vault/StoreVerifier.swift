@@ -30,6 +30,8 @@ public struct StoreReport: Sendable {
 public struct GCReport: Sendable {
     public var removedOrphans: [String] = []
     public var removedLeftovers: [String] = []
+    /// Encrypted bundle files whose links ended, and leftovers of crashed releases.
+    public var removedBundleFiles = 0
 }
 
 extension Vault {
@@ -128,9 +130,10 @@ extension Vault {
                 report.removedLeftovers.append(name)
             }
         }
+        report.removedBundleFiles = purgeEndedBundleFiles()
         try audit(AuditEntry(
             actor: actor, action: "gc", outcome: .ok,
-            reason: "removed \(report.removedOrphans.count) orphan blobs and \(report.removedLeftovers.count) leftover uploads"))
+            reason: "removed \(report.removedOrphans.count) orphan blobs, \(report.removedLeftovers.count) leftover uploads and \(report.removedBundleFiles) ended bundle files"))
         return report
     }
 }

@@ -114,6 +114,11 @@ final class BundleRouteTests: XCTestCase {
         XCTAssertEqual(reply5.status, 404, "another school's DSL sees nothing")
         let reply6 = try await send("GET", "/v1/bundles/\(id)", "dee")
         XCTAssertEqual(reply6.status, 200)
+        // The approver sees what is to be released: the terms to replace and the recipient's key.
+        let shown = try XCTUnwrap(reply6.json as? [String: Any])
+        XCTAssertEqual(((shown["choices"] as? [[String: Any]])?.first?["terms"] as? [String]), ["Pupil X"])
+        XCTAssertEqual(shown["recipientKey"] as? String, identity.recipient)
+        XCTAssertEqual(shown["recipientAddedBy"] as? String, "user:jo")
         let reply7 = try await server.request("POST", "/v1/bundles/\(id)/approve")
         XCTAssertEqual(reply7.status, 401)
 

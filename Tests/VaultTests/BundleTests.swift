@@ -426,6 +426,30 @@ final class BundleTests: XCTestCase {
         XCTAssertTrue(try events("share").contains { $0.record == copy.id }, "the copy's own audit trail shows the share")
     }
 
+    func testFilesOfEndedLinksAndCrashedReleasesAreSweptAndLiveOnesKept() throws {
+        let note = try text("A note.\n")
+        func release(days: Int) throws -> ReleasedBundle {
+            let draft = try f.vault.createBundle(.init(school: "S1", recipient: "Children's Social Care", reason: "r",
+                                                      items: [.init(record: note.id, mode: .asIs)]), by: dsl, actor: dsl.actor)
+            return try f.vault.approveBundle(id: draft.id, link: LinkTerms(expiresInDays: days), by: deputy, actor: deputy.actor)
+        }
+        let short = try release(days: 1), long = try release(days: 30)
+        let stray = f.layout.bundles + "/\(String(repeating: "a", count: 32)).age"
+        let temp = f.layout.bundles + "/\(long.bundle.id).age.tmp-0011aabbccdd"
+        for path in [stray, temp] { FileManager.default.createFile(atPath: path, contents: Data("x".utf8)) }
+        // The crashed release's temp file is old; the vault's clock is the test's.
+        var times = [timeval(tv_sec: 1_700_000_000, tv_usec: 0), timeval(tv_sec: 1_700_000_000, tv_usec: 0)]
+        XCTAssertEqual(utimes(temp, &times), 0)
+        let notOurs = f.layout.bundles + "/README"
+        FileManager.default.createFile(atPath: notOurs, contents: Data())
+        clock.advance(days: 2)
+        XCTAssertEqual(f.vault.purgeEndedBundleFiles(), 3)
+        let left = Set(try FileManager.default.contentsOfDirectory(atPath: f.layout.bundles))
+        XCTAssertEqual(left, ["\(long.bundle.id).age", "README"])
+        XCTAssertNoThrow(try f.vault.useBundleLink(token: long.token))
+        _ = short
+    }
+
     // MARK: office documents
 
     func putCopy(_ bytes: [UInt8], of original: String, child: String = "C1") throws -> EvidenceRecord {

@@ -59,6 +59,48 @@ extension Vault {
         }
     }
 
+    /// Deletes the bundle files no link may serve any more: links expired, revoked or used up,
+    /// bundles that do not exist (a restored store), and what a crashed release left (a
+    /// `.tmp-*` file, or a claim older than the claim timeout). Returns how many were removed.
+    /// Runs when a bundle is approved, when the service starts, and in `gc`.
+    @discardableResult
+    public func purgeEndedBundleFiles() -> Int {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: layout.bundles) else { return 0 }
+        let now = nowMillis
+        var removed = 0
+        for name in names {
+            let path = layout.bundles + "/" + name
+            var info = stat()
+            guard lstat(path, &info) == 0 else { continue }
+            let ageMillis = now - Int64(info.st_mtim.tv_sec) * 1000
+            let id = String(name.prefix(32))
+            let ended: Bool
+            if name.contains(".tmp-") {
+                ended = ageMillis > BundleRow.claimTimeoutMillis
+            } else if name.hasSuffix(".age"), name.count == 36, RecordID.isValid(id) {
+                let found: BundleRow?
+                do { found = try catalog.bundle(id: id) } catch { continue }  // a database error: keep it
+                guard let row = found else {
+                    ended = true  // no such bundle (a restored store)
+                    if unlink(path) == 0 { removed += 1 }
+                    continue
+                }
+                switch row.state {
+                case .draft: ended = true
+                case .releasing: ended = (row.claimedAtMillis ?? 0) < now - BundleRow.claimTimeoutMillis
+                case .released:
+                    ended = row.linkRevokedMillis != nil || (row.linkExpiresMillis.map { now >= $0 } ?? false)
+                        || (row.linkMaxDownloads.map { row.linkDownloads >= $0 } ?? false)
+                }
+            } else {
+                continue  // not ours: left alone
+            }
+            if ended, unlink(path) == 0 { removed += 1 }
+        }
+        if removed > 0 { try? SystemFileOps().fsyncDirectory(layout.bundles) }
+        return removed
+    }
+
     /// Removes a bundle's encrypted file (its link ended). Best effort: a missing file is fine.
     public func discardBundleFile(_ id: String) {
         guard let path = try? bundleFile(id) else { return }
@@ -140,11 +182,19 @@ extension Vault {
         return rows
     }
 
-    /// One bundle and its items, after an audit event.
-    public func bundle(id: String, by principal: Principal?, actor: String) throws -> (BundleRow, [BundleItemRow]) {
+    /// One bundle and its items, after an audit event. A draft also comes with what its
+    /// approver must see before releasing it: the choices (rectangles, terms, confirmations,
+    /// pinned copies) and the recipient as the directory holds it (its key and who added it).
+    public func bundle(id: String, by principal: Principal?, actor: String) throws -> (BundleRow, [BundleItemRow], BundleReview?) {
         let row = try visibleBundle(id, principal: principal, action: "bundle-show")
-        try audit(AuditEntry(actor: principal?.actor ?? actor, action: "bundle-show", outcome: .ok, school: row.school, reason: row.id))
-        return (row, try vaulting { try catalog.bundleItems(id: id) })
+        var review: BundleReview?
+        if row.state != .released, let keys {
+            let recipient = try vaulting { try catalog.recipients(school: row.school) }.first { $0.name == row.recipient }
+            review = BundleReview(choices: try unseal(row, keys: keys), recipient: recipient)
+        }
+        try audit(AuditEntry(actor: principal?.actor ?? actor, action: "bundle-show", outcome: .ok, school: row.school,
+                             reason: row.id + (review == nil ? "" : ", with the draft's choices")))
+        return (row, try vaulting { try catalog.bundleItems(id: id) }, review)
     }
 
     /// What was shared of a child's records: for the chronology (no audit event of its own;

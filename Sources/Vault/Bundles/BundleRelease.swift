@@ -40,6 +40,7 @@ extension Vault {
             throw VaultError.conflict("the draft is older than \(Self.draftLifetimeDays) days; draft the bundle again")
         }
         let choices = try unseal(bundle, keys: keys)
+        purgeEndedBundleFiles()
         // One approval at a time: the claim is taken before anything is read or written.
         do {
             try vaulting { try catalog.claimBundle(id: id, approver: who, nowMillis: nowMillis) }

@@ -99,6 +99,13 @@ public struct ReleasedBundle: Sendable {
     public var receiptPath: String { "/v1/receipts/\(receiptToken)" }
 }
 
+/// What the second person checks before approving a draft.
+public struct BundleReview: Sendable {
+    public var choices: [BundleItemRequest]
+    /// Nil if the recipient has left the directory (the release will refuse).
+    public var recipient: Recipient?
+}
+
 /// A bundle that included records of a child: what the chronology shows.
 public struct ShareEntry: Sendable {
     public var bundle: BundleRow
