@@ -448,7 +448,18 @@ paths:
                 school: {$ref: "#/components/schemas/OpaqueID"}
                 recipient: {type: string, minLength: 1, maxLength: 200}
                 reason: {$ref: "#/components/schemas/Reason"}
-                items: {type: array, minItems: 1, maxItems: 200, items: {$ref: "#/components/schemas/BundleItem"}}
+                items: {type: array, maxItems: 200, items: {$ref: "#/components/schemas/BundleItem"}}
+                children:
+                  description: Every record of these children joins as-is (oldest first), unless items names it or leaveOut does.
+                  type: array
+                  maxItems: 100
+                  items: {$ref: "#/components/schemas/OpaqueID"}
+                concerns:
+                  description: Every record of these concerns joins as-is, likewise.
+                  type: array
+                  maxItems: 100
+                  items: {$ref: "#/components/schemas/OpaqueID"}
+                leaveOut: {type: array, maxItems: 1000, items: {$ref: "#/components/schemas/RecordID"}}
       responses:
         "201":
           description: The draft.

@@ -27,6 +27,9 @@ struct BundleCreate: ParsableCommand {
     @Option(name: .customLong("record"), help: "A record to include as-is (repeat).") var records: [String] = []
     @Option(name: .customLong("original"), help: "A record to include with its exact stored bytes (repeat).") var originals: [String] = []
     @Option(help: "A JSON file of items (modes, rectangles, terms), as POST /v1/bundles takes.") var items: String?
+    @Option(name: .customLong("child"), help: "Every record of this child joins as-is (repeat).") var children: [String] = []
+    @Option(name: .customLong("concern"), help: "Every record of this concern joins as-is (repeat).") var concerns: [String] = []
+    @Option(name: .customLong("leave-out"), help: "A record the children or concerns would bring in, left out (repeat).") var leaveOut: [String] = []
 
     func run() throws {
         var list = records.map { BundleItemRequest(record: $0, mode: .asIs) } + originals.map { BundleItemRequest(record: $0, mode: .original) }
@@ -39,7 +42,8 @@ struct BundleCreate: ParsableCommand {
             }
         }
         let vault = try options.openVault()
-        let row = try vault.createBundle(BundleRequest(school: school, recipient: recipient, reason: reason, items: list),
+        let row = try vault.createBundle(BundleRequest(school: school, recipient: recipient, reason: reason, items: list,
+                                                       children: children, concerns: concerns, leaveOut: leaveOut),
                                          by: try user.principal(in: vault), actor: options.actorName)
         if options.json {
             Output.json(["id": row.id, "state": row.state.rawValue, "items": list.count])

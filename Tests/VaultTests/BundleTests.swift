@@ -450,6 +450,27 @@ final class BundleTests: XCTestCase {
         _ = short
     }
 
+    func testRecordsAreSelectedByChildOrConcernWithItemsOverridingAndOthersLeftOut() throws {
+        let first = try text("First note about C1.\n")
+        let second = try text("Second note about C1, naming D. Third-Party.\n")
+        let third = try text("Third note about C1.\n")
+        let otherChild = try text("A note about C2.\n", child: "C2")
+        let draft = try f.vault.createBundle(.init(
+            school: "S1", recipient: "Children's Social Care", reason: "Chronology for the conference",
+            items: [.init(record: second.id, mode: .redacted, terms: ["D. Third-Party"])], children: ["C1"], leaveOut: [third.id]),
+            by: dsl, actor: dsl.actor)
+        let (_, items, review) = try f.vault.bundle(id: draft.id, by: deputy, actor: deputy.actor)
+        XCTAssertEqual(items.map(\.record), [second.id, first.id])
+        XCTAssertEqual(items.map(\.mode), ["redacted", "as-is"])
+        XCTAssertEqual(review?.choices.first?.terms, ["D. Third-Party"])
+        XCTAssertFalse(items.contains { $0.record == otherChild.id || $0.record == third.id })
+        XCTAssertThrowsError(try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r", items: [],
+                                                           children: ["C1"], leaveOut: [first.id, second.id, third.id]),
+                                                      by: dsl, actor: dsl.actor), "nothing left to share")
+        XCTAssertThrowsError(try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r", items: [],
+                                                           children: ["Jane Smith"]), by: dsl, actor: dsl.actor), "a name is not an id")
+    }
+
     // MARK: office documents
 
     func putCopy(_ bytes: [UInt8], of original: String, child: String = "C1") throws -> EvidenceRecord {

@@ -21,16 +21,17 @@ extension Vault {
         guard let recipient = try vaulting({ try catalog.recipients(school: request.school) }).first(where: { $0.name == request.recipient }) else {
             throw VaultError.invalidArgument("the school has no recipient named \(LogText.escape(request.recipient)); add one first")
         }
-        guard (1...Self.maxBundleItems).contains(request.items.count) else {
-            throw VaultError.invalidArgument("a bundle holds 1 to \(Self.maxBundleItems) items")
-        }
         guard Set(request.items.map(\.record)).count == request.items.count else {
             throw VaultError.invalidArgument("a record is listed twice")
         }
+        let selected = try selectedItems(request)
+        guard (1...Self.maxBundleItems).contains(selected.count) else {
+            throw VaultError.invalidArgument("a bundle holds 1 to \(Self.maxBundleItems) items; this one would hold \(selected.count)")
+        }
         var rows: [BundleItemRow] = []
-        var choices = request.items
+        var choices = selected
         let id = RecordID.generate()
-        for (position, item) in request.items.enumerated() {
+        for (position, item) in selected.enumerated() {
             let record = try bundleRecord(item.record, school: request.school, principal: principal)
             choices[position].copy = nil
             choices[position].copySHA256 = nil
@@ -57,6 +58,31 @@ extension Vault {
                 signer: signer)
         }
         return row
+    }
+
+    /// The request's items, then every other record of its children and concerns (as-is, oldest
+    /// first), less those it leaves out. Redacted copies are never added this way: they go out
+    /// as their original's redaction.
+    func selectedItems(_ request: BundleRequest) throws -> [BundleItemRequest] {
+        var items = request.items
+        let leaveOut = Set(request.leaveOut ?? [])
+        var seen = Set(items.map(\.record)).union(leaveOut)
+        let filters = try (request.children ?? []).map { child -> RecordFilter in
+            try vaulting { try OpaqueID.validate(child, field: "child id") }
+            return RecordFilter(school: request.school, child: child)
+        } + (request.concerns ?? []).map { concern -> RecordFilter in
+            try vaulting { try OpaqueID.validate(concern, field: "concern id") }
+            return RecordFilter(school: request.school, concern: concern)
+        }
+        for filter in filters {
+            for record in try withoutShredded(try vaulting { try catalog.records(matching: filter) }, id: \.id)
+            where record.derivedFrom == nil && !seen.contains(record.id) {
+                seen.insert(record.id)
+                items.append(BundleItemRequest(record: record.id, mode: .asIs))
+                guard items.count <= Self.maxBundleItems else { return items }
+            }
+        }
+        return items.filter { !leaveOut.contains($0.record) }
     }
 
     /// A record a bundle of `school` may include: live and of that school. For a user, anything

@@ -64,12 +64,21 @@ public struct BundleRequest: Sendable, Codable {
     public var recipient: String
     public var reason: String
     public var items: [BundleItemRequest]
+    /// Every record of these children, and of these concerns, in the school joins the bundle
+    /// as-is, oldest first, unless `items` names it (with its own mode) or `leaveOut` does.
+    public var children: [String]?
+    public var concerns: [String]?
+    public var leaveOut: [String]?
 
-    public init(school: String, recipient: String, reason: String, items: [BundleItemRequest]) {
+    public init(school: String, recipient: String, reason: String, items: [BundleItemRequest], children: [String]? = nil,
+                concerns: [String]? = nil, leaveOut: [String]? = nil) {
         self.school = school
         self.recipient = recipient
         self.reason = reason
         self.items = items
+        self.children = children
+        self.concerns = concerns
+        self.leaveOut = leaveOut
     }
 }
 
