@@ -97,7 +97,8 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: ["KeyManagement", "Storage"], path: "Tests/TestSupport"),
         .testTarget(name: "KeyManagementTests", dependencies: ["KeyManagement", "TestSupport"], path: "Tests/KeyManagementTests"),
-        .testTarget(name: "RedactionTests", dependencies: ["Redaction", "TestSupport"], path: "Tests/RedactionTests"),
+        .testTarget(
+            name: "RedactionTests", dependencies: ["Redaction", "TestSupport"], path: "Tests/RedactionTests", exclude: ["Fixtures"]),
         .testTarget(
             name: "StorageTests",
             dependencies: ["Storage", "KeyManagement", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],

@@ -44,6 +44,20 @@ final class ImageRedactionTests: XCTestCase {
         XCTAssertFalse(outside.allSatisfy(isBlack))
     }
 
+    /// HEIC (made by heif-enc) and WebP (made by Pillow), 320x240, in Tests/RedactionTests/Fixtures.
+    func testHEICAndWebPAreRedactedFromPixelsAndHEICComesOutAsJPEG() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+        for (name, format, out) in [("gradient.heic", ImageFormat.heif, ImageFormat.jpeg), ("gradient.webp", .webp, .webp)] {
+            let bytes = Array(try Data(contentsOf: folder.appendingPathComponent(name)))
+            let redacted = try redactor.image(bytes, format: format, rects: [RedactionRect(x: 10, y: 10, width: 50, height: 40)])
+            XCTAssertEqual(redacted.mimeType, out.mimeType, name)
+            let pixels = try redactor.decode(redacted.bytes, format: out)
+            XCTAssertEqual([pixels.width, pixels.height], [320, 240], name)
+            XCTAssertTrue(isBlack(pixels.pixel(x: 30, y: 30)), "\(name): \(Array(pixels.pixel(x: 30, y: 30)))")
+            XCTAssertFalse(isBlack(pixels.pixel(x: 310, y: 230)), "\(name): the gradient outside the rectangle is still there")
+        }
+    }
+
     func testAPNGWithDataAfterIENDComesOutWithoutIt() throws {
         let secret = Array("TRAILING-SECRET-Pupil-X".utf8)
         let png = try sample("body-map-front.png") + secret
