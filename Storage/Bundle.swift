@@ -28,6 +28,9 @@ public struct BundleRow: Sendable, Equatable, Codable, FetchableRecord, Persista
     public var linkHash: Data?
     /// SHA-256 of the receipt token (a second token, printed in the README inside the bundle).
     public var receiptHash: Data?
+    /// The release's claim: a random id naming its attempt (and its file, `ID-CLAIM.age`); a
+    /// releaser whose claim was taken over can neither commit nor touch the new one's file.
+    public var claim: String?
     public var claimedAtMillis: Int64?
     public var linkExpiresMillis: Int64?
     public var linkMaxDownloads: Int?
@@ -40,7 +43,7 @@ public struct BundleRow: Sendable, Equatable, Codable, FetchableRecord, Persista
         case createdBy = "created_by", createdAtMillis = "created_at_ms", approvedBy = "approved_by"
         case releasedAtMillis = "released_at_ms", sealedItems = "sealed_items", sealedKEK = "sealed_kek"
         case archiveSHA256 = "archive_sha256", archiveSize = "archive_size", linkHash = "link_hash"
-        case receiptHash = "receipt_hash", claimedAtMillis = "claimed_at_ms"
+        case receiptHash = "receipt_hash", claim, claimedAtMillis = "claimed_at_ms"
         case linkExpiresMillis = "link_expires_ms", linkMaxDownloads = "link_max_downloads"
         case linkDownloads = "link_downloads", linkRevokedMillis = "link_revoked_ms", receiptAtMillis = "receipt_at_ms"
     }
@@ -90,6 +93,8 @@ public struct BundleRelease: Sendable {
     public var archiveSize: Int64
     public var linkHash: Data
     public var receiptHash: Data = Data()
+    /// The claim this release holds (`claimBundle`).
+    public var claim: String = ""
     /// Every record read for the bundle (items and the copies read in their place): all must
     /// still exist when the release commits, or a shred ran meanwhile.
     public var records: [String] = []
@@ -131,9 +136,12 @@ public protocol BundleCatalog: Sendable {
     func bundles(school: String, child: String) throws -> [(BundleRow, [BundleItemRow])]
     /// Claims a draft (or a release that crashed over `claimTimeoutMillis` ago) for `approver`
     /// before anything is read; `lifecycleConflict` if another approval holds or finished it.
-    func claimBundle(id: String, approver: String, nowMillis: Int64) throws
+    func claimBundle(id: String, approver: String, claim: String, nowMillis: Int64) throws
+    /// Renews a claim while its release works (so no one takes it over); `lifecycleConflict` if
+    /// it was taken over.
+    func renewClaim(id: String, claim: String, nowMillis: Int64) throws
     /// Gives a claim back (a release that failed), so that the draft can be approved again.
-    func unclaimBundle(id: String, approver: String) throws
+    func unclaimBundle(id: String, claim: String) throws
     /// Marks a claimed bundle released (dropping its sealed items) with its audit events;
     /// `lifecycleConflict` if the claim is not `approvedBy`'s or a record was shredded meanwhile.
     func releaseBundle(id: String, _ release: BundleRelease, events: [AuditEntry], signer: AuditSigner?) throws
@@ -184,13 +192,13 @@ extension SQLiteCatalog: BundleCatalog {
         }
     }
 
-    public func claimBundle(id: String, approver: String, nowMillis: Int64) throws {
+    public func claimBundle(id: String, approver: String, claim: String, nowMillis: Int64) throws {
         try guarded {
             try pool.write { db in
                 try db.execute(sql: """
-                    UPDATE bundles SET state = 'releasing', approved_by = ?, claimed_at_ms = ?
+                    UPDATE bundles SET state = 'releasing', approved_by = ?, claim = ?, claimed_at_ms = ?
                     WHERE id = ? AND (state = 'draft' OR (state = 'releasing' AND claimed_at_ms < ?))
-                    """, arguments: [approver, nowMillis, id, nowMillis - BundleRow.claimTimeoutMillis])
+                    """, arguments: [approver, claim, nowMillis, id, nowMillis - BundleRow.claimTimeoutMillis])
                 guard db.changesCount == 1 else {
                     throw StorageError.lifecycleConflict("the bundle is being released, or was released, by another approval")
                 }
@@ -198,12 +206,22 @@ extension SQLiteCatalog: BundleCatalog {
         }
     }
 
-    public func unclaimBundle(id: String, approver: String) throws {
+    public func renewClaim(id: String, claim: String, nowMillis: Int64) throws {
+        try guarded {
+            try pool.write { db in
+                try db.execute(sql: "UPDATE bundles SET claimed_at_ms = ? WHERE id = ? AND state = 'releasing' AND claim = ?",
+                               arguments: [nowMillis, id, claim])
+                guard db.changesCount == 1 else { throw StorageError.lifecycleConflict("the bundle's release was taken over by another approval") }
+            }
+        }
+    }
+
+    public func unclaimBundle(id: String, claim: String) throws {
         try guarded {
             try pool.write { db in
                 try db.execute(
-                    sql: "UPDATE bundles SET state = 'draft', approved_by = NULL, claimed_at_ms = NULL WHERE id = ? AND state = 'releasing' AND approved_by = ?",
-                    arguments: [id, approver])
+                    sql: "UPDATE bundles SET state = 'draft', approved_by = NULL, claim = NULL, claimed_at_ms = NULL WHERE id = ? AND state = 'releasing' AND claim = ?",
+                    arguments: [id, claim])
             }
         }
     }
@@ -222,10 +240,10 @@ extension SQLiteCatalog: BundleCatalog {
             try db.execute(sql: """
                 UPDATE bundles SET state = 'released', released_at_ms = ?, sealed_items = NULL, sealed_kek = NULL, claimed_at_ms = NULL,
                     archive_sha256 = ?, archive_size = ?, link_hash = ?, receipt_hash = ?, link_expires_ms = ?, link_max_downloads = ?
-                WHERE id = ? AND state = 'releasing' AND approved_by = ?
+                WHERE id = ? AND state = 'releasing' AND claim = ?
                 """, arguments: [release.releasedAtMillis, release.archiveSHA256, release.archiveSize,
                                  release.linkHash, release.receiptHash, release.linkExpiresMillis, release.linkMaxDownloads, id,
-                                 release.approvedBy])
+                                 release.claim])
             guard db.changesCount == 1 else { throw StorageError.lifecycleConflict("the bundle's release was taken over by another approval") }
             for (position, source) in release.sources {
                 try db.execute(sql: "UPDATE bundle_items SET source = ? WHERE bundle = ? AND position = ?", arguments: [source, id, position])

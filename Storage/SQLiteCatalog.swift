@@ -181,7 +181,7 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
             try db.execute(sql: """
                 CREATE TABLE bundles (
                     id TEXT PRIMARY KEY, school TEXT NOT NULL, recipient TEXT NOT NULL, reason TEXT NOT NULL,
-                    state TEXT NOT NULL CHECK (state IN ('draft', 'releasing', 'released')), claimed_at_ms INTEGER,
+                    state TEXT NOT NULL CHECK (state IN ('draft', 'releasing', 'released')), claim TEXT, claimed_at_ms INTEGER,
                     created_by TEXT NOT NULL, created_at_ms INTEGER NOT NULL,
                     approved_by TEXT, released_at_ms INTEGER,
                     sealed_items BLOB, sealed_kek TEXT,

@@ -132,7 +132,7 @@ struct SharedLinkRoutes {
                 try await writer.write(ByteBuffer(bytes: chunk))
             }
             try await writer.finish(nil)
-            if use.last { vault.discardBundleFile(use.bundle.id) }
+            if use.last { vault.discardBundleFiles(use.bundle.id) }
         }
         return Response(status: .ok, headers: headers, body: body)
     }

@@ -45,7 +45,7 @@ final class BundleTests: XCTestCase {
 
     /// Decrypts a released bundle with stock age and unpacks it with Python; returns the folder.
     func open(_ release: ReleasedBundle, passphrase: String? = nil) throws -> String {
-        let path = f.layout.bundles + "/\(release.bundle.id).age"
+        let path = f.layout.bundles + "/\(release.bundle.id)-\(release.bundle.claim!).age"
         let run = try passphrase.map { try StockAge.decrypt(file: path, passphrase: $0) } ?? StockAge.decrypt(file: path, identity: agency.file)
         XCTAssertEqual(run.status, 0, run.stderr)
         let zip = work + "/\(release.bundle.id).zip"
@@ -81,7 +81,7 @@ final class BundleTests: XCTestCase {
             .init(record: letter.id, mode: .asIs, confirm: true),
         ]), by: dsl, actor: dsl.actor)
         XCTAssertEqual(draft.state, .draft)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: f.layout.bundles + "/\(draft.id).age"), "nothing is built before approval")
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: f.layout.bundles)) ?? [], [], "nothing is built before approval")
 
         let release = try f.vault.approveBundle(id: draft.id, by: deputy, actor: deputy.actor)
         XCTAssertEqual(release.bundle.state, .released)
@@ -165,7 +165,7 @@ final class BundleTests: XCTestCase {
         // Nothing stored holds the passphrase.
         let stored = try bytes(f.layout.metadata) + ((try? bytes(f.layout.metadata + "-wal")) ?? [])
         XCTAssertNil(stored.firstRange(of: Array(passphrase.utf8)))
-        XCTAssertNotEqual(try StockAge.decrypt(file: f.layout.bundles + "/\(draft.id).age", passphrase: "wrong-guess").status, 0)
+        XCTAssertNotEqual(try StockAge.decrypt(file: f.layout.bundles + "/\(draft.id)-\(release.bundle.claim!).age", passphrase: "wrong-guess").status, 0)
     }
 
     // MARK: four eyes and roles
@@ -179,7 +179,7 @@ final class BundleTests: XCTestCase {
         }
         XCTAssertEqual(try events("bundle-approve").last?.outcome, "denied")
         XCTAssertEqual(try f.vault.bundle(id: draft.id, by: dsl, actor: dsl.actor).0.state, .draft)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: f.layout.bundles + "/\(draft.id).age"))
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: f.layout.bundles)) ?? [], [])
         // Released once by the second person, and not twice.
         XCTAssertNoThrow(try f.vault.approveBundle(id: draft.id, by: deputy, actor: deputy.actor))
         XCTAssertThrowsError(try f.vault.approveBundle(id: draft.id, by: deputy, actor: deputy.actor)) {
@@ -351,7 +351,7 @@ final class BundleTests: XCTestCase {
         XCTAssertThrowsError(try f.vault.useBundleLink(token: holding.token)) {
             guard case VaultError.linkUnusable = $0 else { return XCTFail("\($0)") }
         }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: f.layout.bundles + "/\(holding.bundle.id).age"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: f.layout.bundles + "/\(holding.bundle.id)-\(holding.bundle.claim!).age"))
         XCTAssertNoThrow(try f.vault.useBundleLink(token: other.token), "a bundle without the record keeps its link")
         XCTAssertTrue(try events("bundle-revoke").contains { ($0.reason ?? "").contains(request.id) })
     }
@@ -434,18 +434,19 @@ final class BundleTests: XCTestCase {
             return try f.vault.approveBundle(id: draft.id, link: LinkTerms(expiresInDays: days), by: deputy, actor: deputy.actor)
         }
         let short = try release(days: 1), long = try release(days: 30)
-        let stray = f.layout.bundles + "/\(String(repeating: "a", count: 32)).age"
-        let temp = f.layout.bundles + "/\(long.bundle.id).age.tmp-0011aabbccdd"
-        for path in [stray, temp] { FileManager.default.createFile(atPath: path, contents: Data("x".utf8)) }
+        let stray = f.layout.bundles + "/\(String(repeating: "a", count: 32))-\(String(repeating: "b", count: 16)).age"
+        let oldAttempt = f.layout.bundles + "/\(long.bundle.id)-\(String(repeating: "c", count: 16)).age"
+        let temp = f.layout.bundles + "/\(long.bundle.id)-\(long.bundle.claim!).age.tmp-0011aabbccdd"
+        for path in [stray, oldAttempt, temp] { FileManager.default.createFile(atPath: path, contents: Data("x".utf8)) }
         // The crashed release's temp file is old; the vault's clock is the test's.
         var times = [timeval(tv_sec: 1_700_000_000, tv_usec: 0), timeval(tv_sec: 1_700_000_000, tv_usec: 0)]
         XCTAssertEqual(utimes(temp, &times), 0)
         let notOurs = f.layout.bundles + "/README"
         FileManager.default.createFile(atPath: notOurs, contents: Data())
         clock.advance(days: 2)
-        XCTAssertEqual(f.vault.purgeEndedBundleFiles(), 3)
+        XCTAssertEqual(f.vault.purgeEndedBundleFiles(), 4)
         let left = Set(try FileManager.default.contentsOfDirectory(atPath: f.layout.bundles))
-        XCTAssertEqual(left, ["\(long.bundle.id).age", "README"])
+        XCTAssertEqual(left, ["\(long.bundle.id)-\(long.bundle.claim!).age", "README"])
         XCTAssertNoThrow(try f.vault.useBundleLink(token: long.token))
         _ = short
     }
@@ -469,6 +470,28 @@ final class BundleTests: XCTestCase {
                                                       by: dsl, actor: dsl.actor), "nothing left to share")
         XCTAssertThrowsError(try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r", items: [],
                                                            children: ["Jane Smith"]), by: dsl, actor: dsl.actor), "a name is not an id")
+    }
+
+    func testAReleaseWhoseClaimWasTakenOverStopsAndLeavesTheNewReleaseIntact() throws {
+        let note = try text("A note.\n")
+        let draft = try f.vault.createBundle(.init(school: "S1", recipient: "Children's Social Care", reason: "r",
+                                                  items: [.init(record: note.id, mode: .asIs)]), by: dsl, actor: dsl.actor)
+        let other = Principal(name: "deputy2", role: .deputy, schools: ["S1"])
+        var second: ReleasedBundle?
+        Vault.afterBundleItemRead = { [f, clock, other] in
+            Vault.afterBundleItemRead = nil
+            clock!.advance(days: 1)  // the first release stalls past the claim timeout
+            second = try? f!.vault.approveBundle(id: draft.id, by: other, actor: other.actor)
+        }
+        defer { Vault.afterBundleItemRead = nil }
+        XCTAssertThrowsError(try f.vault.approveBundle(id: draft.id, by: deputy, actor: deputy.actor)) {
+            guard case VaultError.conflict(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("taken over"), why)
+        }
+        let taken = try XCTUnwrap(second)
+        XCTAssertEqual(try f.vault.bundle(id: draft.id, by: dsl, actor: dsl.actor).0.approvedBy, other.actor)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: f.layout.bundles), ["\(draft.id)-\(taken.bundle.claim!).age"])
+        XCTAssertNoThrow(try f.vault.useBundleLink(token: taken.token))
     }
 
     // MARK: office documents

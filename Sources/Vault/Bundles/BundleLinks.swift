@@ -11,7 +11,7 @@ extension Vault {
         public var bundle: BundleRow
         public var path: String
         public var size: Int64
-        /// The link is used up by this download: call `discardBundleFile` when it is sent.
+        /// The link is used up by this download: call `discardBundleFiles` when it is sent.
         public var last: Bool
     }
 
@@ -39,7 +39,7 @@ extension Vault {
         }
         switch use {
         case .allowed(let row, let last):
-            let path = try bundleFile(row.id)
+            let path = try bundleFile(row.id, claim: row.claim)
             var info = stat()
             guard stat(path, &info) == 0, Int64(info.st_size) == row.archiveSize else {
                 throw VaultError.linkUnusable("the bundle's file is no longer held here (a restored store?); ask the school to release it again")
@@ -48,20 +48,22 @@ extension Vault {
         case .unknown:
             throw VaultError.notFound("(no such link)")
         case .revoked(let row):
-            discardBundleFile(row.id)
+            discardBundleFiles(row.id)
             throw VaultError.linkUnusable("this link was revoked by the school")
         case .expired(let row):
-            discardBundleFile(row.id)
+            discardBundleFiles(row.id)
             throw VaultError.linkUnusable("this link expired on \(BundleArchive.iso(row.linkExpiresMillis ?? 0))")
         case .usedUp(let row):
-            discardBundleFile(row.id)
+            discardBundleFiles(row.id)
             throw VaultError.linkUnusable("this link has been used its \(row.linkMaxDownloads ?? 0) time\(row.linkMaxDownloads == 1 ? "" : "s")")
         }
     }
 
-    /// Deletes the bundle files no link may serve any more: links expired, revoked or used up,
-    /// bundles that do not exist (a restored store), and what a crashed release left (a
-    /// `.tmp-*` file, or a claim older than the claim timeout). Returns how many were removed.
+    /// Deletes the bundle files no link may serve any more: links expired or revoked, bundles
+    /// that do not exist (a restored store), and what failed or crashed releases left (a file
+    /// not of the bundle's current claim, a claim older than the claim timeout, an old `.tmp-*`
+    /// file). A used-up link's file is left to the download that used it up (or to its expiry),
+    /// so a sweep cannot pull it from under that download. Returns how many were removed.
     /// Runs when a bundle is approved, when the service starts, and in `gc`.
     @discardableResult
     public func purgeEndedBundleFiles() -> Int {
@@ -74,10 +76,11 @@ extension Vault {
             guard lstat(path, &info) == 0 else { continue }
             let ageMillis = now - Int64(info.st_mtim.tv_sec) * 1000
             let id = String(name.prefix(32))
+            let claim = name.count == 53 ? String(name.dropFirst(33).prefix(16)) : ""
             let ended: Bool
             if name.contains(".tmp-") {
                 ended = ageMillis > BundleRow.claimTimeoutMillis
-            } else if name.hasSuffix(".age"), name.count == 36, RecordID.isValid(id) {
+            } else if name.hasSuffix(".age"), name.count == 53, RecordID.isValid(id), name.dropFirst(32).first == "-" {
                 let found: BundleRow?
                 do { found = try catalog.bundle(id: id) } catch { continue }  // a database error: keep it
                 guard let row = found else {
@@ -86,11 +89,10 @@ extension Vault {
                     continue
                 }
                 switch row.state {
+                case _ where row.claim != claim: ended = true
                 case .draft: ended = true
                 case .releasing: ended = (row.claimedAtMillis ?? 0) < now - BundleRow.claimTimeoutMillis
-                case .released:
-                    ended = row.linkRevokedMillis != nil || (row.linkExpiresMillis.map { now >= $0 } ?? false)
-                        || (row.linkMaxDownloads.map { row.linkDownloads >= $0 } ?? false)
+                case .released: ended = row.linkRevokedMillis != nil || (row.linkExpiresMillis.map { now >= $0 } ?? false)
                 }
             } else {
                 continue  // not ours: left alone
@@ -101,10 +103,14 @@ extension Vault {
         return removed
     }
 
-    /// Removes a bundle's encrypted file (its link ended). Best effort: a missing file is fine.
-    public func discardBundleFile(_ id: String) {
-        guard let path = try? bundleFile(id) else { return }
-        if unlink(path) == 0 { try? SystemFileOps().fsyncDirectory(layout.bundles) }
+    /// Removes a released bundle's encrypted files (its link ended). Best effort.
+    public func discardBundleFiles(_ id: String) {
+        guard RecordID.isValid(id), let names = try? FileManager.default.contentsOfDirectory(atPath: layout.bundles) else { return }
+        var removed = false
+        for name in names where name.hasPrefix(id + "-") && name.hasSuffix(".age") {
+            if unlink(layout.bundles + "/" + name) == 0 { removed = true }
+        }
+        if removed { try? SystemFileOps().fsyncDirectory(layout.bundles) }
     }
 
     /// The recipient confirms receipt; the first confirmation is kept, each is audited.
@@ -138,7 +144,7 @@ extension Vault {
         } catch VaultError.storage(.lifecycleConflict(let why)) {
             throw VaultError.conflict(why)
         }
-        discardBundleFile(id)
+        discardBundleFiles(id)
     }
 
     /// A shred reaches shared bundles too: every live link to a bundle holding a shredded record
@@ -152,7 +158,7 @@ extension Vault {
                         reason: "\(bundle.id): link to \(bundle.recipient) revoked: \(reason)"), signer: signer)
                 }
             } catch VaultError.storage(.lifecycleConflict) {}
-            discardBundleFile(bundle.id)
+            discardBundleFiles(bundle.id)
         }
     }
 
@@ -163,13 +169,36 @@ extension Vault {
         let bundle = try visibleBundle(id, principal: principal, action: "bundle-export")
         guard bundle.state == .released else { throw VaultError.conflict("the bundle \(id) is a draft: it needs a second DSL or deputy's approval") }
         guard bundle.linkRevokedMillis == nil else { throw VaultError.conflict("the bundle \(id) was revoked") }
-        guard let bytes = try vaulting({ try DurableFile.read(try bundleFile(id), limit: Self.maxBundleBytes + (64 << 20)) }),
-              Int64(bytes.count) == bundle.archiveSize, Hex.encode(SHA256Hasher.hash(bytes)) == bundle.archiveSHA256 else {
+        guard let input = FileHandle(forReadingAtPath: try bundleFile(id, claim: bundle.claim)) else {
             throw VaultError.linkUnusable("the bundle's file is no longer held here (its link ended, or the store was restored)")
         }
+        defer { try? input.close() }
+        guard access(path, F_OK) != 0 else { throw VaultError.invalidArgument("\(path) exists; give a new file name") }
         try audit(AuditEntry(actor: actor, action: "bundle-export", outcome: .ok, school: bundle.school,
                              reason: "\(id): encrypted bundle for \(bundle.recipient) exported to a file"))
-        try vaulting { try DurableFile.write(bytes, to: path, mode: 0o600, exclusive: true) }
+        // Streamed (a bundle may be a gigabyte), checked against the release's SHA-256, then
+        // linked into place only if nothing is there.
+        try vaulting {
+            let ops = SystemFileOps()
+            let temp = path + ".tmp-" + Hex.encode(randomPublicBytes(6))
+            let fd = try ops.open(temp, flags: O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o600)
+            var open = true
+            defer { if open { ops.close(fd) }; ops.unlink(temp) }
+            var hasher = SHA256Hasher()
+            var size: Int64 = 0
+            while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
+                try chunk.withUnsafeBytes { hasher.update($0); try ops.write(fd, $0, path: temp) }
+                size += Int64(chunk.count)
+            }
+            try ops.fsync(fd, path: temp)
+            ops.close(fd)
+            open = false
+            guard size == bundle.archiveSize, Hex.encode(hasher.finalize()) == bundle.archiveSHA256 else {
+                throw VaultError.linkUnusable("the bundle's file does not match its release (damaged); ask for it to be released again")
+            }
+            guard link(temp, path) == 0 else { throw FileOpsError(path: path, errno: errno, operation: "create") }
+            try ops.fsyncDirectory(DurableFile.directory(of: path))
+        }
         return bundle
     }
 

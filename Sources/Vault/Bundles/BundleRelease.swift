@@ -41,18 +41,21 @@ extension Vault {
         }
         let choices = try unseal(bundle, keys: keys)
         purgeEndedBundleFiles()
-        // One approval at a time: the claim is taken before anything is read or written.
+        // One approval at a time: the claim is taken before anything is read or written, and
+        // names this attempt's file, so an attempt that loses its claim touches nothing else.
+        let claim = Hex.encode(randomPublicBytes(8))
         do {
-            try vaulting { try catalog.claimBundle(id: id, approver: who, nowMillis: nowMillis) }
+            try vaulting { try catalog.claimBundle(id: id, approver: who, claim: claim, nowMillis: nowMillis) }
         } catch VaultError.storage(.lifecycleConflict(let why)) {
             throw VaultError.conflict(why)
         }
         do {
             try audit(AuditEntry(actor: who, action: "bundle-build", outcome: .ok, school: bundle.school,
                                  reason: "\(id): reading \(choices.count) record\(choices.count == 1 ? "" : "s") to release"))
-            return try release(bundle, choices: choices, recipient: recipient, link: link, by: who, keys: keys, redactor: redactor)
+            return try release(bundle, claim: claim, choices: choices, recipient: recipient, link: link, by: who, keys: keys,
+                               redactor: redactor)
         } catch {
-            try? vaulting { try catalog.unclaimBundle(id: id, approver: who) }
+            try? vaulting { try catalog.unclaimBundle(id: id, claim: claim) }
             // The build's audit trail ends with why nothing was released.
             _ = try? audit(AuditEntry(actor: who, action: "bundle-approve", outcome: .failed, school: bundle.school,
                                       reason: "\(id): not released: \(VaultError.wrap(error))"))
@@ -62,7 +65,7 @@ extension Vault {
 
     /// Reads, transforms, packs, signs and encrypts the draft's items, then commits the release.
     private func release(
-        _ bundle: BundleRow, choices: [BundleItemRequest], recipient: Recipient, link: LinkTerms, by who: String, keys: KeyStore,
+        _ bundle: BundleRow, claim: String, choices: [BundleItemRequest], recipient: Recipient, link: LinkTerms, by who: String, keys: KeyStore,
         redactor: Redactor
     ) throws -> ReleasedBundle {
         let id = bundle.id
@@ -90,6 +93,9 @@ extension Vault {
             var original = try readWhole(source, keys: keys)
             defer { original.wipe() }
             Self.afterBundleItemRead?()
+            do { try vaulting { try catalog.renewClaim(id: id, claim: claim, nowMillis: nowMillis) } } catch VaultError.storage(.lifecycleConflict(let why)) {
+                throw VaultError.conflict(why)
+            }
             var delivered = try deliver(original, plan: plan, record: source, position: position, redactor: redactor)
             if source.id != record.id {
                 delivered.applied = "the redacted PDF copy \(source.id) uploaded by \(source.createdBy) is shared in place of the original; "
@@ -130,13 +136,14 @@ extension Vault {
             secret.withUnsafeMutableBytes { $0.copyBytes(from: bytes) }
             ageRecipient = .scrypt(passphrase: secret, workFactor: Self.passphraseWorkFactor)
         }
-        let path = try bundleFile(id)
+        let path = try bundleFile(id, claim: claim)
         let (archiveSHA256, archiveSize) = try writeEncrypted(zip, to: ageRecipient, path: path)
         var release = BundleRelease(
             approvedBy: who, releasedAtMillis: releasedAt, archiveSHA256: archiveSHA256,
             archiveSize: archiveSize, linkHash: Data(SHA256Hasher.hash(Array(token.utf8))), linkExpiresMillis: expires,
             linkMaxDownloads: link.maxDownloads)
         release.receiptHash = Data(SHA256Hasher.hash(Array(receiptToken.utf8)))
+        release.claim = claim
         release.records = read
         for (position, item) in items.enumerated() { if let copy = item.redactedCopy { release.sources[position] = copy } }
         let shares = items.flatMap { item -> [AuditEntry] in
@@ -159,6 +166,7 @@ extension Vault {
         }
         var row = bundle
         row.state = .released
+        row.claim = claim
         row.approvedBy = who
         row.releasedAtMillis = releasedAt
         row.sealedItems = nil
@@ -224,9 +232,12 @@ extension Vault {
         return bundle
     }
 
-    func bundleFile(_ id: String) throws -> String {
-        guard RecordID.isValid(id) else { throw VaultError.notFound("(malformed bundle id)") }
-        return layout.bundles + "/\(id).age"
+    /// A release attempt's file: `STORE/bundles/ID-CLAIM.age`.
+    func bundleFile(_ id: String, claim: String?) throws -> String {
+        guard RecordID.isValid(id), let claim, claim.count == 16, claim.allSatisfy(\.isHexDigit) else {
+            throw VaultError.linkUnusable("the bundle has no file")
+        }
+        return layout.bundles + "/\(id)-\(claim).age"
     }
 
     /// A record's whole plaintext, authenticated, in memory (the caller zeroes it).
