@@ -132,34 +132,37 @@ public struct Redactor: Sendable {
     /// refused (a misspelt name must not pass silently), naming its position, never its text.
     /// Text that is not UTF-8 is refused: it cannot be searched safely.
     public func text(_ bytes: [UInt8], terms: [String], spans: [[Int]] = []) throws -> RedactedFile {
+        guard bytes.count <= Self.maxTextBytes else {
+            throw RedactionError.text("text over \(Self.maxTextBytes >> 20) MiB is not redacted here; upload a redacted PDF of it instead")
+        }
         guard String(validating: bytes, as: UTF8.self) != nil else {
             throw RedactionError.text("the text is not UTF-8, so its terms cannot be found reliably; upload a redacted PDF instead")
         }
-        // Spans first, from the end, so earlier offsets stay valid.
-        var ranges: [Range<Int>] = []
+        let characters = Array(String(decoding: bytes, as: UTF8.self))
+        // Where each character starts, in UTF-8 bytes (spans are given in bytes).
+        var characterAt: [Int: Int] = [:]
+        var offset = 0
+        for (index, character) in characters.enumerated() {
+            characterAt[offset] = index
+            offset += character.utf8.count
+        }
+        characterAt[offset] = characters.count
+        // One mask over the original text: spans and terms mark characters, and each run of
+        // marked characters becomes one marker. Terms are searched in the original, so a term
+        // never matches inside a marker.
+        var redact = [Bool](repeating: false, count: characters.count)
         for span in spans {
             guard span.count == 2, span[0] >= 0, span[1] > 0, span[0] <= bytes.count - span[1] else {
                 throw RedactionError.text("a span must be [offset, length] inside the text's \(bytes.count) bytes")
             }
-            ranges.append(span[0]..<(span[0] + span[1]))
-        }
-        ranges.sort { $0.lowerBound > $1.lowerBound }
-        var spanned = bytes
-        var previous = Int.max
-        for range in ranges {
-            guard range.upperBound <= previous else { throw RedactionError.text("spans overlap") }
-            func isBoundary(_ i: Int) -> Bool { i == spanned.count || spanned[i] & 0xc0 != 0x80 }
-            guard isBoundary(range.lowerBound), isBoundary(range.upperBound) else {
+            guard let first = characterAt[span[0]], let end = characterAt[span[0] + span[1]] else {
                 throw RedactionError.text("a span starts or ends inside a character")
             }
-            spanned.replaceSubrange(range, with: Array(Self.marker.utf8))
-            previous = range.lowerBound
+            for k in first..<end { redact[k] = true }
         }
-        let characters = Array(String(decoding: spanned, as: UTF8.self))
-        spanned.wipe()
 
         // The folded text, one scalar at a time, each knowing the character it came from.
-        var folded: [UInt32] = [], origin: [Int] = []
+        var folded: [UInt32] = [], origin: [Int32] = []
         folded.reserveCapacity(characters.count)
         origin.reserveCapacity(characters.count)
         var lastWasSpace = false
@@ -172,22 +175,22 @@ public struct Redactor: Sendable {
                     lastWasSpace = false
                 }
                 folded.append(scalar)
-                origin.append(index)
+                origin.append(Int32(index))
             }
         }
-        var redact = [Bool](repeating: false, count: characters.count)
-        var replaced = ranges.count
+        var replaced = spans.count
         for (n, term) in terms.enumerated() {
             var needle: [UInt32] = []
-            for character in term.trimmingCharacters(in: .whitespacesAndNewlines) {
-                for scalar in Self.fold(character) where !(scalar == 0x20 && needle.last == 0x20) { needle.append(scalar) }
+            for character in term {
+                for scalar in Self.fold(character) where !(scalar == 0x20 && (needle.isEmpty || needle.last == 0x20)) { needle.append(scalar) }
             }
-            guard needle.count >= 2 else { throw RedactionError.text("term \(n + 1) has fewer than two characters") }
+            if needle.last == 0x20 { needle.removeLast() }
+            guard needle.count >= 2 else { throw RedactionError.text("term \(n + 1) has fewer than two letters") }
             var found = 0, i = 0
             let first = needle[0]
             while i + needle.count <= folded.count {
                 if folded[i] == first, folded[i..<(i + needle.count)].elementsEqual(needle) {
-                    for k in origin[i]...origin[i + needle.count - 1] { redact[k] = true }
+                    for k in Int(origin[i])...Int(origin[i + needle.count - 1]) { redact[k] = true }
                     found += 1
                     i += needle.count
                 } else {
@@ -215,8 +218,19 @@ public struct Redactor: Sendable {
         return RedactedFile(bytes: Array(out.utf8), fileExtension: "txt", mimeType: "text/plain", applied: what)
     }
 
+    /// Text redaction holds a few copies of the text per character: it takes text files up to this.
+    public static let maxTextBytes = 4 << 20
+
+    /// Letters that do not decompose into a base letter and an accent, as a reader reads them.
+    static let plainLetters: [UInt32: [UInt32]] = [
+        0x0142: [0x6c], 0x00f8: [0x6f], 0x00e6: [0x61, 0x65], 0x0153: [0x6f, 0x65], 0x0111: [0x64], 0x00f0: [0x64],
+        0x00fe: [0x74, 0x68], 0x00df: [0x73, 0x73], 0x0131: [0x69], 0x0127: [0x68], 0x0140: [0x6c], 0x0167: [0x74],
+    ]
+
     /// A character as it is compared: lower case, without accents, half-width; any space or line
-    /// break is one space; apostrophe and dash variants are ' and -.
+    /// break is one space; apostrophe and dash variants are ' and -; invisible characters (soft
+    /// hyphens, zero-width spaces and joiners, the BOM) vanish; ł, ø, æ, œ, đ, ð, þ, ß, ı, ħ are
+    /// l, o, ae, oe, d, d, th, ss, i, h.
     static func fold(_ character: Character) -> [UInt32] {
         if character.isWhitespace { return [0x20] }
         if let ascii = character.asciiValue { return [UInt32((ascii >= 0x41 && ascii <= 0x5a) ? ascii + 0x20 : ascii)] }
@@ -226,7 +240,13 @@ public struct Redactor: Sendable {
         default: break
         }
         let plain = String(character).folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
-        return plain.unicodeScalars.filter { !(0x0300...0x036f).contains($0.value) }.map(\.value)
+        var out: [UInt32] = []
+        for scalar in plain.unicodeScalars {
+            if scalar.properties.isDefaultIgnorableCodePoint || (0x0300...0x036f).contains(scalar.value) { continue }
+            let lower = scalar.properties.lowercaseMapping.unicodeScalars
+            for s in lower { out += plainLetters[s.value] ?? [s.value] }
+        }
+        return out
     }
 
     /// Covers the rectangle fully: outer edges rounded outwards.

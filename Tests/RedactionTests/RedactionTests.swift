@@ -203,6 +203,23 @@ final class TextRedactionTests: XCTestCase {
         XCTAssertTrue(result.hasPrefix("[REDACTED] came. [REDACTED] left. [REDACTED] stayed. [REDACTED] spoke. [REDACTED] wrote."), result)
     }
 
+    func testInvisibleCharactersAndLettersWithoutDecompositionDoNotHideATerm() throws {
+        let text = "Jane Smi\u{AD}th, Jane Smi\u{200B}th, \u{FEFF}\u{141}ukasz, S\u{F8}ren, Stra\u{DF}e, \u{C6}lfred.\n"
+        let out = try Redactor().text(Array(text.utf8), terms: ["Jane Smith", "Lukasz", "Soren", "strasse", "aelfred"])
+        // The byte-order mark before the name is left where it was (it hides nothing).
+        XCTAssertEqual(String(decoding: out.bytes, as: UTF8.self), "[REDACTED], [REDACTED], \u{FEFF}[REDACTED], [REDACTED], [REDACTED], [REDACTED].\n")
+    }
+
+    func testSpansAndTermsAreOneMaskOverTheOriginalText() throws {
+        // "Ed" occurs in "[REDACTED]" but nowhere in the text: it must not match the marker.
+        let text = Array("Call 0117 496 0000 now.\n".utf8)
+        XCTAssertThrowsError(try Redactor().text(text, terms: ["Ed"], spans: [[5, 13]]))
+        let out = try Redactor().text(text, terms: ["now"], spans: [[5, 13]])
+        XCTAssertEqual(String(decoding: out.bytes, as: UTF8.self), "Call [REDACTED] [REDACTED].\n")
+        let joined = try Redactor().text(Array("Ask Jo Bloggs.\n".utf8), terms: ["Bloggs"], spans: [[4, 3]])
+        XCTAssertEqual(String(decoding: joined.bytes, as: UTF8.self), "Ask [REDACTED].\n", "a span and a term side by side are one run")
+    }
+
     func testATermFoundNowhereIsRefusedWithoutRepeatingIt() throws {
         XCTAssertThrowsError(try Redactor().text(Array("Pupil X said so.\n".utf8), terms: ["Pupil X", "Jonh Smiht"])) {
             guard case RedactionError.text(let why) = $0 else { return XCTFail("\($0)") }
