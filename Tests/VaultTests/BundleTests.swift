@@ -470,6 +470,24 @@ final class BundleTests: XCTestCase {
                                                       by: dsl, actor: dsl.actor), "nothing left to share")
         XCTAssertThrowsError(try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r", items: [],
                                                            children: ["Jane Smith"]), by: dsl, actor: dsl.actor), "a name is not an id")
+        // An original with a redacted copy is never swept in as-is: it must be chosen.
+        let pdf = try put("strategy-meeting-minutes.pdf", kind: "minutes")
+        _ = try putCopy(try VaultFixture.sampleBytes("strategy-meeting-minutes.pdf"), of: pdf.id)
+        XCTAssertThrowsError(try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r", items: [], children: ["C1"]),
+                                                      by: dsl, actor: dsl.actor)) {
+            guard case VaultError.invalidArgument(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("has a redacted copy"), why)
+        }
+        XCTAssertNoThrow(try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r", items: [], children: ["C1"],
+                                                       leaveOut: [pdf.id]), by: dsl, actor: dsl.actor))
+        // A draft left past its lifetime keeps no sealed choices, and cannot be released.
+        clock.advance(days: 31)
+        f.vault.purgeEndedBundleFiles()
+        XCTAssertNil(try f.vault.catalog.bundle(id: draft.id)?.sealedItems)
+        XCTAssertThrowsError(try f.vault.approveBundle(id: draft.id, by: deputy, actor: deputy.actor)) {
+            guard case VaultError.conflict(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("older than 30 days"), why)
+        }
     }
 
     func testAReleaseWhoseClaimWasTakenOverStopsAndLeavesTheNewReleaseIntact() throws {

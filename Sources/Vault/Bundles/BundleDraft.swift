@@ -77,6 +77,11 @@ extension Vault {
         for filter in filters {
             for record in try withoutShredded(try vaulting { try catalog.records(matching: filter) }, id: \.id)
             where record.derivedFrom == nil && !seen.contains(record.id) {
+                // An original with a redacted copy was meant to go out redacted: it must be chosen.
+                if try !vaulting({ try catalog.derivedRecords(of: record.id) }).isEmpty {
+                    throw VaultError.invalidArgument(
+                        "record \(record.id) has a redacted copy: list it as an item (mode redacted shares the copy) or leave it out")
+                }
                 seen.insert(record.id)
                 items.append(BundleItemRequest(record: record.id, mode: .asIs))
                 guard items.count <= Self.maxBundleItems else { return items }

@@ -59,7 +59,7 @@ extension Vault {
         }
     }
 
-    /// Deletes the bundle files no link may serve any more: links expired or revoked, bundles
+    /// Forgets expired drafts' sealed choices, and deletes the bundle files no link may serve any more: links expired or revoked, bundles
     /// that do not exist (a restored store), and what failed or crashed releases left (a file
     /// not of the bundle's current claim, a claim older than the claim timeout, an old `.tmp-*`
     /// file). A used-up link's file is left to the download that used it up (or to its expiry),
@@ -67,6 +67,8 @@ extension Vault {
     /// Runs when a bundle is approved, when the service starts, and in `gc`.
     @discardableResult
     public func purgeEndedBundleFiles() -> Int {
+        // Expired drafts keep no sealed choices (their terms name third parties).
+        _ = try? catalog.forgetDraftChoices(createdBefore: nowMillis - Int64(Self.draftLifetimeDays) * 86_400_000)
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: layout.bundles) else { return 0 }
         let now = nowMillis
         var removed = 0
@@ -116,7 +118,7 @@ extension Vault {
     /// The recipient confirms receipt; the first confirmation is kept, each is audited.
     @discardableResult
     public func confirmBundleReceipt(token: String) throws -> BundleRow {
-        let hash = try linkHash(token)
+        let hash = try linkHash(token, action: "bundle-receipt")
         let row = try vaulting {
             try catalog.confirmReceipt(hash: hash, nowMillis: nowMillis, event: { row in
                 AuditEntry(actor: "link:\(row.id)", action: "bundle-receipt", outcome: .ok, school: row.school,
@@ -217,7 +219,7 @@ extension Vault {
     public func bundle(id: String, by principal: Principal?, actor: String) throws -> (BundleRow, [BundleItemRow], BundleReview?) {
         let row = try visibleBundle(id, principal: principal, action: "bundle-show")
         var review: BundleReview?
-        if row.state != .released, let keys {
+        if row.state != .released, row.sealedItems != nil, let keys {
             let recipient = try vaulting { try catalog.recipients(school: row.school) }.first { $0.name == row.recipient }
             review = BundleReview(choices: try unseal(row, keys: keys), recipient: recipient)
         }
@@ -234,12 +236,12 @@ extension Vault {
     }
 
     /// A token is 43 base64url characters; anything else is an unknown link (audited).
-    func linkHash(_ token: String) throws -> Data {
+    func linkHash(_ token: String, action: String = "bundle-download") throws -> Data {
         let valid = token.utf8.count == 43 && token.utf8.allSatisfy {
             ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5a) || ($0 >= 0x61 && $0 <= 0x7a) || $0 == 0x2d || $0 == 0x5f
         }
         guard valid else {
-            try audit(AuditEntry(actor: "anonymous", action: "bundle-download", outcome: .denied, reason: "malformed link"))
+            try audit(AuditEntry(actor: "anonymous", action: action, outcome: .denied, reason: "malformed link"))
             throw VaultError.notFound("(no such link)")
         }
         return Data(SHA256Hasher.hash(Array(token.utf8)))
