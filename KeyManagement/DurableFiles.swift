@@ -74,12 +74,22 @@ public enum DurableFile {
     public static func write(
         _ bytes: [UInt8], to path: String, mode: mode_t = 0o600, exclusive: Bool = false, ops: FileOps = SystemFileOps()
     ) throws {
+        try write(to: path, mode: mode, exclusive: exclusive, ops: ops) { write in try bytes.withUnsafeBytes { try write($0) } }
+    }
+
+    /// The same for content that is produced piece by piece (a file too large to hold whole):
+    /// `produce` is handed a function that appends to the temp file. With `exclusive`, an existing
+    /// `path` is never replaced (link(2), so no window in which another writer could win).
+    public static func write(
+        to path: String, mode: mode_t = 0o600, exclusive: Bool = false, ops: FileOps = SystemFileOps(),
+        _ produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws {
         if exclusive, access(path, F_OK) == 0 { throw FileOpsError(path: path, errno: EEXIST, operation: "create") }
         let dir = directory(of: path)
         let temp = path + ".tmp-" + Hex.encode(randomPublicBytes(6))
-        let fd = try ops.open(temp, flags: O_WRONLY | O_CREAT | O_EXCL, mode: mode)
+        let fd = try ops.open(temp, flags: O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: mode)
         do {
-            try bytes.withUnsafeBytes { try ops.write(fd, $0, path: temp) }
+            try produce { try ops.write(fd, $0, path: temp) }
             try ops.fsync(fd, path: temp)
             ops.close(fd)
         } catch {
@@ -89,7 +99,6 @@ public enum DurableFile {
         }
         do {
             if exclusive {
-                // link(2) fails if the target exists: no window in which another init could win.
                 guard link(temp, path) == 0 else { throw FileOpsError(path: path, errno: errno, operation: "create") }
                 ops.unlink(temp)
             } else {

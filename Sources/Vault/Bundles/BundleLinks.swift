@@ -178,28 +178,20 @@ extension Vault {
         guard access(path, F_OK) != 0 else { throw VaultError.invalidArgument("\(path) exists; give a new file name") }
         try audit(AuditEntry(actor: actor, action: "bundle-export", outcome: .ok, school: bundle.school,
                              reason: "\(id): encrypted bundle for \(bundle.recipient) exported to a file"))
-        // Streamed (a bundle may be a gigabyte), checked against the release's SHA-256, then
-        // linked into place only if nothing is there.
+        // Streamed (a bundle may be a gigabyte) and checked against the release's SHA-256 before
+        // it is linked into place, only if nothing is there.
         try vaulting {
-            let ops = SystemFileOps()
-            let temp = path + ".tmp-" + Hex.encode(randomPublicBytes(6))
-            let fd = try ops.open(temp, flags: O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o600)
-            var open = true
-            defer { if open { ops.close(fd) }; ops.unlink(temp) }
-            var hasher = SHA256Hasher()
-            var size: Int64 = 0
-            while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
-                try chunk.withUnsafeBytes { hasher.update($0); try ops.write(fd, $0, path: temp) }
-                size += Int64(chunk.count)
+            try DurableFile.write(to: path, exclusive: true) { write in
+                var hasher = SHA256Hasher()
+                var size: Int64 = 0
+                while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
+                    try chunk.withUnsafeBytes { hasher.update($0); try write($0) }
+                    size += Int64(chunk.count)
+                }
+                guard size == bundle.archiveSize, Hex.encode(hasher.finalize()) == bundle.archiveSHA256 else {
+                    throw VaultError.linkUnusable("the bundle's file does not match its release (damaged); ask for it to be released again")
+                }
             }
-            try ops.fsync(fd, path: temp)
-            ops.close(fd)
-            open = false
-            guard size == bundle.archiveSize, Hex.encode(hasher.finalize()) == bundle.archiveSHA256 else {
-                throw VaultError.linkUnusable("the bundle's file does not match its release (damaged); ask for it to be released again")
-            }
-            guard link(temp, path) == 0 else { throw FileOpsError(path: path, errno: errno, operation: "create") }
-            try ops.fsyncDirectory(DurableFile.directory(of: path))
         }
         return bundle
     }

@@ -178,38 +178,24 @@ extension Vault {
         return ReleasedBundle(bundle: row, token: token, receiptToken: receiptToken, passphrase: passphrase)
     }
 
-    /// Encrypts `zip` to the recipient straight into `path` (a temp file beside it, fsync,
-    /// rename, fsync of the folder): only ciphertext touches the disk. Returns its SHA-256 and size.
+    /// Encrypts `zip` to the recipient straight into `path` (written durably and atomically):
+    /// only ciphertext touches the disk. Returns its SHA-256 and size.
     func writeEncrypted(_ zip: Data, to recipient: AgeRecipient, path: String) throws -> (String, Int64) {
         try vaulting {
             try FileManager.default.createDirectory(atPath: layout.bundles, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            let ops = SystemFileOps()
-            let temp = path + ".tmp-" + Hex.encode(randomPublicBytes(6))
-            let fd = try ops.open(temp, flags: O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o600)
             var hasher = SHA256Hasher()
             var size: Int64 = 0
-            var open = true
-            do {
+            try DurableFile.write(to: path) { write in
                 let age = try AgeEncryptor(recipients: [recipient])
-                let sink: ([UInt8]) throws -> Void = { piece in
-                    hasher.update(piece)
-                    size += Int64(piece.count)
-                    try piece.withUnsafeBytes { try ops.write(fd, $0, path: temp) }
+                try withoutActuallyEscaping(write) { write in
+                    let sink: ([UInt8]) throws -> Void = { piece in
+                        hasher.update(piece)
+                        size += Int64(piece.count)
+                        try piece.withUnsafeBytes { try write($0) }
+                    }
+                    try zip.withUnsafeBytes { try age.write($0, sink) }
+                    try age.finish(sink)
                 }
-                try zip.withUnsafeBytes { try age.write($0, sink) }
-                try age.finish(sink)
-                try ops.fsync(fd, path: temp)
-                ops.close(fd)
-                open = false
-                try ops.rename(temp, path)
-                do { try ops.fsyncDirectory(layout.bundles) } catch {
-                    ops.unlink(path)
-                    throw error
-                }
-            } catch {
-                if open { ops.close(fd) }
-                ops.unlink(temp)
-                throw error
             }
             return (Hex.encode(hasher.finalize()), size)
         }
