@@ -232,8 +232,7 @@ extension SQLiteCatalog: BundleCatalog {
         try auditedWrite { db in
             let wanted = Set(release.records)
             var present = 0
-            for chunk in stride(from: 0, to: wanted.count, by: 400).map({ Array(Array(wanted)[$0..<min($0 + 400, wanted.count)]) }) {
-                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+            for (marks, chunk) in Self.inLists(Array(wanted)) {
                 present += try Int.fetchOne(db, sql: "SELECT count(*) FROM records WHERE id IN (\(marks))", arguments: StatementArguments(chunk)) ?? 0
             }
             guard present == wanted.count else {
@@ -312,8 +311,7 @@ extension SQLiteCatalog: BundleCatalog {
         return try guarded {
             try pool.read { db in
                 var found: [String: BundleRow] = [:]
-                for chunk in stride(from: 0, to: records.count, by: 400).map({ Array(records[$0..<min($0 + 400, records.count)]) }) {
-                    let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                for (marks, chunk) in Self.inLists(records) {
                     let rows = try BundleRow.fetchAll(db, sql: """
                         SELECT DISTINCT b.* FROM bundles b JOIN bundle_items i ON i.bundle = b.id
                         WHERE b.state = 'released' AND b.link_revoked_ms IS NULL

@@ -142,18 +142,23 @@ extension SQLiteCatalog: LifecycleCatalog {
 
     // MARK: shredding
 
+    /// `values` in pieces of at most 500, each with its "?,?,…" for an `IN (…)` (SQLite's limit
+    /// on bound parameters is far above, and statements of one size are reused from the cache).
+    static func inLists(_ values: [String]) -> [(marks: String, values: [String])] {
+        stride(from: 0, to: values.count, by: 500).map { start in
+            let chunk = Array(values[start..<min(values.count, start + 500)])
+            return (Array(repeating: "?", count: chunk.count).joined(separator: ","), chunk)
+        }
+    }
+
     public func records(ids: [String]) throws -> [EvidenceRecord] {
         try guarded {
             try pool.read { db in
                 var out: [EvidenceRecord] = []
                 out.reserveCapacity(ids.count)
-                var start = 0
-                while start < ids.count {
-                    let chunk = Array(ids[start..<min(ids.count, start + 500)])
-                    let marks = chunk.map { _ in "?" }.joined(separator: ",")
+                for (marks, chunk) in Self.inLists(ids) {
                     out += try EvidenceRecord.fetchAll(
                         db.cachedStatement(sql: "SELECT * FROM records WHERE id IN (\(marks))"), arguments: StatementArguments(chunk))
-                    start += 500
                 }
                 return out
             }
