@@ -53,7 +53,7 @@ struct BundleRoutes {
     @Sendable func approve(_ request: Request, context: StrongroomContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         let id = context.parameters.get("id") ?? ""
-        let body = try await Self.optionalBody(request)
+        let body = try await LifecycleRoutes.decode(ApproveBody.self, request, ifEmpty: ApproveBody())
         let link = LinkTerms(expiresInDays: body.expiresInDays ?? LinkTerms.defaultDays, maxDownloads: body.maxDownloads)
         let vault = self.vault
         let released = try await pool.run { try vault.approveBundle(id: id, link: link, by: principal, actor: principal.actor) }
@@ -66,16 +66,6 @@ struct BundleRoutes {
         let vault = self.vault
         try await pool.run { try vault.revokeBundleLink(id: id, by: principal, actor: principal.actor) }
         return Response(status: .noContent)
-    }
-
-    /// An empty body is the defaults.
-    static func optionalBody(_ request: Request) async throws -> ApproveBody {
-        let buffer = try await request.body.collect(upTo: 64 * 1024)
-        guard buffer.readableBytes > 0 else { return ApproveBody() }
-        do { return try JSONDecoder().decode(ApproveBody.self, from: Data(buffer: buffer)) } catch {
-            throw Problem(status: .badRequest, slug: "invalid-json", title: "Invalid JSON body",
-                          detail: "the body is not the JSON document this route takes (see /openapi.yaml)")
-        }
     }
 }
 

@@ -135,12 +135,14 @@ struct LifecycleRoutes {
 
     // MARK: helpers
 
-    static func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+    /// The JSON body as `T`; an empty body is `ifEmpty` when the route gives one (its defaults).
+    static func decode<T: Decodable>(_ type: T.Type, _ request: Request, ifEmpty: T? = nil) async throws -> T {
         let buffer: ByteBuffer
         do { buffer = try await request.body.collect(upTo: maxJSONBytes) } catch {
             throw Problem(status: .contentTooLarge, slug: "too-large", title: "Body too large",
                           detail: "a JSON body may be at most \(maxJSONBytes >> 20) MiB", closeConnection: true)
         }
+        if buffer.readableBytes == 0, let ifEmpty { return ifEmpty }
         do { return try JSONDecoder().decode(T.self, from: Data(buffer: buffer)) } catch {
             throw Problem(status: .badRequest, slug: "invalid-json", title: "Invalid JSON body",
                           detail: "the body is not the JSON document this route takes (see /openapi.yaml)")
