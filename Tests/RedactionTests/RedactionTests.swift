@@ -70,7 +70,7 @@ final class ImageRedactionTests: XCTestCase {
 
     func testAPixelFloodImageIsRefusedBeforeDecoding() throws {
         // A valid PNG header declaring 100,000 x 100,000 pixels (10^10), and almost no data.
-        let flood = pngHeader(width: 100_000, height: 100_000)
+        let flood = pixelFloodPNG(width: 100_000, height: 100_000)
         XCTAssertThrowsError(try redactor.image(flood, format: .png, rects: [])) { error in
             guard case RedactionError.tooManyPixels(let why) = error else { return XCTFail("\(error)") }
             XCTAssertTrue(why.contains("100000x100000"), why)
@@ -104,32 +104,11 @@ final class ImageRedactionTests: XCTestCase {
         let stored = try redactor.decode(png, format: .png)
         // An eXIf chunk (TIFF, big-endian) with Orientation 6 (rotate 90 degrees clockwise), after IHDR.
         let tiff: [UInt8] = Array("MM".utf8) + [0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0]
-        func be(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
-        let chunk = be(UInt32(tiff.count)) + Array("eXIf".utf8) + tiff + be(crc32(Array("eXIf".utf8) + tiff))
+        let chunk = pngChunk("eXIf", tiff)
         let rotated = Array(png[0..<33]) + chunk + Array(png[33...])
         let out = try redactor.image(rotated, format: .png, rects: [RedactionRect(x: 0, y: 0, width: 5, height: 5)])
         let shown = try redactor.decode(out.bytes, format: .png)
         XCTAssertEqual([shown.width, shown.height], [stored.height, stored.width], "the output is the image as shown")
-    }
-
-    /// The PNG signature, an IHDR chunk with the given size (8-bit RGB) and IEND.
-    func pngHeader(width: UInt32, height: UInt32) -> [UInt8] {
-        func be(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
-        func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
-            let body = Array(type.utf8) + data
-            return be(UInt32(data.count)) + body + be(crc32(body))
-        }
-        return [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
-            + chunk("IHDR", be(width) + be(height) + [8, 2, 0, 0, 0]) + chunk("IDAT", [0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]) + chunk("IEND", [])
-    }
-
-    func crc32(_ data: [UInt8]) -> UInt32 {
-        var crc: UInt32 = 0xffff_ffff
-        for b in data {
-            crc ^= UInt32(b)
-            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xedb8_8320 : crc >> 1 }
-        }
-        return ~crc
     }
 }
 

@@ -251,7 +251,7 @@ final class BundleTests: XCTestCase {
     }
 
     func testAPixelFloodImageIsRefusedAtReleaseBeforeDecoding() throws {
-        let flood = ImageRedactionFixtures.pngHeader(width: 60_000, height: 60_000)
+        let flood = pixelFloodPNG(width: 60_000, height: 60_000)
         let record = try f.put(flood, kind: "body-map", filename: "flood.png")
         let draft = try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r", items: [.init(record: record.id, mode: .asIs)]),
                                              by: dsl, actor: dsl.actor)
@@ -547,18 +547,5 @@ final class BundleTests: XCTestCase {
         let pdf = folder + "/" + (item["path"] as! String)
         XCTAssertEqual(try runTool("pdftotext", [pdf, "-"]).text.trimmingCharacters(in: .whitespacesAndNewlines.union(.init(charactersIn: "\u{0C}"))), "",
                        "the copy's text layer must not survive")
-    }
-}
-
-enum ImageRedactionFixtures {
-    /// A PNG whose header declares `width` x `height` 8-bit RGB pixels, with almost no data.
-    static func pngHeader(width: UInt32, height: UInt32) -> [UInt8] {
-        func be(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
-        func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
-            let body = Array(type.utf8) + data
-            return be(UInt32(data.count)) + body + be(Fixtures.crc32(body))
-        }
-        return [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
-            + chunk("IHDR", be(width) + be(height) + [8, 2, 0, 0, 0]) + chunk("IDAT", [0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]) + chunk("IEND", [])
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Vault
 
@@ -28,15 +29,6 @@ enum Fixtures {
         out += central
         out += [0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, UInt8(entries.count), 0, UInt8(entries.count), 0] + le32(central.count) + le32(cdOffset) + [0, 0]
         return out
-    }
-
-    static func crc32(_ data: [UInt8]) -> UInt32 {
-        var crc: UInt32 = 0xffff_ffff
-        for b in data {
-            crc ^= UInt32(b)
-            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xedb8_8320 : crc >> 1 }
-        }
-        return ~crc
     }
 
     static func wav() -> [UInt8] {
