@@ -26,16 +26,7 @@ cd "$(dirname "$0")/.."
 NAME=bench-backup
 source Scripts/lib/bench.sh
 
-QUICK=0
-BUILD=1
-for arg in "$@"; do
-    case "$arg" in
-        --quick) QUICK=1 ;;
-        --no-build) BUILD=0 ;;
-        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
-        *) echo "$NAME: unknown argument $arg" >&2; exit 64 ;;
-    esac
-done
+parse_bench_args 21 "$@"
 FILES=${BENCH_FILES:-10000}
 RECORDS=${BENCH_RECORDS:-100000}
 TIMEOUT=${BENCH_TIMEOUT:-1800}

@@ -21,16 +21,7 @@ cd "$(dirname "$0")/.."
 NAME=bench-bundle
 source Scripts/lib/bench.sh
 
-QUICK=0
-BUILD=1
-for arg in "$@"; do
-    case "$arg" in
-        --quick) QUICK=1 ;;
-        --no-build) BUILD=0 ;;
-        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
-        *) echo "$NAME: unknown argument $arg" >&2; exit 64 ;;
-    esac
-done
+parse_bench_args 18 "$@"
 PHOTOS=${BENCH_PHOTOS:-20}; PDFS=${BENCH_PDFS:-5}; PAGES=${BENCH_PAGES:-8}
 TIMEOUT=${BENCH_TIMEOUT:-900}
 if [ "$QUICK" = 1 ]; then PHOTOS=${BENCH_PHOTOS:-3}; PDFS=${BENCH_PDFS:-1}; PAGES=${BENCH_PAGES:-2}; fi

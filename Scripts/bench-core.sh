@@ -23,16 +23,8 @@ ORIG_ARGS=("$@")
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
 
-QUICK=0
-BUILD=1
-for arg in "$@"; do
-    case "$arg" in
-        --quick) QUICK=1 ;;
-        --no-build) BUILD=0 ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
-        *) echo "bench-core: unknown argument $arg" >&2; exit 64 ;;
-    esac
-done
+source Scripts/lib/bench.sh
+parse_bench_args 20 "$@"
 
 ROUNDS=${BENCH_ROUNDS:-2}
 BIG_MIB=${BENCH_BIG_MIB:-1024}

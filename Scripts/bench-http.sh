@@ -24,16 +24,8 @@ ORIG_ARGS=("$@")
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
 
-QUICK=0
-BUILD=1
-for arg in "$@"; do
-    case "$arg" in
-        --quick) QUICK=1 ;;
-        --no-build) BUILD=0 ;;
-        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
-        *) echo "bench-http: unknown argument $arg" >&2; exit 64 ;;
-    esac
-done
+source Scripts/lib/bench.sh
+parse_bench_args 21 "$@"
 
 DURATION=${BENCH_SECONDS:-10}
 CLIENTS=${BENCH_CLIENTS:-16}

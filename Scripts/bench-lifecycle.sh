@@ -21,16 +21,8 @@ set -euo pipefail
 ORIG_ARGS=("$@")
 cd "$(dirname "$0")/.."
 
-QUICK=0
-BUILD=1
-for arg in "$@"; do
-    case "$arg" in
-        --quick) QUICK=1 ;;
-        --no-build) BUILD=0 ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
-        *) echo "bench-lifecycle: unknown argument $arg" >&2; exit 64 ;;
-    esac
-done
+source Scripts/lib/bench.sh
+parse_bench_args 19 "$@"
 
 RECORDS=${BENCH_RECORDS:-1000000}
 SHRED=${BENCH_SHRED:-100000}
@@ -52,7 +44,6 @@ done
 NAME=bench-lifecycle
 # These figures have always been taken after a sync only, with the page cache kept.
 DROP_CACHES=0
-source Scripts/lib/bench.sh
 
 if [ -f Scripts/setup.sh ]; then bash Scripts/setup.sh; fi
 ensure_gnu_time

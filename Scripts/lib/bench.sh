@@ -3,6 +3,22 @@
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
+# parse_bench_args HELP_LAST "$@": --quick sets QUICK=1 and --no-build BUILD=0 (defaults 0 and
+# 1); -h prints the script's header comment (lines 2 to HELP_LAST); anything else is refused.
+parse_bench_args() {
+    local help_last=$1 arg; shift
+    QUICK=0
+    BUILD=1
+    for arg in "$@"; do
+        case "$arg" in
+            --quick) QUICK=1 ;;
+            --no-build) BUILD=0 ;;
+            -h|--help) sed -n "2,${help_last}p" "$0"; exit 0 ;;
+            *) echo "${NAME:-$(basename "$0" .sh)}: unknown argument $arg" >&2; exit 64 ;;
+        esac
+    done
+}
+
 # build_release: builds strongroom and strongroom-bench in release mode into .build-bench
 # (unless BUILD=0) and sets SR and DRIVER to the two binaries.
 build_release() {
