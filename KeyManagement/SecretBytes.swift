@@ -1,5 +1,6 @@
 /// Secret key material in guarded memory from `sodium_malloc`: locked against swapping,
-/// surrounded by guard pages, zeroed when released.
+/// surrounded by guard pages, zeroed when released (and small blocks then reused, still
+/// guarded and locked: `GuardedMemoryPool`).
 ///
 /// Deliberately neither `Codable` nor `CustomStringConvertible`, and its mirror is empty, so a
 /// key cannot be logged, printed or serialised by accident. Copying bytes out is possible only
@@ -10,7 +11,7 @@ public final class SecretBytes: @unchecked Sendable {
 
     /// Zero-filled guarded memory of `count` bytes.
     public init(count: Int) throws {
-        self.pointer = try Sodium.allocate(count)
+        self.pointer = try GuardedMemoryPool.shared.take(count)
         self.count = count
     }
 
@@ -48,7 +49,7 @@ public final class SecretBytes: @unchecked Sendable {
     /// Overwrites the secret with zeros (the memory stays allocated for reuse).
     public func zero() { Sodium.zero(pointer, count: count) }
 
-    deinit { Sodium.release(pointer, count: count) }
+    deinit { GuardedMemoryPool.shared.give(pointer, count: count) }
 }
 
 extension SecretBytes: CustomReflectable {
