@@ -258,7 +258,7 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
     private func signGroup(_ db: Database) throws {
         guard let signer = groupSigner else { return }
         groupSigner = nil
-        guard let head = try Row.fetchOne(db, sql: "SELECT tree_size, frontier FROM audit_head WHERE id = 1"),
+        guard let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT tree_size, frontier FROM audit_head WHERE id = 1")),
               let frontier = TreeFrontier(serialized: [UInt8](head["frontier"] as Data)) else {
             throw StorageError.auditUnavailable("the audit head is missing or malformed; run audit verify")
         }
@@ -340,9 +340,10 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
         try guarded { try pool.read { try UserAccount.order(Column("name")).fetchAll($0) } }
     }
 
+    /// Every request asks this: one prepared statement, one statement (so no transaction).
     public func user(tokenHash: Data) throws -> UserAccount? {
         try guarded {
-            try pool.read { db in
+            try pool.unsafeRead { db in
                 try UserAccount.fetchOne(db.cachedStatement(sql: "SELECT * FROM users WHERE token_hash = ?"), arguments: [tokenHash])
             }
         }
@@ -350,8 +351,14 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
 
     // MARK: reads
 
+    /// Every download and metadata read asks this: one prepared statement, and one statement,
+    /// which SQLite reads from a single snapshot without an explicit transaction.
     public func record(id: String) throws -> EvidenceRecord? {
-        try guarded { try pool.read { try EvidenceRecord.fetchOne($0, key: id) } }
+        try guarded {
+            try pool.unsafeRead { db in
+                try EvidenceRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM records WHERE id = ?"), arguments: [id])
+            }
+        }
     }
 
     public func records(matching filter: RecordFilter) throws -> [EvidenceRecord] {
