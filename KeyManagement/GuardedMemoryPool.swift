@@ -7,17 +7,19 @@ import Synchronization
 /// and drops the syscalls.
 ///
 /// A block is zeroed when it comes back, before it can be handed out again, so a pooled block
-/// holds no key material while it waits. The pool is bounded: past `capacityPerSize` blocks of
-/// one size, or above `maxPooledSize` bytes, a block is freed as before.
+/// holds no key material while it waits. The pool is bounded, so the locked memory it keeps is
+/// too (at most `capacity` blocks of a page or two): past `capacityPerSize` blocks of one size,
+/// `capacity` blocks in all, or above `maxPooledSize` bytes, a block is freed as before.
 final class GuardedMemoryPool: Sendable {
     static let shared = GuardedMemoryPool()
 
     static let maxPooledSize = 256
-    static let capacityPerSize = 64
+    static let capacityPerSize = 32
+    static let capacity = 128
 
     /// Free blocks by exact size (a block is reused only for its own size, so its canary and
     /// guard page stay where `sodium_malloc` put them).
-    private let free = Mutex<[Int: [Block]]>([:])
+    private let free = Mutex<(bySize: [Int: [Block]], total: Int)>(([:], 0))
 
     /// A pooled block; owned by the pool while it sits there, and only touched under the mutex.
     private struct Block: @unchecked Sendable { let pointer: UnsafeMutableRawPointer }
@@ -25,7 +27,11 @@ final class GuardedMemoryPool: Sendable {
     /// Zero-filled guarded memory of `count` bytes: a pooled block or a new one.
     func take(_ count: Int) throws -> UnsafeMutableRawPointer {
         if count <= Self.maxPooledSize,
-           let block = free.withLock({ blocks -> Block? in blocks[count]?.popLast() }) {
+           let block = free.withLock({ pool -> Block? in
+               guard let block = pool.bySize[count]?.popLast() else { return nil }
+               pool.total -= 1
+               return block
+           }) {
             return block.pointer
         }
         return try Sodium.allocate(count)
@@ -35,9 +41,10 @@ final class GuardedMemoryPool: Sendable {
     func give(_ pointer: UnsafeMutableRawPointer, count: Int) {
         Sodium.zero(pointer, count: max(count, 1))
         if count <= Self.maxPooledSize {
-            let kept = free.withLock { blocks -> Bool in
-                guard (blocks[count]?.count ?? 0) < Self.capacityPerSize else { return false }
-                blocks[count, default: []].append(Block(pointer: pointer))
+            let kept = free.withLock { pool -> Bool in
+                guard pool.total < Self.capacity, (pool.bySize[count]?.count ?? 0) < Self.capacityPerSize else { return false }
+                pool.bySize[count, default: []].append(Block(pointer: pointer))
+                pool.total += 1
                 return true
             }
             if kept { return }
@@ -46,5 +53,8 @@ final class GuardedMemoryPool: Sendable {
     }
 
     /// How many blocks of `count` bytes wait for reuse (tests).
-    func pooledCount(of count: Int) -> Int { free.withLock { $0[count]?.count ?? 0 } }
+    func pooledCount(of count: Int) -> Int { free.withLock { $0.bySize[count]?.count ?? 0 } }
+
+    /// How many blocks wait for reuse in all (tests).
+    var pooledTotal: Int { free.withLock { $0.total } }
 }
