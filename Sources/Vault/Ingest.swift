@@ -94,18 +94,49 @@ extension Vault {
         }
     }
 
-    /// Keeps the last path component, drops control characters and path separators, and caps
-    /// the length: the name is stored as data and never used as a path.
+    /// Keeps the last path component; drops control characters, path separators and invisible
+    /// format characters (bidirectional overrides, zero-width characters: they make `x\u{202E}fdp.hta`
+    /// look like `xath.pdf`); trims spaces and dots at the ends (Windows drops trailing ones, so
+    /// `report.pdf.` would open as a PDF); caps the length at 255 bytes, cutting the stem, not the
+    /// extension. The name is stored as data and never used as a path.
     public static func sanitiseFilename(_ name: String) -> String {
         let last = name.split(separator: "/").last.map(String.init) ?? ""
-        var out = ""
-        for scalar in last.unicodeScalars {
-            if LogText.needsEscape(scalar) { continue }
-            if out.utf8.count + String(scalar).utf8.count > 255 { break }
-            out.unicodeScalars.append(scalar)
+        var out = String.UnicodeScalarView()
+        for scalar in last.unicodeScalars where !LogText.needsEscape(scalar) && scalar.properties.generalCategory != .format {
+            out.append(scalar)
         }
-        out = out.trimmingCharacters(in: .whitespaces)
-        return (out.isEmpty || out == "." || out == "..") ? "unnamed" : out
+        var clean = String(out).trimmingCharacters(in: CharacterSet.whitespaces.union(CharacterSet(charactersIn: ".")))
+        if clean.utf8.count > 255 {
+            var (stem, ext) = splitExtension(clean)
+            if ext.utf8.count > 32 { (stem, ext) = (clean, "") }
+            let room = 255 - ext.utf8.count
+            var cut = ""
+            for character in stem {
+                if cut.utf8.count + String(character).utf8.count > room { break }
+                cut.append(character)
+            }
+            clean = cut + ext
+        }
+        return clean.isEmpty ? "unnamed" : clean
+    }
+
+    /// The name a record is stored and served under: the sanitised name, which must end in an
+    /// extension of the content's format. A name whose extension claims another format we know
+    /// was refused already (`TypePolicy.check`); any other name (no extension, or one we do not
+    /// know, such as `.hta` or `.html`) gets the format's own extension added, so whoever saves
+    /// the file opens it as what it is.
+    static func storedFilename(_ sanitised: String, type: EvidenceType) -> String {
+        if TypePolicy.claimedType(filename: sanitised) == type { return sanitised }
+        let ext = "." + type.extensions[0]
+        var stem = sanitised
+        while stem.utf8.count + ext.utf8.count > 255 { stem.removeLast() }
+        return stem + ext
+    }
+
+    /// `name` split before its last dot (the dot goes with the extension); no extension: ("name", "").
+    static func splitExtension(_ name: String) -> (stem: String, ext: String) {
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return (name, "") }
+        return (String(name[..<dot]), String(name[dot...]))
     }
 }
 
@@ -117,6 +148,8 @@ public final class IngestSession {
     let keys: KeyStore
     let request: PutRequest
     let recordID = RecordID.generate()
+    /// The name as it will be stored: what the extension check looks at.
+    let filename: String
     private var lock: StoreLock?
     private var sniffBuffer: [UInt8] = []
     private var state: State = .sniffing
@@ -134,6 +167,7 @@ public final class IngestSession {
         self.vault = vault
         self.keys = keys
         self.request = request
+        self.filename = Vault.sanitiseFilename(request.filename)
         self.lock = try StoreLock(path: vault.layout.lockFile, exclusive: false, wait: true)
         sniffBuffer.reserveCapacity(MagicSniffer.sniffBytes)
     }
@@ -189,7 +223,7 @@ public final class IngestSession {
                 let (reviewOn, held) = try vault.placement(of: request, createdAt: Date(timeIntervalSince1970: Double(createdAt) / 1000))
                 var record = EvidenceRecord(
                     id: recordID, school: request.school, child: request.child, concern: request.concern, kind: request.kind,
-                    filename: Vault.sanitiseFilename(request.filename), declaredType: request.declaredType.map(TypePolicy.normalise),
+                    filename: sniffedType.map { Vault.storedFilename(filename, type: $0) } ?? filename, declaredType: request.declaredType.map(TypePolicy.normalise),
                     sniffedType: sniffedMIME, size: total, sha256: Hex.encode(plaintextHash.finalize()),
                     ciphertextBlake2b: Hex.encode(ciphertextHash), ciphertextSize: Int64(writer!.ciphertextSize),
                     createdAtMillis: createdAt, createdBy: request.actor, kekID: "", wrappedDEK: Data(),
@@ -275,7 +309,7 @@ public final class IngestSession {
         do {
             sniffedType = try sniffBuffer.withUnsafeBytes { prefix in
                 try TypePolicy.check(
-                    kind: request.kind, sniffedMIME: mime, declaredMIME: request.declaredType, filename: request.filename,
+                    kind: request.kind, sniffedMIME: mime, declaredMIME: request.declaredType, filename: filename,
                     prefix: prefix)
             }
         } catch let error as VaultError {

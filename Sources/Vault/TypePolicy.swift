@@ -97,6 +97,21 @@ public enum TypePolicy {
         return bare.trimmingCharacters(in: .whitespaces).lowercased()
     }
 
+    /// A declared Content-Type as a refusal may repeat it (to the client and in the audit log,
+    /// which never forgets): a type we know, or else only that it is unknown. The header is free
+    /// text, and could hold a child's name.
+    static func printableDeclared(_ mime: String) -> String {
+        let type = normalise(mime)
+        let known = EvidenceType(mime: type) != nil || type == "application/octet-stream" || knownFamilyTypes.contains(type)
+        return known ? type : "a type this vault does not know"
+    }
+
+    /// The refused types a refusal may name exactly (prefix matches such as `text/x-...` are not).
+    static let knownFamilyTypes: Set<String> = [
+        "text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml", "application/javascript",
+        "text/javascript", "application/x-shellscript", "application/x-sh",
+    ]
+
     /// A family name for types that are refused, so a refusal can say what the file really is.
     public static func family(ofMIME mime: String) -> String? {
         let m = normalise(mime)
@@ -158,7 +173,7 @@ public enum TypePolicy {
         let allowedNames = allowedTypes.map(\.displayName)
         let sniffed = normalise(sniffedMIME)
         func refuse(_ reason: Refusal.Reason) -> VaultError {
-            .refused(Refusal(reason: reason, kind: kind, declared: declaredMIME.map(normalise), found: sniffed, allowed: allowedNames))
+            .refused(Refusal(reason: reason, kind: kind, declared: declaredMIME.map(printableDeclared), found: sniffed, allowed: allowedNames))
         }
         if let family = family(ofMIME: sniffed) {
             throw refuse(family == "empty" ? .empty : .dangerous(family))

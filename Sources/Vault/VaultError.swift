@@ -41,7 +41,10 @@ extension VaultError: CustomStringConvertible {
     public var description: String {
         switch self {
         case .refused(let r): return "refused: \(r)"
-        case .unknownKind(let kind, let known): return "unknown kind '\(LogText.escape(kind))'; kinds are \(known.joined(separator: ", "))"
+        case .unknownKind(_, let known):
+            // Not echoed: a kind field can hold a name typed in the wrong box, and this message
+            // goes to the audit log, which can never forget it.
+            return "unknown kind; kinds are \(known.joined(separator: ", "))"
         case .notFound(let id): return "no record \(id)"
         case .storeExists(let path): return "a store already exists at \(path); refusing to overwrite it"
         case .storeMissing(let path): return "no Strongroom store at \(path) (create one with strongroom init, or pass --store)"

@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+import Storage
 import XCTest
 @testable import Vault
 
@@ -231,6 +232,68 @@ final class TypePolicyTests: XCTestCase {
         XCTAssertEqual(Vault.sanitiseFilename("/"), "unnamed")
         XCTAssertEqual(Vault.sanitiseFilename(".."), "unnamed")
         XCTAssertEqual(Vault.sanitiseFilename(String(repeating: "é", count: 300)).utf8.count, 254)
+        // Invisible format characters and the dots and spaces Windows drops at the end.
+        XCTAssertEqual(Vault.sanitiseFilename("minutes\u{202E}fdp.hta"), "minutesfdp.hta")
+        XCTAssertEqual(Vault.sanitiseFilename("a\u{200B}b\u{2066}.pdf. . "), "ab.pdf")
+        // A long name is cut in its stem: the extension survives.
+        let long = Vault.sanitiseFilename(String(repeating: "A", count: 251) + ".png.pdf")
+        XCTAssertEqual(long.utf8.count, 255)
+        XCTAssertTrue(long.hasSuffix("A.png.pdf") || long.hasSuffix("A.pdf"), long)
+        XCTAssertTrue(long.hasSuffix(".pdf"), long)
+    }
+
+    /// The extension check sees the name that is stored, so nothing the sanitiser drops (a NUL,
+    /// a trailing dot or space, a path, the end of an over-long name) can carry a name past it.
+    func testTheExtensionCheckSeesTheNameAsStored() throws {
+        let f = try VaultFixture()
+        let png = try VaultFixture.sampleBytes("body-map-front.png")
+        for name in ["report.pdf\u{0}", "report.pdf.", "report.pdf ", "report.pdf\u{202E}", "x/../report.pdf",
+                     String(repeating: "A", count: 251) + ".pdf.pdf"] {
+            XCTAssertThrowsError(try f.put(png, kind: "body-map", filename: name), name.debugDescription) {
+                XCTAssertEqual(refusal($0)?.reason, .extensionMismatch("PDF"), name.debugDescription)
+            }
+        }
+        XCTAssertFalse(try f.vault.list(RecordFilter(school: "S1"), actor: "t").contains { $0.filename.lowercased().contains(".pdf") })
+    }
+
+    /// Whoever saves a record opens it as what it is: a name without an extension of the
+    /// content's own format (none, or one we do not know such as .hta or .html) gets one.
+    func testAStoredNameAlwaysEndsInAnExtensionOfItsContent() throws {
+        let f = try VaultFixture()
+        let png = try VaultFixture.sampleBytes("body-map-front.png")
+        let pdf = Array("%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n".utf8)
+        let text = Array("Notes of a conversation.\n".utf8)
+        let cases: [([UInt8], String, String, String)] = [
+            (png, "body-map", "scan", "scan.png"),
+            (png, "body-map", "photo.PNG", "photo.PNG"),
+            (png, "body-map", "photo.jpeg.png", "photo.jpeg.png"),
+            (pdf, "minutes", "minutes\u{202E}fdp.hta", "minutesfdp.hta.pdf"),
+            (pdf, "minutes", "minutes.v2", "minutes.v2.pdf"),
+            (text, "disclosure", "notes.html", "notes.html.txt"),
+            (text, "disclosure", "run.bat", "run.bat.txt"),
+            (pdf, "minutes", String(repeating: "B", count: 260), String(repeating: "B", count: 251) + ".pdf"),
+        ]
+        for (bytes, kind, name, stored) in cases {
+            let record = try f.put(bytes, kind: kind, filename: name)
+            XCTAssertEqual(record.filename, stored, name.debugDescription)
+            XCTAssertEqual(try f.vault.show(id: record.id, actor: "t").filename, stored)
+        }
+    }
+
+    /// A kind or Content-Type field can hold a name typed in the wrong box: refusals neither
+    /// repeat it to the client nor write it into the audit log, which can never forget it.
+    func testRefusalsDoNotRepeatFreeTextFromTheRequest() throws {
+        let f = try VaultFixture()
+        let png = try VaultFixture.sampleBytes("body-map-front.png")
+        XCTAssertThrowsError(try f.put(png, kind: "Jane Smith")) { XCTAssertFalse("\($0)".contains("Jane"), "\($0)") }
+        XCTAssertThrowsError(try f.put(png, kind: "body-map", declared: "Jane Smith DOB 2015-03-04")) { error in
+            XCTAssertEqual(refusal(error)?.code, "declared-type-mismatch")
+            XCTAssertFalse("\(error)".lowercased().contains("jane"), "\(error)")
+        }
+        XCTAssertThrowsError(try f.put(png, kind: "body-map", declared: "application/pdf")) {
+            XCTAssertTrue("\($0)".contains("declared application/pdf"), "a type we know is still named: \($0)")
+        }
+        XCTAssertFalse(try f.events.contains { ($0.reason ?? "").lowercased().contains("jane") })
     }
 }
 
