@@ -8,6 +8,11 @@ public struct StrongroomContext: RequestContext {
 
     public init(source: Source) {
         coreContext = .init(source: source)
+        // Hummingbird's request ids count up; problem documents show the id to anyone, who could
+        // then count everybody else's requests between two of their own. A random id instead.
+        var random = SystemRandomNumberGenerator()
+        let id = String(random.next() as UInt64 | 1 << 63, radix: 16) + String(random.next() as UInt64 | 1 << 63, radix: 16)
+        logger[metadataKey: "hb.request.id"] = .string(id)
     }
 
     func requirePrincipal() throws -> Principal {

@@ -191,6 +191,23 @@ final class UploadDownloadTests: XCTestCase {
         try await server.stop()
     }
 
+    /// A problem document names its request; the name must not count requests, or anyone could
+    /// count everybody else's between two of their own probes.
+    func testProblemDocumentsNameTheirRequestWithoutCountingRequests() async throws {
+        let server = try await ServerFixture()
+        var ids: [String] = []
+        for _ in 0..<3 {
+            let r = try await server.request("GET", "/v1/shared/" + String(repeating: "x", count: 43))
+            XCTAssertEqual(r.status, 404)
+            ids.append((r.json as? [String: Any])?["instance"] as? String ?? "")
+        }
+        XCTAssertEqual(Set(ids).count, 3, "\(ids)")
+        let tails = ids.map { UInt64($0.suffix(16), radix: 16) ?? 0 }
+        XCTAssertFalse(tails[1] &- tails[0] == 1 && tails[2] &- tails[1] == 1, "request ids count up: \(ids)")
+        XCTAssertTrue(ids.allSatisfy { $0.hasPrefix("urn:strongroom:request:") && $0.count == "urn:strongroom:request:".count + 32 }, "\(ids)")
+        try await server.stop()
+    }
+
     func testUnknownMethodsAndRoutesAreClientErrorsNotServerErrors() async throws {
         let server = try await ServerFixture()
         try server.addUser("jo", .dsl)
