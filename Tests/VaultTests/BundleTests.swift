@@ -314,6 +314,15 @@ final class BundleTests: XCTestCase {
         }
         XCTAssertEqual(try events("bundle-receipt").map(\.outcome), ["ok", "denied"])
         XCTAssertEqual(try events("bundle-revoke").count, 1)
+
+        // The file gone (a restored store, a disk cleaned by hand): the use counted as allowed is
+        // followed in the log by a failure saying nothing was sent.
+        let lost = try release()
+        let path = try f.vault.useBundleLink(token: lost.token).path
+        try FileManager.default.removeItem(atPath: path)
+        unusable(lost.token, "no longer held")
+        XCTAssertEqual(try events("bundle-download").suffix(2).map(\.outcome), ["ok", "failed"])
+        XCTAssertTrue(try events("bundle-download").last?.reason?.contains("nothing was sent") == true)
     }
 
     func testTheChronologyShowsWhatWasSharedWithWhomWhenByWhomAndWhy() throws {

@@ -42,6 +42,9 @@ extension Vault {
             let path = try bundleFile(row.id, claim: row.claim)
             var info = stat()
             guard stat(path, &info) == 0, Int64(info.st_size) == row.archiveSize else {
+                // The use was counted and audited as allowed; the log must also say nothing left.
+                try audit(AuditEntry(actor: "link:\(row.id)", action: "bundle-download", outcome: .failed, school: row.school,
+                                     reason: "\(row.id): the bundle's file is missing or changed; nothing was sent"))
                 throw VaultError.linkUnusable("the bundle's file is no longer held here (a restored store?); ask the school to release it again")
             }
             return BundleDownload(bundle: row, path: path, size: Int64(info.st_size), last: last)
