@@ -142,10 +142,12 @@ struct BackupPrune: ParsableCommand {
     @Argument(help: "The backup folder.") var directory: String
     @Option(help: "How many snapshots to keep (at least 1).") var keep: Int
     @Option(help: "Require every snapshot to be signed by this backup public key (FILE.pub).") var publicKey: String?
+    @Option(help: "Remove this snapshot whatever it holds (one that does not load, or is signed by another key). Repeatable.")
+    var discard: [String] = []
 
     func run() throws {
         let key = try publicKey.map { try readPublicKey($0, what: "backup public key") }
-        let summary = try Vault.pruneBackups(at: directory, keep: keep, publicKey: key)
+        let summary = try Vault.pruneBackups(at: directory, keep: keep, publicKey: key, discard: discard)
         if options.json {
             try Output.encodable(summary)
         } else {
@@ -170,6 +172,7 @@ struct RestoreCommand: ParsableCommand {
         let key = try readPublicKey(publicKey, what: "backup public key")
         let summary = try Vault.restore(Vault.RestoreRequest(
             backup: directory, snapshot: snapshot, target: to, publicKey: key, keys: keys, ledger: ledger, actor: options.actorName))
+        for warning in summary.warnings { Output.warning(warning) }
         if options.json {
             try Output.encodable(summary)
         } else {

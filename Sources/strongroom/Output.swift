@@ -15,6 +15,11 @@ enum Output {
 
     static var stderrIsTerminal: Bool { isatty(2) == 1 }
 
+    /// A warning on stderr, always (also with --json, whose stdout stays one document).
+    static func warning(_ text: String) {
+        FileHandle.standardError.write(Data("strongroom: warning: \(text)\n".utf8))
+    }
+
     /// Progress on stderr, only when a person is watching.
     static func progress(_ text: String) {
         guard stderrIsTerminal else { return }

@@ -27,9 +27,11 @@ extension Vault {
             throw VaultError.invalidArgument("backup create copies the embedded store; back up a database server and object store with their own tools")
         }
         let repo = BackupRepository(root: directory)
+        try repo.requireOutside(store: layout.root)
         try repo.createLayout()
         let lock = try repo.lock()
         defer { withExtendedLifetime(lock) {} }
+        try requireOwnFolder(repo, signingKey: signingKey.publicKey)
         for name in try BackupFiles.entries(repo.snapshots) where name.hasPrefix(BackupRepository.partialPrefix) {
             try BackupFiles.removeTree(repo.snapshots + "/" + name)
         }
@@ -59,6 +61,22 @@ extension Vault {
             try? BackupFiles.removeTree(partial)
             for path in created.all { unlink(path) }
             throw VaultError.wrap(error)
+        }
+    }
+
+    /// A backup folder holds one vault's snapshots, signed by one backup key: mixed, a restore of
+    /// "the newest" could bring back another school's store, and a prune could let one key's
+    /// snapshots decide what happens to the other's blobs. Snapshots that do not load at all are
+    /// left to `backup verify` to report.
+    private func requireOwnFolder(_ repo: BackupRepository, signingKey: VaultPublicKey) throws {
+        for id in try repo.snapshotIDs() {
+            guard let (manifest, _) = try? repo.load(id, publicKey: nil) else { continue }
+            guard manifest.vaultID == vaultID else {
+                throw VaultError.backup("\(repo.root) holds snapshot \(id) of another vault (\(manifest.vaultID)); give each store a backup folder of its own")
+            }
+            guard manifest.signingKey == signingKey.minisignBase64 else {
+                throw VaultError.backup("\(repo.root) holds snapshot \(id) signed by another backup key; after changing the backup key, start a new backup folder (or remove the old snapshots with backup prune --discard)")
+            }
         }
     }
 

@@ -43,26 +43,37 @@ extension Vault {
     /// and any leftover of an interrupted backup or prune. Refuses, removing nothing, if a
     /// snapshot's manifest does not load (with `publicKey`, if given, or else the key it names):
     /// its blobs could not be told apart from unreferenced ones. Never follows a symlink.
-    public static func pruneBackups(at directory: String, keep: Int, publicKey: VaultPublicKey? = nil) throws -> PruneSummary {
+    ///
+    /// `discard` names snapshots to remove whatever they hold (one that does not load, or was
+    /// signed by another key, would otherwise block every prune); their blobs go if no kept
+    /// snapshot lists them. Without `publicKey`, every snapshot must name one signing key and
+    /// one vault: a snapshot slipped in under another key cannot decide what is deleted.
+    public static func pruneBackups(at directory: String, keep: Int, publicKey: VaultPublicKey? = nil, discard: [String] = []) throws -> PruneSummary {
         guard keep >= 1 else { throw VaultError.invalidArgument("--keep must be at least 1") }
         let repo = BackupRepository(root: directory)
+        try repo.requireNotAStore()
         for folder in [repo.root, repo.snapshots, repo.blobs] where try !BackupFiles.requireFolder(folder) {
             throw VaultError.backup("\(repo.root) is not a Strongroom backup folder (no \(folder))")
         }
         let lock = try repo.lock()
         defer { withExtendedLifetime(lock) {} }
-        var loaded: [(id: String, created: Int64, files: [BackupFile])] = []
-        for id in try repo.snapshotIDs() {
+        let ids = try repo.snapshotIDs()
+        for id in discard where !ids.contains(id) { throw VaultError.backup("there is no snapshot \(id) in \(repo.root) to discard") }
+        var loaded: [(id: String, created: Int64, manifest: BackupManifest, files: [BackupFile])] = []
+        for id in ids where !discard.contains(id) {
             do {
                 let (manifest, files) = try repo.load(id, publicKey: publicKey)
-                loaded.append((id, manifest.createdAtMillis, files))
+                loaded.append((id, manifest.createdAtMillis, manifest, files))
             } catch {
-                throw VaultError.backup("refusing to prune: snapshot \(id) does not load (\(error)); run strongroom backup verify")
+                throw VaultError.backup("refusing to prune: snapshot \(id) does not load (\(error)); run strongroom backup verify, and remove a snapshot that cannot be repaired with --discard \(id)")
             }
+        }
+        if let first = loaded.first, let odd = loaded.first(where: { $0.manifest.signingKey != first.manifest.signingKey || $0.manifest.vaultID != first.manifest.vaultID }) {
+            throw VaultError.backup("refusing to prune: snapshots \(first.id) and \(odd.id) are signed by different backup keys or belong to different vaults; give --public-key to say whose snapshots count, and --discard the others")
         }
         loaded.sort { ($0.created, $0.id) < ($1.created, $1.id) }
         let kept = Array(loaded.suffix(keep))
-        let removed = Array(loaded.dropLast(keep)).map(\.id)
+        let removed = Array(loaded.dropLast(keep)).map(\.id) + discard
         var referenced = Set<String>()
         for snapshot in kept { referenced.formUnion(snapshot.files.map(\.path)) }
         let sync = try FilesystemSync(repo.root)

@@ -20,6 +20,8 @@ struct BackupRepository {
     static let signatureName = "manifest.json.minisig"
     static let fileListName = "files.txt"
     static let partialPrefix = ".partial-"
+    /// files.txt is about 120 bytes a record: this allows some 15 million records.
+    static let maxFileListBytes = 2 << 30
 
     let root: String
 
@@ -34,9 +36,38 @@ struct BackupRepository {
     func snapshotFolder(_ id: String) -> String { snapshots + "/" + id }
     func path(_ relative: String) -> String { root + "/" + relative }
 
+    /// Refuses a folder that is a Strongroom store: a backup folder and a store both keep blobs at
+    /// `blobs/xx/ID.blob`, and a prune of a store would delete live evidence it does not list.
+    func requireNotAStore() throws {
+        let store = StoreLayout(root: root)
+        for marker in [store.metadata, store.keys, store.lockFile] where FileManager.default.fileExists(atPath: marker) {
+            throw VaultError.backup("\(root) is a Strongroom store (it has \(marker.split(separator: "/").last ?? "")), not a backup folder; give a folder of its own for backups")
+        }
+    }
+
+    /// Refuses a backup folder that is, holds or lies inside the store `storeRoot`.
+    func requireOutside(store storeRoot: String) throws {
+        let folder = Self.canonical(root), store = Self.canonical(storeRoot)
+        if folder == store || folder.hasPrefix(store + "/") || store.hasPrefix(folder + "/") {
+            throw VaultError.backup("the backup folder \(root) and the store \(storeRoot) overlap; back up into a folder outside the store (ideally on another disk)")
+        }
+    }
+
+    /// The absolute path with symlinks resolved, as far as it exists.
+    static func canonical(_ path: String) -> String {
+        if let resolved = realpath(path, nil) {
+            defer { free(resolved) }
+            return String(cString: resolved)
+        }
+        let parent = DurableFile.directory(of: path)
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        return parent == path ? path : canonical(parent) + "/" + name
+    }
+
     /// Creates the folder layout if missing (mode 0700). `snapshots/` and `blobs/` must be real
     /// folders: a symlink there could send writes (or a prune's unlinks) somewhere else.
     func createLayout() throws {
+        try requireNotAStore()
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: root, isDirectory: &isFolder), !isFolder.boolValue {
             throw VaultError.backup("\(root) is a file, not a folder; give a folder for the backup")
@@ -57,6 +88,7 @@ struct BackupRepository {
 
     /// The ids of complete snapshots, oldest first (ids start with their UTC creation time).
     func snapshotIDs() throws -> [String] {
+        try requireNotAStore()
         guard FileManager.default.fileExists(atPath: snapshots) else {
             throw VaultError.backup("\(root) is not a Strongroom backup folder (no snapshots/ in it)")
         }
@@ -101,7 +133,7 @@ struct BackupRepository {
         guard manifest.fileList.path == listPath, manifest.database == Self.snapshotsFolder + "/" + id + "/" + SQLiteCatalog.fileName else {
             throw VaultError.backup("snapshot \(id): the manifest names files outside its snapshot")
         }
-        guard let list = try BackupFiles.read(path(listPath), limit: Int.max) else { throw VaultError.backup("snapshot \(id): files.txt is missing") }
+        guard let list = try BackupFiles.read(path(listPath), limit: Self.maxFileListBytes) else { throw VaultError.backup("snapshot \(id): files.txt is missing") }
         guard Int64(list.count) == manifest.fileList.size, Hex.encode(Blake2b.hash(list)) == manifest.fileList.blake2b else {
             throw VaultError.backup("snapshot \(id): files.txt does not match its size and BLAKE2b in the manifest (damaged or changed)")
         }

@@ -39,6 +39,9 @@ extension Vault {
         public var ledgerEntries: Int
         public var keysRestored: Bool
         public var auditTreeSize: Int
+        /// Problems of the backup folder that do not touch the restored snapshot (other
+        /// snapshots, files no snapshot lists), and what could not be checked.
+        public var warnings: [String]
     }
 
     /// Restores a backup snapshot into a new store folder (docs/backup.md, "Restore"). Nothing
@@ -57,27 +60,36 @@ extension Vault {
         let ids = try repo.snapshotIDs()
         guard let id = request.snapshot ?? ids.last else { throw VaultError.backup("\(repo.root) holds no snapshot to restore") }
 
-        // 1. The whole folder, keyless: signatures, every file of the snapshot, no extra file.
+        // 1. The snapshot, keyless: its signature, manifest and every file it lists. Problems of
+        //    other snapshots or files it does not list cannot change what is restored: they are
+        //    reported as warnings, so one damaged or foreign snapshot never blocks a restore.
         let (report, loaded) = try BackupCheck(repo: repo, publicKey: request.publicKey).run(only: id)
-        guard report.isIntact, let snapshot = loaded.first(where: { $0.id == id }) else {
-            let named = report.problems.prefix(5).map { "\($0.kind) \($0.path): \($0.detail)" }.joined(separator: "; ")
-            let leftovers = report.problems.contains { $0.kind == "extra" }
-                ? "; files no snapshot lists (left by an interrupted backup or added since) go with strongroom backup prune DIR --keep N" : ""
-            throw VaultError.backup("refusing to restore: the backup does not verify (\(report.problems.count) problems: \(named))\(leftovers); run strongroom backup verify")
+        let snapshot = loaded.first(where: { $0.id == id })
+        let ownFiles = Set(snapshot?.files.map(\.path) ?? [])
+        let ownFolder = BackupRepository.snapshotsFolder + "/" + id + "/"
+        let blocking = report.problems.filter { $0.path.hasPrefix(ownFolder) || ($0.kind != "extra" && ownFiles.contains($0.path)) }
+        guard blocking.isEmpty, let snapshot else {
+            let named = (blocking.isEmpty ? report.problems : blocking).prefix(5).map { "\($0.kind) \($0.path): \($0.detail)" }.joined(separator: "; ")
+            throw VaultError.backup("refusing to restore: snapshot \(id) does not verify (\(named)); run strongroom backup verify")
         }
+        let warnings = report.problems.filter { problem in !blocking.contains(problem) }.map { "\($0.kind) \($0.path): \($0.detail)" }
         let manifest = snapshot.manifest
+        // The newest snapshot of a folder holding several vaults' backups may be another vault's.
+        if request.snapshot == nil, let other = ids.first(where: { (try? repo.load($0, publicKey: request.publicKey))?.manifest.vaultID ?? manifest.vaultID != manifest.vaultID }) {
+            throw VaultError.backup("\(repo.root) holds snapshots of more than one vault (\(id) and \(other)); name the snapshot to restore with --snapshot")
+        }
         guard let vaultKey = VaultPublicKey(text: manifest.vaultPublicKey), let auditRoot = manifest.auditRoot else {
             throw VaultError.backup("snapshot \(id): the manifest's vault key or audit root is malformed")
         }
 
         // 2. The ledger under the vault's key; the key store's bytes, read once (what is checked
         //    is what is installed).
-        let ledgerBytes = try BackupFiles.read(request.ledger, limit: 1 << 30)
+        let ledgerBytes = try BackupFiles.read(request.ledger, limit: 1 << 30, followLinks: true)
         guard let ledgerBytes else { throw VaultError.invalidArgument("the ledger \(request.ledger) does not exist; export one with strongroom ledger export") }
         let entries = try vaulting { try DeletionLedger.parse(ledgerBytes, vaultID: manifest.vaultID, publicKey: vaultKey) }
         let shredded = Set(entries.map(\.record))
         let keyStoreBytes = try request.keys.map { keys -> [UInt8] in
-            guard let bytes = try BackupFiles.read(try Self.keyStoreFile(in: keys), limit: 64 << 20) else {
+            guard let bytes = try BackupFiles.read(try Self.keyStoreFile(in: keys), limit: 64 << 20, followLinks: true) else {
                 throw VaultError.invalidArgument("the key store backup \(keys) cannot be read")
             }
             return bytes
@@ -159,6 +171,10 @@ extension Vault {
                     try AuditVerifier(vaultID: manifest.vaultID, publicKey: vaultKey).verify(
                         catalog, anchor: .init(size: manifest.audit.treeSize, root: auditRoot, source: "backup manifest of snapshot \(id)"))
                 }
+                // The deletions are in the write-ahead log; until it is checkpointed the main file
+                // still holds the shredded rows and their wrapped keys. Empty it now (secure_delete
+                // overwrites them), as a live shred does, before the store can be copied anywhere.
+                try vaulting { try catalog.purgeWriteAheadLog() }
             }
             guard audit.isIntact else {
                 throw VaultError.backup("the restored audit log does not verify against the backup's tree head: \(audit.problems.first.map { $0.detail } ?? "")")
@@ -171,9 +187,12 @@ extension Vault {
                 throw VaultError.storage(.io(operation: "rename", path: layout.root, errno: errno))
             }
             try BackupFiles.fsyncDirectory(parent)
+            let unchecked = keysRestored ? [] : [
+                "without --keys the ledger's freshness could not be checked: a ledger older than the key store would miss later shreds; the key store refuses to open the store with such a ledger",
+            ]
             return RestoreSummary(
                 snapshot: id, store: layout.root, records: kept.count, reshredded: reshredded, ledgerEntries: entries.count,
-                keysRestored: keysRestored, auditTreeSize: audit.eventCount)
+                keysRestored: keysRestored, auditTreeSize: audit.eventCount, warnings: warnings + unchecked)
         } catch {
             try? BackupFiles.removeTree(staging.root)
             throw VaultError.wrap(error)
