@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KeyManagement
 import Storage
 import Vault
 
@@ -16,13 +17,8 @@ struct GetCommand: ParsableCommand {
 
     func run() throws {
         let vault = try options.openVault()
-        var fd: Int32 = 1
-        if let output {
-            fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-            guard fd >= 0 else {
-                throw CLIError.Message(text: "cannot write \(output): \(String(cString: strerror(errno)))", code: CLIError.ioError)
-            }
-        }
+        let target = try output.map(OutputFile.init)
+        let fd = target?.fd ?? 1
         do {
             var sent: Int64 = 0
             let showProgress = output != nil
@@ -40,18 +36,60 @@ struct GetCommand: ParsableCommand {
                 }
             }
             Output.endProgress()
-            if let output {
-                close(fd)
+            if let target, let output {
+                try target.commit()
                 if options.json { Output.json(["id": record.id, "output": output, "size": record.size, "sha256": record.sha256]) }
             }
         } catch {
-            if let output {
-                // Never leave part of a record behind when it fails its checks.
-                close(fd)
-                unlink(output)
-            }
+            // Never leave part of a record behind when it fails its checks, and never touch a
+            // file that was there before: only what this command created goes.
+            target?.discard()
             throw error
         }
+    }
+}
+
+/// Where `get -o FILE` writes. A regular file (or a new one) is written as a new 0600 file
+/// beside it and renamed over it only once the record has passed every check; a device or
+/// FIFO (`/dev/null`, a pipe) is written as it is, and never truncated or removed.
+final class OutputFile {
+    let path: String
+    let fd: Int32
+    /// The temporary file renamed onto `path` at the end; nil when writing to a device or FIFO.
+    private let temporary: String?
+
+    init(_ path: String) throws {
+        self.path = path
+        var info = stat()
+        if stat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
+            guard (info.st_mode & S_IFMT) != S_IFDIR else { throw CLIError.Message(text: "\(path) is a folder; give a file name", code: CLIError.cannotCreate) }
+            fd = open(path, O_WRONLY | O_CLOEXEC)
+            temporary = nil
+        } else {
+            let folder = DurableFile.directory(of: path)
+            let name = folder + "/.strongroom-get-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+            fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+            temporary = name
+        }
+        guard fd >= 0 else {
+            throw CLIError.Message(text: "cannot write \(path): \(String(cString: strerror(errno)))", code: CLIError.ioError)
+        }
+    }
+
+    func commit() throws {
+        if let temporary {
+            guard fsync(fd) == 0, rename(temporary, path) == 0 else {
+                let code = errno
+                discard()
+                throw CLIError.Message(text: "cannot write \(path): \(String(cString: strerror(code)))", code: CLIError.ioError)
+            }
+        }
+        close(fd)
+    }
+
+    func discard() {
+        close(fd)
+        if let temporary { unlink(temporary) }
     }
 }
 

@@ -88,6 +88,24 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(noPhrase.stderr.contains("--passphrase-stdin"), noPhrase.stderr)
     }
 
+    /// `get -o FILE` replaces FILE only with a whole, checked record, as a new 0600 file: a get
+    /// that fails leaves what was there before (it once truncated and deleted it).
+    func testAFailedGetLeavesTheOutputFileAsItWasAndASuccessfulOneIsPrivate() throws {
+        XCTAssertEqual(try cli.run(["init"]).status, 0)
+        let id = (try put("strategy-meeting-minutes.pdf", kind: "minutes").json as! [String: Any])["id"] as! String
+        let out = dir + "/precious.txt"
+        try Data("precious\n".utf8).write(to: URL(fileURLWithPath: out))
+        XCTAssertEqual(chmod(out, 0o644), 0)
+        XCTAssertEqual(try cli.run(["get", String(repeating: "a", count: 32), "-o", out]).status, 66)
+        XCTAssertEqual(try cli.run(["get", "not-an-id", "-o", out]).status, 65)
+        XCTAssertEqual(try String(contentsOfFile: out, encoding: .utf8), "precious\n")
+        XCTAssertEqual(try cli.run(["get", id, "-o", out]).status, 0)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out)), try Data(contentsOf: URL(fileURLWithPath: sample("strategy-meeting-minutes.pdf"))))
+        let mode = (try FileManager.default.attributesOfItem(atPath: out)[.posixPermissions] as! NSNumber).intValue
+        XCTAssertEqual(mode & 0o777, 0o600)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix(".strongroom-get-") }, [], "no temporary file left")
+    }
+
     func testMissingStoreAndMissingRecordHaveTheirOwnExitCodes() throws {
         XCTAssertEqual(try cli.run(["list"]).status, 78)
         XCTAssertEqual(try cli.run(["init"]).status, 0)
