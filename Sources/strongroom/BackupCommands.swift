@@ -122,6 +122,7 @@ struct BackupList: ParsableCommand {
         if options.json {
             try Output.encodable(listing)
         } else {
+            if listing.isEmpty { Output.line("no snapshots in \(directory)") }
             for s in listing {
                 if let problem = s.problem {
                     Output.line("\(s.snapshot)  DAMAGED: \(problem)")

@@ -503,6 +503,35 @@ final class BackupTests: XCTestCase {
         XCTAssertThrowsError(try Vault.listBackups(at: copy))
         XCTAssertEqual(try FileManager.default.subpathsOfDirectory(atPath: copy + "/blobs"), blobsBefore, "nothing of the store was deleted")
         XCTAssertEqual(try f.get(record.id), content(1, "S1"))
+
+        // The store's blobs/ reached from inside a backup folder (as a bind mount would; a
+        // symlink stands in for it here): refused by create, prune and verify.
+        let disguised = f.root + "/disguised"
+        try FileManager.default.createDirectory(atPath: disguised + "/snapshots", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: disguised + "/blobs", withDestinationPath: f.layout.blobs)
+        XCTAssertThrowsError(try keyless.createBackup(to: disguised, signingKey: signer, actor: "backup:op"))
+        XCTAssertThrowsError(try Vault.pruneBackups(at: disguised, keep: 1))
+        XCTAssertThrowsError(try Vault.verifyBackup(at: disguised, publicKey: signer.publicKey))
+        XCTAssertEqual(try f.get(record.id), content(1, "S1"))
+    }
+
+    /// Prune deletes only names backups write; --discard cannot empty the folder.
+    func testPruneDeletesOnlyBackupBlobNamesAndKeepsAtLeastOneSnapshot() throws {
+        let record = try put(1)
+        let only = try takeBackup().snapshot
+        let stranger = backup + "/blobs/" + record.id.prefix(2) + "/notes.txt"
+        try Data("not a blob".utf8).write(to: URL(fileURLWithPath: stranger))
+        _ = try Vault.pruneBackups(at: backup, keep: 1)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: stranger), "a file backups never write is left for verify to name")
+        XCTAssertThrowsError(try Vault.pruneBackups(at: backup, keep: 1, discard: [only, only])) {
+            XCTAssertTrue("\($0)".contains("at least one must stay"), "\($0)")
+        }
+        XCTAssertEqual(try Vault.listBackups(at: backup).map(\.snapshot), [only])
+        XCTAssertTrue(BackupRepository.isBackupBlobName(String(repeating: "ab", count: 16) + ".blob", shard: "ab"))
+        XCTAssertTrue(BackupRepository.isBackupBlobName(String(repeating: "ab", count: 16) + ".blob.tmp-0123456789ab", shard: "ab"))
+        for name in ["tmp", String(repeating: "ab", count: 16) + ".blob", "x" + String(repeating: "b", count: 31) + ".blob"] {
+            XCTAssertFalse(BackupRepository.isBackupBlobName(name, shard: name == "tmp" ? "ab" : "cd"), name)
+        }
     }
 
     /// One snapshot that does not load (damaged, or signed by another key) must not hold every

@@ -58,7 +58,11 @@ extension Vault {
         let lock = try repo.lock()
         defer { withExtendedLifetime(lock) {} }
         let ids = try repo.snapshotIDs()
+        let discard = Array(Set(discard)).sorted()
         for id in discard where !ids.contains(id) { throw VaultError.backup("there is no snapshot \(id) in \(repo.root) to discard") }
+        guard ids.contains(where: { !discard.contains($0) }) else {
+            throw VaultError.backup("refusing to discard every snapshot of \(repo.root): at least one must stay (to drop the whole backup, delete the folder)")
+        }
         var loaded: [(id: String, created: Int64, manifest: BackupManifest, files: [BackupFile])] = []
         for id in ids where !discard.contains(id) {
             do {
@@ -96,7 +100,8 @@ extension Vault {
             guard try BackupFiles.requireFolder(folder) else { continue }
             for name in try BackupFiles.entries(folder) {
                 let relative = BackupRepository.blobsFolder + "/" + shard + "/" + name
-                guard !referenced.contains(relative) else { continue }
+                // Only names backups write are deleted; anything else is left for verify to name.
+                guard !referenced.contains(relative), BackupRepository.isBackupBlobName(name, shard: shard) else { continue }
                 var info = stat()
                 if lstat(folder + "/" + name, &info) == 0 { summary.bytesFreed += Int64(info.st_size) }
                 guard unlink(folder + "/" + name) == 0 || errno == ENOENT else {

@@ -43,14 +43,38 @@ struct BackupRepository {
         for marker in [store.metadata, store.keys, store.lockFile] where FileManager.default.fileExists(atPath: marker) {
             throw VaultError.backup("\(root) is a Strongroom store (it has \(marker.split(separator: "/").last ?? "")), not a backup folder; give a folder of its own for backups")
         }
+        // A store's blobs/ always has tmp/ (uploads in progress); a backup's never does. This
+        // also catches a store's blobs/ mounted or linked into a backup folder.
+        if FileManager.default.fileExists(atPath: blobs + "/tmp") {
+            throw VaultError.backup("\(blobs) is a store's blob folder (it has tmp/), not a backup's; give a folder of its own for backups")
+        }
+    }
+
+    /// Whether `name` in shard `shard` is a name backups write: a blob, or a copy's temporary file.
+    static func isBackupBlobName(_ name: String, shard: String) -> Bool {
+        let bytes = Array(name.utf8)
+        let hex = { (b: UInt8) in (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66) }
+        guard shard.utf8.count == 2, shard.utf8.allSatisfy(hex), bytes.count >= 37,
+              bytes[0..<32].allSatisfy(hex), bytes[0..<2].elementsEqual(shard.utf8), bytes[32..<37].elementsEqual(".blob".utf8) else { return false }
+        if bytes.count == 37 { return true }
+        let tail = bytes[37...]
+        return tail.count == 17 && tail.prefix(5).elementsEqual(".tmp-".utf8) && tail.dropFirst(5).allSatisfy(hex)
     }
 
     /// Refuses a backup folder that is, holds or lies inside the store `storeRoot`.
     func requireOutside(store storeRoot: String) throws {
         let folder = Self.canonical(root), store = Self.canonical(storeRoot)
-        if folder == store || folder.hasPrefix(store + "/") || store.hasPrefix(folder + "/") {
+        let overlap = folder == store || folder.hasPrefix(store + "/") || store.hasPrefix(folder + "/")
+            || Self.sameFile(root, storeRoot) || Self.sameFile(blobs, StoreLayout(root: storeRoot).blobs)
+        if overlap {
             throw VaultError.backup("the backup folder \(root) and the store \(storeRoot) overlap; back up into a folder outside the store (ideally on another disk)")
         }
+    }
+
+    /// Whether two paths are the same file or folder (device and inode: bind mounts too).
+    static func sameFile(_ a: String, _ b: String) -> Bool {
+        var x = stat(), y = stat()
+        return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino
     }
 
     /// The absolute path with symlinks resolved, as far as it exists.
