@@ -41,9 +41,11 @@ public struct DeletionLedger: Sendable {
     }
 
     /// Appends entries for the items not already in the ledger (so a shred finished again after
-    /// a crash adds nothing twice), durably, under an exclusive lock. Returns the new entries.
+    /// a crash adds nothing twice), durably, under an exclusive lock. Returns the new entries and
+    /// the ledger's last entry after the append: the head to record, also when a crash came
+    /// between an earlier append and the recording of its head, and nothing is added now.
     @discardableResult
-    public func append(_ items: [Item], signer: AuditSigner, now: Date) throws -> [LedgerEntry] {
+    public func append(_ items: [Item], signer: AuditSigner, now: Date) throws -> (added: [LedgerEntry], head: LedgerEntry?) {
         let fd = Glibc.open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw KeyManagementError.io(path: path, errno: errno) }
         defer { _ = Glibc.close(fd) }
@@ -78,7 +80,7 @@ public struct DeletionLedger: Sendable {
             prev = hash
             added.append(entry)
         }
-        guard !text.isEmpty else { return [] }
+        guard !text.isEmpty else { return ([], existing.last) }
         do {
             try text.withUnsafeBytes { try SystemFileOps().write(fd, $0, path: path) }
             try SystemFileOps().fsync(fd, path: path)
@@ -86,7 +88,7 @@ public struct DeletionLedger: Sendable {
         } catch let error as FileOpsError {
             throw KeyManagementError.io(path: path, errno: error.errno)
         }
-        return added
+        return (added, added.last)
     }
 
     /// Every entry, each checked against the chain and, with `publicKey`, its signature. Reads

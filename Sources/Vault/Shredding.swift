@@ -82,9 +82,12 @@ extension Vault {
         if nowMillis - request.requestedAtMillis > Int64(ShredPolicy.requestLifetimeDays) * 86_400_000 {
             try refuse("shred request \(request.id) is older than \(ShredPolicy.requestLifetimeDays) days; ask again")
         }
-        // The first person must still be who they were: not revoked, same role, same school.
+        // The first person must still be who they were: not revoked, same role, same school, and
+        // the same account: a name revoked and added again (a stolen token replaced) does not
+        // bring back what was asked under the old one.
         let requester = try vaulting { try catalog.users() }.first { "user:" + $0.name == request.requestedBy }
-        guard let requester, !requester.isRevoked, requester.role == request.requestedRole, requester.schools.contains(request.school) else {
+        guard let requester, !requester.isRevoked, requester.role == request.requestedRole, requester.schools.contains(request.school),
+              requester.createdAtMillis <= request.requestedAtMillis else {
             try refuse("the requester's access was revoked or changed since the request; ask again")
         }
         var approved = request
@@ -148,10 +151,13 @@ extension Vault {
         // appended (CPU and one fsync). Both are idempotent, so their order does not matter.
         let unlinking = BlobUnlinking(blobs: blobs, ids: tombstones.map(\.record))
         try vaulting {
-            let added = try DeletionLedger(directory: layout.keys, vaultID: vaultID).append(
+            let appended = try DeletionLedger(directory: layout.keys, vaultID: vaultID).append(
                 tombstones.map { .init(record: $0.record, school: $0.school, sha256: $0.sha256, request: request.id) },
                 signer: signer, now: clock())
-            if let last = added.last { try keys.recordLedgerHead(seq: last.seq, hash: last.hash) }
+            CrashPoint.hit("shred-ledger-appended")
+            // Also when this finishes a shred a crash cut short after its append: the head must
+            // reach every entry, or a later cut of the ledger would go unnoticed.
+            if let head = appended.head { try keys.recordLedgerHead(seq: head.seq, hash: head.hash) }
         }
         CrashPoint.hit("shred-ledger")
         try vaulting { try unlinking.wait() }

@@ -86,7 +86,7 @@ final class LifecycleCLITests: XCTestCase {
     }
 
     func testAShredKilledAtAnyStepIsFinishedOnTheNextStart() throws {
-        for point in ["shred-executed", "shred-ledger", "shred-blobs", "shred-keks"] {
+        for point in ["shred-executed", "shred-ledger-appended", "shred-ledger", "shred-blobs", "shred-keks"] {
             let id = try put("record for \(point)", child: "C-\(point)")
             let request = try run(["shred", "request", "--school", "S1", "--record", id, "--reason", "retention reviewed"], as: dpoToken)
             let requestID = request.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -104,6 +104,11 @@ final class LifecycleCLITests: XCTestCase {
                            "\(point): the emptied period KEK was destroyed")
             let verify = try cli.run(["verify", "--json"])
             XCTAssertEqual(verify.status, 0, "\(point): \(verify.stdout)")
+            // The key store's ledger head reaches the ledger's last entry, so cutting the
+            // ledger back to before this shred fails closed.
+            let keyStore = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/store/keys/keystore.json"))) as? [String: Any]
+            let ledgerLines = try String(contentsOfFile: dir + "/store/keys/deletion-ledger.jsonl", encoding: .utf8).split(separator: "\n")
+            XCTAssertEqual((keyStore?["ledgerHead"] as? [String: Any])?["seq"] as? Int, ledgerLines.count, "\(point): the ledger head was recorded")
         }
         XCTAssertEqual(try cli.run(["audit", "verify"]).status, 0)
     }

@@ -513,7 +513,14 @@ extension LifecycleTests {
             guard case VaultError.conflict(let why) = $0 else { return XCTFail("\($0)") }
             XCTAssertTrue(why.contains("revoked"), why)
         }
+        // The name added again (a stolen token replaced): the old request stays dead.
+        clock.advance(days: 1)
+        _ = try f.vault.addUser(name: dpo2.name, role: dpo2.role, schools: dpo2.schools.sorted(), actor: "test")
+        XCTAssertThrowsError(try f.vault.approveShred(id: fresh.id, by: dsl)) {
+            guard case VaultError.conflict(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("revoked"), why)
+        }
         XCTAssertEqual(try f.get(r.id), content("x"))
-        XCTAssertEqual(try events("shred-approve").filter { $0.outcome == "refused" }.count, 2)
+        XCTAssertEqual(try events("shred-approve").filter { $0.outcome == "refused" }.count, 3)
     }
 }
