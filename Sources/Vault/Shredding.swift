@@ -188,9 +188,11 @@ extension Vault {
                 SQLite secure_delete \(walEmptied ? "and the write-ahead log emptied" : "(the write-ahead log, busy with readers, is emptied at its next checkpoint)"); \
                 its encrypted blob was deleted; the shred was \
                 appended to the signed deletion ledger, which every restore replays; a retention-period KEK left with \
-                no live record was destroyed, which makes the records undecryptable in every earlier backup. Where \
-                kekDestroyed is false, other live records still use that KEK: it is retired at the next key rotation \
-                and destroyed after the key-store backup window
+                no live record was destroyed, which makes the records undecryptable in every earlier backup taken \
+                while they were under it. Where kekDestroyed is false, other live records still use that KEK: it is \
+                retired at the next key rotation and destroyed after the key-store backup window. A backup taken \
+                before a legal hold or a date of birth moved a record to another KEK holds it under the KEK it had \
+                then, which is likewise destroyed at the latest after the next rotation and that window
                 """,
             records: tombstones.map {
                 .init(id: $0.record, child: $0.child, kind: $0.kind, category: $0.category, createdAt: time($0.createdAtMillis),
