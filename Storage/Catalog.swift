@@ -20,6 +20,9 @@ public protocol Catalog: LifecycleCatalog, SharingCatalog, BundleCatalog, Sendab
     func record(id: String) throws -> EvidenceRecord?
     func records(matching filter: RecordFilter) throws -> [EvidenceRecord]
     func allRecordIDs() throws -> Set<String>
+    /// Where each record's `put` event (outcome ok) says it was filed: what a row must still say,
+    /// and which rows must exist unless shredded.
+    func filedRecords() throws -> [String: FiledRecord]
 
     func events(record: String?) throws -> [AuditEvent]
 
@@ -43,4 +46,16 @@ public protocol AuditSnapshot {
     var recordsWithoutPutEvent: [String] { get }
     /// Every event in sequence order, as the verifier needs it.
     func forEachLink(_ body: (AuditLink) throws -> Void) throws
+}
+
+/// A record as its signed `put` event recorded it.
+public struct FiledRecord: Sendable, Equatable {
+    public var school: String?
+    public var child: String?
+    public var concern: String?
+    public init(school: String?, child: String?, concern: String?) {
+        self.school = school
+        self.child = child
+        self.concern = concern
+    }
 }

@@ -381,6 +381,22 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
         try guarded { Set(try pool.read { try String.fetchAll($0, sql: "SELECT id FROM records") }) }
     }
 
+    public func filedRecords() throws -> [String: FiledRecord] {
+        try guarded {
+            try pool.read { db in
+                var out: [String: FiledRecord] = [:]
+                let rows = try Row.fetchCursor(db, sql: """
+                    SELECT record, school, child, concern FROM audit_events
+                    WHERE action = 'put' AND outcome = 'ok' AND record IS NOT NULL
+                    """)
+                while let row = try rows.next() {
+                    out[row[0]] = FiledRecord(school: row[1], child: row[2], concern: row[3])
+                }
+                return out
+            }
+        }
+    }
+
     public func events(record: String?) throws -> [AuditEvent] {
         try guarded {
             try pool.read { db in

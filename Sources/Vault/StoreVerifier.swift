@@ -24,12 +24,22 @@ public struct StoreReport: Sendable {
     public var resurrected: [String] = []
     /// What is wrong with the deletion ledger, if anything.
     public var ledgerProblem: String?
-    public var isIntact: Bool { missing.isEmpty && damaged.isEmpty && badTombstones.isEmpty && resurrected.isEmpty && ledgerProblem == nil }
+    /// Records the audit log says were stored whose row is gone with no shred (a deleted row, an
+    /// older database put back): their blobs are kept, never collected as orphans.
+    public var vanished: [String] = []
+    /// Records whose school, child or concern differs from what their signed put event says.
+    public var refiled: [Damage] = []
+    public var isIntact: Bool {
+        missing.isEmpty && damaged.isEmpty && badTombstones.isEmpty && resurrected.isEmpty && ledgerProblem == nil
+            && vanished.isEmpty && refiled.isEmpty
+    }
 }
 
 public struct GCReport: Sendable {
     public var removedOrphans: [String] = []
     public var removedLeftovers: [String] = []
+    /// Blobs of records the audit log says were stored but whose rows are gone: kept (run verify).
+    public var keptVanished: [String] = []
     /// Encrypted bundle files whose links ended, and leftovers of crashed releases.
     public var removedBundleFiles = 0
 }
@@ -84,9 +94,20 @@ extension Vault {
             }
         }
         let known = Set(records.map(\.id))
-        report.orphans = try vaulting { try blobs.storedRecordIDs().filter { !known.contains($0) } }
+        // The rows against the signed log: a row deleted or moved to another child without a
+        // shred leaves no trace in the blobs or keys, only here.
+        let filed = try vaulting { try catalog.filedRecords() }
+        report.vanished = filed.keys.filter { !known.contains($0) && !shreddedIDs.contains($0) }.sorted()
+        for record in records {
+            guard let put = filed[record.id] else { continue }
+            if put.school != record.school || put.child != record.child || put.concern != record.concern {
+                report.refiled.append(.init(record: record.id, kind: "refiled",
+                                            detail: "the row's school, child or concern differs from its signed put event"))
+            }
+        }
+        report.orphans = try vaulting { try blobs.storedRecordIDs().filter { !known.contains($0) && (filed[$0] == nil || shreddedIDs.contains($0)) } }
         report.leftovers = try vaulting { try blobs.leftoverUploads() }
-        let summary = "\(report.records) records, \(report.missing.count) missing, \(report.damaged.count) damaged, \(report.orphans.count) orphan blobs, \(report.leftovers.count) leftover uploads, \(report.resurrected.count) shredded records present, \(report.badTombstones.count) bad tombstones\(report.ledgerProblem == nil ? "" : ", deletion ledger damaged")\(useKeys ? "" : ", checked without keys")"
+        let summary = "\(report.records) records, \(report.missing.count) missing, \(report.damaged.count) damaged, \(report.vanished.count) rows gone without a shred, \(report.refiled.count) refiled, \(report.orphans.count) orphan blobs, \(report.leftovers.count) leftover uploads, \(report.resurrected.count) shredded records present, \(report.badTombstones.count) bad tombstones\(report.ledgerProblem == nil ? "" : ", deletion ledger damaged")\(useKeys ? "" : ", checked without keys")"
         try audit(AuditEntry(actor: actor, action: "verify", outcome: report.isIntact ? .ok : .failed, reason: summary))
         return report
     }
@@ -113,15 +134,24 @@ extension Vault {
         guard Hex.encode(hasher.finalize()) == record.ciphertextBlake2b else { throw damaged(.ciphertextHashMismatch) }
     }
 
-    /// Removes orphan blobs (no record row) and leftover uploads. It takes the store lock
-    /// exclusively, so no upload is in flight while it decides what is an orphan.
+    /// Removes orphan blobs (no record row, and no put event saying one was committed: what an
+    /// upload a crash cut short leaves) and leftover uploads. It takes the store lock
+    /// exclusively, so no upload is in flight while it decides what is an orphan. A blob whose
+    /// record the audit log says was stored, and whose row is gone without a shred, is evidence
+    /// whose metadata was lost: it is kept, and named.
     public func gc(actor: String) throws -> GCReport {
         let lock = try StoreLock(path: layout.lockFile, exclusive: true, wait: false)
         defer { withExtendedLifetime(lock) {} }
         var report = GCReport()
         try vaulting {
             let known = try catalog.allRecordIDs()
+            let filed = try catalog.filedRecords()
+            let shreddedIDs = try shredded.snapshot().union(try catalog.allTombstones().map(\.record))
             for id in try blobs.storedRecordIDs() where !known.contains(id) {
+                if filed[id] != nil, !shreddedIDs.contains(id) {
+                    report.keptVanished.append(id)
+                    continue
+                }
                 try blobs.delete(recordID: id)
                 report.removedOrphans.append(id)
             }
@@ -133,7 +163,7 @@ extension Vault {
         report.removedBundleFiles = purgeEndedBundleFiles()
         try audit(AuditEntry(
             actor: actor, action: "gc", outcome: .ok,
-            reason: "removed \(report.removedOrphans.count) orphan blobs, \(report.removedLeftovers.count) leftover uploads and \(report.removedBundleFiles) ended bundle files"))
+            reason: "removed \(report.removedOrphans.count) orphan blobs, \(report.removedLeftovers.count) leftover uploads and \(report.removedBundleFiles) ended bundle files; kept \(report.keptVanished.count) blobs of records whose rows are gone"))
         return report
     }
 }

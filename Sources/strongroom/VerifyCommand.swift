@@ -27,6 +27,8 @@ struct VerifyCommand: ParsableCommand {
                 "orphans": report.orphans, "leftoverUploads": report.leftovers,
                 "tombstones": report.tombstones, "badTombstones": report.badTombstones,
                 "shreddedButPresent": report.resurrected, "ledgerProblem": report.ledgerProblem ?? NSNull(),
+                "rowsGoneWithoutShred": report.vanished,
+                "refiled": report.refiled.map { ["record": $0.record, "detail": $0.detail] },
             ])
         } else {
             for id in report.missing { Output.line("missing: record \(id) has no blob") }
@@ -36,6 +38,8 @@ struct VerifyCommand: ParsableCommand {
             for id in report.resurrected { Output.line("shredded but present: record \(id) was shredded; this database is an older copy (it is never opened)") }
             for id in report.badTombstones { Output.line("bad tombstone: record \(id)'s tombstone is not signed by this vault") }
             if let problem = report.ledgerProblem { Output.line("deletion ledger: \(problem)") }
+            for id in report.vanished { Output.line("row gone: record \(id) was stored (its put event is in the audit log) but its row is gone with no shred; its blob is kept") }
+            for d in report.refiled { Output.line("refiled: record \(d.record): \(d.detail)") }
             Output.line("\(report.records) records, \(report.intact) intact, \(report.missing.count) missing, \(report.damaged.count) damaged\(report.authenticated ? " (decrypted and authenticated)" : " (ciphertext hashes only)")")
         }
         if !report.isIntact { throw ExitCode(CLIError.problemsFound) }
@@ -51,9 +55,13 @@ struct GCCommand: ParsableCommand {
     func run() throws {
         let report = try options.openVaultWithoutKeys().gc(actor: options.actorName)
         if options.json {
-            Output.json(["removedOrphans": report.removedOrphans, "removedLeftoverUploads": report.removedLeftovers])
+            Output.json(["removedOrphans": report.removedOrphans, "removedLeftoverUploads": report.removedLeftovers,
+                         "keptBlobsOfVanishedRows": report.keptVanished])
         } else {
             Output.line("removed \(report.removedOrphans.count) orphan blobs and \(report.removedLeftovers.count) leftover uploads")
+            if !report.keptVanished.isEmpty {
+                Output.line("kept \(report.keptVanished.count) blobs of records the audit log says were stored but whose rows are gone; run strongroom verify")
+            }
         }
     }
 }

@@ -66,6 +66,30 @@ final class VerifyAndRecoveryTests: XCTestCase {
         XCTAssertEqual(try f.get(keep.id), text)
     }
 
+    /// An attacker with the database file deletes a row, or moves a record to another child:
+    /// the blob and keys say nothing of either, but the signed put event does. verify names
+    /// both, and gc never destroys the blob of a record whose row was deleted.
+    func testARowDeletedOrRefiledWithoutAShredIsNamedAndGCKeepsItsBlob() throws {
+        let f = try VaultFixture()
+        let deleted = try f.put(text, kind: "minutes", child: "C1")
+        let moved = try f.put(text, kind: "minutes", child: "C1")
+        let untouched = try f.put(text, kind: "minutes", child: "C1")
+        try f.tamper("DELETE FROM records WHERE id = ?", [deleted.id])
+        try f.tamper("UPDATE records SET child = 'C7', concern = 'K7' WHERE id = ?", [moved.id])
+        for useKeys in [true, false] {
+            let report = try f.vault.verify(actor: "op", useKeys: useKeys)
+            XCTAssertFalse(report.isIntact)
+            XCTAssertEqual(report.vanished, [deleted.id])
+            XCTAssertEqual(report.refiled.map(\.record), [moved.id])
+            XCTAssertEqual(report.orphans, [], "a deleted row's blob is not an orphan")
+        }
+        let gc = try f.vault.gc(actor: "op")
+        XCTAssertEqual(gc.removedOrphans, [])
+        XCTAssertEqual(gc.keptVanished, [deleted.id])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: f.blobPath(deleted.id)), "the evidence is still there to recover")
+        XCTAssertEqual(try f.get(untouched.id), text)
+    }
+
     func testGCWaitsForNoUploadInFlight() throws {
         let f = try VaultFixture()
         let session = try f.vault.beginPut(PutRequest(school: "S1", child: "C1", concern: "K1", kind: "minutes", filename: "a.txt", actor: "t"))
