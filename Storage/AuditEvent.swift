@@ -86,6 +86,22 @@ public struct AuditEvent: Sendable, Equatable {
 
 /// The parts of a stored event that `audit verify` checks: its sequence number, the stored
 /// links, and the hash recomputed from its content.
+extension AuditEvent {
+    /// Actions only a process holding the vault key can take (they wrap or unwrap keys, or sign
+    /// rows). Such a process signs a checkpoint in the same transaction as the event, so one of
+    /// these that no checkpoint covers means the log after the last checkpoint was rewritten
+    /// (or its checkpoints deleted) by someone without the key. Keyless work (backups, gc,
+    /// ledger export, a restore's replay, verify without keys) is not listed: it is appended
+    /// unsigned, and the next keyed append covers it.
+    public static let keyedActions: [String] = [
+        "init", "put", "get", "kek-create", "kek-destroy", "kek-rotate-start", "kek-rotate", "master-rotate",
+        "user-add", "user-revoke", "shred", "shred-certificate", "hold-place", "hold-release", "set-dob",
+        "bundle-approve", "bundle-release", "share",
+    ]
+
+    static let keyedActionsSQL = keyedActions.map { "'\($0)'" }.joined(separator: ", ")
+}
+
 public struct AuditLink: Sendable, Equatable {
     public var sequence: Int64
     public var previousHash: [UInt8]

@@ -108,6 +108,12 @@ public struct AuditVerifier {
         if !window.isEmpty { checkAt(window.count - 1, hasAfter: false) }
         let signedSize = checkpoints.filter { $0.0.vaultID == vaultID }.map(\.0.treeSize).max() ?? 0
         report.unsignedTail = max(0, report.eventCount - signedSize)
+        // A process with the key signs what it appends in the same transaction: an event only
+        // such a process writes, outside every checkpoint, was written by someone without it.
+        if let keyed = try snapshot.keyedEvents(after: signedSize).first {
+            report.add(.rewritten, at: keyed.sequence,
+                       "event \(keyed.sequence) (\(keyed.action)) can only be written with the vault key, yet no signed checkpoint covers it: the log after event \(signedSize) was rewritten, or its checkpoints deleted")
+        }
 
         let size = report.eventCount
         for (checkpoint, source) in checkpoints where checkpoint.vaultID == vaultID && checkpoint.treeSize > size {

@@ -46,6 +46,9 @@ public protocol AuditSnapshot {
     var recordsWithoutPutEvent: [String] { get }
     /// Every event in sequence order, as the verifier needs it.
     func forEachLink(_ body: (AuditLink) throws -> Void) throws
+    /// The first few successful events after `size` whose action needs the vault key
+    /// (`AuditEvent.keyedActions`): sequence and action.
+    func keyedEvents(after size: Int) throws -> [(sequence: Int64, action: String)]
 }
 
 /// A record as its signed `put` event recorded it.

@@ -16,6 +16,8 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
     private var committer: GroupCommit!
     /// The signer of the group being committed; touched only on the writer's queue.
     private var groupSigner: AuditSigner?
+    /// The tree size when the group being committed began (its first append).
+    private var groupStart: Int?
     let clock: @Sendable () -> Date
 
     public struct Options: Sendable {
@@ -254,10 +256,32 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
         }
     }
 
-    /// Signs one checkpoint for the whole group at the head it reached.
+    /// Successful events of keyed actions with `size` < seq (< `before`), the first five.
+    static func keyedEvents(_ db: Database, after size: Int, before: Int?) throws -> [(sequence: Int64, action: String)] {
+        let rows = try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT seq, action FROM audit_events
+            WHERE seq > ? AND seq < ? AND outcome = 'ok' AND action IN (\(AuditEvent.keyedActionsSQL))
+            ORDER BY seq LIMIT 5
+            """), arguments: [size, before ?? Int.max])
+        return rows.map { ($0[0], $0[1]) }
+    }
+
+    /// Signs one checkpoint for the whole group at the head it reached. Before signing, the log
+    /// since the last checkpoint is checked: it may hold keyless processes' events, but no event
+    /// only a keyed process writes, since that process would have signed it. Otherwise the log
+    /// was rewritten by someone without the key, and signing now would bless the rewrite.
     private func signGroup(_ db: Database) throws {
+        let start = groupStart
+        groupStart = nil
         guard let signer = groupSigner else { return }
         groupSigner = nil
+        if let start {
+            let signed = try Int.fetchOne(db.cachedStatement(sql: "SELECT max(tree_size) FROM audit_checkpoints")) ?? 0
+            if let first = try Self.keyedEvents(db, after: signed, before: start + 1).first {
+                throw StorageError.auditUnavailable(
+                    "audit event \(first.sequence) (\(first.action)) is one only a process with the vault key writes, yet no signed checkpoint covers it: the log may have been rewritten; run strongroom audit verify")
+            }
+        }
         guard let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT tree_size, frontier FROM audit_head WHERE id = 1")),
               let frontier = TreeFrontier(serialized: [UInt8](head["frontier"] as Data)) else {
             throw StorageError.auditUnavailable("the audit head is missing or malformed; run audit verify")
@@ -283,6 +307,7 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
         var size: Int = head["tree_size"]
         var last = [UInt8](head["last_hash"] as Data)
         guard frontier.size == size else { throw StorageError.auditUnavailable("the audit head disagrees with its tree; run audit verify") }
+        if groupStart == nil { groupStart = size }
         let now = nowMillis
         let insert = try db.cachedStatement(sql: """
             INSERT INTO audit_events (seq, time_ms, actor, action, outcome, school, child, concern, record, reason, prev_hash, hash)
@@ -456,6 +481,10 @@ struct SQLiteAuditSnapshot: AuditSnapshot {
     let head: (size: Int, lastHash: [UInt8], frontier: TreeFrontier?)?
     let checkpoints: [Checkpoint]
     let recordsWithoutPutEvent: [String]
+
+    func keyedEvents(after size: Int) throws -> [(sequence: Int64, action: String)] {
+        try SQLiteCatalog.keyedEvents(db, after: size, before: nil)
+    }
 
     /// Reads the columns straight from SQLite's row buffers (no Swift strings, no copies) and
     /// hashes them in `AuditEvent.canonicalBytes` order: a million events verify in seconds.

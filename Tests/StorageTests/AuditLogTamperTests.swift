@@ -137,11 +137,52 @@ final class AuditLogTamperTests: XCTestCase {
         for e in try catalog.events(record: nil) { frontier.append(e.hash) }
         try tamper("UPDATE audit_head SET tree_size = 7, last_hash = ?, frontier = ?", [Data(try event(7).hash), Data(frontier.serialized)])
         try tamper("DELETE FROM audit_checkpoints WHERE tree_size > 7")
-        XCTAssertTrue(try report().isIntact, "without an outside checkpoint a clean cut-off looks whole")
+        // No checkpoint is left at 7 (one per window is kept), so the gets before the cut are
+        // keyed events no signature covers: caught even without an outside checkpoint.
+        r = try report()
+        XCTAssertFalse(r.isIntact)
+        XCTAssertTrue(r.problems.contains { $0.kind == .rewritten && $0.detail.contains("can only be written with the vault key") }, "\(r.problems)")
         r = try report(external: kept)
         XCTAssertFalse(r.isIntact)
         XCTAssertEqual(r.firstBadSequence, 8)
         XCTAssertTrue(r.problems.contains { $0.kind == .truncated && $0.detail.contains("external checkpoint") })
+    }
+
+    /// Someone without the key appends a correctly chained put (or rewrites the tail and deletes
+    /// the checkpoints): no signature covers it, although only a keyed process writes puts.
+    /// verify says so, and no keyed process signs over it.
+    func testAKeyedEventNoCheckpointCoversIsCaughtAndNeverSignedOver() throws {
+        try catalog.append([AuditEntry(actor: "user:deputy.jo", action: "get", outcome: .ok, school: "S1", record: String(repeating: "c", count: 32))],
+                           signer: nil)
+        let r = try report()
+        XCTAssertFalse(r.isIntact)
+        XCTAssertEqual(r.firstBadSequence, 11)
+        XCTAssertThrowsError(try catalog.append([AuditEntry(actor: "dsl:jo", action: "get", outcome: .ok)], signer: signer)) {
+            guard case StorageError.auditUnavailable(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("event 11"), why)
+        }
+        XCTAssertEqual(try catalog.events(record: nil).count, 11, "the refused append left nothing")
+        XCTAssertEqual(try catalog.latestCheckpoint()?.treeSize, 10, "nothing was signed over the forgery")
+    }
+
+    func testDeletingEveryCheckpointIsCaught() throws {
+        try tamper("DELETE FROM audit_checkpoints")
+        let r = try report()
+        XCTAssertFalse(r.isIntact)
+        XCTAssertEqual(r.firstBadSequence, 1)
+    }
+
+    /// Keyless work (a backup, gc, a restore's replay) is appended unsigned; the next keyed
+    /// append signs over it.
+    func testKeylessEventsWaitForTheNextSignature() throws {
+        try catalog.append([AuditEntry(actor: "backup:op", action: "backup-create", outcome: .ok)], signer: nil)
+        var r = try report()
+        XCTAssertTrue(r.isIntact, "\(r.problems)")
+        XCTAssertEqual(r.unsignedTail, 1)
+        try catalog.append([AuditEntry(actor: "dsl:jo", action: "get", outcome: .ok)], signer: signer)
+        r = try report()
+        XCTAssertTrue(r.isIntact, "\(r.problems)")
+        XCTAssertEqual(r.unsignedTail, 0)
     }
 
     func testEmptiedLogIsCaught() throws {
