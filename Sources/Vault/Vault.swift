@@ -54,6 +54,9 @@ public final class Vault: @unchecked Sendable {
             if fm.fileExists(atPath: layout.root) {
                 let contents = (try? fm.contentsOfDirectory(atPath: layout.root)) ?? ["?"]
                 if !contents.isEmpty { throw VaultError.storeExists(layout.root) }
+                // An existing empty folder becomes private too: anyone who can write to the
+                // root can rename keys/ or the database away.
+                guard chmod(layout.root, 0o700) == 0 else { throw VaultError.storage(.io(operation: "chmod", path: layout.root, errno: errno)) }
             } else {
                 do {
                     try fm.createDirectory(atPath: layout.root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -83,11 +86,23 @@ public final class Vault: @unchecked Sendable {
         }
     }
 
+    /// A store folder anyone else can write to is one whose keys/ or database can be renamed away
+    /// or replaced: refused, with the fix.
+    static func requirePrivate(_ root: String) throws {
+        var info = stat()
+        guard stat(root, &info) == 0 else { throw VaultError.storage(.io(operation: "stat", path: root, errno: errno)) }
+        if info.st_mode & 0o022 != 0 {
+            throw VaultError.invalidArgument(
+                "the store folder \(root) can be written by other users (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 700 \(root)")
+        }
+    }
+
     /// Opens a store. Without a master key (`master: nil`) only keyless work is possible:
     /// verify --no-keys, audit verify, audit log.
     public static func open(at layout: StoreLayout, master: MasterKeySource?, options: Options = Options()) throws -> Vault {
         try vaulting {
             guard layout.exists else { throw VaultError.storeMissing(layout.root) }
+            try requirePrivate(layout.root)
             let (vaultID, descriptor, publicKey) = try KeyStore.descriptor(directory: layout.keys)
             var keys: KeyStore?
             if let master {

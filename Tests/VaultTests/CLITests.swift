@@ -32,6 +32,23 @@ final class CLITests: XCTestCase {
         }
     }
 
+    /// Anyone who can write to the store folder can rename keys/ or the database away: an
+    /// existing world-writable folder is made private by init, and a store that became
+    /// writable by others is refused, with the fix.
+    func testAStoreFolderOthersCanWriteIsMadePrivateOrRefused() throws {
+        XCTAssertEqual(mkdir(dir + "/store", 0o777), 0)
+        XCTAssertEqual(chmod(dir + "/store", 0o777), 0)
+        XCTAssertEqual(try cli.run(["init"]).status, 0)
+        func mode() throws -> Int { (try FileManager.default.attributesOfItem(atPath: dir + "/store")[.posixPermissions] as! NSNumber).intValue }
+        XCTAssertEqual(try mode() & 0o777, 0o700)
+        XCTAssertEqual(chmod(dir + "/store", 0o775), 0)
+        let refused = try cli.run(["list"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("chmod 700"), refused.stderr)
+        XCTAssertEqual(chmod(dir + "/store", 0o700), 0)
+        XCTAssertEqual(try cli.run(["list"]).status, 0)
+    }
+
     func testPutGetRoundTripWithJSON() throws {
         XCTAssertEqual(try cli.run(["init"]).status, 0)
         let put = try put("strategy-meeting-minutes.pdf", kind: "minutes")
