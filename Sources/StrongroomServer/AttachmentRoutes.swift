@@ -95,7 +95,7 @@ struct AttachmentRoutes {
         let record = download.value.record
         let headers: HTTPFields = [
             .contentType: record.sniffedType,
-            .contentDisposition: ContentDisposition.attachment(filename: record.filename),
+            .contentDisposition: ContentDisposition.attachment(filename: record.servedFilename),
             HTTPField.Name("X-Content-Type-Options")!: "nosniff",
             .contentSecurityPolicy: "sandbox",
             .cacheControl: "no-store",

@@ -102,10 +102,11 @@ extension Vault {
     public static func sanitiseFilename(_ name: String) -> String {
         let last = name.split(separator: "/").last.map(String.init) ?? ""
         var out = String.UnicodeScalarView()
-        for scalar in last.unicodeScalars where !LogText.needsEscape(scalar) && scalar.properties.generalCategory != .format {
+        for scalar in last.unicodeScalars where !LogText.needsEscape(scalar) && !isInvisible(scalar) {
             out.append(scalar)
         }
-        var clean = String(out).trimmingCharacters(in: CharacterSet.whitespaces.union(CharacterSet(charactersIn: ".")))
+        let ends = CharacterSet.whitespaces.union(CharacterSet(charactersIn: "."))
+        var clean = String(out).trimmingCharacters(in: ends)
         if clean.utf8.count > 255 {
             var (stem, ext) = splitExtension(clean)
             if ext.utf8.count > 32 { (stem, ext) = (clean, "") }
@@ -115,9 +116,23 @@ extension Vault {
                 if cut.utf8.count + String(character).utf8.count > room { break }
                 cut.append(character)
             }
-            clean = cut + ext
+            // A cut can end in a dot or a space, or leave nothing of the stem.
+            cut = cut.trimmingCharacters(in: ends)
+            clean = (cut.isEmpty ? "unnamed" : cut) + ext
         }
         return clean.isEmpty ? "unnamed" : clean
+    }
+
+    /// Characters that show as nothing: format characters (bidirectional overrides, zero-width
+    /// joiners, soft hyphens) and the blank letters and symbols some scripts have.
+    static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.properties.generalCategory == .format { return true }
+        switch scalar.value {
+        case 0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B...0x180F, 0x2800, 0x3164, 0xFE00...0xFE0F, 0xFFA0, 0xE0100...0xE01EF:
+            return true
+        default:
+            return false
+        }
     }
 
     /// The name a record is stored and served under: the sanitised name, which must end in an
@@ -137,6 +152,15 @@ extension Vault {
     static func splitExtension(_ name: String) -> (stem: String, ext: String) {
         guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return (name, "") }
         return (String(name[..<dot]), String(name[dot...]))
+    }
+}
+
+extension EvidenceRecord {
+    /// The name a download or a bundle gives the record: its stored name, with the content's
+    /// own extension added if the name lacks one (records stored before names got one).
+    public var servedFilename: String {
+        guard let type = EvidenceType(mime: sniffedType) else { return filename }
+        return Vault.storedFilename(Vault.sanitiseFilename(filename), type: type)
     }
 }
 
@@ -286,7 +310,8 @@ public final class IngestSession {
     private func refusal(_ reason: Refusal.Reason) -> Error {
         let allowed = (TypePolicy.allowed[request.kind] ?? []).map(\.displayName)
         let refusal = Refusal(
-            reason: reason, kind: request.kind, declared: request.declaredType, found: sniffedMIME.isEmpty ? "nothing" : sniffedMIME,
+            reason: reason, kind: request.kind, declared: request.declaredType.map(TypePolicy.printableDeclared),
+            found: sniffedMIME.isEmpty ? "nothing" : sniffedMIME,
             allowed: allowed)
         return recordRefusal(VaultError.refused(refusal))
     }

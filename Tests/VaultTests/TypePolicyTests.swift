@@ -240,6 +240,25 @@ final class TypePolicyTests: XCTestCase {
         XCTAssertEqual(long.utf8.count, 255)
         XCTAssertTrue(long.hasSuffix("A.png.pdf") || long.hasSuffix("A.pdf"), long)
         XCTAssertTrue(long.hasSuffix(".pdf"), long)
+        // One letter with 300 combining marks does not fit: the stem becomes "unnamed", never "".
+        XCTAssertEqual(Vault.sanitiseFilename("a" + String(repeating: "\u{0301}", count: 300) + ".pdf"), "unnamed.pdf")
+        // A cut that ends in a dot is trimmed again.
+        let cutAtDot = Vault.sanitiseFilename(String(repeating: "a", count: 250) + ".pdf." + String(repeating: "x", count: 40))
+        XCTAssertEqual(cutAtDot, String(repeating: "a", count: 250) + ".pdf")
+        // Blank letters that display as nothing.
+        XCTAssertEqual(Vault.sanitiseFilename("report.pdf\u{3164}\u{3164}\u{2800}.txt"), "report.pdf.txt")
+        XCTAssertEqual(Vault.sanitiseFilename("...."), "unnamed")
+    }
+
+    /// Records stored before names got their content's extension are served with it.
+    func testAnOldRecordIsServedUnderANameEndingInItsContentsExtension() {
+        var record = EvidenceRecord(
+            id: String(repeating: "a", count: 32), school: "S1", child: "C1", concern: "K1", kind: "minutes", filename: "minutes.hta",
+            declaredType: nil, sniffedType: "application/pdf", size: 1, sha256: "", ciphertextBlake2b: "", ciphertextSize: 1,
+            createdAtMillis: 0, createdBy: "dsl", kekID: "k", wrappedDEK: Data([1]))
+        XCTAssertEqual(record.servedFilename, "minutes.hta.pdf")
+        record.filename = "scan.PDF"
+        XCTAssertEqual(record.servedFilename, "scan.PDF")
     }
 
     /// The extension check sees the name that is stored, so nothing the sanitiser drops (a NUL,

@@ -100,7 +100,7 @@ final class BundleArchive {
                 return BundleManifest.Item(
                     path: item.path, record: item.record.id, child: item.record.child, concern: item.record.concern,
                     kind: item.record.kind, recordedAt: iso(item.record.createdAtMillis), recordedBy: item.record.createdBy,
-                    filename: item.mode == .redacted ? nil : item.record.filename, mode: item.mode.rawValue, type: item.mimeType,
+                    filename: item.mode == .redacted ? nil : item.record.servedFilename, mode: item.mode.rawValue, type: item.mimeType,
                     originalSHA256: item.originalSHA256, originalSize: item.record.size,
                     deliveredSHA256: entry.sha256, deliveredSize: entry.size, processing: item.processing,
                     redactedCopy: item.redactedCopy)
