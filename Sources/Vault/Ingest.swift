@@ -183,6 +183,8 @@ public final class IngestSession {
     private var upload: BlobUpload?
     private var writer: BlobWriter?
     private var sniffedType: EvidenceType?
+    /// Plain text is scanned for markup to its last byte, not only in the sniffed prefix.
+    private var markup: MarkupScanner?
     private var sniffedMIME = ""
 
     enum State { case sniffing, streaming, done }
@@ -220,9 +222,14 @@ public final class IngestSession {
                 sniffBuffer.append(contentsOf: bytes.prefix(room))
                 if sniffBuffer.count == MagicSniffer.sniffBytes {
                     try startStreaming()
-                    if bytes.count > room { try writer!.write(UnsafeRawBufferPointer(rebasing: bytes[room...])) }
+                    if bytes.count > room {
+                        let rest = UnsafeRawBufferPointer(rebasing: bytes[room...])
+                        try scanForMarkup(rest)
+                        try writer!.write(rest)
+                    }
                 }
             case .streaming:
+                try scanForMarkup(bytes)
                 try vaulting { try writer!.write(bytes) }
             case .done:
                 break
@@ -354,8 +361,19 @@ public final class IngestSession {
             try writer.write(sniffBuffer)
             CrashPoint.hit("blob-started")
         }
+        if sniffedType == .text {
+            var scanner = MarkupScanner()
+            _ = sniffBuffer.withUnsafeBytes { scanner.scan($0) }  // the prefix passed the check; this sets the tail
+            markup = scanner
+        }
         for i in sniffBuffer.indices { sniffBuffer[i] = 0 }
         sniffBuffer = []
         state = .streaming
+    }
+
+    /// Refuses a text file in which markup turns up after the sniffed prefix.
+    private func scanForMarkup(_ bytes: UnsafeRawBufferPointer) throws {
+        guard markup != nil else { return }
+        if markup!.scan(bytes) { throw refusal(.dangerous("HTML or script markup in a text file")) }
     }
 }

@@ -147,12 +147,11 @@ public enum TypePolicy {
     }
 
     /// Markup that libmagic sometimes calls text/plain (an iframe or form without <html>).
-    /// A text file that carries it is refused as HTML: it could run if ever rendered.
-    static let markupMarkers = ["<script", "<iframe", "<object", "<embed", "<svg", "<html", "<body", "<form", "<meta ", "<?php", "<!doctype"]
-
+    /// A text file that carries it is refused as HTML: it could run if ever rendered. The
+    /// ingest goes on scanning past the sniffed prefix (`MarkupScanner`).
     static func containsMarkup(_ prefix: UnsafeRawBufferPointer) -> Bool {
-        let text = String(decoding: prefix, as: UTF8.self).lowercased()
-        return markupMarkers.contains { text.contains($0) }
+        var scanner = MarkupScanner()
+        return scanner.scan(prefix)
     }
 
     /// libmagic names MPEG audio and ADTS from a two-byte frame sync; the frames must also chain.

@@ -250,6 +250,47 @@ final class TypePolicyTests: XCTestCase {
         XCTAssertEqual(Vault.sanitiseFilename("...."), "unnamed")
     }
 
+    /// Markup anywhere in a text file, in any case and with any whitespace after the tag name,
+    /// split across chunks at any point; not angle brackets in ordinary writing.
+    func testMarkupIsFoundAnywhereInTextAndAcrossChunks() {
+        func found(_ text: String, chunk: Int = 1 << 20) -> Bool {
+            var scanner = MarkupScanner()
+            let bytes = Array(text.utf8)
+            var offset = 0
+            while offset < bytes.count {
+                let end = min(bytes.count, offset + chunk)
+                if bytes[offset..<end].withUnsafeBytes({ scanner.scan($0) }) { return true }
+                offset = end
+            }
+            return false
+        }
+        for markup in ["Notes\n<img src=x onerror=\"alert(1)\">", "<META\thttp-equiv=\"refresh\" content=0>", "x <script>a()</script>",
+                       "<svg/onload=alert(1)>", "<?PHP echo 1; ?>", "<!DOCTYPE html>", "<iframe\nsrc=x>", "<body>", "<style>*{}</style>"] {
+            XCTAssertTrue(found(markup), markup)
+            for chunk in 1...8 { XCTAssertTrue(found(markup, chunk: chunk), "\(markup) in chunks of \(chunk)") }
+        }
+        for plain in ["if x<a then b", "write to <jane@school.example>", "a < b and c > d", "I <3 school", "<imgur.com>",
+                      "score <10 /10", "<metadata> was noted", "<b>bold</b> words"] {
+            XCTAssertFalse(found(plain), plain)
+            XCTAssertFalse(found(plain, chunk: 3), plain)
+        }
+    }
+
+    /// libmagic looks at 64 KiB: markup after that is found by the ingest, and the file refused
+    /// with nothing stored.
+    func testATextFileWithMarkupAfterTheSniffedPrefixIsRefused() throws {
+        let f = try VaultFixture()
+        var text = Array(String(repeating: "An ordinary line of notes about the meeting.\n", count: 2_000).utf8)
+        XCTAssertGreaterThan(text.count, MagicSniffer.sniffBytes)
+        text += Array("<html><script>alert(1)</script></html>\n".utf8)
+        XCTAssertThrowsError(try f.put(text, kind: "minutes", filename: "notes.txt")) {
+            XCTAssertEqual(refusal($0)?.code, "dangerous-type")
+        }
+        XCTAssertEqual(f.allStoreFiles().filter { $0.hasPrefix("blobs/") && !$0.hasPrefix("blobs/tmp") }, [])
+        XCTAssertEqual(try f.vault.list(RecordFilter(), actor: "t"), [])
+        XCTAssertEqual(try f.events.filter { $0.action == "put" }.map(\.outcome), ["refused"])
+    }
+
     /// Records stored before names got their content's extension are served with it.
     func testAnOldRecordIsServedUnderANameEndingInItsContentsExtension() {
         var record = EvidenceRecord(
