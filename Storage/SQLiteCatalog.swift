@@ -16,8 +16,9 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
     private var committer: GroupCommit!
     /// The signer of the group being committed; touched only on the writer's queue.
     private var groupSigner: AuditSigner?
-    /// The tree size when the group being committed began (its first append).
+    /// The tree size and root when the group being committed began (its first append).
     private var groupStart: Int?
+    private var groupStartRoot: [UInt8]?
     let clock: @Sendable () -> Date
 
     public struct Options: Sendable {
@@ -271,12 +272,31 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
     /// only a keyed process writes, since that process would have signed it. Otherwise the log
     /// was rewritten by someone without the key, and signing now would bless the rewrite.
     private func signGroup(_ db: Database) throws {
-        let start = groupStart
+        let start = groupStart, startRoot = groupStartRoot
         groupStart = nil
+        groupStartRoot = nil
         guard let signer = groupSigner else { return }
         groupSigner = nil
+        // Older checkpoints of the window are pruned below only when the newest one is checked
+        // here against the log as it stood when the group began: its signature, and its root
+        // when it was signed at that very size. Otherwise they stay, for audit verify to use.
+        var newestChecked = false
         if let start {
-            let signed = try Int.fetchOne(db.cachedStatement(sql: "SELECT max(tree_size) FROM audit_checkpoints")) ?? 0
+            let newest = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1")).map(checkpoint)
+            let signed = newest?.treeSize ?? 0
+            if let newest {
+                guard newest.verifySignature(publicKey: signer.publicKey) else {
+                    throw StorageError.auditUnavailable(
+                        "the newest audit checkpoint (at \(newest.treeSize) events) does not carry the vault's signature: the log may have been tampered with; run strongroom audit verify")
+                }
+                if newest.treeSize == start, let startRoot {
+                    guard newest.root == startRoot else {
+                        throw StorageError.auditUnavailable(
+                            "the audit log's first \(start) events no longer match the checkpoint signed at that size: the log was rewritten; run strongroom audit verify")
+                    }
+                    newestChecked = true
+                }
+            }
             if let first = try Self.keyedEvents(db, after: signed, before: start + 1).first {
                 throw StorageError.auditUnavailable(
                     "audit event \(first.sequence) (\(first.action)) is one only a process with the vault key writes, yet no signed checkpoint covers it: the log may have been rewritten; run strongroom audit verify")
@@ -293,6 +313,7 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
         try db.execute(
             sql: "INSERT OR REPLACE INTO audit_checkpoints (tree_size, root, time_ms, key_id, signature) VALUES (?, ?, ?, ?, ?)",
             arguments: [size, Data(frontier.root), now, checkpoint.keyID, Data(base64Encoded: checkpoint.signature)!])
+        guard newestChecked else { return }
         let window = Self.checkpointWindow
         try db.execute(
             sql: "DELETE FROM audit_checkpoints WHERE tree_size < ? AND (tree_size - 1) / ? = (? - 1) / ?",
@@ -307,7 +328,10 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
         var size: Int = head["tree_size"]
         var last = [UInt8](head["last_hash"] as Data)
         guard frontier.size == size else { throw StorageError.auditUnavailable("the audit head disagrees with its tree; run audit verify") }
-        if groupStart == nil { groupStart = size }
+        if groupStart == nil {
+            groupStart = size
+            groupStartRoot = frontier.root
+        }
         let now = nowMillis
         let insert = try db.cachedStatement(sql: """
             INSERT INTO audit_events (seq, time_ms, actor, action, outcome, school, child, concern, record, reason, prev_hash, hash)

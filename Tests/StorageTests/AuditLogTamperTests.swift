@@ -165,6 +165,35 @@ final class AuditLogTamperTests: XCTestCase {
         XCTAssertEqual(try catalog.latestCheckpoint()?.treeSize, 10, "nothing was signed over the forgery")
     }
 
+    /// A consistent rewrite before the newest checkpoint (event 4's actor changed, every later
+    /// hash and the head recomputed): verify sees the checkpoint disagree, and the next keyed
+    /// append refuses to sign, so the checkpoint that proves the rewrite is never pruned.
+    func testAConsistentRewriteIsNeverSignedOverNorItsCheckpointPruned() throws {
+        var previous = try event(3).hash
+        var frontier = TreeFrontier()
+        for e in try catalog.events(record: nil) where e.sequence <= 3 { frontier.append(e.hash) }
+        for seq in 4...10 {
+            var e = try event(seq)
+            if seq == 4 { e.actor = "dsl:innocent" }
+            e.previousHash = previous
+            e.hash = e.computedHash
+            try tamper("UPDATE audit_events SET actor = ?, prev_hash = ?, hash = ? WHERE seq = ?", [e.actor, Data(e.previousHash), Data(e.hash), seq])
+            frontier.append(e.hash)
+            previous = e.hash
+        }
+        try tamper("UPDATE audit_head SET last_hash = ?, frontier = ?", [Data(previous), Data(frontier.serialized)])
+        XCTAssertFalse(try report().isIntact)
+        XCTAssertThrowsError(try catalog.append([AuditEntry(actor: "dsl:jo", action: "put", outcome: .ok)], signer: signer)) {
+            guard case StorageError.auditUnavailable(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("no longer match"), why)
+        }
+        XCTAssertEqual(try catalog.latestCheckpoint()?.treeSize, 10)
+        XCTAssertFalse(try report().isIntact, "the rewrite is still visible")
+        // A checkpoint row that is not the vault's signature is refused the same way.
+        try tamper("UPDATE audit_checkpoints SET signature = zeroblob(64)")
+        XCTAssertThrowsError(try catalog.append([AuditEntry(actor: "dsl:jo", action: "get", outcome: .ok)], signer: signer))
+    }
+
     func testDeletingEveryCheckpointIsCaught() throws {
         try tamper("DELETE FROM audit_checkpoints")
         let r = try report()
