@@ -3,21 +3,28 @@ import Glibc
 /// Finds HTML or script markup in text, chunk by chunk, across chunk boundaries: a text file
 /// that carries it is refused as HTML, since it could run if anything ever rendered it. libmagic
 /// calls such a file text/plain when the markup is not at its start, and it looks at 64 KiB;
-/// this looks at every byte.
+/// this looks at every byte. NUL bytes are skipped, so UTF-16 and UTF-32 text is read too.
 ///
-/// A tag counts when `<` is followed directly by one of `tags` (case-insensitive) and then by a
-/// character that ends a tag name (space, tab, newline, `/`, `>`): `<img src=x onerror=...>`,
-/// `<META\thttp-equiv=...>`. `<?php` and `<!doctype` count as they are. Angle brackets in
-/// ordinary writing (`x<a`, `<jane@school.example>`) do not.
+/// After a `<`, the tag's name (letters, then letters or digits) and what follows up to `>`
+/// (at most `window` bytes, and never past the next `<`) decide:
+/// - `<?php` and `<!doctype` are markup;
+/// - any tag with an event handler (` onerror=`, `/onload=`) or a `javascript:` URL is markup;
+/// - a tag of `tags` is markup when `>` or `/` follows its name (`<script>`, `<svg/onload...`),
+///   or when it is closed by `>` and holds an attribute (`=`): `<img src=x>`,
+///   `<META\thttp-equiv=...>`.
+/// Angle brackets in ordinary writing pass: `x<a`, `<jane@school.example>`, `I <3 it`, and
+/// placeholders such as `<image removed>` or `<details withheld>`.
 struct MarkupScanner {
     static let tags: Set<String> = [
         "script", "iframe", "frame", "frameset", "object", "embed", "applet", "svg", "math", "html", "head", "body",
         "form", "input", "button", "textarea", "select", "meta", "link", "base", "style", "img", "image", "video",
         "audio", "source", "template", "details", "marquee", "xml", "title",
     ]
-    static let longest = 12
+    /// Bytes (not counting NULs) looked at after a `<`.
+    static let window = 512
+    /// Raw bytes kept from the end of a chunk: enough for a window of UTF-32.
+    static let tailBytes = 4 * (window + 16)
 
-    /// The end of the bytes seen so far: a tag begun there is decided with the next chunk.
     private var tail: [UInt8] = []
 
     /// Whether markup ends in `bytes` (or straddles the previous chunk and this one).
@@ -25,9 +32,10 @@ struct MarkupScanner {
         guard !bytes.isEmpty else { return false }
         if !tail.isEmpty {
             // Tags that began in the tail, now that the bytes after them are here.
-            let window = tail + bytes.prefix(Self.longest + 2)
-            let found = window.withUnsafeBytes { window in
-                (0..<tail.count).contains { window[$0] == UInt8(ascii: "<") && Self.tagAt(window, $0) == true }
+            let joined = tail + bytes.prefix(Self.tailBytes)
+            let kept = tail.count
+            let found = joined.withUnsafeBytes { joined in
+                (0..<kept).contains { joined[$0] == UInt8(ascii: "<") && Self.tagAt(joined, $0) == true }
             }
             if found { return true }
         }
@@ -38,31 +46,76 @@ struct MarkupScanner {
             if Self.tagAt(bytes, at) == true { return true }
             offset = at + 1
         }
-        tail = Array((tail + bytes.suffix(Self.longest + 2)).suffix(Self.longest + 2))
+        tail = Array((tail + bytes.suffix(Self.tailBytes)).suffix(Self.tailBytes))
         return false
     }
 
-    /// Whether a dangerous tag starts at `at` (which holds `<`); nil when the bytes end first.
+    /// Whether markup starts at `at` (which holds `<`); nil when the bytes end before it is
+    /// decided (the next chunk decides).
     static func tagAt(_ bytes: UnsafeRawBufferPointer, _ at: Int) -> Bool? {
-        func lower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b + 0x20 : b }
-        var name: [UInt8] = []
+        var text: [UInt8] = []
+        var complete = false
         var i = at + 1
-        while i < bytes.count, name.count <= longest {
-            let b = lower(bytes[i])
-            if name.isEmpty, b == UInt8(ascii: "?") || b == UInt8(ascii: "!") {
-                let rest = bytes[(i + 1)...].prefix(7).map(lower)
-                let want: [UInt8] = b == UInt8(ascii: "?") ? Array("php".utf8) : Array("doctype".utf8)
-                if rest.count < want.count { return want.starts(with: rest) ? nil : false }
-                return rest.starts(with: want)
+        while text.count < window {
+            guard i < bytes.count else { break }
+            let b = bytes[i]
+            i += 1
+            if b == 0 { continue }
+            if b == UInt8(ascii: "<") { complete = true; break }
+            text.append(b >= 0x41 && b <= 0x5A ? b + 0x20 : b)
+            if b == UInt8(ascii: ">") { complete = true; break }
+        }
+        if text.count >= window { complete = true }
+        return decide(text, complete: complete)
+    }
+
+    static func decide(_ text: [UInt8], complete: Bool) -> Bool? {
+        for special in ["?php", "!doctype"] {
+            let want = Array(special.utf8)
+            if text.starts(with: want) { return true }
+            if !complete, want.starts(with: text) { return nil }
+        }
+        func isLetter(_ b: UInt8) -> Bool { b >= 0x61 && b <= 0x7A }
+        var n = 0
+        while n < text.count, isLetter(text[n]) || (n > 0 && text[n] >= 0x30 && text[n] <= 0x39) { n += 1 }
+        guard n > 0 else { return false }
+        guard n < text.count else { return complete ? false : nil }
+        let next = text[n]
+        let isSpace = next == 0x20 || next == 0x09 || next == 0x0A || next == 0x0D || next == 0x0C
+        guard isSpace || next == UInt8(ascii: "/") || next == UInt8(ascii: ">") else { return false }
+        let closing = text[n...].firstIndex(of: UInt8(ascii: ">"))
+        let inside = Array(text[n..<(closing ?? text.count)])
+        if hasEventHandler(inside) || contains(inside, "javascript:") { return true }
+        let listed = tags.contains(String(decoding: text[..<n], as: UTF8.self))
+        if listed, next == UInt8(ascii: ">") || next == UInt8(ascii: "/") { return true }
+        if listed, closing != nil, inside.contains(UInt8(ascii: "=")) { return true }
+        if closing != nil || complete { return false }
+        return nil
+    }
+
+    /// ` on<letters> =` or `/on<letters>=` inside the tag.
+    static func hasEventHandler(_ rest: [UInt8]) -> Bool {
+        let end = rest.count
+        var i = 0
+        while i + 3 < end {
+            let b = rest[i]
+            if (b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D || b == 0x0C || b == UInt8(ascii: "/")),
+               rest[i + 1] == UInt8(ascii: "o"), rest[i + 2] == UInt8(ascii: "n") {
+                var j = i + 3
+                while j < end, rest[j] >= 0x61 && rest[j] <= 0x7A { j += 1 }
+                if j > i + 3 {
+                    while j < end, rest[j] == 0x20 || rest[j] == 0x09 || rest[j] == 0x0A || rest[j] == 0x0D { j += 1 }
+                    if j < end, rest[j] == UInt8(ascii: "=") { return true }
+                }
             }
-            let isNameByte = (b >= 0x61 && b <= 0x7A) || (!name.isEmpty && b >= 0x30 && b <= 0x39)
-            if !isNameByte {
-                let ends = b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D || b == 0x0C || b == UInt8(ascii: "/") || b == UInt8(ascii: ">")
-                return ends && tags.contains(String(decoding: name, as: UTF8.self))
-            }
-            name.append(b)
             i += 1
         }
-        return i >= bytes.count && name.count <= longest ? nil : false
+        return false
+    }
+
+    static func contains(_ rest: [UInt8], _ needle: String) -> Bool {
+        let want = Array(needle.utf8)
+        guard rest.count >= want.count else { return false }
+        return (0...(rest.count - want.count)).contains { rest[$0..<($0 + want.count)].elementsEqual(want) }
     }
 }

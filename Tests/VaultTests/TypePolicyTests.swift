@@ -265,12 +265,19 @@ final class TypePolicyTests: XCTestCase {
             return false
         }
         for markup in ["Notes\n<img src=x onerror=\"alert(1)\">", "<META\thttp-equiv=\"refresh\" content=0>", "x <script>a()</script>",
-                       "<svg/onload=alert(1)>", "<?PHP echo 1; ?>", "<!DOCTYPE html>", "<iframe\nsrc=x>", "<body>", "<style>*{}</style>"] {
+                       "<svg/onload=alert(1)>", "<?PHP echo 1; ?>", "<!DOCTYPE html>", "<iframe\nsrc=x>", "<body>", "<style>*{}</style>",
+                       "<div onmouseover=\"alert(1)\">x</div>", "<a href=\"javascript:alert(1)\">x</a>", "<p/onclick=x()>",
+                       "<img src=x onerror=alert(1)"] {
             XCTAssertTrue(found(markup), markup)
             for chunk in 1...8 { XCTAssertTrue(found(markup, chunk: chunk), "\(markup) in chunks of \(chunk)") }
+            // The same in UTF-16 (libmagic calls it text/plain too): NUL bytes are skipped.
+            let utf16 = String(decoding: Array(markup.utf16).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }, as: UTF8.self)
+            XCTAssertTrue(found(utf16), "UTF-16: \(markup)")
         }
-        for plain in ["if x<a then b", "write to <jane@school.example>", "a < b and c > d", "I <3 school", "<imgur.com>",
-                      "score <10 /10", "<metadata> was noted", "<b>bold</b> words"] {
+        for plain in ["if x<a then b = 3", "write to <jane@school.example>", "a < b and c > d", "I <3 school", "<imgur.com>",
+                      "score <10 /10", "<metadata> was noted", "<b>bold</b> words", "<image removed>", "<body map on file>",
+                      "<details withheld> by request, see note = 4", "<form attached>", "<title of the meeting>",
+                      String(repeating: "<ab ", count: 2_000)] {
             XCTAssertFalse(found(plain), plain)
             XCTAssertFalse(found(plain, chunk: 3), plain)
         }
