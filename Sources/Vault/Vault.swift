@@ -92,7 +92,7 @@ public final class Vault: @unchecked Sendable {
         var info = stat()
         guard stat(root, &info) == 0 else { throw VaultError.storage(.io(operation: "stat", path: root, errno: errno)) }
         if info.st_mode & 0o022 != 0 {
-            throw VaultError.invalidArgument(
+            throw VaultError.storeUnsafe(
                 "the store folder \(root) can be written by other users (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 700 \(root)")
         }
     }

@@ -10,6 +10,8 @@ public enum VaultError: Error, Sendable, Equatable {
     case notFound(String)
     case storeExists(String)
     case storeMissing(String)
+    /// The store folder is writable by other users: refused until it is private again.
+    case storeUnsafe(String)
     case busy(String)
     case needsMasterKey(String)
     case sniffer(String)
@@ -48,6 +50,7 @@ extension VaultError: CustomStringConvertible {
         case .notFound(let id): return "no record \(id)"
         case .storeExists(let path): return "a store already exists at \(path); refusing to overwrite it"
         case .storeMissing(let path): return "no Strongroom store at \(path) (create one with strongroom init, or pass --store)"
+        case .storeUnsafe(let why): return why
         case .busy(let why): return why
         case .needsMasterKey(let why): return why
         case .sniffer(let why): return "content sniffing failed: \(why)"

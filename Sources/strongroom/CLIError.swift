@@ -41,7 +41,7 @@ enum CLIError {
         case .backup: return problemsFound
         case .forbidden: return keyProblem
         case .storeExists: return cannotCreate
-        case .storeMissing, .needsMasterKey: return config
+        case .storeMissing, .storeUnsafe, .needsMasterKey: return config
         case .busy: return busy
         case .sniffer: return internalError
         case .key(let k):

@@ -50,13 +50,20 @@ struct GetCommand: ParsableCommand {
 }
 
 /// Where `get -o FILE` writes. A regular file (or a new one) is written as a new 0600 file
-/// beside it and renamed over it only once the record has passed every check; a device or
-/// FIFO (`/dev/null`, a pipe) is written as it is, and never truncated or removed.
+/// and put in place of FILE only once the record has passed every check; a device or FIFO
+/// (`/dev/null`, a pipe) is written as it is, and never truncated or removed. The new file is
+/// an unnamed one (O_TMPFILE) until then, so a get that is killed or interrupted leaves no
+/// plaintext behind under any name; where the file system cannot make one, a hidden named file
+/// is used and removed on failure.
 final class OutputFile {
     let path: String
     let fd: Int32
-    /// The temporary file renamed onto `path` at the end; nil when writing to a device or FIFO.
-    private let temporary: String?
+    private enum Kind { case device, unnamed(folder: String), named(String) }
+    private let kind: Kind
+    private var closed = false
+
+    /// O_TMPFILE, which Glibc's Swift module does not export: __O_TMPFILE | O_DIRECTORY.
+    private static let openTemporary: Int32 = 0o20000000 | O_DIRECTORY
 
     init(_ path: String) throws {
         self.path = path
@@ -64,32 +71,60 @@ final class OutputFile {
         if stat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
             guard (info.st_mode & S_IFMT) != S_IFDIR else { throw CLIError.Message(text: "\(path) is a folder; give a file name", code: CLIError.cannotCreate) }
             fd = open(path, O_WRONLY | O_CLOEXEC)
-            temporary = nil
+            kind = .device
         } else {
             let folder = DurableFile.directory(of: path)
-            let name = folder + "/.strongroom-get-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
-            fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
-            temporary = name
+            let unnamed = open(folder, O_WRONLY | Self.openTemporary | O_CLOEXEC, 0o600)
+            if unnamed >= 0 {
+                fd = unnamed
+                kind = .unnamed(folder: folder)
+            } else {
+                let name = Self.hiddenName(in: folder)
+                fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+                kind = .named(name)
+            }
         }
         guard fd >= 0 else {
             throw CLIError.Message(text: "cannot write \(path): \(String(cString: strerror(errno)))", code: CLIError.ioError)
         }
     }
 
+    static func hiddenName(in folder: String) -> String {
+        folder + "/.strongroom-get-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+    }
+
     func commit() throws {
-        if let temporary {
-            guard fsync(fd) == 0, rename(temporary, path) == 0 else {
-                let code = errno
-                discard()
-                throw CLIError.Message(text: "cannot write \(path): \(String(cString: strerror(code)))", code: CLIError.ioError)
-            }
+        func fail(_ code: Int32) -> Error {
+            discard()
+            return CLIError.Message(text: "cannot write \(path): \(String(cString: strerror(code)))", code: CLIError.ioError)
         }
-        close(fd)
+        switch kind {
+        case .device:
+            break
+        case .unnamed(let folder):
+            guard fsync(fd) == 0 else { throw fail(errno) }
+            // A name for the finished file, then the rename that replaces FILE in one step.
+            let name = Self.hiddenName(in: folder)
+            guard linkat(AT_FDCWD, "/proc/self/fd/\(fd)", AT_FDCWD, name, AT_SYMLINK_FOLLOW) == 0 else { throw fail(errno) }
+            guard rename(name, path) == 0 else {
+                let code = errno
+                unlink(name)
+                throw fail(code)
+            }
+        case .named(let name):
+            guard fsync(fd) == 0, rename(name, path) == 0 else { throw fail(errno) }
+        }
+        closeOnce()
     }
 
     func discard() {
-        close(fd)
-        if let temporary { unlink(temporary) }
+        guard !closed else { return }
+        closeOnce()
+        if case .named(let name) = kind { unlink(name) }
+    }
+
+    private func closeOnce() {
+        if !closed { close(fd); closed = true }
     }
 }
 

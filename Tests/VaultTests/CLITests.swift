@@ -43,7 +43,7 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try mode() & 0o777, 0o700)
         XCTAssertEqual(chmod(dir + "/store", 0o775), 0)
         let refused = try cli.run(["list"])
-        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertEqual(refused.status, 78, "a misconfigured store, as the help says")
         XCTAssertTrue(refused.stderr.contains("chmod 700"), refused.stderr)
         XCTAssertEqual(chmod(dir + "/store", 0o700), 0)
         XCTAssertEqual(try cli.run(["list"]).status, 0)
