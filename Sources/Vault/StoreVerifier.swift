@@ -146,7 +146,8 @@ extension Vault {
         try vaulting {
             let known = try catalog.allRecordIDs()
             let filed = try catalog.filedRecords()
-            let shreddedIDs = try shredded.snapshot().union(try catalog.allTombstones().map(\.record))
+            // An unreadable ledger counts as empty here: that only keeps more blobs.
+            let shreddedIDs = ((try? shredded.snapshot()) ?? []).union(try catalog.allTombstones().map(\.record))
             for id in try blobs.storedRecordIDs() where !known.contains(id) {
                 if filed[id] != nil, !shreddedIDs.contains(id) {
                     report.keptVanished.append(id)
