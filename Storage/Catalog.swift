@@ -25,6 +25,8 @@ public protocol Catalog: LifecycleCatalog, SharingCatalog, BundleCatalog, Sendab
     func filedRecords() throws -> [String: FiledRecord]
 
     func events(record: String?) throws -> [AuditEvent]
+    /// The reasons of every event with this action (a few hundred at most for the actions asked).
+    func auditReasons(action: String) throws -> [String]
 
     /// Adds a user (replacing a revoked one of the same name) with its audit event.
     func addUser(_ user: UserAccount, event: AuditEntry, signer: AuditSigner?) throws

@@ -430,6 +430,12 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
         try guarded { Set(try pool.read { try String.fetchAll($0, sql: "SELECT id FROM records") }) }
     }
 
+    public func auditReasons(action: String) throws -> [String] {
+        try guarded {
+            try pool.read { try String.fetchAll($0, sql: "SELECT reason FROM audit_events WHERE action = ? AND reason IS NOT NULL", arguments: [action]) }
+        }
+    }
+
     public func filedRecords() throws -> [String: FiledRecord] {
         try guarded {
             try pool.read { db in

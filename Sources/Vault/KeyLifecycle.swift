@@ -42,9 +42,25 @@ extension Vault {
         let keys = try requireKeys("keys rotate")
         let resumed = keys.rotationInProgress != nil
         let retired = try vaulting { try keys.beginRotation() }
+        CrashPoint.hit("rotate-keys-changed")
         try auditCreatedKEKs(keys, actor: actor)
         if !resumed {
             try audit(AuditEntry(actor: actor, action: "kek-rotate-start", outcome: .ok, reason: "\(retired.count) KEKs retired"))
+        } else {
+            // A rotation killed between the key store's change and its audit events left KEKs
+            // the log never heard of: audit them now, and the resumption itself.
+            let audited = Set(try vaulting { try catalog.auditReasons(action: "kek-create") }.map { $0.split(separator: " ").first.map(String.init) ?? $0 })
+            let unheard = keys.keks.filter { $0.state == .active && !audited.contains($0.id) }
+            if !unheard.isEmpty {
+                try vaulting {
+                    try catalog.append(unheard.map {
+                        AuditEntry(actor: actor, action: "kek-create", outcome: .ok, school: $0.school,
+                                   reason: "\($0.id) for period \($0.period ?? "-") (created by an interrupted rotation)")
+                    }, signer: try keys.auditSigner())
+                }
+            }
+            try audit(AuditEntry(actor: actor, action: "kek-rotate-start", outcome: .ok,
+                                 reason: "resumed an interrupted rotation; \(unheard.count) KEKs it created audited now"))
         }
         CrashPoint.hit("rotate-started")
         var after: Int64 = 0

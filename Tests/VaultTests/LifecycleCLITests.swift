@@ -118,7 +118,7 @@ final class LifecycleCLITests: XCTestCase {
         for i in 0..<12 { ids.append(try put("record \(i)", child: "C\(i % 3)")) }
         XCTAssertEqual(try cli.run(["child", "set-dob", "C1", "2012-09-01"]).status, 0)
         // The start, and two batches picked at random (six batches of two records in all).
-        let points = ["rotate-started"] + (1...5).shuffled().prefix(2).map { "rotate-batch#\($0)" }
+        let points = ["rotate-keys-changed", "rotate-started"] + (1...5).shuffled().prefix(2).map { "rotate-batch#\($0)" }
         for point in points {
             let killed = try cli.run(["keys", "rotate", "--batch-size", "2"], env: ["STRONGROOM_CRASH_AT": point])
             XCTAssertTrue(killed.killedBySignal, "\(point): \(killed.stderr)")
@@ -129,6 +129,14 @@ final class LifecycleCLITests: XCTestCase {
             XCTAssertEqual(resumed.status, 0, resumed.stderr)
             XCTAssertEqual((resumed.json as? [String: Any])?["resumed"] as? Bool, true, point)
             for id in ids { XCTAssertTrue(try canGet(id), "\(point): readable after resuming") }
+            // Every KEK wrapping data keys is in the audit log, also those the killed run made.
+            let log = try cli.run(["audit", "log", "--json"]).json as? [String: Any]
+            let created = ((log?["events"] as? [[String: Any]]) ?? []).filter { $0["action"] as? String == "kek-create" }.compactMap { $0["reason"] as? String }
+            let now = (try cli.run(["keys", "status", "--json"]).json as? [String: Any])?["keks"] as? [[String: Any]] ?? []
+            for kek in now where (kek["state"] as? String) == "active" {
+                let id = kek["id"] as? String ?? "?"
+                XCTAssertTrue(created.contains { $0.hasPrefix(id + " ") }, "\(point): KEK \(id) has no kek-create event")
+            }
         }
         let status = try XCTUnwrap(try cli.run(["keys", "status", "--json"]).json as? [String: Any])
         let keks = status["keks"] as? [[String: Any]] ?? []
