@@ -83,8 +83,12 @@ public struct CivilDate: Sendable, Equatable, Comparable {
 
     init(year: Int, month: Int, day: Int) { (self.year, self.month, self.day) = (year, month, day) }
 
+    /// The same day `years` later. 29 February in a year without one is 1 March: retention must
+    /// last at least the whole period, so the review never falls a day before the anniversary
+    /// (in English law a person born on 29 February comes of an age on 1 March in such years).
     public func adding(years: Int) -> CivilDate {
         let y = year + years
+        if month == 2, day == 29, Self.days(inMonth: 2, year: y) == 28 { return CivilDate(year: y, month: 3, day: 1) }
         return CivilDate(year: y, month: month, day: min(day, Self.days(inMonth: month, year: y)))
     }
 

@@ -59,15 +59,15 @@ final class LifecycleTests: XCTestCase {
         XCTAssertEqual(r.reviewOn, "2051-01-15", "no date of birth: 25 years from creation")
         XCTAssertEqual(try f.vault.setDateOfBirth(child: "C1", dob: "2012-02-29", by: .operator("op")), 1)
         let after = try f.vault.catalog.record(id: r.id)!
-        XCTAssertEqual(after.reviewOn, "2037-02-28", "25th birthday (29 February falls back to the 28th)")
+        XCTAssertEqual(after.reviewOn, "2037-03-01", "25th birthday (29 February is 1 March in a year without one: never a day early)")
         XCTAssertNotEqual(after.kekID, r.kekID, "the data key moved to the KEK of its new review month")
-        XCTAssertEqual(try f.vault.keyStatus().first { $0.info.id == after.kekID }?.info.period, "2037-02")
+        XCTAssertEqual(try f.vault.keyStatus().first { $0.info.id == after.kekID }?.info.period, "2037-03")
         XCTAssertEqual(try f.get(r.id), content("disclosure"), "still readable under its new KEK")
         let later = try put("later disclosure")
-        XCTAssertEqual(later.reviewOn, "2037-02-28", "a new record of the child takes the date of birth")
+        XCTAssertEqual(later.reviewOn, "2037-03-01", "a new record of the child takes the date of birth")
         XCTAssertEqual(later.kekID, after.kekID)
         XCTAssertEqual(try events("set-dob").count, 1)
-        XCTAssertEqual(try events("kek-create").compactMap(\.reason).map { String($0.suffix(7)) }, ["2051-01", "2037-02"],
+        XCTAssertEqual(try events("kek-create").compactMap(\.reason).map { String($0.suffix(7)) }, ["2051-01", "2037-03"],
                        "each new period KEK is an audit event")
     }
 
