@@ -95,10 +95,7 @@ struct SharedLinkRoutes {
         do {
             (use, handle) = try await pool.run {
                 let use = try vault.useBundleLink(token: token)
-                guard let handle = FileHandle(forReadingAtPath: use.path) else {
-                    throw VaultError.linkUnusable("the bundle's file is no longer held here; ask the school to release it again")
-                }
-                return (use, handle)
+                return (use, use.file)
             }
         } catch { throw Self.noSuchLink(error) }
         let headers: HTTPFields = [
@@ -114,14 +111,20 @@ struct SharedLinkRoutes {
         let body = ResponseBody(contentLength: size) { writer in
             defer { try? handed.value.close() }
             var sent = 0
-            while sent < size {
-                let chunk = try await pool.run { try handed.value.read(upToCount: 1 << 20) ?? Data() }
-                guard !chunk.isEmpty else { throw VaultError.linkUnusable("the bundle's file ended early") }
-                sent += chunk.count
-                ServerMetrics.bytesOut.increment(by: chunk.count)
-                try await writer.write(ByteBuffer(bytes: chunk))
+            do {
+                while sent < size {
+                    let chunk = try await pool.run { try handed.value.read(upToCount: 1 << 20) ?? Data() }
+                    guard !chunk.isEmpty else { throw VaultError.linkUnusable("the bundle's file ended early") }
+                    sent += chunk.count
+                    ServerMetrics.bytesOut.increment(by: chunk.count)
+                    try await writer.write(ByteBuffer(bytes: chunk))
+                }
+                try await writer.finish(nil)
+            } catch {
+                let reason = "the download broke off after \(sent) of \(size) bytes"
+                try? await pool.run { vault.recordBundleDownloadFailure(use, reason: reason) }
+                throw error
             }
-            try await writer.finish(nil)
             if use.last { vault.discardBundleFiles(use.bundle.id) }
         }
         return Response(status: .ok, headers: headers, body: body)

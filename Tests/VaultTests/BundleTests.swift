@@ -315,6 +315,13 @@ final class BundleTests: XCTestCase {
         XCTAssertEqual(try events("bundle-receipt").map(\.outcome), ["ok", "denied"])
         XCTAssertEqual(try events("bundle-revoke").count, 1)
 
+        // The name removed after the use was granted (a sweep, another download using the link
+        // up): this download has the open file and reads it whole.
+        let swept = try release()
+        let granted = try f.vault.useBundleLink(token: swept.token)
+        try FileManager.default.removeItem(atPath: granted.path)
+        XCTAssertEqual(Int64(try granted.file.readToEnd()?.count ?? 0), swept.bundle.archiveSize)
+
         // The file gone (a restored store, a disk cleaned by hand): the use counted as allowed is
         // followed in the log by a failure saying nothing was sent.
         let lost = try release()

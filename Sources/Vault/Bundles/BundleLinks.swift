@@ -6,13 +6,22 @@ import Storage
 /// lasts a set number of days and downloads, and the school can revoke it. Every use, refused
 /// or not, is an audit event committed before any byte is sent; so is the recipient's receipt.
 extension Vault {
-    /// An opened bundle file for one allowed download.
-    public struct BundleDownload: Sendable {
+    /// An opened bundle file for one allowed download. The file is open: a sweep or another
+    /// download removing its name meanwhile does not take it from this one.
+    public struct BundleDownload: @unchecked Sendable {
         public var bundle: BundleRow
         public var path: String
         public var size: Int64
         /// The link is used up by this download: call `discardBundleFiles` when it is sent.
         public var last: Bool
+        public var file: FileHandle
+    }
+
+    /// Records that an allowed download of a bundle did not deliver it whole (the file ended
+    /// early, the connection broke): the log must not show only the allowed use.
+    public func recordBundleDownloadFailure(_ download: BundleDownload, reason: String) {
+        _ = try? audit(AuditEntry(actor: "link:\(download.bundle.id)", action: "bundle-download", outcome: .failed,
+                                  school: download.bundle.school, reason: "\(download.bundle.id): \(reason)"))
     }
 
     /// Counts one use of the link and returns the file to send. An unknown token is `notFound`;
@@ -39,15 +48,24 @@ extension Vault {
         }
         switch use {
         case .allowed(let row, let last):
-            let path = try bundleFile(row.id, claim: row.claim)
-            var info = stat()
-            guard stat(path, &info) == 0, Int64(info.st_size) == row.archiveSize else {
-                // The use was counted and audited as allowed; the log must also say nothing left.
+            // Opened here, and its size taken from the open file: whatever happens to the name
+            // afterwards, this download has the file. Any failure follows the counted use in
+            // the log with a failure saying nothing was sent.
+            func unusable() throws -> Never {
                 try audit(AuditEntry(actor: "link:\(row.id)", action: "bundle-download", outcome: .failed, school: row.school,
                                      reason: "\(row.id): the bundle's file is missing or changed; nothing was sent"))
                 throw VaultError.linkUnusable("the bundle's file is no longer held here (a restored store?); ask the school to release it again")
             }
-            return BundleDownload(bundle: row, path: path, size: Int64(info.st_size), last: last)
+            guard let path = try? bundleFile(row.id, claim: row.claim) else { try unusable() }
+            let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            guard fd >= 0 else { try unusable() }
+            var info = stat()
+            guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Int64(info.st_size) == row.archiveSize else {
+                Glibc.close(fd)
+                try unusable()
+            }
+            return BundleDownload(bundle: row, path: path, size: Int64(info.st_size), last: last,
+                                  file: FileHandle(fileDescriptor: fd, closeOnDealloc: true))
         case .unknown:
             throw VaultError.notFound("(no such link)")
         case .revoked(let row):
