@@ -247,6 +247,9 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
             return try committer.run(work)
         } catch let error as DatabaseError {
             throw StorageError.auditUnavailable(Self.describe(error))
+        } catch StorageError.database(let why) {
+            // A read inside the write failed the same way (read-only or full database).
+            throw StorageError.auditUnavailable(why)
         }
     }
 

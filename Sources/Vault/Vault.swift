@@ -152,15 +152,7 @@ public final class Vault: @unchecked Sendable {
     /// `StorageError.auditUnavailable` if it cannot: the caller must then not go on.
     @discardableResult
     func audit(_ entries: AuditEntry...) throws -> [AuditEvent] {
-        try timedAudit {
-            do {
-                return try vaulting { try catalog.append(entries, signer: signer) }
-            } catch VaultError.storage(.database(let why)) {
-                // A read-only or full database is an audit log that cannot be written: the
-                // caller must see "no audit record, no access", not a generic I/O error.
-                throw VaultError.storage(.auditUnavailable("the audit log cannot be written (\(why)); nothing was done"))
-            }
-        }
+        try timedAudit { try vaulting { try catalog.append(entries, signer: signer) } }
     }
 
     /// Called with the nanoseconds each durable audit append took (the server's metrics).
