@@ -129,14 +129,23 @@ public enum DurableFile {
         return dir.isEmpty ? "/" : dir
     }
 
-    /// Reads a whole small file (key store, checkpoints); nil if it does not exist.
-    public static func read(_ path: String, limit: Int = 64 << 20) throws -> [UInt8]? {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+    /// Reads a whole small file (key store, checkpoints); nil if it does not exist. With
+    /// `regularOnly`, anything but a regular file (a FIFO, which would block, a device, a folder)
+    /// is refused with `EINVAL`; without `followLinks`, a symlink with `ELOOP`.
+    public static func read(_ path: String, limit: Int = 64 << 20, followLinks: Bool = true, regularOnly: Bool = false) throws -> [UInt8]? {
+        let flags = O_RDONLY | O_CLOEXEC | (regularOnly ? O_NONBLOCK : 0) | (followLinks ? 0 : O_NOFOLLOW)
+        let fd = Glibc.open(path, flags)
         if fd < 0 {
             if errno == ENOENT { return nil }
             throw FileOpsError(path: path, errno: errno, operation: "open")
         }
         defer { _ = Glibc.close(fd) }
+        var info = stat()
+        if regularOnly {
+            guard fstat(fd, &info) == 0 else { throw FileOpsError(path: path, errno: errno, operation: "stat") }
+            guard (info.st_mode & S_IFMT) == S_IFREG else { throw FileOpsError(path: path, errno: EINVAL, operation: "read (not a regular file)") }
+            guard info.st_size <= limit else { throw FileOpsError(path: path, errno: EFBIG, operation: "read") }
+        }
         var out = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {

@@ -26,31 +26,15 @@ enum BackupFiles {
     /// verify). Inside a backup folder symlinks are refused too; a path the operator typed
     /// (`followLinks`) may be one.
     static func read(_ path: String, limit: Int, followLinks: Bool = false) throws -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (followLinks ? 0 : O_NOFOLLOW))
-        if fd < 0 {
-            if errno == ENOENT { return nil }
-            if errno == ELOOP || errno == ENXIO { throw VaultError.backup("\(path) is not a regular file (a symlink, FIFO or device)") }
-            throw VaultError.storage(.io(operation: "open", path: path, errno: errno))
-        }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw VaultError.storage(.io(operation: "stat", path: path, errno: errno)) }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw VaultError.backup("\(path) is not a regular file (a folder, FIFO or device)") }
-        guard info.st_size <= limit else { throw VaultError.backup("\(path) is larger than \(limit) bytes; it is not what a backup holds there") }
-        var out = [UInt8]()
-        out.reserveCapacity(Int(info.st_size))
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw VaultError.storage(.io(operation: "read", path: path, errno: errno))
+        do {
+            return try DurableFile.read(path, limit: limit, followLinks: followLinks, regularOnly: true)
+        } catch let error as FileOpsError {
+            switch error.errno {
+            case ELOOP, ENXIO, EINVAL: throw VaultError.backup("\(path) is not a regular file (a symlink, folder, FIFO or device)")
+            case EFBIG: throw VaultError.backup("\(path) is larger than \(limit) bytes; it is not what a backup holds there")
+            default: throw VaultError.storage(.io(operation: error.operation, path: path, errno: error.errno))
             }
-            if n == 0 { break }
-            out += chunk[0..<n]
-            if out.count > limit { throw VaultError.backup("\(path) is larger than \(limit) bytes; it is not what a backup holds there") }
         }
-        return out
     }
 
     enum Hashed {
