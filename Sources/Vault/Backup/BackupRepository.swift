@@ -52,13 +52,18 @@ struct BackupRepository {
 
     /// Whether `name` in shard `shard` is a name backups write: a blob, or a copy's temporary file.
     static func isBackupBlobName(_ name: String, shard: String) -> Bool {
-        let bytes = Array(name.utf8)
+        isBlobFile(Array(name.utf8), shard: shard, allowTemporary: true)
+    }
+
+    /// `<32 lowercase hex>.blob` in the shard its first two digits name; with `allowTemporary`,
+    /// also that name followed by `.tmp-<12 hex>` (a copy not yet renamed into place).
+    static func isBlobFile(_ bytes: [UInt8], shard: String, allowTemporary: Bool) -> Bool {
         let hex = { (b: UInt8) in (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66) }
-        guard shard.utf8.count == 2, shard.utf8.allSatisfy(hex), bytes.count >= 37,
-              bytes[0..<32].allSatisfy(hex), bytes[0..<2].elementsEqual(shard.utf8), bytes[32..<37].elementsEqual(".blob".utf8) else { return false }
+        guard bytes.count >= 37, bytes[0..<32].allSatisfy(hex), bytes[0..<2].elementsEqual(shard.utf8),
+              bytes[32..<37].elementsEqual(".blob".utf8) else { return false }
         if bytes.count == 37 { return true }
         let tail = bytes[37...]
-        return tail.count == 17 && tail.prefix(5).elementsEqual(".tmp-".utf8) && tail.dropFirst(5).allSatisfy(hex)
+        return allowTemporary && tail.count == 17 && tail.prefix(5).elementsEqual(".tmp-".utf8) && tail.dropFirst(5).allSatisfy(hex)
     }
 
     /// Refuses a backup folder that is, holds or lies inside the store `storeRoot`.
@@ -184,7 +189,7 @@ struct BackupRepository {
         try BackupFiles.parallel(shards.count) { i, _ in
             found[i] = ((try? BackupFiles.entries(root + "/" + shards[i])) ?? []).compactMap { name in
                 let bytes = Array(name.utf8)
-                guard bytes.count == 37, bytes[32...].elementsEqual(".blob".utf8), bytes[0..<2].elementsEqual(shards[i].utf8) else { return nil }
+                guard Self.isBlobFile(bytes, shard: shards[i], allowTemporary: false) else { return nil }
                 return BlobKey(hex: bytes[0..<32])
             }
         }
