@@ -42,6 +42,9 @@ final class AuditLogTamperTests: XCTestCase {
         XCTAssertTrue(r.isIntact, "\(r.problems)")
         XCTAssertEqual(r.eventCount, 10)
         XCTAssertEqual(r.unsignedTail, 0)
+        // The newest stored checkpoint is the one this process signed, exactly: the next group
+        // can trust it without verifying its signature again.
+        XCTAssertEqual(catalog.lastSigned, try catalog.latestCheckpoint())
     }
 
     func testVerifierHashesStoredRowsExactlyAsTheCanonicalEncoding() throws {
