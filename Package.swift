@@ -95,7 +95,9 @@ let package = Package(
             dependencies: ["Vault", "Storage", "KeyManagement", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Sources/strongroom-bench"),
 
-        .target(name: "TestSupport", dependencies: ["KeyManagement", "Storage"], path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport", dependencies: ["KeyManagement", "Storage", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Tests/TestSupport"),
         .testTarget(name: "KeyManagementTests", dependencies: ["KeyManagement", "TestSupport"], path: "Tests/KeyManagementTests"),
         .testTarget(
             name: "RedactionTests", dependencies: ["Redaction", "TestSupport"], path: "Tests/RedactionTests", exclude: ["Fixtures"]),

@@ -46,6 +46,24 @@ public struct AuditEvent: Sendable, Equatable {
     public var previousHash: [UInt8]
     public var hash: [UInt8]
 
+    public init(
+        sequence: Int64, timeMillis: Int64, actor: String, action: String, outcome: String, school: String?, child: String?,
+        concern: String?, record: String?, reason: String?, previousHash: [UInt8], hash: [UInt8]
+    ) {
+        self.sequence = sequence
+        self.timeMillis = timeMillis
+        self.actor = actor
+        self.action = action
+        self.outcome = outcome
+        self.school = school
+        self.child = child
+        self.concern = concern
+        self.record = record
+        self.reason = reason
+        self.previousHash = previousHash
+        self.hash = hash
+    }
+
     public static let label = "strongroom/v1/audit-event"
 
     /// The leaf bytes (docs/audit.md): every field, length-prefixed, after a domain label.
@@ -96,7 +114,7 @@ extension AuditEvent {
     public static let keyedActions: [String] = [
         "init", "put", "get", "kek-create", "kek-destroy", "kek-rotate-start", "kek-rotate", "master-rotate",
         "user-add", "user-revoke", "shred", "shred-certificate", "hold-place", "hold-release", "set-dob",
-        "bundle-approve", "bundle-release", "share",
+        "bundle-approve", "bundle-release", "share", "audit-witness",
     ]
 
     static let keyedActionsSQL = keyedActions.map { "'\($0)'" }.joined(separator: ", ")

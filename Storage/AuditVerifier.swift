@@ -27,18 +27,21 @@ public struct AuditVerifier {
         }
     }
 
-    public func verify(_ catalog: Catalog, externalCheckpoint: Checkpoint? = nil, anchor: Anchor? = nil) throws -> AuditReport {
+    /// `witness`: the checkpoints of a witness kept outside the store (docs/audit.md), checked
+    /// like an external checkpoint each.
+    public func verify(_ catalog: Catalog, externalCheckpoint: Checkpoint? = nil, anchor: Anchor? = nil, witness: [Checkpoint] = []) throws -> AuditReport {
         var report = AuditReport()
         try catalog.auditSnapshot { snapshot in
-            report = try verify(snapshot, externalCheckpoint: externalCheckpoint, anchor: anchor)
+            report = try verify(snapshot, externalCheckpoint: externalCheckpoint, anchor: anchor, witness: witness)
         }
         return report
     }
 
-    func verify(_ snapshot: AuditSnapshot, externalCheckpoint: Checkpoint?, anchor: Anchor? = nil) throws -> AuditReport {
+    func verify(_ snapshot: AuditSnapshot, externalCheckpoint: Checkpoint?, anchor: Anchor? = nil, witness: [Checkpoint] = []) throws -> AuditReport {
         var report = AuditReport()
         var checkpoints = snapshot.checkpoints.map { ($0, "stored checkpoint") }
         if let externalCheckpoint { checkpoints.append((externalCheckpoint, "external checkpoint")) }
+        checkpoints += witness.map { ($0, "witness's checkpoint") }
         for (checkpoint, source) in checkpoints {
             if checkpoint.vaultID != vaultID {
                 report.add(.forgedCheckpoint, at: nil, "\(source) at size \(checkpoint.treeSize) is for another vault")
@@ -158,7 +161,7 @@ public struct AuditReport: Sendable {
     public var isIntact: Bool { problems.isEmpty }
     public var firstBadSequence: Int64? { problems.compactMap(\.sequence).min() }
 
-    mutating func add(_ kind: Kind, at sequence: Int64?, _ detail: String) {
+    public mutating func add(_ kind: Kind, at sequence: Int64?, _ detail: String) {
         problems.append(Problem(kind: kind, sequence: sequence, detail: detail))
     }
 }

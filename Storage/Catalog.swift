@@ -36,6 +36,10 @@ public protocol Catalog: LifecycleCatalog, SharingCatalog, BundleCatalog, Sendab
     /// The user holding the token with this hash, revoked or not.
     func user(tokenHash: Data) throws -> UserAccount?
     func latestCheckpoint() throws -> Checkpoint?
+    /// Proves, without any secret, that the stored log is an append-only extension of its newest
+    /// signed checkpoint (and of the witness's), as a keyed process does before it signs; throws
+    /// `StorageError.auditRewritten` saying why not.
+    func proveAuditLog(publicKey: VaultPublicKey) throws
     /// Walks the whole log for verification, in sequence order, with the stored head and checkpoints.
     func auditSnapshot(_ body: (AuditSnapshot) throws -> Void) throws
 }

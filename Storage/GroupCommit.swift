@@ -20,11 +20,14 @@ final class GroupCommit: @unchecked Sendable {
     private var queue: [Item] = []
     private var committing = false
     private let writer: DatabaseWriter
+    /// Runs once per group, before its first item, inside its transaction.
+    private let beginGroup: (Database) -> Void
     /// Runs once per group, after every item, inside the same transaction (signs a checkpoint).
     private let finishGroup: (Database) throws -> Void
 
-    init(writer: DatabaseWriter, finishGroup: @escaping (Database) throws -> Void) {
+    init(writer: DatabaseWriter, beginGroup: @escaping (Database) -> Void = { _ in }, finishGroup: @escaping (Database) throws -> Void) {
         self.writer = writer
+        self.beginGroup = beginGroup
         self.finishGroup = finishGroup
     }
 
@@ -61,6 +64,7 @@ final class GroupCommit: @unchecked Sendable {
             if group.count == 1 {
                 // Alone: the transaction itself is the item's boundary; no savepoint needed.
                 let value = try writer.write { db -> Any in
+                    beginGroup(db)
                     let value = try group[0].work(db)
                     try finishGroup(db)
                     return value
@@ -69,6 +73,7 @@ final class GroupCommit: @unchecked Sendable {
                 return
             }
             try writer.write { db in
+                beginGroup(db)
                 outcomes = []
                 for item in group {
                     var value: Any = ()

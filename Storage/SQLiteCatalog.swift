@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import GRDBSQLite
 import KeyManagement
 
 /// The embedded catalog: one SQLite database (`metadata.sqlite`) in WAL mode with
@@ -16,12 +15,16 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
     private var committer: GroupCommit!
     /// The signer of the group being committed; touched only on the writer's queue.
     private var groupSigner: AuditSigner?
-    /// The tree size and root when the group being committed began (its first append).
+    /// The tree size when the group being committed began (its first append): keyed events up
+    /// to it are other processes' and must lie under their checkpoints.
     private var groupStart: Int?
-    private var groupStartRoot: [UInt8]?
-    /// The checkpoint this process signed last: found unchanged as the newest, its signature
-    /// needs no second check (the hot path signs once per group).
+    /// The stored log as this process last proved it (AuditConsistency), after its last
+    /// committed signature; nil until its first. Touched only on the writer's queue.
+    private var proven: ProvenLog?
+    /// The checkpoint this process signed last: met again, its signature needs no second check.
     private(set) var lastSigned: Checkpoint?
+    /// Where each signed checkpoint is also written, outside the database (docs/audit.md).
+    public let witness: AuditWitness?
     let clock: @Sendable () -> Date
 
     public struct Options: Sendable {
@@ -29,6 +32,8 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
         public var readOnly = false
         /// Runs on every new connection; tests use it to inject failures (e.g. a full disk).
         public var prepareConnection: (@Sendable (Database) throws -> Void)?
+        /// The witness signed checkpoints are copied to, and proved against before signing.
+        public var witness: AuditWitness?
         public init() {}
     }
 
@@ -71,9 +76,14 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
         }
         self.vaultID = vaultID
         self.clock = clock
+        self.witness = options.witness
         do {
             pool = try DatabasePool(path: path, configuration: config)
-            committer = GroupCommit(writer: pool) { [unowned self] db in try self.signGroup(db) }
+            committer = GroupCommit(
+                writer: pool,
+                // A group that failed before signing must leave nothing for the next one.
+                beginGroup: { [unowned self] _ in groupStart = nil; groupSigner = nil },
+                finishGroup: { [unowned self] db in try self.signGroup(db) })
             // GRDB switches the writer to synchronous=NORMAL when it enables WAL; a commit must
             // survive power loss, so set FULL again on the writer connection.
             if !options.readOnly {
@@ -211,6 +221,11 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
                 CREATE INDEX records_derived_from ON records (derived_from) WHERE derived_from IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v7-checkpoint-frontier") { db in
+            // Each checkpoint keeps the tree's right edge at its size: the next keyed process
+            // proves the stored log from there (docs/audit.md) instead of from the first event.
+            try db.execute(sql: "ALTER TABLE audit_checkpoints ADD COLUMN frontier BLOB")
+        }
         return migrator
     }
 
@@ -253,6 +268,13 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
         } catch StorageError.database(let why) {
             // A read inside the write failed the same way (read-only or full database).
             throw StorageError.auditUnavailable(why)
+        } catch StorageError.auditRewritten(let why) {
+            // The refusal is audited where it can be: unsigned, as keyless work is, so it
+            // vouches for nothing, and the next keyed process refuses the same way.
+            _ = try? committer.run { db in
+                try self.appendLocked(db, [AuditEntry(actor: "vault", action: "sign-refused", outcome: .failed, reason: why)], signer: nil)
+            }
+            throw StorageError.auditRewritten(why)
         }
     }
 
@@ -273,58 +295,43 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
         return rows.map { ($0[0], $0[1]) }
     }
 
-    /// Signs one checkpoint for the whole group at the head it reached. Before signing, the log
-    /// since the last checkpoint is checked: it may hold keyless processes' events, but no event
-    /// only a keyed process writes, since that process would have signed it. Otherwise the log
-    /// was rewritten by someone without the key, and signing now would bless the rewrite.
+    /// Signs one checkpoint for the whole group at the head it reached, over a tree this process
+    /// computed itself: the stored log is first proved an append-only extension of what the
+    /// process proved before (or, the first time, of the newest signed checkpoint and of the
+    /// witness's), so a log rewritten by someone without the key is refused, never signed over.
     private func signGroup(_ db: Database) throws {
-        let start = groupStart, startRoot = groupStartRoot
+        let start = groupStart
         groupStart = nil
-        groupStartRoot = nil
-        guard let signer = groupSigner else { return }
+        guard let signer = groupSigner, let start else { return }
         groupSigner = nil
-        // Older checkpoints of the window are pruned below only when the newest one is checked
-        // here against the log as it stood when the group began: its signature, and its root
-        // when it was signed at that very size. Otherwise they stay, for audit verify to use.
-        var newestChecked = false
-        if let start {
-            let newest = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1")).map(checkpoint)
-            let signed = newest?.treeSize ?? 0
-            if let newest {
-                guard newest == lastSigned || newest.verifySignature(publicKey: signer.publicKey) else {
-                    throw StorageError.auditUnavailable(
-                        "the newest audit checkpoint (at \(newest.treeSize) events) does not carry the vault's signature: the log may have been tampered with; run strongroom audit verify")
-                }
-                if newest.treeSize == start, let startRoot {
-                    guard newest.root == startRoot else {
-                        throw StorageError.auditUnavailable(
-                            "the audit log's first \(start) events no longer match the checkpoint signed at that size: the log was rewritten; run strongroom audit verify")
-                    }
-                    newestChecked = true
-                }
-            }
-            if let first = try Self.keyedEvents(db, after: signed, before: start + 1).first {
-                throw StorageError.auditUnavailable(
-                    "audit event \(first.sequence) (\(first.action)) is one only a process with the vault key writes, yet no signed checkpoint covers it: the log may have been rewritten; run strongroom audit verify")
-            }
+        let key = signer.publicKey
+        let (from, log): (Int, ProvenLog)
+        if let proven {
+            (from, log) = (proven.size, try AuditConsistency.extend(db, proven, vaultID: vaultID, publicKey: key, trusted: lastSigned, keyedUpTo: start))
+        } else {
+            (from, log) = try AuditConsistency.establish(
+                db, vaultID: vaultID, publicKey: key, trusted: lastSigned, outside: try witness?.newest(vaultID: vaultID), keyedUpTo: start)
         }
-        guard let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT tree_size, frontier FROM audit_head WHERE id = 1")),
-              let frontier = TreeFrontier(serialized: [UInt8](head["frontier"] as Data)) else {
-            throw StorageError.auditUnavailable("the audit head is missing or malformed; run audit verify")
-        }
-        let size = frontier.size
+        let size = log.size
         guard size > 0 else { return }
         let now = nowMillis
-        let checkpoint = try Checkpoint.sign(vaultID: vaultID, treeSize: size, root: frontier.root, timeMillis: now, signer: signer)
-        lastSigned = checkpoint
+        let root = log.frontier.root
+        let checkpoint = try Checkpoint.sign(vaultID: vaultID, treeSize: size, root: root, timeMillis: now, signer: signer)
         try db.execute(
-            sql: "INSERT OR REPLACE INTO audit_checkpoints (tree_size, root, time_ms, key_id, signature) VALUES (?, ?, ?, ?, ?)",
-            arguments: [size, Data(frontier.root), now, checkpoint.keyID, Data(base64Encoded: checkpoint.signature)!])
-        guard newestChecked else { return }
+            sql: "INSERT OR REPLACE INTO audit_checkpoints (tree_size, root, time_ms, key_id, signature, frontier) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [size, Data(root), now, checkpoint.keyID, Data(base64Encoded: checkpoint.signature)!, Data(log.frontier.serialized)])
+        // The checkpoints of this window from where the proof started were met by it or are where
+        // it started, so the new one proves whatever they proved: only those are thinned. Older
+        // ones (below a first proof's starting point) are kept, whatever they say.
         let window = Self.checkpointWindow
         try db.execute(
-            sql: "DELETE FROM audit_checkpoints WHERE tree_size < ? AND (tree_size - 1) / ? = (? - 1) / ?",
-            arguments: [size, window, size, window])
+            sql: "DELETE FROM audit_checkpoints WHERE tree_size < ? AND tree_size >= ? AND (tree_size - 1) / ? = (? - 1) / ?",
+            arguments: [size, from, window, size, window])
+        db.afterNextTransaction { [self] _ in
+            proven = log
+            lastSigned = checkpoint
+            witness?.offer(checkpoint)
+        }
     }
 
     func appendLocked(_ db: Database, _ entries: [AuditEntry], signer: AuditSigner?) throws -> [AuditEvent] {
@@ -335,10 +342,7 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
         var size: Int = head["tree_size"]
         var last = [UInt8](head["last_hash"] as Data)
         guard frontier.size == size else { throw StorageError.auditUnavailable("the audit head disagrees with its tree; run audit verify") }
-        if groupStart == nil {
-            groupStart = size
-            groupStartRoot = frontier.root
-        }
+        if groupStart == nil { groupStart = size }
         let now = nowMillis
         let insert = try db.cachedStatement(sql: """
             INSERT INTO audit_events (seq, time_ms, actor, action, outcome, school, child, concern, record, reason, prev_hash, hash)
@@ -487,6 +491,16 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
         }
     }
 
+    public func proveAuditLog(publicKey: VaultPublicKey) throws {
+        let outside = try witness?.newest(vaultID: vaultID)
+        try guarded {
+            try pool.read { db in
+                let size = try AuditConsistency.head(db).size
+                _ = try AuditConsistency.establish(db, vaultID: vaultID, publicKey: publicKey, trusted: nil, outside: outside, keyedUpTo: size)
+            }
+        }
+    }
+
     func checkpoint(_ row: Row) -> Checkpoint {
         Checkpoint(
             vaultID: vaultID, treeSize: row["tree_size"], rootHash: Hex.encode([UInt8](row["root"] as Data)),
@@ -523,32 +537,18 @@ struct SQLiteAuditSnapshot: AuditSnapshot {
         try SQLiteCatalog.keyedEvents(db, after: size, before: nil)
     }
 
-    /// Reads the columns straight from SQLite's row buffers (no Swift strings, no copies) and
-    /// hashes them in `AuditEvent.canonicalBytes` order: a million events verify in seconds.
+    /// Every event in sequence order, hashed straight from SQLite's row buffers: a million
+    /// events verify in seconds.
     func forEachLink(_ body: (AuditLink) throws -> Void) throws {
-        let statement = try db.makeStatement(
-            sql: "SELECT seq, time_ms, actor, action, outcome, school, child, concern, record, reason, prev_hash, hash FROM audit_events ORDER BY seq")
-        let s = statement.sqliteStatement
-        func column(_ i: CInt) -> UnsafeRawBufferPointer? {
-            // sqlite3_column_blob before sqlite3_column_bytes, as SQLite documents.
-            guard let pointer = sqlite3_column_blob(s, i) else { return nil }
-            return UnsafeRawBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(s, i)))
-        }
-        func bytes(_ i: CInt) -> [UInt8] { column(i).map { Array($0) } ?? [] }
-        var hasher = AuditLeafHasher()
-        let rows = try Row.fetchCursor(statement)
-        while try rows.next() != nil {
-            let sequence = sqlite3_column_int64(s, 0)
-            hasher.begin(sequence: sequence, timeMillis: sqlite3_column_int64(s, 1))
-            for i in CInt(2)...CInt(10) { hasher.append(column(i)) }
-            try body(AuditLink(sequence: sequence, previousHash: bytes(10), hash: bytes(11), contentHash: hasher.finish()))
-        }
+        try AuditConsistency.forEachLink(db, after: 0, body)
     }
 }
 
 extension SQLiteCatalog {
-    /// Closes every connection; later calls fail with a database error.
+    /// Closes every connection (later calls fail with a database error) and writes the newest
+    /// checkpoint still waiting for the witness.
     public func close() {
         try? pool.close()
+        witness?.flush()
     }
 }

@@ -30,6 +30,10 @@ public enum StorageError: Error, Sendable, Equatable {
     case database(String)
     /// The audit event could not be written durably, so the operation was not done.
     case auditUnavailable(String)
+    /// The stored audit log is not an append-only extension of the newest signed checkpoint (or
+    /// of what this process proved before): a keyed process refuses to sign over it, and so to
+    /// do anything that needs an audit event.
+    case auditRewritten(String)
     /// The store's on-disk format is newer or older than this build understands.
     case unsupportedFormat(String)
     /// A user of that name already exists (and is not revoked).
@@ -63,6 +67,7 @@ extension StorageError: CustomStringConvertible {
         case .io(let op, let path, let code): return "\(op) \(path) failed: \(String(cString: strerror(code)))"
         case .database(let why): return "metadata database: \(why)"
         case .auditUnavailable(let why): return "the audit log cannot be written, so nothing was done: \(why)"
+        case .auditRewritten(let why): return "the audit log was changed behind the vault's back, so nothing was done: \(why)"
         case .unsupportedFormat(let why): return "unsupported store format: \(why)"
         case .userExists(let name): return "a user named \(LogText.escape(name)) already exists; revoke it first to issue a new token"
         case .userNotFound(let name): return "no active user named \(LogText.escape(name))"

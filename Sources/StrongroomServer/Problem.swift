@@ -84,7 +84,7 @@ struct Problem: HTTPResponseError {
             switch storage {
             case .invalidIdentifier:
                 return Problem(status: .badRequest, slug: "invalid-identifier", title: "Invalid identifier", detail: storage.description)
-            case .auditUnavailable:
+            case .auditUnavailable, .auditRewritten:
                 return Problem(status: .serviceUnavailable, slug: "audit-unavailable", title: "Audit log unavailable",
                                detail: "the audit log cannot be written, so nothing was done; an operator must check the store")
             case .blobDamaged(_, let damage):

@@ -5,9 +5,19 @@ import Storage
 extension Vault {
     /// Verifies the audit log against the vault's public key, or against `publicKey` given by
     /// someone who trusts only that (the key store on disk could have been replaced).
-    public func verifyAudit(publicKey: VaultPublicKey? = nil, externalCheckpoint: Checkpoint? = nil) throws -> AuditReport {
+    /// The checkpoints of the store's witness count as kept outside it; `witness` names another
+    /// witness file to check against instead.
+    public func verifyAudit(publicKey: VaultPublicKey? = nil, externalCheckpoint: Checkpoint? = nil, witness: String? = nil) throws -> AuditReport {
         let verifier = AuditVerifier(vaultID: vaultID, publicKey: publicKey ?? self.publicKey)
-        return try vaulting { try verifier.verify(catalog, externalCheckpoint: externalCheckpoint) }
+        let witnessed = try vaulting { () -> [Checkpoint] in
+            guard let path = witness ?? witnessPath else { return [] }
+            return try AuditWitness(path: path).all(vaultID: vaultID)
+        }
+        var report = try vaulting { try verifier.verify(catalog, externalCheckpoint: externalCheckpoint, witness: witnessed) }
+        if (witness ?? witnessPath) != nil, witnessed.isEmpty {
+            report.add(.truncated, at: nil, "the audit witness holds no checkpoint of this vault")
+        }
+        return report
     }
 
     /// The audit trail, whole or of one record. Reading it is itself audited.

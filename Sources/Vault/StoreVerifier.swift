@@ -29,9 +29,12 @@ public struct StoreReport: Sendable {
     public var vanished: [String] = []
     /// Records whose school, child or concern differs from what their signed put event says.
     public var refiled: [Damage] = []
+    /// Why this process refused to sign over the audit log (it is not an append-only extension
+    /// of the newest signed checkpoint): the verify itself could then be audited only unsigned.
+    public var auditProblem: String?
     public var isIntact: Bool {
         missing.isEmpty && damaged.isEmpty && badTombstones.isEmpty && resurrected.isEmpty && ledgerProblem == nil
-            && vanished.isEmpty && refiled.isEmpty
+            && vanished.isEmpty && refiled.isEmpty && auditProblem == nil
     }
 }
 
@@ -107,8 +110,18 @@ extension Vault {
         }
         report.orphans = try vaulting { try blobs.storedRecordIDs().filter { !known.contains($0) && (filed[$0] == nil || shreddedIDs.contains($0)) } }
         report.leftovers = try vaulting { try blobs.leftoverUploads() }
-        let summary = "\(report.records) records, \(report.missing.count) missing, \(report.damaged.count) damaged, \(report.vanished.count) rows gone without a shred, \(report.refiled.count) refiled, \(report.orphans.count) orphan blobs, \(report.leftovers.count) leftover uploads, \(report.resurrected.count) shredded records present, \(report.badTombstones.count) bad tombstones\(report.ledgerProblem == nil ? "" : ", deletion ledger damaged")\(useKeys ? "" : ", checked without keys")"
-        try audit(AuditEntry(actor: actor, action: "verify", outcome: report.isIntact ? .ok : .failed, reason: summary))
+        // The log the rows were compared with must itself extend its newest signed checkpoint:
+        // a rewrite that moved a record and its put event together shows only here.
+        do { try vaulting { try catalog.proveAuditLog(publicKey: publicKey) } } catch VaultError.storage(.auditRewritten(let why)) {
+            report.auditProblem = why
+        }
+        let summary = "\(report.records) records, \(report.missing.count) missing, \(report.damaged.count) damaged, \(report.vanished.count) rows gone without a shred, \(report.refiled.count) refiled, \(report.orphans.count) orphan blobs, \(report.leftovers.count) leftover uploads, \(report.resurrected.count) shredded records present, \(report.badTombstones.count) bad tombstones\(report.ledgerProblem == nil ? "" : ", deletion ledger damaged")\(report.auditProblem == nil ? "" : ", audit log does not extend its signed checkpoint")\(useKeys ? "" : ", checked without keys")"
+        do {
+            try audit(AuditEntry(actor: actor, action: "verify", outcome: report.isIntact ? .ok : .failed, reason: summary))
+        } catch VaultError.storage(.auditRewritten(let why)) {
+            // What verify is for: say so, with everything else it found.
+            report.auditProblem = report.auditProblem ?? why
+        }
         return report
     }
 

@@ -30,6 +30,9 @@ public final class Vault: @unchecked Sendable {
         public var clock: @Sendable () -> Date = Date.init
         public var catalog = SQLiteCatalog.Options()
         public var fileOps: any FileOps = SystemFileOps()
+        /// How often at most a checkpoint is written to the audit witness (the newest waiting one
+        /// is written at close): 0 in short commands, a second in the server.
+        public var witnessInterval: TimeInterval = 0
         public init() {}
     }
 
@@ -120,7 +123,11 @@ public final class Vault: @unchecked Sendable {
                 }
                 keys = try KeyStore.open(directory: layout.keys, master: provider, clock: options.clock)
             }
-            let catalog = try SQLiteCatalog.open(path: layout.metadata, vaultID: vaultID, clock: options.clock, options: options.catalog)
+            var catalogOptions = options.catalog
+            if let setting = try AuditWitnessSetting.load(layout) {
+                catalogOptions.witness = AuditWitness(path: setting.path, minimumInterval: options.witnessInterval, clock: options.clock)
+            }
+            let catalog = try SQLiteCatalog.open(path: layout.metadata, vaultID: vaultID, clock: options.clock, options: catalogOptions)
             let vault = Vault(
                 layout: layout, vaultID: vaultID, publicKey: publicKey, keys: keys, catalog: catalog,
                 blobs: FileBlobStore(root: layout.blobs, ops: options.fileOps), clock: options.clock)

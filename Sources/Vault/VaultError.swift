@@ -12,6 +12,8 @@ public enum VaultError: Error, Sendable, Equatable {
     case storeMissing(String)
     /// The store folder is writable by other users: refused until it is private again.
     case storeUnsafe(String)
+    /// A setting in the store folder (the audit witness) is malformed or unusable.
+    case misconfigured(String)
     case busy(String)
     case needsMasterKey(String)
     case sniffer(String)
@@ -51,6 +53,7 @@ extension VaultError: CustomStringConvertible {
         case .storeExists(let path): return "a store already exists at \(path); refusing to overwrite it"
         case .storeMissing(let path): return "no Strongroom store at \(path) (create one with strongroom init, or pass --store)"
         case .storeUnsafe(let why): return why
+        case .misconfigured(let why): return why
         case .busy(let why): return why
         case .needsMasterKey(let why): return why
         case .sniffer(let why): return "content sniffing failed: \(why)"

@@ -7,7 +7,7 @@ import Vault
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit", abstract: "Read, verify and checkpoint the audit log.",
-        subcommands: [AuditVerify.self, AuditLog.self, AuditCheckpoint.self, AuditPublicKey.self])
+        subcommands: [AuditVerify.self, AuditLog.self, AuditCheckpoint.self, AuditPublicKey.self, AuditWitnessCommand.self])
 }
 
 struct AuditVerify: ParsableCommand {
@@ -23,6 +23,9 @@ struct AuditVerify: ParsableCommand {
 
     @Option(help: "The vault's public key, from a source you trust, instead of the one in the store.")
     var publicKey: String?
+
+    @Option(help: "A witness file to check the log against, instead of the store's own witness (audit witness).")
+    var witness: String?
 
     func run() throws {
         let vault = try options.openVaultWithoutKeys()
@@ -40,7 +43,7 @@ struct AuditVerify: ParsableCommand {
             }
             key = parsed
         }
-        let report = try vault.verifyAudit(publicKey: key, externalCheckpoint: external)
+        let report = try vault.verifyAudit(publicKey: key, externalCheckpoint: external, witness: witness)
         if options.json {
             var out: [String: Any] = [
                 "intact": report.isIntact, "events": report.eventCount, "rootHash": report.rootHash,
@@ -116,6 +119,48 @@ struct AuditPublicKey: ParsableCommand {
             Output.json(["publicKey": key.minisignBase64, "keyId": Hex.encode(key.keyID)])
         } else {
             Output.line(key.minisignBase64)
+        }
+    }
+}
+
+struct AuditWitnessCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "witness",
+        abstract: "Copy every signed checkpoint to a witness file outside the store (or show or turn off the witness).",
+        discussion: """
+            The witness is an append-only file on another volume (make it append-only with chattr +a). \
+            Every process with the master key copies its checkpoints there, and refuses to sign over a \
+            log that does not extend the witness's newest; audit verify checks the log against all of them.
+            """)
+
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The witness file (an absolute path outside the store).") var file: String?
+    @Flag(help: "Stop copying checkpoints to the witness.") var off = false
+
+    func validate() throws {
+        if off && file != nil { throw ValidationError("give a witness file or --off, not both") }
+    }
+
+    func run() throws {
+        if off {
+            try options.openVault().clearWitness(actor: options.actorName)
+            options.json ? Output.json(["witness": NSNull()]) : Output.line("audit witness turned off")
+            return
+        }
+        guard let file else {
+            let path = try options.openVaultWithoutKeys().witnessPath
+            options.json ? Output.json(["witness": path as Any? ?? NSNull()]) : Output.line(path.map { "audit witness: \($0)" } ?? "no audit witness is set")
+            return
+        }
+        let absolute = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
+        let (checkpoint, sameFileSystem) = try options.openVault().setWitness(path: absolute, actor: options.actorName)
+        if options.json {
+            Output.json(["witness": absolute, "treeSize": checkpoint.treeSize, "sameFileSystem": sameFileSystem])
+        } else {
+            Output.line("audit witness: \(absolute) (checkpoint at \(checkpoint.treeSize) events written)")
+            if sameFileSystem {
+                Output.line("warning: the witness is on the same file system as the store; a lost or rolled-back disk takes both")
+            }
         }
     }
 }

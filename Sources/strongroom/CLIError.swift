@@ -41,7 +41,7 @@ enum CLIError {
         case .backup: return problemsFound
         case .forbidden: return keyProblem
         case .storeExists: return cannotCreate
-        case .storeMissing, .storeUnsafe, .needsMasterKey: return config
+        case .storeMissing, .storeUnsafe, .misconfigured, .needsMasterKey: return config
         case .busy: return busy
         case .sniffer: return internalError
         case .key(let k):
@@ -58,7 +58,7 @@ enum CLIError {
             case .invalidIdentifier: return refused
             case .io: return ioError
             case .database: return ioError
-            case .auditUnavailable: return auditUnavailable
+            case .auditUnavailable, .auditRewritten: return auditUnavailable
             case .unsupportedFormat: return config
             case .userExists: return cannotCreate
             case .userNotFound, .lifecycleNotFound: return notFound

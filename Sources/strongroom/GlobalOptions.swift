@@ -39,8 +39,8 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// Opens the store with its master key.
-    func openVault() throws -> Vault {
-        try Vault.open(at: layout, master: try masterKeySource())
+    func openVault(options: Vault.Options = Vault.Options()) throws -> Vault {
+        try Vault.open(at: layout, master: try masterKeySource(), options: options)
     }
 
     /// Opens the store without any key (verify --no-keys, audit verify and log).

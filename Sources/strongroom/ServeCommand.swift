@@ -43,7 +43,10 @@ struct ServeCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "strongroom")
         logger.logLevel = .info
-        let vault = try options.openVault()
+        var vaultOptions = Vault.Options()
+        // The server copies the newest checkpoint to the witness at most once a second.
+        vaultOptions.witnessInterval = 1
+        let vault = try options.openVault(options: vaultOptions)
         let scheme = configuration.tlsCert == nil ? "http" : "https"
         try await StrongroomService.run(vault: vault, configuration: configuration, logger: logger) { port in
             // The one line scripts wait for: the bound address.

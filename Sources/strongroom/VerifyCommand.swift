@@ -29,6 +29,7 @@ struct VerifyCommand: ParsableCommand {
                 "shreddedButPresent": report.resurrected, "ledgerProblem": report.ledgerProblem ?? NSNull(),
                 "rowsGoneWithoutShred": report.vanished,
                 "refiled": report.refiled.map { ["record": $0.record, "detail": $0.detail] },
+                "auditProblem": report.auditProblem ?? NSNull(),
             ])
         } else {
             for id in report.missing { Output.line("missing: record \(id) has no blob") }
@@ -40,6 +41,7 @@ struct VerifyCommand: ParsableCommand {
             if let problem = report.ledgerProblem { Output.line("deletion ledger: \(problem)") }
             for id in report.vanished { Output.line("row gone: record \(id) was stored (its put event is in the audit log) but its row is gone with no shred; its blob is kept") }
             for d in report.refiled { Output.line("refiled: record \(d.record): \(d.detail)") }
+            if let problem = report.auditProblem { Output.line("audit log: \(problem)") }
             Output.line("\(report.records) records, \(report.intact) intact, \(report.missing.count) missing, \(report.damaged.count) damaged\(report.authenticated ? " (decrypted and authenticated)" : " (ciphertext hashes only)")")
         }
         if !report.isIntact { throw ExitCode(CLIError.problemsFound) }

@@ -161,10 +161,12 @@ final class AuditLogTamperTests: XCTestCase {
         XCTAssertFalse(r.isIntact)
         XCTAssertEqual(r.firstBadSequence, 11)
         XCTAssertThrowsError(try catalog.append([AuditEntry(actor: "dsl:jo", action: "get", outcome: .ok)], signer: signer)) {
-            guard case StorageError.auditUnavailable(let why) = $0 else { return XCTFail("\($0)") }
+            guard case StorageError.auditRewritten(let why) = $0 else { return XCTFail("\($0)") }
             XCTAssertTrue(why.contains("event 11"), why)
         }
-        XCTAssertEqual(try catalog.events(record: nil).count, 11, "the refused append left nothing")
+        let events = try catalog.events(record: nil)
+        XCTAssertEqual(events.count, 12, "the refused append left only its unsigned refusal")
+        XCTAssertEqual(events.last?.action, "sign-refused")
         XCTAssertEqual(try catalog.latestCheckpoint()?.treeSize, 10, "nothing was signed over the forgery")
     }
 
@@ -187,9 +189,15 @@ final class AuditLogTamperTests: XCTestCase {
         try tamper("UPDATE audit_head SET last_hash = ?, frontier = ?", [Data(previous), Data(frontier.serialized)])
         XCTAssertFalse(try report().isIntact)
         XCTAssertThrowsError(try catalog.append([AuditEntry(actor: "dsl:jo", action: "put", outcome: .ok)], signer: signer)) {
-            guard case StorageError.auditUnavailable(let why) = $0 else { return XCTFail("\($0)") }
-            XCTAssertTrue(why.contains("no longer match"), why)
+            guard case StorageError.auditRewritten = $0 else { return XCTFail("\($0)") }
         }
+        // A fresh process, which proves the log from the newest checkpoint, refuses too.
+        let fresh = try SQLiteCatalog.open(path: dir + "/metadata.sqlite", vaultID: catalog.vaultID)
+        XCTAssertThrowsError(try fresh.append([AuditEntry(actor: "dsl:jo", action: "put", outcome: .ok)], signer: signer)) {
+            guard case StorageError.auditRewritten(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("rewritten"), why)
+        }
+        fresh.close()
         XCTAssertEqual(try catalog.latestCheckpoint()?.treeSize, 10)
         XCTAssertFalse(try report().isIntact, "the rewrite is still visible")
         // A checkpoint row that is not the vault's signature is refused the same way.

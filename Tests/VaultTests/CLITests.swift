@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import TestSupport
 import XCTest
 
 final class CLITests: XCTestCase {
@@ -166,5 +167,101 @@ final class CLITests: XCTestCase {
         let withKeys = try cli.run(["verify"])
         XCTAssertEqual(withKeys.status, 77, "with keys it needs the master key")
         XCTAssertTrue(withKeys.stderr.contains("master.key"), withKeys.stderr)
+    }
+}
+
+/// The outside review's attack, end to end through the CLI: someone who can write
+/// metadata.sqlite but holds no key moves a record to another child, rewrites its signed put
+/// event to match, recomputes the chain and head, and appends a keyless event. The operator's
+/// routine commands must then refuse, not sign over it, and every check must keep saying so.
+final class AuditRewriteCLITests: XCTestCase {
+    var dir: String!
+    var cli: CLI!
+
+    override func setUpWithError() throws {
+        dir = temporaryFolder("rewrite-cli")
+        cli = CLI(store: dir + "/store")
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    func sample(_ name: String) -> String { Bundle.module.url(forResource: "Samples/" + name, withExtension: nil)!.path }
+
+    func put() throws -> String {
+        let r = try cli.run(["put", sample("disclosure-note.txt"), "--school", "S1", "--child", "C1", "--concern", "K1", "--kind", "disclosure", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return (r.json as? [String: Any])?["id"] as? String ?? ""
+    }
+
+    func vaultID() throws -> String {
+        let file = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/store/keys/keystore.json"))) as? [String: Any]
+        return file?["vaultID"] as? String ?? ""
+    }
+
+    func moveRecordToAnotherChild(_ id: String, appending keyless: Bool) throws {
+        let db = try DatabaseQueue(path: dir + "/store/metadata.sqlite")
+        try db.write { try $0.execute(sql: "UPDATE records SET child = 'C2' WHERE id = ?", arguments: [id]) }
+        try AuditLogRewriter.rewrite(database: dir + "/store/metadata.sqlite", vaultID: try vaultID()) { events in
+            for i in events.indices where events[i].action == "put" && events[i].record == id { events[i].child = "C2" }
+            if keyless { events.append(AuditLogRewriter.event(actor: "cli:op", action: "gc")) }
+        }
+    }
+
+    func testRoutineCommandsAfterAKeylessRewriteRefuseAndTheRewriteStaysVisible() throws {
+        for keyless in [true, false] {
+            try? FileManager.default.removeItem(atPath: dir + "/store")
+            XCTAssertEqual(try cli.run(["init"]).status, 0)
+            let id = try put()
+            _ = try put()
+            try moveRecordToAnotherChild(id, appending: keyless)
+            XCTAssertEqual(try cli.run(["audit", "verify"]).status, 1)
+            // The routine commands of the report, twice each: none may bless the rewrite.
+            for _ in 1...2 {
+                let verify = try cli.run(["verify"])
+                XCTAssertEqual(verify.status, 1, verify.stdout + verify.stderr)
+                XCTAssertTrue(verify.stdout.contains("audit log:"), verify.stdout)
+                XCTAssertEqual(try cli.run(["verify", "--no-keys"]).status, 1)
+                let list = try cli.run(["list"])
+                XCTAssertEqual(list.status, 69, list.stderr)
+                XCTAssertTrue(list.stderr.contains("rewritten"), list.stderr)
+                XCTAssertFalse(list.stdout.contains(id), "nothing is listed without its audit event")
+                XCTAssertEqual(try cli.run(["put", sample("disclosure-note.txt"), "--school", "S1", "--child", "C1", "--concern", "K1", "--kind", "disclosure"]).status, 69)
+                XCTAssertEqual(try cli.run(["get", id, "-o", dir + "/out.txt"]).status, 69)
+                XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out.txt"))
+                XCTAssertEqual(try cli.run(["gc"]).status, 0, "keyless work goes on, unsigned")
+            }
+            let audit = try cli.run(["audit", "verify", "--json"])
+            XCTAssertEqual(audit.status, 1, "the rewrite is still visible")
+            XCTAssertEqual((audit.json as? [String: Any])?["intact"] as? Bool, false)
+        }
+    }
+
+    func testAWitnessOutsideTheStoreCatchesARollbackToAnOlderCopy() throws {
+        XCTAssertEqual(try cli.run(["init"]).status, 0)
+        let elsewhere = temporaryFolder("witness")
+        defer { try? FileManager.default.removeItem(atPath: elsewhere) }
+        let witness = elsewhere + "/strongroom.witness"
+        let set = try cli.run(["audit", "witness", witness])
+        XCTAssertEqual(set.status, 0, set.stderr)
+        XCTAssertTrue(set.stdout.contains("same file system"), "the test folders share a disk: " + set.stdout)
+        XCTAssertEqual(try cli.run(["audit", "witness", dir + "/store/w"]).status, 65, "a witness inside the store is refused")
+        _ = try put()
+        // An older copy of the database, taken now, and one more record after it.
+        try FileManager.default.copyItem(atPath: dir + "/store/metadata.sqlite", toPath: dir + "/old.sqlite")
+        _ = try put()
+        XCTAssertEqual(try cli.run(["audit", "verify"]).status, 0)
+        // The older copy put back: it is consistent in itself, and signed.
+        try FileManager.default.removeItem(atPath: dir + "/store/metadata.sqlite")
+        try? FileManager.default.removeItem(atPath: dir + "/store/metadata.sqlite-wal")
+        try? FileManager.default.removeItem(atPath: dir + "/store/metadata.sqlite-shm")
+        try FileManager.default.copyItem(atPath: dir + "/old.sqlite", toPath: dir + "/store/metadata.sqlite")
+        let audit = try cli.run(["audit", "verify"])
+        XCTAssertEqual(audit.status, 1, audit.stdout)
+        XCTAssertTrue(audit.stdout.contains("witness"), audit.stdout)
+        let list = try cli.run(["list"])
+        XCTAssertEqual(list.status, 69, list.stderr)
+        XCTAssertTrue(list.stderr.contains("older copy"), list.stderr)
+        // A witness that cannot be read is an error, never a pass.
+        XCTAssertEqual(try cli.run(["audit", "verify", "--witness", dir + "/none"]).status, 69)
     }
 }
