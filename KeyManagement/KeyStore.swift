@@ -11,6 +11,7 @@ import Glibc
 ///       "masterKey": { "kind": "key-file" | "passphrase", "kdf": {...} },
 ///       "keks": [ { "id", "state", "school", "period", "createdAt", "retiredAt", "destroyedAt", "wrapped" } ],
 ///       "rotation": { "startedAt" }?,
+///       "ledgerHead": { "seq", "hash", "signature" },
 ///       "auditSigningKey": { "publicKey", "wrapped" } }
 ///
 /// Data keys are wrapped under a KEK of their school and retention period (the month their
@@ -22,7 +23,10 @@ public final class KeyStore: @unchecked Sendable {
     public static let fileName = "keystore.json"
     public static let lockFileName = "keystore.lock"
     public static let formatName = "strongroom-keystore"
-    public static let currentVersion = 2
+    /// Version 3 signs the deletion ledger's head with the vault key and wraps the signing key
+    /// with associated data naming version 3, so the head can neither be forged nor removed by
+    /// writing the file back as version 2 (docs/keys.md, "Deletion ledger").
+    public static let currentVersion = 3
     /// The period of KEKs that hold records under legal hold (never destroyed with a period).
     public static let holdPeriod = "hold"
 
@@ -48,10 +52,10 @@ public final class KeyStore: @unchecked Sendable {
         let path = directory + "/" + fileName
         let vaultID = Hex.encode(randomPublicBytes(16))
         let signer = try AuditSigner.generate()
-        let signingWrapped = try master.wrap(signer.secret, associatedData: signingKeyBinding(vaultID: vaultID))
+        let signingWrapped = try master.wrap(signer.secret, associatedData: signingKeyBinding(vaultID: vaultID, version: currentVersion))
         let file = KeyStoreFile(
             format: formatName, version: currentVersion, vaultID: vaultID, masterKey: master.descriptor, keks: [],
-            rotation: nil, ledgerHead: nil,
+            rotation: nil, ledgerHead: try .signed(seq: 0, hash: "", vaultID: vaultID, signer: signer),
             auditSigningKey: .init(publicKey: signer.publicKey.minisignBase64, wrapped: Data(signingWrapped).base64EncodedString()))
         do {
             try DurableFile.write(try encode(file), to: path, exclusive: true)
@@ -81,6 +85,7 @@ public final class KeyStore: @unchecked Sendable {
         let store = KeyStore(path: path, file: file, master: master, clock: clock)
         // Prove the master key now, so a wrong passphrase is reported before any work starts.
         _ = try store.auditSigner()
+        if file.version < 3 { try store.upgradeToSignedLedgerHead() }
         return store
     }
 
@@ -239,7 +244,7 @@ public final class KeyStore: @unchecked Sendable {
                 file.keks[i].wrapped = Data(try newMaster.wrap(key, associatedData: binding)).base64EncodedString()
             }
             let signer = try auditSignerLocked()
-            let signing = try newMaster.wrap(signer.secret, associatedData: Self.signingKeyBinding(vaultID: vaultID))
+            let signing = try newMaster.wrap(signer.secret, associatedData: Self.signingKeyBinding(vaultID: vaultID, version: Self.currentVersion))
             file.auditSigningKey.wrapped = Data(signing).base64EncodedString()
             file.masterKey = newMaster.descriptor
             master = newMaster
@@ -249,17 +254,55 @@ public final class KeyStore: @unchecked Sendable {
 
     // MARK: deletion ledger head
 
-    /// Records the ledger's newest entry (after an append), never moving it backwards.
+    /// Records the ledger's newest entry (after an append), signed, never moving it backwards.
     public func recordLedgerHead(seq: Int64, hash: String) throws {
+        let signer = try auditSigner()
         try mutate { file in
             if let head = file.ledgerHead, head.seq >= seq { return }
-            file.ledgerHead = .init(seq: seq, hash: hash)
+            file.ledgerHead = try .signed(seq: seq, hash: hash, vaultID: vaultID, signer: signer)
         }
     }
 
-    /// The ledger head recorded in the key store file (read from disk, no key needed).
+    /// The ledger head recorded in the key store file (read from disk, no key needed): nil while
+    /// the ledger is empty. From version 3 it must be there and carry the vault's signature,
+    /// else the file was tampered with (a removed or lowered head would let a cut ledger pass).
     public static func ledgerHead(directory: String) throws -> (seq: Int64, hash: String)? {
-        try load(path: directory + "/" + fileName).ledgerHead.map { ($0.seq, $0.hash) }
+        let file = try load(path: directory + "/" + fileName)
+        guard file.version >= 3 else { return file.ledgerHead.map { ($0.seq, $0.hash) } }
+        guard let head = file.ledgerHead, let key = VaultPublicKey(text: file.auditSigningKey.publicKey),
+              head.verify(vaultID: file.vaultID, publicKey: key) else {
+            throw KeyManagementError.malformedKeyStore(
+                "the deletion ledger's head in the key store is missing or not signed by the vault: the key store was tampered with")
+        }
+        return head.seq == 0 ? nil : (head.seq, head.hash)
+    }
+
+    /// A version 1 or 2 file becomes version 3 the first time a process with the master key
+    /// opens it: the signing key is wrapped again under the version 3 label and the ledger head
+    /// (the one recorded, or the ledger's own last signed entry if that is further) is signed.
+    private func upgradeToSignedLedgerHead() throws {
+        let signer = try auditSigner()
+        try withFileLock { fresh in
+            if fresh.version >= 3 {
+                // Another process upgraded it meanwhile: prove the master key against its wrap.
+                guard let wrapped = Data(base64Encoded: fresh.auditSigningKey.wrapped) else {
+                    throw KeyManagementError.malformedKeyStore("audit signing key is not base64")
+                }
+                _ = try master.unwrap(Array(wrapped), associatedData: Self.signingKeyBinding(vaultID: vaultID, version: fresh.version))
+                provenSigningWrap = fresh.auditSigningKey.wrapped
+                return
+            }
+            guard fresh.auditSigningKey.wrapped == provenSigningWrap else { throw KeyManagementError.masterKeyChanged }
+            let ledger = DeletionLedger(directory: DurableFile.directory(of: path), vaultID: vaultID)
+            let last = DeletionLedger.signedPrefix((try? DurableFile.read(ledger.path)) ?? [], vaultID: vaultID).0.last
+            var head = (seq: fresh.ledgerHead?.seq ?? 0, hash: fresh.ledgerHead?.hash ?? "")
+            if let last, last.seq > head.seq { head = (last.seq, last.hash) }
+            fresh.ledgerHead = try .signed(seq: head.seq, hash: head.hash, vaultID: vaultID, signer: signer)
+            let wrapped = try master.wrap(signer.secret, associatedData: Self.signingKeyBinding(vaultID: vaultID, version: Self.currentVersion))
+            fresh.auditSigningKey.wrapped = Data(wrapped).base64EncodedString()
+            fresh.version = Self.currentVersion
+            provenSigningWrap = fresh.auditSigningKey.wrapped
+        }
     }
 
     /// The KEKs a key store file lists (ids and states only), read without the master key.
@@ -278,7 +321,19 @@ public final class KeyStore: @unchecked Sendable {
         guard let wrapped = Data(base64Encoded: file.auditSigningKey.wrapped) else {
             throw KeyManagementError.malformedKeyStore("audit signing key is not base64")
         }
-        let secret = try master.unwrap(Array(wrapped), associatedData: Self.signingKeyBinding(vaultID: vaultID))
+        let secret: SecretBytes
+        do {
+            secret = try master.unwrap(Array(wrapped), associatedData: Self.signingKeyBinding(vaultID: vaultID, version: file.version))
+        } catch let error as KeyManagementError {
+            // A version 3 wrap in a file that says otherwise: the file was written back as an
+            // older version to drop its signed ledger head. Say so rather than "wrong key".
+            if file.version < 3,
+               (try? master.unwrap(Array(wrapped), associatedData: Self.signingKeyBinding(vaultID: vaultID, version: 3))) != nil {
+                throw KeyManagementError.malformedKeyStore(
+                    "the key store says version \(file.version) but its signing key was wrapped for version 3: the file was tampered with")
+            }
+            throw error
+        }
         let made = AuditSigner(secretKey: secret)
         guard made.publicKey.minisignBase64 == file.auditSigningKey.publicKey else {
             throw KeyManagementError.malformedKeyStore("audit signing key does not match its public key")
@@ -295,6 +350,18 @@ public final class KeyStore: @unchecked Sendable {
 
     /// Runs `body` on the freshest file under the cross-process lock, then rewrites the file.
     private func mutate<T>(_ body: (inout KeyStoreFile) throws -> T) throws -> T {
+        try withFileLock { fresh in
+            // Another process changed the master key: a KEK wrapped now under ours would be
+            // unreadable once the old key is destroyed. Refuse; a restart with the new key fixes it.
+            guard fresh.auditSigningKey.wrapped == provenSigningWrap else { throw KeyManagementError.masterKeyChanged }
+            let result = try body(&fresh)
+            fresh.version = Self.currentVersion
+            return result
+        }
+    }
+
+    /// Runs `body` on the freshest file under the cross-process lock, then rewrites it atomically.
+    private func withFileLock<T>(_ body: (inout KeyStoreFile) throws -> T) throws -> T {
         try lock.withLock {
             let lockPath = DurableFile.directory(of: path) + "/" + Self.lockFileName
             let fd = Glibc.open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
@@ -305,11 +372,7 @@ public final class KeyStore: @unchecked Sendable {
             }
             var fresh = try Self.load(path: path)
             guard fresh.vaultID == vaultID else { throw KeyManagementError.malformedKeyStore("\(path) now belongs to another vault") }
-            // Another process changed the master key: a KEK wrapped now under ours would be
-            // unreadable once the old key is destroyed. Refuse; a restart with the new key fixes it.
-            guard fresh.auditSigningKey.wrapped == provenSigningWrap else { throw KeyManagementError.masterKeyChanged }
             let result = try body(&fresh)
-            fresh.version = Self.currentVersion
             do { try DurableFile.write(try Self.encode(fresh), to: path) } catch let error as FileOpsError {
                 throw KeyManagementError.io(path: path, errno: error.errno)
             }
@@ -337,8 +400,10 @@ public final class KeyStore: @unchecked Sendable {
         return b.bytes
     }
 
-    static func signingKeyBinding(vaultID: String) -> [UInt8] {
-        var b = Binding(label: "strongroom/v1/audit-signing-key-wrap")
+    /// From version 3 the label names the version: a version 3 file written back as version 2
+    /// (to drop its signed ledger head) no longer unwraps its signing key.
+    static func signingKeyBinding(vaultID: String, version: Int) -> [UInt8] {
+        var b = Binding(label: version >= 3 ? "strongroom/v3/audit-signing-key-wrap" : "strongroom/v1/audit-signing-key-wrap")
         b.append(vaultID)
         return b.bytes
     }
@@ -411,9 +476,29 @@ struct KeyStoreFile: Codable {
     var ledgerHead: LedgerHead?
     var auditSigningKey: SigningKeyEntry
 
+    /// Signed from version 3 with the vault key over Binding("strongroom/v3/ledger-head",
+    /// vault id, seq, hash); seq 0 and an empty hash while the ledger is empty.
     struct LedgerHead: Codable {
         var seq: Int64
         var hash: String
+        var signature: String?
+
+        static func message(seq: Int64, hash: String, vaultID: String) -> [UInt8] {
+            var b = Binding(label: "strongroom/v3/ledger-head")
+            b.append(vaultID)
+            b.append(UInt64(max(0, seq)))
+            b.append(hash)
+            return b.bytes
+        }
+
+        static func signed(seq: Int64, hash: String, vaultID: String, signer: AuditSigner) throws -> LedgerHead {
+            LedgerHead(seq: seq, hash: hash, signature: Data(try signer.sign(message(seq: seq, hash: hash, vaultID: vaultID))).base64EncodedString())
+        }
+
+        func verify(vaultID: String, publicKey: VaultPublicKey) -> Bool {
+            guard seq >= 0, let signature, let bytes = Data(base64Encoded: signature) else { return false }
+            return publicKey.verify(signature: Array(bytes), message: Self.message(seq: seq, hash: hash, vaultID: vaultID))
+        }
     }
 
     struct KEKEntry: Codable {

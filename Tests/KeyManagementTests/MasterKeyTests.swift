@@ -163,3 +163,37 @@ extension MasterKeyTests {
         XCTAssertThrowsError(try BackupSigningKey.create(at: path))
     }
 }
+
+final class LedgerHeadTests: XCTestCase {
+    /// A store written before the head was signed (version 2, head unsigned or absent) is
+    /// upgraded by the first process with the master key: the head signed, at least as far as
+    /// the ledger's own last signed entry, and the signing key wrapped for version 3.
+    func testAVersion2KeyStoreIsUpgradedWithASignedHead() throws {
+        let dir = NSTemporaryDirectory() + "head-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let master = try MasterKeyFile.create(at: dir + "/master.key")
+        let store = try KeyStore.create(directory: dir, master: master)
+        let signer = try store.auditSigner()
+        let ledger = DeletionLedger(directory: dir, vaultID: store.vaultID)
+        let appended = try ledger.append([.init(record: String(repeating: "a", count: 32), school: "S1", sha256: "00", request: "r")],
+                                         signer: signer, now: Date())
+        // Rewrite the file as version 2 would have it: v1 wrap label, no head.
+        let path = dir + "/" + KeyStore.fileName
+        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        let wrappedV2 = try master.wrap(signer.secret, associatedData: KeyStore.signingKeyBinding(vaultID: store.vaultID, version: 2))
+        json["version"] = 2
+        json["ledgerHead"] = nil
+        var signing = json["auditSigningKey"] as! [String: Any]
+        signing["wrapped"] = Data(wrappedV2).base64EncodedString()
+        json["auditSigningKey"] = signing
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: path))
+        XCTAssertNil(try KeyStore.ledgerHead(directory: dir), "an old file's head is read as it is until upgraded")
+        _ = try KeyStore.open(directory: dir, master: try MasterKeyFile.open(at: dir + "/master.key"))
+        let upgraded = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        XCTAssertEqual(upgraded["version"] as? Int, 3)
+        XCTAssertEqual(try KeyStore.ledgerHead(directory: dir)?.seq, appended.head?.seq)
+        XCTAssertEqual(try KeyStore.ledgerHead(directory: dir)?.hash, appended.head?.hash)
+        _ = try KeyStore.open(directory: dir, master: try MasterKeyFile.open(at: dir + "/master.key"))
+    }
+}

@@ -465,6 +465,56 @@ extension LifecycleTests {
         XCTAssertEqual(try f.get(keep.id), content("keep"))
     }
 
+    /// The key store's record of the ledger's length is signed: removing it (also by writing
+    /// the file back as an older version), lowering it or forging it, with the ledger emptied
+    /// and an older database put back, never serves a shredded record.
+    func testARemovedLoweredOrDowngradedLedgerHeadFailsClosed() throws {
+        let keep = try put("keep", child: "C2")
+        let gone = try put("gone", child: "C3")
+        f.vault.close()
+        let backup = f.root + "/old"
+        try FileManager.default.copyItem(atPath: f.layout.root, toPath: backup)
+        f.vault = try f.reopen()
+        _ = try shred([gone.id])
+        f.vault.close()
+        for item in ["metadata.sqlite", "metadata.sqlite-wal", "metadata.sqlite-shm", "blobs"] {
+            try? FileManager.default.removeItem(atPath: f.layout.root + "/" + item)
+            if FileManager.default.fileExists(atPath: backup + "/" + item) {
+                try FileManager.default.copyItem(atPath: backup + "/" + item, toPath: f.layout.root + "/" + item)
+            }
+        }
+        let ledgerPath = f.layout.keys + "/" + DeletionLedger.fileName
+        let storePath = f.layout.keyStore
+        let original = try Data(contentsOf: URL(fileURLWithPath: storePath))
+        XCTAssertEqual(try KeyStore.ledgerHead(directory: f.layout.keys)?.seq, 1)
+        func edited(_ change: (inout [String: Any]) -> Void) throws -> Data {
+            var json = try JSONSerialization.jsonObject(with: original) as! [String: Any]
+            change(&json)
+            return try JSONSerialization.data(withJSONObject: json)
+        }
+        let tampered: [(String, Data, opensWithKeys: Bool)] = [
+            ("head removed", try edited { $0["ledgerHead"] = nil }, true),
+            ("head lowered to zero", try edited { $0["ledgerHead"] = ["seq": 0, "hash": "", "signature": ($0["ledgerHead"] as! [String: Any])["signature"]!] }, true),
+            ("head unsigned", try edited { var h = $0["ledgerHead"] as! [String: Any]; h["signature"] = nil; $0["ledgerHead"] = h }, true),
+            ("written back as version 2 without its head", try edited { $0["ledgerHead"] = nil; $0["version"] = 2 }, false),
+        ]
+        for (name, bytes, opens) in tampered {
+            try Data().write(to: URL(fileURLWithPath: ledgerPath))
+            try bytes.write(to: URL(fileURLWithPath: storePath))
+            if opens {
+                f.vault = try f.reopen()
+                XCTAssertThrowsError(try f.get(gone.id), name)
+                XCTAssertThrowsError(try f.get(keep.id), "\(name): nothing is opened while the head is in doubt")
+                XCTAssertNotNil(try f.vault.verify(actor: "t", useKeys: false).ledgerProblem, name)
+                f.vault.close()
+            } else {
+                XCTAssertThrowsError(try f.reopen(), name) {
+                    XCTAssertTrue("\($0)".contains("tampered"), "\(name): \($0)")
+                }
+            }
+        }
+    }
+
     /// A half-written append (a crash, a full disk) is cut off by the next append, which then
     /// carries on; nothing stays locked.
     func testAHalfWrittenLedgerAppendIsRepairedByTheNext() throws {
