@@ -22,11 +22,18 @@ public final class AuditWitness: @unchecked Sendable {
     private var pending: Checkpoint?
     private var lastWrite: Date?
     private var failure: String?
+    /// Told once per failed write (the operator's log, or stderr at the CLI): a witness that
+    /// silently stopped receiving checkpoints would protect nothing.
+    private let onProblem: (@Sendable (String) -> Void)?
 
-    public init(path: String, minimumInterval: TimeInterval = 1, clock: @escaping @Sendable () -> Date = Date.init) {
+    public init(
+        path: String, minimumInterval: TimeInterval = 0, clock: @escaping @Sendable () -> Date = Date.init,
+        onProblem: (@Sendable (String) -> Void)? = nil
+    ) {
         self.path = path
         self.minimumInterval = minimumInterval
         self.clock = clock
+        self.onProblem = onProblem
     }
 
     /// The last write that failed, if the newest checkpoint could not be written since.
@@ -54,7 +61,8 @@ public final class AuditWitness: @unchecked Sendable {
             lastWrite = now
             failure = nil
         } catch {
-            failure = "\(error)"
+            failure = "the audit witness \(path) was not written: \(error)"
+            onProblem?(failure!)
         }
     }
 

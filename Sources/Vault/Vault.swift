@@ -33,6 +33,8 @@ public final class Vault: @unchecked Sendable {
         /// How often at most a checkpoint is written to the audit witness (the newest waiting one
         /// is written at close): 0 in short commands, a second in the server.
         public var witnessInterval: TimeInterval = 0
+        /// Told when a checkpoint could not be written to the witness.
+        public var witnessProblem: (@Sendable (String) -> Void)?
         public init() {}
     }
 
@@ -125,7 +127,8 @@ public final class Vault: @unchecked Sendable {
             }
             var catalogOptions = options.catalog
             if let setting = try AuditWitnessSetting.load(layout) {
-                catalogOptions.witness = AuditWitness(path: setting.path, minimumInterval: options.witnessInterval, clock: options.clock)
+                catalogOptions.witness = AuditWitness(
+                    path: setting.path, minimumInterval: options.witnessInterval, clock: options.clock, onProblem: options.witnessProblem)
             }
             let catalog = try SQLiteCatalog.open(path: layout.metadata, vaultID: vaultID, clock: options.clock, options: catalogOptions)
             let vault = Vault(

@@ -40,7 +40,11 @@ struct GlobalOptions: ParsableArguments {
 
     /// Opens the store with its master key.
     func openVault(options: Vault.Options = Vault.Options()) throws -> Vault {
-        try Vault.open(at: layout, master: try masterKeySource(), options: options)
+        var options = options
+        if options.witnessProblem == nil {
+            options.witnessProblem = { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) }
+        }
+        return try Vault.open(at: layout, master: try masterKeySource(), options: options)
     }
 
     /// Opens the store without any key (verify --no-keys, audit verify and log).

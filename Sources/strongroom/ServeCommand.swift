@@ -46,6 +46,8 @@ struct ServeCommand: AsyncParsableCommand {
         var vaultOptions = Vault.Options()
         // The server copies the newest checkpoint to the witness at most once a second.
         vaultOptions.witnessInterval = 1
+        let witnessLogger = logger
+        vaultOptions.witnessProblem = { witnessLogger.error("audit witness not written", metadata: ["reason": "\($0)"]) }
         let vault = try options.openVault(options: vaultOptions)
         let scheme = configuration.tlsCert == nil ? "http" : "https"
         try await StrongroomService.run(vault: vault, configuration: configuration, logger: logger) { port in

@@ -239,6 +239,26 @@ final class AuditRewriteFamilyTests: XCTestCase {
         XCTAssertTrue(all.allSatisfy { $0.verifySignature(publicKey: signer.publicKey) })
     }
 
+    func testAWitnessThatCannotBeWrittenIsReportedNotIgnored() throws {
+        let witnessPath = dir + "/witness.jsonl"
+        XCTAssertTrue(FileManager.default.createFile(atPath: witnessPath, contents: nil))
+        catalog.close()
+        let problems = ProblemLog()
+        var options = SQLiteCatalog.Options()
+        options.witness = AuditWitness(path: witnessPath, onProblem: { problems.add($0) })
+        let c = try SQLiteCatalog.open(path: dir + "/metadata.sqlite", vaultID: keys.vaultID, options: options)
+        try c.append([AuditEntry(actor: "cli:op", action: "get", outcome: .ok)], signer: signer)
+        XCTAssertEqual(problems.all, [])
+        // The witness replaced by a link elsewhere: never followed, and said so.
+        try FileManager.default.removeItem(atPath: witnessPath)
+        try FileManager.default.createSymbolicLink(atPath: witnessPath, withDestinationPath: dir + "/elsewhere")
+        try c.append([AuditEntry(actor: "cli:op", action: "get", outcome: .ok)], signer: signer)
+        XCTAssertEqual(problems.all.count, 1)
+        XCTAssertTrue(problems.all.first?.contains("was not written") == true, "\(problems.all)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/elsewhere"))
+        c.close()
+    }
+
     func testAMissingWitnessStopsKeyedWritesWithAClearError() throws {
         catalog.close()
         var options = SQLiteCatalog.Options()
@@ -250,6 +270,13 @@ final class AuditRewriteFamilyTests: XCTestCase {
         }
         c.close()
     }
+}
+
+final class ProblemLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    var all: [String] { lock.withLock { lines } }
+    func add(_ line: String) { lock.withLock { lines.append(line) } }
 }
 
 final class ManualClock: @unchecked Sendable {
