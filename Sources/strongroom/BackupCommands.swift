@@ -34,11 +34,13 @@ struct BackupKeygen: ParsableCommand {
     @Option(name: .shortAndLong, help: "The key file to create (mode 0600; must not exist).") var output: String
 
     func run() throws {
+        // Both names are checked before the key is made: neither may exist, be a symlink or a FIFO.
+        try OutputFile.check(output, replacing: false)
+        let publicFile = try OutputFile(output + ".pub", mode: 0o644, replacing: false)
         let publicKey = try BackupSigningKey.create(at: output)
         let text = publicKey.fileText.replacingOccurrences(of: "strongroom vault public key", with: "strongroom backup public key")
-        guard FileManager.default.createFile(atPath: output + ".pub", contents: Data(text.utf8), attributes: [.posixPermissions: 0o644]) else {
-            throw CLIError.Message(text: "cannot write \(output).pub", code: CLIError.ioError)
-        }
+        try publicFile.write(Array(text.utf8))
+        try publicFile.commit()
         if options.json { Output.json(["keyFile": output, "publicKey": publicKey.minisignBase64]) } else { Output.line(publicKey.minisignBase64) }
     }
 }
