@@ -128,7 +128,8 @@ struct BackupRepository {
     func establishFolderID() throws -> String {
         if let id = try folderID() { return id }
         let id = Hex.encode(randomPublicBytes(16))
-        try vaulting { try DurableFile.write(Array((id + "\n").utf8), to: folderIDFile, mode: 0o600, exclusive: true) }
+        // An unnamed file linked into place: a crash leaves no temporary name for verify to call extra.
+        try vaulting { try OutputFile.write(Array((id + "\n").utf8), to: folderIDFile, mode: 0o600, replacing: false) }
         return id
     }
 
