@@ -37,6 +37,8 @@ public enum KeyManagementError: Error, Equatable, Sendable {
     case masterKeyChanged
     /// The deletion ledger is truncated, edited, reordered or not signed by this vault.
     case malformedLedger(line: Int, problem: String)
+    /// An output file's path is a symlink or not a regular file (`OutputFile`): nothing written.
+    case unsafeOutput(path: String, problem: String)
     case io(path: String, errno: Int32)
 }
 
@@ -55,6 +57,8 @@ extension KeyManagementError: CustomStringConvertible {
         case .signingKeyFile(let path, let problem): return "backup signing key \(path): \(problem)"
         case .masterKeyChanged: return "the master key was changed by another process; restart with the new master key"
         case .malformedLedger(let line, let problem): return "deletion ledger line \(line): \(problem)"
+        case .unsafeOutput(let path, let problem):
+            return "\(path) \(problem)"
         case .io(let path, let code): return "\(path): \(String(cString: strerror(code)))"
         }
     }

@@ -95,8 +95,12 @@ struct AuditCheckpoint: ParsableCommand {
     @Option(name: .shortAndLong, help: "Where to write the checkpoint.") var output: String
 
     func run() throws {
-        let checkpoint = try options.openVault().checkpoint(actor: options.actorName)
-        try DurableFile.write(try checkpoint.fileBytes(), to: output, mode: 0o644)
+        let vault = try options.openVault()
+        // Checked before the checkpoint is signed and audited.
+        let file = try OutputFile(output, mode: 0o644, replacing: true)
+        let checkpoint = try vault.checkpoint(actor: options.actorName)
+        try file.write(try checkpoint.fileBytes())
+        try file.commit()
         if options.json {
             Output.json(["treeSize": checkpoint.treeSize, "rootHash": checkpoint.rootHash, "output": output])
         } else {
@@ -114,7 +118,7 @@ struct AuditPublicKey: ParsableCommand {
 
     func run() throws {
         let key = try options.openVaultWithoutKeys().publicKey
-        if let output { try DurableFile.write(Array(key.fileText.utf8), to: output, mode: 0o644) }
+        if let output { try OutputFile.write(Array(key.fileText.utf8), to: output, mode: 0o644, replacing: true) }
         if options.json {
             Output.json(["publicKey": key.minisignBase64, "keyId": Hex.encode(key.keyID)])
         } else {

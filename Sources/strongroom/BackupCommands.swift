@@ -34,11 +34,13 @@ struct BackupKeygen: ParsableCommand {
     @Option(name: .shortAndLong, help: "The key file to create (mode 0600; must not exist).") var output: String
 
     func run() throws {
+        // Both names are checked before the key is made: neither may exist, be a symlink or a FIFO.
+        try OutputFile.check(output, replacing: false)
+        let publicFile = try OutputFile(output + ".pub", mode: 0o644, replacing: false)
         let publicKey = try BackupSigningKey.create(at: output)
         let text = publicKey.fileText.replacingOccurrences(of: "strongroom vault public key", with: "strongroom backup public key")
-        guard FileManager.default.createFile(atPath: output + ".pub", contents: Data(text.utf8), attributes: [.posixPermissions: 0o644]) else {
-            throw CLIError.Message(text: "cannot write \(output).pub", code: CLIError.ioError)
-        }
+        try publicFile.write(Array(text.utf8))
+        try publicFile.commit()
         if options.json { Output.json(["keyFile": output, "publicKey": publicKey.minisignBase64]) } else { Output.line(publicKey.minisignBase64) }
     }
 }
@@ -85,10 +87,20 @@ struct BackupCreate: ParsableCommand {
     }
 }
 
+/// The live store named by `--store`, opened without a key and read-only, to compare a backup
+/// folder with its audit log; nil when `--store` was not given.
+func liveStoreForComparison(_ options: GlobalOptions) throws -> Vault? {
+    guard options.store != nil else { return nil }
+    var readOnly = Vault.Options()
+    readOnly.catalog.readOnly = true
+    return try Vault.open(at: options.layout, master: nil, options: readOnly)
+}
+
 struct BackupVerify: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check every file of a backup against its signed manifest, with no key; --deep also decrypts every record with the store's keys.")
+        abstract: "Check every file of a backup against its signed manifest, with no key; --deep also decrypts every record with the store's keys.",
+        discussion: "With --store STORE (the live store the backups were taken from, read without a key), also compare the folder with the store's audit log: each snapshot the log records as taken into this folder that is gone and was not pruned is named, with the time it was taken, and the exit status is 1. Without --store, a deleted newest snapshot goes unnoticed.")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The backup folder.") var directory: String
     @Option(help: "The backup operator's public key file (FILE.pub from backup keygen).") var publicKey: String
@@ -99,12 +111,13 @@ struct BackupVerify: ParsableCommand {
         let key = try readPublicKey(publicKey, what: "backup public key")
         let report = deep
             ? try options.openVault().verifyBackupDeeply(at: directory, publicKey: key, snapshot: snapshot, actor: options.actorName)
-            : try Vault.verifyBackup(at: directory, publicKey: key, snapshot: snapshot)
+            : try Vault.verifyBackup(at: directory, publicKey: key, snapshot: snapshot, store: try liveStoreForComparison(options))
         if options.json {
             try Output.encodable(report)
         } else {
             for problem in report.problems { Output.line("\(problem.kind.uppercased()) \(problem.path): \(problem.detail)") }
             var line = "\(report.snapshots.count) snapshots, \(report.files) files (\(report.bytes) bytes) checked"
+            if report.comparedWithStore { line += ", compared with the store's audit log" }
             if report.deep { line += ", \(report.recordsAuthenticated) records decrypted and authenticated, \(report.shreddedSince.count) shredded since the backup" }
             Output.line(line + (report.isIntact ? ": OK" : ": \(report.problems.count) PROBLEMS"))
         }
@@ -138,7 +151,7 @@ struct BackupList: ParsableCommand {
 struct BackupPrune: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prune",
-        abstract: "Keep the N most recent snapshots; remove the others, every blob no kept snapshot lists, and leftovers of interrupted backups.")
+        abstract: "Keep the N most recent snapshots; remove the others, every blob no kept snapshot lists, and leftovers of interrupted backups. Each removal is recorded in the store's audit log (the store the backups were taken from; no key needed).")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The backup folder.") var directory: String
     @Option(help: "How many snapshots to keep (at least 1).") var keep: Int
@@ -148,7 +161,9 @@ struct BackupPrune: ParsableCommand {
 
     func run() throws {
         let key = try publicKey.map { try readPublicKey($0, what: "backup public key") }
-        let summary = try Vault.pruneBackups(at: directory, keep: keep, publicKey: key, discard: discard)
+        // Each removal is recorded in the store's log, so that verify --store tells it from a deletion.
+        let summary = try options.openVaultWithoutKeys().pruneBackups(
+            at: directory, keep: keep, publicKey: key, discard: discard, actor: options.actorName)
         if options.json {
             try Output.encodable(summary)
         } else {
@@ -160,7 +175,8 @@ struct BackupPrune: ParsableCommand {
 struct RestoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restore",
-        abstract: "Restore a backup into a new, empty store folder, after verifying it, and shred again every record the deletion ledger names.")
+        abstract: "Restore a backup into a new, empty store folder, after verifying it, and shred again every record the deletion ledger names.",
+        discussion: "With --store STORE (the live store the backups were taken from, when it still exists), refuse if its audit log records a snapshot taken into this folder that is gone and was not pruned: the newest snapshot left would be an older state.")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The backup folder.") var directory: String
     @Option(help: "The new store folder (must not exist or be empty).") var to: String
@@ -171,9 +187,16 @@ struct RestoreCommand: ParsableCommand {
 
     func run() throws {
         let key = try readPublicKey(publicKey, what: "backup public key")
-        let summary = try Vault.restore(Vault.RestoreRequest(
-            backup: directory, snapshot: snapshot, target: to, publicKey: key, keys: keys, ledger: ledger, actor: options.actorName))
+        var request = Vault.RestoreRequest(
+            backup: directory, snapshot: snapshot, target: to, publicKey: key, keys: keys, ledger: ledger, actor: options.actorName)
+        // --store is the live store the backups were taken from (when it still exists): its log
+        // says which snapshots must be in the folder.
+        request.liveStore = try liveStoreForComparison(options)
+        let summary = try Vault.restore(request)
         for warning in summary.warnings { Output.warning(warning) }
+        if !summary.comparedWithStore {
+            Output.warning("not compared with the live store's audit log (--store): a newest snapshot deleted from the folder would not have been noticed")
+        }
         if options.json {
             try Output.encodable(summary)
         } else {

@@ -47,7 +47,7 @@ enum CLIError {
         case .key(let k):
             switch k {
             case .io: return ioError
-            case .alreadyExists: return cannotCreate
+            case .alreadyExists, .unsafeOutput: return cannotCreate
             case .cryptoUnavailable, .secureMemoryUnavailable: return internalError
             default: return keyProblem
             }

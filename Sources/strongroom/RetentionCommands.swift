@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KeyManagement
 import Storage
 import Vault
 
@@ -111,13 +112,14 @@ extension Output {
         return out
     }
 
-    static func certificate(_ certificate: CertificateOfDestruction, to path: String?) throws {
+    /// Prints a certificate, or writes it to `file` (opened before the shred or look-up, so that a
+    /// path that cannot be written is refused before anything is done).
+    static func certificate(_ certificate: CertificateOfDestruction, to file: OutputFile?) throws {
         let bytes = try certificate.fileBytes()
-        if let path {
-            guard FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
-                throw CLIError.Message(text: "cannot write \(path)", code: CLIError.ioError)
-            }
-            Output.line("certificate written to \(path) (\(certificate.records.count) records)")
+        if let file {
+            try file.write(bytes)
+            try file.commit()
+            Output.line("certificate written to \(file.path) (\(certificate.records.count) records)")
         } else {
             FileHandle.standardOutput.write(Data(bytes))
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KeyManagement
 import Storage
 import Vault
 
@@ -46,8 +47,9 @@ struct ShredApprove: ParsableCommand {
 
     func run() throws {
         let vault = try options.openVault()
+        let file = try output.map { try OutputFile($0, mode: 0o600, replacing: true) }
         let certificate = try vault.approveShred(id: id, by: try user.principal(in: vault))
-        try Output.certificate(certificate, to: output)
+        try Output.certificate(certificate, to: file)
     }
 }
 
@@ -60,6 +62,7 @@ struct ShredCertificateCommand: ParsableCommand {
 
     func run() throws {
         let vault = try options.openVault()
-        try Output.certificate(try vault.shredCertificate(id: id, by: try user.principal(in: vault)), to: output)
+        let file = try output.map { try OutputFile($0, mode: 0o600, replacing: true) }
+        try Output.certificate(try vault.shredCertificate(id: id, by: try user.principal(in: vault)), to: file)
     }
 }

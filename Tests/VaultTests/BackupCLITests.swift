@@ -138,6 +138,52 @@ final class BackupCLITests: XCTestCase {
         XCTAssertEqual(try cli.run(["backup", "verify", dir + "/backup", "--public-key", dir + "/other.key.pub"]).status, 1)
     }
 
+    /// Someone who can write the backup folder deletes the newest snapshot and the blobs only it
+    /// listed: alone, the folder still verifies; compared with the store's log (--store), the
+    /// snapshot is named, verify exits 1 and restore refuses. A prune is not a deletion.
+    func testVerifyAndRestoreWithTheStoreNameASnapshotDeletedFromTheFolder() throws {
+        let store = dir + "/store", backup = dir + "/backup"
+        XCTAssertEqual(try cli.run(["backup", "keygen", "-o", dir + "/op.key"]).status, 0)
+        func create() throws -> String {
+            let r = try cli.run(["backup", "create", "--to", backup, "--signing-key", dir + "/op.key", "--json"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return try XCTUnwrap((r.json as? [String: Any])?["snapshot"] as? String)
+        }
+        let verify = ["backup", "verify", backup, "--public-key", dir + "/op.key.pub"]
+        func restore(_ target: String) -> [String] {
+            ["restore", backup, "--to", dir + "/" + target, "--public-key", dir + "/op.key.pub", "--ledger", dir + "/ledger.jsonl", "--store", store]
+        }
+        _ = try put(1)
+        _ = try create()
+        _ = try create()
+        XCTAssertEqual(try cli.run(["backup", "prune", backup, "--keep", "1"]).status, 0)
+        let second = try put(2)
+        let newest = try create()
+        XCTAssertEqual(try cli.run(["ledger", "export", "-o", dir + "/ledger.jsonl"]).status, 0)
+        let intact = try cli.run(verify + ["--store", store])
+        XCTAssertEqual(intact.status, 0, intact.stdout + intact.stderr)
+        XCTAssertTrue(intact.stdout.contains("compared with the store's audit log"), intact.stdout)
+        let restored = try cli.run(restore("r0"))
+        XCTAssertEqual(restored.status, 0, restored.stderr)
+
+        try FileManager.default.removeItem(atPath: backup + "/snapshots/" + newest)
+        try FileManager.default.removeItem(atPath: backup + "/blobs/\(second.prefix(2))/\(second).blob")
+        XCTAssertEqual(try cli.run(verify).status, 0, "alone, the folder still verifies")
+
+        let named = try cli.run(verify + ["--store", store])
+        XCTAssertEqual(named.status, 1, named.stdout + named.stderr)
+        XCTAssertTrue(named.stdout.contains("MISSING snapshots/\(newest)"), named.stdout)
+        XCTAssertTrue(named.stdout.contains("taken at " + newest.prefix(4) + "-"), named.stdout)
+        let json = try cli.run(verify + ["--store", store, "--json"])
+        let missing = try XCTUnwrap((json.json as? [String: Any])?["missingSnapshots"] as? [[String: Any]])
+        XCTAssertEqual(missing.map { $0["snapshot"] as? String }, [newest])
+
+        let refused = try cli.run(restore("r1"))
+        XCTAssertEqual(refused.status, 1, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains(newest) && refused.stderr.contains("taken at"), refused.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/r1"))
+    }
+
     func testARestoreKilledHalfWayLeavesNoStoreThatOpens() throws {
         let id = try put(1)
         XCTAssertEqual(try cli.run(["backup", "keygen", "-o", dir + "/op.key"]).status, 0)

@@ -203,14 +203,181 @@ final class BackupTests: XCTestCase {
         let kept = try put(2)
         try takeBackup()
         try takeBackup()
-        let summary = try Vault.pruneBackups(at: backup, keep: 2)
+        let summary = try f.vault.pruneBackups(at: backup, keep: 2, actor: "backup:op")
         XCTAssertEqual(summary.removed.count, 1)
         XCTAssertEqual(summary.blobsRemoved, 1, "the shredded record's blob is in no kept snapshot")
         XCTAssertFalse(FileManager.default.fileExists(atPath: backup + "/" + BackupFile.blobPath(old.id)))
         XCTAssertTrue(FileManager.default.fileExists(atPath: backup + "/" + BackupFile.blobPath(kept.id)))
         XCTAssertEqual(try Vault.listBackups(at: backup).map(\.snapshot), summary.kept)
         XCTAssertTrue(try Vault.verifyBackup(at: backup, publicKey: signer.publicKey).isIntact)
-        XCTAssertThrowsError(try Vault.pruneBackups(at: backup, keep: 0))
+        XCTAssertThrowsError(try f.vault.pruneBackups(at: backup, keep: 0, actor: "backup:op"))
+    }
+
+    // MARK: the folder against the store's audit log
+
+    /// The live store as the backup operator opens it to compare: no key, read-only.
+    func liveStore() throws -> Vault {
+        var readOnly = Vault.Options()
+        readOnly.catalog.readOnly = true
+        return try Vault.open(at: f.layout, master: nil, options: readOnly)
+    }
+
+    /// What someone who can write the backup folder does to hide a snapshot: its folder goes,
+    /// and so do the blobs no other snapshot lists. Every remaining file still matches its manifest.
+    func deleteSnapshot(_ id: String) throws {
+        func listed(_ snapshot: String) throws -> [String] {
+            try String(contentsOfFile: backup + "/snapshots/\(snapshot)/files.txt", encoding: .utf8)
+                .split(separator: "\n").map { String($0.split(separator: " ")[2]) }
+        }
+        let others = try FileManager.default.contentsOfDirectory(atPath: backup + "/snapshots").filter { $0 != id }
+        let stillListed = Set(try others.flatMap(listed))
+        for path in try listed(id) where path.hasPrefix("blobs/") && !stillListed.contains(path) {
+            try FileManager.default.removeItem(atPath: backup + "/" + path)
+        }
+        try FileManager.default.removeItem(atPath: backup + "/snapshots/" + id)
+    }
+
+    func restoreRequest(to target: String, ledger: String, store: Vault?) -> Vault.RestoreRequest {
+        var request = Vault.RestoreRequest(
+            backup: backup, snapshot: nil, target: target, publicKey: signer.publicKey, keys: nil, ledger: ledger, actor: "backup:op")
+        request.liveStore = store
+        return request
+    }
+
+    func testADeletedNewestSnapshotIsNamedWhenTheFolderIsComparedWithTheStoresLog() throws {
+        try put(1)
+        try takeBackup()
+        let newestRecord = try put(2)
+        let newest = try takeBackup().snapshot
+        let store = try liveStore()
+        defer { store.close() }
+        let (_, ledger) = try keysAndLedger()
+        let untouched = try Vault.verifyBackup(at: backup, publicKey: signer.publicKey, store: store)
+        XCTAssertTrue(untouched.isIntact && untouched.comparedWithStore, "\(untouched.problems)")
+        XCTAssertTrue(try Vault.restore(restoreRequest(to: f.root + "/r0", ledger: ledger, store: store)).comparedWithStore)
+
+        try deleteSnapshot(newest)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: backup + "/" + BackupFile.blobPath(newestRecord.id)))
+        // On its own the folder still verifies: this is what only the store's log can tell.
+        XCTAssertTrue(try Vault.verifyBackup(at: backup, publicKey: signer.publicKey).isIntact)
+
+        let report = try Vault.verifyBackup(at: backup, publicKey: signer.publicKey, store: store)
+        XCTAssertFalse(report.isIntact)
+        let takenAt = BackupLog.takenAt(newest)
+        XCTAssertEqual(report.missingSnapshots, [MissingSnapshot(snapshot: newest, takenAt: takenAt)])
+        XCTAssertEqual(report.problems.map(\.kind), ["missing"])
+        XCTAssertEqual(report.problems.first?.path, "snapshots/" + newest)
+        XCTAssertTrue(report.problems.first?.detail.contains(takenAt) == true, "\(report.problems)")
+        XCTAssertTrue(takenAt.hasPrefix(newest.prefix(4) + "-"), takenAt)
+
+        // The deep check compares too (it has the store at hand).
+        XCTAssertEqual(try f.vault.verifyBackupDeeply(at: backup, publicKey: signer.publicKey, actor: "dpo:deep").missingSnapshots.map(\.snapshot), [newest])
+
+        let target = f.root + "/r1"
+        XCTAssertThrowsError(try Vault.restore(restoreRequest(to: target, ledger: ledger, store: store))) {
+            XCTAssertTrue("\($0)".contains(newest) && "\($0)".contains(takenAt), "\($0)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: target), "a refused restore writes nothing")
+    }
+
+    func testSnapshotsRemovedByPruneAreNotNamedAsMissing() throws {
+        try put(1)
+        try takeBackup()
+        try put(2)
+        try takeBackup()
+        let third = try takeBackup().snapshot
+        let fourth = try takeBackup().snapshot
+        let pruned = try f.vault.pruneBackups(at: backup, keep: 2, actor: "backup:op")
+        XCTAssertEqual(pruned.kept, [third, fourth])
+        let store = try liveStore()
+        defer { store.close() }
+        XCTAssertTrue(try Vault.verifyBackup(at: backup, publicKey: signer.publicKey, store: store).isIntact)
+        // --discard is a removal the log records as well.
+        XCTAssertEqual(try f.vault.pruneBackups(at: backup, keep: 2, discard: [third], actor: "backup:op").removed, [third])
+        let report = try Vault.verifyBackup(at: backup, publicKey: signer.publicKey, store: store)
+        XCTAssertTrue(report.isIntact, "\(report.problems)")
+        let (_, ledger) = try keysAndLedger()
+        XCTAssertEqual(try Vault.restore(restoreRequest(to: f.root + "/r", ledger: ledger, store: store)).snapshot, fourth)
+        let removals = try f.events.filter { $0.action == "backup-prune" }.compactMap { $0.reason.flatMap(BackupLog.parse)?.snapshot }
+        XCTAssertEqual(removals.count, 3)
+        XCTAssertTrue(removals.contains(third))
+    }
+
+    /// The folder is known by the ids its remaining snapshots' events name, not only by its
+    /// folder-id file, which whoever deletes a snapshot can change or delete as well.
+    func testChangingTheFolderIdDoesNotHideADeletedSnapshot() throws {
+        try put(1)
+        try takeBackup()
+        try put(2)
+        let newest = try takeBackup().snapshot
+        try deleteSnapshot(newest)
+        let store = try liveStore()
+        defer { store.close() }
+        try Data((String(repeating: "ab", count: 16) + "\n").utf8).write(to: URL(fileURLWithPath: backup + "/folder-id"))
+        XCTAssertEqual(try Vault.verifyBackup(at: backup, publicKey: signer.publicKey, store: store).missingSnapshots.map(\.snapshot), [newest])
+        try FileManager.default.removeItem(atPath: backup + "/folder-id")
+        XCTAssertEqual(try Vault.verifyBackup(at: backup, publicKey: signer.publicKey, store: store).missingSnapshots.map(\.snapshot), [newest])
+        try Data("not an id\n".utf8).write(to: URL(fileURLWithPath: backup + "/folder-id"))
+        let damaged = try Vault.verifyBackup(at: backup, publicKey: signer.publicKey, store: store)
+        XCTAssertEqual(Set(damaged.problems.map(\.kind)), ["damaged", "missing"], "\(damaged.problems)")
+        XCTAssertTrue(damaged.problems.contains { $0.path == "folder-id" })
+    }
+
+    /// One store backed up into two folders with one key: each folder answers for its own snapshots.
+    func testAnotherFoldersSnapshotsAreNotNamedAsMissing() throws {
+        try put(1)
+        try takeBackup()
+        let keyless = try Vault.open(at: f.layout, master: nil)
+        defer { keyless.close() }
+        let offsite = f.root + "/offsite"
+        _ = try keyless.createBackup(to: offsite, signingKey: signer, actor: "backup:op")
+        _ = try keyless.createBackup(to: offsite, signingKey: signer, actor: "backup:op")
+        let store = try liveStore()
+        defer { store.close() }
+        XCTAssertTrue(try Vault.verifyBackup(at: backup, publicKey: signer.publicKey, store: store).isIntact)
+        XCTAssertTrue(try Vault.verifyBackup(at: offsite, publicKey: signer.publicKey, store: store).isIntact)
+        XCTAssertNotEqual(try BackupRepository(root: backup).folderID(), try BackupRepository(root: offsite).folderID())
+
+        // Another vault's store cannot vouch for this folder, nor record its prunes.
+        let other = try VaultFixture()
+        XCTAssertThrowsError(try Vault.verifyBackup(at: backup, publicKey: signer.publicKey, store: other.vault)) {
+            XCTAssertTrue("\($0)".contains("the store given is vault"), "\($0)")
+        }
+        XCTAssertThrowsError(try other.vault.pruneBackups(at: backup, keep: 1, actor: "backup:op")) {
+            XCTAssertTrue("\($0)".contains("not of this store"), "\($0)")
+        }
+    }
+
+    /// A backup whose event was written but that could not be published (its rename failed), and
+    /// one killed there (a `.partial-` folder the next backup removes): neither is named as missing.
+    func testABackupThatWasNeverPublishedIsNotNamedAsMissing() throws {
+        try put(1)
+        try takeBackup()
+        Vault.afterBackupEvent = { [backup] in
+            // A non-empty folder under the snapshot's name: the rename onto it fails.
+            let partial = try! FileManager.default.contentsOfDirectory(atPath: backup + "/snapshots").first { $0.hasPrefix(".partial-") }!
+            let id = String(partial.dropFirst(".partial-".count))
+            try! FileManager.default.createDirectory(atPath: backup + "/snapshots/" + id + "/obstacle", withIntermediateDirectories: true)
+        }
+        XCTAssertThrowsError(try takeBackup())
+        Vault.afterBackupEvent = nil
+        let obstacle = try FileManager.default.contentsOfDirectory(atPath: backup + "/snapshots").first { !$0.hasPrefix(".") && (try? FileManager.default.contentsOfDirectory(atPath: backup + "/snapshots/" + $0))?.contains("obstacle") == true }!
+        try FileManager.default.removeItem(atPath: backup + "/snapshots/" + obstacle)
+        let store = try liveStore()
+        defer { store.close() }
+        let report = try Vault.verifyBackup(at: backup, publicKey: signer.publicKey, store: store)
+        XCTAssertTrue(report.isIntact, "\(report.problems)")
+
+        // Killed between its event and its rename: the log records it, the folder has its partial.
+        let folderID = try XCTUnwrap(try BackupRepository(root: backup).folderID())
+        let killed = "20261126T051502.123Z-3fa9c1"
+        _ = try f.vault.catalog.append([AuditEntry(
+            actor: "backup:op", action: "backup-create", outcome: .ok,
+            reason: BackupLog.reason(snapshot: killed, folder: folderID, "1 records"))], signer: nil)
+        try FileManager.default.createDirectory(atPath: backup + "/snapshots/.partial-" + killed, withIntermediateDirectories: true)
+        XCTAssertEqual(try Vault.verifyBackup(at: backup, publicKey: signer.publicKey, store: store).missingSnapshots.map(\.snapshot), [killed])
+        try takeBackup()
+        XCTAssertTrue(try Vault.verifyBackup(at: backup, publicKey: signer.publicKey, store: store).isIntact)
     }
 
     // MARK: tampering
@@ -402,7 +569,7 @@ final class BackupTests: XCTestCase {
         // They do not touch the snapshot: the restore goes ahead and names them.
         let restored = try restore(to: f.root + "/r0", keys: keys, ledger: ledger)
         XCTAssertTrue(restored.warnings.contains { $0.contains(stray.dropFirst(backup.count + 1)) }, "\(restored.warnings)")
-        _ = try Vault.pruneBackups(at: backup, keep: 1, publicKey: signer.publicKey)
+        _ = try f.vault.pruneBackups(at: backup, keep: 1, publicKey: signer.publicKey, actor: "backup:op")
         XCTAssertTrue(try Vault.verifyBackup(at: backup, publicKey: signer.publicKey).isIntact)
         XCTAssertEqual(try restore(to: f.root + "/r", keys: keys, ledger: ledger).warnings, [])
         XCTAssertEqual(try f.get(record.id, from: try openRestored(f.root + "/r")), content(1, "S1"))
@@ -447,7 +614,7 @@ final class BackupTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
         try Data("precious".utf8).write(to: URL(fileURLWithPath: outside + "/zz" + String(repeating: "0", count: 30) + ".blob"))
         try FileManager.default.createSymbolicLink(atPath: backup + "/blobs/zz", withDestinationPath: outside)
-        XCTAssertThrowsError(try Vault.pruneBackups(at: backup, keep: 1))
+        XCTAssertThrowsError(try f.vault.pruneBackups(at: backup, keep: 1, actor: "backup:op"))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: outside).count, 1, "nothing behind the link was deleted")
         XCTAssertTrue(try Vault.verifyBackup(at: backup, publicKey: signer.publicKey).problems.contains { $0.kind == "extra" && $0.path == "blobs/zz" })
     }
@@ -498,7 +665,7 @@ final class BackupTests: XCTestCase {
         try FileManager.default.copyItem(atPath: f.layout.root, toPath: copy)
         let blobsBefore = try FileManager.default.subpathsOfDirectory(atPath: copy + "/blobs")
         XCTAssertThrowsError(try keyless.createBackup(to: copy, signingKey: signer, actor: "backup:op"))
-        XCTAssertThrowsError(try Vault.pruneBackups(at: copy, keep: 1)) { XCTAssertTrue("\($0)".contains("is a Strongroom store"), "\($0)") }
+        XCTAssertThrowsError(try f.vault.pruneBackups(at: copy, keep: 1, actor: "backup:op")) { XCTAssertTrue("\($0)".contains("is a Strongroom store"), "\($0)") }
         XCTAssertThrowsError(try Vault.verifyBackup(at: copy, publicKey: signer.publicKey))
         XCTAssertThrowsError(try Vault.listBackups(at: copy))
         XCTAssertEqual(try FileManager.default.subpathsOfDirectory(atPath: copy + "/blobs"), blobsBefore, "nothing of the store was deleted")
@@ -510,7 +677,7 @@ final class BackupTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: disguised + "/snapshots", withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: disguised + "/blobs", withDestinationPath: f.layout.blobs)
         XCTAssertThrowsError(try keyless.createBackup(to: disguised, signingKey: signer, actor: "backup:op"))
-        XCTAssertThrowsError(try Vault.pruneBackups(at: disguised, keep: 1))
+        XCTAssertThrowsError(try f.vault.pruneBackups(at: disguised, keep: 1, actor: "backup:op"))
         XCTAssertThrowsError(try Vault.verifyBackup(at: disguised, publicKey: signer.publicKey))
         XCTAssertEqual(try f.get(record.id), content(1, "S1"))
     }
@@ -521,9 +688,9 @@ final class BackupTests: XCTestCase {
         let only = try takeBackup().snapshot
         let stranger = backup + "/blobs/" + record.id.prefix(2) + "/notes.txt"
         try Data("not a blob".utf8).write(to: URL(fileURLWithPath: stranger))
-        _ = try Vault.pruneBackups(at: backup, keep: 1)
+        _ = try f.vault.pruneBackups(at: backup, keep: 1, actor: "backup:op")
         XCTAssertTrue(FileManager.default.fileExists(atPath: stranger), "a file backups never write is left for verify to name")
-        XCTAssertThrowsError(try Vault.pruneBackups(at: backup, keep: 1, discard: [only, only])) {
+        XCTAssertThrowsError(try f.vault.pruneBackups(at: backup, keep: 1, discard: [only, only], actor: "backup:op")) {
             XCTAssertTrue("\($0)".contains("at least one must stay"), "\($0)")
         }
         XCTAssertEqual(try Vault.listBackups(at: backup).map(\.snapshot), [only])
@@ -556,11 +723,11 @@ final class BackupTests: XCTestCase {
         XCTAssertEqual(restored.snapshot, newer)
         XCTAssertTrue(restored.warnings.contains { $0.contains(older) }, "the damaged snapshot is named: \(restored.warnings)")
         XCTAssertEqual(try f.get(second.id, from: try openRestored(f.root + "/r1")), content(2, "S1"))
-        XCTAssertThrowsError(try Vault.pruneBackups(at: backup, keep: 1)) { XCTAssertTrue("\($0)".contains("--discard \(older)"), "\($0)") }
-        let pruned = try Vault.pruneBackups(at: backup, keep: 1, discard: [older])
+        XCTAssertThrowsError(try f.vault.pruneBackups(at: backup, keep: 1, actor: "backup:op")) { XCTAssertTrue("\($0)".contains("--discard \(older)"), "\($0)") }
+        let pruned = try f.vault.pruneBackups(at: backup, keep: 1, discard: [older], actor: "backup:op")
         XCTAssertEqual(pruned.removed, [older])
         XCTAssertTrue(try Vault.verifyBackup(at: backup, publicKey: signer.publicKey).isIntact)
-        XCTAssertThrowsError(try Vault.pruneBackups(at: backup, keep: 1, discard: ["no-such-snapshot"]))
+        XCTAssertThrowsError(try f.vault.pruneBackups(at: backup, keep: 1, discard: ["no-such-snapshot"], actor: "backup:op"))
 
         // The newest damaged: the default restore refuses, naming it; the older one is still there.
         try FileManager.default.removeItem(atPath: backup)
@@ -598,8 +765,8 @@ final class BackupTests: XCTestCase {
         }
         let (keys, ledger) = try keysAndLedger()
         XCTAssertThrowsError(try restore(to: f.root + "/r", keys: nil, ledger: ledger)) { XCTAssertTrue("\($0)".contains("more than one vault"), "\($0)") }
-        XCTAssertThrowsError(try Vault.pruneBackups(at: backup, keep: 1)) { XCTAssertTrue("\($0)".contains("different vaults"), "\($0)") }
-        XCTAssertEqual(try Vault.pruneBackups(at: backup, keep: 1, discard: [foreign.snapshot]).removed, [foreign.snapshot])
+        XCTAssertThrowsError(try f.vault.pruneBackups(at: backup, keep: 1, actor: "backup:op")) { XCTAssertTrue("\($0)".contains("different vaults"), "\($0)") }
+        XCTAssertEqual(try f.vault.pruneBackups(at: backup, keep: 1, discard: [foreign.snapshot], actor: "backup:op").removed, [foreign.snapshot])
 
         let attacker = f.root + "/attacker"
         var future = Vault.Options()
@@ -609,15 +776,15 @@ final class BackupTests: XCTestCase {
         let forged = try keyless.createBackup(to: attacker, signingKey: otherSigner, actor: "attacker")
         try FileManager.default.copyItem(atPath: attacker + "/snapshots/" + forged.snapshot, toPath: backup + "/snapshots/" + forged.snapshot)
         let blobs = try FileManager.default.subpathsOfDirectory(atPath: backup + "/blobs")
-        XCTAssertThrowsError(try Vault.pruneBackups(at: backup, keep: 1)) { XCTAssertTrue("\($0)".contains("different backup keys"), "\($0)") }
-        XCTAssertThrowsError(try Vault.pruneBackups(at: backup, keep: 1, publicKey: signer.publicKey))
+        XCTAssertThrowsError(try f.vault.pruneBackups(at: backup, keep: 1, actor: "backup:op")) { XCTAssertTrue("\($0)".contains("different backup keys"), "\($0)") }
+        XCTAssertThrowsError(try f.vault.pruneBackups(at: backup, keep: 1, publicKey: signer.publicKey, actor: "backup:op"))
         XCTAssertEqual(try FileManager.default.subpathsOfDirectory(atPath: backup + "/blobs"), blobs, "no blob was deleted")
         // The operator's own key restores the real snapshot by name, with the forgery named.
         let real = try Vault.listBackups(at: backup).first { $0.signingKey == signer.publicKey.minisignBase64 }!.snapshot
         let restored = try restore(to: f.root + "/r2", keys: keys, ledger: ledger, snapshot: real)
         XCTAssertTrue(restored.warnings.contains { $0.contains(forged.snapshot) }, "\(restored.warnings)")
         XCTAssertEqual(try f.get(record.id, from: try openRestored(f.root + "/r2")), content(1, "S1"))
-        XCTAssertEqual(try Vault.pruneBackups(at: backup, keep: 1, publicKey: signer.publicKey, discard: [forged.snapshot]).removed, [forged.snapshot])
+        XCTAssertEqual(try f.vault.pruneBackups(at: backup, keep: 1, publicKey: signer.publicKey, discard: [forged.snapshot], actor: "backup:op").removed, [forged.snapshot])
     }
 
     /// A FIFO where a snapshot's small file belongs would hang every daily verify; it is named.
@@ -634,7 +801,7 @@ final class BackupTests: XCTestCase {
             XCTAssertTrue(report.problems.contains { $0.kind == "manifest" && $0.detail.contains("not a regular file") }, "\(name): \(report.problems)")
             XCTAssertNotNil(try Vault.listBackups(at: backup).first?.problem, name)
             XCTAssertThrowsError(try restore(to: f.root + "/r", keys: keys, ledger: ledger), name)
-            XCTAssertThrowsError(try Vault.pruneBackups(at: backup, keep: 1), name)
+            XCTAssertThrowsError(try f.vault.pruneBackups(at: backup, keep: 1, actor: "backup:op"), name)
             try FileManager.default.removeItem(atPath: path)
             try saved.write(to: URL(fileURLWithPath: path))
         }

@@ -121,7 +121,96 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out)), try Data(contentsOf: URL(fileURLWithPath: sample("strategy-meeting-minutes.pdf"))))
         let mode = (try FileManager.default.attributesOfItem(atPath: out)[.posixPermissions] as! NSNumber).intValue
         XCTAssertEqual(mode & 0o777, 0o600)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix(".strongroom-get-") }, [], "no temporary file left")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix(".strongroom-") }, [], "no temporary file left")
+    }
+
+    /// Every command that writes a file a person names refuses a symlink there (even a dangling
+    /// one) and anything that is not a regular file (a FIFO, a device, a folder) with exit 73,
+    /// and leaves it, and whatever it points to, exactly as it was. Run as root, following or
+    /// replacing such a path would let whoever planted it choose what is overwritten.
+    func testOutputPathsThatAreSymlinksOrNotRegularFilesAreRefusedAndLeftAlone() throws {
+        XCTAssertEqual(try cli.run(["init"]).status, 0)
+        func addUser(_ name: String, _ role: String) throws -> [String: String] {
+            let r = try cli.run(["user", "add", name, "--role", role, "--school", "S1"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return ["STRONGROOM_TOKEN": r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)]
+        }
+        let jo = try addUser("jo", "dsl"), dee = try addUser("dee", "deputy"), pat = try addUser("pat", "dpo")
+        let id = (try put("strategy-meeting-minutes.pdf", kind: "minutes").json as! [String: Any])["id"] as! String
+        let note = dir + "/note.txt"
+        try Data("Written down on the day.\n".utf8).write(to: URL(fileURLWithPath: note))
+        let doomed = try cli.run(["put", note, "--school", "S1", "--child", "C2", "--concern", "K1", "--kind", "disclosure", "--json"])
+        let doomedID = try XCTUnwrap((doomed.json as? [String: Any])?["id"] as? String)
+        let request = try cli.run(["shred", "request", "--school", "S1", "--record", doomedID, "--reason", "erasure", "--json"], env: pat)
+        let requestID = try XCTUnwrap((request.json as? [String: Any])?["id"] as? String)
+        XCTAssertEqual(try cli.run(["shred", "approve", requestID], env: jo).status, 0)
+        let agency = try StockAge.keygen(in: dir, name: "agency")
+        XCTAssertEqual(try cli.run(["recipient", "add", "CSC", "--school", "S1", "--age-recipient", agency.recipient]).status, 0)
+        let items = dir + "/items.json"
+        try Data(#"[{"record":"\#(id)","mode":"original"}]"#.utf8).write(to: URL(fileURLWithPath: items))
+        let created = try cli.run(["bundle", "create", "--school", "S1", "--recipient", "CSC", "--reason", "Referral", "--items", items], env: jo)
+        XCTAssertEqual(created.status, 0, created.stderr)
+        let bundle = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(try cli.run(["bundle", "approve", bundle], env: dee).status, 0)
+
+        // What sits where the output is asked for.
+        let target = dir + "/target.txt", link = dir + "/link", dangling = dir + "/dangling"
+        let fifo = dir + "/fifo", folder = dir + "/folder"
+        try Data("the link's target\n".utf8).write(to: URL(fileURLWithPath: target))
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        try FileManager.default.createSymbolicLink(atPath: dangling, withDestinationPath: dir + "/nowhere")
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+        // A device of the test's own (a null device, 1:3, where mknod is allowed): never the system's
+        // /dev/null, which a command that replaces its output would replace for everyone.
+        let device = dir + "/null-device"
+        let places = [link, dangling, fifo, folder] + (mknod(device, S_IFCHR | 0o666, dev_t(1 << 8 | 3)) == 0 ? [device] : [])
+        // A reader on the FIFO, so that a writer that wrongly opens it does not block.
+        let reader = open(fifo, O_RDONLY | O_NONBLOCK)
+        XCTAssertGreaterThanOrEqual(reader, 0)
+        defer { close(reader) }
+
+        let writers: [(args: [String], env: [String: String])] = [
+            (["get", id, "-o"], [:]), (["audit", "checkpoint", "-o"], [:]), (["audit", "public-key", "-o"], [:]),
+            (["shred", "certificate", requestID, "-o"], pat), (["bundle", "export", bundle, "-o"], jo),
+            (["ledger", "export", "-o"], [:]), (["backup", "keygen", "-o"], [:]),
+        ]
+        for writer in writers {
+            for place in places {
+                let r = try cli.run(writer.args + [place], env: writer.env)
+                XCTAssertEqual(r.status, 73, "\(writer.args.prefix(2)) -o \(place): \(r.stdout) \(r.stderr)")
+                XCTAssertTrue(r.stderr.contains(place) && r.stderr.contains("refusing"), "\(writer.args.prefix(2)) -o \(place): \(r.stderr)")
+            }
+        }
+        for (folderArgument, what) in [(dir + "/folder-link", "a symlink to a folder"), (target, "a file")] {
+            if what.hasPrefix("a symlink") { try FileManager.default.createSymbolicLink(atPath: folderArgument, withDestinationPath: folder) }
+            let r = try cli.run(["keys", "backup", "--to", folderArgument])
+            XCTAssertEqual(r.status, 73, "keys backup --to \(what): \(r.stderr)")
+        }
+
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link), target)
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: dangling), dir + "/nowhere")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/nowhere"), "nothing written through the dangling link")
+        XCTAssertEqual(try String(contentsOfFile: target, encoding: .utf8), "the link's target\n")
+        var info = stat()
+        XCTAssertEqual(lstat(fifo, &info), 0)
+        XCTAssertEqual(info.st_mode & S_IFMT, S_IFIFO)
+        var byte: UInt8 = 0
+        XCTAssertLessThanOrEqual(read(reader, &byte, 1), 0, "nothing was written into the FIFO")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), [], "nothing written into the folder")
+        if places.contains(device) {
+            XCTAssertEqual(lstat(device, &info), 0)
+            XCTAssertEqual(info.st_mode & S_IFMT, S_IFCHR, "the device is still a device")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix(".") || $0.contains(".tmp-") }, [], "no temporary file left")
+
+        // A new name, or a regular file where the command replaces one, is still written.
+        XCTAssertEqual(try cli.run(["get", id, "-o", target]).status, 0)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: target)), try Data(contentsOf: URL(fileURLWithPath: sample("strategy-meeting-minutes.pdf"))))
+        XCTAssertEqual(try cli.run(["shred", "certificate", requestID, "-o", dir + "/certificate.json"], env: pat).status, 0)
+        XCTAssertEqual(try cli.run(["bundle", "export", bundle, "-o", dir + "/bundle.age"], env: jo).status, 0)
+        XCTAssertEqual(try cli.run(["bundle", "export", bundle, "-o", dir + "/bundle.age"], env: jo).status, 73, "never over an existing file")
+        XCTAssertEqual(try cli.run(["keys", "backup", "--to", dir + "/keys"]).status, 0)
     }
 
     func testMissingStoreAndMissingRecordHaveTheirOwnExitCodes() throws {

@@ -32,24 +32,27 @@ extension Vault {
         let lock = try repo.lock()
         defer { withExtendedLifetime(lock) {} }
         try requireOwnFolder(repo, signingKey: signingKey.publicKey)
-        for name in try BackupFiles.entries(repo.snapshots) where name.hasPrefix(BackupRepository.partialPrefix) {
-            try BackupFiles.removeTree(repo.snapshots + "/" + name)
-        }
+        let folderID = try repo.establishFolderID()
+        try removeUnfinished(repo, folderID: folderID, actor: actor)
         let now = clock()
         let id = Self.backupID(now)
         let partial = repo.snapshots + "/" + BackupRepository.partialPrefix + id
         guard mkdir(partial, 0o700) == 0 else { throw VaultError.storage(.io(operation: "mkdir", path: partial, errno: errno)) }
         let created = CreatedFiles()
+        var audited = false
         do {
             let sync = try FilesystemSync(repo.root)
             let summary = try writeSnapshot(
                 id: id, into: partial, repo: repo, sqlite: sqlite, fileBlobs: fileBlobs, signingKey: signingKey, actor: actor, now: now,
                 created: created)
             try sync.sync()
-            // Audited before the snapshot appears: no audit record, no backup.
+            // Audited before the snapshot appears: no audit record, no backup. The event names the
+            // snapshot and the folder, so `backup verify --store` can tell when it has gone.
             try audit(AuditEntry(
-                actor: actor, action: "backup-create", outcome: summary.storeProblems.isEmpty ? .ok : .failed,
-                reason: "snapshot \(id): \(summary.records) records, \(summary.blobsCopied) blobs copied, \(summary.blobsAlreadyPresent) already present, \(summary.omitted.count) omitted"))
+                actor: actor, action: BackupLog.createAction, outcome: summary.storeProblems.isEmpty ? .ok : .failed,
+                reason: BackupLog.reason(snapshot: id, folder: folderID, "\(summary.records) records, \(summary.blobsCopied) blobs copied, \(summary.blobsAlreadyPresent) already present, \(summary.omitted.count) omitted")))
+            audited = true
+            Self.afterBackupEvent?()
             guard rename(partial, repo.snapshotFolder(id)) == 0 else {
                 throw VaultError.storage(.io(operation: "rename", path: repo.snapshotFolder(id), errno: errno))
             }
@@ -57,11 +60,30 @@ extension Vault {
             return summary
         } catch {
             // Nothing of a failed backup stays: its snapshot folder and the blobs it added (which
-            // no snapshot lists, and `verify` would name as extra).
+            // no snapshot lists, and `verify` would name as extra). A snapshot whose event was
+            // written is recorded as removed, or the log would name it as deleted from the folder.
             try? BackupFiles.removeTree(partial)
             for path in created.all { unlink(path) }
+            if audited {
+                try? auditBackup([AuditEntry(
+                    actor: actor, action: BackupLog.pruneAction, outcome: .failed,
+                    reason: BackupLog.reason(snapshot: id, folder: folderID, "not published: the backup failed after its event was written"))])
+            }
             throw VaultError.wrap(error)
         }
+    }
+
+    /// Removes what interrupted backups and prunes left (`.partial-` folders). A backup killed
+    /// between its event and its rename left a snapshot the log records: its removal is
+    /// recorded too (before it happens), so the log's account of the folder stays whole.
+    func removeUnfinished(_ repo: BackupRepository, folderID: String, actor: String) throws {
+        let leftovers = try BackupFiles.entries(repo.snapshots).filter { $0.hasPrefix(BackupRepository.partialPrefix) }
+        let unpublished = leftovers.map { String($0.dropFirst(BackupRepository.partialPrefix.count)) }.filter(BackupLog.isSnapshotID)
+        try auditBackup(unpublished.map {
+            AuditEntry(actor: actor, action: BackupLog.pruneAction, outcome: .ok,
+                       reason: BackupLog.reason(snapshot: $0, folder: folderID, "not published: left by a backup that did not finish, removed"))
+        })
+        for name in leftovers { try BackupFiles.removeTree(repo.snapshots + "/" + name) }
     }
 
     /// A backup folder holds one vault's snapshots, signed by one backup key: mixed, a restore of
@@ -82,6 +104,8 @@ extension Vault {
 
     /// Tests run a shred here, between the database snapshot and the blob copies.
     nonisolated(unsafe) static var afterBackupSnapshot: (() -> Void)?
+    /// Tests make the publishing rename fail here, after the backup's event was written.
+    nonisolated(unsafe) static var afterBackupEvent: (() -> Void)?
 
     private func writeSnapshot(
         id: String, into partial: String, repo: BackupRepository, sqlite: SQLiteCatalog, fileBlobs: FileBlobStore,

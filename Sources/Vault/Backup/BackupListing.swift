@@ -48,10 +48,15 @@ extension Vault {
     /// signed by another key, would otherwise block every prune); their blobs go if no kept
     /// snapshot lists them. Without `publicKey`, every snapshot must name one signing key and
     /// one vault: a snapshot slipped in under another key cannot decide what is deleted.
-    public static func pruneBackups(at directory: String, keep: Int, publicKey: VaultPublicKey? = nil, discard: [String] = []) throws -> PruneSummary {
+    ///
+    /// Run on the store the snapshots were taken from (opened without a key): each removal is a
+    /// `backup-prune` event in its log, written before anything is removed, so that comparing
+    /// the folder with the log (`backup verify --store`) tells a prune from a deletion.
+    public func pruneBackups(at directory: String, keep: Int, publicKey: VaultPublicKey? = nil, discard: [String] = [], actor: String) throws -> PruneSummary {
         guard keep >= 1 else { throw VaultError.invalidArgument("--keep must be at least 1") }
         let repo = BackupRepository(root: directory)
         try repo.requireNotAStore()
+        try repo.requireOutside(store: layout.root)
         for folder in [repo.root, repo.snapshots, repo.blobs] where try !BackupFiles.requireFolder(folder) {
             throw VaultError.backup("\(repo.root) is not a Strongroom backup folder (no \(folder))")
         }
@@ -75,11 +80,22 @@ extension Vault {
         if let first = loaded.first, let odd = loaded.first(where: { $0.manifest.signingKey != first.manifest.signingKey || $0.manifest.vaultID != first.manifest.vaultID }) {
             throw VaultError.backup("refusing to prune: snapshots \(first.id) and \(odd.id) are signed by different backup keys or belong to different vaults; give --public-key to say whose snapshots count, and --discard the others")
         }
+        // The removals are recorded in this store's log: it must be the store they were taken from.
+        if let foreign = loaded.first(where: { $0.manifest.vaultID != vaultID }) {
+            throw VaultError.backup("refusing to prune: snapshot \(foreign.id) is of vault \(foreign.manifest.vaultID), not of this store (\(vaultID)); prune with --store naming the store the backups were taken from")
+        }
         loaded.sort { ($0.created, $0.id) < ($1.created, $1.id) }
         let kept = Array(loaded.suffix(keep))
         let removed = Array(loaded.dropLast(keep)).map(\.id) + discard
         var referenced = Set<String>()
         for snapshot in kept { referenced.formUnion(snapshot.files.map(\.path)) }
+        let folderID = try repo.establishFolderID()
+        // Recorded before anything is removed: no audit record, no removal.
+        try auditBackup(removed.map { id in
+            AuditEntry(actor: actor, action: BackupLog.pruneAction, outcome: .ok, reason: BackupLog.reason(
+                snapshot: id, folder: folderID, discard.contains(id) ? "discarded (backup prune --discard)" : "pruned, \(kept.count) newer snapshots kept"))
+        })
+        try removeUnfinished(repo, folderID: folderID, actor: actor)
         let sync = try FilesystemSync(repo.root)
         for id in removed {
             // Renamed first, so a crash mid-removal leaves a partial folder, never half a snapshot.

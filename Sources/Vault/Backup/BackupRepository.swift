@@ -9,6 +9,7 @@ import Storage
 ///     DIR/snapshots/<id>/files.txt              every file of the snapshot: BLAKE2b-256, size, path
 ///     DIR/snapshots/<id>/metadata.sqlite        the database, from VACUUM INTO
 ///     DIR/blobs/xx/<record>.blob                encrypted blobs, shared by every snapshot
+///     DIR/folder-id                             the folder's random id, named in the store's log
 ///
 /// Snapshots are written under `snapshots/.partial-<id>` and renamed into place only when every
 /// file is durable, so a snapshot that is listed is complete. Writers (create, prune) hold an
@@ -20,6 +21,7 @@ struct BackupRepository {
     static let signatureName = "manifest.json.minisig"
     static let fileListName = "files.txt"
     static let partialPrefix = ".partial-"
+    static let folderIDName = "folder-id"
     /// files.txt is about 120 bytes a record: this allows some 15 million records.
     static let maxFileListBytes = 2 << 30
 
@@ -34,6 +36,7 @@ struct BackupRepository {
     var snapshots: String { root + "/" + Self.snapshotsFolder }
     var blobs: String { root + "/" + Self.blobsFolder }
     func snapshotFolder(_ id: String) -> String { snapshots + "/" + id }
+    var folderIDFile: String { root + "/" + Self.folderIDName }
     func path(_ relative: String) -> String { root + "/" + relative }
 
     /// Refuses a folder that is a Strongroom store: a backup folder and a store both keep blobs at
@@ -107,6 +110,27 @@ struct BackupRepository {
         for folder in [snapshots, blobs] where try !BackupFiles.requireFolder(folder) {
             guard mkdir(folder, 0o700) == 0 else { throw VaultError.storage(.io(operation: "mkdir", path: folder, errno: errno)) }
         }
+    }
+
+    /// The folder's id (32 lower-case hex digits), or nil for a folder that has none yet (made
+    /// before folders had ids). The store's `backup-create` events name it, so that the log can
+    /// be compared with this folder and not with another one the same store backs up into.
+    func folderID() throws -> String? {
+        guard let bytes = try BackupFiles.read(folderIDFile, limit: 64) else { return nil }
+        guard bytes.count == 33, bytes.last == 0x0a, BlobKey(hex: bytes[0..<32]) != nil else {
+            throw VaultError.backup("\(folderIDFile) is damaged (not 32 hex digits and a newline); remove it, and the next backup create gives the folder a new id")
+        }
+        return String(decoding: bytes[0..<32], as: UTF8.self)
+    }
+
+    /// The folder's id, made now (random, written durably) if it has none. Only a writer holding
+    /// the folder's lock calls this.
+    func establishFolderID() throws -> String {
+        if let id = try folderID() { return id }
+        let id = Hex.encode(randomPublicBytes(16))
+        // An unnamed file linked into place: a crash leaves no temporary name for verify to call extra.
+        try vaulting { try OutputFile.write(Array((id + "\n").utf8), to: folderIDFile, mode: 0o600, replacing: false) }
+        return id
     }
 
     /// An exclusive lock on the backup folder while a snapshot is written or pruned.

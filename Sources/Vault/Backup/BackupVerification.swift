@@ -19,6 +19,10 @@ public struct BackupReport: Sendable, Codable {
     /// (the deletion ledger names them or their KEK is destroyed), which no key opens any more.
     public var recordsAuthenticated = 0
     public var shreddedSince: [String] = []
+    /// Whether the folder was compared with the live store's audit log (`--store`), and the
+    /// snapshots that log records as taken into it that are gone (each also a `missing` problem).
+    public var comparedWithStore = false
+    public var missingSnapshots: [MissingSnapshot] = []
     public var problems: [Problem] = []
     public var isIntact: Bool { problems.isEmpty && !snapshots.isEmpty }
 }
@@ -28,8 +32,27 @@ extension Vault {
     /// `publicKey`), manifest and file list, every file's size and BLAKE2b-256, and that the
     /// folder holds no file no manifest lists. `snapshot` limits the hashing to one snapshot
     /// (extra files are still looked for in the whole folder).
-    public static func verifyBackup(at directory: String, publicKey: VaultPublicKey, snapshot only: String? = nil) throws -> BackupReport {
-        try BackupCheck(repo: BackupRepository(root: directory), publicKey: publicKey).run(only: only).report
+    ///
+    /// With `store` (the live store, opened without a key), the folder is also compared with
+    /// its audit log: every snapshot the log records as taken into this folder must be in it or
+    /// removed by `backup prune`. Without it, a deleted newest snapshot (and the blobs only it
+    /// listed) leaves a folder that verifies.
+    public static func verifyBackup(at directory: String, publicKey: VaultPublicKey, snapshot only: String? = nil, store: Vault? = nil) throws -> BackupReport {
+        let repo = BackupRepository(root: directory)
+        var (report, loaded) = try BackupCheck(repo: repo, publicKey: publicKey).run(only: only)
+        if let store { try store.compareWithLog(repo, loaded: loaded.map(\.manifest), report: &report) }
+        return report
+    }
+
+    /// Adds to `report` the snapshots this store's log records as taken into the folder that are
+    /// not in it (`missing`, named with the time they were taken).
+    func compareWithLog(_ repo: BackupRepository, loaded: [BackupManifest], report: inout BackupReport) throws {
+        report.comparedWithStore = true
+        report.missingSnapshots = try missingBackupSnapshots(repo, manifests: loaded)
+        report.problems += report.missingSnapshots.map {
+            .init(kind: "missing", path: BackupRepository.snapshotsFolder + "/" + $0.snapshot, detail: Self.describeMissing($0))
+        }
+        report.problems.sort { ($0.path, $0.kind) < ($1.path, $1.kind) }
     }
 
     /// `verifyBackup`, then every record of every snapshot decrypted and authenticated with this
@@ -39,6 +62,7 @@ extension Vault {
         let repo = BackupRepository(root: directory)
         var (report, loaded) = try BackupCheck(repo: repo, publicKey: publicKey).run(only: only)
         report.deep = true
+        try compareWithLog(repo, loaded: loaded.filter { $0.manifest.vaultID == vaultID }.map(\.manifest), report: &report)
         let blobs = FileBlobStore(root: repo.blobs)
         var seen = Set<String>()
         for (id, manifest, _) in loaded {
@@ -82,6 +106,10 @@ struct BackupCheck {
         var known: Set<String> = []
         var manifests: [(id: String, manifest: BackupManifest, files: [BackupFile])] = []
         let ids = try repo.snapshotIDs()
+        known.insert(BackupRepository.folderIDName)
+        do { _ = try repo.folderID() } catch {
+            report.problems.append(.init(kind: "damaged", path: BackupRepository.folderIDName, detail: "\(error)"))
+        }
         if let only, !ids.contains(only) { throw VaultError.backup("there is no snapshot \(only) in \(repo.root)") }
         if ids.isEmpty { report.problems.append(.init(kind: "missing", path: "snapshots/", detail: "the folder holds no snapshot")) }
         for id in ids {

@@ -19,10 +19,13 @@ extension Vault {
         let stamp = Self.backupID(clock())
         let folder = directory + "/keys-" + stamp
         try vaulting {
-            do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            } catch {
-                throw StorageError.io(operation: "mkdir", path: directory, errno: EACCES)
+            // A symlink or a file at DIR is refused, never followed: the KEKs go only where named.
+            if try !OutputFile.requireFolder(directory) {
+                do {
+                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                } catch {
+                    throw StorageError.io(operation: "mkdir", path: directory, errno: EACCES)
+                }
             }
             guard mkdir(folder, 0o700) == 0 else { throw StorageError.io(operation: "mkdir", path: folder, errno: errno) }
             guard let store = try DurableFile.read(layout.keyStore) else { throw StorageError.io(operation: "read", path: layout.keyStore, errno: ENOENT) }
@@ -38,11 +41,7 @@ extension Vault {
     /// store recorded), to `path` (which must not exist). Returns the number of entries.
     public func exportLedger(to path: String, actor: String) throws -> Int {
         let ledger = try exportableLedger()
-        try vaulting {
-            do { try DurableFile.write(ledger.bytes, to: path, mode: 0o600, exclusive: true) } catch let error as FileOpsError where error.errno == EEXIST {
-                throw KeyManagementError.alreadyExists(path)
-            }
-        }
+        try vaulting { try OutputFile.write(ledger.bytes, to: path, mode: 0o600, replacing: false) }
         try audit(AuditEntry(actor: actor, action: "ledger-export", outcome: .ok, reason: "\(ledger.entries) entries"))
         return ledger.entries
     }

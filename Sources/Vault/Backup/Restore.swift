@@ -16,6 +16,9 @@ extension Vault {
         /// A current deletion ledger (`ledger export`), replayed before the store serves anything.
         public var ledger: String
         public var actor: String
+        /// The live store the backups were taken from, opened without a key: when given, the
+        /// restore refuses if its audit log records snapshots that are gone from the folder.
+        public var liveStore: Vault?
         public var clock: @Sendable () -> Date = Date.init
 
         public init(backup: String, snapshot: String?, target: String, publicKey: VaultPublicKey, keys: String?, ledger: String, actor: String) {
@@ -39,6 +42,8 @@ extension Vault {
         public var ledgerEntries: Int
         public var keysRestored: Bool
         public var auditTreeSize: Int
+        /// Whether the folder was compared with the live store's audit log (no snapshot missing).
+        public var comparedWithStore: Bool
         /// Problems of the backup folder that do not touch the restored snapshot (other
         /// snapshots, files no snapshot lists), and what could not be checked.
         public var warnings: [String]
@@ -77,6 +82,15 @@ extension Vault {
         // The newest snapshot of a folder holding several vaults' backups may be another vault's.
         if request.snapshot == nil, let other = ids.first(where: { (try? repo.load($0, publicKey: request.publicKey))?.manifest.vaultID ?? manifest.vaultID != manifest.vaultID }) {
             throw VaultError.backup("\(repo.root) holds snapshots of more than one vault (\(id) and \(other)); name the snapshot to restore with --snapshot")
+        }
+        // 1b. With the live store: a snapshot its log records that is gone from the folder means
+        //     the folder was changed behind Strongroom's back (the newest deleted, say), and
+        //     "the newest" here may be an older state than the store had backed up.
+        if let live = request.liveStore {
+            let missing = try live.missingBackupSnapshots(repo, manifests: [manifest])
+            guard missing.isEmpty else {
+                throw VaultError.backup("refusing to restore: the store's audit log records \(missing.count) snapshots taken into \(repo.root) that are not in it and were not pruned: \(missing.map { "\($0.snapshot) (taken at \($0.takenAt))" }.joined(separator: ", ")); the folder was changed since. Restore from another copy of the backups, or, knowing that those states are lost, run restore without --store")
+            }
         }
         guard let vaultKey = VaultPublicKey(text: manifest.vaultPublicKey), let auditRoot = manifest.auditRoot else {
             throw VaultError.backup("snapshot \(id): the manifest's vault key or audit root is malformed")
@@ -192,7 +206,8 @@ extension Vault {
             ]
             return RestoreSummary(
                 snapshot: id, store: layout.root, records: kept.count, reshredded: reshredded, ledgerEntries: entries.count,
-                keysRestored: keysRestored, auditTreeSize: audit.eventCount, warnings: warnings + unchecked)
+                keysRestored: keysRestored, auditTreeSize: audit.eventCount, comparedWithStore: request.liveStore != nil,
+                warnings: warnings + unchecked)
         } catch {
             try? BackupFiles.removeTree(staging.root)
             throw VaultError.wrap(error)

@@ -196,23 +196,24 @@ extension Vault {
             throw VaultError.linkUnusable("the bundle's file is no longer held here (its link ended, or the store was restored)")
         }
         defer { try? input.close() }
-        guard access(path, F_OK) != 0 else { throw VaultError.invalidArgument("\(path) exists; give a new file name") }
+        // A new file only: anything at `path` (a symlink, a FIFO, a file) is refused before the export is audited.
+        let output = try vaulting { try OutputFile(path, mode: 0o600, replacing: false) }
+        defer { output.discard() }
         try audit(AuditEntry(actor: actor, action: "bundle-export", outcome: .ok, school: bundle.school,
                              reason: "\(id): encrypted bundle for \(bundle.recipient) exported to a file"))
         // Streamed (a bundle may be a gigabyte) and checked against the release's SHA-256 before
         // it is linked into place, only if nothing is there.
         try vaulting {
-            try DurableFile.write(to: path, exclusive: true) { write in
-                var hasher = SHA256Hasher()
-                var size: Int64 = 0
-                while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
-                    try chunk.withUnsafeBytes { hasher.update($0); try write($0) }
-                    size += Int64(chunk.count)
-                }
-                guard size == bundle.archiveSize, Hex.encode(hasher.finalize()) == bundle.archiveSHA256 else {
-                    throw VaultError.linkUnusable("the bundle's file does not match its release (damaged); ask for it to be released again")
-                }
+            var hasher = SHA256Hasher()
+            var size: Int64 = 0
+            while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
+                try chunk.withUnsafeBytes { hasher.update($0); try output.write($0) }
+                size += Int64(chunk.count)
             }
+            guard size == bundle.archiveSize, Hex.encode(hasher.finalize()) == bundle.archiveSHA256 else {
+                throw VaultError.linkUnusable("the bundle's file does not match its release (damaged); ask for it to be released again")
+            }
+            try output.commit()
         }
         return bundle
     }
