@@ -108,6 +108,7 @@ let package = Package(
             dependencies: [
                 "StrongroomServer", "Vault", "Storage", "KeyManagement", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],

@@ -32,11 +32,12 @@ public enum StrongroomService {
         } else {
             server = .http1(configuration: http1)
         }
-        let app = Application(
+        var app = Application(
             router: router, server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
+        app.addServices(RefusalAuditFlusher(vault: vault, pool: pool, logger: logger))
         return (app, pool)
     }
 

@@ -55,9 +55,16 @@ final class ServerFixture: @unchecked Sendable {
         return logger
     }
 
-    func stop() async throws {
+    /// Shuts the server down as SIGTERM would, leaving the store open for the test to read.
+    func stopServing() async {
         await group?.triggerGracefulShutdown()
         _ = try? await task?.value
+        group = nil
+        task = nil
+    }
+
+    func stop() async throws {
+        await stopServing()
         try await pool?.shutdown()
         vault.close()
         try? FileManager.default.removeItem(atPath: root)
