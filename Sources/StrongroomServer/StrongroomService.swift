@@ -26,9 +26,10 @@ public enum StrongroomService {
         let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))
         let server: HTTPServerBuilder
         if let cert = configuration.tlsCert, let key = configuration.tlsKey {
-            let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
-            let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
-            server = try .tls(.http1(configuration: http1), tlsConfiguration: tls)
+            let context = try TLSPolicy.context(try TLSPolicy.configuration(certificateChain: cert, privateKey: key))
+            server = HTTPServerBuilder { responder in
+                PreparedTLSChannel(context: context, base: HTTP1Channel(responder: responder, configuration: http1))
+            }
         } else {
             server = .http1(configuration: http1)
         }
@@ -45,6 +46,7 @@ public enum StrongroomService {
     static func makeRouter(vault: Vault, configuration: ServerConfiguration, pool: BlockingPool,
                            registry: PrometheusCollectorRegistry) -> Router<StrongroomContext> {
         let router = Router(context: StrongroomContext.self)
+        if configuration.tlsCert != nil { router.add(middleware: StrictTransportSecurity()) }
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: RequestLogMiddleware())
         let routeTable = RouteTable()
