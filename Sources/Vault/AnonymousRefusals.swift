@@ -7,14 +7,14 @@ import Storage
 /// callers"): the first from a source in a window is an event at once, the rest are counted,
 /// and one event per source and window says how many.
 public enum AnonymousRefusal: Sendable, Hashable, CaseIterable {
-    case noToken, unknownToken
+    case noToken, unknownToken, wrongMetricsToken
     case unknownLink, malformedLink
     case unknownReceiptLink, malformedReceiptLink
 
     /// The audit action, as the same refusal has when it is audited at once.
     public var action: String {
         switch self {
-        case .noToken, .unknownToken: "authenticate"
+        case .noToken, .unknownToken, .wrongMetricsToken: "authenticate"
         case .unknownLink, .malformedLink: "bundle-download"
         case .unknownReceiptLink, .malformedReceiptLink: "bundle-receipt"
         }
@@ -24,6 +24,7 @@ public enum AnonymousRefusal: Sendable, Hashable, CaseIterable {
         switch self {
         case .noToken: "no bearer token"
         case .unknownToken: "unknown or revoked token"
+        case .wrongMetricsToken: "no valid metrics token"
         case .unknownLink, .unknownReceiptLink: "unknown link"
         case .malformedLink, .malformedReceiptLink: "malformed link"
         }
