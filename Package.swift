@@ -41,6 +41,8 @@ let package = Package(
         .target(name: "CImaging", dependencies: ["CVips"], path: "Sources/CImaging"),
 
         .target(name: "CProcess", path: "Sources/CProcess"),
+        // BoringSSL's SSL_CTX_set_options, as swift-nio-ssl links it: server cipher order.
+        .target(name: "CTLSOptions", path: "Sources/CTLSOptions"),
         .target(
             name: "KeyManagement",
             dependencies: ["CSodium", "CProcess", .product(name: "Crypto", package: "swift-crypto")],
@@ -66,7 +68,7 @@ let package = Package(
         .target(
             name: "StrongroomServer",
             dependencies: [
-                "Vault", "Storage", "KeyManagement",
+                "Vault", "Storage", "KeyManagement", "CTLSOptions",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -110,6 +112,7 @@ let package = Package(
             dependencies: [
                 "StrongroomServer", "Vault", "Storage", "KeyManagement", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],

@@ -3,30 +3,34 @@ import KeyManagement
 
 /// What a caller asks the audit log to record. The log adds the sequence number, the system
 /// time, the link to the previous event and the hash. No file content and no filenames belong
-/// here; control characters in any value are escaped before it is stored.
+/// here; control characters in any value are escaped before it is stored. Every value is held
+/// to its bound in `AuditLimits` as it is set, so no entry can grow the log without limit.
 public struct AuditEntry: Sendable, Equatable {
-    public var actor: String
-    public var action: String
+    public var actor: String { didSet { actor = AuditLimits.bounded(actor, to: AuditLimits.actor) } }
+    public var action: String { didSet { action = AuditLimits.bounded(action, to: AuditLimits.action) } }
     public var outcome: AuditOutcome
-    public var school: String?
-    public var child: String?
-    public var concern: String?
-    public var record: String?
-    public var reason: String?
+    public var school: String? { didSet { school = Self.id(school) } }
+    public var child: String? { didSet { child = Self.id(child) } }
+    public var concern: String? { didSet { concern = Self.id(concern) } }
+    public var record: String? { didSet { record = Self.id(record) } }
+    public var reason: String? { didSet { reason = reason.map { AuditLimits.bounded($0, to: AuditLimits.reason) } } }
 
     public init(
         actor: String, action: String, outcome: AuditOutcome, school: String? = nil, child: String? = nil,
         concern: String? = nil, record: String? = nil, reason: String? = nil
     ) {
-        self.actor = actor
-        self.action = action
+        // Observers do not run in an initialiser: the bounds are applied here too.
+        self.actor = AuditLimits.bounded(actor, to: AuditLimits.actor)
+        self.action = AuditLimits.bounded(action, to: AuditLimits.action)
         self.outcome = outcome
-        self.school = school
-        self.child = child
-        self.concern = concern
-        self.record = record
-        self.reason = reason
+        self.school = Self.id(school)
+        self.child = Self.id(child)
+        self.concern = Self.id(concern)
+        self.record = Self.id(record)
+        self.reason = reason.map { AuditLimits.bounded($0, to: AuditLimits.reason) }
     }
+
+    private static func id(_ value: String?) -> String? { value.map { AuditLimits.bounded($0, to: AuditLimits.identifier) } }
 }
 
 public enum AuditOutcome: String, Sendable, Codable { case ok, refused, denied, failed }

@@ -146,8 +146,9 @@ public protocol BundleCatalog: Sendable {
     /// `lifecycleConflict` if the claim is not `approvedBy`'s or a record was shredded meanwhile.
     func releaseBundle(id: String, _ release: BundleRelease, events: [AuditEntry], signer: AuditSigner?) throws
     /// Decides whether the link with this token hash may be used at `nowMillis`, counts the use
-    /// if so, and appends `event(use)` in the same transaction.
-    func useLink(hash: Data, nowMillis: Int64, event: @escaping (LinkUse) -> AuditEntry, signer: AuditSigner?) throws -> LinkUse
+    /// if so, and appends `event(use)` in the same transaction (nothing if it is nil: the caller
+    /// audits that use itself).
+    func useLink(hash: Data, nowMillis: Int64, event: @escaping (LinkUse) -> AuditEntry?, signer: AuditSigner?) throws -> LinkUse
     /// Records a receipt (the first time) with its audit event; nil if no bundle has this link.
     func confirmReceipt(hash: Data, nowMillis: Int64, event: @escaping (BundleRow) -> AuditEntry, signer: AuditSigner?) throws -> BundleRow?
     /// Revokes a released bundle's link with its audit event; `lifecycleConflict` if not released.
@@ -253,7 +254,7 @@ extension SQLiteCatalog: BundleCatalog {
         }
     }
 
-    public func useLink(hash: Data, nowMillis: Int64, event: @escaping (LinkUse) -> AuditEntry, signer: AuditSigner?) throws -> LinkUse {
+    public func useLink(hash: Data, nowMillis: Int64, event: @escaping (LinkUse) -> AuditEntry?, signer: AuditSigner?) throws -> LinkUse {
         return try auditedWrite { db in
             let use: LinkUse
             if var row = try BundleRow.filter(Column("link_hash") == hash).fetchOne(db) {
@@ -271,7 +272,7 @@ extension SQLiteCatalog: BundleCatalog {
             } else {
                 use = .unknown
             }
-            _ = try self.appendLocked(db, [event(use)], signer: signer)
+            if let entry = event(use) { _ = try self.appendLocked(db, [entry], signer: signer) }
             return use
         }
     }

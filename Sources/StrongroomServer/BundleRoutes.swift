@@ -89,12 +89,13 @@ struct SharedLinkRoutes {
     @Sendable func download(_ request: Request, context: StrongroomContext) async throws -> Response {
         let token = context.parameters.get("token") ?? ""
         let vault = self.vault
+        let source = context.refusalSource
         // The download is counted and audited before the first byte is sent.
         let use: Vault.BundleDownload
         let handle: FileHandle
         do {
             (use, handle) = try await pool.run {
-                let use = try vault.useBundleLink(token: token)
+                let use = try vault.useBundleLink(token: token, from: source)
                 return (use, use.file)
             }
         } catch { throw Self.noSuchLink(error) }
@@ -135,8 +136,9 @@ struct SharedLinkRoutes {
     @Sendable func receipt(_ request: Request, context: StrongroomContext) async throws -> Response {
         let token = context.parameters.get("token") ?? ""
         let vault = self.vault
+        let source = context.refusalSource
         do {
-            let row = try await pool.run { try vault.confirmBundleReceipt(token: token) }
+            let row = try await pool.run { try vault.confirmBundleReceipt(token: token, from: source) }
             return try jsonResponse(ReceiptJSON(bundle: row.id, receivedAt: iso8601(millis: row.receiptAtMillis ?? 0)))
         } catch { throw Self.noSuchLink(error) }
     }

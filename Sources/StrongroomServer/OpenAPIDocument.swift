@@ -20,14 +20,22 @@ paths:
     get:
       operationId: health
       security: []
+      description: A bare "ok" for load balancers, on every listener, to anyone; it says nothing more.
       responses:
         "200": {description: The service is up., content: {text/plain: {schema: {type: string}}}}
   /metrics:
     get:
       operationId: metrics
       security: []
+      description: >
+        Prometheus counters. With a metrics token (`--metrics-token-file`), only with
+        `Authorization: Bearer <metrics token>`, on every listener. Without one, served on the main
+        listener only when it is on a loopback address and no `--metrics-port` listener (127.0.0.1
+        only, /metrics and /healthz alone) was asked for; anywhere else, 403.
       responses:
         "200": {description: Prometheus text exposition., content: {text/plain: {schema: {type: string}}}}
+        "401": {description: A metrics token is set and the request did not carry it (audited as a request without a valid token)., content: {application/problem+json: {schema: {$ref: "#/components/schemas/Problem"}}}}
+        "403": {description: Metrics are not served on this listener., content: {application/problem+json: {schema: {$ref: "#/components/schemas/Problem"}}}}
   /openapi.yaml:
     get:
       operationId: openapi

@@ -4,7 +4,8 @@ import SystemPackage
 
 /// How `strongroom serve` is set up. Each setting comes from, in order: a command-line flag,
 /// an environment variable (STRONGROOM_ + the key in upper snake case, e.g. STRONGROOM_PORT,
-/// STRONGROOM_TLS_CERT), a JSON config file (--config or STRONGROOM_CONFIG), the default.
+/// STRONGROOM_TLS_CERT, STRONGROOM_METRICS_PORT), a JSON config file (--config or
+/// STRONGROOM_CONFIG), the default.
 public struct ServerConfiguration: Sendable, Equatable {
     public var host = "127.0.0.1"
     public var port = 8080
@@ -15,6 +16,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var shutdownGraceSeconds = 30
     public var idleTimeoutSeconds = 60
     public var blockingThreads = 32
+    /// A second listener, on 127.0.0.1 only, for /metrics and /healthz (0 picks a free port).
+    public var metricsPort: Int?
+    /// A file holding the bearer token /metrics then requires, on every listener.
+    public var metricsTokenFile: String?
 
     public init() {}
 
@@ -24,6 +29,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         public static let insecureHTTP = "insecureHttp", maxUploadBytes = "maxUploadBytes"
         public static let shutdownGraceSeconds = "shutdownGraceSeconds", idleTimeoutSeconds = "idleTimeoutSeconds"
         public static let blockingThreads = "blockingThreads"
+        public static let metricsPort = "metrics.port", metricsTokenFile = "metrics.tokenFile"
     }
 
     /// Reads the settings. `flags` holds what was given on the command line, by key.
@@ -66,7 +72,14 @@ public struct ServerConfiguration: Sendable, Equatable {
         c.shutdownGraceSeconds = try int(Key.shutdownGraceSeconds, c.shutdownGraceSeconds, 0...3600)
         c.idleTimeoutSeconds = try int(Key.idleTimeoutSeconds, c.idleTimeoutSeconds, 1...3600)
         c.blockingThreads = try int(Key.blockingThreads, c.blockingThreads, 2...512)
+        if string(Key.metricsPort) != nil || reader.int(forKey: ConfigKey(Key.metricsPort.split(separator: ".").map(String.init))) != nil {
+            let n = try int(Key.metricsPort, -1, 0...65535)
+            guard (0...65535).contains(n) else { throw ServerError.configuration("metrics.port must be a whole number from 0 to 65535, not \(n)") }
+            c.metricsPort = n
+        }
+        c.metricsTokenFile = string(Key.metricsTokenFile)
         try c.validate()
+        _ = try c.metricsToken()
         return c
     }
 
@@ -75,10 +88,18 @@ public struct ServerConfiguration: Sendable, Equatable {
         if (tlsCert == nil) != (tlsKey == nil) {
             throw ServerError.configuration("give both --tls-cert and --tls-key, or neither")
         }
+        if let metricsPort, metricsPort != 0, metricsPort == port {
+            throw ServerError.configuration("--metrics-port must differ from --port (\(port))")
+        }
         if tlsCert == nil, !insecureHTTP, !Self.isLoopback(host) {
             throw ServerError.configuration(
                 "refusing to serve plain HTTP on \(host), which is not a loopback address: give --tls-cert and --tls-key, or --insecure-http behind a TLS proxy")
         }
+    }
+
+    /// The metrics token, read from `metricsTokenFile` (nil if none is set).
+    func metricsToken() throws -> MetricsToken? {
+        try metricsTokenFile.map(MetricsToken.read(file:))
     }
 
     static func isLoopback(_ host: String) -> Bool {

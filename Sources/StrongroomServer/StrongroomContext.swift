@@ -1,19 +1,26 @@
 import Hummingbird
+import NIOCore
 import Vault
 
-/// The request context: Hummingbird's core plus the user the bearer token named.
-public struct StrongroomContext: RequestContext {
+/// The request context: Hummingbird's core, the peer's address, and the user the bearer token named.
+public struct StrongroomContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public var principal: Principal?
+    /// The connection's peer (not anything a header claims).
+    public let remoteAddress: SocketAddress?
 
     public init(source: Source) {
         coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
         // Hummingbird's request ids count up; problem documents show the id to anyone, who could
         // then count everybody else's requests between two of their own. A random id instead.
         var random = SystemRandomNumberGenerator()
         let id = String(random.next() as UInt64 | 1 << 63, radix: 16) + String(random.next() as UInt64 | 1 << 63, radix: 16)
         logger[metadataKey: "hb.request.id"] = .string(id)
     }
+
+    /// What anonymous refusals of this request are counted against.
+    var refusalSource: String { RefusalSource.of(remoteAddress) }
 
     func requirePrincipal() throws -> Principal {
         guard let principal else { throw Problem.unauthenticated }

@@ -11,49 +11,66 @@ import Vault
 
 /// The HTTP service around one open vault.
 public enum StrongroomService {
-    /// Builds the application: public /healthz, /metrics, /openapi.yaml and /v1/signing-key.pub; everything under
-    /// /v1 behind bearer authentication.
+    /// Builds the application: public /healthz, /openapi.yaml and /v1/signing-key.pub, /metrics
+    /// as `MetricsAccess` allows; everything under /v1 behind bearer authentication. With a
+    /// metrics port, a second listener on 127.0.0.1 serves /metrics and /healthz only.
     static func makeApplication(
         vault: Vault, configuration: ServerConfiguration, logger: Logger,
-        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in },
+        onMetricsListenerRunning: @escaping @Sendable (String, Int) async -> Void = { _, _ in }
     ) throws -> (some ApplicationProtocol, BlockingPool) {
         let registry = ServerMetrics.bootstrap()
         vault.auditLatencyObserver = { ServerMetrics.auditAppend.recordNanoseconds(Int64($0)) }
         let pool = BlockingPool(threads: configuration.blockingThreads)
+        let metricsToken = try configuration.metricsToken()
 
-        let router = makeRouter(vault: vault, configuration: configuration, pool: pool, registry: registry)
+        let router = makeRouter(vault: vault, configuration: configuration, pool: pool, registry: registry, metricsToken: metricsToken)
 
         let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))
         let server: HTTPServerBuilder
         if let cert = configuration.tlsCert, let key = configuration.tlsKey {
-            let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
-            let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
-            server = try .tls(.http1(configuration: http1), tlsConfiguration: tls)
+            let context = try TLSPolicy.context(try TLSPolicy.configuration(certificateChain: cert, privateKey: key))
+            server = HTTPServerBuilder { responder in
+                PreparedTLSChannel(context: context, base: HTTP1Channel(responder: responder, configuration: http1))
+            }
         } else {
             server = .http1(configuration: http1)
         }
-        let app = Application(
+        var app = Application(
             router: router, server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
+        app.addServices(RefusalAuditFlusher(vault: vault, pool: pool, logger: logger))
+        if let metricsPort = configuration.metricsPort {
+            let metricsRouter = makeMetricsRouter(access: .metricsListener(token: metricsToken), vault: vault, pool: pool, registry: registry)
+            // Loopback only, whatever the main host: a local scraper or agent reaches it, the network does not.
+            let metricsApp = Application(
+                router: metricsRouter, server: .http1(configuration: http1),
+                configuration: .init(address: .hostname("127.0.0.1", port: metricsPort), serverName: nil),
+                onServerRunning: { channel in
+                    await onMetricsListenerRunning(channel.localAddress?.ipAddress ?? "", channel.localAddress?.port ?? 0)
+                },
+                logger: logger)
+            app.addServices(metricsApp)
+        }
         return (app, pool)
     }
 
     /// Every route the service answers; tests hold it equal to docs/openapi.yaml.
     static func makeRouter(vault: Vault, configuration: ServerConfiguration, pool: BlockingPool,
-                           registry: PrometheusCollectorRegistry) -> Router<StrongroomContext> {
+                           registry: PrometheusCollectorRegistry, metricsToken: MetricsToken? = nil) -> Router<StrongroomContext> {
         let router = Router(context: StrongroomContext.self)
+        if configuration.tlsCert != nil { router.add(middleware: StrictTransportSecurity()) }
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: RequestLogMiddleware())
         let routeTable = RouteTable()
         router.add(middleware: ProblemMiddleware(routes: { routeTable.routes }))
-        router.get("healthz") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
-        }
-        router.get("metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+        router.get("healthz") { _, _ in health() }
+        let metricsAccess = MetricsAccess.mainListener(configuration, token: metricsToken)
+        router.get("metrics") { request, context in
+            try await metricsAccess.authorize(request, context, vault: vault, pool: pool)
+            return metrics(registry)
         }
         router.get("openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
@@ -75,13 +92,39 @@ public enum StrongroomService {
         return router
     }
 
+    /// The loopback metrics listener's routes: /metrics and /healthz, nothing else.
+    static func makeMetricsRouter(access: MetricsAccess, vault: Vault, pool: BlockingPool,
+                                  registry: PrometheusCollectorRegistry) -> Router<StrongroomContext> {
+        let router = Router(context: StrongroomContext.self)
+        router.add(middleware: RequestLogMiddleware())
+        router.add(middleware: ProblemMiddleware(routes: { [(method: "GET", segments: ["healthz"]), (method: "GET", segments: ["metrics"])] }))
+        router.get("healthz") { _, _ in health() }
+        router.get("metrics") { request, context in
+            try await access.authorize(request, context, vault: vault, pool: pool)
+            return metrics(registry)
+        }
+        return router
+    }
+
+    /// A bare "ok": enough for a load balancer, nothing for anyone else.
+    static func health() -> Response {
+        Response(status: .ok, headers: [.contentType: "text/plain", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
+    }
+
+    static func metrics(_ registry: PrometheusCollectorRegistry) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4", .cacheControl: "no-store"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+    }
+
     /// Serves until SIGTERM or SIGINT; then stops accepting, lets requests in flight finish
     /// within the grace period, and closes the store.
     public static func run(vault: Vault, configuration: ServerConfiguration, logger: Logger,
-                           onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+                           onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in },
+                           onMetricsListenerRunning: @escaping @Sendable (String, Int) async -> Void = { _, _ in }) async throws {
         try configuration.validate()
         vault.purgeEndedBundleFiles()
-        let (app, pool) = try makeApplication(vault: vault, configuration: configuration, logger: logger, onServerRunning: onServerRunning)
+        let (app, pool) = try makeApplication(vault: vault, configuration: configuration, logger: logger, onServerRunning: onServerRunning,
+                                              onMetricsListenerRunning: onMetricsListenerRunning)
         var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
         do {

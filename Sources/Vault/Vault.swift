@@ -25,6 +25,8 @@ public final class Vault: @unchecked Sendable {
     let verifiedRowsLock = NSLock()
     /// User rows whose signature was checked (their signed bytes and signature).
     var verifiedRows: Set<Data> = []
+    /// Refusals of unknown callers, coalesced per source (AnonymousRefusals.swift).
+    let anonymousRefusals: AnonymousRefusalTally
 
     public struct Options: Sendable {
         public var clock: @Sendable () -> Date = Date.init
@@ -47,6 +49,7 @@ public final class Vault: @unchecked Sendable {
         self.catalog = catalog
         self.blobs = blobs
         self.clock = clock
+        self.anonymousRefusals = AnonymousRefusalTally(clock: clock)
         self.shredded = ShreddedRecords(
             ledger: DeletionLedger(directory: layout.keys, vaultID: vaultID), publicKey: publicKey, keyStoreDirectory: layout.keys)
     }

@@ -11,9 +11,11 @@ struct ServeCommand: AsyncParsableCommand {
             Settings come from flags, then STRONGROOM_* environment variables (STRONGROOM_HOST, \
             STRONGROOM_PORT, STRONGROOM_TLS_CERT, STRONGROOM_TLS_KEY, STRONGROOM_INSECURE_HTTP, \
             STRONGROOM_MAX_UPLOAD_BYTES, STRONGROOM_SHUTDOWN_GRACE_SECONDS, STRONGROOM_IDLE_TIMEOUT_SECONDS, \
-            STRONGROOM_BLOCKING_THREADS), then a JSON file (--config or STRONGROOM_CONFIG) with the \
-            keys host, port, tls.cert, tls.key, insecureHttp, maxUploadBytes, shutdownGraceSeconds, \
-            idleTimeoutSeconds, blockingThreads.
+            STRONGROOM_BLOCKING_THREADS, STRONGROOM_METRICS_PORT, STRONGROOM_METRICS_TOKEN_FILE), then a JSON \
+            file (--config or STRONGROOM_CONFIG) with the keys host, port, tls.cert, tls.key, insecureHttp, \
+            maxUploadBytes, shutdownGraceSeconds, idleTimeoutSeconds, blockingThreads, metrics.port, \
+            metrics.tokenFile. On an address that is not loopback, /metrics is served only with the \
+            metrics token, or on the --metrics-port listener (127.0.0.1).
             """)
 
     @OptionGroup var options: GlobalOptions
@@ -23,6 +25,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "PEM private key for HTTPS.") var tlsKey: String?
     @Flag(help: "Allow plain HTTP on a non-loopback address (only behind a TLS-terminating proxy).") var insecureHttp = false
     @Option(help: "Largest upload accepted, in bytes (default 536870912).") var maxUploadBytes: Int64?
+    @Option(help: "Also serve /metrics and /healthz on this port of 127.0.0.1 only (0 picks a free one).") var metricsPort: Int?
+    @Option(help: "A file (mode 600) holding the bearer token /metrics then requires on every listener.") var metricsTokenFile: String?
     @Option(help: "A JSON config file.") var config: String?
 
     func run() async throws {
@@ -34,6 +38,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let tlsKey { flags[K.tlsKey] = tlsKey }
         if insecureHttp { flags[K.insecureHTTP] = "true" }
         if let maxUploadBytes { flags[K.maxUploadBytes] = String(maxUploadBytes) }
+        if let metricsPort { flags[K.metricsPort] = String(metricsPort) }
+        if let metricsTokenFile { flags[K.metricsTokenFile] = metricsTokenFile }
         let configuration: ServerConfiguration
         do {
             configuration = try await ServerConfiguration.load(flags: flags, configFile: config, environment: ProcessInfo.processInfo.environment)
@@ -50,9 +56,11 @@ struct ServeCommand: AsyncParsableCommand {
         vaultOptions.witnessProblem = { witnessLogger.error("audit witness not written", metadata: ["reason": "\($0)"]) }
         let vault = try options.openVault(options: vaultOptions)
         let scheme = configuration.tlsCert == nil ? "http" : "https"
-        try await StrongroomService.run(vault: vault, configuration: configuration, logger: logger) { port in
+        try await StrongroomService.run(vault: vault, configuration: configuration, logger: logger, onServerRunning: { port in
             // The one line scripts wait for: the bound address.
             FileHandle.standardOutput.write(Data("strongroom: serving \(scheme)://\(configuration.host):\(port)\n".utf8))
-        }
+        }, onMetricsListenerRunning: { host, port in
+            FileHandle.standardOutput.write(Data("strongroom: metrics on http://\(host):\(port)\n".utf8))
+        })
     }
 }

@@ -142,9 +142,14 @@ final class AccessMatrixTests: XCTestCase {
         XCTAssertEqual(none.headers["www-authenticate"], "Bearer realm=\"strongroom\"")
         let forged = try await server.request("GET", "/v1/attachments/\(dslUpload)", token: "srt_" + String(repeating: "0", count: 64))
         XCTAssertEqual(forged.status, 401)
+        // The first refusal from a source is written at once, the next counted for its
+        // window's summary (written here as at shutdown).
+        XCTAssertEqual(server.events.count, before + 1)
+        try server.vault.flushAnonymousRefusals(all: true)
         let new = server.events.dropFirst(before)
         XCTAssertEqual(new.map(\.outcome), ["denied", "denied"])
         XCTAssertEqual(new.map(\.action), ["authenticate", "authenticate"])
+        XCTAssertTrue(new.last?.reason?.hasSuffix("(1 unknown or revoked token)") ?? false, new.last?.reason ?? "")
         XCTAssertFalse(new.contains { ($0.reason ?? "").contains("srt_") }, "a token must never reach the log")
     }
 

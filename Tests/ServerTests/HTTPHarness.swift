@@ -22,6 +22,8 @@ final class ServerFixture: @unchecked Sendable {
     let root: String
     let vault: Vault
     var port = 0
+    /// The loopback metrics listener's address, when the configuration asks for one.
+    var metricsAddress: (host: String, port: Int)?
     private var task: Task<Void, Error>?
     private var group: ServiceGroup?
     private var pool: BlockingPool?
@@ -39,14 +41,19 @@ final class ServerFixture: @unchecked Sendable {
         var configuration = configuration
         configuration.port = 0
         let ready = AsyncStream<Int>.makeStream()
+        let metricsReady = AsyncStream<(String, Int)>.makeStream()
         let (app, pool) = try StrongroomService.makeApplication(
             vault: vault, configuration: configuration, logger: Self.quietLogger,
-            onServerRunning: { ready.continuation.yield($0) })
+            onServerRunning: { ready.continuation.yield($0) },
+            onMetricsListenerRunning: { metricsReady.continuation.yield(($0, $1)) })
         self.pool = pool
         let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })))
         self.group = group
         task = Task { try await group.run() }
         for await p in ready.stream { port = p; break }
+        if configuration.metricsPort != nil {
+            for await address in metricsReady.stream { metricsAddress = address; break }
+        }
     }
 
     static var quietLogger: Logger {
@@ -55,9 +62,16 @@ final class ServerFixture: @unchecked Sendable {
         return logger
     }
 
-    func stop() async throws {
+    /// Shuts the server down as SIGTERM would, leaving the store open for the test to read.
+    func stopServing() async {
         await group?.triggerGracefulShutdown()
         _ = try? await task?.value
+        group = nil
+        task = nil
+    }
+
+    func stop() async throws {
+        await stopServing()
         try await pool?.shutdown()
         vault.close()
         try? FileManager.default.removeItem(atPath: root)
@@ -81,12 +95,12 @@ final class ServerFixture: @unchecked Sendable {
 
     func request(
         _ method: String, _ path: String, user: String? = nil, token: String? = nil, headers: [String: String] = [:],
-        body: [UInt8]? = nil, sendOnly: Int? = nil
+        body: [UInt8]? = nil, sendOnly: Int? = nil, port: Int? = nil
     ) async throws -> HTTPReply {
         let bearer = token ?? user.flatMap { tokens[$0] }
         var all = headers
         if let bearer { all["Authorization"] = "Bearer \(bearer)" }
-        let port = self.port
+        let port = port ?? self.port
         let headersToSend = all
         return try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {

@@ -25,9 +25,11 @@ extension Vault {
     }
 
     /// Counts one use of the link and returns the file to send. An unknown token is `notFound`;
-    /// an expired, revoked or used-up link is `linkUnusable` (and its file is removed).
-    public func useBundleLink(token: String) throws -> BundleDownload {
-        let hash = try linkHash(token)
+    /// an expired, revoked or used-up link is `linkUnusable` (and its file is removed). With a
+    /// `source` (the server), an unknown or malformed token is audited coalesced per source
+    /// (`recordAnonymousRefusal`) instead of one event each.
+    public func useBundleLink(token: String, from source: String? = nil) throws -> BundleDownload {
+        let hash = try linkHash(token, refusal: .malformedLink, from: source)
         let now = nowMillis
         let use = try vaulting {
             try catalog.useLink(hash: hash, nowMillis: now, event: { use in
@@ -36,7 +38,7 @@ extension Vault {
                     AuditEntry(actor: "link:\(row.id)", action: "bundle-download", outcome: .ok, school: row.school,
                                reason: "\(row.id): download \(row.linkDownloads)\(row.linkMaxDownloads.map { " of \($0)" } ?? "")\(last ? ", the last" : "") by \(row.recipient)")
                 case .unknown:
-                    AuditEntry(actor: "anonymous", action: "bundle-download", outcome: .denied, reason: "unknown link")
+                    source == nil ? AuditEntry(actor: "anonymous", action: "bundle-download", outcome: .denied, reason: "unknown link") : nil
                 case .revoked(let row):
                     AuditEntry(actor: "link:\(row.id)", action: "bundle-download", outcome: .denied, school: row.school, reason: "\(row.id): link revoked")
                 case .expired(let row):
@@ -67,6 +69,7 @@ extension Vault {
             return BundleDownload(bundle: row, path: path, size: Int64(info.st_size), last: last,
                                   file: FileHandle(fileDescriptor: fd, closeOnDealloc: true))
         case .unknown:
+            if let source { try recordAnonymousRefusal(.unknownLink, from: source) }
             throw VaultError.notFound("(no such link)")
         case .revoked(let row):
             discardBundleFiles(row.id)
@@ -136,10 +139,11 @@ extension Vault {
         if removed { try? SystemFileOps().fsyncDirectory(layout.bundles) }
     }
 
-    /// The recipient confirms receipt; the first confirmation is kept, each is audited.
+    /// The recipient confirms receipt; the first confirmation is kept, each is audited (an
+    /// unknown one coalesced per source, when a `source` is given, as in `useBundleLink`).
     @discardableResult
-    public func confirmBundleReceipt(token: String) throws -> BundleRow {
-        let hash = try linkHash(token, action: "bundle-receipt")
+    public func confirmBundleReceipt(token: String, from source: String? = nil) throws -> BundleRow {
+        let hash = try linkHash(token, refusal: .malformedReceiptLink, from: source)
         let row = try vaulting {
             try catalog.confirmReceipt(hash: hash, nowMillis: nowMillis, event: { row in
                 AuditEntry(actor: "link:\(row.id)", action: "bundle-receipt", outcome: .ok, school: row.school,
@@ -147,7 +151,11 @@ extension Vault {
             }, signer: signer)
         }
         guard let row else {
-            try audit(AuditEntry(actor: "anonymous", action: "bundle-receipt", outcome: .denied, reason: "unknown link"))
+            if let source {
+                try recordAnonymousRefusal(.unknownReceiptLink, from: source)
+            } else {
+                try audit(AuditEntry(actor: "anonymous", action: "bundle-receipt", outcome: .denied, reason: "unknown link"))
+            }
             throw VaultError.notFound("(no such link)")
         }
         return row
@@ -249,13 +257,18 @@ extension Vault {
             .map { ShareEntry(bundle: $0.0, items: $0.1) }
     }
 
-    /// A token is 43 base64url characters; anything else is an unknown link (audited).
-    func linkHash(_ token: String, action: String = "bundle-download") throws -> Data {
+    /// A token is 43 base64url characters; anything else is an unknown link (audited, coalesced
+    /// per source when a `source` is given).
+    func linkHash(_ token: String, refusal: AnonymousRefusal, from source: String?) throws -> Data {
         let valid = token.utf8.count == 43 && token.utf8.allSatisfy {
             ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5a) || ($0 >= 0x61 && $0 <= 0x7a) || $0 == 0x2d || $0 == 0x5f
         }
         guard valid else {
-            try audit(AuditEntry(actor: "anonymous", action: action, outcome: .denied, reason: "malformed link"))
+            if let source {
+                try recordAnonymousRefusal(refusal, from: source)
+            } else {
+                try audit(AuditEntry(actor: "anonymous", action: refusal.action, outcome: .denied, reason: refusal.reason))
+            }
             throw VaultError.notFound("(no such link)")
         }
         return Data(SHA256Hasher.hash(Array(token.utf8)))
