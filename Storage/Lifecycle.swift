@@ -41,7 +41,13 @@ public struct Hold: Sendable, Equatable, Codable, FetchableRecord, PersistableRe
     }
 
     public func covers(school: String, id: String, child: String, concern: String) -> Bool {
-        guard isActive, self.school == school else { return false }
+        isActive && names(school: school, id: id, child: child, concern: concern)
+    }
+
+    /// Whether this hold names the record, active or released (its history still counts: a
+    /// shred request made before a hold does not outlive it).
+    public func names(school: String, id: String, child: String, concern: String) -> Bool {
+        guard self.school == school else { return false }
         switch scope {
         case .record: return target == id
         case .child: return target == child
@@ -60,6 +66,10 @@ public struct ShredRequest: Sendable, Equatable, Codable, FetchableRecord, Persi
         case executing
         /// Finished; the certificate is stored.
         case done
+        /// Dead: a legal hold covered one of its records at some time after it was made (an
+        /// approval found one, or one was placed and released meanwhile). It can never be
+        /// approved; a shred needs a fresh request.
+        case void
     }
 
     public var id: String
@@ -103,7 +113,11 @@ public struct ShredRequest: Sendable, Equatable, Codable, FetchableRecord, Persi
         approvedBy = row["approved_by"]
         approvedRole = row["approved_role"]
         approvedAtMillis = row["approved_at_ms"]
-        state = State(rawValue: row["state"]) ?? .pending
+        // An unknown state is never read as one that can be approved.
+        guard let state = State(rawValue: row["state"]) else {
+            throw StorageError.unsupportedFormat("shred request \(id) has an unknown state")
+        }
+        self.state = state
         certificate = row["certificate"]
     }
 

@@ -36,12 +36,17 @@ public protocol LifecycleCatalog: Sendable {
     /// The live records among `ids`, in one read (a shred request can name a hundred thousand).
     func records(ids: [String]) throws -> [EvidenceRecord]
 
+    /// Stores a pending request; refuses (`recordsHeld`) if an active hold covers a record it names.
     func createShredRequest(_ request: ShredRequest, event: AuditEntry, signer: AuditSigner?) throws
     func shredRequest(id: String) throws -> ShredRequest?
-    /// Executes an approved request in one transaction: refuses (`recordsHeld`) if any record is
-    /// held now, else writes the tombstones, deletes the records' rows (and so their wrapped data
-    /// keys; SQLite's secure_delete overwrites them) and marks the request executing.
-    func executeShred(_ approved: ShredRequest, tombstones: [Tombstone], events: [AuditEntry], signer: AuditSigner?) throws
+    /// Executes an approved request in one transaction. If a hold covered one of its records at
+    /// any time since the request was made (active now, or placed and released meanwhile), the
+    /// request becomes void with the event `voided` makes of those records, and nothing else
+    /// changes. Otherwise writes the tombstones, deletes the records' rows (and so their wrapped
+    /// data keys; SQLite's secure_delete overwrites them) and marks the request executing.
+    func executeShred(
+        _ approved: ShredRequest, tombstones: [Tombstone], events: [AuditEntry], voided: ([String]) -> AuditEntry, signer: AuditSigner?
+    ) throws -> ShredExecution
     /// Requests approved but not finished (a crash in the middle): the vault finishes them on start.
     func unfinishedShreds() throws -> [ShredRequest]
     func tombstones(request: String) throws -> [Tombstone]
@@ -61,4 +66,12 @@ public protocol LifecycleCatalog: Sendable {
     /// Records whose review date is on or before `asOf` (`YYYY-MM-DD`), in the given schools (nil:
     /// all), ordered by review date.
     func dueRecords(asOf: String, schools: [String]?) throws -> [DueRecord]
+}
+
+/// What the transaction of a shred approval did.
+public enum ShredExecution: Sendable, Equatable {
+    /// The records are gone; the request is executing.
+    case executed
+    /// A legal hold covered these records since the request was made: the request is void.
+    case voided(held: [String])
 }

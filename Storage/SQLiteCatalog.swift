@@ -211,6 +211,11 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
                 CREATE INDEX records_derived_from ON records (derived_from) WHERE derived_from IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v7-void-shred-requests") { _ in
+            // No table changes: a shred request can now be 'void' (a legal hold covered one of its
+            // records after it was made). Registering the migration makes older builds, which read
+            // an unknown state as pending, refuse this database instead of approving a void request.
+        }
         return migrator
     }
 

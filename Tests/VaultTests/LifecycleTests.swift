@@ -126,7 +126,7 @@ final class LifecycleTests: XCTestCase {
                 XCTAssertTrue(why.contains("legal hold"), why)
             }
             XCTAssertEqual(try f.get(r.id), content("held"), "\(scope): still there and readable")
-            XCTAssertEqual(try f.vault.shredRequest(id: request.id)?.state, .pending)
+            XCTAssertEqual(try f.vault.shredRequest(id: request.id)?.state, .void, "refused for a hold: dead for good")
             try f.vault.releaseHold(id: again.id, reason: "inquiry released it", by: dpo)
         }
         XCTAssertEqual(try events("shred-request").filter { $0.outcome == "refused" }.count, 3)
@@ -522,5 +522,62 @@ extension LifecycleTests {
         }
         XCTAssertEqual(try f.get(r.id), content("x"))
         XCTAssertEqual(try events("shred-approve").filter { $0.outcome == "refused" }.count, 3)
+    }
+}
+
+extension LifecycleTests {
+    /// A request an approval found blocked by a legal hold is dead: releasing the hold does not
+    /// bring it back, so nobody can approve, once the investigation ends, what was asked before it.
+    func testAShredRequestRefusedForAHoldMustBeMadeAgainAfterTheHoldIsReleased() throws {
+        let r = try put("x")
+        let request = try f.vault.requestShred(school: "S1", records: [r.id], reason: "erasure", by: dpo)
+        let hold = try f.vault.placeHold(school: "S1", scope: .child, target: "C1", reason: "police investigation", by: dsl)
+        XCTAssertThrowsError(try f.vault.approveShred(id: request.id, by: dsl)) {
+            guard case VaultError.conflict(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("legal hold"), why)
+        }
+        _ = try f.vault.releaseHold(id: hold.id, reason: "investigation closed", by: deputy)
+        XCTAssertThrowsError(try f.vault.approveShred(id: request.id, by: dsl), "the hold is gone, the request stays dead") {
+            guard case VaultError.conflict(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("ask again"), why)
+        }
+        XCTAssertEqual(try f.get(r.id), content("x"))
+        let refusals = try events("shred-approve").filter { $0.outcome == "refused" }
+        XCTAssertEqual(refusals.count, 2)
+        XCTAssertTrue(refusals.allSatisfy { ($0.reason ?? "").hasPrefix(request.id) }, "\(refusals.map(\.reason))")
+        // A fresh request, made and approved after the release, goes through.
+        clock.advance(days: 1)
+        let fresh = try f.vault.requestShred(school: "S1", records: [r.id], reason: "erasure after the investigation", by: dpo)
+        XCTAssertEqual(try f.vault.approveShred(id: fresh.id, by: dsl).records.map(\.id), [r.id])
+    }
+
+    /// A hold placed and released while a request waited also ends the request, even though no
+    /// approval was tried while it was active: the request was made before the hold's reason existed.
+    func testAHoldPlacedAndReleasedWhileARequestWaitedEndsTheRequest() throws {
+        let r = try put("x")
+        let request = try f.vault.requestShred(school: "S1", records: [r.id], reason: "erasure", by: dpo)
+        clock.advance(days: 1)
+        let hold = try f.vault.placeHold(school: "S1", scope: .record, target: r.id, reason: "police investigation", by: dsl)
+        clock.advance(days: 1)
+        _ = try f.vault.releaseHold(id: hold.id, reason: "investigation closed", by: deputy)
+        XCTAssertThrowsError(try f.vault.approveShred(id: request.id, by: dsl)) {
+            guard case VaultError.conflict(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("legal hold") && why.contains("ask again"), why)
+        }
+        XCTAssertEqual(try f.get(r.id), content("x"))
+    }
+
+    /// The hold check at request time is repeated in the transaction that stores the request, so
+    /// a hold placed between the vault's look and the write is not missed.
+    func testARequestCannotBeStoredWhileARecordItNamesIsHeld() throws {
+        let r = try put("x")
+        _ = try f.vault.placeHold(school: "S1", scope: .concern, target: "K1", reason: "police investigation", by: dsl)
+        let request = ShredRequest(id: "shred-00000000000000aa", school: "S1", records: [r.id], reason: "erasure",
+                                   requestedBy: dpo.actor, requestedRole: "dpo", requestedAtMillis: f.vault.nowMillis)
+        XCTAssertThrowsError(try f.vault.catalog.createShredRequest(
+            request, event: AuditEntry(actor: dpo.actor, action: "shred-request", outcome: .ok, school: "S1"), signer: f.vault.signer)) {
+            XCTAssertEqual($0 as? StorageError, .recordsHeld([r.id]))
+        }
+        XCTAssertNil(try f.vault.shredRequest(id: request.id))
     }
 }
