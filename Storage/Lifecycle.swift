@@ -79,6 +79,9 @@ public struct ShredRequest: Sendable, Equatable, Codable, FetchableRecord, Persi
     public var requestedBy: String
     public var requestedRole: String
     public var requestedAtMillis: Int64
+    /// The requester's user account id: the request lives only as long as that account (nil: a
+    /// request from before accounts had ids that no active account could be shown to have made).
+    public var requestedAccount: String?
     public var approvedBy: String?
     public var approvedRole: String?
     public var approvedAtMillis: Int64?
@@ -88,10 +91,11 @@ public struct ShredRequest: Sendable, Equatable, Codable, FetchableRecord, Persi
     enum CodingKeys: String, CodingKey {
         case id, school, records, reason, requestedBy = "requested_by", requestedRole = "requested_role"
         case requestedAtMillis = "requested_at_ms", approvedBy = "approved_by", approvedRole = "approved_role"
-        case approvedAtMillis = "approved_at_ms", state, certificate
+        case approvedAtMillis = "approved_at_ms", state, certificate, requestedAccount = "requested_account"
     }
 
-    public init(id: String, school: String, records: [String], reason: String, requestedBy: String, requestedRole: String, requestedAtMillis: Int64) {
+    public init(id: String, school: String, records: [String], reason: String, requestedBy: String, requestedRole: String, requestedAtMillis: Int64,
+                requestedAccount: String? = nil) {
         self.id = id
         self.school = school
         self.records = records
@@ -99,6 +103,7 @@ public struct ShredRequest: Sendable, Equatable, Codable, FetchableRecord, Persi
         self.requestedBy = requestedBy
         self.requestedRole = requestedRole
         self.requestedAtMillis = requestedAtMillis
+        self.requestedAccount = requestedAccount
         self.state = .pending
     }
 
@@ -110,6 +115,7 @@ public struct ShredRequest: Sendable, Equatable, Codable, FetchableRecord, Persi
         requestedBy = row["requested_by"]
         requestedRole = row["requested_role"]
         requestedAtMillis = row["requested_at_ms"]
+        requestedAccount = row["requested_account"]
         approvedBy = row["approved_by"]
         approvedRole = row["approved_role"]
         approvedAtMillis = row["approved_at_ms"]
@@ -129,6 +135,7 @@ public struct ShredRequest: Sendable, Equatable, Codable, FetchableRecord, Persi
         container["requested_by"] = requestedBy
         container["requested_role"] = requestedRole
         container["requested_at_ms"] = requestedAtMillis
+        container["requested_account"] = requestedAccount
         container["approved_by"] = approvedBy
         container["approved_role"] = approvedRole
         container["approved_at_ms"] = approvedAtMillis

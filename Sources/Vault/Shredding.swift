@@ -50,7 +50,8 @@ extension Vault {
         }
         let request = ShredRequest(
             id: "shred-" + Hex.encode(randomPublicBytes(8)), school: school, records: unique, reason: reason,
-            requestedBy: principal.actor, requestedRole: principal.role.rawValue, requestedAtMillis: nowMillis)
+            requestedBy: principal.actor, requestedRole: principal.role.rawValue, requestedAtMillis: nowMillis,
+            requestedAccount: principal.account)
         do {
             try vaulting {
                 try catalog.createShredRequest(
@@ -85,19 +86,20 @@ extension Vault {
             try refuse("shred request \(request.id) is void: a legal hold covered some of its records after it was made; ask again")
         }
         guard request.state == .pending else { try refuse("shred request \(request.id) was already approved") }
-        if request.requestedBy == principal.actor { try refuse("a shred needs a second person: the requester cannot approve it") }
+        if request.requestedAccount == principal.account || request.requestedBy == principal.actor {
+            try refuse("a shred needs a second person: the requester cannot approve it")
+        }
         guard let requesterRole = Role(rawValue: request.requestedRole), ShredPolicy.complementary(requesterRole, principal.role) else {
             try refuse("a shred is approved by a DSL or deputy when a DPO asked, and by a DPO when a DSL or deputy asked")
         }
         if nowMillis - request.requestedAtMillis > Int64(ShredPolicy.requestLifetimeDays) * 86_400_000 {
             try refuse("shred request \(request.id) is older than \(ShredPolicy.requestLifetimeDays) days; ask again")
         }
-        // The first person must still be who they were: not revoked, same role, same school, and
-        // the same account: a name revoked and added again (a stolen token replaced) does not
-        // bring back what was asked under the old one.
-        let requester = try vaulting { try catalog.users() }.first { "user:" + $0.name == request.requestedBy }
-        guard let requester, !requester.isRevoked, requester.role == request.requestedRole, requester.schools.contains(request.school),
-              requester.createdAtMillis <= request.requestedAtMillis else {
+        // The first person must still be who they were: the same account (by id: a name revoked
+        // and added again, a stolen token replaced, does not bring back what was asked under the
+        // old one), not revoked, same role, same school.
+        let requester = try vaulting { try catalog.users() }.first { request.requestedAccount != nil && $0.id == request.requestedAccount }
+        guard let requester, !requester.isRevoked, requester.role == request.requestedRole, requester.schools.contains(request.school) else {
             try refuse("the requester's access was revoked or changed since the request; ask again")
         }
         var approved = request

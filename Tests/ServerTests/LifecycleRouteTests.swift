@@ -56,7 +56,7 @@ final class LifecycleRouteTests: XCTestCase {
                 let r = try await send(method, path, user, body)
                 XCTAssertEqual(r.status, expected[i], "\(name) as \(user): \(r.text)")
                 let new = Array(server.events.dropFirst(before))
-                XCTAssertEqual(new.last?.actor, "user:\(user)", "\(name) as \(user): no audit event")
+                XCTAssertEqual(new.last?.actor, try server.actor(user), "\(name) as \(user): no audit event")
                 if expected[i] >= 400 {
                     XCTAssertEqual(new.last?.outcome, "denied", "\(name) as \(user)")
                     XCTAssertEqual(r.headers["content-type"], "application/problem+json")
@@ -88,8 +88,8 @@ final class LifecycleRouteTests: XCTestCase {
         XCTAssertEqual(approved.status, 200, approved.text)
         let certificate = try CertificateOfDestruction.verify(approved.body, publicKey: server.vault.publicKey)
         XCTAssertEqual(certificate.records.map(\.id), [target])
-        XCTAssertEqual(certificate.requestedBy, "user:pat")
-        XCTAssertEqual(certificate.approvedBy, "user:jo")
+        XCTAssertEqual(certificate.requestedBy, try server.actor("pat"))
+        XCTAssertEqual(certificate.approvedBy, try server.actor("jo"))
         let again = try await send("GET", "/v1/shred-requests/\(id)/certificate", "pat")
         XCTAssertEqual(again.body, approved.body, "the stored certificate is the one answered")
         do { let reply = try await send("POST", "/v1/shred-requests/\(id)/approve", "dee"); XCTAssertEqual(reply.status, 409, "executed once") }

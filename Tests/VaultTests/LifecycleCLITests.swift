@@ -216,3 +216,23 @@ extension LifecycleCLITests {
         XCTAssertEqual(try cli.run(["backup", "keygen", "-o", key]).status, 73, "never overwrites a key")
     }
 }
+
+extension LifecycleCLITests {
+    /// A name revoked and added again is a second account: `user list` shows both, each with its id.
+    func testANameAddedAgainIsASecondAccountInTheUserList() throws {
+        let first = try cli.run(["user", "add", "alice", "--role", "staff", "--school", "S1", "--json"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertEqual(try cli.run(["user", "revoke", "alice"]).status, 0)
+        let second = try cli.run(["user", "add", "alice", "--role", "staff", "--school", "S1", "--json"])
+        XCTAssertEqual(second.status, 0, second.stderr)
+        let firstID = try XCTUnwrap((first.json as? [String: Any])?["id"] as? String)
+        let secondID = try XCTUnwrap((second.json as? [String: Any])?["id"] as? String)
+        XCTAssertNotEqual(firstID, secondID)
+        let list = try cli.run(["user", "list", "--json"])
+        XCTAssertEqual(list.status, 0, list.stderr)
+        let alices = ((list.json as? [[String: Any]]) ?? []).filter { $0["name"] as? String == "alice" }
+        XCTAssertEqual(alices.compactMap { $0["id"] as? String }, [firstID, secondID])
+        XCTAssertEqual(alices.compactMap { $0["state"] as? String }, ["revoked", "active"])
+        XCTAssertEqual(try cli.run(["user", "add", "alice", "--role", "staff", "--school", "S1"]).status, 73, "one active account per name")
+    }
+}

@@ -20,12 +20,12 @@ final class TestClock: @unchecked Sendable {
 final class LifecycleTests: XCTestCase {
     var clock: TestClock!
     var f: VaultFixture!
-    let dsl = Principal(name: "dsl1", role: .dsl, schools: ["S1"])
-    let deputy = Principal(name: "deputy1", role: .deputy, schools: ["S1"])
-    let dpo = Principal(name: "dpo1", role: .dpo, schools: ["S1", "S2"])
-    let dpo2 = Principal(name: "dpo2", role: .dpo, schools: ["S1"])
-    let otherDSL = Principal(name: "dsl2", role: .dsl, schools: ["S2"])
-    let staff = Principal(name: "staff1", role: .staff, schools: ["S1"])
+    var dsl: Principal!
+    var deputy: Principal!
+    var dpo: Principal!
+    var dpo2: Principal!
+    var otherDSL: Principal!
+    var staff: Principal!
 
     override func setUpWithError() throws {
         clock = TestClock("2026-01-15")
@@ -33,9 +33,12 @@ final class LifecycleTests: XCTestCase {
         let c = clock!
         options.clock = { c.read() }
         f = try VaultFixture(options: options)
-        for p in [dsl, deputy, dpo, dpo2, otherDSL, staff] {
-            _ = try f.vault.addUser(name: p.name, role: p.role, schools: p.schools.sorted(), actor: "test")
-        }
+        dsl = try f.signIn("dsl1", .dsl, schools: ["S1"])
+        deputy = try f.signIn("deputy1", .deputy, schools: ["S1"])
+        dpo = try f.signIn("dpo1", .dpo, schools: ["S1", "S2"])
+        dpo2 = try f.signIn("dpo2", .dpo, schools: ["S1"])
+        otherDSL = try f.signIn("dsl2", .dsl, schools: ["S2"])
+        staff = try f.signIn("staff1", .staff, schools: ["S1"])
     }
 
     func put(_ text: String, school: String = "S1", child: String = "C1", concern: String = "K1") throws -> EvidenceRecord {
@@ -174,8 +177,8 @@ final class LifecycleTests: XCTestCase {
         }
         XCTAssertEqual(try f.get(r.id), content("x"), "nothing happened yet")
         let certificate = try f.vault.approveShred(id: request.id, by: deputy)
-        XCTAssertEqual(certificate.requestedBy, "user:dpo1")
-        XCTAssertEqual(certificate.approvedBy, "user:deputy1")
+        XCTAssertEqual(certificate.requestedBy, dpo.actor)
+        XCTAssertEqual(certificate.approvedBy, deputy.actor)
         XCTAssertThrowsError(try f.vault.approveShred(id: request.id, by: dsl), "no replay of an approval") {
             guard case VaultError.conflict = $0 else { return XCTFail("\($0)") }
         }
@@ -224,8 +227,8 @@ final class LifecycleTests: XCTestCase {
         f.vault = try f.reopen()
         let tombstone = try XCTUnwrap(try f.vault.catalog.tombstone(record: r.id))
         XCTAssertEqual(tombstone.sha256, r.sha256)
-        XCTAssertEqual(tombstone.requestedBy, "user:dpo1")
-        XCTAssertEqual(tombstone.approvedBy, "user:dsl1")
+        XCTAssertEqual(tombstone.requestedBy, dpo.actor)
+        XCTAssertEqual(tombstone.approvedBy, dsl.actor)
         XCTAssertTrue(f.vault.publicKey.verify(signature: Array(tombstone.signature), message: tombstone.signedMessage(vaultID: f.vault.vaultID)))
         let report = try f.vault.verify(actor: "t", useKeys: true)
         XCTAssertTrue(report.isIntact, "\(report)")
