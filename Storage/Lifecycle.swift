@@ -2,7 +2,9 @@ import Foundation
 import GRDB
 import KeyManagement
 
-/// A legal hold: while it is active, no record it covers can be shredded by any path.
+/// A legal hold: while it is active, no record it covers can be shredded by any path. One person
+/// places it; ending it takes two: one asks for its release (the `releaseRequested…` fields), a
+/// different person approves, which releases it (the `released…` fields).
 public struct Hold: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "holds"
     public enum Scope: String, Sendable, Codable, CaseIterable { case record, child, concern }
@@ -14,15 +16,26 @@ public struct Hold: Sendable, Equatable, Codable, FetchableRecord, PersistableRe
     public var reason: String
     public var placedBy: String
     public var placedAtMillis: Int64
+    /// Who approved the release (the second person), when, and the reason the requester gave.
     public var releasedBy: String?
     public var releasedAtMillis: Int64?
     public var releaseReason: String?
+    /// The request to release it: pending while the hold is active, kept once it is released.
+    public var releaseRequestedBy: String?
+    /// The requester's user account id: the request lives only as long as that account.
+    public var releaseRequestedAccount: String?
+    public var releaseRequestedRole: String?
+    public var releaseRequestedAtMillis: Int64?
+    public var releaseRequestReason: String?
 
     public var isActive: Bool { releasedAtMillis == nil }
 
     enum CodingKeys: String, CodingKey {
         case id, school, scope, target, reason, placedBy = "placed_by", placedAtMillis = "placed_at_ms"
         case releasedBy = "released_by", releasedAtMillis = "released_at_ms", releaseReason = "release_reason"
+        case releaseRequestedBy = "release_requested_by", releaseRequestedAccount = "release_requested_account"
+        case releaseRequestedRole = "release_requested_role", releaseRequestedAtMillis = "release_requested_at_ms"
+        case releaseRequestReason = "release_request_reason"
     }
 
     public init(id: String, school: String, scope: Scope, target: String, reason: String, placedBy: String, placedAtMillis: Int64) {

@@ -26,8 +26,12 @@ public protocol LifecycleCatalog: Sendable {
     func rekeyPage(afterRowID: Int64, limit: Int, _ rekey: @escaping ([KeyedRecord], [Hold]) throws -> [RecordKeyUpdate]) throws -> (last: Int64?, changed: Int)
 
     func placeHold(_ hold: Hold, updates: [RecordKeyUpdate], event: AuditEntry, signer: AuditSigner?) throws
-    /// Marks the hold released and moves records no longer held back to their period KEKs.
-    func releaseHold(_ released: Hold, updates: [RecordKeyUpdate], event: AuditEntry, signer: AuditSigner?) throws
+    /// Stores a request to release a hold (`requested`), if the hold is still active and exactly
+    /// `expected` (as the vault read it); else `lifecycleConflict`.
+    func requestHoldRelease(_ requested: Hold, expected: Hold, event: AuditEntry, signer: AuditSigner?) throws
+    /// Marks the hold released (the approval of its pending request) and moves records no longer
+    /// held back to their period KEKs, if the hold is still active and exactly `expected`.
+    func releaseHold(_ released: Hold, expected: Hold, updates: [RecordKeyUpdate], event: AuditEntry, signer: AuditSigner?) throws
     func hold(id: String) throws -> Hold?
     func activeHolds(school: String?) throws -> [Hold]
     /// Live records an active hold of `school` with this scope and target covers.

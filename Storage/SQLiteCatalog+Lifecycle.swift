@@ -100,15 +100,32 @@ extension SQLiteCatalog: LifecycleCatalog {
         }
     }
 
-    public func releaseHold(_ released: Hold, updates: [RecordKeyUpdate], event: AuditEntry, signer: AuditSigner?) throws {
+    public func requestHoldRelease(_ requested: Hold, expected: Hold, event: AuditEntry, signer: AuditSigner?) throws {
         try auditedWrite { db in
-            guard let current = try Hold.fetchOne(db, key: released.id) else {
-                throw StorageError.lifecycleNotFound(what: "hold", id: released.id)
-            }
-            guard current.isActive else { throw StorageError.lifecycleConflict("hold \(released.id) was already released") }
+            try Self.requireUnchanged(db, expected)
+            try requested.update(db)
+            _ = try self.appendLocked(db, [event], signer: signer)
+        }
+    }
+
+    public func releaseHold(_ released: Hold, expected: Hold, updates: [RecordKeyUpdate], event: AuditEntry, signer: AuditSigner?) throws {
+        try auditedWrite { db in
+            try Self.requireUnchanged(db, expected)
             try released.update(db)
             try Self.applyAll(db, updates)
             _ = try self.appendLocked(db, [event], signer: signer)
+        }
+    }
+
+    /// The hold must still be active and exactly as the caller read it: a release approved is
+    /// the request the approver saw, not one made or replaced since.
+    static func requireUnchanged(_ db: Database, _ expected: Hold) throws {
+        guard let current = try Hold.fetchOne(db, key: expected.id) else {
+            throw StorageError.lifecycleNotFound(what: "hold", id: expected.id)
+        }
+        guard current.isActive else { throw StorageError.lifecycleConflict("hold \(expected.id) was already released") }
+        guard current == expected else {
+            throw StorageError.lifecycleConflict("the release request of hold \(expected.id) changed meanwhile; look at it again")
         }
     }
 

@@ -255,6 +255,17 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
                     WHERE state = 'pending';
                 """)
         }
+        migrator.registerMigration("v9-hold-releases") { db in
+            // Releasing a hold takes two people: the pending request (who, which account and role,
+            // when, why) sits on the hold until a different person approves it.
+            try db.execute(sql: """
+                ALTER TABLE holds ADD COLUMN release_requested_by TEXT;
+                ALTER TABLE holds ADD COLUMN release_requested_account TEXT;
+                ALTER TABLE holds ADD COLUMN release_requested_role TEXT;
+                ALTER TABLE holds ADD COLUMN release_requested_at_ms INTEGER;
+                ALTER TABLE holds ADD COLUMN release_request_reason TEXT;
+                """)
+        }
         return migrator
     }
 

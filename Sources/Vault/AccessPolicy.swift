@@ -19,7 +19,7 @@ public enum Capability: String, CaseIterable, Sendable {
     case setDOB = "set-dob"
     /// List what is due for retention review.
     case retention
-    /// Place and release legal holds.
+    /// Place legal holds, and ask for or approve their release (two different people: see `HoldReleasePolicy`).
     case hold
     /// Request a shred, or approve another person's request (the two must differ: see `ShredPolicy`).
     case shred
