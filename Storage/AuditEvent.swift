@@ -117,7 +117,7 @@ extension AuditEvent {
     /// unsigned, and the next keyed append covers it.
     public static let keyedActions: [String] = [
         "init", "put", "get", "kek-create", "kek-destroy", "kek-rotate-start", "kek-rotate", "master-rotate",
-        "user-add", "user-revoke", "shred", "shred-certificate", "hold-place", "hold-release", "set-dob",
+        "user-add", "user-revoke", "user-migrate", "shred", "shred-certificate", "hold-place", "hold-release-request", "hold-release", "set-dob",
         "bundle-approve", "bundle-release", "share", "audit-witness",
     ]
 

@@ -28,11 +28,18 @@ public protocol Catalog: LifecycleCatalog, SharingCatalog, BundleCatalog, Sendab
     /// The reasons of every event with this action (a few hundred at most for the actions asked).
     func auditReasons(action: String) throws -> [String]
 
-    /// Adds a user (replacing a revoked one of the same name) with its audit event.
+    /// Adds a user account with its audit event; refuses (`userExists`) while an active account
+    /// holds the name. Revoked accounts of the name stay, with their ids.
     func addUser(_ user: UserAccount, event: AuditEntry, signer: AuditSigner?) throws
-    /// Replaces an active user's row with its revoked, re-signed form.
+    /// Replaces an active account's row (by id) with its revoked, re-signed form.
     func revokeUser(_ revoked: UserAccount, event: AuditEntry, signer: AuditSigner?) throws
+    /// Every account, revoked ones too, by name and then age.
     func users() throws -> [UserAccount]
+    /// In one transaction: reads the rows of signature format 1, lets `resign` return those it
+    /// re-signed (only their signature and format may differ) and the audit event, stores both,
+    /// and marks the others format 0 (refused for good). Returns how many rows were re-signed
+    /// (0, and no event, when no row was of format 1).
+    func upgradeUserSignatures(_ resign: ([UserAccount]) throws -> (rows: [UserAccount], event: AuditEntry), signer: AuditSigner?) throws -> Int
     /// The user holding the token with this hash, revoked or not.
     func user(tokenHash: Data) throws -> UserAccount?
     func latestCheckpoint() throws -> Checkpoint?

@@ -22,6 +22,10 @@ public struct EvidenceRecord: Sendable, Equatable, Codable, FetchableRecord, Per
     public var ciphertextSize: Int64
     public var createdAtMillis: Int64
     public var createdBy: String
+    /// The id of the user account that uploaded it (nil: an operator's put at the CLI, or an
+    /// upload made before accounts had ids that no account could be shown to have made). What
+    /// "own uploads" means: never the name in `createdBy`, which a later account may reuse.
+    public var createdByAccount: String?
     public var kekID: String
     public var wrappedDEK: Data
     public var formatVersion: Int
@@ -40,13 +44,14 @@ public struct EvidenceRecord: Sendable, Equatable, Codable, FetchableRecord, Per
         static let concern = Column(CodingKeys.concern)
         static let createdAtMillis = Column(CodingKeys.createdAtMillis)
         static let createdBy = Column(CodingKeys.createdBy)
+        static let createdByAccount = Column(CodingKeys.createdByAccount)
     }
 
     enum CodingKeys: String, CodingKey {
         case id, school, child, concern, kind, filename
         case declaredType = "declared_type", sniffedType = "sniffed_type", size, sha256
         case ciphertextBlake2b = "ciphertext_blake2b", ciphertextSize = "ciphertext_size"
-        case createdAtMillis = "created_at_ms", createdBy = "created_by", kekID = "kek_id"
+        case createdAtMillis = "created_at_ms", createdBy = "created_by", createdByAccount = "created_by_account", kekID = "kek_id"
         case wrappedDEK = "wrapped_dek", formatVersion = "format_version", category, reviewOn = "review_on"
         case derivedFrom = "derived_from"
     }
@@ -56,7 +61,7 @@ public struct EvidenceRecord: Sendable, Equatable, Codable, FetchableRecord, Per
         declaredType: String?, sniffedType: String, size: Int64, sha256: String, ciphertextBlake2b: String,
         ciphertextSize: Int64, createdAtMillis: Int64, createdBy: String, kekID: String, wrappedDEK: Data,
         formatVersion: Int = EvidenceRecord.formatVersion, category: String = "child-protection", reviewOn: String = "",
-        derivedFrom: String? = nil
+        derivedFrom: String? = nil, createdByAccount: String? = nil
     ) {
         self.id = id
         self.school = school
@@ -78,6 +83,7 @@ public struct EvidenceRecord: Sendable, Equatable, Codable, FetchableRecord, Per
         self.category = category
         self.reviewOn = reviewOn
         self.derivedFrom = derivedFrom
+        self.createdByAccount = createdByAccount
     }
 
     public var createdAt: Date { Date(timeIntervalSince1970: Double(createdAtMillis) / 1000) }
@@ -90,6 +96,8 @@ public struct EvidenceRecord: Sendable, Equatable, Codable, FetchableRecord, Per
         ciphertextSize = row["ciphertext_size"]; createdAtMillis = row["created_at_ms"]; createdBy = row["created_by"]
         kekID = row["kek_id"]; wrappedDEK = row["wrapped_dek"]; formatVersion = row["format_version"]
         category = row["category"]; reviewOn = row["review_on"]; derivedFrom = row["derived_from"]
+        // Absent (nil) in a database from before migration v8-account-ids, as a backup's may be.
+        createdByAccount = row["created_by_account"]
     }
 
     public func encode(to container: inout PersistenceContainer) throws {
@@ -100,6 +108,7 @@ public struct EvidenceRecord: Sendable, Equatable, Codable, FetchableRecord, Per
         container["created_at_ms"] = createdAtMillis; container["created_by"] = createdBy; container["kek_id"] = kekID
         container["wrapped_dek"] = wrappedDEK; container["format_version"] = formatVersion
         container["category"] = category; container["review_on"] = reviewOn; container["derived_from"] = derivedFrom
+        container["created_by_account"] = createdByAccount
     }
 }
 
@@ -109,17 +118,20 @@ public struct RecordFilter: Sendable, Equatable {
     public var child: String?
     public var concern: String?
     public var createdBy: String?
+    /// Only records this user account uploaded.
+    public var createdByAccount: String?
     /// Only records of these schools (nil: every school).
     public var schools: [String]?
     /// A page of the chronology: at most `limit` records after skipping `offset`.
     public var limit: Int?
     public var offset: Int
     public init(school: String? = nil, child: String? = nil, concern: String? = nil, createdBy: String? = nil,
-                schools: [String]? = nil, limit: Int? = nil, offset: Int = 0) {
+                schools: [String]? = nil, limit: Int? = nil, offset: Int = 0, createdByAccount: String? = nil) {
         self.school = school
         self.child = child
         self.concern = concern
         self.createdBy = createdBy
+        self.createdByAccount = createdByAccount
         self.schools = schools
         self.limit = limit
         self.offset = offset

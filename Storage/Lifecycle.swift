@@ -2,7 +2,9 @@ import Foundation
 import GRDB
 import KeyManagement
 
-/// A legal hold: while it is active, no record it covers can be shredded by any path.
+/// A legal hold: while it is active, no record it covers can be shredded by any path. One person
+/// places it; ending it takes two: one asks for its release (the `releaseRequested…` fields), a
+/// different person approves, which releases it (the `released…` fields).
 public struct Hold: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "holds"
     public enum Scope: String, Sendable, Codable, CaseIterable { case record, child, concern }
@@ -14,15 +16,26 @@ public struct Hold: Sendable, Equatable, Codable, FetchableRecord, PersistableRe
     public var reason: String
     public var placedBy: String
     public var placedAtMillis: Int64
+    /// Who approved the release (the second person), when, and the reason the requester gave.
     public var releasedBy: String?
     public var releasedAtMillis: Int64?
     public var releaseReason: String?
+    /// The request to release it: pending while the hold is active, kept once it is released.
+    public var releaseRequestedBy: String?
+    /// The requester's user account id: the request lives only as long as that account.
+    public var releaseRequestedAccount: String?
+    public var releaseRequestedRole: String?
+    public var releaseRequestedAtMillis: Int64?
+    public var releaseRequestReason: String?
 
     public var isActive: Bool { releasedAtMillis == nil }
 
     enum CodingKeys: String, CodingKey {
         case id, school, scope, target, reason, placedBy = "placed_by", placedAtMillis = "placed_at_ms"
         case releasedBy = "released_by", releasedAtMillis = "released_at_ms", releaseReason = "release_reason"
+        case releaseRequestedBy = "release_requested_by", releaseRequestedAccount = "release_requested_account"
+        case releaseRequestedRole = "release_requested_role", releaseRequestedAtMillis = "release_requested_at_ms"
+        case releaseRequestReason = "release_request_reason"
     }
 
     public init(id: String, school: String, scope: Scope, target: String, reason: String, placedBy: String, placedAtMillis: Int64) {
@@ -41,7 +54,13 @@ public struct Hold: Sendable, Equatable, Codable, FetchableRecord, PersistableRe
     }
 
     public func covers(school: String, id: String, child: String, concern: String) -> Bool {
-        guard isActive, self.school == school else { return false }
+        isActive && names(school: school, id: id, child: child, concern: concern)
+    }
+
+    /// Whether this hold names the record, active or released (its history still counts: a
+    /// shred request made before a hold does not outlive it).
+    public func names(school: String, id: String, child: String, concern: String) -> Bool {
+        guard self.school == school else { return false }
         switch scope {
         case .record: return target == id
         case .child: return target == child
@@ -60,6 +79,10 @@ public struct ShredRequest: Sendable, Equatable, Codable, FetchableRecord, Persi
         case executing
         /// Finished; the certificate is stored.
         case done
+        /// Dead: a legal hold covered one of its records at some time after it was made (an
+        /// approval found one, or one was placed and released meanwhile). It can never be
+        /// approved; a shred needs a fresh request.
+        case void
     }
 
     public var id: String
@@ -69,6 +92,9 @@ public struct ShredRequest: Sendable, Equatable, Codable, FetchableRecord, Persi
     public var requestedBy: String
     public var requestedRole: String
     public var requestedAtMillis: Int64
+    /// The requester's user account id: the request lives only as long as that account (nil: a
+    /// request from before accounts had ids that no active account could be shown to have made).
+    public var requestedAccount: String?
     public var approvedBy: String?
     public var approvedRole: String?
     public var approvedAtMillis: Int64?
@@ -78,10 +104,11 @@ public struct ShredRequest: Sendable, Equatable, Codable, FetchableRecord, Persi
     enum CodingKeys: String, CodingKey {
         case id, school, records, reason, requestedBy = "requested_by", requestedRole = "requested_role"
         case requestedAtMillis = "requested_at_ms", approvedBy = "approved_by", approvedRole = "approved_role"
-        case approvedAtMillis = "approved_at_ms", state, certificate
+        case approvedAtMillis = "approved_at_ms", state, certificate, requestedAccount = "requested_account"
     }
 
-    public init(id: String, school: String, records: [String], reason: String, requestedBy: String, requestedRole: String, requestedAtMillis: Int64) {
+    public init(id: String, school: String, records: [String], reason: String, requestedBy: String, requestedRole: String, requestedAtMillis: Int64,
+                requestedAccount: String? = nil) {
         self.id = id
         self.school = school
         self.records = records
@@ -89,6 +116,7 @@ public struct ShredRequest: Sendable, Equatable, Codable, FetchableRecord, Persi
         self.requestedBy = requestedBy
         self.requestedRole = requestedRole
         self.requestedAtMillis = requestedAtMillis
+        self.requestedAccount = requestedAccount
         self.state = .pending
     }
 
@@ -100,10 +128,15 @@ public struct ShredRequest: Sendable, Equatable, Codable, FetchableRecord, Persi
         requestedBy = row["requested_by"]
         requestedRole = row["requested_role"]
         requestedAtMillis = row["requested_at_ms"]
+        requestedAccount = row["requested_account"]
         approvedBy = row["approved_by"]
         approvedRole = row["approved_role"]
         approvedAtMillis = row["approved_at_ms"]
-        state = State(rawValue: row["state"]) ?? .pending
+        // An unknown state is never read as one that can be approved.
+        guard let state = State(rawValue: row["state"]) else {
+            throw StorageError.unsupportedFormat("shred request \(id) has an unknown state")
+        }
+        self.state = state
         certificate = row["certificate"]
     }
 
@@ -115,6 +148,7 @@ public struct ShredRequest: Sendable, Equatable, Codable, FetchableRecord, Persi
         container["requested_by"] = requestedBy
         container["requested_role"] = requestedRole
         container["requested_at_ms"] = requestedAtMillis
+        container["requested_account"] = requestedAccount
         container["approved_by"] = approvedBy
         container["approved_role"] = approvedRole
         container["approved_at_ms"] = approvedAtMillis

@@ -26,8 +26,12 @@ public protocol LifecycleCatalog: Sendable {
     func rekeyPage(afterRowID: Int64, limit: Int, _ rekey: @escaping ([KeyedRecord], [Hold]) throws -> [RecordKeyUpdate]) throws -> (last: Int64?, changed: Int)
 
     func placeHold(_ hold: Hold, updates: [RecordKeyUpdate], event: AuditEntry, signer: AuditSigner?) throws
-    /// Marks the hold released and moves records no longer held back to their period KEKs.
-    func releaseHold(_ released: Hold, updates: [RecordKeyUpdate], event: AuditEntry, signer: AuditSigner?) throws
+    /// Stores a request to release a hold (`requested`), if the hold is still active and exactly
+    /// `expected` (as the vault read it); else `lifecycleConflict`.
+    func requestHoldRelease(_ requested: Hold, expected: Hold, event: AuditEntry, signer: AuditSigner?) throws
+    /// Marks the hold released (the approval of its pending request) and moves records no longer
+    /// held back to their period KEKs, if the hold is still active and exactly `expected`.
+    func releaseHold(_ released: Hold, expected: Hold, updates: [RecordKeyUpdate], event: AuditEntry, signer: AuditSigner?) throws
     func hold(id: String) throws -> Hold?
     func activeHolds(school: String?) throws -> [Hold]
     /// Live records an active hold of `school` with this scope and target covers.
@@ -36,12 +40,17 @@ public protocol LifecycleCatalog: Sendable {
     /// The live records among `ids`, in one read (a shred request can name a hundred thousand).
     func records(ids: [String]) throws -> [EvidenceRecord]
 
+    /// Stores a pending request; refuses (`recordsHeld`) if an active hold covers a record it names.
     func createShredRequest(_ request: ShredRequest, event: AuditEntry, signer: AuditSigner?) throws
     func shredRequest(id: String) throws -> ShredRequest?
-    /// Executes an approved request in one transaction: refuses (`recordsHeld`) if any record is
-    /// held now, else writes the tombstones, deletes the records' rows (and so their wrapped data
-    /// keys; SQLite's secure_delete overwrites them) and marks the request executing.
-    func executeShred(_ approved: ShredRequest, tombstones: [Tombstone], events: [AuditEntry], signer: AuditSigner?) throws
+    /// Executes an approved request in one transaction. If a hold covered one of its records at
+    /// any time since the request was made (active now, or placed and released meanwhile), the
+    /// request becomes void with the event `voided` makes of those records, and nothing else
+    /// changes. Otherwise writes the tombstones, deletes the records' rows (and so their wrapped
+    /// data keys; SQLite's secure_delete overwrites them) and marks the request executing.
+    func executeShred(
+        _ approved: ShredRequest, tombstones: [Tombstone], events: [AuditEntry], voided: ([String]) -> AuditEntry, signer: AuditSigner?
+    ) throws -> ShredExecution
     /// Requests approved but not finished (a crash in the middle): the vault finishes them on start.
     func unfinishedShreds() throws -> [ShredRequest]
     func tombstones(request: String) throws -> [Tombstone]
@@ -61,4 +70,12 @@ public protocol LifecycleCatalog: Sendable {
     /// Records whose review date is on or before `asOf` (`YYYY-MM-DD`), in the given schools (nil:
     /// all), ordered by review date.
     func dueRecords(asOf: String, schools: [String]?) throws -> [DueRecord]
+}
+
+/// What the transaction of a shred approval did.
+public enum ShredExecution: Sendable, Equatable {
+    /// The records are gone; the request is executing.
+    case executed
+    /// A legal hold covered these records since the request was made: the request is void.
+    case voided(held: [String])
 }

@@ -100,15 +100,32 @@ extension SQLiteCatalog: LifecycleCatalog {
         }
     }
 
-    public func releaseHold(_ released: Hold, updates: [RecordKeyUpdate], event: AuditEntry, signer: AuditSigner?) throws {
+    public func requestHoldRelease(_ requested: Hold, expected: Hold, event: AuditEntry, signer: AuditSigner?) throws {
         try auditedWrite { db in
-            guard let current = try Hold.fetchOne(db, key: released.id) else {
-                throw StorageError.lifecycleNotFound(what: "hold", id: released.id)
-            }
-            guard current.isActive else { throw StorageError.lifecycleConflict("hold \(released.id) was already released") }
+            try Self.requireUnchanged(db, expected)
+            try requested.update(db)
+            _ = try self.appendLocked(db, [event], signer: signer)
+        }
+    }
+
+    public func releaseHold(_ released: Hold, expected: Hold, updates: [RecordKeyUpdate], event: AuditEntry, signer: AuditSigner?) throws {
+        try auditedWrite { db in
+            try Self.requireUnchanged(db, expected)
             try released.update(db)
             try Self.applyAll(db, updates)
             _ = try self.appendLocked(db, [event], signer: signer)
+        }
+    }
+
+    /// The hold must still be active and exactly as the caller read it: a release approved is
+    /// the request the approver saw, not one made or replaced since.
+    static func requireUnchanged(_ db: Database, _ expected: Hold) throws {
+        guard let current = try Hold.fetchOne(db, key: expected.id) else {
+            throw StorageError.lifecycleNotFound(what: "hold", id: expected.id)
+        }
+        guard current.isActive else { throw StorageError.lifecycleConflict("hold \(expected.id) was already released") }
+        guard current == expected else {
+            throw StorageError.lifecycleConflict("the release request of hold \(expected.id) changed meanwhile; look at it again")
         }
     }
 
@@ -167,48 +184,85 @@ extension SQLiteCatalog: LifecycleCatalog {
 
     public func createShredRequest(_ request: ShredRequest, event: AuditEntry, signer: AuditSigner?) throws {
         try auditedWrite { db in
+            // Checked again here, in the transaction that stores the request: a hold placed after
+            // the vault looked must not let a request be made while a record is held.
+            let held = try Self.namedBy(
+                try Hold.filter(Column("released_at_ms") == nil && Column("school") == request.school).fetchAll(db),
+                records: request.records, db)
+            guard held.isEmpty else { throw StorageError.recordsHeld(held) }
             try request.insert(db)
             _ = try self.appendLocked(db, [event], signer: signer)
         }
+    }
+
+    /// Which of `ids` (live records) one of `holds` names, in the order of `ids`.
+    static func namedBy(_ holds: [Hold], records ids: [String], _ db: Database) throws -> [String] {
+        guard !holds.isEmpty else { return [] }
+        let lookup = try db.cachedStatement(sql: "SELECT \(KeyedRecord.columns) FROM records WHERE id = ?")
+        var held: [String] = []
+        for id in ids {
+            guard let row = try Row.fetchOne(lookup, arguments: [id]) else { continue }
+            let r = KeyedRecord(row: row)
+            if holds.contains(where: { $0.names(school: r.school, id: r.id, child: r.child, concern: r.concern) }) { held.append(id) }
+        }
+        return held
     }
 
     public func shredRequest(id: String) throws -> ShredRequest? {
         try guarded { try pool.read { try ShredRequest.fetchOne($0, key: id) } }
     }
 
-    public func executeShred(_ approved: ShredRequest, tombstones: [Tombstone], events: [AuditEntry], signer: AuditSigner?) throws {
-        try auditedWrite { db in
-            guard let current = try ShredRequest.fetchOne(db, key: approved.id) else {
-                throw StorageError.lifecycleNotFound(what: "shred request", id: approved.id)
-            }
-            guard current.state == .pending else {
-                throw StorageError.lifecycleConflict("shred request \(approved.id) was already approved")
-            }
-            let holds = try Hold.filter(Column("released_at_ms") == nil && Column("school") == approved.school).fetchAll(db)
-            var held: [String] = []
-            var live: [String: (rowID: Int64, kekID: String)] = [:]
-            let lookup = try db.cachedStatement(sql: "SELECT \(KeyedRecord.columns) FROM records WHERE id = ?")
-            for id in approved.records {
-                guard let row = try Row.fetchOne(lookup, arguments: [id]) else { continue }
-                let record = KeyedRecord(row: row)
-                if holds.contains(where: { $0.covers(school: record.school, id: record.id, child: record.child, concern: record.concern) }) {
-                    held.append(id)
+    public func executeShred(
+        _ approved: ShredRequest, tombstones: [Tombstone], events: [AuditEntry], voided: ([String]) -> AuditEntry, signer: AuditSigner?
+    ) throws -> ShredExecution {
+        try withoutActuallyEscaping(voided) { voided in
+            try auditedWrite { db in
+                guard let current = try ShredRequest.fetchOne(db, key: approved.id) else {
+                    throw StorageError.lifecycleNotFound(what: "shred request", id: approved.id)
                 }
-                live[id] = (record.rowID!, record.kekID)
+                guard current.state == .pending else {
+                    throw StorageError.lifecycleConflict("shred request \(approved.id) is \(current.state == .void ? "void" : "already approved")")
+                }
+                // Every hold active at any time since the request was made: one active now, and
+                // one placed and released meanwhile, both end the request for good.
+                let holds = try Hold.filter(
+                    Column("school") == approved.school
+                        && (Column("released_at_ms") == nil || Column("released_at_ms") >= current.requestedAtMillis)
+                ).fetchAll(db)
+                let held = try Self.namedBy(holds, records: approved.records, db)
+                guard held.isEmpty else {
+                    try db.execute(
+                        sql: "UPDATE shred_requests SET state = ? WHERE id = ? AND state = ?",
+                        arguments: [ShredRequest.State.void.rawValue, approved.id, ShredRequest.State.pending.rawValue])
+                    _ = try self.appendLocked(db, [voided(held)], signer: signer)
+                    return .voided(held: held)
+                }
+                try Self.execute(db, approved, tombstones: tombstones)
+                _ = try self.appendLocked(db, events, signer: signer)
+                return .executed
             }
-            guard held.isEmpty else { throw StorageError.recordsHeld(held) }
-            for var tombstone in tombstones {
-                // Only records still live (another request may have shredded one meanwhile), with
-                // the KEK the key is under now (a rotation may have moved it since).
-                guard let now = live[tombstone.record] else { continue }
-                tombstone.kekID = now.kekID
-                try tombstone.insert(db)
-            }
-            let delete = try db.cachedStatement(sql: "DELETE FROM records WHERE rowid = ?")
-            for (_, record) in live { try delete.execute(arguments: [record.rowID]) }
-            try approved.update(db)
-            _ = try self.appendLocked(db, events, signer: signer)
         }
+    }
+
+    /// The executing half of an approval: tombstones in, rows (and wrapped keys) out.
+    private static func execute(_ db: Database, _ approved: ShredRequest, tombstones: [Tombstone]) throws {
+        var live: [String: (rowID: Int64, kekID: String)] = [:]
+        let lookup = try db.cachedStatement(sql: "SELECT \(KeyedRecord.columns) FROM records WHERE id = ?")
+        for id in approved.records {
+            guard let row = try Row.fetchOne(lookup, arguments: [id]) else { continue }
+            let record = KeyedRecord(row: row)
+            live[id] = (record.rowID!, record.kekID)
+        }
+        for var tombstone in tombstones {
+            // Only records still live (another request may have shredded one meanwhile), with
+            // the KEK the key is under now (a rotation may have moved it since).
+            guard let now = live[tombstone.record] else { continue }
+            tombstone.kekID = now.kekID
+            try tombstone.insert(db)
+        }
+        let delete = try db.cachedStatement(sql: "DELETE FROM records WHERE rowid = ?")
+        for (_, record) in live { try delete.execute(arguments: [record.rowID]) }
+        try approved.update(db)
     }
 
     public func unfinishedShreds() throws -> [ShredRequest] {

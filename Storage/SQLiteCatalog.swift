@@ -221,7 +221,62 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
                 CREATE INDEX records_derived_from ON records (derived_from) WHERE derived_from IS NOT NULL;
                 """)
         }
-        migrator.registerMigration("v7-checkpoint-frontier") { db in
+        migrator.registerMigration("v7-void-shred-requests") { _ in
+            // No table changes: a shred request can now be 'void' (a legal hold covered one of its
+            // records after it was made). Registering the migration makes older builds, which read
+            // an unknown state as pending, refuse this database instead of approving a void request.
+        }
+        migrator.registerMigration("v8-account-ids") { db in
+            // An account is an id, not a name: rows are keyed by a random id and kept when revoked
+            // (so no id is given out twice), and at most one active row holds a name. Existing
+            // rows get an id derived from their signature (UserAccount.migratedID), which does not
+            // cover it: they stay at signature format 1, honoured by nothing, until a process with
+            // the master key checks both and re-signs them (Vault.upgradeUserSignatures).
+            try db.execute(sql: """
+                CREATE TABLE users_v8 (
+                    id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL, schools TEXT NOT NULL,
+                    token_hash BLOB NOT NULL UNIQUE, created_at_ms INTEGER NOT NULL, created_by TEXT NOT NULL,
+                    revoked_at_ms INTEGER, signature BLOB NOT NULL, signature_format INTEGER NOT NULL);
+                """)
+            let insert = try db.makeStatement(sql: """
+                INSERT INTO users_v8 (id, name, role, schools, token_hash, created_at_ms, created_by, revoked_at_ms, signature, signature_format)
+                SELECT ?, name, role, schools, token_hash, created_at_ms, created_by, revoked_at_ms, signature, 1 FROM users WHERE name = ?
+                """)
+            for row in try Row.fetchAll(db, sql: "SELECT name, signature FROM users") {
+                try insert.execute(arguments: [UserAccount.migratedID(signature: row["signature"]), row["name"] as String])
+            }
+            // Uploads and pending shred requests are the account's that holds the name now only if
+            // it is active and already existed then: before ids, a name revoked and added again
+            // replaced the old row, so an older upload under that name was another account's, and
+            // is left with none (its school's DSLs still see it; no staff member does).
+            try db.execute(sql: """
+                DROP TABLE users;
+                ALTER TABLE users_v8 RENAME TO users;
+                CREATE UNIQUE INDEX users_active_name ON users (name) WHERE revoked_at_ms IS NULL;
+                ALTER TABLE records ADD COLUMN created_by_account TEXT;
+                UPDATE records SET created_by_account = (
+                    SELECT u.id FROM users u WHERE u.revoked_at_ms IS NULL AND 'user:' || u.name = records.created_by
+                        AND u.created_at_ms <= records.created_at_ms)
+                    WHERE created_by LIKE 'user:%';
+                ALTER TABLE shred_requests ADD COLUMN requested_account TEXT;
+                UPDATE shred_requests SET requested_account = (
+                    SELECT u.id FROM users u WHERE u.revoked_at_ms IS NULL AND 'user:' || u.name = shred_requests.requested_by
+                        AND u.created_at_ms <= shred_requests.requested_at_ms)
+                    WHERE state = 'pending';
+                """)
+        }
+        migrator.registerMigration("v9-hold-releases") { db in
+            // Releasing a hold takes two people: the pending request (who, which account and role,
+            // when, why) sits on the hold until a different person approves it.
+            try db.execute(sql: """
+                ALTER TABLE holds ADD COLUMN release_requested_by TEXT;
+                ALTER TABLE holds ADD COLUMN release_requested_account TEXT;
+                ALTER TABLE holds ADD COLUMN release_requested_role TEXT;
+                ALTER TABLE holds ADD COLUMN release_requested_at_ms INTEGER;
+                ALTER TABLE holds ADD COLUMN release_request_reason TEXT;
+                """)
+        }
+        migrator.registerMigration("v10-checkpoint-frontier") { db in
             // Each checkpoint keeps the tree's right edge at its size: the next keyed process
             // proves the stored log from there (docs/audit.md) instead of from the first event.
             try db.execute(sql: "ALTER TABLE audit_checkpoints ADD COLUMN frontier BLOB")
@@ -377,9 +432,9 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
 
     public func addUser(_ user: UserAccount, event: AuditEntry, signer: AuditSigner?) throws {
         try auditedWrite { db in
-            if let existing = try UserAccount.fetchOne(db, key: user.name) {
-                guard existing.isRevoked else { throw StorageError.userExists(user.name) }
-                try existing.delete(db)
+            // A revoked account keeps its row (and its id); only an active one holds the name.
+            if try UserAccount.filter(Column("name") == user.name && Column("revoked_at_ms") == nil).fetchCount(db) > 0 {
+                throw StorageError.userExists(user.name)
             }
             try user.insert(db)
             _ = try self.appendLocked(db, [event], signer: signer)
@@ -388,7 +443,7 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
 
     public func revokeUser(_ revoked: UserAccount, event: AuditEntry, signer: AuditSigner?) throws {
         try auditedWrite { db in
-            guard let user = try UserAccount.fetchOne(db, key: revoked.name), !user.isRevoked, revoked.isRevoked else {
+            guard let user = try UserAccount.fetchOne(db, key: revoked.id), user.name == revoked.name, !user.isRevoked, revoked.isRevoked else {
                 throw StorageError.userNotFound(revoked.name)
             }
             try revoked.update(db)
@@ -397,7 +452,37 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
     }
 
     public func users() throws -> [UserAccount] {
-        try guarded { try pool.read { try UserAccount.order(Column("name")).fetchAll($0) } }
+        try guarded { try pool.read { try UserAccount.order(Column("name"), Column("created_at_ms")).fetchAll($0) } }
+    }
+
+    public func upgradeUserSignatures(
+        _ resign: ([UserAccount]) throws -> (rows: [UserAccount], event: AuditEntry), signer: AuditSigner?
+    ) throws -> Int {
+        try withoutActuallyEscaping(resign) { resign in
+            try auditedWrite { db in
+                let old = try UserAccount.filter(Column("signature_format") == 1).fetchAll(db)
+                guard !old.isEmpty else { return 0 }
+                let (rows, event) = try resign(old)
+                let byID = Dictionary(uniqueKeysWithValues: old.map { ($0.id, $0) })
+                var updated = 0
+                for row in rows {
+                    // Only the signature changes, and only of a row read in this transaction.
+                    guard var stored = byID[row.id] else { continue }
+                    stored.signature = row.signature
+                    stored.signatureFormat = row.signatureFormat
+                    guard stored == row, row.signatureFormat == UserAccount.signatureFormat else { continue }
+                    try row.update(db)
+                    updated += 1
+                }
+                // The rest are refused for good (format 0), so the refusal is reported once.
+                let resigned = Set(rows.map(\.id))
+                for row in old where !resigned.contains(row.id) {
+                    try db.execute(sql: "UPDATE users SET signature_format = 0 WHERE id = ? AND signature_format = 1", arguments: [row.id])
+                }
+                _ = try self.appendLocked(db, [event], signer: signer)
+                return updated
+            }
+        }
     }
 
     /// Every request asks this: one prepared statement, one statement (so no transaction).
@@ -429,6 +514,7 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
                 if let child = filter.child { request = request.filter(EvidenceRecord.Columns.child == child) }
                 if let concern = filter.concern { request = request.filter(EvidenceRecord.Columns.concern == concern) }
                 if let createdBy = filter.createdBy { request = request.filter(EvidenceRecord.Columns.createdBy == createdBy) }
+                if let account = filter.createdByAccount { request = request.filter(EvidenceRecord.Columns.createdByAccount == account) }
                 if let schools = filter.schools { request = request.filter(schools.contains(EvidenceRecord.Columns.school)) }
                 request = request.order(EvidenceRecord.Columns.createdAtMillis, EvidenceRecord.Columns.id)
                 if let limit = filter.limit { request = request.limit(limit, offset: filter.offset) }

@@ -18,7 +18,8 @@ struct LifecycleRoutes {
         group.get("retention/due", use: retentionDue)
         group.post("holds", use: placeHold)
         group.get("holds", use: listHolds)
-        group.delete("holds/:id", use: releaseHold)
+        group.delete("holds/:id", use: requestHoldRelease)
+        group.post("holds/:id/release/approve", use: approveHoldRelease)
         group.post("shred-requests", use: requestShred)
         group.post("shred-requests/:id/approve", use: approveShred)
         group.get("shred-requests/:id/certificate", use: certificate)
@@ -83,12 +84,22 @@ struct LifecycleRoutes {
         return try jsonResponse(["holds": holds.map(HoldJSON.init)])
     }
 
-    @Sendable func releaseHold(_ request: Request, context: StrongroomContext) async throws -> Response {
+    /// Asks for the hold's release: 202, the hold still active with its pending request. A second
+    /// person's approval (`approveHoldRelease`) is what releases it.
+    @Sendable func requestHoldRelease(_ request: Request, context: StrongroomContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         let id = context.parameters.get("id") ?? ""
         let body = try await Self.decode(ReasonBody.self, request)
         let vault = self.vault
-        let hold = try await pool.run { try vault.releaseHold(id: id, reason: body.reason, by: principal) }
+        let hold = try await pool.run { try vault.requestHoldRelease(id: id, reason: body.reason, by: principal) }
+        return try jsonResponse(HoldJSON(hold), status: .accepted)
+    }
+
+    @Sendable func approveHoldRelease(_ request: Request, context: StrongroomContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let id = context.parameters.get("id") ?? ""
+        let vault = self.vault
+        let hold = try await pool.run { try vault.approveHoldRelease(id: id, by: principal) }
         return try jsonResponse(HoldJSON(hold))
     }
 
@@ -171,15 +182,26 @@ struct DueJSON: Encodable {
 }
 
 struct HoldJSON: Encodable {
+    /// Who asked for the release, when and why; `expiresAt` is when an unapproved request lapses.
+    struct ReleaseRequest: Encodable {
+        var requestedBy, requestedRole, requestedAt, reason, expiresAt: String
+    }
     var id, school, scope, target, reason, placedBy, placedAt: String
     var active: Bool
     var releasedBy, releasedAt, releaseReason: String?
+    var releaseRequest: ReleaseRequest?
     init(_ h: Hold) {
+        func time(_ ms: Int64) -> String { iso8601(Date(timeIntervalSince1970: Double(ms) / 1000)) }
         id = h.id; school = h.school; scope = h.scope.rawValue; target = h.target; reason = h.reason; placedBy = h.placedBy
-        placedAt = iso8601(Date(timeIntervalSince1970: Double(h.placedAtMillis) / 1000))
+        placedAt = time(h.placedAtMillis)
         active = h.isActive
         releasedBy = h.releasedBy; releaseReason = h.releaseReason
-        releasedAt = h.releasedAtMillis.map { iso8601(Date(timeIntervalSince1970: Double($0) / 1000)) }
+        releasedAt = h.releasedAtMillis.map(time)
+        if let by = h.releaseRequestedBy, let at = h.releaseRequestedAtMillis {
+            releaseRequest = ReleaseRequest(
+                requestedBy: by, requestedRole: h.releaseRequestedRole ?? "", requestedAt: time(at), reason: h.releaseRequestReason ?? "",
+                expiresAt: time(at + Int64(HoldReleasePolicy.requestLifetimeDays) * 86_400_000))
+        }
     }
 }
 

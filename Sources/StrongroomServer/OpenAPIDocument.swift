@@ -339,7 +339,13 @@ paths:
         "503": {$ref: "#/components/responses/Problem"}
   /v1/holds/{id}:
     delete:
-      operationId: releaseHold
+      operationId: requestHoldRelease
+      description: >
+        Asks for the hold's release. Releasing takes two people: this only records the request
+        (who, why, when); the hold stays active, and nothing it covers can be shredded, until a
+        different DSL, deputy or DPO of the school approves it (POST /v1/holds/{id}/release/approve).
+        A request lapses after 30 days, or when its requester's account is revoked or changes role
+        or school. Refused (409) while another request is pending and has not lapsed.
       parameters:
         - {name: id, in: path, required: true, schema: {type: string}}
       requestBody:
@@ -352,10 +358,27 @@ paths:
               properties:
                 reason: {$ref: "#/components/schemas/Reason"}
       responses:
+        "202":
+          description: Release asked for; the hold, still active, with its releaseRequest.
+          content: {application/json: {schema: {$ref: "#/components/schemas/Hold"}}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
+  /v1/holds/{id}/release/approve:
+    post:
+      operationId: approveHoldRelease
+      description: >
+        Approves another person's request to release the hold, which releases it. Refused (409)
+        when no release was asked for, when the caller asked for it, or when the request lapsed.
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string}}
+      responses:
         "200":
           description: Released.
           content: {application/json: {schema: {$ref: "#/components/schemas/Hold"}}}
-        "400": {$ref: "#/components/responses/Problem"}
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
         "404": {$ref: "#/components/responses/Problem"}
@@ -724,9 +747,21 @@ components:
         placedBy: {type: string}
         placedAt: {type: string, format: date-time}
         active: {type: boolean}
-        releasedBy: {type: string}
+        releasedBy: {type: string, description: The second person, whose approval released it.}
         releasedAt: {type: string, format: date-time}
         releaseReason: {type: string}
+        releaseRequest:
+          type: object
+          description: >
+            The request to release the hold: pending while the hold is active, kept once released.
+            expiresAt is when it lapses at the latest unless approved.
+          required: [requestedBy, requestedRole, requestedAt, reason, expiresAt]
+          properties:
+            requestedBy: {type: string}
+            requestedRole: {type: string}
+            requestedAt: {type: string, format: date-time}
+            reason: {type: string}
+            expiresAt: {type: string, format: date-time}
     Certificate:
       type: object
       description: A certificate of destruction, signed with the vault's Ed25519 key (docs/formats.md).

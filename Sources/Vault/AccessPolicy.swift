@@ -19,7 +19,7 @@ public enum Capability: String, CaseIterable, Sendable {
     case setDOB = "set-dob"
     /// List what is due for retention review.
     case retention
-    /// Place and release legal holds.
+    /// Place legal holds, and ask for or approve their release (two different people: see `HoldReleasePolicy`).
     case hold
     /// Request a shred, or approve another person's request (the two must differ: see `ShredPolicy`).
     case shred
@@ -93,13 +93,20 @@ public struct Principal: Sendable, Equatable {
     public var name: String
     public var role: Role
     public var schools: Set<String>
+    /// The user account's id (`UserAccount.id`): who they are. A name revoked and added again is
+    /// another account, so everything that belongs to a person (own uploads, a request they made)
+    /// is decided by this, never by the name.
+    public var account: String
 
-    public init(name: String, role: Role, schools: Set<String>) {
+    public init(name: String, role: Role, schools: Set<String>, account: String) {
         self.name = name
         self.role = role
         self.schools = schools
+        self.account = account
     }
 
-    /// How the user appears in audit events and as a record's `createdBy`.
-    public var actor: String { "user:\(name)" }
+    /// How the user appears in audit events and as a record's `createdBy`: the name and the first
+    /// 8 hex digits of the account id, so two accounts that held one name are told apart
+    /// (docs/audit.md).
+    public var actor: String { "user:\(name)#\(account.prefix(8))" }
 }

@@ -12,6 +12,7 @@ extension Vault {
     public func authorizedPut(_ request: PutRequest, by principal: Principal) throws -> IngestSession {
         var request = request
         request.actor = principal.actor
+        request.account = principal.account
         try requireSchool(.upload, principal, school: request.school)
         if let original = request.derivedFrom {
             // Linking a copy to a record is sharing work: the user must be able to see the original.
@@ -64,7 +65,7 @@ extension Vault {
         }
         let grant = try requireSchool(.list, principal, school: school)
         let filter = RecordFilter(
-            school: school, child: child, createdBy: grant == .ownUploads ? principal.actor : nil, limit: limit, offset: offset)
+            school: school, child: child, limit: limit, offset: offset, createdByAccount: grant == .ownUploads ? principal.account : nil)
         let records = try withoutShredded(try vaulting { try catalog.records(matching: filter) }, id: \.id)
         let shares = grant == .schools ? try shares(child: child, school: school) : []
         try audit(AuditEntry(
@@ -117,7 +118,8 @@ extension Vault {
             try deny(principal, capability, record: id, reason: "record of another school")
             throw VaultError.notFound(id)
         }
-        if grant == .ownUploads, record.createdBy != principal.actor {
+        // The account, not the name: a name added again after a revocation is someone else.
+        if grant == .ownUploads, record.createdByAccount != principal.account {
             try deny(principal, capability, school: record.school, record: id, reason: "not the user's own upload")
             throw VaultError.notFound(id)
         }

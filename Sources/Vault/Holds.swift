@@ -4,7 +4,7 @@ import Storage
 
 /// Legal holds. While a hold is active, no record it covers can be shredded by any path, and the
 /// records' data keys sit under their school's hold KEK, so that destroying a retention period's
-/// KEK never reaches them.
+/// KEK never reaches them. One person places a hold; releasing it takes two (HoldRelease.swift).
 extension Vault {
     public func placeHold(school: String, scope: Hold.Scope, target: String, reason: String, by principal: Principal) throws -> Hold {
         let keys = try requireKeys("placing a hold")
@@ -37,36 +37,6 @@ extension Vault {
                 signer: try keys.auditSigner())
         }
         return hold
-    }
-
-    public func releaseHold(id: String, reason: String, by principal: Principal) throws -> Hold {
-        let keys = try requireKeys("releasing a hold")
-        try requireCapability(.hold, principal, school: nil)
-        let reason = try Self.requiredReason(reason)
-        guard let hold = try vaulting({ try catalog.hold(id: id) }), principal.schools.contains(hold.school) else {
-            try deny(principal, .hold, reason: "no such hold in the user's schools")
-            throw VaultError.notFound(LogText.escape(id))
-        }
-        guard hold.isActive else {
-            try audit(AuditEntry(actor: principal.actor, action: "hold-release", outcome: .refused, school: hold.school,
-                                 reason: "\(hold.id) was already released"))
-            throw VaultError.conflict("hold \(hold.id) was already released")
-        }
-        var released = hold
-        released.releasedBy = principal.actor
-        released.releasedAtMillis = nowMillis
-        released.releaseReason = reason
-        try applyRekey(
-            records: { try vaulting { try catalog.records(school: hold.school, scope: hold.scope, target: hold.target) } },
-            keys: keys, holds: { try activeHolds(school: hold.school).filter { $0.id != hold.id } }
-        ) { updates, count in
-            try catalog.releaseHold(
-                released, updates: updates,
-                event: AuditEntry(actor: principal.actor, action: "hold-release", outcome: .ok, school: hold.school,
-                                  reason: "\(hold.id): \(count) records"),
-                signer: try keys.auditSigner())
-        }
-        return released
     }
 
     /// Active holds of the user's schools (of `school` when given).

@@ -11,6 +11,8 @@ public struct PutRequest: Sendable {
     public var filename: String
     public var declaredType: String?
     public var actor: String
+    /// The uploading user's account id (set by `authorizedPut`; nil for an operator's put).
+    public var account: String?
     /// Refuse (and keep nothing of) a file larger than this.
     public var maxBytes: Int64?
     /// The retention category (`RetentionPolicy.table`).
@@ -258,7 +260,8 @@ public final class IngestSession {
                     sniffedType: sniffedMIME, size: total, sha256: Hex.encode(plaintextHash.finalize()),
                     ciphertextBlake2b: Hex.encode(ciphertextHash), ciphertextSize: Int64(writer!.ciphertextSize),
                     createdAtMillis: createdAt, createdBy: request.actor, kekID: "", wrappedDEK: Data(),
-                    category: request.category, reviewOn: reviewOn, derivedFrom: request.derivedFrom)
+                    category: request.category, reviewOn: reviewOn, derivedFrom: request.derivedFrom,
+                    createdByAccount: request.account)
                 let derived = request.derivedFrom.map { ", a redacted copy of \($0)" } ?? ""
                 let event = AuditEntry(
                     actor: request.actor, action: "put", outcome: .ok, school: request.school, child: request.child,

@@ -50,13 +50,21 @@ extension Vault {
         }
         let request = ShredRequest(
             id: "shred-" + Hex.encode(randomPublicBytes(8)), school: school, records: unique, reason: reason,
-            requestedBy: principal.actor, requestedRole: principal.role.rawValue, requestedAtMillis: nowMillis)
-        try vaulting {
-            try catalog.createShredRequest(
-                request,
-                event: AuditEntry(actor: principal.actor, action: "shred-request", outcome: .ok, school: school,
-                                  reason: "\(request.id): \(unique.count) records"),
-                signer: try keys.auditSigner())
+            requestedBy: principal.actor, requestedRole: principal.role.rawValue, requestedAtMillis: nowMillis,
+            requestedAccount: principal.account)
+        do {
+            try vaulting {
+                try catalog.createShredRequest(
+                    request,
+                    event: AuditEntry(actor: principal.actor, action: "shred-request", outcome: .ok, school: school,
+                                      reason: "\(request.id): \(unique.count) records"),
+                    signer: try keys.auditSigner())
+            }
+        } catch VaultError.storage(.recordsHeld(let held)) {
+            // A hold placed between the look above and the write.
+            try audit(AuditEntry(actor: principal.actor, action: "shred-request", outcome: .refused, school: school,
+                                 reason: "under legal hold: \(held.joined(separator: " "))"))
+            throw VaultError.conflict("these records are under legal hold and cannot be shredded: \(held.joined(separator: ", "))")
         }
         return request
     }
@@ -74,20 +82,24 @@ extension Vault {
                                  reason: "\(request.id): \(why)"))
             throw VaultError.conflict(why)
         }
+        if request.state == .void {
+            try refuse("shred request \(request.id) is void: a legal hold covered some of its records after it was made; ask again")
+        }
         guard request.state == .pending else { try refuse("shred request \(request.id) was already approved") }
-        if request.requestedBy == principal.actor { try refuse("a shred needs a second person: the requester cannot approve it") }
+        if request.requestedAccount == principal.account || request.requestedBy == principal.actor {
+            try refuse("a shred needs a second person: the requester cannot approve it")
+        }
         guard let requesterRole = Role(rawValue: request.requestedRole), ShredPolicy.complementary(requesterRole, principal.role) else {
             try refuse("a shred is approved by a DSL or deputy when a DPO asked, and by a DPO when a DSL or deputy asked")
         }
         if nowMillis - request.requestedAtMillis > Int64(ShredPolicy.requestLifetimeDays) * 86_400_000 {
             try refuse("shred request \(request.id) is older than \(ShredPolicy.requestLifetimeDays) days; ask again")
         }
-        // The first person must still be who they were: not revoked, same role, same school, and
-        // the same account: a name revoked and added again (a stolen token replaced) does not
-        // bring back what was asked under the old one.
-        let requester = try vaulting { try catalog.users() }.first { "user:" + $0.name == request.requestedBy }
-        guard let requester, !requester.isRevoked, requester.role == request.requestedRole, requester.schools.contains(request.school),
-              requester.createdAtMillis <= request.requestedAtMillis else {
+        // The first person must still be who they were: the same account (by id: a name revoked
+        // and added again, a stolen token replaced, does not bring back what was asked under the
+        // old one), not revoked, same role, same school.
+        let requester = try vaulting { try catalog.users() }.first { request.requestedAccount != nil && $0.id == request.requestedAccount }
+        guard let requester, !requester.isRevoked, requester.role == request.requestedRole, requester.schools.contains(request.school) else {
             try refuse("the requester's access was revoked or changed since the request; ask again")
         }
         var approved = request
@@ -105,12 +117,26 @@ extension Vault {
             AuditEntry(actor: principal.actor, action: "shred", outcome: .ok, school: $0.school, child: $0.child,
                        concern: $0.concern, record: $0.id, reason: "\(request.id): data key and blob destroyed")
         }
+        // A hold now, or one placed and released since the request, voids the request in the same
+        // transaction as its refusal: what was asked before an investigation is not approved after it.
+        let execution: ShredExecution
         do {
-            try vaulting { try catalog.executeShred(approved, tombstones: tombstones, events: events, signer: signer) }
-        } catch VaultError.storage(.recordsHeld(let held)) {
-            try refuse("these records are under legal hold and cannot be shredded: \(held.joined(separator: ", "))")
+            execution = try vaulting {
+                try catalog.executeShred(
+                    approved, tombstones: tombstones, events: events,
+                    voided: { held in
+                        AuditEntry(actor: principal.actor, action: "shred-approve", outcome: .refused, school: request.school,
+                                   reason: "\(request.id): under legal hold since the request, now void: \(held.joined(separator: " "))")
+                    },
+                    signer: signer)
+            }
         } catch VaultError.storage(.lifecycleConflict(let why)) {
             try refuse(why)
+        }
+        if case .voided(let held) = execution {
+            throw VaultError.conflict(
+                "these records are, or were after the request was made, under legal hold: \(held.joined(separator: ", ")); "
+                    + "shred request \(request.id) is now void: once no hold covers them, ask again")
         }
         CrashPoint.hit("shred-executed")
         return try finishShred(approved, keys: keys)

@@ -11,7 +11,8 @@ public struct IssuedToken: Sendable {
 extension Vault {
     static let tokenPrefix = "srt_"
 
-    /// Adds a user with a fresh bearer token. A revoked user's name may be reused.
+    /// Adds a user account with a fresh id and bearer token. A revoked user's name may be reused:
+    /// that makes a new account, which inherits nothing of the old one.
     public func addUser(name: String, role: Role, schools: [String], actor: String) throws -> IssuedToken {
         let keys = try requireKeys("user add")
         return try vaulting {
@@ -26,7 +27,7 @@ extension Vault {
             user.signature = Data(try signer.sign(user.signedMessage(vaultID: vaultID)))
             try catalog.addUser(
                 user, event: AuditEntry(actor: actor, action: "user-add", outcome: .ok,
-                                        reason: "user \(name), role \(role.rawValue), schools \(user.schools.joined(separator: " "))"),
+                                        reason: "user \(name) (account \(user.id)), role \(role.rawValue), schools \(user.schools.joined(separator: " "))"),
                 signer: signer)
             return IssuedToken(user: user, token: token)
         }
@@ -36,15 +37,17 @@ extension Vault {
     public func revokeUser(name: String, actor: String) throws {
         let keys = try requireKeys("user revoke")
         try vaulting {
-            guard var user = try catalog.users().first(where: { $0.name == name }), !user.isRevoked else {
+            guard var user = try catalog.users().first(where: { $0.name == name && !$0.isRevoked }) else {
                 throw StorageError.userNotFound(name)
             }
+            // Signing a revoked row is safe whatever it held before: a revoked account grants nothing.
             user.revokedAtMillis = nowMillis
+            user.signatureFormat = UserAccount.signatureFormat
             let signer = try keys.auditSigner()
             user.signature = Data(try signer.sign(user.signedMessage(vaultID: vaultID)))
             try catalog.revokeUser(
                 user,
-                event: AuditEntry(actor: actor, action: "user-revoke", outcome: .ok, reason: "user \(LogText.escape(name))"),
+                event: AuditEntry(actor: actor, action: "user-revoke", outcome: .ok, reason: "user \(LogText.escape(name)) (account \(user.id))"),
                 signer: signer)
         }
     }
@@ -61,12 +64,14 @@ extension Vault {
         guard let user = try vaulting({ try catalog.user(tokenHash: Self.tokenHash(token)) }), !user.isRevoked,
               let role = Role(rawValue: user.role),
               verifiedUserRow(user) else { return nil }
-        return Principal(name: user.name, role: role, schools: Set(user.schools))
+        return Principal(name: user.name, role: role, schools: Set(user.schools), account: user.id)
     }
 
-    /// Whether a user row carries the vault's signature. A row verified once is remembered by its
-    /// exact signed bytes, so a changed row (a revocation, an edit) is checked again.
+    /// Whether a user row carries the vault's signature over its current format, the account id
+    /// included. A row verified once is remembered by its exact signed bytes, so a changed row
+    /// (a revocation, an edit) is checked again.
     func verifiedUserRow(_ user: UserAccount) -> Bool {
+        guard user.signatureFormat == UserAccount.signatureFormat, UserAccount.isValidID(user.id) else { return false }
         let message = user.signedMessage(vaultID: vaultID)
         let key = Data(message) + user.signature
         if verifiedRowsLock.withLock({ verifiedRows.contains(key) }) { return true }
@@ -79,4 +84,35 @@ extension Vault {
     }
 
     static func tokenHash(_ token: String) -> Data { Data(SHA256Hasher.hash(Array(token.utf8))) }
+
+    /// Re-signs, with their account ids, the user rows written before accounts had ids (format
+    /// 1), which nothing honours until then. Runs when the store is opened with its master key.
+    /// A row is re-signed only if its old signature holds and its id is the one the migration
+    /// derived from that signature: someone who could write the database in between cannot have
+    /// a forged row blessed, nor give a real one another account's id (and its uploads).
+    @discardableResult
+    func upgradeUserSignatures() throws -> Int {
+        guard let keys, try vaulting({ try catalog.users() }).contains(where: { $0.signatureFormat == 1 }) else {
+            return 0
+        }
+        let signer = try keys.auditSigner()
+        return try vaulting {
+            try catalog.upgradeUserSignatures({ old in
+                var resigned: [UserAccount] = []
+                for var user in old {
+                    guard user.signatureFormat == 1, user.id == UserAccount.migratedID(signature: user.signature),
+                          publicKey.verify(signature: Array(user.signature), message: user.legacySignedMessage(vaultID: vaultID)) else { continue }
+                    user.signatureFormat = UserAccount.signatureFormat
+                    user.signature = Data(try signer.sign(user.signedMessage(vaultID: vaultID)))
+                    resigned.append(user)
+                }
+                let refused = old.count - resigned.count
+                let names = resigned.map { "\($0.name) (account \($0.id))" }.joined(separator: ", ")
+                return (resigned, AuditEntry(
+                    actor: "system", action: "user-migrate", outcome: refused == 0 ? .ok : .failed,
+                    reason: "\(resigned.count) user rows re-signed with their account ids\(names.isEmpty ? "" : ": " + names)"
+                        + (refused == 0 ? "" : "; \(refused) left unsigned (their signature or id did not hold): refused for good")))
+            }, signer: signer)
+        }
+    }
 }

@@ -142,6 +142,10 @@ public final class Vault: @unchecked Sendable {
             // already gone, reads of the rest fail closed on a damaged ledger, and the request
             // stays `executing` for the next open.
             if keys != nil, !options.catalog.readOnly { _ = try? vault.finishUnfinishedShreds() }
+            // User rows from before account ids are honoured only once re-signed with their ids.
+            // If that fails (a full disk) the store still opens, as above: those users are refused
+            // until the next open with the key manages it, and `user list` says they are unsigned.
+            if keys != nil, !options.catalog.readOnly { _ = try? vault.upgradeUserSignatures() }
             return vault
         }
     }

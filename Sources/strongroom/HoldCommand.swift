@@ -6,7 +6,7 @@ import Vault
 struct HoldCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hold", abstract: "Legal holds (in your own name: --token-file or STRONGROOM_TOKEN).",
-        subcommands: [HoldPlace.self, HoldRelease.self, HoldList.self])
+        subcommands: [HoldPlace.self, HoldRelease.self, HoldApproveRelease.self, HoldList.self])
 }
 
 struct HoldPlace: ParsableCommand {
@@ -36,7 +36,9 @@ struct HoldPlace: ParsableCommand {
 }
 
 struct HoldRelease: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "release", abstract: "Release a hold (a reason is required).")
+    static let configuration = CommandConfiguration(
+        commandName: "release",
+        abstract: "Ask for a hold's release (a reason is required); it stays active until a second person approves.")
     @OptionGroup var options: GlobalOptions
     @OptionGroup var user: UserTokenOptions
     @Argument(help: "The hold id.") var id: String
@@ -44,7 +46,25 @@ struct HoldRelease: ParsableCommand {
 
     func run() throws {
         let vault = try options.openVault()
-        let hold = try vault.releaseHold(id: id, reason: reason, by: try user.principal(in: vault))
+        let hold = try vault.requestHoldRelease(id: id, reason: reason, by: try user.principal(in: vault))
+        if options.json {
+            Output.json(Output.hold(hold))
+        } else {
+            Output.line("release of \(hold.id) asked for; it stays active until another DSL, deputy or DPO runs: strongroom hold approve-release \(hold.id)")
+        }
+    }
+}
+
+struct HoldApproveRelease: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "approve-release", abstract: "Approve someone else's request to release a hold: it is released.")
+    @OptionGroup var options: GlobalOptions
+    @OptionGroup var user: UserTokenOptions
+    @Argument(help: "The hold id.") var id: String
+
+    func run() throws {
+        let vault = try options.openVault()
+        let hold = try vault.approveHoldRelease(id: id, by: try user.principal(in: vault))
         if options.json { Output.json(Output.hold(hold)) } else { Output.line("released \(hold.id)") }
     }
 }
@@ -61,7 +81,10 @@ struct HoldList: ParsableCommand {
         if options.json {
             Output.json(holds.map(Output.hold))
         } else {
-            for h in holds { Output.line("\(h.id)\t\(h.school)\t\(h.scope.rawValue) \(h.target)\t\(h.placedBy)") }
+            for h in holds {
+                let asked = h.releaseRequestedBy.map { "\trelease asked by \($0)" } ?? ""
+                Output.line("\(h.id)\t\(h.school)\t\(h.scope.rawValue) \(h.target)\t\(h.placedBy)\(asked)")
+            }
         }
     }
 }

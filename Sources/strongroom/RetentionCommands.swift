@@ -109,6 +109,13 @@ extension Output {
         ]
         if let by = h.releasedBy { out["releasedBy"] = by }
         if let reason = h.releaseReason { out["releaseReason"] = reason }
+        if let by = h.releaseRequestedBy, let at = h.releaseRequestedAtMillis {
+            out["releaseRequest"] = [
+                "requestedBy": by, "requestedRole": h.releaseRequestedRole ?? "", "reason": h.releaseRequestReason ?? "",
+                "requestedAt": iso.string(from: Date(timeIntervalSince1970: Double(at) / 1000)),
+                "expiresAt": iso.string(from: Date(timeIntervalSince1970: Double(at) / 1000 + Double(HoldReleasePolicy.requestLifetimeDays) * 86_400)),
+            ]
+        }
         return out
     }
 

@@ -25,28 +25,41 @@ struct UserAdd: ParsableCommand {
         let vault = try options.openVault()
         let issued = try vault.addUser(name: name, role: role, schools: schools, actor: options.actorName)
         if options.json {
-            Output.json(["name": issued.user.name, "role": issued.user.role, "schools": issued.user.schools, "token": issued.token])
+            Output.json(["name": issued.user.name, "id": issued.user.id, "role": issued.user.role, "schools": issued.user.schools,
+                         "token": issued.token])
         } else {
             Output.line(issued.token)
-            FileHandle.standardError.write(Data("user \(issued.user.name) (\(issued.user.role), \(issued.user.schools.joined(separator: " "))) added; the token above is shown only once\n".utf8))
+            FileHandle.standardError.write(Data("user \(issued.user.name) (account \(issued.user.id), \(issued.user.role), \(issued.user.schools.joined(separator: " "))) added; the token above is shown only once\n".utf8))
         }
     }
 }
 
 struct UserList: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List users (never their tokens).")
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List user accounts, revoked ones too (never their tokens); a name added again is a new account.")
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
         let users = try options.openVaultWithoutKeys().users()
         if options.json {
             Output.json(users.map { u -> [String: Any] in
-                ["name": u.name, "role": u.role, "schools": u.schools, "revoked": u.isRevoked, "createdBy": u.createdBy]
+                ["name": u.name, "id": u.id, "role": u.role, "schools": u.schools, "revoked": u.isRevoked, "createdBy": u.createdBy,
+                 "state": Self.state(u)]
             })
         } else {
             for u in users {
-                Output.line("\(u.name)\t\(u.role)\t\(u.schools.joined(separator: ","))\t\(u.isRevoked ? "revoked" : "active")")
+                Output.line("\(u.name)\t\(u.id)\t\(u.role)\t\(u.schools.joined(separator: ","))\t\(Self.state(u))")
             }
+        }
+    }
+
+    /// A row not (yet) signed with its account id is honoured by nothing: say so.
+    static func state(_ u: UserAccount) -> String {
+        if u.isRevoked { return "revoked" }
+        switch u.signatureFormat {
+        case UserAccount.signatureFormat: return "active"
+        case 1: return "unsigned (re-signed when the store is next opened with its master key)"
+        default: return "refused (its signature did not hold)"
         }
     }
 }

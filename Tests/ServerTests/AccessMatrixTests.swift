@@ -85,7 +85,7 @@ final class AccessMatrixTests: XCTestCase {
                 let new = Array(server.events.dropFirst(before))
                 XCTAssertFalse(new.isEmpty, "\(name) as \(user) wrote no audit event")
                 let last = new.last
-                XCTAssertEqual(last?.actor, "user:\(user)", "\(name) as \(user)")
+                XCTAssertEqual(last?.actor, try server.actor(user), "\(name) as \(user)")
                 if want >= 400 {
                     XCTAssertEqual(last?.outcome, "denied", "\(name) as \(user): a denial must be audited as denied")
                     XCTAssertFalse((last?.reason ?? "").isEmpty, "\(name) as \(user): the denial's reason")
@@ -168,6 +168,32 @@ final class AccessMatrixTests: XCTestCase {
         XCTAssertEqual(renewed.status, 200)
     }
 
+    /// A staff name revoked and added again is a new account: the old account's uploads stay out
+    /// of its sight, in a chronology and by id, and the audit log tells the two apart.
+    func testAStaffNameAddedAgainSeesNoneOfTheOldAccountsUploads() async throws {
+        func ids(_ r: HTTPReply) -> [String] {
+            ((r.json as? [String: Any])?["records"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        }
+        try server.addUser("alice", .staff)
+        let old = try await uploadID(user: "alice", school: "S1")
+        do { let r = try await server.request("GET", "/v1/attachments/\(old)/metadata", user: "alice"); XCTAssertEqual(r.status, 200) }
+        try server.vault.revokeUser(name: "alice", actor: "test")
+        try server.addUser("alice", .staff)
+        let metadata = try await server.request("GET", "/v1/attachments/\(old)/metadata", user: "alice")
+        XCTAssertEqual(metadata.status, 404, metadata.text)
+        let list = try await server.request("GET", "/v1/children/C1/attachments?school=S1", user: "alice")
+        XCTAssertEqual(list.status, 200, list.text)
+        XCTAssertEqual(ids(list), [])
+        let mine = try await uploadID(user: "alice", school: "S1")
+        let again = try await server.request("GET", "/v1/children/C1/attachments?school=S1", user: "alice")
+        XCTAssertEqual(ids(again), [mine])
+        let puts = server.events.filter { $0.action == "put" && $0.outcome == "ok" }
+        let oldActor = try XCTUnwrap(puts.first { $0.record == old }?.actor)
+        let newActor = try XCTUnwrap(puts.first { $0.record == mine }?.actor)
+        XCTAssertNotEqual(oldActor, newActor)
+        XCTAssertTrue(oldActor.hasPrefix("user:alice#") && newActor.hasPrefix("user:alice#"), "\(oldActor) \(newActor)")
+    }
+
     func testAuditTrailListsTheRecordsEvents() async throws {
         _ = try await server.request("GET", "/v1/attachments/\(dslUpload)", user: "jo")
         let r = try await server.request("GET", "/v1/attachments/\(dslUpload)/audit", user: "pat")
@@ -185,8 +211,8 @@ final class AccessMatrixTests: XCTestCase {
         let db = try DatabaseQueue(path: server.vault.layout.metadata)
         try await db.write { db in
             try db.execute(sql: """
-                INSERT INTO users (name, role, schools, token_hash, created_at_ms, created_by, signature)
-                VALUES ('mallory', 'dsl', 'S1 S2', ?, 0, 'nobody', ?)
+                INSERT INTO users (id, name, role, schools, token_hash, created_at_ms, created_by, signature, signature_format)
+                VALUES ('00000000000000aa', 'mallory', 'dsl', 'S1 S2', ?, 0, 'nobody', ?, 2)
                 """, arguments: [hash, Data(repeating: 0, count: 64)])
             // Promote staff "sam" to dsl in place.
             try db.execute(sql: "UPDATE users SET role = 'dsl' WHERE name = 'sam'")
@@ -202,5 +228,14 @@ final class AccessMatrixTests: XCTestCase {
         }
         let renamed = try await server.request("GET", "/v1/attachments/\(dslUpload)", user: "jo")
         XCTAssertEqual(renamed.status, 401)
+        // Another account's id (and with it that account's uploads) cannot be written into a row.
+        let deeAccount = try XCTUnwrap(try server.vault.authenticate(token: server.tokens["dee"]!)).account
+        try await db.write { db in
+            try db.execute(sql: "UPDATE users SET revoked_at_ms = 1 WHERE name = 'dee'")
+            try db.execute(sql: "UPDATE users SET id = 'ffffffffffffffff' WHERE name = 'dee'")
+            try db.execute(sql: "UPDATE users SET id = ? WHERE name = 'pat'", arguments: [deeAccount])
+        }
+        let reassigned = try await server.request("GET", "/v1/attachments/\(dslUpload)/metadata", user: "pat")
+        XCTAssertEqual(reassigned.status, 401, "the account id is signed with the rest of the row")
     }
 }

@@ -89,8 +89,8 @@ final class BundleRouteTests: XCTestCase {
         let shares = try XCTUnwrap((chronology.json as? [String: Any])?["shares"] as? [[String: Any]])
         XCTAssertEqual(shares.count, 1)
         XCTAssertEqual(shares.first?["recipient"] as? String, "CSC")
-        XCTAssertEqual(shares.first?["createdBy"] as? String, "user:jo")
-        XCTAssertEqual(shares.first?["approvedBy"] as? String, "user:dee")
+        XCTAssertEqual(shares.first?["createdBy"] as? String, try server.actor("jo"))
+        XCTAssertEqual(shares.first?["approvedBy"] as? String, try server.actor("dee"))
         XCTAssertNotNil(shares.first?["receiptAt"] as? String)
 
         let actions = server.events.map(\.action)
@@ -118,7 +118,7 @@ final class BundleRouteTests: XCTestCase {
         let shown = try XCTUnwrap(reply6.json as? [String: Any])
         XCTAssertEqual(((shown["choices"] as? [[String: Any]])?.first?["terms"] as? [String]), ["Pupil X"])
         XCTAssertEqual(shown["recipientKey"] as? String, identity.recipient)
-        XCTAssertEqual(shown["recipientAddedBy"] as? String, "user:jo")
+        XCTAssertEqual(shown["recipientAddedBy"] as? String, try server.actor("jo"))
         let reply7 = try await server.request("POST", "/v1/bundles/\(id)/approve")
         XCTAssertEqual(reply7.status, 401)
 

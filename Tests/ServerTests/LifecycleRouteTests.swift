@@ -44,6 +44,8 @@ final class LifecycleRouteTests: XCTestCase {
             ("hold-other-school-record", "POST", "/v1/holds", ["school": "S1", "record": otherSchool, "reason": "x"], [403, 404, 404, 404, 403, 403]),
             ("hold-other-school", "POST", "/v1/holds", ["school": "S2", "child": "C1", "reason": "x"], [403, 403, 403, 403, 403, 403]),
             ("list-holds", "GET", "/v1/holds?school=S1", nil, [403, 200, 200, 200, 403, 403]),
+            ("release-missing", "DELETE", "/v1/holds/hold-0000000000000000", ["reason": "x"], [403, 404, 404, 404, 403, 403]),
+            ("approve-release-missing", "POST", "/v1/holds/hold-0000000000000000/release/approve", nil, [403, 404, 404, 404, 403, 403]),
             ("shred-request", "POST", "/v1/shred-requests", ["school": "S1", "records": [shredTarget], "reason": "erasure"], [403, 201, 201, 201, 403, 403]),
             ("shred-other-school-record", "POST", "/v1/shred-requests", ["school": "S1", "records": [otherSchool], "reason": "x"], [403, 404, 404, 404, 403, 403]),
             ("approve-missing", "POST", "/v1/shred-requests/shred-0000000000000000/approve", nil, [403, 404, 404, 404, 403, 403]),
@@ -56,7 +58,7 @@ final class LifecycleRouteTests: XCTestCase {
                 let r = try await send(method, path, user, body)
                 XCTAssertEqual(r.status, expected[i], "\(name) as \(user): \(r.text)")
                 let new = Array(server.events.dropFirst(before))
-                XCTAssertEqual(new.last?.actor, "user:\(user)", "\(name) as \(user): no audit event")
+                XCTAssertEqual(new.last?.actor, try server.actor(user), "\(name) as \(user): no audit event")
                 if expected[i] >= 400 {
                     XCTAssertEqual(new.last?.outcome, "denied", "\(name) as \(user)")
                     XCTAssertEqual(r.headers["content-type"], "application/problem+json")
@@ -88,8 +90,8 @@ final class LifecycleRouteTests: XCTestCase {
         XCTAssertEqual(approved.status, 200, approved.text)
         let certificate = try CertificateOfDestruction.verify(approved.body, publicKey: server.vault.publicKey)
         XCTAssertEqual(certificate.records.map(\.id), [target])
-        XCTAssertEqual(certificate.requestedBy, "user:pat")
-        XCTAssertEqual(certificate.approvedBy, "user:jo")
+        XCTAssertEqual(certificate.requestedBy, try server.actor("pat"))
+        XCTAssertEqual(certificate.approvedBy, try server.actor("jo"))
         let again = try await send("GET", "/v1/shred-requests/\(id)/certificate", "pat")
         XCTAssertEqual(again.body, approved.body, "the stored certificate is the one answered")
         do { let reply = try await send("POST", "/v1/shred-requests/\(id)/approve", "dee"); XCTAssertEqual(reply.status, 409, "executed once") }
@@ -112,11 +114,55 @@ final class LifecycleRouteTests: XCTestCase {
         do { let reply = try await send("DELETE", "/v1/holds/\(holdID)", "jo", ["reason": ""]); XCTAssertEqual(reply.status, 400, "a release needs its reason") }
         do { let reply = try await send("DELETE", "/v1/holds/\(holdID)", "jo"); XCTAssertEqual(reply.status, 400, "no body") }
         do { let reply = try await send("DELETE", "/v1/holds/\(holdID)", "kim", ["reason": "x"]); XCTAssertEqual(reply.status, 404, "another school's hold") }
-        let released = try await send("DELETE", "/v1/holds/\(holdID)", "pat", ["reason": "investigation closed"])
+        let asked = try await send("DELETE", "/v1/holds/\(holdID)", "pat", ["reason": "investigation closed"])
+        XCTAssertEqual(asked.status, 202, asked.text)
+        let released = try await send("POST", "/v1/holds/\(holdID)/release/approve", "jo")
         XCTAssertEqual(released.status, 200, released.text)
         XCTAssertEqual((released.json as? [String: Any])?["active"] as? Bool, false)
         do { let reply = try await send("DELETE", "/v1/holds/\(holdID)", "pat", ["reason": "again"]); XCTAssertEqual(reply.status, 409) }
         do { let reply = try await send("POST", "/v1/shred-requests", "pat", ["school": "S1", "records": [dslUpload], "reason": "retention"]); XCTAssertEqual(reply.status, 201) }
+    }
+
+    /// A hold protects evidence an investigation needs: one person asks for its release (202, the
+    /// hold still active), a second of the school's DSLs, deputies and DPOs approves it.
+    func testReleasingAHoldOverHTTPNeedsASecondPerson() async throws {
+        let placed = try await send("POST", "/v1/holds", "jo", ["school": "S1", "record": dslUpload, "reason": "police investigation"])
+        XCTAssertEqual(placed.status, 201, placed.text)
+        let id = try XCTUnwrap((placed.json as? [String: Any])?["id"] as? String)
+        let asked = try await send("DELETE", "/v1/holds/\(id)", "jo", ["reason": "investigation closed"])
+        XCTAssertEqual(asked.status, 202, asked.text)
+        XCTAssertEqual((asked.json as? [String: Any])?["active"] as? Bool, true, "asking releases nothing")
+        let request = (asked.json as? [String: Any])?["releaseRequest"] as? [String: Any]
+        XCTAssertEqual(request?["requestedBy"] as? String, try server.actor("jo"))
+        XCTAssertEqual(request?["reason"] as? String, "investigation closed")
+        XCTAssertNotNil(request?["expiresAt"] as? String)
+        XCTAssertEqual(server.events.last?.action, "hold-release-request")
+        do {
+            let reply = try await send("POST", "/v1/shred-requests", "pat", ["school": "S1", "records": [dslUpload], "reason": "retention"])
+            XCTAssertEqual(reply.status, 409, "still held until a second person approves")
+        }
+        let own = try await send("POST", "/v1/holds/\(id)/release/approve", "jo")
+        XCTAssertEqual(own.status, 409, own.text)
+        XCTAssertEqual(server.events.last?.action, "hold-release")
+        XCTAssertEqual(server.events.last?.outcome, "refused")
+        do { let reply = try await send("POST", "/v1/holds/\(id)/release/approve", "sam"); XCTAssertEqual(reply.status, 403) }
+        do { let reply = try await send("POST", "/v1/holds/\(id)/release/approve", "kim"); XCTAssertEqual(reply.status, 404, "another school's hold") }
+        do {
+            let listed = try await send("GET", "/v1/holds?school=S1", "dee")
+            XCTAssertEqual(((listed.json as? [String: Any])?["holds"] as? [[String: Any]])?.first?["releaseRequest"] != nil, true, listed.text)
+        }
+        let approved = try await send("POST", "/v1/holds/\(id)/release/approve", "dee")
+        XCTAssertEqual(approved.status, 200, approved.text)
+        let hold = approved.json as? [String: Any]
+        XCTAssertEqual(hold?["active"] as? Bool, false)
+        XCTAssertEqual(hold?["releasedBy"] as? String, try server.actor("dee"))
+        XCTAssertEqual(hold?["releaseReason"] as? String, "investigation closed")
+        XCTAssertEqual((hold?["releaseRequest"] as? [String: Any])?["requestedBy"] as? String, try server.actor("jo"))
+        do { let reply = try await send("POST", "/v1/holds/\(id)/release/approve", "pat"); XCTAssertEqual(reply.status, 409, "released once") }
+        do {
+            let reply = try await send("POST", "/v1/shred-requests", "pat", ["school": "S1", "records": [dslUpload], "reason": "retention"])
+            XCTAssertEqual(reply.status, 201, reply.text)
+        }
     }
 
     func testDateOfBirthDrivesWhatIsDue() async throws {

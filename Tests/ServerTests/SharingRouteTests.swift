@@ -38,7 +38,7 @@ final class SharingRouteTests: XCTestCase {
                 let r = try await send(method, path, user, body(user))
                 XCTAssertEqual(r.status, expected[i], "\(name) as \(user): \(r.text)")
                 let new = Array(server.events.dropFirst(before))
-                XCTAssertEqual(new.last?.actor, "user:\(user)", "\(name) as \(user): no audit event")
+                XCTAssertEqual(new.last?.actor, try server.actor(user), "\(name) as \(user): no audit event")
                 XCTAssertEqual(new.last?.outcome, expected[i] >= 400 ? "denied" : "ok", "\(name) as \(user)")
             }
         }

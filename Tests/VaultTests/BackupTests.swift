@@ -12,13 +12,13 @@ final class BackupTests: XCTestCase {
     var signer: AuditSigner!
     var otherSigner: AuditSigner!
     var backup: String { f.root + "/backup" }
-    let dsl = Principal(name: "dsl1", role: .dsl, schools: ["S1", "S2"])
-    let dpo = Principal(name: "dpo1", role: .dpo, schools: ["S1", "S2"])
+    var dsl: Principal!
+    var dpo: Principal!
 
     override func setUpWithError() throws {
         f = try VaultFixture()
-        _ = try f.vault.addUser(name: dsl.name, role: dsl.role, schools: dsl.schools.sorted(), actor: "test")
-        _ = try f.vault.addUser(name: dpo.name, role: dpo.role, schools: dpo.schools.sorted(), actor: "test")
+        dsl = try f.signIn("dsl1", .dsl, schools: ["S1", "S2"])
+        dpo = try f.signIn("dpo1", .dpo, schools: ["S1", "S2"])
         _ = try BackupSigningKey.create(at: f.root + "/operator.key")
         signer = try BackupSigningKey.open(at: f.root + "/operator.key")
         _ = try BackupSigningKey.create(at: f.root + "/other.key")

@@ -361,9 +361,9 @@ final class BundleTests: XCTestCase {
             return try f.vault.approveBundle(id: draft.id, by: deputy, actor: deputy.actor)
         }
         let holding = try release([note.id, kept.id]), other = try release([kept.id])
-        for p in [dsl, dpo] { _ = try f.vault.addUser(name: p.name, role: p.role, schools: p.schools.sorted(), actor: "test") }
-        let request = try f.vault.requestShred(school: "S1", records: [note.id], reason: "lawful erasure", by: dpo)
-        _ = try f.vault.approveShred(id: request.id, by: dsl)
+        let requester = try f.signIn(dpo), approver = try f.signIn(dsl)
+        let request = try f.vault.requestShred(school: "S1", records: [note.id], reason: "lawful erasure", by: requester)
+        _ = try f.vault.approveShred(id: request.id, by: approver)
         XCTAssertThrowsError(try f.vault.useBundleLink(token: holding.token)) {
             guard case VaultError.linkUnusable = $0 else { return XCTFail("\($0)") }
         }
@@ -375,7 +375,7 @@ final class BundleTests: XCTestCase {
     func testAShredWhileABundleIsBeingReleasedStopsTheRelease() throws {
         let doomed = try text("To be shredded during the release.\n")
         let kept = try text("Kept.\n")
-        for p in [dsl, dpo] { _ = try f.vault.addUser(name: p.name, role: p.role, schools: p.schools.sorted(), actor: "test") }
+        let dsl = try f.signIn(self.dsl), dpo = try f.signIn(self.dpo)
         let draft = try f.vault.createBundle(.init(school: "S1", recipient: "Children's Social Care", reason: "r",
                                                   items: [.init(record: doomed.id, mode: .asIs), .init(record: kept.id, mode: .asIs)]),
                                              by: deputy, actor: deputy.actor)

@@ -47,7 +47,9 @@ final class LifecycleCLITests: XCTestCase {
         let refused = try run(["shred", "request", "--school", "S1", "--record", id, "--reason", "erasure"], as: dpoToken)
         XCTAssertEqual(refused.status, 65, "a held record: \(refused.stderr)")
         XCTAssertTrue(refused.stderr.contains("legal hold"), refused.stderr)
-        XCTAssertEqual(try run(["hold", "release", hold.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "--reason", "closed"], as: dslToken).status, 0)
+        let holdID = hold.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(try run(["hold", "release", holdID, "--reason", "closed"], as: dslToken).status, 0)
+        XCTAssertEqual(try run(["hold", "approve-release", holdID], as: dpoToken).status, 0)
 
         let request = try run(["shred", "request", "--school", "S1", "--record", id, "--reason", "lawful erasure", "--json"], as: dpoToken)
         XCTAssertEqual(request.status, 0, request.stderr)
@@ -214,5 +216,53 @@ extension LifecycleCLITests {
         let pub = try String(contentsOfFile: key + ".pub", encoding: .utf8)
         XCTAssertTrue(pub.contains(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
         XCTAssertEqual(try cli.run(["backup", "keygen", "-o", key]).status, 73, "never overwrites a key")
+    }
+}
+
+extension LifecycleCLITests {
+    /// A name revoked and added again is a second account: `user list` shows both, each with its id.
+    func testANameAddedAgainIsASecondAccountInTheUserList() throws {
+        let first = try cli.run(["user", "add", "alice", "--role", "staff", "--school", "S1", "--json"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertEqual(try cli.run(["user", "revoke", "alice"]).status, 0)
+        let second = try cli.run(["user", "add", "alice", "--role", "staff", "--school", "S1", "--json"])
+        XCTAssertEqual(second.status, 0, second.stderr)
+        let firstID = try XCTUnwrap((first.json as? [String: Any])?["id"] as? String)
+        let secondID = try XCTUnwrap((second.json as? [String: Any])?["id"] as? String)
+        XCTAssertNotEqual(firstID, secondID)
+        let list = try cli.run(["user", "list", "--json"])
+        XCTAssertEqual(list.status, 0, list.stderr)
+        let alices = ((list.json as? [[String: Any]]) ?? []).filter { $0["name"] as? String == "alice" }
+        XCTAssertEqual(alices.compactMap { $0["id"] as? String }, [firstID, secondID])
+        XCTAssertEqual(alices.compactMap { $0["state"] as? String }, ["revoked", "active"])
+        XCTAssertEqual(try cli.run(["user", "add", "alice", "--role", "staff", "--school", "S1"]).status, 73, "one active account per name")
+    }
+}
+
+extension LifecycleCLITests {
+    /// `hold release` asks; the hold stays until a second person runs `hold approve-release`.
+    func testReleasingAHoldFromTheCLINeedsASecondPerson() throws {
+        let id = try put("held")
+        let placed = try run(["hold", "place", "--school", "S1", "--record", id, "--reason", "police investigation"], as: dslToken)
+        XCTAssertEqual(placed.status, 0, placed.stderr)
+        let holdID = placed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let asked = try run(["hold", "release", holdID, "--reason", "investigation closed", "--json"], as: dslToken)
+        XCTAssertEqual(asked.status, 0, asked.stderr)
+        XCTAssertEqual((asked.json as? [String: Any])?["active"] as? Bool, true, asked.stdout)
+        func activeHolds() throws -> [String] {
+            ((try run(["hold", "list", "--json"], as: dpoToken).json as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
+        }
+        XCTAssertEqual(try activeHolds(), [holdID], "asking releases nothing")
+        let refused = try run(["shred", "request", "--school", "S1", "--record", id, "--reason", "erasure"], as: dpoToken)
+        XCTAssertEqual(refused.status, 65, "still held: \(refused.stderr)")
+        let own = try run(["hold", "approve-release", holdID], as: dslToken)
+        XCTAssertEqual(own.status, 65, own.stderr)
+        XCTAssertTrue(own.stderr.contains("second person"), own.stderr)
+        let approved = try run(["hold", "approve-release", holdID, "--json"], as: dpoToken)
+        XCTAssertEqual(approved.status, 0, approved.stderr)
+        XCTAssertEqual((approved.json as? [String: Any])?["active"] as? Bool, false, approved.stdout)
+        XCTAssertEqual(try activeHolds(), [])
+        XCTAssertEqual(try run(["shred", "request", "--school", "S1", "--record", id, "--reason", "erasure"], as: dpoToken).status, 0)
+        XCTAssertEqual(try cli.run(["audit", "verify"]).status, 0)
     }
 }

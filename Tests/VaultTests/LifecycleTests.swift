@@ -20,12 +20,12 @@ final class TestClock: @unchecked Sendable {
 final class LifecycleTests: XCTestCase {
     var clock: TestClock!
     var f: VaultFixture!
-    let dsl = Principal(name: "dsl1", role: .dsl, schools: ["S1"])
-    let deputy = Principal(name: "deputy1", role: .deputy, schools: ["S1"])
-    let dpo = Principal(name: "dpo1", role: .dpo, schools: ["S1", "S2"])
-    let dpo2 = Principal(name: "dpo2", role: .dpo, schools: ["S1"])
-    let otherDSL = Principal(name: "dsl2", role: .dsl, schools: ["S2"])
-    let staff = Principal(name: "staff1", role: .staff, schools: ["S1"])
+    var dsl: Principal!
+    var deputy: Principal!
+    var dpo: Principal!
+    var dpo2: Principal!
+    var otherDSL: Principal!
+    var staff: Principal!
 
     override func setUpWithError() throws {
         clock = TestClock("2026-01-15")
@@ -33,9 +33,12 @@ final class LifecycleTests: XCTestCase {
         let c = clock!
         options.clock = { c.read() }
         f = try VaultFixture(options: options)
-        for p in [dsl, deputy, dpo, dpo2, otherDSL, staff] {
-            _ = try f.vault.addUser(name: p.name, role: p.role, schools: p.schools.sorted(), actor: "test")
-        }
+        dsl = try f.signIn("dsl1", .dsl, schools: ["S1"])
+        deputy = try f.signIn("deputy1", .deputy, schools: ["S1"])
+        dpo = try f.signIn("dpo1", .dpo, schools: ["S1", "S2"])
+        dpo2 = try f.signIn("dpo2", .dpo, schools: ["S1"])
+        otherDSL = try f.signIn("dsl2", .dsl, schools: ["S2"])
+        staff = try f.signIn("staff1", .staff, schools: ["S1"])
     }
 
     func put(_ text: String, school: String = "S1", child: String = "C1", concern: String = "K1") throws -> EvidenceRecord {
@@ -46,6 +49,13 @@ final class LifecycleTests: XCTestCase {
     func content(_ text: String) -> [UInt8] { Array("Note of a disclosure, written down by staff: \(text).\n".utf8) }
 
     func events(_ action: String) throws -> [AuditEvent] { try f.events.filter { $0.action == action } }
+
+    /// A hold's release as two people do it: one asks, another approves.
+    @discardableResult
+    func release(_ hold: Hold, reason: String = "investigation closed", by requester: Principal, approver: Principal) throws -> Hold {
+        _ = try f.vault.requestHoldRelease(id: hold.id, reason: reason, by: requester)
+        return try f.vault.approveHoldRelease(id: hold.id, by: approver)
+    }
 
     func shred(_ ids: [String], by requester: Principal? = nil, approver: Principal? = nil) throws -> CertificateOfDestruction {
         let request = try f.vault.requestShred(school: "S1", records: ids, reason: "retention reviewed", by: requester ?? dpo)
@@ -118,7 +128,7 @@ final class LifecycleTests: XCTestCase {
                 guard case VaultError.conflict = $0 else { return XCTFail("\($0)") }
             }
             // Path 2: a request made before the hold, approved after it.
-            try f.vault.releaseHold(id: hold.id, reason: "investigation closed", by: dsl)
+            try release(hold, by: dsl, approver: dpo)
             let request = try f.vault.requestShred(school: "S1", records: [r.id], reason: "erasure", by: dpo)
             let again = try f.vault.placeHold(school: "S1", scope: scope, target: target, reason: "inquiry do-not-destroy", by: dpo)
             XCTAssertThrowsError(try f.vault.approveShred(id: request.id, by: dsl)) {
@@ -126,8 +136,8 @@ final class LifecycleTests: XCTestCase {
                 XCTAssertTrue(why.contains("legal hold"), why)
             }
             XCTAssertEqual(try f.get(r.id), content("held"), "\(scope): still there and readable")
-            XCTAssertEqual(try f.vault.shredRequest(id: request.id)?.state, .pending)
-            try f.vault.releaseHold(id: again.id, reason: "inquiry released it", by: dpo)
+            XCTAssertEqual(try f.vault.shredRequest(id: request.id)?.state, .void, "refused for a hold: dead for good")
+            try release(again, reason: "inquiry released it", by: dpo, approver: deputy)
         }
         XCTAssertEqual(try events("shred-request").filter { $0.outcome == "refused" }.count, 3)
         XCTAssertEqual(try events("shred-approve").filter { $0.outcome == "refused" }.count, 3)
@@ -140,16 +150,19 @@ final class LifecycleTests: XCTestCase {
         let r = try put("x")
         XCTAssertThrowsError(try f.vault.placeHold(school: "S1", scope: .record, target: r.id, reason: "  ", by: dsl))
         let hold = try f.vault.placeHold(school: "S1", scope: .record, target: r.id, reason: "police", by: dsl)
-        XCTAssertThrowsError(try f.vault.releaseHold(id: hold.id, reason: "", by: dsl))
-        XCTAssertThrowsError(try f.vault.releaseHold(id: hold.id, reason: "done", by: otherDSL)) {
+        XCTAssertThrowsError(try f.vault.requestHoldRelease(id: hold.id, reason: "", by: dsl))
+        XCTAssertThrowsError(try f.vault.requestHoldRelease(id: hold.id, reason: "done", by: otherDSL)) {
             guard case VaultError.notFound = $0 else { return XCTFail("\($0)") }
         }
         XCTAssertThrowsError(try f.vault.placeHold(school: "S1", scope: .record, target: r.id, reason: "x", by: staff))
         XCTAssertThrowsError(try f.vault.placeHold(school: "S2", scope: .record, target: r.id, reason: "x", by: otherDSL)) {
             guard case VaultError.notFound = $0 else { return XCTFail("another school's record looks missing: \($0)") }
         }
-        _ = try f.vault.releaseHold(id: hold.id, reason: "done", by: dsl)
-        XCTAssertThrowsError(try f.vault.releaseHold(id: hold.id, reason: "again", by: dsl)) {
+        try release(hold, reason: "done", by: dsl, approver: deputy)
+        XCTAssertThrowsError(try f.vault.requestHoldRelease(id: hold.id, reason: "again", by: dsl)) {
+            guard case VaultError.conflict = $0 else { return XCTFail("\($0)") }
+        }
+        XCTAssertThrowsError(try f.vault.approveHoldRelease(id: hold.id, by: dpo)) {
             guard case VaultError.conflict = $0 else { return XCTFail("\($0)") }
         }
     }
@@ -174,8 +187,8 @@ final class LifecycleTests: XCTestCase {
         }
         XCTAssertEqual(try f.get(r.id), content("x"), "nothing happened yet")
         let certificate = try f.vault.approveShred(id: request.id, by: deputy)
-        XCTAssertEqual(certificate.requestedBy, "user:dpo1")
-        XCTAssertEqual(certificate.approvedBy, "user:deputy1")
+        XCTAssertEqual(certificate.requestedBy, dpo.actor)
+        XCTAssertEqual(certificate.approvedBy, deputy.actor)
         XCTAssertThrowsError(try f.vault.approveShred(id: request.id, by: dsl), "no replay of an approval") {
             guard case VaultError.conflict = $0 else { return XCTFail("\($0)") }
         }
@@ -224,8 +237,8 @@ final class LifecycleTests: XCTestCase {
         f.vault = try f.reopen()
         let tombstone = try XCTUnwrap(try f.vault.catalog.tombstone(record: r.id))
         XCTAssertEqual(tombstone.sha256, r.sha256)
-        XCTAssertEqual(tombstone.requestedBy, "user:dpo1")
-        XCTAssertEqual(tombstone.approvedBy, "user:dsl1")
+        XCTAssertEqual(tombstone.requestedBy, dpo.actor)
+        XCTAssertEqual(tombstone.approvedBy, dsl.actor)
         XCTAssertTrue(f.vault.publicKey.verify(signature: Array(tombstone.signature), message: tombstone.signedMessage(vaultID: f.vault.vaultID)))
         let report = try f.vault.verify(actor: "t", useKeys: true)
         XCTAssertTrue(report.isIntact, "\(report)")
@@ -572,5 +585,144 @@ extension LifecycleTests {
         }
         XCTAssertEqual(try f.get(r.id), content("x"))
         XCTAssertEqual(try events("shred-approve").filter { $0.outcome == "refused" }.count, 3)
+    }
+}
+
+extension LifecycleTests {
+    /// A request an approval found blocked by a legal hold is dead: releasing the hold does not
+    /// bring it back, so nobody can approve, once the investigation ends, what was asked before it.
+    func testAShredRequestRefusedForAHoldMustBeMadeAgainAfterTheHoldIsReleased() throws {
+        let r = try put("x")
+        let request = try f.vault.requestShred(school: "S1", records: [r.id], reason: "erasure", by: dpo)
+        let hold = try f.vault.placeHold(school: "S1", scope: .child, target: "C1", reason: "police investigation", by: dsl)
+        XCTAssertThrowsError(try f.vault.approveShred(id: request.id, by: dsl)) {
+            guard case VaultError.conflict(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("legal hold"), why)
+        }
+        try release(hold, by: deputy, approver: dpo2)
+        XCTAssertThrowsError(try f.vault.approveShred(id: request.id, by: dsl), "the hold is gone, the request stays dead") {
+            guard case VaultError.conflict(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("ask again"), why)
+        }
+        XCTAssertEqual(try f.get(r.id), content("x"))
+        let refusals = try events("shred-approve").filter { $0.outcome == "refused" }
+        XCTAssertEqual(refusals.count, 2)
+        XCTAssertTrue(refusals.allSatisfy { ($0.reason ?? "").hasPrefix(request.id) }, "\(refusals.map(\.reason))")
+        // A fresh request, made and approved after the release, goes through.
+        clock.advance(days: 1)
+        let fresh = try f.vault.requestShred(school: "S1", records: [r.id], reason: "erasure after the investigation", by: dpo)
+        XCTAssertEqual(try f.vault.approveShred(id: fresh.id, by: dsl).records.map(\.id), [r.id])
+    }
+
+    /// A hold placed and released while a request waited also ends the request, even though no
+    /// approval was tried while it was active: the request was made before the hold's reason existed.
+    func testAHoldPlacedAndReleasedWhileARequestWaitedEndsTheRequest() throws {
+        let r = try put("x")
+        let request = try f.vault.requestShred(school: "S1", records: [r.id], reason: "erasure", by: dpo)
+        clock.advance(days: 1)
+        let hold = try f.vault.placeHold(school: "S1", scope: .record, target: r.id, reason: "police investigation", by: dsl)
+        clock.advance(days: 1)
+        try release(hold, by: deputy, approver: dpo2)
+        XCTAssertThrowsError(try f.vault.approveShred(id: request.id, by: dsl)) {
+            guard case VaultError.conflict(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("legal hold") && why.contains("ask again"), why)
+        }
+        XCTAssertEqual(try f.get(r.id), content("x"))
+    }
+
+    /// The hold check at request time is repeated in the transaction that stores the request, so
+    /// a hold placed between the vault's look and the write is not missed.
+    func testARequestCannotBeStoredWhileARecordItNamesIsHeld() throws {
+        let r = try put("x")
+        _ = try f.vault.placeHold(school: "S1", scope: .concern, target: "K1", reason: "police investigation", by: dsl)
+        let request = ShredRequest(id: "shred-00000000000000aa", school: "S1", records: [r.id], reason: "erasure",
+                                   requestedBy: dpo.actor, requestedRole: "dpo", requestedAtMillis: f.vault.nowMillis)
+        XCTAssertThrowsError(try f.vault.catalog.createShredRequest(
+            request, event: AuditEntry(actor: dpo.actor, action: "shred-request", outcome: .ok, school: "S1"), signer: f.vault.signer)) {
+            XCTAssertEqual($0 as? StorageError, .recordsHeld([r.id]))
+        }
+        XCTAssertNil(try f.vault.shredRequest(id: request.id))
+    }
+}
+
+extension LifecycleTests {
+    /// A hold protects evidence an investigation needs: one person alone can place it, but not
+    /// end it. One DSL, deputy or DPO asks (with a reason); another approves, which releases it.
+    func testReleasingAHoldNeedsASecondPerson() throws {
+        let r = try put("held")
+        let hold = try f.vault.placeHold(school: "S1", scope: .child, target: "C1", reason: "police investigation", by: dsl)
+        let asked = try f.vault.requestHoldRelease(id: hold.id, reason: "investigation closed", by: dsl)
+        XCTAssertTrue(asked.isActive)
+        XCTAssertEqual(asked.releaseRequestedBy, dsl.actor)
+        XCTAssertEqual(try f.vault.holds(school: "S1", by: dpo).map(\.id), [hold.id], "asking releases nothing")
+        XCTAssertThrowsError(try f.vault.requestShred(school: "S1", records: [r.id], reason: "erasure", by: dpo), "still held") {
+            guard case VaultError.conflict = $0 else { return XCTFail("\($0)") }
+        }
+        XCTAssertThrowsError(try f.vault.approveHoldRelease(id: hold.id, by: dsl), "the requester") {
+            guard case VaultError.conflict(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("second person"), why)
+        }
+        XCTAssertThrowsError(try f.vault.approveHoldRelease(id: hold.id, by: staff)) {
+            guard case VaultError.forbidden = $0 else { return XCTFail("\($0)") }
+        }
+        XCTAssertThrowsError(try f.vault.approveHoldRelease(id: hold.id, by: otherDSL), "another school's DSL") {
+            guard case VaultError.notFound = $0 else { return XCTFail("\($0)") }
+        }
+        XCTAssertThrowsError(try f.vault.requestHoldRelease(id: hold.id, reason: "me too", by: dpo), "one request at a time") {
+            guard case VaultError.conflict = $0 else { return XCTFail("\($0)") }
+        }
+        XCTAssertEqual(try f.vault.catalog.hold(id: hold.id)?.isActive, true)
+        XCTAssertEqual(try f.vault.catalog.record(id: r.id)?.kekID,
+                       try f.vault.keyStatus().first { $0.info.period == KeyStore.holdPeriod }?.info.id, "still under the hold KEK")
+
+        let released = try f.vault.approveHoldRelease(id: hold.id, by: dpo)
+        XCTAssertFalse(released.isActive)
+        XCTAssertEqual(released.releasedBy, dpo.actor)
+        XCTAssertEqual(released.releaseRequestedBy, dsl.actor)
+        XCTAssertEqual(released.releaseReason, "investigation closed")
+        XCTAssertEqual(try f.vault.catalog.hold(id: hold.id), released)
+        XCTAssertNotEqual(try f.vault.catalog.record(id: r.id)?.kekID,
+                          try f.vault.keyStatus().first { $0.info.period == KeyStore.holdPeriod }?.info.id, "back under its period KEK")
+        clock.advance(days: 1)
+        XCTAssertNoThrow(try shred([r.id]), "a fresh request after the release")
+        XCTAssertEqual(try events("hold-release-request").map(\.outcome), ["ok", "refused"])
+        XCTAssertEqual(try events("hold-release").map(\.outcome), ["refused", "ok"])
+        XCTAssertEqual(try events("hold").filter { $0.outcome == "denied" }.count, 2, "the staff member and the other school's DSL")
+        XCTAssertTrue(try f.vault.verifyAudit().isIntact)
+    }
+
+    /// A release request is approved within 30 days and while its requester's account is active
+    /// with the same role and school; otherwise it lapses, and someone asks again.
+    func testAHoldReleaseRequestLapsesAfter30DaysOrWithItsRequestersAccount() throws {
+        let r = try put("held")
+        let hold = try f.vault.placeHold(school: "S1", scope: .record, target: r.id, reason: "police investigation", by: dsl)
+        XCTAssertThrowsError(try f.vault.approveHoldRelease(id: hold.id, by: dpo), "nothing asked yet") {
+            guard case VaultError.conflict(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("no release"), why)
+        }
+        _ = try f.vault.requestHoldRelease(id: hold.id, reason: "investigation closed", by: dsl)
+        clock.advance(days: HoldReleasePolicy.requestLifetimeDays + 1)
+        XCTAssertThrowsError(try f.vault.approveHoldRelease(id: hold.id, by: dpo)) {
+            guard case VaultError.conflict(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("older than") && why.contains("ask again"), why)
+        }
+        // A lapsed request gives way to a new one.
+        _ = try f.vault.requestHoldRelease(id: hold.id, reason: "investigation closed", by: deputy)
+        try f.vault.revokeUser(name: deputy.name, actor: "test")
+        XCTAssertThrowsError(try f.vault.approveHoldRelease(id: hold.id, by: dpo)) {
+            guard case VaultError.conflict(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("revoked"), why)
+        }
+        // The name added again is another account: the request stays dead.
+        let newDeputy = try f.signIn(deputy.name, .deputy, schools: ["S1"])
+        XCTAssertThrowsError(try f.vault.approveHoldRelease(id: hold.id, by: dpo)) {
+            guard case VaultError.conflict(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("revoked"), why)
+        }
+        XCTAssertEqual(try f.vault.catalog.hold(id: hold.id)?.isActive, true)
+        XCTAssertTrue(try events("hold-release-request").last?.reason?.contains("lapsed") == true)
+        try release(hold, by: newDeputy, approver: dpo)
+        XCTAssertEqual(try f.vault.catalog.hold(id: hold.id)?.isActive, false)
+        XCTAssertEqual(try events("hold-release").map(\.outcome), ["refused", "refused", "refused", "refused", "ok"])
     }
 }

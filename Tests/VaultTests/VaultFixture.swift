@@ -56,6 +56,16 @@ final class VaultFixture {
 
     var events: [AuditEvent] { get throws { try vault.auditLog(record: nil, actor: "test:reader") } }
 
+    /// Adds a user and returns them as the server sees them once signed in (with their account id).
+    func signIn(_ name: String, _ role: Role, schools: Set<String>) throws -> Principal {
+        let issued = try vault.addUser(name: name, role: role, schools: schools.sorted(), actor: "test")
+        guard let principal = try vault.authenticate(token: issued.token) else { throw VaultError.forbidden("\(name) did not sign in") }
+        return principal
+    }
+
+    /// The same person as `p` (name, role, schools), added as a user and signed in.
+    func signIn(_ p: Principal) throws -> Principal { try signIn(p.name, p.role, schools: p.schools) }
+
     /// The database, opened directly as an attacker with the file would.
     func tamper(_ sql: String, _ arguments: StatementArguments = []) throws {
         let db = try DatabaseQueue(path: layout.metadata)
@@ -73,6 +83,15 @@ final class VaultFixture {
             if FileManager.default.fileExists(atPath: layout.root + "/" + p, isDirectory: &isDir), !isDir.boolValue { files.append(p) }
         }
         return files
+    }
+}
+
+extension Principal {
+    /// A principal for checks that never look the user's account up (roles, schools, bundles).
+    /// Whatever follows an account (own uploads, a shred request's approval) needs one signed in
+    /// with `VaultFixture.signIn`, whose account exists.
+    init(name: String, role: Role, schools: Set<String>) {
+        self.init(name: name, role: role, schools: schools, account: "unsigned-" + name)
     }
 }
 
