@@ -86,11 +86,11 @@ struct AttachmentRoutes {
         let id = context.parameters.get("id") ?? ""
         let vault = self.vault
         // The audit event is durable when this returns: before the first byte is sent. The first
-        // megabyte is decrypted in the same hop, so a small file costs one trip to the pool.
-        let (download, first, firstMore) = try await pool.run { () throws -> (Handoff<RecordDownload>, ByteBuffer, Bool) in
+        // chunks are decrypted in the same hop, so a small file costs one trip to the pool.
+        let (download, first, firstMore) = try await pool.run { () throws -> (Handoff<RecordDownload>, [ByteBuffer], Bool) in
             let download = try vault.authorizedDownload(id: id, by: principal)
-            let (chunk, more) = try Self.nextBuffer(download)
-            return (Handoff(value: download), chunk, more)
+            let (chunks, more) = try Self.nextChunks(download, count: PacedBody.firstHopChunks(size: download.record.size))
+            return (Handoff(value: download), chunks, more)
         }
         let record = download.value.record
         let headers: HTTPFields = [
@@ -102,31 +102,34 @@ struct AttachmentRoutes {
             .eTag: "\"sha256-\(record.sha256)\"",
         ]
         let pool = self.pool
+        let paced = PacedBody(channel: context.channel)
         let body = ResponseBody(contentLength: Int(record.size)) { writer in
-            var chunk = first, more = firstMore
+            var paced = paced
+            var chunks = first, more = firstMore
             while true {
-                if chunk.readableBytes > 0 {
-                    ServerMetrics.bytesOut.increment(by: chunk.readableBytes)
-                    try await writer.write(chunk)
-                }
+                // Waits while the client is behind: nothing more is decrypted until it reads.
+                try await paced.write(chunks, to: &writer)
                 if !more { break }
                 // A damaged chunk throws here: the connection is then closed without the rest
                 // of the body, so no client mistakes a partial file for a whole one.
-                (chunk, more) = try await pool.run { try Self.nextBuffer(download.value) }
+                (chunks, more) = try await pool.run { try Self.nextChunks(download.value, count: PacedBody.chunksPerHop) }
             }
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: headers, body: body)
     }
 
-    /// Up to `handoffBytes` of plaintext, and whether more follows.
-    static func nextBuffer(_ download: RecordDownload) throws -> (ByteBuffer, Bool) {
-        var out = ByteBuffer()
+    /// The next `count` chunks of plaintext (fewer at the end), each in a buffer of its own, and
+    /// whether more follows.
+    static func nextChunks(_ download: RecordDownload, count: Int) throws -> ([ByteBuffer], Bool) {
+        var chunks: [ByteBuffer] = []
         var more = true
-        while more, out.readableBytes < handoffBytes {
-            more = try download.next { out.writeBytes($0) }
+        while more, chunks.count < count {
+            var chunk = PacedBody.chunkBuffer()
+            more = try download.next { chunk.writeBytes($0) }
+            chunks.append(chunk)
         }
-        return (out, more)
+        return (chunks, more)
     }
 
     // MARK: metadata, audit trail, chronology
