@@ -49,7 +49,8 @@ struct AttachmentRoutes {
             if let announced { try await pool.run { try session.value.expectLength(announced) } }
             var pending = ByteBuffer()
             var received: Int64 = 0
-            for try await buffer in request.body {
+            var body = request.body.makeAsyncIterator()
+            while let buffer = try await Self.nextPart(of: &body) {
                 received += Int64(buffer.readableBytes)
                 var buffer = buffer
                 pending.writeBuffer(&buffer)
@@ -71,9 +72,19 @@ struct AttachmentRoutes {
             ServerMetrics.bytesIn.increment(by: Int64(record.size))
             return try json(RecordJSON(record), status: .created, extra: [.location: "/v1/attachments/\(record.id)"])
         } catch {
-            // A disconnect, a refusal or a failure: nothing of this upload stays.
+            // A disconnect, a refusal or a failure: nothing of this upload stays. Only a body
+            // that did not arrive is the client's; a failure to store it (a full disk) is ours.
             session.value.abort()
-            if error is Problem || error is VaultError { throw error }
+            throw error
+        }
+    }
+
+    /// The next part of an upload's body; a body that breaks off (the client hung up, or sent
+    /// something that is not HTTP) is a 400 that closes the connection.
+    static func nextPart(of body: inout RequestBody.AsyncIterator) async throws -> ByteBuffer? {
+        do {
+            return try await body.next()
+        } catch {
             throw Problem(status: .badRequest, slug: "incomplete-body", title: "Incomplete upload",
                           detail: "the upload did not arrive whole; nothing was stored", closeConnection: true)
         }

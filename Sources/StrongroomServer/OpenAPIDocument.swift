@@ -124,6 +124,7 @@ paths:
         "413": {$ref: "#/components/responses/Problem"}
         "415": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/attachments/{id}:
     get:
       operationId: downloadAttachment
@@ -147,6 +148,7 @@ paths:
         "404": {$ref: "#/components/responses/Problem"}
         "500": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/attachments/{id}/metadata:
     get:
       operationId: attachmentMetadata
@@ -158,6 +160,7 @@ paths:
         "403": {$ref: "#/components/responses/Problem"}
         "404": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/attachments/{id}/audit:
     get:
       operationId: attachmentAuditTrail
@@ -178,6 +181,7 @@ paths:
         "403": {$ref: "#/components/responses/Problem"}
         "404": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/children/{child}/attachments:
     get:
       operationId: childChronology
@@ -207,6 +211,7 @@ paths:
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/children/{child}/dob:
     put:
       operationId: setDateOfBirth
@@ -242,6 +247,7 @@ paths:
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/retention/due:
     get:
       operationId: retentionDue
@@ -278,6 +284,7 @@ paths:
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/holds:
     get:
       operationId: listHolds
@@ -296,6 +303,7 @@ paths:
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
     post:
       operationId: placeHold
       description: >
@@ -329,6 +337,7 @@ paths:
         "403": {$ref: "#/components/responses/Problem"}
         "404": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/holds/{id}:
     delete:
       operationId: releaseHold
@@ -353,6 +362,7 @@ paths:
         "404": {$ref: "#/components/responses/Problem"}
         "409": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/shred-requests:
     post:
       operationId: requestShred
@@ -392,6 +402,7 @@ paths:
         "409": {$ref: "#/components/responses/Problem"}
         "413": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/shred-requests/{id}/approve:
     post:
       operationId: approveShred
@@ -412,6 +423,7 @@ paths:
         "404": {$ref: "#/components/responses/Problem"}
         "409": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/shred-requests/{id}/certificate:
     get:
       operationId: shredCertificate
@@ -426,6 +438,7 @@ paths:
         "404": {$ref: "#/components/responses/Problem"}
         "409": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/bundles:
     post:
       operationId: createBundle
@@ -470,6 +483,7 @@ paths:
         "403": {$ref: "#/components/responses/Problem"}
         "404": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
     get:
       operationId: listBundles
       parameters:
@@ -520,6 +534,7 @@ paths:
         "409": {$ref: "#/components/responses/Problem"}
         "422": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/bundles/{id}/link:
     delete:
       operationId: revokeBundleLink
@@ -547,6 +562,7 @@ paths:
         "404": {$ref: "#/components/responses/Problem"}
         "410": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/receipts/{token}:
     post:
       operationId: confirmBundleReceipt
@@ -569,6 +585,7 @@ paths:
                   receivedAt: {type: string, format: date-time}
         "404": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
 components:
   securitySchemes:
     bearer: {type: http, scheme: bearer}
@@ -577,6 +594,11 @@ components:
   responses:
     Problem:
       description: An RFC 9457 problem document.
+      content: {application/problem+json: {schema: {$ref: "#/components/schemas/Problem"}}}
+    StorageFull:
+      description: >
+        Insufficient Storage: the disk holding the store is full (problem type storage-full).
+        Nothing of the request was stored or done; it succeeds once an operator frees space.
       content: {application/problem+json: {schema: {$ref: "#/components/schemas/Problem"}}}
   schemas:
     OpaqueID: {type: string, pattern: "^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$"}
@@ -767,7 +789,9 @@ components:
         no-such-route, method-not-allowed, bad-request, missing-parameter, missing-content-type, invalid-argument, invalid-identifier, unknown-kind,
         empty, too-large, incomplete-body, type-not-allowed, declared-type-mismatch, dangerous-type, malformed-content,
         link-unusable, cannot-redact,
-        extension-mismatch, audit-unavailable, record-damaged, busy, conflict, invalid-json, internal.
+        extension-mismatch, audit-unavailable, storage-full, record-damaged, busy, conflict, invalid-json, internal.
+        storage-full (507) is the server's disk being full: nothing of the request was stored, it is
+        logged and counted in strongroom_storage_full_total, and the same request succeeds once space is freed.
       properties:
         type: {type: string}
         title: {type: string}
