@@ -2,9 +2,10 @@
 """Slow readers against a running `strongroom serve`, and the server's memory meanwhile.
 
 Opens N connections with a small receive buffer, sends one GET on each (spread over the
-paths given), then reads a little from each connection and pauses, for a fixed number of
-seconds, while sampling VmRSS of the server's process from /proc/PID/status. Then it hangs
-up on all of them and samples once more. Prints one JSON object:
+paths given), then reads a little from each connection and pauses, until every response has
+begun and then for a fixed number of seconds, while sampling VmRSS of the server's process
+from /proc/PID/status. Then it hangs up on all of them and samples once more. Prints one JSON
+object:
 
   connections    connections opened
   answered       connections whose response head arrived with status 200
@@ -41,13 +42,14 @@ def main():
     p.add_argument("--token", required=True)
     p.add_argument("--path", action="append", required=True, help="a path to GET (repeatable)")
     p.add_argument("--connections", type=int, default=200)
-    p.add_argument("--hold", type=float, default=8.0, help="seconds to read slowly once all are connected")
+    p.add_argument("--hold", type=float, default=8.0, help="seconds to read slowly once all responses have begun")
+    p.add_argument("--head-timeout", type=float, default=60.0, help="seconds to wait for every response to begin")
     p.add_argument("--read-bytes", type=int, default=512, help="bytes read from a connection per turn")
     p.add_argument("--pause", type=float, default=0.25, help="seconds between two turns on a connection")
     p.add_argument("--rcvbuf", type=int, default=4096)
     a = p.parse_args()
-    if not 1 <= a.connections <= 2000 or not 0 < a.hold <= 600:
-        sys.exit("slow-readers: --connections must be 1-2000 and --hold 0-600 seconds")
+    if not 1 <= a.connections <= 2000 or not 0 < a.hold <= 600 or not 0 < a.head_timeout <= 600:
+        sys.exit("slow-readers: --connections must be 1-2000, --hold and --head-timeout 0-600 seconds")
 
     conns = []
     for i in range(a.connections):
@@ -92,11 +94,16 @@ def main():
 
     peak = 0
     start = time.monotonic()
-    end = start + a.hold
+    # The hold starts once every response has begun (or the head timeout is over), so a busy
+    # machine that is slow to answer them all still gets the full hold with all of them open.
+    head_deadline = start + a.head_timeout
+    end = None
     next_sample = start
     while True:
         now = time.monotonic()
-        if now >= end:
+        if end is None and (all(c["status"] != 0 or c["closed"] for c in conns) or now >= head_deadline):
+            end = now + a.hold
+        if end is not None and now >= end:
             break
         if now >= next_sample:
             peak = max(peak, status_kib(a.pid, "VmRSS"))
