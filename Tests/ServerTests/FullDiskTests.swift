@@ -158,7 +158,7 @@ final class FullDiskTests: XCTestCase {
         let logged = try String(contentsOfFile: log, encoding: .utf8)
         let fullLines = logged.split(separator: "\n").filter { $0.contains("the disk holding the store is full") }
         XCTAssertEqual(fullLines.count, 4, logged)
-        XCTAssertTrue(fullLines.allSatisfy { $0.contains("error") }, "logged at error level: \(fullLines)")
+        XCTAssertTrue(fullLines.allSatisfy { $0.contains(" error ") }, "logged at error level: \(fullLines)")
         XCTAssertFalse(logged.contains("secret-name") || logged.contains("CHILDQX7"), "the log names a file or a child: \(logged)")
 
         // Nothing half-stored: three records, each whole, and the audit log intact.
