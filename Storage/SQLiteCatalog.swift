@@ -105,7 +105,7 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
                 }
             }
         } catch let error as DatabaseError {
-            throw StorageError.database(Self.describe(error))
+            throw StorageError.from(error)
         }
     }
 
@@ -291,7 +291,7 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
 
     func guarded<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch let error as DatabaseError {
-            throw StorageError.database(Self.describe(error))
+            throw StorageError.from(error)
         }
     }
 
@@ -318,6 +318,9 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
     func auditedWrite<T>(_ work: @escaping (Database) throws -> T) throws -> T {
         do {
             return try committer.run(work)
+        } catch let error as DatabaseError where StorageError.isOutOfSpace(error) {
+            // Not written for want of space: said so, since freeing space is the remedy.
+            throw StorageError.from(error)
         } catch let error as DatabaseError {
             throw StorageError.auditUnavailable(Self.describe(error))
         } catch StorageError.database(let why) {

@@ -28,6 +28,10 @@ public enum StorageError: Error, Sendable, Equatable {
     case io(operation: String, path: String, errno: Int32)
     /// The metadata database failed or refused the operation.
     case database(String)
+    /// The file system holding the store is full (or its quota used up): `what` could not grow
+    /// (never a path). Nothing of the operation was kept; it succeeds once space is freed.
+    /// A file operation failing this way stays `.io` with its errno; `isOutOfSpace` covers both.
+    case outOfSpace(String)
     /// The audit event could not be written durably, so the operation was not done.
     case auditUnavailable(String)
     /// The stored audit log is not an append-only extension of the newest signed checkpoint (or
@@ -66,6 +70,7 @@ extension StorageError: CustomStringConvertible {
         case .invalidIdentifier(let field, let rule): return "\(field) is not a valid identifier: \(rule)"
         case .io(let op, let path, let code): return "\(op) \(path) failed: \(String(cString: strerror(code)))"
         case .database(let why): return "metadata database: \(why)"
+        case .outOfSpace(let what): return "the disk holding the store is full: \(what) could not grow, so nothing was stored; free space and try again"
         case .auditUnavailable(let why): return "the audit log cannot be written, so nothing was done: \(why)"
         case .auditRewritten(let why): return "the audit log was changed behind the vault's back, so nothing was done: \(why)"
         case .unsupportedFormat(let why): return "unsupported store format: \(why)"

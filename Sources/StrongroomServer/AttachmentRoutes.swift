@@ -49,7 +49,8 @@ struct AttachmentRoutes {
             if let announced { try await pool.run { try session.value.expectLength(announced) } }
             var pending = ByteBuffer()
             var received: Int64 = 0
-            for try await buffer in request.body {
+            var body = request.body.makeAsyncIterator()
+            while let buffer = try await Self.nextPart(of: &body) {
                 received += Int64(buffer.readableBytes)
                 var buffer = buffer
                 pending.writeBuffer(&buffer)
@@ -71,9 +72,19 @@ struct AttachmentRoutes {
             ServerMetrics.bytesIn.increment(by: Int64(record.size))
             return try json(RecordJSON(record), status: .created, extra: [.location: "/v1/attachments/\(record.id)"])
         } catch {
-            // A disconnect, a refusal or a failure: nothing of this upload stays.
+            // A disconnect, a refusal or a failure: nothing of this upload stays. Only a body
+            // that did not arrive is the client's; a failure to store it (a full disk) is ours.
             session.value.abort()
-            if error is Problem || error is VaultError { throw error }
+            throw error
+        }
+    }
+
+    /// The next part of an upload's body; a body that breaks off (the client hung up, or sent
+    /// something that is not HTTP) is a 400 that closes the connection.
+    static func nextPart(of body: inout RequestBody.AsyncIterator) async throws -> ByteBuffer? {
+        do {
+            return try await body.next()
+        } catch {
             throw Problem(status: .badRequest, slug: "incomplete-body", title: "Incomplete upload",
                           detail: "the upload did not arrive whole; nothing was stored", closeConnection: true)
         }
@@ -86,11 +97,11 @@ struct AttachmentRoutes {
         let id = context.parameters.get("id") ?? ""
         let vault = self.vault
         // The audit event is durable when this returns: before the first byte is sent. The first
-        // megabyte is decrypted in the same hop, so a small file costs one trip to the pool.
-        let (download, first, firstMore) = try await pool.run { () throws -> (Handoff<RecordDownload>, ByteBuffer, Bool) in
+        // chunks are decrypted in the same hop, so a small file costs one trip to the pool.
+        let (download, first, firstMore) = try await pool.run { () throws -> (Handoff<RecordDownload>, [ByteBuffer], Bool) in
             let download = try vault.authorizedDownload(id: id, by: principal)
-            let (chunk, more) = try Self.nextBuffer(download)
-            return (Handoff(value: download), chunk, more)
+            let (chunks, more) = try Self.nextChunks(download, count: PacedBody.firstHopChunks(size: download.record.size))
+            return (Handoff(value: download), chunks, more)
         }
         let record = download.value.record
         let headers: HTTPFields = [
@@ -102,31 +113,34 @@ struct AttachmentRoutes {
             .eTag: "\"sha256-\(record.sha256)\"",
         ]
         let pool = self.pool
+        let paced = PacedBody(channel: context.channel)
         let body = ResponseBody(contentLength: Int(record.size)) { writer in
-            var chunk = first, more = firstMore
+            var paced = paced
+            var chunks = first, more = firstMore
             while true {
-                if chunk.readableBytes > 0 {
-                    ServerMetrics.bytesOut.increment(by: chunk.readableBytes)
-                    try await writer.write(chunk)
-                }
+                // Waits while the client is behind: nothing more is decrypted until it reads.
+                try await paced.write(chunks, to: &writer)
                 if !more { break }
                 // A damaged chunk throws here: the connection is then closed without the rest
                 // of the body, so no client mistakes a partial file for a whole one.
-                (chunk, more) = try await pool.run { try Self.nextBuffer(download.value) }
+                (chunks, more) = try await pool.run { try Self.nextChunks(download.value, count: PacedBody.chunksPerHop) }
             }
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: headers, body: body)
     }
 
-    /// Up to `handoffBytes` of plaintext, and whether more follows.
-    static func nextBuffer(_ download: RecordDownload) throws -> (ByteBuffer, Bool) {
-        var out = ByteBuffer()
+    /// The next `count` chunks of plaintext (fewer at the end), each in a buffer of its own, and
+    /// whether more follows.
+    static func nextChunks(_ download: RecordDownload, count: Int) throws -> ([ByteBuffer], Bool) {
+        var chunks: [ByteBuffer] = []
         var more = true
-        while more, out.readableBytes < handoffBytes {
-            more = try download.next { out.writeBytes($0) }
+        while more, chunks.count < count {
+            var chunk = PacedBody.chunkBuffer()
+            more = try download.next { chunk.writeBytes($0) }
+            chunks.append(chunk)
         }
-        return (out, more)
+        return (chunks, more)
     }
 
     // MARK: metadata, audit trail, chronology

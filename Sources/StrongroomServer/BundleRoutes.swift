@@ -5,6 +5,9 @@ import NIOCore
 import NIOPosix
 import Storage
 import Vault
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Bundles for agencies (docs/openapi.yaml, docs/bundles.md): drafted by a DSL or deputy,
 /// released by another, fetched by the recipient through a link that needs no account.
@@ -109,16 +112,18 @@ struct SharedLinkRoutes {
         let pool = self.pool
         let size = Int(use.size)
         let handed = Handoff(value: handle)
+        let paced = PacedBody(channel: context.channel)
         let body = ResponseBody(contentLength: size) { writer in
+            var paced = paced
             defer { try? handed.value.close() }
             var sent = 0
             do {
                 while sent < size {
-                    let chunk = try await pool.run { try handed.value.read(upToCount: 1 << 20) ?? Data() }
-                    guard !chunk.isEmpty else { throw VaultError.linkUnusable("the bundle's file ended early") }
-                    sent += chunk.count
-                    ServerMetrics.bytesOut.increment(by: chunk.count)
-                    try await writer.write(ByteBuffer(bytes: chunk))
+                    // Read only once the client has taken what was sent (`PacedBody`).
+                    let left = size - sent, count = sent == 0 ? PacedBody.firstHopChunks(size: Int64(size)) : PacedBody.chunksPerHop
+                    let chunks = try await pool.run { try Self.readChunks(handed.value, count: count, upTo: left) }
+                    try await paced.write(chunks, to: &writer)
+                    sent += chunks.reduce(0) { $0 + $1.readableBytes }
                 }
                 try await writer.finish(nil)
             } catch {
@@ -129,6 +134,28 @@ struct SharedLinkRoutes {
             if use.last { vault.discardBundleFiles(use.bundle.id) }
         }
         return Response(status: .ok, headers: headers, body: body)
+    }
+
+    /// Up to `count` chunks of the file (no more than `limit` bytes), read straight into
+    /// chunk-sized buffers. Throws if the file ends first.
+    static func readChunks(_ file: FileHandle, count: Int, upTo limit: Int) throws -> [ByteBuffer] {
+        var chunks: [ByteBuffer] = []
+        var total = 0
+        while chunks.count < count, total < limit {
+            var chunk = PacedBody.chunkBuffer()
+            let want = min(PacedBody.chunkBytes, limit - total)
+            let n = try chunk.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { room in
+                while true {
+                    let n = Glibc.read(file.fileDescriptor, room.baseAddress, want)
+                    if n >= 0 { return n }
+                    if errno != EINTR { throw VaultError.storage(.io(operation: "read", path: "the bundle's file", errno: errno)) }
+                }
+            }
+            guard n > 0 else { throw VaultError.linkUnusable("the bundle's file ended early") }
+            total += n
+            chunks.append(chunk)
+        }
+        return chunks
     }
 
     /// The receipt token is not the download token: whoever the agency passes the unpacked

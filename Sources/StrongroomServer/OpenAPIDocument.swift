@@ -132,6 +132,7 @@ paths:
         "413": {$ref: "#/components/responses/Problem"}
         "415": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/attachments/{id}:
     get:
       operationId: downloadAttachment
@@ -155,6 +156,7 @@ paths:
         "404": {$ref: "#/components/responses/Problem"}
         "500": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/attachments/{id}/metadata:
     get:
       operationId: attachmentMetadata
@@ -166,6 +168,7 @@ paths:
         "403": {$ref: "#/components/responses/Problem"}
         "404": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/attachments/{id}/audit:
     get:
       operationId: attachmentAuditTrail
@@ -186,6 +189,7 @@ paths:
         "403": {$ref: "#/components/responses/Problem"}
         "404": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/children/{child}/attachments:
     get:
       operationId: childChronology
@@ -215,6 +219,7 @@ paths:
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/children/{child}/dob:
     put:
       operationId: setDateOfBirth
@@ -250,6 +255,7 @@ paths:
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/retention/due:
     get:
       operationId: retentionDue
@@ -286,6 +292,7 @@ paths:
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/holds:
     get:
       operationId: listHolds
@@ -304,6 +311,7 @@ paths:
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
     post:
       operationId: placeHold
       description: >
@@ -337,6 +345,7 @@ paths:
         "403": {$ref: "#/components/responses/Problem"}
         "404": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/holds/{id}:
     delete:
       operationId: requestHoldRelease
@@ -384,6 +393,7 @@ paths:
         "404": {$ref: "#/components/responses/Problem"}
         "409": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/shred-requests:
     post:
       operationId: requestShred
@@ -423,6 +433,7 @@ paths:
         "409": {$ref: "#/components/responses/Problem"}
         "413": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/shred-requests/{id}/approve:
     post:
       operationId: approveShred
@@ -443,6 +454,7 @@ paths:
         "404": {$ref: "#/components/responses/Problem"}
         "409": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/shred-requests/{id}/certificate:
     get:
       operationId: shredCertificate
@@ -457,6 +469,7 @@ paths:
         "404": {$ref: "#/components/responses/Problem"}
         "409": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/bundles:
     post:
       operationId: createBundle
@@ -501,6 +514,7 @@ paths:
         "403": {$ref: "#/components/responses/Problem"}
         "404": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
     get:
       operationId: listBundles
       parameters:
@@ -551,6 +565,7 @@ paths:
         "409": {$ref: "#/components/responses/Problem"}
         "422": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/bundles/{id}/link:
     delete:
       operationId: revokeBundleLink
@@ -578,6 +593,7 @@ paths:
         "404": {$ref: "#/components/responses/Problem"}
         "410": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
   /v1/receipts/{token}:
     post:
       operationId: confirmBundleReceipt
@@ -600,6 +616,7 @@ paths:
                   receivedAt: {type: string, format: date-time}
         "404": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
 components:
   securitySchemes:
     bearer: {type: http, scheme: bearer}
@@ -608,6 +625,11 @@ components:
   responses:
     Problem:
       description: An RFC 9457 problem document.
+      content: {application/problem+json: {schema: {$ref: "#/components/schemas/Problem"}}}
+    StorageFull:
+      description: >
+        Insufficient Storage: the disk holding the store is full (problem type storage-full).
+        Nothing of the request was stored or done; it succeeds once an operator frees space.
       content: {application/problem+json: {schema: {$ref: "#/components/schemas/Problem"}}}
   schemas:
     OpaqueID: {type: string, pattern: "^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$"}
@@ -810,7 +832,9 @@ components:
         no-such-route, method-not-allowed, bad-request, missing-parameter, missing-content-type, invalid-argument, invalid-identifier, unknown-kind,
         empty, too-large, incomplete-body, type-not-allowed, declared-type-mismatch, dangerous-type, malformed-content,
         link-unusable, cannot-redact,
-        extension-mismatch, audit-unavailable, record-damaged, busy, conflict, invalid-json, internal.
+        extension-mismatch, audit-unavailable, storage-full, record-damaged, busy, conflict, invalid-json, internal.
+        storage-full (507) is the server's disk being full: nothing of the request was stored, it is
+        logged and counted in strongroom_storage_full_total, and the same request succeeds once space is freed.
       properties:
         type: {type: string}
         title: {type: string}

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import KeyManagement
 import Storage
 import Vault
 
@@ -34,6 +35,14 @@ struct Problem: HTTPResponseError {
         status: .unauthorized, slug: "unauthenticated", title: "Not signed in",
         detail: "send a valid bearer token in the Authorization header (an operator issues one with strongroom user add)")
 
+    /// The store's disk is full: the server's failure, not the request's, and one an operator
+    /// fixes by freeing space, after which the same request succeeds. The connection closes so a
+    /// client stops sending an upload that cannot be stored.
+    static let storageFull = Problem(
+        status: .init(code: 507, reasonPhrase: "Insufficient Storage"), slug: "storage-full", title: "Storage full",
+        detail: "the server's disk is full, so nothing was stored or done; an operator has been told: try again later",
+        closeConnection: true)
+
     /// The one place vault errors become HTTP statuses.
     static func from(_ error: Error) -> Problem {
         if let problem = error as? Problem { return problem }
@@ -48,10 +57,13 @@ struct Problem: HTTPResponseError {
             return Problem(status: http.status, slug: slug, title: http.status.reasonPhrase,
                            detail: http.status.code < 500 ? "see /openapi.yaml for the routes and methods this service answers" : "the server failed")
         }
-        guard let vault = error as? VaultError else {
+        // A storage or key error that reached here unwrapped is mapped as the vault's would be.
+        let wrapped = (error as? StorageError).map(VaultError.storage) ?? (error as? KeyManagementError).map(VaultError.key)
+        guard let vault = error as? VaultError ?? wrapped else {
             return Problem(status: .internalServerError, slug: "internal", title: "Internal error",
                            detail: "the server failed; the request id identifies it in the server's log")
         }
+        if vault.isOutOfSpace { return .storageFull }
         switch vault {
         case .refused(let refusal):
             switch refusal.reason {
@@ -139,7 +151,12 @@ struct ProblemMiddleware: RouterMiddleware {
             if case .refused(let refusal) = error as? VaultError {
                 ServerMetrics.refusals(refusal.code).increment()
             }
-            if problem.status.code >= 500 {
+            if problem.slug == Problem.storageFull.slug {
+                ServerMetrics.storageFull.increment()
+                // What the operator must do; no path, record or content.
+                context.logger.error("the disk holding the store is full: requests that write are refused until space is freed",
+                                     metadata: ["problem": .string(problem.slug)])
+            } else if problem.status.code >= 500 {
                 // The error's description names no file content, filename or token.
                 context.logger.error("request failed", metadata: ["problem": .string(problem.slug), "error": .string("\(error)")])
             }

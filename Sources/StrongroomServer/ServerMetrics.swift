@@ -11,6 +11,8 @@ enum ServerMetrics {
     static func refusals(_ code: String) -> CoreMetrics.Counter {
         CoreMetrics.Counter(label: "strongroom_refusals_total", dimensions: [("reason", code)])
     }
+    /// Requests refused because the disk holding the store is full (answered 507).
+    static let storageFull = CoreMetrics.Counter(label: "strongroom_storage_full_total")
     static let auditAppend = CoreMetrics.Timer(label: "strongroom_audit_append_seconds", preferredDisplayUnit: .seconds)
 
     private static let lock = NSLock()
@@ -23,6 +25,8 @@ enum ServerMetrics {
             let registry = PrometheusCollectorRegistry()
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
             Self.registry = registry
+            // Shown at 0 from the start, so an alert can watch it increase.
+            storageFull.increment(by: 0)
             return registry
         }
     }

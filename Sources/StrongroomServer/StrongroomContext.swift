@@ -8,10 +8,13 @@ public struct StrongroomContext: RequestContext, RemoteAddressRequestContext {
     public var principal: Principal?
     /// The connection's peer (not anything a header claims).
     public let remoteAddress: SocketAddress?
+    /// The connection: streamed responses pace themselves on its event loop (`PacedBody`).
+    let channel: any Channel
 
     public init(source: Source) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+        channel = source.channel
         // Hummingbird's request ids count up; problem documents show the id to anyone, who could
         // then count everybody else's requests between two of their own. A random id instead.
         var random = SystemRandomNumberGenerator()

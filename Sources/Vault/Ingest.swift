@@ -227,7 +227,7 @@ public final class IngestSession {
                     if bytes.count > room {
                         let rest = UnsafeRawBufferPointer(rebasing: bytes[room...])
                         try scanForMarkup(rest)
-                        try writer!.write(rest)
+                        try vaulting { try writer!.write(rest) }
                     }
                 }
             case .streaming:

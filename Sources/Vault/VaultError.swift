@@ -69,6 +69,18 @@ extension VaultError: CustomStringConvertible {
     }
 }
 
+extension VaultError {
+    /// The disk holding the store is full (ENOSPC, EDQUOT, SQLite's database full): nothing was
+    /// stored, the request was not at fault, and it can succeed once an operator frees space.
+    public var isOutOfSpace: Bool {
+        switch self {
+        case .storage(let error): error.isOutOfSpace
+        case .key(.io(_, let code)): StorageError.isOutOfSpace(errno: code)
+        default: false
+        }
+    }
+}
+
 /// Runs `body`, turning module errors into `VaultError`.
 func vaulting<T>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch { throw VaultError.wrap(error) }

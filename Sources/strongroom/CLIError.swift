@@ -21,7 +21,7 @@ enum CLIError {
     static func map(_ error: Error) -> Error {
         if error is ExitCode || error is CleanExit { return error }
         if let vault = error as? VaultError {
-            Output.error(vault.description)
+            Output.error(message(vault))
             return ExitCode(code(vault))
         }
         if let e = error as? KeyManagementError { return map(VaultError.key(e)) }
@@ -32,6 +32,14 @@ enum CLIError {
             return ExitCode(message.code)
         }
         return error  // ArgumentParser's own errors print usage and exit 64.
+    }
+
+    /// What the operator reads. A full disk is named as such first: the file named after it
+    /// is where it was noticed, not what is wrong.
+    static func message(_ error: VaultError) -> String {
+        if case .storage(.outOfSpace) = error { return error.description }  // says so already
+        if error.isOutOfSpace { return "the disk holding the store is full, so nothing was stored; free space and try again (\(error))" }
+        return error.description
     }
 
     static func code(_ error: VaultError) -> Int32 {
@@ -58,6 +66,7 @@ enum CLIError {
             case .invalidIdentifier: return refused
             case .io: return ioError
             case .database: return ioError
+            case .outOfSpace: return ioError
             case .auditUnavailable, .auditRewritten: return auditUnavailable
             case .unsupportedFormat: return config
             case .userExists: return cannotCreate

@@ -11,7 +11,7 @@ struct Strongroom: AsyncParsableCommand {
             Exit codes: 0 success; 1 verification found problems; 64 usage; 65 input refused \
             (type, size, identifier); 66 no such record or file; 69 audit log unavailable (nothing \
             was done); 70 internal error; 73 store or output file exists or cannot be created (an \
-            output path that is a symlink, device, FIFO or folder); 74 I/O error; 75 busy, \
+            output path that is a symlink, device, FIFO or folder); 74 I/O error or disk full; 75 busy, \
             try again; 77 key problem (wrong passphrase, unsafe key file); 78 store missing or misconfigured.
             """,
         subcommands: [
