@@ -58,10 +58,20 @@ enum AuditConsistency {
     /// the newest signed checkpoint that carries a right edge matching its root (or from the
     /// genesis), over every later event, checking every later checkpoint and `outside` (the
     /// newest checkpoint of the witness, which the database cannot cut back). Returns the size
-    /// the proof started from with the proof.
+    /// the proof started from with the proof. Only a vault this process has just created
+    /// (`newVault`) may have a log that does not begin with its init event.
     static func establish(
-        _ db: Database, vaultID: String, publicKey: VaultPublicKey, trusted: Checkpoint?, outside: Checkpoint?, keyedUpTo: Int
+        _ db: Database, vaultID: String, publicKey: VaultPublicKey, trusted: Checkpoint?, outside: Checkpoint?, keyedUpTo: Int,
+        newVault: Bool
     ) throws -> (from: Int, log: ProvenLog) {
+        // Every vault's log begins with its init event, signed as the store was created: an
+        // empty log, or one beginning otherwise, was emptied or replaced, never signed so.
+        if !newVault {
+            let first = try Row.fetchOne(db.cachedStatement(sql: "SELECT action, outcome FROM audit_events WHERE seq = 1"))
+            guard let first, first[0] as String == "init", first[1] as String == AuditOutcome.ok.rawValue else {
+                throw refuse("the audit log does not begin with the vault's init event: it was emptied or replaced")
+            }
+        }
         let stored = try checkpoints(db, vaultID: vaultID, after: 0)
         for (checkpoint, _) in stored where checkpoint != trusted && !checkpoint.verifySignature(publicKey: publicKey) {
             throw refuse("the audit checkpoint at \(checkpoint.treeSize) events does not carry the vault's signature")

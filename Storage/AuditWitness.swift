@@ -87,10 +87,15 @@ public final class AuditWitness: @unchecked Sendable {
         guard fdatasync(fd) == 0 else { throw StorageError.io(operation: "fsync audit witness", path: path, errno: errno) }
     }
 
-    /// The newest checkpoint of this vault in the witness (its last whole line; a line a crash
-    /// cut short is passed over). A witness that is configured but cannot be read is an error:
-    /// the proof it anchors cannot be made.
-    public func newest(vaultID: String) throws -> Checkpoint? {
+    /// How much of the witness's end a keyed process reads for its newest checkpoint.
+    static let tailBytes = 256 << 10
+
+    /// The newest checkpoint of this vault in the witness: the largest carrying the vault's
+    /// signature among the lines of its last 256 KiB (about a thousand checkpoints: lines that do
+    /// not parse, older copies and other vaults' checkpoints appended after it change nothing,
+    /// unless there are so many that they push it out; `audit verify` reads the whole file). A witness that is configured
+    /// but cannot be read is an error: the proof it anchors cannot be made.
+    public func newest(vaultID: String, publicKey: VaultPublicKey) throws -> Checkpoint? {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else {
             throw StorageError.auditUnavailable(
@@ -102,14 +107,19 @@ public final class AuditWitness: @unchecked Sendable {
             throw StorageError.auditUnavailable("the audit witness \(path) is not a regular file")
         }
         let size = Int(info.st_size)
-        let length = min(size, 64 * 1024)
+        let length = min(size, Self.tailBytes)
         var tail = [UInt8](repeating: 0, count: length)
-        let n = tail.withUnsafeMutableBytes { pread(fd, $0.baseAddress, length, off_t(size - length)) }
-        guard n == length else { throw StorageError.io(operation: "read audit witness", path: path, errno: n < 0 ? errno : EIO) }
-        for line in tail.split(separator: 0x0a).reversed() {
-            if let checkpoint = Checkpoint.parse(Array(line)), checkpoint.vaultID == vaultID { return checkpoint }
+        var done = 0
+        while done < length {
+            let n = tail.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, length - done, off_t(size - length + done)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw StorageError.io(operation: "read audit witness", path: path, errno: n < 0 ? errno : EIO) }
+            done += n
         }
-        return nil
+        // The largest first; a signature is checked only until one holds.
+        let candidates = tail.split(separator: 0x0a).compactMap { Checkpoint.parse(Array($0)) }
+            .filter { $0.vaultID == vaultID }.sorted { $0.treeSize > $1.treeSize }
+        return candidates.first { $0.verifySignature(publicKey: publicKey) }
     }
 
     /// Every checkpoint of this vault in the witness, in file order (for `audit verify`).

@@ -25,6 +25,9 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
     private(set) var lastSigned: Checkpoint?
     /// Where each signed checkpoint is also written, outside the database (docs/audit.md).
     public let witness: AuditWitness?
+    /// Made by this process (`create`): its log may start empty. Any other log must begin with
+    /// the vault's init event.
+    private let isNew: Bool
     let clock: @Sendable () -> Date
 
     public struct Options: Sendable {
@@ -77,6 +80,7 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
         self.vaultID = vaultID
         self.clock = clock
         self.witness = options.witness
+        self.isNew = creating
         do {
             pool = try DatabasePool(path: path, configuration: config)
             committer = GroupCommit(
@@ -368,7 +372,8 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
             (from, log) = (proven.size, try AuditConsistency.extend(db, proven, vaultID: vaultID, publicKey: key, trusted: lastSigned, keyedUpTo: start))
         } else {
             (from, log) = try AuditConsistency.establish(
-                db, vaultID: vaultID, publicKey: key, trusted: lastSigned, outside: try witness?.newest(vaultID: vaultID), keyedUpTo: start)
+                db, vaultID: vaultID, publicKey: key, trusted: lastSigned, outside: try witness?.newest(vaultID: vaultID, publicKey: key),
+                keyedUpTo: start, newVault: isNew)
         }
         let size = log.size
         guard size > 0 else { return }
@@ -581,11 +586,12 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
     }
 
     public func proveAuditLog(publicKey: VaultPublicKey) throws {
-        let outside = try witness?.newest(vaultID: vaultID)
+        let outside = try witness?.newest(vaultID: vaultID, publicKey: publicKey)
         try guarded {
             try pool.read { db in
                 let size = try AuditConsistency.head(db).size
-                _ = try AuditConsistency.establish(db, vaultID: vaultID, publicKey: publicKey, trusted: nil, outside: outside, keyedUpTo: size)
+                _ = try AuditConsistency.establish(
+                    db, vaultID: vaultID, publicKey: publicKey, trusted: nil, outside: outside, keyedUpTo: size, newVault: false)
             }
         }
     }

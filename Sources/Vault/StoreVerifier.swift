@@ -156,6 +156,9 @@ extension Vault {
         let lock = try StoreLock(path: layout.lockFile, exclusive: true, wait: false)
         defer { withExtendedLifetime(lock) {} }
         var report = GCReport()
+        // A blob is an orphan only if the log, proved against its newest signed checkpoint, has
+        // no put event for it: an emptied or rewritten log must not make evidence look orphaned.
+        try vaulting { try catalog.proveAuditLog(publicKey: publicKey) }
         try vaulting {
             let known = try catalog.allRecordIDs()
             let filed = try catalog.filedRecords()

@@ -188,7 +188,7 @@ final class AuditRewriteFamilyTests: XCTestCase {
         let saved = try db.read { try Row.fetchOne($0, sql: "SELECT * FROM audit_checkpoints WHERE tree_size = 8")! }
         let witnessed = try SQLiteCatalog.open(path: dir + "/metadata.sqlite", vaultID: keys.vaultID, options: options)
         try witnessed.append([AuditEntry(actor: "cli:op", action: "get", outcome: .ok)], signer: signer)
-        let copied = try AuditWitness(path: witnessPath).newest(vaultID: keys.vaultID)
+        let copied = try AuditWitness(path: witnessPath).newest(vaultID: keys.vaultID, publicKey: signer.publicKey)
         XCTAssertEqual(copied?.treeSize, 9)
         XCTAssertEqual(copied, try witnessed.latestCheckpoint())
         witnessed.close()
