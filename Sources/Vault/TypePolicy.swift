@@ -112,6 +112,9 @@ public enum TypePolicy {
         "text/javascript", "application/x-shellscript", "application/x-sh",
     ]
 
+    static let htmlFamily = "an HTML page"
+    static let markupInText = "HTML or script markup in a text file"
+
     /// A family name for types that are refused, so a refusal can say what the file really is.
     public static func family(ofMIME mime: String) -> String? {
         let m = normalise(mime)
@@ -132,7 +135,7 @@ public enum TypePolicy {
         if m == "inode/x-empty" || m == "application/x-empty" { return "empty" }
         if executables.contains(m) { return "an executable program" }
         if archives.contains(m) { return "an archive" }
-        if m == "text/html" || m == "application/xhtml+xml" { return "an HTML page" }
+        if m == "text/html" || m == "application/xhtml+xml" { return htmlFamily }
         if m == "image/svg+xml" { return "an SVG image, which can carry script" }
         if m == "text/xml" || m == "application/xml" { return "an XML document" }
         if m.hasPrefix("text/x-") || m == "application/javascript" || m == "text/javascript"
@@ -146,14 +149,6 @@ public enum TypePolicy {
         return EvidenceType.byExtension[filename[filename.index(after: dot)...].lowercased()]
     }
 
-    /// Markup that libmagic sometimes calls text/plain (an iframe or form without <html>).
-    /// A text file that carries it is refused as HTML: it could run if ever rendered. The
-    /// ingest goes on scanning past the sniffed prefix (`MarkupScanner`).
-    static func containsMarkup(_ prefix: UnsafeRawBufferPointer) -> Bool {
-        var scanner = MarkupScanner()
-        return scanner.scan(prefix)
-    }
-
     /// libmagic names MPEG audio and ADTS from a two-byte frame sync; the frames must also chain.
     static func framesChain(sniffedMIME: String, prefix: UnsafeRawBufferPointer) -> Bool {
         switch sniffedMIME {
@@ -163,22 +158,53 @@ public enum TypePolicy {
         }
     }
 
-    /// Decides whether content sniffed as `sniffedMIME` may be stored as `kind`, given what the
-    /// client declared and what the filename claims. Throws the refusal a person can act on.
+    /// A file found acceptable from its first bytes.
+    public struct Accepted {
+        public let type: EvidenceType
+        /// The MIME type to record: libmagic's, or `text/plain` where libmagic's answer was a
+        /// guess about text (`TextContent`).
+        public let mime: String
+        /// What the rest of the file must still pass, already fed the sniffed bytes; nil when
+        /// nothing is checked past them.
+        var inspection: ContentInspection?
+    }
+
+    /// Decides whether content sniffed as `sniffedMIME` (libmagic's answer for `prefix`, the
+    /// file's first bytes) may be stored as `kind`, given what the client declared and what the
+    /// filename claims. Throws the refusal a person can act on. Text is scanned for markup, in
+    /// `prefix` and then, through the returned inspection, in the rest of the file; when
+    /// `prefixIsWholeFile`, to the end here.
     public static func check(
-        kind: String, sniffedMIME: String, declaredMIME: String?, filename: String?, prefix: UnsafeRawBufferPointer
-    ) throws -> EvidenceType {
+        kind: String, sniffedMIME: String, declaredMIME: String?, filename: String?, prefix: UnsafeRawBufferPointer,
+        prefixIsWholeFile: Bool = true
+    ) throws -> Accepted {
         guard let allowedTypes = allowed[kind] else { throw VaultError.unknownKind(kind, known: kinds) }
         let allowedNames = allowedTypes.map(\.displayName)
-        let sniffed = normalise(sniffedMIME)
-        func refuse(_ reason: Refusal.Reason) -> VaultError {
-            .refused(Refusal(reason: reason, kind: kind, declared: declaredMIME.map(printableDeclared), found: sniffed, allowed: allowedNames))
+        let libmagic = normalise(sniffedMIME)
+        var sniffed = libmagic
+        // libmagic's guesses about text give way to the text rules (`TextContent`).
+        if !TextContent.trusts(libmagic), TextContent.isText(prefix, wholeFile: prefixIsWholeFile) { sniffed = "text/plain" }
+        func refuse(_ reason: Refusal.Reason, found: String? = nil) -> VaultError {
+            .refused(Refusal(
+                reason: reason, kind: kind, declared: declaredMIME.map(printableDeclared), found: found ?? sniffed, allowed: allowedNames))
+        }
+        func inspect(_ check: any ContentCheck, found: String) throws -> ContentInspection {
+            var inspection = ContentInspection(check: check, found: found)
+            if let reason = inspection.scan(prefix) ?? (prefixIsWholeFile ? inspection.finish() : nil) {
+                throw refuse(reason, found: found)
+            }
+            return inspection
         }
         if let family = family(ofMIME: sniffed) {
             throw refuse(family == "empty" ? .empty : .dangerous(family))
         }
         guard let type = EvidenceType(mime: sniffed) else { throw refuse(.notAllowed) }
-        if type == .text, containsMarkup(prefix) { throw refuse(.dangerous("HTML or script markup in a text file")) }
+        var inspection: ContentInspection?
+        if type == .text {
+            // Markup first: it is the more important reason to give.
+            let family = libmagic == sniffed ? markupInText : (family(ofMIME: libmagic) ?? markupInText)
+            inspection = try inspect(MarkupCheck(family: family), found: libmagic)
+        }
         if !framesChain(sniffedMIME: sniffed, prefix: prefix) { throw refuse(.malformed(type.displayName)) }
         if let declared = declaredMIME.map(normalise), !declared.isEmpty, declared != "application/octet-stream" {
             guard EvidenceType(mime: declared) == type else { throw refuse(.declaredMismatch) }
@@ -187,8 +213,9 @@ public enum TypePolicy {
             throw refuse(.extensionMismatch(claimed.displayName))
         }
         guard allowedTypes.contains(type) else { throw refuse(.notAllowed) }
-        return type
+        return Accepted(type: type, mime: sniffed, inspection: inspection)
     }
+
 }
 
 /// Why a file was refused: which kind, what was declared, what was found, what is allowed.
