@@ -183,8 +183,8 @@ public final class IngestSession {
     private var upload: BlobUpload?
     private var writer: BlobWriter?
     private var sniffedType: EvidenceType?
-    /// Text is scanned for markup to the last byte, not only in the sniffed prefix: this carries
-    /// on where `TypePolicy.check` left off.
+    /// Text is scanned for markup, and PDFs and office documents for active content, to the
+    /// last byte, not only in the sniffed prefix: this carries on where `TypePolicy.check` left off.
     private var inspection: ContentInspection?
     private var sniffedMIME = ""
 
@@ -376,7 +376,7 @@ public final class IngestSession {
         state = .streaming
     }
 
-    /// Refuses a file in which markup turns up after the sniffed prefix.
+    /// Refuses a file in which markup or active content turns up after the sniffed prefix.
     private func inspect(_ bytes: UnsafeRawBufferPointer) throws {
         guard inspection != nil else { return }
         if let reason = inspection!.scan(bytes) { throw refusal(reason, found: inspection!.found) }

@@ -77,18 +77,36 @@ public enum EvidenceType: String, CaseIterable, Sendable {
     }
 }
 
+/// What one kind of evidence may be.
+public struct KindRule: Sendable {
+    public var types: [EvidenceType]
+    /// Whether its PDFs, office documents and RTF may carry active content: JavaScript, launch
+    /// actions, embedded files or objects, macros. Files of this vault are opened by staff on
+    /// school machines, so no kind allows it; a kind that must (forms whose scripts are the
+    /// point) says so here.
+    public var allowsActiveContent: Bool
+
+    public init(_ types: [EvidenceType], allowsActiveContent: Bool = false) {
+        self.types = types
+        self.allowsActiveContent = allowsActiveContent
+    }
+}
+
 public enum TypePolicy {
     private static let images: [EvidenceType] = [.png, .jpeg, .heic, .webp]
     private static let minutes: [EvidenceType] = [.pdf, .docx, .odt, .rtf, .text]
     private static let audio: [EvidenceType] = [.mp3, .m4a, .wav, .ogg]
 
-    /// Allowed formats per kind of evidence: the one table.
-    public static let allowed: [String: [EvidenceType]] = [
-        "body-map": images,
-        "minutes": minutes,
-        "disclosure": [.png, .jpeg, .heic, .pdf, .text] + audio,
-        "document": images + minutes + audio + [.email, .xlsx, .ods],
+    /// The rule for each kind of evidence: the one table.
+    public static let rules: [String: KindRule] = [
+        "body-map": KindRule(images),
+        "minutes": KindRule(minutes),
+        "disclosure": KindRule([.png, .jpeg, .heic, .pdf, .text] + audio),
+        "document": KindRule(images + minutes + audio + [.email, .xlsx, .ods]),
     ]
+
+    /// Allowed formats per kind of evidence (from `rules`).
+    public static let allowed: [String: [EvidenceType]] = rules.mapValues(\.types)
 
     public static var kinds: [String] { allowed.keys.sorted() }
 
@@ -171,14 +189,15 @@ public enum TypePolicy {
 
     /// Decides whether content sniffed as `sniffedMIME` (libmagic's answer for `prefix`, the
     /// file's first bytes) may be stored as `kind`, given what the client declared and what the
-    /// filename claims. Throws the refusal a person can act on. Text is scanned for markup, in
-    /// `prefix` and then, through the returned inspection, in the rest of the file; when
-    /// `prefixIsWholeFile`, to the end here.
+    /// filename claims. Throws the refusal a person can act on. Text is scanned for markup and
+    /// PDFs, office documents and RTF for active content, in `prefix` and then, through the
+    /// returned inspection, in the rest of the file; when `prefixIsWholeFile`, to the end here.
     public static func check(
         kind: String, sniffedMIME: String, declaredMIME: String?, filename: String?, prefix: UnsafeRawBufferPointer,
-        prefixIsWholeFile: Bool = true
+        prefixIsWholeFile: Bool = true, rules: [String: KindRule] = TypePolicy.rules
     ) throws -> Accepted {
-        guard let allowedTypes = allowed[kind] else { throw VaultError.unknownKind(kind, known: kinds) }
+        guard let rule = rules[kind] else { throw VaultError.unknownKind(kind, known: rules.keys.sorted()) }
+        let allowedTypes = rule.types
         let allowedNames = allowedTypes.map(\.displayName)
         let libmagic = normalise(sniffedMIME)
         var sniffed = libmagic
@@ -213,9 +232,21 @@ public enum TypePolicy {
             throw refuse(.extensionMismatch(claimed.displayName))
         }
         guard allowedTypes.contains(type) else { throw refuse(.notAllowed) }
+        if !rule.allowsActiveContent, let check = activeContentCheck(type) {
+            inspection = try inspect(check, found: sniffed)
+        }
         return Accepted(type: type, mime: sniffed, inspection: inspection)
     }
 
+    /// The check for active content a format can carry.
+    static func activeContentCheck(_ type: EvidenceType) -> (any ContentCheck)? {
+        switch type {
+        case .pdf: PDFActiveContent()
+        case .docx, .xlsx, .odt, .ods: OfficePackageParts()
+        case .rtf: RTFObjects()
+        default: nil
+        }
+    }
 }
 
 /// Why a file was refused: which kind, what was declared, what was found, what is allowed.
@@ -230,6 +261,9 @@ public struct Refusal: Sendable, Equatable, CustomStringConvertible {
         case extensionMismatch(String)
         /// libmagic matched the format's signature, but the content does not have its structure.
         case malformed(String)
+        /// An allowed format carrying content that acts when the file is opened (JavaScript,
+        /// macros, embedded files), which the kind does not allow; says what was found.
+        case activeContent(String)
     }
     public var reason: Reason
     public var kind: String
@@ -246,6 +280,7 @@ public struct Refusal: Sendable, Equatable, CustomStringConvertible {
         case .declaredMismatch: "declared-type-mismatch"
         case .extensionMismatch: "extension-mismatch"
         case .malformed: "malformed-content"
+        case .activeContent: "active-content"
         }
     }
 
@@ -262,6 +297,8 @@ public struct Refusal: Sendable, Equatable, CustomStringConvertible {
         case .extensionMismatch(let claimed): return "the file name says \(claimed) but the content is \(found); \(allows)"
         case .malformed(let format):
             return "the content begins like \(format) (\(found)) but its frames do not follow one another, so it is not \(format); \(allows)"
+        case .activeContent(let what):
+            return "\(what) (\(found)); kind \(kind) does not allow active content such as scripts, macros or embedded files"
         }
     }
 }

@@ -1,7 +1,9 @@
 import Foundation
+import TestSupport
 @testable import Vault
 
-/// Seeded generators for the content tests: notes as staff write them, and markup hidden in them.
+/// Seeded generators for the content tests: notes as staff write them, markup hidden in them,
+/// and the compressed streams and containers active content hides in.
 struct Generator {
     var rng: SplitMix64
 
@@ -191,5 +193,185 @@ struct Generator {
             start += size
         }
         return out
+    }
+}
+
+/// DEFLATE with fixed Huffman codes (RFC 1951 3.2.6), enough to hide names from a raw scan the
+/// way real compressors do, and to make bombs: `repeating` writes a run as back-references.
+enum Deflate {
+    private struct Bits {
+        var bytes: [UInt8] = []
+        var bit = 0
+        mutating func put(_ value: Int, _ count: Int) {
+            for i in 0..<count {
+                if bit == 0 { bytes.append(0) }
+                bytes[bytes.count - 1] |= UInt8((value >> i) & 1) << UInt8(bit)
+                bit = (bit + 1) % 8
+            }
+        }
+        /// Huffman codes go most significant bit first.
+        mutating func code(_ value: Int, _ count: Int) {
+            for i in stride(from: count - 1, through: 0, by: -1) { put((value >> i) & 1, 1) }
+        }
+        mutating func literal(_ b: Int) {
+            switch b {
+            case 0...143: code(0x30 + b, 8)
+            case 144...255: code(0x190 + b - 144, 9)
+            case 256...279: code(b - 256, 7)
+            default: code(0xC0 + b - 280, 8)
+            }
+        }
+    }
+
+    /// Raw DEFLATE of `data`, then `run` copies of its last byte as back-references (258 at a time).
+    static func raw(_ data: [UInt8], repeatingLast run: Int = 0) -> [UInt8] {
+        var bits = Bits()
+        bits.put(1, 1)  // final block
+        bits.put(1, 2)  // fixed Huffman codes
+        for b in data { bits.literal(Int(b)) }
+        var left = run
+        while left >= 258 {
+            bits.literal(285)  // length 258
+            bits.code(0, 5)  // distance 1
+            left -= 258
+        }
+        for _ in 0..<left { bits.literal(Int(data.last!)) }
+        bits.literal(256)
+        return bits.bytes
+    }
+
+    /// A zlib stream (RFC 1950) around `raw`.
+    static func zlib(_ data: [UInt8], repeatingLast run: Int = 0) -> [UInt8] {
+        var a: UInt32 = 1, b: UInt32 = 0
+        for byte in data { a = (a + UInt32(byte)) % 65521; b = (b + a) % 65521 }
+        if run > 0 {
+            // Adler-32 over `run` copies of v, in closed form: a += n·v, b += n·a + v·n(n+1)/2.
+            let n = UInt64(run), v = UInt64(data.last!), m: UInt64 = 65521
+            let newA = (UInt64(a) + n % m * v) % m
+            let newB = (UInt64(b) + n % m * UInt64(a) + v * ((n * (n + 1) / 2) % m)) % m
+            (a, b) = (UInt32(newA), UInt32(newB))
+        }
+        let adler = b << 16 | a
+        return [0x78, 0x01] + raw(data, repeatingLast: run)
+            + [UInt8(adler >> 24), UInt8(adler >> 16 & 0xFF), UInt8(adler >> 8 & 0xFF), UInt8(adler & 0xFF)]
+    }
+}
+
+/// A PDF written object by object, with a cross-reference table that points at each.
+struct PDFWriter {
+    private(set) var objects: [[UInt8]] = []
+
+    /// Adds an object; returns its number.
+    @discardableResult
+    mutating func add(_ body: String) -> Int { add(Array(body.utf8)) }
+
+    @discardableResult
+    mutating func add(_ body: [UInt8]) -> Int {
+        objects.append(body)
+        return objects.count
+    }
+
+    /// A stream object: `dictionary` (without /Length), then `data`.
+    @discardableResult
+    mutating func stream(_ dictionary: String, _ data: [UInt8]) -> Int {
+        add(Array("<< \(dictionary) /Length \(data.count) >>\nstream\n".utf8) + data + Array("\nendstream".utf8))
+    }
+
+    /// An object stream holding `members` (numbered from `first`), FlateDecode-compressed.
+    static func objectStream(_ members: [String], first: Int, extra: String = "", compress: ([UInt8]) -> [UInt8] = { Deflate.zlib($0) })
+        -> (dictionary: String, data: [UInt8]) {
+        var header = "", body = ""
+        for (i, member) in members.enumerated() {
+            header += "\(first + i) \(body.utf8.count) "
+            body += member + "\n"
+        }
+        let plain = Array((header + body).utf8)
+        return ("/Type /ObjStm /N \(members.count) /First \(header.utf8.count) /Filter /FlateDecode \(extra)", compress(plain))
+    }
+
+    /// The file, with `catalog` (an object number) as its root.
+    func bytes(root: Int) -> [UInt8] {
+        var out = Array("%PDF-1.7\n%\u{E2}\u{E3}\u{CF}\u{D3}\n".utf8)
+        var offsets: [Int] = []
+        for (i, body) in objects.enumerated() {
+            offsets.append(out.count)
+            out += Array("\(i + 1) 0 obj\n".utf8) + body + Array("\nendobj\n".utf8)
+        }
+        let xref = out.count
+        out += Array("xref\n0 \(objects.count + 1)\n0000000000 65535 f \n".utf8)
+        for offset in offsets { out += Array(String(format: "%010d 00000 n \n", offset).utf8) }
+        out += Array("trailer\n<< /Size \(objects.count + 1) /Root \(root) 0 R >>\nstartxref\n\(xref)\n%%EOF\n".utf8)
+        return out
+    }
+
+    /// A one-page PDF whose page draws `content` (compressed), plus whatever `extend` adds; the
+    /// catalog gets `catalogExtra`.
+    static func document(
+        content: String = "BT /F1 12 Tf 72 720 Td (Minutes of the meeting) Tj ET", catalogExtra: String = "",
+        extend: (inout PDFWriter) -> Void = { _ in }
+    ) -> [UInt8] {
+        var pdf = PDFWriter()
+        pdf.add("<< /Type /Catalog /Pages 2 0 R \(catalogExtra) >>")
+        pdf.add("<< /Type /Pages /Kids [3 0 R] /Count 1 >>")
+        pdf.add("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>")
+        pdf.stream("/Filter /FlateDecode", Deflate.zlib(Array(content.utf8)))
+        pdf.add("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+        extend(&pdf)
+        return pdf.bytes(root: 1)
+    }
+}
+
+/// Zip packages for the office-document tests: entries stored or deflated, names as given.
+enum PackageWriter {
+    struct Entry {
+        var name: [UInt8]
+        var data: [UInt8]
+        var deflate = false
+        var flags: UInt16 = 0
+        init(_ name: String, _ text: String, deflate: Bool = false) {
+            self.name = Array(name.utf8)
+            self.data = Array(text.utf8)
+            self.deflate = deflate
+        }
+    }
+
+    static func le16(_ v: Int) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF)] }
+
+    /// The package; `centralOffsets` can make the central directory point elsewhere.
+    static func zip(_ entries: [Entry], centralOffsets: [Int: Int] = [:]) -> [UInt8] {
+        var out: [UInt8] = []
+        var central: [UInt8] = []
+        for (i, entry) in entries.enumerated() {
+            let stored = entry.deflate ? Deflate.raw(entry.data) : entry.data
+            let crc = crc32(entry.data)
+            let method = entry.deflate ? 8 : 0
+            let offset = out.count
+            out += [0x50, 0x4B, 0x03, 0x04, 20, 0] + le16(Int(entry.flags)) + le16(method) + [0, 0, 0, 0] + Fixtures.le32(Int(crc))
+                + Fixtures.le32(stored.count) + Fixtures.le32(entry.data.count) + le16(entry.name.count) + [0, 0] + entry.name + stored
+            central += [0x50, 0x4B, 0x01, 0x02, 20, 0, 20, 0] + le16(Int(entry.flags)) + le16(method) + [0, 0, 0, 0]
+                + Fixtures.le32(Int(crc)) + Fixtures.le32(stored.count) + Fixtures.le32(entry.data.count) + le16(entry.name.count)
+                + [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] + Fixtures.le32(centralOffsets[i] ?? offset) + entry.name
+        }
+        let cdOffset = out.count
+        out += central
+        out += [0x50, 0x4B, 0x05, 0x06, 0, 0, 0, 0] + le16(min(entries.count, 0xFFFF)) + le16(min(entries.count, 0xFFFF))
+            + Fixtures.le32(central.count) + Fixtures.le32(cdOffset) + [0, 0]
+        return out
+    }
+
+    static let contentTypes = """
+        <?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">\
+        <Default Extension="xml" ContentType="application/xml"/>\
+        <Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>\
+        </Types>
+        """
+
+    /// A DOCX that libmagic names as one: `[Content_Types].xml` first, then `word/` parts.
+    static func docx(_ contentTypes: String = contentTypes, _ deflateContentTypes: Bool = true, _ extra: [Entry] = []) -> [Entry] {
+        [
+            Entry("[Content_Types].xml", contentTypes, deflate: deflateContentTypes),
+            Entry("_rels/.rels", "<Relationships/>", deflate: true),
+            Entry("word/document.xml", "<w:document><w:body><w:p><w:r><w:t>Minutes</w:t></w:r></w:p></w:body></w:document>", deflate: true),
+        ] + extra
     }
 }
