@@ -33,6 +33,9 @@ let package = Package(
         .systemLibrary(
             name: "CMagic", path: "Sources/CMagic", pkgConfig: "libmagic",
             providers: [.apt(["libmagic-dev"])]),
+        .systemLibrary(
+            name: "CLibZ", path: "Sources/CLibZ", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
 
         .systemLibrary(
             name: "CVips", path: "Sources/CVips", pkgConfig: "vips",
@@ -60,7 +63,7 @@ let package = Package(
         .target(
             name: "Vault",
             dependencies: [
-                "KeyManagement", "Storage", "CMagic", "Redaction",
+                "KeyManagement", "Storage", "CMagic", "CLibZ", "Redaction",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             path: "Sources/Vault"),
@@ -120,6 +123,6 @@ let package = Package(
         .testTarget(
             name: "VaultTests",
             dependencies: ["Vault", "Storage", "KeyManagement", "Redaction", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
-            path: "Tests/VaultTests", resources: [.copy("Samples")]),
+            path: "Tests/VaultTests", resources: [.copy("Samples"), .copy("ActiveContentSamples")]),
     ]
 )

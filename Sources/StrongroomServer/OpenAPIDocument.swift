@@ -830,7 +830,7 @@ components:
       description: >
         type is urn:strongroom:problem: followed by one of unauthenticated, forbidden, not-found,
         no-such-route, method-not-allowed, bad-request, missing-parameter, missing-content-type, invalid-argument, invalid-identifier, unknown-kind,
-        empty, too-large, incomplete-body, type-not-allowed, declared-type-mismatch, dangerous-type, malformed-content,
+        empty, too-large, incomplete-body, type-not-allowed, declared-type-mismatch, dangerous-type, malformed-content, active-content,
         link-unusable, cannot-redact,
         extension-mismatch, audit-unavailable, storage-full, record-damaged, busy, conflict, invalid-json, internal.
         storage-full (507) is the server's disk being full: nothing of the request was stored, it is

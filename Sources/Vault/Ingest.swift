@@ -185,8 +185,9 @@ public final class IngestSession {
     private var upload: BlobUpload?
     private var writer: BlobWriter?
     private var sniffedType: EvidenceType?
-    /// Plain text is scanned for markup to its last byte, not only in the sniffed prefix.
-    private var markup: MarkupScanner?
+    /// Text is scanned for markup, and PDFs and office documents for active content, to the
+    /// last byte, not only in the sniffed prefix: this carries on where `TypePolicy.check` left off.
+    private var inspection: ContentInspection?
     private var sniffedMIME = ""
 
     enum State { case sniffing, streaming, done }
@@ -223,15 +224,15 @@ public final class IngestSession {
                 let room = MagicSniffer.sniffBytes - sniffBuffer.count
                 sniffBuffer.append(contentsOf: bytes.prefix(room))
                 if sniffBuffer.count == MagicSniffer.sniffBytes {
-                    try startStreaming()
+                    try startStreaming(wholeFile: false)
                     if bytes.count > room {
                         let rest = UnsafeRawBufferPointer(rebasing: bytes[room...])
-                        try scanForMarkup(rest)
+                        try inspect(rest)
                         try vaulting { try writer!.write(rest) }
                     }
                 }
             case .streaming:
-                try scanForMarkup(bytes)
+                try inspect(bytes)
                 try vaulting { try writer!.write(bytes) }
             case .done:
                 break
@@ -247,7 +248,11 @@ public final class IngestSession {
         precondition(state != .done, "finish after finish or abort")
         do {
             if total == 0 { throw refusal(.empty) }
-            if state == .sniffing { try startStreaming() }
+            if state == .sniffing {
+                try startStreaming(wholeFile: true)
+            } else if let reason = inspection?.finish() {
+                throw refusal(reason, found: inspection?.found)
+            }
             let record = try vaulting { () throws -> EvidenceRecord in
                 let ciphertextHash = try writer!.finish()
                 try upload!.commit()
@@ -311,17 +316,18 @@ public final class IngestSession {
     private func release() {
         for i in sniffBuffer.indices { sniffBuffer[i] = 0 }
         sniffBuffer = []
+        inspection = nil
         writer = nil
         upload = nil
         dataKey = nil
         lock = nil
     }
 
-    private func refusal(_ reason: Refusal.Reason) -> Error {
+    private func refusal(_ reason: Refusal.Reason, found: String? = nil) -> Error {
         let allowed = (TypePolicy.allowed[request.kind] ?? []).map(\.displayName)
         let refusal = Refusal(
             reason: reason, kind: request.kind, declared: request.declaredType.map(TypePolicy.printableDeclared),
-            found: sniffedMIME.isEmpty ? "nothing" : sniffedMIME,
+            found: found ?? (sniffedMIME.isEmpty ? "nothing" : sniffedMIME),
             allowed: allowed)
         return recordRefusal(VaultError.refused(refusal))
     }
@@ -338,15 +344,19 @@ public final class IngestSession {
         }
     }
 
-    private func startStreaming() throws {
+    /// Sniffs and checks the first bytes (all of them when `wholeFile`); once they pass, opens the blob.
+    private func startStreaming(wholeFile: Bool) throws {
         let mime = try sniffBuffer.withUnsafeBytes { prefix in try vault.withSniffer { try $0.mimeType(of: prefix) } }
         sniffedMIME = TypePolicy.normalise(mime)
         do {
-            sniffedType = try sniffBuffer.withUnsafeBytes { prefix in
+            let accepted = try sniffBuffer.withUnsafeBytes { prefix in
                 try TypePolicy.check(
                     kind: request.kind, sniffedMIME: mime, declaredMIME: request.declaredType, filename: filename,
-                    prefix: prefix)
+                    prefix: prefix, prefixIsWholeFile: wholeFile)
             }
+            sniffedType = accepted.type
+            sniffedMIME = accepted.mime
+            inspection = accepted.inspection
         } catch let error as VaultError {
             throw recordRefusal(error)
         }
@@ -364,19 +374,14 @@ public final class IngestSession {
             try writer.write(sniffBuffer)
             CrashPoint.hit("blob-started")
         }
-        if sniffedType == .text {
-            var scanner = MarkupScanner()
-            _ = sniffBuffer.withUnsafeBytes { scanner.scan($0) }  // the prefix passed the check; this sets the tail
-            markup = scanner
-        }
         for i in sniffBuffer.indices { sniffBuffer[i] = 0 }
         sniffBuffer = []
         state = .streaming
     }
 
-    /// Refuses a text file in which markup turns up after the sniffed prefix.
-    private func scanForMarkup(_ bytes: UnsafeRawBufferPointer) throws {
-        guard markup != nil else { return }
-        if markup!.scan(bytes) { throw refusal(.dangerous("HTML or script markup in a text file")) }
+    /// Refuses a file in which markup or active content turns up after the sniffed prefix.
+    private func inspect(_ bytes: UnsafeRawBufferPointer) throws {
+        guard inspection != nil else { return }
+        if let reason = inspection!.scan(bytes) { throw refusal(reason, found: inspection!.found) }
     }
 }

@@ -77,18 +77,36 @@ public enum EvidenceType: String, CaseIterable, Sendable {
     }
 }
 
+/// What one kind of evidence may be.
+public struct KindRule: Sendable {
+    public var types: [EvidenceType]
+    /// Whether its PDFs, office documents and RTF may carry active content: JavaScript, launch
+    /// actions, embedded files or objects, macros. Files of this vault are opened by staff on
+    /// school machines, so no kind allows it; a kind that must (forms whose scripts are the
+    /// point) says so here.
+    public var allowsActiveContent: Bool
+
+    public init(_ types: [EvidenceType], allowsActiveContent: Bool = false) {
+        self.types = types
+        self.allowsActiveContent = allowsActiveContent
+    }
+}
+
 public enum TypePolicy {
     private static let images: [EvidenceType] = [.png, .jpeg, .heic, .webp]
     private static let minutes: [EvidenceType] = [.pdf, .docx, .odt, .rtf, .text]
     private static let audio: [EvidenceType] = [.mp3, .m4a, .wav, .ogg]
 
-    /// Allowed formats per kind of evidence: the one table.
-    public static let allowed: [String: [EvidenceType]] = [
-        "body-map": images,
-        "minutes": minutes,
-        "disclosure": [.png, .jpeg, .heic, .pdf, .text] + audio,
-        "document": images + minutes + audio + [.email, .xlsx, .ods],
+    /// The rule for each kind of evidence: the one table.
+    public static let rules: [String: KindRule] = [
+        "body-map": KindRule(images),
+        "minutes": KindRule(minutes),
+        "disclosure": KindRule([.png, .jpeg, .heic, .pdf, .text] + audio),
+        "document": KindRule(images + minutes + audio + [.email, .xlsx, .ods]),
     ]
+
+    /// Allowed formats per kind of evidence (from `rules`).
+    public static let allowed: [String: [EvidenceType]] = rules.mapValues(\.types)
 
     public static var kinds: [String] { allowed.keys.sorted() }
 
@@ -112,6 +130,9 @@ public enum TypePolicy {
         "text/javascript", "application/x-shellscript", "application/x-sh",
     ]
 
+    static let htmlFamily = "an HTML page"
+    static let markupInText = "HTML or script markup in a text file"
+
     /// A family name for types that are refused, so a refusal can say what the file really is.
     public static func family(ofMIME mime: String) -> String? {
         let m = normalise(mime)
@@ -132,7 +153,7 @@ public enum TypePolicy {
         if m == "inode/x-empty" || m == "application/x-empty" { return "empty" }
         if executables.contains(m) { return "an executable program" }
         if archives.contains(m) { return "an archive" }
-        if m == "text/html" || m == "application/xhtml+xml" { return "an HTML page" }
+        if m == "text/html" || m == "application/xhtml+xml" { return htmlFamily }
         if m == "image/svg+xml" { return "an SVG image, which can carry script" }
         if m == "text/xml" || m == "application/xml" { return "an XML document" }
         if m.hasPrefix("text/x-") || m == "application/javascript" || m == "text/javascript"
@@ -146,14 +167,6 @@ public enum TypePolicy {
         return EvidenceType.byExtension[filename[filename.index(after: dot)...].lowercased()]
     }
 
-    /// Markup that libmagic sometimes calls text/plain (an iframe or form without <html>).
-    /// A text file that carries it is refused as HTML: it could run if ever rendered. The
-    /// ingest goes on scanning past the sniffed prefix (`MarkupScanner`).
-    static func containsMarkup(_ prefix: UnsafeRawBufferPointer) -> Bool {
-        var scanner = MarkupScanner()
-        return scanner.scan(prefix)
-    }
-
     /// libmagic names MPEG audio and ADTS from a two-byte frame sync; the frames must also chain.
     static func framesChain(sniffedMIME: String, prefix: UnsafeRawBufferPointer) -> Bool {
         switch sniffedMIME {
@@ -163,22 +176,54 @@ public enum TypePolicy {
         }
     }
 
-    /// Decides whether content sniffed as `sniffedMIME` may be stored as `kind`, given what the
-    /// client declared and what the filename claims. Throws the refusal a person can act on.
+    /// A file found acceptable from its first bytes.
+    public struct Accepted {
+        public let type: EvidenceType
+        /// The MIME type to record: libmagic's, or `text/plain` where libmagic's answer was a
+        /// guess about text (`TextContent`).
+        public let mime: String
+        /// What the rest of the file must still pass, already fed the sniffed bytes; nil when
+        /// nothing is checked past them.
+        var inspection: ContentInspection?
+    }
+
+    /// Decides whether content sniffed as `sniffedMIME` (libmagic's answer for `prefix`, the
+    /// file's first bytes) may be stored as `kind`, given what the client declared and what the
+    /// filename claims. Throws the refusal a person can act on. Text is scanned for markup and
+    /// PDFs, office documents and RTF for active content, in `prefix` and then, through the
+    /// returned inspection, in the rest of the file; when `prefixIsWholeFile`, to the end here.
     public static func check(
-        kind: String, sniffedMIME: String, declaredMIME: String?, filename: String?, prefix: UnsafeRawBufferPointer
-    ) throws -> EvidenceType {
-        guard let allowedTypes = allowed[kind] else { throw VaultError.unknownKind(kind, known: kinds) }
+        kind: String, sniffedMIME: String, declaredMIME: String?, filename: String?, prefix: UnsafeRawBufferPointer,
+        prefixIsWholeFile: Bool = true, rules: [String: KindRule] = TypePolicy.rules
+    ) throws -> Accepted {
+        guard let rule = rules[kind] else { throw VaultError.unknownKind(kind, known: rules.keys.sorted()) }
+        let allowedTypes = rule.types
         let allowedNames = allowedTypes.map(\.displayName)
-        let sniffed = normalise(sniffedMIME)
-        func refuse(_ reason: Refusal.Reason) -> VaultError {
-            .refused(Refusal(reason: reason, kind: kind, declared: declaredMIME.map(printableDeclared), found: sniffed, allowed: allowedNames))
+        let libmagic = normalise(sniffedMIME)
+        var sniffed = libmagic
+        // libmagic's guesses about text give way to the text rules (`TextContent`).
+        if !TextContent.trusts(libmagic), TextContent.isText(prefix, wholeFile: prefixIsWholeFile) { sniffed = "text/plain" }
+        func refuse(_ reason: Refusal.Reason, found: String? = nil) -> VaultError {
+            .refused(Refusal(
+                reason: reason, kind: kind, declared: declaredMIME.map(printableDeclared), found: found ?? sniffed, allowed: allowedNames))
+        }
+        func inspect(_ check: any ContentCheck, found: String) throws -> ContentInspection {
+            var inspection = ContentInspection(check: check, found: found)
+            if let reason = inspection.scan(prefix) ?? (prefixIsWholeFile ? inspection.finish() : nil) {
+                throw refuse(reason, found: found)
+            }
+            return inspection
         }
         if let family = family(ofMIME: sniffed) {
             throw refuse(family == "empty" ? .empty : .dangerous(family))
         }
         guard let type = EvidenceType(mime: sniffed) else { throw refuse(.notAllowed) }
-        if type == .text, containsMarkup(prefix) { throw refuse(.dangerous("HTML or script markup in a text file")) }
+        var inspection: ContentInspection?
+        if type == .text {
+            // Markup first: it is the more important reason to give.
+            let family = libmagic == sniffed ? markupInText : (family(ofMIME: libmagic) ?? markupInText)
+            inspection = try inspect(MarkupCheck(family: family), found: libmagic)
+        }
         if !framesChain(sniffedMIME: sniffed, prefix: prefix) { throw refuse(.malformed(type.displayName)) }
         if let declared = declaredMIME.map(normalise), !declared.isEmpty, declared != "application/octet-stream" {
             guard EvidenceType(mime: declared) == type else { throw refuse(.declaredMismatch) }
@@ -187,7 +232,20 @@ public enum TypePolicy {
             throw refuse(.extensionMismatch(claimed.displayName))
         }
         guard allowedTypes.contains(type) else { throw refuse(.notAllowed) }
-        return type
+        if !rule.allowsActiveContent, let check = activeContentCheck(type) {
+            inspection = try inspect(check, found: sniffed)
+        }
+        return Accepted(type: type, mime: sniffed, inspection: inspection)
+    }
+
+    /// The check for active content a format can carry.
+    static func activeContentCheck(_ type: EvidenceType) -> (any ContentCheck)? {
+        switch type {
+        case .pdf: PDFActiveContent()
+        case .docx, .xlsx, .odt, .ods: OfficePackageParts()
+        case .rtf: RTFObjects()
+        default: nil
+        }
     }
 }
 
@@ -203,6 +261,9 @@ public struct Refusal: Sendable, Equatable, CustomStringConvertible {
         case extensionMismatch(String)
         /// libmagic matched the format's signature, but the content does not have its structure.
         case malformed(String)
+        /// An allowed format carrying content that acts when the file is opened (JavaScript,
+        /// macros, embedded files), which the kind does not allow; says what was found.
+        case activeContent(String)
     }
     public var reason: Reason
     public var kind: String
@@ -219,6 +280,7 @@ public struct Refusal: Sendable, Equatable, CustomStringConvertible {
         case .declaredMismatch: "declared-type-mismatch"
         case .extensionMismatch: "extension-mismatch"
         case .malformed: "malformed-content"
+        case .activeContent: "active-content"
         }
     }
 
@@ -235,6 +297,8 @@ public struct Refusal: Sendable, Equatable, CustomStringConvertible {
         case .extensionMismatch(let claimed): return "the file name says \(claimed) but the content is \(found); \(allows)"
         case .malformed(let format):
             return "the content begins like \(format) (\(found)) but its frames do not follow one another, so it is not \(format); \(allows)"
+        case .activeContent(let what):
+            return "\(what) (\(found)); kind \(kind) does not allow active content such as scripts, macros or embedded files"
         }
     }
 }

@@ -262,10 +262,10 @@ final class TypePolicyTests: XCTestCase {
                 if bytes[offset..<end].withUnsafeBytes({ scanner.scan($0) }) { return true }
                 offset = end
             }
-            return false
+            return scanner.finish()
         }
         for markup in ["Notes\n<img src=x onerror=\"alert(1)\">", "<META\thttp-equiv=\"refresh\" content=0>", "x <script>a()</script>",
-                       "<svg/onload=alert(1)>", "<?PHP echo 1; ?>", "<!DOCTYPE html>", "<iframe\nsrc=x>", "<body>", "<style>*{}</style>",
+                       "<svg/onload=alert(1)>", "<?PHP echo 1; ?>", "<!DOCTYPE html>", "<iframe\nsrc=x>", "<body>x</body>", "<style>*{}</style>",
                        "<div onmouseover=\"alert(1)\">x</div>", "<a href=\"javascript:alert(1)\">x</a>", "<p/onclick=x()>",
                        "<img src=x onerror=alert(1)"] {
             XCTAssertTrue(found(markup), markup)
@@ -276,7 +276,7 @@ final class TypePolicyTests: XCTestCase {
         }
         for plain in ["if x<a then b = 3", "write to <jane@school.example>", "a < b and c > d", "I <3 school", "<imgur.com>",
                       "score <10 /10", "<metadata> was noted", "<b>bold</b> words", "<image removed>", "<body map on file>",
-                      "<details withheld> by request, see note = 4", "<form attached>", "<title of the meeting>",
+                      "<details withheld> by request, see note = 4", "<form attached>", "<title of the meeting>", "<body>",
                       String(repeating: "<ab ", count: 2_000)] {
             XCTAssertFalse(found(plain), plain)
             XCTAssertFalse(found(plain, chunk: 3), plain)
