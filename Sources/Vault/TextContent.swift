@@ -16,9 +16,18 @@ enum TextContent {
         "application/json", "application/x-sh", "application/x-shellscript", "image/svg+xml",
     ]
 
+    /// Source of languages that are compiled or typeset, never run by opening the file: libmagic
+    /// guesses them from a letter in the first column ("C Smith reported..." is Fortran to it) or
+    /// a leading dot, and they are as inert as prose. Scripts that run (shell, batch, Python,
+    /// JavaScript...) stay refused.
+    static let inertSourceGuesses: Set<String> = [
+        "text/x-fortran", "text/x-c", "text/x-c++", "text/x-objective-c", "text/x-pascal", "text/x-asm",
+        "text/x-java", "text/troff", "text/x-tex", "text/x-makefile", "text/x-m4", "text/x-bcpl",
+    ]
+
     /// Whether libmagic's answer stands for content that is text.
     static func trusts(_ mime: String) -> Bool {
-        if mime == "text/html" { return false }
+        if mime == "text/html" || inertSourceGuesses.contains(mime) { return false }
         if mime.hasPrefix("text/") || mime.hasPrefix("message/") || textFormats.contains(mime) { return true }
         if EvidenceType(mime: mime) != nil { return true }
         if let family = TypePolicy.family(ofMIME: mime), family != TypePolicy.htmlFamily { return true }

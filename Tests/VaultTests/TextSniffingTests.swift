@@ -56,6 +56,9 @@ final class TextSniffingTests: XCTestCase {
             ("minutes", "P1 readings: none\n"),
             ("disclosure", "GIF89a was the name of the file she mentioned.\n"),
             ("disclosure", "pupil said <script> was a word she saw\n"),
+            ("disclosure", "C Smith (class teacher) reported the bruise.\nC  Jones confirmed.\n"),
+            ("minutes", "C     Notes of meeting\n      PROGRAM was discussed with parents\n"),
+            ("minutes", ".TH meeting notes\n.SH attendees\nDSL, teacher\n"),
         ]
         for (kind, note) in notes {
             let utf16: [UInt8] = [0xFF, 0xFE] + Array(note.utf16).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
