@@ -12,6 +12,7 @@ import Glibc
 ///       "keks": [ { "id", "state", "school", "period", "createdAt", "retiredAt", "destroyedAt", "wrapped" } ],
 ///       "rotation": { "startedAt" }?,
 ///       "ledgerHead": { "seq", "hash", "signature" },
+///       "auditWitness": { "path"?, "signature" },
 ///       "auditSigningKey": { "publicKey", "wrapped" } }
 ///
 /// Data keys are wrapped under a KEK of their school and retention period (the month their
@@ -56,6 +57,7 @@ public final class KeyStore: @unchecked Sendable {
         let file = KeyStoreFile(
             format: formatName, version: currentVersion, vaultID: vaultID, masterKey: master.descriptor, keks: [],
             rotation: nil, ledgerHead: try .signed(seq: 0, hash: "", vaultID: vaultID, signer: signer),
+            auditWitness: try .signed(path: nil, vaultID: vaultID, signer: signer),
             auditSigningKey: .init(publicKey: signer.publicKey.minisignBase64, wrapped: Data(signingWrapped).base64EncodedString()))
         do {
             try DurableFile.write(try encode(file), to: path, exclusive: true)
@@ -277,6 +279,26 @@ public final class KeyStore: @unchecked Sendable {
         return head.seq == 0 ? nil : (head.seq, head.hash)
     }
 
+    /// Names the audit witness (docs/audit.md, "Witness"), or none, signed: someone who can write
+    /// the store cannot turn it off or point it elsewhere without the vault key.
+    public func setAuditWitness(path: String?) throws {
+        let signer = try auditSigner()
+        try mutate { file in file.auditWitness = try .signed(path: path, vaultID: vaultID, signer: signer) }
+    }
+
+    /// The audit witness the key store names (read from disk, no key needed). From version 3 the
+    /// setting must be there and carry the vault's signature, else the file was tampered with.
+    public static func auditWitness(directory: String) throws -> String? {
+        let file = try load(path: directory + "/" + fileName)
+        guard file.version >= 3 else { return nil }
+        guard let setting = file.auditWitness, let key = VaultPublicKey(text: file.auditSigningKey.publicKey),
+              setting.verify(vaultID: file.vaultID, publicKey: key) else {
+            throw KeyManagementError.malformedKeyStore(
+                "the audit witness setting in the key store is missing or not signed by the vault: the key store was tampered with")
+        }
+        return setting.path
+    }
+
     /// A version 1 or 2 file becomes version 3 the first time a process with the master key
     /// opens it: the signing key is wrapped again under the version 3 label and the ledger head
     /// (the one recorded, or the ledger's own last signed entry if that is further) is signed.
@@ -298,6 +320,7 @@ public final class KeyStore: @unchecked Sendable {
             var head = (seq: fresh.ledgerHead?.seq ?? 0, hash: fresh.ledgerHead?.hash ?? "")
             if let last, last.seq > head.seq { head = (last.seq, last.hash) }
             fresh.ledgerHead = try .signed(seq: head.seq, hash: head.hash, vaultID: vaultID, signer: signer)
+            fresh.auditWitness = try .signed(path: nil, vaultID: vaultID, signer: signer)
             let wrapped = try master.wrap(signer.secret, associatedData: Self.signingKeyBinding(vaultID: vaultID, version: Self.currentVersion))
             fresh.auditSigningKey.wrapped = Data(wrapped).base64EncodedString()
             fresh.version = Self.currentVersion
@@ -474,7 +497,31 @@ struct KeyStoreFile: Codable {
     /// The deletion ledger's last entry when this file was last changed by an append: a ledger
     /// found shorter than this, or missing, is refused (docs/keys.md, "Deletion ledger").
     var ledgerHead: LedgerHead?
+    /// From version 3: the audit witness, or none, signed with the vault key over
+    /// Binding("strongroom/v3/audit-witness", vault id, path or "").
+    var auditWitness: WitnessSetting?
     var auditSigningKey: SigningKeyEntry
+
+    struct WitnessSetting: Codable {
+        var path: String?
+        var signature: String
+
+        static func message(path: String?, vaultID: String) -> [UInt8] {
+            var b = Binding(label: "strongroom/v3/audit-witness")
+            b.append(vaultID)
+            b.append(path ?? "")
+            return b.bytes
+        }
+
+        static func signed(path: String?, vaultID: String, signer: AuditSigner) throws -> WitnessSetting {
+            WitnessSetting(path: path, signature: Data(try signer.sign(message(path: path, vaultID: vaultID))).base64EncodedString())
+        }
+
+        func verify(vaultID: String, publicKey: VaultPublicKey) -> Bool {
+            guard let bytes = Data(base64Encoded: signature) else { return false }
+            return publicKey.verify(signature: Array(bytes), message: Self.message(path: path, vaultID: vaultID))
+        }
+    }
 
     /// Signed from version 3 with the vault key over Binding("strongroom/v3/ledger-head",
     /// vault id, seq, hash); seq 0 and an empty hash while the ledger is empty.

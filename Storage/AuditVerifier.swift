@@ -119,6 +119,9 @@ public struct AuditVerifier {
         }
 
         let size = report.eventCount
+        if !snapshot.beginsWithInit {
+            report.add(.deleted, at: 1, "the log does not begin with the vault's signed init event: it was emptied or replaced")
+        }
         for (checkpoint, source) in checkpoints where checkpoint.vaultID == vaultID && checkpoint.treeSize > size {
             report.add(.truncated, at: Int64(size + 1),
                        "the \(source) was signed at \(checkpoint.treeSize) events but the log has \(size): the tail was deleted")

@@ -57,6 +57,8 @@ public protocol AuditSnapshot {
     var checkpoints: [Checkpoint] { get }
     /// Record ids that have no successful put event.
     var recordsWithoutPutEvent: [String] { get }
+    /// Whether the first event is the vault's successful `init`, as every vault's log begins.
+    var beginsWithInit: Bool { get }
     /// Every event in sequence order, as the verifier needs it.
     func forEachLink(_ body: (AuditLink) throws -> Void) throws
     /// The first few successful events after `size` whose action needs the vault key

@@ -616,7 +616,10 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
                         (SELECT record FROM audit_events WHERE action = 'put' AND outcome = 'ok' AND record IS NOT NULL)
                     ORDER BY id
                     """)
-                try body(SQLiteAuditSnapshot(db: db, head: head, checkpoints: checkpoints, recordsWithoutPutEvent: orphans))
+                let first = try Row.fetchOne(db, sql: "SELECT action, outcome FROM audit_events WHERE seq = 1")
+                let beginsWithInit = first.map { $0[0] as String == "init" && $0[1] as String == AuditOutcome.ok.rawValue } ?? false
+                try body(SQLiteAuditSnapshot(
+                    db: db, head: head, checkpoints: checkpoints, recordsWithoutPutEvent: orphans, beginsWithInit: beginsWithInit))
             }
         }
     }
@@ -627,6 +630,7 @@ struct SQLiteAuditSnapshot: AuditSnapshot {
     let head: (size: Int, lastHash: [UInt8], frontier: TreeFrontier?)?
     let checkpoints: [Checkpoint]
     let recordsWithoutPutEvent: [String]
+    let beginsWithInit: Bool
 
     func keyedEvents(after size: Int) throws -> [(sequence: Int64, action: String)] {
         try SQLiteCatalog.keyedEvents(db, after: size, before: nil)

@@ -2,33 +2,11 @@ import Foundation
 import KeyManagement
 import Storage
 
-/// Where the store's audit witness lives: `STORE/audit-witness.json`, `{"format":
-/// "strongroom-audit-witness", "path": "/absolute/path"}`, set by the operator with
-/// `strongroom audit witness FILE` (docs/audit.md, "Witness"). Every process that opens the
-/// store reads it: keyed ones copy their checkpoints there and prove the log against its newest,
-/// and `audit verify` checks the log against every checkpoint in it.
-struct AuditWitnessSetting: Codable {
-    static let formatName = "strongroom-audit-witness"
-    var format = AuditWitnessSetting.formatName
-    var path: String
-
-    static func load(_ layout: StoreLayout) throws -> AuditWitnessSetting? {
-        let bytes: [UInt8]?
-        do { bytes = try DurableFile.read(layout.witnessSetting, limit: 64 << 10, followLinks: false, regularOnly: true) } catch {
-            throw VaultError.misconfigured("\(layout.witnessSetting) cannot be read: \(error)")
-        }
-        guard let bytes else { return nil }
-        guard let setting = try? JSONDecoder().decode(AuditWitnessSetting.self, from: Data(bytes)),
-              setting.format == formatName, setting.path.hasPrefix("/") else {
-            throw VaultError.misconfigured("\(layout.witnessSetting) is not an audit witness setting; set it again with strongroom audit witness FILE")
-        }
-        return setting
-    }
-}
-
-extension StoreLayout {
-    public var witnessSetting: String { root + "/audit-witness.json" }
-}
+// The store's audit witness (docs/audit.md, "Witness") is named in the key store, signed with
+// the vault key, so someone who can write the store can neither turn it off nor point it
+// elsewhere; `STRONGROOM_AUDIT_WITNESS` (Vault.Options.witnessPath) names it from outside the
+// store too, which also holds against someone who puts back older copies of keys/ and the
+// database together.
 
 extension Vault {
     /// The witness this store writes to, if one is set.
@@ -65,10 +43,8 @@ extension Vault {
                 throw VaultError.storage(.auditRewritten("the audit log does not extend every checkpoint in \(path)"))
             }
         }
-        let setting = AuditWitnessSetting(path: path)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try vaulting { try DurableFile.write(Array(try encoder.encode(setting)) + [0x0a], to: layout.witnessSetting, mode: 0o600) }
+        let keys = try requireKeys("setting the audit witness")
+        try vaulting { try keys.setAuditWitness(path: path) }
         try audit(AuditEntry(actor: actor, action: "audit-witness", outcome: .ok, reason: "checkpoints are copied to a witness outside the store"))
         guard let checkpoint = try vaulting({ try catalog.latestCheckpoint() }) else {
             throw VaultError.storage(.auditUnavailable("no checkpoint was written"))
@@ -79,10 +55,8 @@ extension Vault {
 
     /// Stops copying checkpoints to a witness (audited; the witness file itself is left).
     public func clearWitness(actor: String) throws {
-        _ = try requireKeys("turning the audit witness off")
+        let keys = try requireKeys("turning the audit witness off")
         try audit(AuditEntry(actor: actor, action: "audit-witness", outcome: .ok, reason: "the witness was turned off"))
-        if unlink(layout.witnessSetting) != 0 && errno != ENOENT {
-            throw VaultError.storage(.io(operation: "unlink", path: layout.witnessSetting, errno: errno))
-        }
+        try vaulting { try keys.setAuditWitness(path: nil) }
     }
 }

@@ -35,6 +35,8 @@ public final class Vault: @unchecked Sendable {
         /// How often at most a checkpoint is written to the audit witness (the newest waiting one
         /// is written at close): 0 in short commands, a second in the server.
         public var witnessInterval: TimeInterval = 0
+        /// A witness named outside the store (the environment), used instead of the key store's.
+        public var witnessPath: String?
         /// Told when a checkpoint could not be written to the witness.
         public var witnessProblem: (@Sendable (String) -> Void)?
         public init() {}
@@ -129,9 +131,9 @@ public final class Vault: @unchecked Sendable {
                 keys = try KeyStore.open(directory: layout.keys, master: provider, clock: options.clock)
             }
             var catalogOptions = options.catalog
-            if let setting = try AuditWitnessSetting.load(layout) {
+            if let path = try options.witnessPath ?? vaulting({ try KeyStore.auditWitness(directory: layout.keys) }) {
                 catalogOptions.witness = AuditWitness(
-                    path: setting.path, minimumInterval: options.witnessInterval, clock: options.clock, onProblem: options.witnessProblem)
+                    path: path, minimumInterval: options.witnessInterval, clock: options.clock, onProblem: options.witnessProblem)
             }
             let catalog = try SQLiteCatalog.open(path: layout.metadata, vaultID: vaultID, clock: options.clock, options: catalogOptions)
             let vault = Vault(

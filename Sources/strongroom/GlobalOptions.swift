@@ -41,6 +41,7 @@ struct GlobalOptions: ParsableArguments {
     /// Opens the store with its master key.
     func openVault(options: Vault.Options = Vault.Options()) throws -> Vault {
         var options = options
+        options.witnessPath = Self.witnessFromEnvironment
         if options.witnessProblem == nil {
             options.witnessProblem = { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) }
         }
@@ -49,6 +50,13 @@ struct GlobalOptions: ParsableArguments {
 
     /// Opens the store without any key (verify --no-keys, audit verify and log).
     func openVaultWithoutKeys() throws -> Vault {
-        try Vault.open(at: layout, master: nil)
+        var options = Vault.Options()
+        options.witnessPath = Self.witnessFromEnvironment
+        return try Vault.open(at: layout, master: nil, options: options)
+    }
+
+    /// `STRONGROOM_AUDIT_WITNESS`: the witness named outside the store (docs/audit.md).
+    static var witnessFromEnvironment: String? {
+        ProcessInfo.processInfo.environment["STRONGROOM_AUDIT_WITNESS"].flatMap { $0.isEmpty ? nil : $0 }
     }
 }

@@ -16,8 +16,9 @@ final class AuditLogTamperTests: XCTestCase {
         signer = try keys.auditSigner()
         catalog = try SQLiteCatalog.create(path: dir + "/metadata.sqlite", vaultID: keys.vaultID)
         verifier = AuditVerifier(vaultID: keys.vaultID, publicKey: signer.publicKey)
+        // A vault's log begins with its init event, as `Vault.create` writes it.
         for i in 1...10 {
-            try catalog.append([AuditEntry(actor: "dsl:jo", action: "get", outcome: .ok, school: "S1", child: "C\(i)", record: String(repeating: "a", count: 32))],
+            try catalog.append([AuditEntry(actor: "dsl:jo", action: i == 1 ? "init" : "get", outcome: .ok, school: "S1", child: "C\(i)", record: String(repeating: "a", count: 32))],
                                signer: signer)
         }
     }

@@ -317,12 +317,32 @@ final class AuditRewriteCLITests: XCTestCase {
                 XCTAssertEqual(try cli.run(["put", sample("disclosure-note.txt"), "--school", "S1", "--child", "C1", "--concern", "K1", "--kind", "disclosure"]).status, 69)
                 XCTAssertEqual(try cli.run(["get", id, "-o", dir + "/out.txt"]).status, 69)
                 XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out.txt"))
-                XCTAssertEqual(try cli.run(["gc"]).status, 0, "keyless work goes on, unsigned")
+                XCTAssertEqual(try cli.run(["gc"]).status, 69, "gc decides nothing is an orphan on a log that fails its proof")
             }
             let audit = try cli.run(["audit", "verify", "--json"])
             XCTAssertEqual(audit.status, 1, "the rewrite is still visible")
             XCTAssertEqual((audit.json as? [String: Any])?["intact"] as? Bool, false)
         }
+    }
+
+    /// The log emptied together with every record row and checkpoint: never a signed state, so
+    /// nothing signs over it, and gc does not take the evidence for orphans.
+    func testAnEmptiedLogIsNeverSignedOverAndGcKeepsTheEvidence() throws {
+        XCTAssertEqual(try cli.run(["init"]).status, 0)
+        for _ in 1...3 { _ = try put() }
+        try AuditLogRewriter.rewrite(database: dir + "/store/metadata.sqlite", vaultID: try vaultID()) { $0.removeAll() }
+        let db = try DatabaseQueue(path: dir + "/store/metadata.sqlite")
+        try db.write { try $0.execute(sql: "DELETE FROM audit_checkpoints; DELETE FROM records") }
+        let blobs = { () -> Int in
+            (FileManager.default.enumerator(atPath: self.dir + "/store/blobs")?.allObjects as? [String] ?? []).filter { $0.hasSuffix(".blob") }.count
+        }
+        XCTAssertEqual(blobs(), 3)
+        XCTAssertEqual(try cli.run(["verify"]).status, 1)
+        XCTAssertEqual(try cli.run(["verify", "--no-keys"]).status, 1)
+        XCTAssertEqual(try cli.run(["put", sample("disclosure-note.txt"), "--school", "S1", "--child", "C1", "--concern", "K1", "--kind", "disclosure"]).status, 69)
+        XCTAssertEqual(try cli.run(["gc"]).status, 69)
+        XCTAssertEqual(blobs(), 3, "the evidence is still there")
+        XCTAssertEqual(try cli.run(["audit", "verify"]).status, 1)
     }
 
     func testAWitnessOutsideTheStoreCatchesARollbackToAnOlderCopy() throws {
@@ -352,5 +372,46 @@ final class AuditRewriteCLITests: XCTestCase {
         XCTAssertTrue(list.stderr.contains("older copy"), list.stderr)
         // A witness that cannot be read is an error, never a pass.
         XCTAssertEqual(try cli.run(["audit", "verify", "--witness", dir + "/none"]).status, 69)
+    }
+
+    /// The setting is signed in the key store: whoever can write the store can neither turn the
+    /// witness off nor point it at another file. Named in the environment, it also holds against
+    /// older copies of keys/ and the database put back together.
+    func testTheWitnessCannotBeTurnedOffOrMovedWithoutTheKey() throws {
+        XCTAssertEqual(try cli.run(["init"]).status, 0)
+        let elsewhere = temporaryFolder("witness")
+        defer { try? FileManager.default.removeItem(atPath: elsewhere) }
+        try FileManager.default.copyItem(atPath: dir + "/store", toPath: dir + "/before-witness")
+        let witness = elsewhere + "/strongroom.witness"
+        XCTAssertEqual(try cli.run(["audit", "witness", witness]).status, 0)
+        _ = try put()
+        let keyStore = dir + "/store/keys/keystore.json"
+        let original = try Data(contentsOf: URL(fileURLWithPath: keyStore))
+        for change in ["removed", "moved"] {
+            var json = try JSONSerialization.jsonObject(with: original) as! [String: Any]
+            if change == "removed" { json["auditWitness"] = nil } else {
+                var setting = json["auditWitness"] as! [String: Any]
+                setting["path"] = elsewhere + "/empty.witness"
+                json["auditWitness"] = setting
+            }
+            try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: keyStore))
+            for args in [["list"], ["audit", "verify"]] {
+                let r = try cli.run(args)
+                XCTAssertEqual(r.status, 77, "\(change): \(args)")
+                XCTAssertTrue(r.stderr.contains("tampered"), "\(change): " + r.stderr)
+            }
+        }
+        try original.write(to: URL(fileURLWithPath: keyStore))
+        XCTAssertEqual(try cli.run(["list"]).status, 0)
+        XCTAssertEqual(try cli.run(["audit", "witness", "--off"]).status, 0, "the operator, with the key, can")
+        XCTAssertEqual(try cli.run(["audit", "witness"]).stdout, "no audit witness is set\n")
+        XCTAssertEqual(try cli.run(["audit", "witness", witness]).status, 0)
+        // keys/ and the database put back together from before the witness was set.
+        try FileManager.default.removeItem(atPath: dir + "/store")
+        try FileManager.default.copyItem(atPath: dir + "/before-witness", toPath: dir + "/store")
+        XCTAssertEqual(try cli.run(["list"]).status, 0, "without anything outside the store, this is the documented limit")
+        let outside = try cli.run(["list"], env: ["STRONGROOM_AUDIT_WITNESS": witness])
+        XCTAssertEqual(outside.status, 69, outside.stderr)
+        XCTAssertEqual(try cli.run(["audit", "verify"], env: ["STRONGROOM_AUDIT_WITNESS": witness]).status, 1)
     }
 }
