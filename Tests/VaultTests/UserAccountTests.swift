@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import KeyManagement
 @testable import Storage
+import TestSupport
 import XCTest
 @testable import Vault
 
@@ -93,6 +94,14 @@ final class UserAccountTests: XCTestCase {
                 INSERT INTO shred_requests (id, school, records, reason, requested_by, requested_role, requested_at_ms, state)
                 VALUES ('shred-00000000000000aa', 'S1', ?, 'erasure', 'user:dpo1', 'dpo', 3000, 'pending')
                 """, arguments: [Self.recordID("rc")])
+        }
+        // Its log begins, as every vault's does, with the init event under a signed checkpoint.
+        try AuditLogRewriter.rewrite(database: f.layout.metadata, vaultID: vaultID) { $0 = [AuditLogRewriter.event(actor: "cli:op", action: "init")] }
+        try queue.write { db in
+            let hash = try Data.fetchOne(db, sql: "SELECT hash FROM audit_events WHERE seq = 1")!
+            let checkpoint = try Checkpoint.sign(vaultID: vaultID, treeSize: 1, root: [UInt8](hash), timeMillis: 1, signer: signer)
+            try db.execute(sql: "INSERT INTO audit_checkpoints (tree_size, root, time_ms, key_id, signature) VALUES (1, ?, 1, ?, ?)",
+                           arguments: [hash, checkpoint.keyID, Data(base64Encoded: checkpoint.signature)!])
         }
         return old
     }
