@@ -89,6 +89,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/strongroom"),
+        // Sign-in verification core: TOTP codes and WebAuthn (passkey) ceremonies, no I/O.
+        .target(
+            name: "SignIn",
+            dependencies: ["KeyManagement", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Sources/SignIn"),
         // Benchmark driver used by Scripts/bench-*.sh (not shipped to users).
         .executableTarget(
             name: "strongroom-bench",
@@ -114,6 +119,10 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Tests/ServerTests"),
+        .testTarget(
+            name: "SignInTests",
+            dependencies: ["SignIn", "KeyManagement", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/SignInTests"),
         .testTarget(
             name: "VaultTests",
             dependencies: ["Vault", "Storage", "KeyManagement", "Redaction", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
