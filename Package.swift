@@ -94,6 +94,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/strongroom"),
+        // Sign-in verification core: TOTP codes and WebAuthn (passkey) ceremonies, no I/O.
+        .target(
+            name: "SignIn",
+            dependencies: ["KeyManagement", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Sources/SignIn"),
+        // libFuzzer entry for SignIn's parsers (Scripts/fuzz-signin.sh); built normally it
+        // replays files given as arguments, so the default build still links it.
+        .executableTarget(name: "signin-fuzz", dependencies: ["SignIn"], path: "Sources/signin-fuzz"),
         // Benchmark driver used by Scripts/bench-*.sh (not shipped to users).
         .executableTarget(
             name: "strongroom-bench",
@@ -120,6 +128,10 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Tests/ServerTests"),
+        .testTarget(
+            name: "SignInTests",
+            dependencies: ["SignIn", "KeyManagement", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/SignInTests", resources: [.copy("FuzzCorpus")]),
         .testTarget(
             name: "VaultTests",
             dependencies: ["Vault", "Storage", "KeyManagement", "Redaction", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],

@@ -1,0 +1,51 @@
+import Foundation
+import XCTest
+@testable import SignIn
+
+/// Challenges are random, single use, expire, are kept one per context and are bounded in number.
+final class ChallengeStoreTests: XCTestCase {
+    final class Clock: @unchecked Sendable {
+        var now = Date(timeIntervalSince1970: 1_700_000_000)
+    }
+
+    func testAChallengeIsTakenOnceAndIsFreshEachTime() throws {
+        let store = ChallengeStore()
+        let a = try store.issue(for: "x"), b = try store.issue(for: "y")
+        XCTAssertEqual(a.count, 32)
+        XCTAssertNotEqual(a, b)
+        XCTAssertEqual(store.take(for: "x"), a)
+        XCTAssertNil(store.take(for: "x"))
+        XCTAssertEqual(store.take(for: "y"), b)
+        XCTAssertNil(store.take(for: "never issued"))
+    }
+
+    func testIssuingAgainReplacesTheOutstandingChallenge() throws {
+        let store = ChallengeStore()
+        _ = try store.issue(for: "x")
+        let second = try store.issue(for: "x")
+        XCTAssertEqual(store.take(for: "x"), second)
+    }
+
+    func testAnExpiredChallengeIsGone() throws {
+        let clock = Clock()
+        let store = ChallengeStore(lifetime: 300, now: { clock.now })
+        _ = try store.issue(for: "x")
+        clock.now += 299
+        let fresh = try store.issue(for: "y")
+        clock.now += 1
+        XCTAssertNil(store.take(for: "x"), "300 s after issue it has expired")
+        XCTAssertEqual(store.take(for: "y"), fresh)
+    }
+
+    func testTheStoreIsBoundedAndMakesRoomOnlyFromExpiredChallenges() throws {
+        let clock = Clock()
+        let store = ChallengeStore(lifetime: 60, capacity: 3, now: { clock.now })
+        for context in ["a", "b", "c"] { _ = try store.issue(for: context) }
+        XCTAssertThrowsError(try store.issue(for: "d")) { XCTAssertEqual($0 as? SignInError, .tooManyOutstandingChallenges) }
+        XCTAssertNoThrow(try store.issue(for: "a"), "replacing an outstanding one needs no room")
+        clock.now += 61
+        XCTAssertNoThrow(try store.issue(for: "d"), "expired ones make room")
+        XCTAssertNil(store.take(for: "b"))
+        XCTAssertNotNil(store.take(for: "d"))
+    }
+}
