@@ -285,12 +285,7 @@ final class LifecycleTests: XCTestCase {
         XCTAssertEqual(try f.vault.keyStatus().first { $0.info.id == periodKEK }?.info.state, .destroyed)
         // Put the old data back beside the current key store.
         f.vault.close()
-        for item in ["metadata.sqlite", "metadata.sqlite-wal", "metadata.sqlite-shm", "blobs"] {
-            try? FileManager.default.removeItem(atPath: f.layout.root + "/" + item)
-            if FileManager.default.fileExists(atPath: backup + "/" + item) {
-                try FileManager.default.copyItem(atPath: backup + "/" + item, toPath: f.layout.root + "/" + item)
-            }
-        }
+        try putBackDataFrom(backup)
         f.vault = try f.reopen()
         XCTAssertNotNil(try f.vault.catalog.record(id: r.id), "the old row and wrapped key are back")
         for id in [r.id, s.id] {
@@ -443,6 +438,17 @@ extension LifecycleTests {
 }
 
 extension LifecycleTests {
+    /// The database and blobs of an older copy of the store put back, keys/ left as they are:
+    /// what someone who kept a copy of the data (not of the keys) can do.
+    func putBackDataFrom(_ backup: String) throws {
+        for item in ["metadata.sqlite", "metadata.sqlite-wal", "metadata.sqlite-shm", "blobs"] {
+            try? FileManager.default.removeItem(atPath: f.layout.root + "/" + item)
+            if FileManager.default.fileExists(atPath: backup + "/" + item) {
+                try FileManager.default.copyItem(atPath: backup + "/" + item, toPath: f.layout.root + "/" + item)
+            }
+        }
+    }
+
     /// Cutting the deletion ledger back, or deleting it, must not let an older database serve a
     /// shredded record: the key store remembers how long the ledger is.
     func testACutOrDeletedLedgerFailsClosed() throws {
@@ -455,12 +461,7 @@ extension LifecycleTests {
         _ = try shred([first.id])
         _ = try shred([second.id])
         f.vault.close()
-        for item in ["metadata.sqlite", "metadata.sqlite-wal", "metadata.sqlite-shm", "blobs"] {
-            try? FileManager.default.removeItem(atPath: f.layout.root + "/" + item)
-            if FileManager.default.fileExists(atPath: backup + "/" + item) {
-                try FileManager.default.copyItem(atPath: backup + "/" + item, toPath: f.layout.root + "/" + item)
-            }
-        }
+        try putBackDataFrom(backup)
         let ledgerPath = f.layout.keys + "/" + DeletionLedger.fileName
         let full = try Data(contentsOf: URL(fileURLWithPath: ledgerPath))
         let firstAppend = full.prefix(through: full.firstIndex(of: 0x0a)!)
@@ -490,12 +491,7 @@ extension LifecycleTests {
         f.vault = try f.reopen()
         _ = try shred([gone.id])
         f.vault.close()
-        for item in ["metadata.sqlite", "metadata.sqlite-wal", "metadata.sqlite-shm", "blobs"] {
-            try? FileManager.default.removeItem(atPath: f.layout.root + "/" + item)
-            if FileManager.default.fileExists(atPath: backup + "/" + item) {
-                try FileManager.default.copyItem(atPath: backup + "/" + item, toPath: f.layout.root + "/" + item)
-            }
-        }
+        try putBackDataFrom(backup)
         let ledgerPath = f.layout.keys + "/" + DeletionLedger.fileName
         let storePath = f.layout.keyStore
         let original = try Data(contentsOf: URL(fileURLWithPath: storePath))
