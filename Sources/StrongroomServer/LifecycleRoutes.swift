@@ -35,7 +35,7 @@ struct LifecycleRoutes {
         let school = try requiredQuery("school", request)
         let body = try await Self.decode(DOBBody.self, request)
         let vault = self.vault
-        let count = try await pool.run { try vault.setDateOfBirth(child: child, dob: body.dob, school: school, by: .user(principal)) }
+        let count = try await pool.run { try vault.setDateOfBirth(child: child, dob: body.dob, school: school, by: .integration(principal)) }
         return try jsonResponse(DOBJSON(child: child, dob: body.dob, records: count))
     }
 
@@ -44,7 +44,7 @@ struct LifecycleRoutes {
         let school = try requiredQuery("school", request)
         let asOf = request.uri.queryParameters.get("asOf")
         let vault = self.vault
-        let due = try await pool.run { try vault.retentionDue(asOf: asOf, school: school, by: .user(principal)) }
+        let due = try await pool.run { try vault.retentionDue(asOf: asOf, school: school, by: .integration(principal)) }
         return try jsonResponse(DueJSON(
             asOf: asOf ?? CivilDate(Date()).text, school: school,
             records: due.flatMap(\.records).map(DueJSON.Item.init)))

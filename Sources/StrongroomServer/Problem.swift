@@ -84,6 +84,8 @@ struct Problem: HTTPResponseError {
                            detail: "there is no record with this id that you may see")
         case .forbidden(let why):
             return Problem(status: .forbidden, slug: "forbidden", title: "Not allowed", detail: why)
+        case .stepUpRequired(let why):
+            return Problem(status: .forbidden, slug: "step-up-required", title: "Confirm it is you", detail: why)
         case .conflict(let why):
             return Problem(status: .conflict, slug: "conflict", title: "Refused in this state", detail: why)
         case .busy(let why):

@@ -282,7 +282,7 @@ public final class IngestSession {
                         record.wrappedDEK = Data(try KeyWrap.wrapDataKey(dataKey!, under: kek, binding: binding))
                         try vault.auditCreatedKEKs(keys, actor: request.actor)
                         do {
-                            try vault.timedAudit { try vault.catalog.commitRecord(record, event: event, signer: try keys.auditSigner()) }
+                            _ = try vault.timedAudit { try vault.catalog.commitRecord(record, event: event, signer: try keys.auditSigner()) }
                             break
                         } catch StorageError.kekDestroyed(let id) where attempt == 1 {
                             try keys.destroy(ids: [id])

@@ -52,7 +52,7 @@ extension Vault {
             let audited = Set(try vaulting { try catalog.auditReasons(action: "kek-create") }.map { $0.split(separator: " ").first.map(String.init) ?? $0 })
             let unheard = keys.keks.filter { $0.state == .active && !audited.contains($0.id) }
             if !unheard.isEmpty {
-                try vaulting {
+                _ = try vaulting {
                     try catalog.append(unheard.map {
                         AuditEntry(actor: actor, action: "kek-create", outcome: .ok, school: $0.school,
                                    reason: "\($0.id) for period \($0.period ?? "-") (created by an interrupted rotation)")

@@ -91,7 +91,7 @@ extension Vault {
     func auditCreatedKEKs(_ keys: KeyStore, actor: String) throws {
         let created = keys.drainCreated()
         guard !created.isEmpty else { return }
-        try vaulting {
+        _ = try vaulting {
             try catalog.append(created.map {
                 AuditEntry(actor: actor, action: "kek-create", outcome: .ok, school: $0.school,
                            reason: "\($0.id) for period \($0.period ?? "-")")

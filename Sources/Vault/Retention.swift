@@ -2,20 +2,6 @@ import Foundation
 import KeyManagement
 import Storage
 
-/// Who asks for a lifecycle operation: a signed-in user (checked against `AccessPolicy`), or the
-/// operator at the CLI, who holds the master key and acts under their `--actor` name.
-public enum Caller: Sendable {
-    case user(Principal)
-    case `operator`(String)
-
-    public var actor: String {
-        switch self {
-        case .user(let principal): principal.actor
-        case .operator(let name): name
-        }
-    }
-}
-
 /// What is due for review in one school.
 public struct RetentionDue: Sendable, Equatable {
     public var school: String
@@ -29,10 +15,8 @@ extension Vault {
     public func setDateOfBirth(child: String, dob: String, school: String? = nil, by caller: Caller) throws -> Int {
         let keys = try requireKeys("setting a date of birth")
         try vaulting { try OpaqueID.validate(child, field: "child id") }
-        if case .user(let principal) = caller {
-            guard school != nil else { throw VaultError.invalidArgument("name the school whose child this is") }
-            try requireSchool(.setDOB, principal, school: school)
-        }
+        if caller.principal != nil, school == nil { throw VaultError.invalidArgument("name the school whose child this is") }
+        try requireCaller(.setDOB, caller, school: school)
         if let school { try vaulting { try OpaqueID.validate(school, field: "school id") } }
         guard let day = CivilDate(dob) else {
             throw VaultError.invalidArgument("date of birth must be a real day written YYYY-MM-DD (between 1900 and 2999)")
@@ -72,8 +56,7 @@ extension Vault {
             day = CivilDate(clock()).text
         }
         var schools: [String]? = school.map { [$0] }
-        if case .user(let principal) = caller {
-            try requireSchool(.retention, principal, school: school)
+        if try requireCaller(.retention, caller, school: school) != nil, let principal = caller.principal {
             schools = school.map { [$0] } ?? principal.schools.sorted()
         }
         if let school { try vaulting { try OpaqueID.validate(school, field: "school id") } }

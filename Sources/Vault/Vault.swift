@@ -27,6 +27,8 @@ public final class Vault: @unchecked Sendable {
     var verifiedRows: Set<Data> = []
     /// Refusals of unknown callers, coalesced per source (AnonymousRefusals.swift).
     let anonymousRefusals: AnonymousRefusalTally
+    /// Session lifetimes and the step-up window, from `Options`.
+    public internal(set) var sessionPolicy = SessionPolicy()
 
     public struct Options: Sendable {
         public var clock: @Sendable () -> Date = Date.init
@@ -39,6 +41,8 @@ public final class Vault: @unchecked Sendable {
         public var witnessPath: String?
         /// Told when a checkpoint could not be written to the witness.
         public var witnessProblem: (@Sendable (String) -> Void)?
+        /// Session lifetimes and the step-up window (the server's settings).
+        public var sessionPolicy = SessionPolicy()
         public init() {}
     }
 
@@ -91,6 +95,7 @@ public final class Vault: @unchecked Sendable {
             let vault = Vault(
                 layout: layout, vaultID: keys.vaultID, publicKey: keys.auditPublicKey, keys: keys, catalog: catalog,
                 blobs: blobs, clock: options.clock)
+            vault.sessionPolicy = options.sessionPolicy
             try vault.audit(AuditEntry(actor: actor, action: "init", outcome: .ok, reason: "store created"))
             return vault
         }
@@ -139,6 +144,7 @@ public final class Vault: @unchecked Sendable {
             let vault = Vault(
                 layout: layout, vaultID: vaultID, publicKey: publicKey, keys: keys, catalog: catalog,
                 blobs: FileBlobStore(root: layout.blobs, ops: options.fileOps), clock: options.clock)
+            vault.sessionPolicy = options.sessionPolicy
             // A shred a crash interrupted is finished before anything else is served. If that
             // fails (a full disk, a damaged ledger) the store still opens: the records are
             // already gone, reads of the rest fail closed on a damaged ledger, and the request

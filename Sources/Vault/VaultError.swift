@@ -22,6 +22,9 @@ public enum VaultError: Error, Sendable, Equatable {
     case invalidArgument(String)
     /// The user's role or schools do not allow this.
     case forbidden(String)
+    /// The act needs a second factor given within the last few minutes (`SessionFacts`); the
+    /// person gives one (step-up) and tries again (HTTP 403, problem type step-up-required).
+    case stepUpRequired(String)
     /// The request conflicts with the state of a hold, shred request or record (HTTP 409).
     case conflict(String)
     /// A backup is damaged, incomplete, not signed by the expected key or not restorable as asked.
@@ -61,6 +64,7 @@ extension VaultError: CustomStringConvertible {
         case .storage(let e): return e.description
         case .invalidArgument(let why): return why
         case .forbidden(let why): return why
+        case .stepUpRequired(let why): return why
         case .conflict(let why): return why
         case .backup(let why): return "backup: \(why)"
         case .linkUnusable(let why): return why

@@ -47,7 +47,7 @@ enum CLIError {
         case .refused, .unknownKind, .invalidArgument, .conflict, .cannotRedact, .linkUnusable: return refused
         case .notFound: return notFound
         case .backup: return problemsFound
-        case .forbidden: return keyProblem
+        case .forbidden, .stepUpRequired: return keyProblem
         case .storeExists: return cannotCreate
         case .storeMissing, .storeUnsafe, .misconfigured, .needsMasterKey: return config
         case .busy: return busy

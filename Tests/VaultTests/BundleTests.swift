@@ -453,12 +453,12 @@ final class BundleTests: XCTestCase {
         let stray = f.layout.bundles + "/\(String(repeating: "a", count: 32))-\(String(repeating: "b", count: 16)).age"
         let oldAttempt = f.layout.bundles + "/\(long.bundle.id)-\(String(repeating: "c", count: 16)).age"
         let temp = f.layout.bundles + "/\(long.bundle.id)-\(long.bundle.claim!).age.tmp-0011aabbccdd"
-        for path in [stray, oldAttempt, temp] { FileManager.default.createFile(atPath: path, contents: Data("x".utf8)) }
+        for path in [stray, oldAttempt, temp] { _ = FileManager.default.createFile(atPath: path, contents: Data("x".utf8)) }
         // The crashed release's temp file is old; the vault's clock is the test's.
         var times = [timeval(tv_sec: 1_700_000_000, tv_usec: 0), timeval(tv_sec: 1_700_000_000, tv_usec: 0)]
         XCTAssertEqual(utimes(temp, &times), 0)
         let notOurs = f.layout.bundles + "/README"
-        FileManager.default.createFile(atPath: notOurs, contents: Data())
+        _ = FileManager.default.createFile(atPath: notOurs, contents: Data())
         clock.advance(days: 2)
         XCTAssertEqual(f.vault.purgeEndedBundleFiles(), 4)
         let left = Set(try FileManager.default.contentsOfDirectory(atPath: f.layout.bundles))

@@ -87,10 +87,10 @@ final class LifecycleTests: XCTestCase {
                 guard case VaultError.invalidArgument = $0 else { return XCTFail("\(bad): \($0)") }
             }
         }
-        XCTAssertThrowsError(try f.vault.setDateOfBirth(child: "C1", dob: "2012-01-01", school: "S1", by: .user(staff))) {
+        XCTAssertThrowsError(try f.vault.setDateOfBirth(child: "C1", dob: "2012-01-01", school: "S1", by: .integration(staff))) {
             XCTAssertEqual($0 as? VaultError, .forbidden("the staff role may not set-dob evidence"))
         }
-        XCTAssertThrowsError(try f.vault.setDateOfBirth(child: "C1", dob: "2012-01-01", school: "S2", by: .user(dsl)))
+        XCTAssertThrowsError(try f.vault.setDateOfBirth(child: "C1", dob: "2012-01-01", school: "S2", by: .integration(dsl)))
         XCTAssertEqual(try events("set-dob").filter { $0.outcome == "denied" }.count, 2)
     }
 
@@ -104,12 +104,12 @@ final class LifecycleTests: XCTestCase {
         let due = try f.vault.retentionDue(asOf: "2030-06-01", by: .operator("op"))
         XCTAssertEqual(due.map(\.school), ["S1", "S2"])
         XCTAssertEqual(due.map { $0.records.map(\.id) }, [[a.id], [b.id]])
-        XCTAssertEqual(try f.vault.retentionDue(asOf: "2030-06-01", by: .user(dsl)).map(\.school), ["S1"], "a DSL sees only their school")
-        XCTAssertThrowsError(try f.vault.retentionDue(asOf: "2030-06-01", school: "S2", by: .user(dsl)))
-        XCTAssertThrowsError(try f.vault.retentionDue(asOf: "2030-06-01", by: .user(staff)))
+        XCTAssertEqual(try f.vault.retentionDue(asOf: "2030-06-01", by: .integration(dsl)).map(\.school), ["S1"], "a DSL sees only their school")
+        XCTAssertThrowsError(try f.vault.retentionDue(asOf: "2030-06-01", school: "S2", by: .integration(dsl)))
+        XCTAssertThrowsError(try f.vault.retentionDue(asOf: "2030-06-01", by: .integration(staff)))
         XCTAssertThrowsError(try f.vault.retentionDue(asOf: "2030-02-30", by: .operator("op")))
         _ = try f.vault.placeHold(school: "S1", scope: .record, target: a.id, reason: "police investigation", by: dpo)
-        XCTAssertEqual(try f.vault.retentionDue(asOf: "2030-06-01", school: "S1", by: .user(dpo)).first?.records.first?.held, true)
+        XCTAssertEqual(try f.vault.retentionDue(asOf: "2030-06-01", school: "S1", by: .integration(dpo)).first?.records.first?.held, true)
         XCTAssertGreaterThanOrEqual(try events("retention-due").filter { $0.outcome == "ok" }.count, 3)
     }
 
@@ -382,7 +382,7 @@ extension LifecycleTests {
     func testADateOfBirthBelongsToOneSchoolsChild() throws {
         let s1 = try put("s1", school: "S1", child: "C1")
         let s2 = try put("s2", school: "S2", child: "C1")
-        _ = try f.vault.setDateOfBirth(child: "C1", dob: "2010-01-01", school: "S1", by: .user(dsl))
+        _ = try f.vault.setDateOfBirth(child: "C1", dob: "2010-01-01", school: "S1", by: .integration(dsl))
         XCTAssertEqual(try f.vault.catalog.record(id: s1.id)?.reviewOn, "2035-01-01")
         XCTAssertEqual(try f.vault.catalog.record(id: s2.id)?.reviewOn, s2.reviewOn)
         // The operator's every-school date does not override S1's own.
@@ -391,7 +391,7 @@ extension LifecycleTests {
         XCTAssertEqual(try f.vault.catalog.record(id: s2.id)?.reviewOn, "2036-01-01")
         XCTAssertEqual(try put("later", school: "S1", child: "C1").reviewOn, "2035-01-01")
         XCTAssertEqual(try put("later", school: "S3", child: "C1").reviewOn, "2036-01-01")
-        XCTAssertThrowsError(try f.vault.setDateOfBirth(child: "C1", dob: "2010-01-01", by: .user(dsl)), "a user names the school")
+        XCTAssertThrowsError(try f.vault.setDateOfBirth(child: "C1", dob: "2010-01-01", by: .integration(dsl)), "a user names the school")
     }
 }
 

@@ -135,7 +135,7 @@ extension Vault {
         defer { json.resetBytes(in: 0..<json.count) }
         let secret = try SecretBytes(count: json.count)
         defer { secret.zero() }
-        secret.withUnsafeMutableBytes { json.copyBytes(to: $0) }
+        _ = secret.withUnsafeMutableBytes { json.copyBytes(to: $0) }
         return try vaulting { try KeyWrap.wrap(secret, under: kek, associatedData: binding) }
     }
 
