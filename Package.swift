@@ -63,7 +63,7 @@ let package = Package(
         .target(
             name: "Vault",
             dependencies: [
-                "KeyManagement", "Storage", "CMagic", "CLibZ", "Redaction",
+                "KeyManagement", "Storage", "CMagic", "CLibZ", "Redaction", "SignIn",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             path: "Sources/Vault"),

@@ -285,6 +285,7 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
             // proves the stored log from there (docs/audit.md) instead of from the first event.
             try db.execute(sql: "ALTER TABLE audit_checkpoints ADD COLUMN frontier BLOB")
         }
+        registerSignInMigration(&migrator)
         return migrator
     }
 

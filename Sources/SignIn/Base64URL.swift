@@ -1,8 +1,8 @@
 /// The base64url alphabet of RFC 4648 §5 without padding, as WebAuthn writes the challenge in
 /// clientDataJSON. Decoding is strict: no padding, no `+` or `/`, no whitespace, no impossible
 /// length, no non-zero bits after the last whole byte; so one challenge has one spelling.
-enum Base64URL {
-    static func decode(_ text: String) throws -> [UInt8] {
+public enum Base64URL {
+    public static func decode(_ text: String) throws -> [UInt8] {
         let chars = Array(text.utf8)
         guard chars.count % 4 != 1 else { throw SignInError.malformed("base64url text has an impossible length") }
         var out = [UInt8]()
@@ -25,7 +25,7 @@ enum Base64URL {
         return out
     }
 
-    static func encode(_ bytes: [UInt8]) -> String {
+    public static func encode(_ bytes: [UInt8]) -> String {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
         var out = [UInt8]()
         out.reserveCapacity((bytes.count * 4 + 2) / 3)

@@ -10,6 +10,12 @@ public enum AnonymousRefusal: Sendable, Hashable, CaseIterable {
     case noToken, unknownToken, wrongMetricsToken
     case unknownLink, malformedLink
     case unknownReceiptLink, malformedReceiptLink
+    /// A sign-in or step-up with a wrong name, passphrase, code or passkey.
+    case failedSignIn
+    /// An enrolment link that does not exist, was used or has expired.
+    case unusableEnrolment
+    /// A state change with a session cookie but without the CSRF token or a same-origin Origin.
+    case crossSite
 
     /// The audit action, as the same refusal has when it is audited at once.
     public var action: String {
@@ -17,6 +23,9 @@ public enum AnonymousRefusal: Sendable, Hashable, CaseIterable {
         case .noToken, .unknownToken, .wrongMetricsToken: "authenticate"
         case .unknownLink, .malformedLink: "bundle-download"
         case .unknownReceiptLink, .malformedReceiptLink: "bundle-receipt"
+        case .failedSignIn: "sign-in-failed"
+        case .unusableEnrolment: "enrol"
+        case .crossSite: "csrf"
         }
     }
 
@@ -27,6 +36,9 @@ public enum AnonymousRefusal: Sendable, Hashable, CaseIterable {
         case .wrongMetricsToken: "no valid metrics token"
         case .unknownLink, .unknownReceiptLink: "unknown link"
         case .malformedLink, .malformedReceiptLink: "malformed link"
+        case .failedSignIn: "wrong name, passphrase, code or passkey"
+        case .unusableEnrolment: "unknown, used or expired enrolment link"
+        case .crossSite: "no CSRF token or another origin"
         }
     }
 
@@ -35,6 +47,9 @@ public enum AnonymousRefusal: Sendable, Hashable, CaseIterable {
         switch action {
         case "authenticate": "requests without a valid token"
         case "bundle-download": "downloads of an unknown link"
+        case "sign-in-failed": "failed sign-ins"
+        case "enrol": "uses of an unusable enrolment link"
+        case "csrf": "cross-site requests"
         default: "receipts for an unknown link"
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import KeyManagement
+import SignIn
 import Storage
 
 /// A Strongroom vault: the key store, the catalog and the blob store of one store folder,
@@ -29,6 +30,14 @@ public final class Vault: @unchecked Sendable {
     let anonymousRefusals: AnonymousRefusalTally
     /// Session lifetimes and the step-up window, from `Options`.
     public internal(set) var sessionPolicy = SessionPolicy()
+    /// How hard new passphrase hashes are (moderate; tests use interactive), from `Options`.
+    var passphraseLimits = PassphraseHash.Limits.moderate
+    /// Failed sign-ins per name and address (SignIn/SignInThrottle.swift).
+    let signInThrottle: SignInThrottle
+    /// Outstanding WebAuthn challenges, one per ceremony.
+    let challenges: ChallengeStore
+    /// At most two passphrase hashes at once: each takes 256 MiB for about a second.
+    let passphraseGate = DispatchSemaphore(value: 2)
 
     public struct Options: Sendable {
         public var clock: @Sendable () -> Date = Date.init
@@ -43,6 +52,8 @@ public final class Vault: @unchecked Sendable {
         public var witnessProblem: (@Sendable (String) -> Void)?
         /// Session lifetimes and the step-up window (the server's settings).
         public var sessionPolicy = SessionPolicy()
+        /// How hard new passphrase hashes are.
+        public var passphraseLimits = PassphraseHash.Limits.moderate
         public init() {}
     }
 
@@ -56,6 +67,8 @@ public final class Vault: @unchecked Sendable {
         self.blobs = blobs
         self.clock = clock
         self.anonymousRefusals = AnonymousRefusalTally(clock: clock)
+        self.signInThrottle = SignInThrottle(clock: clock)
+        self.challenges = ChallengeStore(now: clock)
         self.shredded = ShreddedRecords(
             ledger: DeletionLedger(directory: layout.keys, vaultID: vaultID), publicKey: publicKey, keyStoreDirectory: layout.keys)
     }
@@ -96,6 +109,7 @@ public final class Vault: @unchecked Sendable {
                 layout: layout, vaultID: keys.vaultID, publicKey: keys.auditPublicKey, keys: keys, catalog: catalog,
                 blobs: blobs, clock: options.clock)
             vault.sessionPolicy = options.sessionPolicy
+            vault.passphraseLimits = options.passphraseLimits
             try vault.audit(AuditEntry(actor: actor, action: "init", outcome: .ok, reason: "store created"))
             return vault
         }
@@ -145,6 +159,7 @@ public final class Vault: @unchecked Sendable {
                 layout: layout, vaultID: vaultID, publicKey: publicKey, keys: keys, catalog: catalog,
                 blobs: FileBlobStore(root: layout.blobs, ops: options.fileOps), clock: options.clock)
             vault.sessionPolicy = options.sessionPolicy
+            vault.passphraseLimits = options.passphraseLimits
             // A shred a crash interrupted is finished before anything else is served. If that
             // fails (a full disk, a damaged ledger) the store still opens: the records are
             // already gone, reads of the rest fail closed on a damaged ledger, and the request

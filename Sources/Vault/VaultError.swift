@@ -25,6 +25,8 @@ public enum VaultError: Error, Sendable, Equatable {
     /// The act needs a second factor given within the last few minutes (`SessionFacts`); the
     /// person gives one (step-up) and tries again (HTTP 403, problem type step-up-required).
     case stepUpRequired(String)
+    /// Enrolment or sign-in was refused (`SignInRefusal` says how; never which part was wrong).
+    case signIn(SignInRefusal)
     /// The request conflicts with the state of a hold, shred request or record (HTTP 409).
     case conflict(String)
     /// A backup is damaged, incomplete, not signed by the expected key or not restorable as asked.
@@ -65,6 +67,7 @@ extension VaultError: CustomStringConvertible {
         case .invalidArgument(let why): return why
         case .forbidden(let why): return why
         case .stepUpRequired(let why): return why
+        case .signIn(let refusal): return refusal.description
         case .conflict(let why): return why
         case .backup(let why): return "backup: \(why)"
         case .linkUnusable(let why): return why

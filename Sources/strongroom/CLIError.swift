@@ -48,6 +48,7 @@ enum CLIError {
         case .notFound: return notFound
         case .backup: return problemsFound
         case .forbidden, .stepUpRequired: return keyProblem
+        case .signIn: return refused
         case .storeExists: return cannotCreate
         case .storeMissing, .storeUnsafe, .misconfigured, .needsMasterKey: return config
         case .busy: return busy

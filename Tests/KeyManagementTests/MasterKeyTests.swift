@@ -40,9 +40,9 @@ final class MasterKeyTests: XCTestCase {
 
     func testTruncatedOrForeignMasterKeyFileIsRefused() throws {
         let path = dir + "/master.key"
-        FileManager.default.createFile(atPath: path, contents: Data(repeating: 7, count: 40), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: path, contents: Data(repeating: 7, count: 40), attributes: [.posixPermissions: 0o600])
         XCTAssertThrowsError(try MasterKeyFile.open(at: path))
-        FileManager.default.createFile(atPath: path + "2", contents: Data("SRMKEY".utf8) + Data([0, 1]) + Data(count: 31), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: path + "2", contents: Data("SRMKEY".utf8) + Data([0, 1]) + Data(count: 31), attributes: [.posixPermissions: 0o600])
         XCTAssertThrowsError(try MasterKeyFile.open(at: path + "2"))
     }
 

@@ -40,7 +40,7 @@ final class FileBlobStoreTests: XCTestCase {
     func testCommittedBlobIsVisibleAndUncommittedIsNot() throws {
         let s = try store()
         let upload = try s.beginWrite(recordID: id)
-        try upload.write(UnsafeRawBufferPointer(start: [1, 2, 3], count: 3))
+        try [UInt8]([1, 2, 3]).withUnsafeBytes { try upload.write($0) }
         XCTAssertNil(try s.open(recordID: id), "invisible before commit")
         XCTAssertEqual(try s.leftoverUploads().count, 1)
         try upload.commit()
@@ -52,7 +52,7 @@ final class FileBlobStoreTests: XCTestCase {
     func testAbortedUploadLeavesNoTrace() throws {
         let s = try store()
         let upload = try s.beginWrite(recordID: id)
-        try upload.write(UnsafeRawBufferPointer(start: [1, 2, 3], count: 3))
+        try [UInt8]([1, 2, 3]).withUnsafeBytes { try upload.write($0) }
         upload.abort()
         try assertNoTrace(s)
     }
