@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "StrongroomServer",
             dependencies: [
-                "Vault", "Storage", "KeyManagement", "CTLSOptions",
+                "Vault", "Storage", "KeyManagement", "CTLSOptions", "SignIn",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

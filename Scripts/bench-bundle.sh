@@ -68,8 +68,8 @@ done
 IN_BYTES=$(du -cb "$WORK"/in/* | tail -1 | awk '{print $1}')
 
 "$SR" init >/dev/null
-JO=$("$SR" user add jo --role dsl --school S1)
-DEE=$("$SR" user add dee --role deputy --school S1)
+JO=$("$SR" user add jo --api-token --role dsl --school S1)
+DEE=$("$SR" user add dee --api-token --role deputy --school S1)
 age-keygen -o "$WORK/agency.txt" 2>/dev/null
 RECIPIENT=$(awk '/public key:/ {print $4}' "$WORK/agency.txt")
 "$SR" recipient add CSC --school S1 --age-recipient "$RECIPIENT" >/dev/null

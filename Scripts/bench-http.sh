@@ -367,7 +367,7 @@ STORE="$WORK/store"
 export STRONGROOM_ACTOR=bench:cli
 unset STRONGROOM_STORE STRONGROOM_MASTER_KEY STRONGROOM_CONFIG
 "$SR" init --store "$STORE" >/dev/null
-TOKEN=$("$SR" user add bench.dsl --role dsl --school S1 --store "$STORE" 2>/dev/null)
+TOKEN=$("$SR" user add bench.dsl --api-token --role dsl --school S1 --store "$STORE" 2>/dev/null)
 [ -n "$TOKEN" ] && [ "$(wc -l <<<"$TOKEN")" = 1 ] || die "user add printed no token"
 export BENCH_AUTH="Bearer $TOKEN"
 

@@ -74,8 +74,8 @@ SMALL="$WORK/small"
 STRONGROOM_STORE="$SMALL" "$SR" init >/dev/null 2>&1
 log "seeding $SHRED records with blob files (set-up, not measured)"
 "$DRIVER" seed-records "$SMALL" "$SHRED" 1 1 "$WORK/small.ids" >"$WORK/seed-small.out"
-DPO=$(STRONGROOM_STORE="$SMALL" "$SR" user add bench-dpo --role dpo --school school-0 2>/dev/null)
-DSL=$(STRONGROOM_STORE="$SMALL" "$SR" user add bench-dsl --role dsl --school school-0 2>/dev/null)
+DPO=$(STRONGROOM_STORE="$SMALL" "$SR" user add bench-dpo --api-token --role dpo --school school-0 2>/dev/null)
+DSL=$(STRONGROOM_STORE="$SMALL" "$SR" user add bench-dsl --api-token --role dsl --school school-0 2>/dev/null)
 log "shred request ($SHRED records) by a DPO"
 timed request env STRONGROOM_STORE="$SMALL" STRONGROOM_TOKEN="$DPO" "$SR" shred request --school school-0 \
     --records-file "$WORK/small.ids" --reason "benchmark: retention reviewed"

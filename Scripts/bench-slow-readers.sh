@@ -59,7 +59,7 @@ trap 'code=$?; stop_server; rm -rf -- "$WORK"; exit $code' EXIT
 
 log "making $RECORDS records of $RECORD_MIB MiB (a PDF header and zeros)"
 "$SR" init --store "$STORE" >/dev/null 2>&1
-TOKEN=$("$SR" user add bench.dsl --role dsl --school S1 --store "$STORE" 2>/dev/null)
+TOKEN=$("$SR" user add bench.dsl --api-token --role dsl --school S1 --store "$STORE" 2>/dev/null)
 { printf '%%PDF-1.4\n'; head -c $(( RECORD_MIB * 1048576 - 9 )) /dev/zero; } >"$WORK/large.pdf"
 PATHS=()
 for _ in $(seq "$RECORDS"); do

@@ -135,7 +135,7 @@ trap 'exit 130' INT TERM
 SAMPLE="$REPO/Tests/VaultTests/Samples/strategy-meeting-minutes.pdf"
 [ -f "$SAMPLE" ] || die "$SAMPLE missing"
 "$SR" init --store "$STORE" </dev/null >"$WORK/init.out" 2>&1 || { cat "$WORK/init.out" >&2; die "strongroom init failed"; }
-TOKEN=$("$SR" user add fuzz-dsl --role dsl --school S1 --store "$STORE" </dev/null 2>"$WORK/user.err") \
+TOKEN=$("$SR" user add fuzz-dsl --api-token --role dsl --school S1 --store "$STORE" </dev/null 2>"$WORK/user.err") \
     || { cat "$WORK/user.err" >&2; die "strongroom user add failed"; }
 TOKEN=$(printf '%s\n' "$TOKEN" | head -n1)
 [ -n "$TOKEN" ] || die "strongroom user add printed no token"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up and starts Strongroom on the embedded default: installs what is missing, builds a
 # release binary, creates the store (./strongroom-data, or $STRONGROOM_STORE) if there is none,
-# demonstrates it with a sample through the CLI, then serves it over HTTP on 127.0.0.1:8080
-# (or $STRONGROOM_HOST / $STRONGROOM_PORT) until Ctrl-C or SIGTERM.
+# demonstrates it with a sample through the CLI, prints the address to open and an enrolment
+# link for a demo DSL, then serves it over HTTP on 127.0.0.1:8080 (or $STRONGROOM_HOST /
+# $STRONGROOM_PORT) until Ctrl-C or SIGTERM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/setup.sh
@@ -20,12 +21,22 @@ out=$(mktemp); trap 'rm -f "$out"' EXIT
 cmp -s "$sample" "$out" && echo "read back byte for byte: ok"
 "$SR" verify
 "$SR" audit verify
-# A demo DSL for the demo school, once: its token is printed here and never again.
+# People open the console at localhost (a browser treats http://localhost as a secure
+# context, so passkeys and the session cookie work there without TLS).
+port=${STRONGROOM_PORT:-8080}
+export STRONGROOM_PUBLIC_URL="${STRONGROOM_PUBLIC_URL:-http://localhost:$port}"
+# A demo DSL for the demo school: a fresh one-time enrolment link each start until they enrol.
 if ! "$SR" user list | grep -q '^demo-dsl'; then
-  token=$("$SR" user add demo-dsl --role dsl --school DEMO-SCHOOL)
-  echo
-  echo "demo user demo-dsl (dsl, DEMO-SCHOOL); bearer token, shown once: $token"
-  echo "  curl -H 'Authorization: Bearer $token' http://${STRONGROOM_HOST:-127.0.0.1}:${STRONGROOM_PORT:-8080}/v1/attachments/$id -o out.pdf"
+  link=$("$SR" user add demo-dsl --role dsl --school DEMO-SCHOOL)
+elif "$SR" user list | grep '^demo-dsl' | grep -q 'not enrolled yet\|link expired'; then
+  link=$("$SR" user reset demo-dsl)
+fi
+echo
+echo "open $STRONGROOM_PUBLIC_URL/sign-in"
+if [[ -n "${link:-}" ]]; then
+  echo "demo DSL demo-dsl (DEMO-SCHOOL): enrol with a passkey or a passphrase and an authenticator app at"
+  echo "  $link"
+  echo "  (valid 72 hours, once; only its hash is stored)"
 fi
 echo
 exec "$SR" serve

@@ -180,6 +180,20 @@ extension SQLiteCatalog: SignInCatalog {
         }
     }
 
+    public func enrolmentStates(nowMillis: Int64) throws -> [String: Bool] {
+        try guarded {
+            try pool.read { db in
+                var out: [String: Bool] = [:]
+                for row in try Row.fetchAll(db, sql: """
+                    SELECT account, MAX(used_at_ms IS NULL AND expires_at_ms > ?) AS open FROM enrolments GROUP BY account
+                    """, arguments: [nowMillis]) {
+                    out[row["account"]] = row["open"] as Bool
+                }
+                return out
+            }
+        }
+    }
+
     public func lastSignIns() throws -> [String: Int64] {
         try guarded {
             try pool.read { db in

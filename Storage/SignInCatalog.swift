@@ -45,6 +45,9 @@ public protocol SignInCatalog: Sendable {
     /// Removes sessions unused since `idleBefore` or begun before `startedBefore` (no event: they
     /// had already stopped working).
     func pruneSessions(idleBefore: Int64, startedBefore: Int64) throws
+    /// Each account that was ever given an enrolment link (a person), with whether one is still
+    /// unused and unexpired at `nowMillis` (they have not finished enrolling).
+    func enrolmentStates(nowMillis: Int64) throws -> [String: Bool]
     /// When each account last signed in (accounts that never did are absent).
     func lastSignIns() throws -> [String: Int64]
 }

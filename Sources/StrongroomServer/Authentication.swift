@@ -1,14 +1,18 @@
+import HTTPTypes
 import Hummingbird
+import SignIn
 import Vault
 
-/// Resolves the bearer token to a user on every request (a revoked token stops working on the
-/// next one). A missing or unknown token is refused with 401, and the refusal is audited,
-/// coalesced per source (`Vault.recordAnonymousRefusal`): a flood costs one event per source
-/// and minute, not an fsync and an event per request.
-struct BearerAuthentication: RouterMiddleware {
+/// Resolves who is calling on every request to /v1: a bearer token (an integration) or the
+/// session cookie (a person). A revoked token or person stops working on the next request. A
+/// missing or unknown credential is refused with 401, audited and coalesced per source
+/// (`Vault.recordAnonymousRefusal`). With the cookie, a state change also needs the session's
+/// CSRF token in `X-CSRF-Token` and this service's `Origin`, else 403 (audited, coalesced).
+struct Authentication: RouterMiddleware {
     typealias Context = StrongroomContext
     let vault: Vault
     let pool: BlockingPool
+    let origin: ServiceOrigin
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let vault = self.vault
@@ -16,19 +20,43 @@ struct BearerAuthentication: RouterMiddleware {
         // likes, and the query can hold a filename.
         let what = "\(request.method) \(context.endpointPath ?? "unmatched")"
         let source = context.refusalSource
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+        var context = context
+        if let header = request.headers[.authorization] {
+            guard header.lowercased().hasPrefix("bearer ") else {
+                try await pool.run { try vault.recordAnonymousRefusal(.noToken, request: what, from: source) }
+                throw Problem.unauthenticated
+            }
+            let token = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
+            // A read of one indexed row under WAL: short enough to do here, without a thread hop.
+            guard let principal = try vault.authenticate(token: token) else {
+                try await pool.run { try vault.recordAnonymousRefusal(.unknownToken, request: what, from: source) }
+                throw Problem.unauthenticated
+            }
+            context.caller = .integration(principal)
+        } else if let token = SessionCookie.token(in: request) {
+            guard let caller = try await pool.run({ try vault.resolveSession(token: token) }) else {
+                try await pool.run { try vault.recordAnonymousRefusal(.unknownToken, request: what, from: source) }
+                throw Problem.unauthenticated
+            }
+            if request.method.changesState {
+                let csrf = request.headers[.csrfToken] ?? ""
+                guard ConstantTime.equal(Array(csrf.utf8), Array(Vault.csrfToken(forSession: token).utf8)), origin.matches(request) else {
+                    try await pool.run { try vault.recordAnonymousRefusal(.crossSite, request: "\(what) as \(caller.actor)", from: source) }
+                    throw Problem.crossSite
+                }
+            }
+            context.caller = caller
+            context.sessionToken = token
+        } else {
             try await pool.run { try vault.recordAnonymousRefusal(.noToken, request: what, from: source) }
             throw Problem.unauthenticated
         }
-        let token = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
-        // A read of one indexed row under WAL: short enough to do here, without a thread hop.
-        guard let principal = try vault.authenticate(token: token) else {
-            try await pool.run { try vault.recordAnonymousRefusal(.unknownToken, request: what, from: source) }
-            throw Problem.unauthenticated
-        }
-        var context = context
-        context.principal = principal
-        context.logger[metadataKey: "user"] = .string(principal.name)
+        context.principal = context.caller?.principal
+        context.logger[metadataKey: "user"] = .string(context.principal?.name ?? "")
         return try await next(request, context)
     }
+}
+
+extension HTTPField.Name {
+    static let csrfToken = Self("X-CSRF-Token")!
 }

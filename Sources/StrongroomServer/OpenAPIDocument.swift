@@ -6,8 +6,15 @@ info:
   title: Strongroom
   version: "1"
   description: >
-    Secure evidence vault for school safeguarding records. Every route under /v1 needs
-    `Authorization: Bearer <token>` (issued by `strongroom user add`). What each role may do is
+    Secure evidence vault for school safeguarding records. Every route under /v1 (but enrolment,
+    sign-in and the public link routes) needs either `Authorization: Bearer <token>` (an
+    integration, issued by `strongroom user add --api-token`) or a person's session cookie
+    `__Host-strongroom-session` (from POST /v1/session). With the cookie, every POST, PUT, PATCH
+    and DELETE also needs `X-CSRF-Token` (the csrfToken of the session) and an `Origin` equal to
+    the service's own (its public URL, or http://localhost:PORT), else 403 csrf. Downloading
+    evidence, releasing a bundle, approving a shred, holds and user changes need a second factor
+    given in the last few minutes (5 by default), else 403 step-up-required: give one with POST
+    /v1/session/step-up and repeat the request. What each role may do is
     the table in README.md ("Roles"). A record of another school, one the caller may not see and
     one that does not exist all answer 404 alike. Errors are RFC 9457 problem documents whose
     `type` is `urn:strongroom:problem:<slug>`; the slugs are listed under components/schemas/Problem.
@@ -15,6 +22,7 @@ servers:
   - url: http://127.0.0.1:8080
 security:
   - bearer: []
+  - session: []
 paths:
   /healthz:
     get:
@@ -617,12 +625,287 @@ paths:
         "404": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
         "507": {$ref: "#/components/responses/StorageFull"}
+  /v1/enrolment/{token}:
+    get:
+      operationId: enrolment
+      security: []
+      description: Who a one-time enrolment link (from `strongroom user add` or `user reset`) is for.
+      parameters: [{$ref: "#/components/parameters/EnrolmentToken"}]
+      responses:
+        "200":
+          description: The link can be used.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [name, role, schools, expiresAt]
+                properties:
+                  name: {type: string}
+                  role: {type: string}
+                  schools: {type: array, items: {type: string}}
+                  expiresAt: {type: string, format: date-time}
+        "404": {description: "Unknown, used or expired link (problem enrolment-unusable; audited, coalesced per source).", content: {application/problem+json: {schema: {$ref: "#/components/schemas/Problem"}}}}
+  /v1/enrolment/{token}/passphrase:
+    post:
+      operationId: enrolPassphrase
+      security: []
+      description: >
+        Sets the person's passphrase (12 to 256 characters, not containing the user name, not a
+        common password; hashed with Argon2id) and makes an authenticator (TOTP) secret. Neither
+        counts until POST .../totp confirms a code. Posting again replaces both.
+      parameters: [{$ref: "#/components/parameters/EnrolmentToken"}]
+      requestBody:
+        required: true
+        content: {application/json: {schema: {type: object, required: [passphrase], properties: {passphrase: {type: string}}}}}
+      responses:
+        "200":
+          description: The secret, shown once, as base32 text and as an otpauth URI (and a QR code of it).
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [totpSecret, otpauthUri, qrCode]
+                properties:
+                  totpSecret: {type: string, description: base32 without padding}
+                  otpauthUri: {type: string}
+                  qrCode: {type: string, description: path of a PNG QR code of the URI}
+        "400": {description: "weak-passphrase (the detail says which rule), or invalid-json.", content: {application/problem+json: {schema: {$ref: "#/components/schemas/Problem"}}}}
+        "403": {description: "An Origin of another site (csrf).", content: {application/problem+json: {schema: {$ref: "#/components/schemas/Problem"}}}}
+        "404": {$ref: "#/components/responses/Problem"}
+  /v1/enrolment/{token}/totp:
+    post:
+      operationId: enrolTotp
+      security: []
+      description: >
+        Confirms the authenticator with its current 6-digit code. The passphrase, the authenticator
+        and ten recovery codes become the person's; the link is used up.
+      parameters: [{$ref: "#/components/parameters/EnrolmentToken"}]
+      requestBody:
+        required: true
+        content: {application/json: {schema: {type: object, required: [code], properties: {code: {type: string}}}}}
+      responses:
+        "200":
+          description: Enrolled. The recovery codes are shown this once; only their hashes are kept.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [recoveryCodes]
+                properties:
+                  recoveryCodes: {type: array, minItems: 10, maxItems: 10, items: {type: string}}
+        "400": {description: "wrong-code, or invalid-argument when no passphrase was set.", content: {application/problem+json: {schema: {$ref: "#/components/schemas/Problem"}}}}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+  /v1/enrolment/{token}/passkey/begin:
+    post:
+      operationId: enrolPasskeyBegin
+      security: []
+      description: PublicKeyCredentialCreationOptions for navigator.credentials.create (bytes in base64url).
+      parameters: [{$ref: "#/components/parameters/EnrolmentToken"}]
+      responses:
+        "200": {description: "{publicKey: {challenge, rp: {id, name}, user: {id, name, displayName}, pubKeyCredParams (ES256, Ed25519), authenticatorSelection (resident key, user verification required), attestation: none, timeout}}", content: {application/json: {schema: {type: object}}}}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "421": {description: "The service has no public URL and was not reached at localhost (no-public-url).", content: {application/problem+json: {schema: {$ref: "#/components/schemas/Problem"}}}}
+  /v1/enrolment/{token}/passkey/finish:
+    post:
+      operationId: enrolPasskeyFinish
+      security: []
+      description: >
+        Registers the passkey (attestation "none", user verified, this origin and RP ID, the
+        challenge of the begin call). The link is used up.
+      parameters: [{$ref: "#/components/parameters/EnrolmentToken"}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [id, clientDataJSON, attestationObject]
+              properties: {id: {type: string}, clientDataJSON: {type: string}, attestationObject: {type: string}}
+      responses:
+        "200": {description: Enrolled., content: {application/json: {schema: {type: object, required: [enrolled], properties: {enrolled: {type: string, enum: [passkey]}}}}}}
+        "400": {description: "passkey-refused (the detail says why), invalid-argument or invalid-json.", content: {application/problem+json: {schema: {$ref: "#/components/schemas/Problem"}}}}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "421": {$ref: "#/components/responses/Problem"}
+  /v1/session:
+    post:
+      operationId: signIn
+      security: []
+      description: >
+        Signs a person in with their passphrase and a code from their authenticator app, or a
+        recovery code instead of the code. Sets the session cookie (Secure, HttpOnly,
+        SameSite=Strict, Path=/).
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [name, passphrase]
+              properties: {name: {type: string}, passphrase: {type: string}, code: {type: string}, recoveryCode: {type: string}}
+      responses:
+        "201": {$ref: "#/components/responses/Session"}
+        "401": {description: "sign-in-failed, whichever part was wrong (audited, coalesced per source and minute).", content: {application/problem+json: {schema: {$ref: "#/components/schemas/Problem"}}}}
+        "403": {$ref: "#/components/responses/Problem"}
+        "429": {description: "slow-down: too many failures for this name or address; Retry-After says when to try again. Never a permanent lock.", content: {application/problem+json: {schema: {$ref: "#/components/schemas/Problem"}}}}
+    get:
+      operationId: whoAmI
+      security: [{session: []}]
+      responses:
+        "200": {$ref: "#/components/responses/Session"}
+        "401": {$ref: "#/components/responses/Problem"}
+    delete:
+      operationId: signOut
+      security: [{session: []}]
+      description: Ends this session and clears the cookie.
+      responses:
+        "204": {description: Signed out.}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+  /v1/session/passkey/begin:
+    post:
+      operationId: passkeySignInBegin
+      security: []
+      description: PublicKeyCredentialRequestOptions for a discoverable passkey, and the ceremony id to send back.
+      responses:
+        "200": {$ref: "#/components/responses/PasskeyRequest"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "421": {$ref: "#/components/responses/Problem"}
+  /v1/session/passkey/finish:
+    post:
+      operationId: passkeySignInFinish
+      security: []
+      requestBody: {$ref: "#/components/requestBodies/Assertion"}
+      responses:
+        "201": {$ref: "#/components/responses/Session"}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "421": {$ref: "#/components/responses/Problem"}
+        "429": {$ref: "#/components/responses/Problem"}
+  /v1/session/step-up:
+    post:
+      operationId: stepUp
+      security: [{session: []}]
+      description: Confirms it is still the person with a code from their app or a recovery code.
+      requestBody:
+        required: true
+        content: {application/json: {schema: {type: object, properties: {code: {type: string}, recoveryCode: {type: string}}}}}
+      responses:
+        "200": {$ref: "#/components/responses/StepUp"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "429": {$ref: "#/components/responses/Problem"}
+  /v1/session/step-up/passkey/begin:
+    post:
+      operationId: stepUpPasskeyBegin
+      security: [{session: []}]
+      responses:
+        "200": {$ref: "#/components/responses/PasskeyRequest"}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+  /v1/session/step-up/passkey/finish:
+    post:
+      operationId: stepUpPasskeyFinish
+      security: [{session: []}]
+      requestBody: {$ref: "#/components/requestBodies/Assertion"}
+      responses:
+        "200": {$ref: "#/components/responses/StepUp"}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+  /v1/sessions:
+    get:
+      operationId: listSessions
+      security: [{session: []}]
+      description: The person's own live sessions.
+      responses:
+        "200":
+          description: Sessions, oldest first.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [sessions]
+                properties:
+                  sessions:
+                    type: array
+                    items:
+                      type: object
+                      required: [id, createdAt, lastSeenAt, browser, address, current]
+                      properties:
+                        id: {type: string}
+                        createdAt: {type: string, format: date-time}
+                        lastSeenAt: {type: string, format: date-time}
+                        browser: {type: string}
+                        address: {type: string}
+                        current: {type: boolean}
+        "401": {$ref: "#/components/responses/Problem"}
+    delete:
+      operationId: signOutEverywhere
+      security: [{session: []}]
+      description: Ends every session of the person, this one included.
+      responses:
+        "204": {description: Signed out everywhere.}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+  /v1/sessions/{id}:
+    delete:
+      operationId: endSession
+      security: [{session: []}]
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses:
+        "204": {description: Ended.}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
 components:
   securitySchemes:
     bearer: {type: http, scheme: bearer}
+    session: {type: apiKey, in: cookie, name: __Host-strongroom-session}
+  requestBodies:
+    Assertion:
+      required: true
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [id, clientDataJSON, authenticatorData, signature]
+            properties:
+              ceremony: {type: string}
+              id: {type: string}
+              clientDataJSON: {type: string}
+              authenticatorData: {type: string}
+              signature: {type: string}
+              userHandle: {type: string}
   parameters:
+    EnrolmentToken: {name: token, in: path, required: true, schema: {type: string}}
     RecordID: {name: id, in: path, required: true, schema: {type: string}}
   responses:
+    Session:
+      description: The signed-in person, and the CSRF token their state changes must carry.
+      headers:
+        Set-Cookie: {schema: {type: string}, description: "__Host-strongroom-session=...; Path=/; Secure; HttpOnly; SameSite=Strict"}
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [name, role, schools, csrfToken, stepUpUntil]
+            properties:
+              name: {type: string}
+              role: {type: string}
+              schools: {type: array, items: {type: string}}
+              csrfToken: {type: string}
+              stepUpUntil: {type: string, format: date-time}
+    StepUp:
+      description: The second factor stands until stepUpUntil.
+      content: {application/json: {schema: {type: object, required: [stepUpUntil], properties: {stepUpUntil: {type: string, format: date-time}}}}}
+    PasskeyRequest:
+      description: "{ceremony, publicKey: {challenge, rpId, allowCredentials, userVerification: required, timeout}}"
+      content: {application/json: {schema: {type: object, required: [ceremony, publicKey]}}}
     Problem:
       description: An RFC 9457 problem document.
       content: {application/problem+json: {schema: {$ref: "#/components/schemas/Problem"}}}
@@ -831,7 +1114,8 @@ components:
         type is urn:strongroom:problem: followed by one of unauthenticated, forbidden, not-found,
         no-such-route, method-not-allowed, bad-request, missing-parameter, missing-content-type, invalid-argument, invalid-identifier, unknown-kind,
         empty, too-large, incomplete-body, type-not-allowed, declared-type-mismatch, dangerous-type, malformed-content, active-content,
-        link-unusable, cannot-redact,
+        link-unusable, cannot-redact, csrf, step-up-required, enrolment-unusable, weak-passphrase, wrong-code,
+        passkey-refused, sign-in-failed, slow-down, no-public-url,
         extension-mismatch, audit-unavailable, storage-full, record-damaged, busy, conflict, invalid-json, internal.
         storage-full (507) is the server's disk being full: nothing of the request was stored, it is
         logged and counted in strongroom_storage_full_total, and the same request succeeds once space is freed.

@@ -16,6 +16,8 @@ struct Problem: HTTPResponseError {
     var closeConnection = false
     /// The methods a path does answer, for 405.
     var allow: [String] = []
+    /// Seconds to wait, for 429.
+    var retryAfter: Int?
 
     var type: String { "urn:strongroom:problem:" + slug }
 
@@ -26,6 +28,7 @@ struct Problem: HTTPResponseError {
         let body = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         var headers: HTTPFields = [.contentType: "application/problem+json", .cacheControl: "no-store"]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"strongroom\"" }
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         if closeConnection { headers[.connection] = "close" }
         if !allow.isEmpty { headers[.allow] = allow.joined(separator: ", ") }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
@@ -33,7 +36,7 @@ struct Problem: HTTPResponseError {
 
     static let unauthenticated = Problem(
         status: .unauthorized, slug: "unauthenticated", title: "Not signed in",
-        detail: "send a valid bearer token in the Authorization header (an operator issues one with strongroom user add)")
+        detail: "sign in (the session cookie), or send a valid bearer token in the Authorization header (an operator issues one with strongroom user add --api-token)")
 
     /// The store's disk is full: the server's failure, not the request's, and one an operator
     /// fixes by freeing space, after which the same request succeeds. The connection closes so a
@@ -42,6 +45,25 @@ struct Problem: HTTPResponseError {
         status: .init(code: 507, reasonPhrase: "Insufficient Storage"), slug: "storage-full", title: "Storage full",
         detail: "the server's disk is full, so nothing was stored or done; an operator has been told: try again later",
         closeConnection: true)
+
+    /// A state change with the session cookie, without the CSRF token or from another origin.
+    static let crossSite = Problem(
+        status: .forbidden, slug: "csrf", title: "Refused: not from this service",
+        detail: "a change made with the session cookie must come from this service's own pages, with its X-CSRF-Token header")
+
+    static func signIn(_ refusal: SignInRefusal) -> Problem {
+        let why = refusal.description
+        switch refusal {
+        case .enrolmentUnusable: return Problem(status: .notFound, slug: "enrolment-unusable", title: "Enrolment link unusable", detail: why)
+        case .weakPassphrase: return Problem(status: .badRequest, slug: "weak-passphrase", title: "Choose another passphrase", detail: why)
+        case .wrongCode: return Problem(status: .badRequest, slug: "wrong-code", title: "Wrong code", detail: why)
+        case .passkeyRefused: return Problem(status: .badRequest, slug: "passkey-refused", title: "Passkey not registered", detail: why)
+        case .failed: return Problem(status: .unauthorized, slug: "sign-in-failed", title: "Sign-in failed", detail: why)
+        case .slowDown(let seconds):
+            return Problem(status: .tooManyRequests, slug: "slow-down", title: "Too many attempts", detail: why, retryAfter: seconds)
+        case .sessionEnded: return Problem(status: .unauthorized, slug: "unauthenticated", title: "Not signed in", detail: why)
+        }
+    }
 
     /// The one place vault errors become HTTP statuses.
     static func from(_ error: Error) -> Problem {
@@ -84,6 +106,8 @@ struct Problem: HTTPResponseError {
                            detail: "there is no record with this id that you may see")
         case .forbidden(let why):
             return Problem(status: .forbidden, slug: "forbidden", title: "Not allowed", detail: why)
+        case .signIn(let refusal):
+            return signIn(refusal)
         case .stepUpRequired(let why):
             return Problem(status: .forbidden, slug: "step-up-required", title: "Confirm it is you", detail: why)
         case .conflict(let why):

@@ -20,6 +20,16 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var metricsPort: Int?
     /// A file holding the bearer token /metrics then requires, on every listener.
     public var metricsTokenFile: String?
+    /// The address people open, e.g. https://vault.school.example: its host is the passkeys'
+    /// relying party id and its origin the only one state changes are accepted from. Unset, the
+    /// service accepts sign-in only on http(s)://localhost:PORT.
+    public var publicURL: String?
+    /// A session unused this long ends (seconds).
+    public var sessionIdleSeconds = 30 * 60
+    /// No session lasts longer (seconds).
+    public var sessionMaxSeconds = 12 * 60 * 60
+    /// How long a second factor stands for downloads, releases, approvals, holds (seconds).
+    public var stepUpSeconds = 300
 
     public init() {}
 
@@ -30,6 +40,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         public static let shutdownGraceSeconds = "shutdownGraceSeconds", idleTimeoutSeconds = "idleTimeoutSeconds"
         public static let blockingThreads = "blockingThreads"
         public static let metricsPort = "metrics.port", metricsTokenFile = "metrics.tokenFile"
+        public static let publicURL = "publicUrl", sessionIdleSeconds = "session.idleSeconds"
+        public static let sessionMaxSeconds = "session.maxSeconds", stepUpSeconds = "session.stepUpSeconds"
     }
 
     /// Reads the settings. `flags` holds what was given on the command line, by key.
@@ -78,6 +90,10 @@ public struct ServerConfiguration: Sendable, Equatable {
             c.metricsPort = n
         }
         c.metricsTokenFile = string(Key.metricsTokenFile)
+        c.publicURL = string(Key.publicURL)
+        c.sessionIdleSeconds = try int(Key.sessionIdleSeconds, c.sessionIdleSeconds, 1...86_400)
+        c.sessionMaxSeconds = try int(Key.sessionMaxSeconds, c.sessionMaxSeconds, 1...7 * 86_400)
+        c.stepUpSeconds = try int(Key.stepUpSeconds, c.stepUpSeconds, 1...3600)
         try c.validate()
         _ = try c.metricsToken()
         return c
@@ -91,10 +107,29 @@ public struct ServerConfiguration: Sendable, Equatable {
         if let metricsPort, metricsPort != 0, metricsPort == port {
             throw ServerError.configuration("--metrics-port must differ from --port (\(port))")
         }
+        _ = try publicOrigin()
+        if sessionIdleSeconds > sessionMaxSeconds {
+            throw ServerError.configuration("session.idleSeconds must not be longer than session.maxSeconds")
+        }
         if tlsCert == nil, !insecureHTTP, !Self.isLoopback(host) {
             throw ServerError.configuration(
                 "refusing to serve plain HTTP on \(host), which is not a loopback address: give --tls-cert and --tls-key, or --insecure-http behind a TLS proxy")
         }
+    }
+
+    /// The public URL's origin (scheme://host[:port]) and host, if one is set and well formed.
+    public func publicOrigin() throws -> (origin: String, host: String)? {
+        guard let publicURL else { return nil }
+        guard let url = URLComponents(string: publicURL), let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http",
+              let host = url.host?.lowercased(), !host.isEmpty, url.user == nil, url.password == nil,
+              url.path.isEmpty || url.path == "/", url.query == nil, url.fragment == nil else {
+            throw ServerError.configuration("publicUrl must be like https://vault.school.example (scheme and host, optional port, no path)")
+        }
+        guard scheme == "https" || host == "localhost" else {
+            throw ServerError.configuration("publicUrl must use https (passkeys and secure cookies need it), or be http://localhost")
+        }
+        let port = url.port.map { ":\($0)" } ?? ""
+        return (scheme + "://" + host + port, host)
     }
 
     /// The metrics token, read from `metricsTokenFile` (nil if none is set).

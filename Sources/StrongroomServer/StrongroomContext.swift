@@ -6,6 +6,10 @@ import Vault
 public struct StrongroomContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public var principal: Principal?
+    /// Who is calling: an integration's token or a person's session (set by `Authentication`).
+    public var caller: Caller?
+    /// The session cookie's value, when a person called with it.
+    var sessionToken: String?
     /// The connection's peer (not anything a header claims).
     public let remoteAddress: SocketAddress?
     /// The connection: streamed responses pace themselves on its event loop (`PacedBody`).
@@ -24,6 +28,11 @@ public struct StrongroomContext: RequestContext, RemoteAddressRequestContext {
 
     /// What anonymous refusals of this request are counted against.
     var refusalSource: String { RefusalSource.of(remoteAddress) }
+
+    func requireCaller() throws -> Caller {
+        guard let caller else { throw Problem.unauthenticated }
+        return caller
+    }
 
     func requirePrincipal() throws -> Principal {
         guard let principal else { throw Problem.unauthenticated }

@@ -82,7 +82,12 @@ public enum StrongroomService {
         }
         // Public: a recipient's download link; the token is the credential.
         SharedLinkRoutes(vault: vault, pool: pool).register(on: router)
-        let v1 = router.group("v1").add(middleware: BearerAuthentication(vault: vault, pool: pool))
+        // A malformed public URL is refused by `validate` before serving; here it only narrows
+        // sign-in to localhost.
+        let origin = (try? ServiceOrigin(configuration: configuration)) ?? ServiceOrigin(configured: nil, tls: configuration.tlsCert != nil)
+        // Public: enrolment and sign-in (each route checks what it needs itself).
+        SessionRoutes(vault: vault, pool: pool, origin: origin, sessionMaxSeconds: configuration.sessionMaxSeconds).register(on: router)
+        let v1 = router.group("v1").add(middleware: Authentication(vault: vault, pool: pool, origin: origin))
         AttachmentRoutes(vault: vault, pool: pool, maxUploadBytes: configuration.maxUploadBytes).register(on: v1)
         LifecycleRoutes(vault: vault, pool: pool).register(on: v1)
         SharingRoutes(vault: vault, pool: pool).register(on: v1)

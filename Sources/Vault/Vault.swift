@@ -38,6 +38,8 @@ public final class Vault: @unchecked Sendable {
     let challenges: ChallengeStore
     /// At most two passphrase hashes at once: each takes 256 MiB for about a second.
     let passphraseGate = DispatchSemaphore(value: 2)
+    let dummyHashLock = NSLock()
+    var dummyHash: String?
 
     public struct Options: Sendable {
         public var clock: @Sendable () -> Date = Date.init

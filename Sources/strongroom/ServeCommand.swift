@@ -11,10 +11,11 @@ struct ServeCommand: AsyncParsableCommand {
             Settings come from flags, then STRONGROOM_* environment variables (STRONGROOM_HOST, \
             STRONGROOM_PORT, STRONGROOM_TLS_CERT, STRONGROOM_TLS_KEY, STRONGROOM_INSECURE_HTTP, \
             STRONGROOM_MAX_UPLOAD_BYTES, STRONGROOM_SHUTDOWN_GRACE_SECONDS, STRONGROOM_IDLE_TIMEOUT_SECONDS, \
-            STRONGROOM_BLOCKING_THREADS, STRONGROOM_METRICS_PORT, STRONGROOM_METRICS_TOKEN_FILE), then a JSON \
+            STRONGROOM_BLOCKING_THREADS, STRONGROOM_METRICS_PORT, STRONGROOM_METRICS_TOKEN_FILE, STRONGROOM_PUBLIC_URL, \
+            STRONGROOM_SESSION_IDLE_SECONDS, STRONGROOM_SESSION_MAX_SECONDS, STRONGROOM_SESSION_STEP_UP_SECONDS), then a JSON \
             file (--config or STRONGROOM_CONFIG) with the keys host, port, tls.cert, tls.key, insecureHttp, \
             maxUploadBytes, shutdownGraceSeconds, idleTimeoutSeconds, blockingThreads, metrics.port, \
-            metrics.tokenFile. On an address that is not loopback, /metrics is served only with the \
+            metrics.tokenFile, publicUrl, session.idleSeconds, session.maxSeconds, session.stepUpSeconds. On an address that is not loopback, /metrics is served only with the \
             metrics token, or on the --metrics-port listener (127.0.0.1).
             """)
 
@@ -27,6 +28,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Largest upload accepted, in bytes (default 536870912).") var maxUploadBytes: Int64?
     @Option(help: "Also serve /metrics and /healthz on this port of 127.0.0.1 only (0 picks a free one).") var metricsPort: Int?
     @Option(help: "A file (mode 600) holding the bearer token /metrics then requires on every listener.") var metricsTokenFile: String?
+    @Option(help: "The address people open (https://HOST[:PORT]); unset, sign-in works on http(s)://localhost only.") var publicUrl: String?
+    @Option(help: "End a session unused this many seconds (default 1800).") var sessionIdleSeconds: Int?
+    @Option(help: "End every session after this many seconds (default 43200).") var sessionMaxSeconds: Int?
+    @Option(help: "Ask for a second factor again after this many seconds before sensitive acts (default 300).") var stepUpSeconds: Int?
     @Option(help: "A JSON config file.") var config: String?
 
     func run() async throws {
@@ -40,6 +45,10 @@ struct ServeCommand: AsyncParsableCommand {
         if let maxUploadBytes { flags[K.maxUploadBytes] = String(maxUploadBytes) }
         if let metricsPort { flags[K.metricsPort] = String(metricsPort) }
         if let metricsTokenFile { flags[K.metricsTokenFile] = metricsTokenFile }
+        if let publicUrl { flags[K.publicURL] = publicUrl }
+        if let sessionIdleSeconds { flags[K.sessionIdleSeconds] = String(sessionIdleSeconds) }
+        if let sessionMaxSeconds { flags[K.sessionMaxSeconds] = String(sessionMaxSeconds) }
+        if let stepUpSeconds { flags[K.stepUpSeconds] = String(stepUpSeconds) }
         let configuration: ServerConfiguration
         do {
             configuration = try await ServerConfiguration.load(flags: flags, configFile: config, environment: ProcessInfo.processInfo.environment)
@@ -52,6 +61,9 @@ struct ServeCommand: AsyncParsableCommand {
         var vaultOptions = Vault.Options()
         // The server copies the newest checkpoint to the witness at most once a second.
         vaultOptions.witnessInterval = 1
+        vaultOptions.sessionPolicy.idleTimeout = TimeInterval(configuration.sessionIdleSeconds)
+        vaultOptions.sessionPolicy.absoluteLimit = TimeInterval(configuration.sessionMaxSeconds)
+        vaultOptions.sessionPolicy.stepUpWindow = TimeInterval(configuration.stepUpSeconds)
         let witnessLogger = logger
         vaultOptions.witnessProblem = { witnessLogger.error("audit witness not written", metadata: ["reason": "\($0)"]) }
         let vault = try options.openVault(options: vaultOptions)

@@ -83,7 +83,7 @@ final class FullDiskTests: XCTestCase {
 
     func testAFullDiskIsAnswered507StorageFullLoggedCountedAndRecoveredFrom() throws {
         let (store, root, blobs, scratch) = try makeStore()
-        let (_, tokenLine, _) = try strongroom(["user", "add", "jo", "--role", "dsl", "--school", "S1", "--store", store])
+        let (_, tokenLine, _) = try strongroom(["user", "add", "jo", "--api-token", "--role", "dsl", "--school", "S1", "--store", store])
         let token = tokenLine.trimmingCharacters(in: .whitespacesAndNewlines)
         let log = scratch + "/serve.log"
         XCTAssertTrue(FileManager.default.createFile(atPath: log, contents: nil))

@@ -36,7 +36,7 @@ final class OpenAPITests: XCTestCase {
             return "\(route.method) /" + path.joined(separator: "/")
         })
         XCTAssertEqual(routed, try documentedOperations())
-        XCTAssertEqual(routed.count, 27)
+        XCTAssertEqual(routed.count, 43)
         try await pool.shutdown()
         try await server.stop()
     }

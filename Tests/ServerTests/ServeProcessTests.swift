@@ -72,7 +72,7 @@ final class ServeProcessTests: XCTestCase {
 
     func testSIGTERMDuringUploadsLosesNoAcknowledgedUpload() async throws {
         let store = try makeStore()
-        let (_, token, _) = try run(["user", "add", "jo", "--role", "dsl", "--school", "S1", "--store", store])
+        let (_, token, _) = try run(["user", "add", "jo", "--api-token", "--role", "dsl", "--school", "S1", "--store", store])
         let p = Process()
         p.executableURL = Self.binary
         p.arguments = ["serve", "--store", store, "--port", "0"]

@@ -42,7 +42,7 @@ final class SlowReaderTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = dir + "/store"
         XCTAssertEqual(try run(["init", "--store", store]).0, 0)
-        let (_, tokenLine, _) = try run(["user", "add", "jo", "--role", "dsl", "--school", "S1", "--store", store])
+        let (_, tokenLine, _) = try run(["user", "add", "jo", "--api-token", "--role", "dsl", "--school", "S1", "--store", store])
         let token = tokenLine.trimmingCharacters(in: .whitespacesAndNewlines)
         let content = try Self.largePDF(at: dir + "/large.pdf")
         var ids: [String] = []

@@ -25,7 +25,7 @@ final class BackupCLITests: XCTestCase {
     }
 
     func token(_ name: String, role: String) throws -> String {
-        let r = try cli.run(["user", "add", name, "--role", role, "--school", "S1"])
+        let r = try cli.run(["user", "add", name, "--api-token", "--role", role, "--school", "S1"])
         XCTAssertEqual(r.status, 0, r.stderr)
         return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -11,7 +11,7 @@ final class BundleCLITests: XCTestCase {
         let cli = CLI(store: dir + "/store")
         XCTAssertEqual(try cli.run(["init"]).status, 0)
         func addUser(_ name: String, _ role: String) throws -> String {
-            let r = try cli.run(["user", "add", name, "--role", role, "--school", "S1"])
+            let r = try cli.run(["user", "add", name, "--api-token", "--role", role, "--school", "S1"])
             XCTAssertEqual(r.status, 0, r.stderr)
             return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }

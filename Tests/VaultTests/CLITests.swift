@@ -131,7 +131,7 @@ final class CLITests: XCTestCase {
     func testOutputPathsThatAreSymlinksOrNotRegularFilesAreRefusedAndLeftAlone() throws {
         XCTAssertEqual(try cli.run(["init"]).status, 0)
         func addUser(_ name: String, _ role: String) throws -> [String: String] {
-            let r = try cli.run(["user", "add", name, "--role", role, "--school", "S1"])
+            let r = try cli.run(["user", "add", name, "--api-token", "--role", role, "--school", "S1"])
             XCTAssertEqual(r.status, 0, r.stderr)
             return ["STRONGROOM_TOKEN": r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)]
         }

@@ -20,7 +20,7 @@ final class LifecycleCLITests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
     func addUser(_ name: String, role: String) throws -> String {
-        let r = try cli.run(["user", "add", name, "--role", role, "--school", "S1"])
+        let r = try cli.run(["user", "add", name, "--api-token", "--role", role, "--school", "S1"])
         XCTAssertEqual(r.status, 0, r.stderr)
         return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -222,10 +222,10 @@ extension LifecycleCLITests {
 extension LifecycleCLITests {
     /// A name revoked and added again is a second account: `user list` shows both, each with its id.
     func testANameAddedAgainIsASecondAccountInTheUserList() throws {
-        let first = try cli.run(["user", "add", "alice", "--role", "staff", "--school", "S1", "--json"])
+        let first = try cli.run(["user", "add", "alice", "--api-token", "--role", "staff", "--school", "S1", "--json"])
         XCTAssertEqual(first.status, 0, first.stderr)
         XCTAssertEqual(try cli.run(["user", "revoke", "alice"]).status, 0)
-        let second = try cli.run(["user", "add", "alice", "--role", "staff", "--school", "S1", "--json"])
+        let second = try cli.run(["user", "add", "alice", "--api-token", "--role", "staff", "--school", "S1", "--json"])
         XCTAssertEqual(second.status, 0, second.stderr)
         let firstID = try XCTUnwrap((first.json as? [String: Any])?["id"] as? String)
         let secondID = try XCTUnwrap((second.json as? [String: Any])?["id"] as? String)
@@ -235,7 +235,7 @@ extension LifecycleCLITests {
         let alices = ((list.json as? [[String: Any]]) ?? []).filter { $0["name"] as? String == "alice" }
         XCTAssertEqual(alices.compactMap { $0["id"] as? String }, [firstID, secondID])
         XCTAssertEqual(alices.compactMap { $0["state"] as? String }, ["revoked", "active"])
-        XCTAssertEqual(try cli.run(["user", "add", "alice", "--role", "staff", "--school", "S1"]).status, 73, "one active account per name")
+        XCTAssertEqual(try cli.run(["user", "add", "alice", "--api-token", "--role", "staff", "--school", "S1"]).status, 73, "one active account per name")
     }
 }
 
