@@ -135,6 +135,18 @@ extension Vault {
         }
     }
 
+    /// The otpauth URI of the authenticator secret waiting with the link (for its QR code), or
+    /// nil when no passphrase has been set on it yet.
+    public func pendingOTPAuthURI(token: String) throws -> String? {
+        let keys = try requireKeys("enrolment")
+        let (enrolment, user) = try usableEnrolment(token)
+        guard let sealed = enrolment.pendingTOTP else { return nil }
+        return try vaulting {
+            let secret = try TOTPSecret(try keys.unseal(Array(sealed), for: totpBinding(account: user.id)))
+            return try OTPAuthURI.make(accountName: user.name, secret: secret)
+        }
+    }
+
     /// Starts registering a passkey for the link's person.
     public func beginEnrolmentPasskey(token: String, relyingParty: RelyingParty) throws -> PasskeyCreationOptions {
         let (enrolment, user) = try usableEnrolment(token)
