@@ -128,7 +128,7 @@ extension Vault {
             for i in factors.indices { factors[i].signature = Data(try signer.sign(factors[i].signedMessage(vaultID: vaultID))) }
             try catalog.completeEnrolment(
                 tokenHash: enrolment.tokenHash, usedAtMillis: now, factors: factors,
-                event: AuditEntry(actor: Principal(user).actor, action: "enrol", outcome: .ok,
+                event: AuditEntry(actor: Principal.actor(of: user), action: "enrol", outcome: .ok,
                                   reason: "passphrase, authenticator app and \(codes.count) recovery codes added"),
                 signer: signer)
             return codes
@@ -185,7 +185,7 @@ extension Vault {
             factor.signature = Data(try signer.sign(factor.signedMessage(vaultID: vaultID)))
             try catalog.completeEnrolment(
                 tokenHash: enrolment.tokenHash, usedAtMillis: nowMillis, factors: [factor],
-                event: AuditEntry(actor: Principal(user).actor, action: "enrol", outcome: .ok,
+                event: AuditEntry(actor: Principal.actor(of: user), action: "enrol", outcome: .ok,
                                   reason: "passkey \(Self.credentialLabel(credential.credentialID)) added"),
                 signer: signer)
         }
@@ -285,9 +285,15 @@ extension Vault {
 }
 
 extension Principal {
-    init(_ user: UserAccount) {
-        self.init(name: user.name, role: Role(rawValue: user.role) ?? .staff, schools: Set(user.schools), account: user.id)
+    /// The account as the vault sees it on a request; nil for a role this build does not know
+    /// (refused rather than guessed).
+    init?(_ user: UserAccount) {
+        guard let role = Role(rawValue: user.role) else { return nil }
+        self.init(name: user.name, role: role, schools: Set(user.schools), account: user.id)
     }
+
+    /// How an account appears in audit events, whatever its role.
+    static func actor(of user: UserAccount) -> String { Principal(name: user.name, role: .staff, schools: [], account: user.id).actor }
 }
 
 extension Date {

@@ -77,7 +77,8 @@ extension Vault {
         let now = nowMillis
         let touchEvery = Int64(min(60, max(1, sessionPolicy.idleTimeout / 10)) * 1000)
         if now - session.lastSeenAtMillis >= touchEvery { try vaulting { try catalog.touchSession(idHash: session.idHash, atMillis: now) } }
-        return .person(Principal(user), session: SessionFacts(handle: session.handle, factorAt: Date(millis: session.factorAtMillis)))
+        guard let principal = Principal(user) else { return nil }
+        return .person(principal, session: SessionFacts(handle: session.handle, factorAt: Date(millis: session.factorAtMillis)))
     }
 
     /// The CSRF token that goes with a session cookie: derived from it, so it needs no storage
@@ -130,7 +131,7 @@ extension Vault {
         _ = try vaulting {
             try catalog.endSessions(
                 account: user.id, idHashes: [session.idHash],
-                event: AuditEntry(actor: Principal(user).actor, action: "sign-out", outcome: .ok, reason: "session \(session.handle)"),
+                event: AuditEntry(actor: Principal.actor(of: user), action: "sign-out", outcome: .ok, reason: "session \(session.handle)"),
                 signer: signer)
         }
     }
@@ -258,7 +259,7 @@ extension Vault {
         var session = SignInSession(
             idHash: Self.tokenHash(token), account: user.id, createdAtMillis: now, factorAtMillis: now, lastSeenAtMillis: now,
             browser: client.browser, address: client.address)
-        let principal = Principal(user)
+        guard let principal = Principal(user) else { throw VaultError.signIn(.failed) }
         try vaulting {
             let signer = try requireKeys("sign-in").auditSigner()
             session.signature = Data(try signer.sign(session.signedMessage(vaultID: vaultID)))
@@ -278,7 +279,7 @@ extension Vault {
             let signer = try requireKeys("step-up").auditSigner()
             session.signature = Data(try signer.sign(session.signedMessage(vaultID: vaultID)))
             try catalog.updateSession(
-                session, event: AuditEntry(actor: Principal(user).actor, action: "step-up", outcome: .ok,
+                session, event: AuditEntry(actor: Principal.actor(of: user), action: "step-up", outcome: .ok,
                                            reason: "with \(how); session \(session.handle)"),
                 signer: signer)
         }
@@ -308,6 +309,6 @@ extension Vault {
     /// (one event per source and minute), naming the person only when the name is an account.
     func failedSignIn(name: String, user: UserAccount?, client: SignInClient, what: String) throws {
         signInThrottle.failed(name: name, address: client.address)
-        try recordAnonymousRefusal(.failedSignIn, request: user.map { "\(what) as \(Principal($0).actor)" } ?? what, from: client.address)
+        try recordAnonymousRefusal(.failedSignIn, request: user.map { "\(what) as \(Principal.actor(of: $0))" } ?? what, from: client.address)
     }
 }
