@@ -15,7 +15,9 @@ public struct AuditEntry: Sendable, Equatable {
     public var record: String? { didSet { record = Self.id(record) } }
     public var reason: String? { didSet { reason = reason.map { AuditLimits.bounded($0, to: AuditLimits.reason) } } }
 
-    public init(
+    /// Only Storage writes an entry from bare strings (its own `sign-refused`, tests); the
+    /// vault names actors and actions by `AuditActor` and `AuditAction`.
+    init(
         actor: String, action: String, outcome: AuditOutcome, school: String? = nil, child: String? = nil,
         concern: String? = nil, record: String? = nil, reason: String? = nil
     ) {
@@ -115,13 +117,11 @@ extension AuditEvent {
     /// (or its checkpoints deleted) by someone without the key. Keyless work (backups, gc,
     /// ledger export, a restore's replay, verify without keys) is not listed: it is appended
     /// unsigned, and the next keyed append covers it.
-    public static let keyedActions: [String] = [
-        "init", "put", "get", "kek-create", "kek-destroy", "kek-rotate-start", "kek-rotate", "master-rotate",
-        "user-add", "user-revoke", "user-migrate", "shred", "shred-certificate", "hold-place", "hold-release-request", "hold-release", "set-dob",
-        "bundle-approve", "bundle-release", "share", "audit-witness",
+    public static let keyedActions: [AuditAction] = [
+        .`init`, .put, .get, .kekCreate, .kekDestroy, .kekRotateStart, .kekRotate, .masterRotate, .userAdd, .userRevoke, .userMigrate, .shred, .shredCertificate, .holdPlace, .holdReleaseRequest, .holdRelease, .setDOB, .bundleApprove, .bundleRelease, .share, .auditWitness,
     ]
 
-    static let keyedActionsSQL = keyedActions.map { "'\($0)'" }.joined(separator: ", ")
+    static let keyedActionsSQL = keyedActions.map { "'\($0.rawValue)'" }.joined(separator: ", ")
 }
 
 public struct AuditLink: Sendable, Equatable {

@@ -335,7 +335,7 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
             // The refusal is audited where it can be: unsigned, as keyless work is, so it
             // vouches for nothing, and the next keyed process refuses the same way.
             _ = try? committer.run { db in
-                try self.appendLocked(db, [AuditEntry(actor: "vault", action: "sign-refused", outcome: .failed, reason: why)], signer: nil)
+                try self.appendLocked(db, [AuditEntry(actor: .vault, action: .signRefused, outcome: .failed, reason: why)], signer: nil)
             }
             throw StorageError.auditRewritten(why)
         }

@@ -27,7 +27,7 @@ struct AttachmentRoutes {
     // MARK: upload
 
     @Sendable func upload(_ request: Request, context: StrongroomContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
+        let caller = try context.requireCaller()
         let q = request.uri.queryParameters
         // The body is not read after a refusal here, so the connection closes.
         func required(_ name: String) throws -> String { try requiredQuery(name, request, closeConnection: true) }
@@ -38,12 +38,12 @@ struct AttachmentRoutes {
         var put = PutRequest(
             school: try required("school"), child: try required("child"), concern: try required("concern"),
             kind: try required("kind"), filename: try required("filename"), declaredType: declared,
-            actor: principal.actor, maxBytes: maxUploadBytes)
+            maxBytes: maxUploadBytes)
         if let category = q.get("category"), !category.isEmpty { put.category = category }
         if let original = q.get("derivedFrom"), !original.isEmpty { put.derivedFrom = original }
         let vault = self.vault
         let putRequest = put
-        let session = Handoff(value: try await pool.run { Handoff(value: try vault.authorizedPut(putRequest, by: principal)) }.value)
+        let session = Handoff(value: try await pool.run { Handoff(value: try vault.beginPut(putRequest, by: caller)) }.value)
         let announced = request.headers[.contentLength].flatMap { Int64($0) }
         do {
             if let announced { try await pool.run { try session.value.expectLength(announced) } }
@@ -93,13 +93,13 @@ struct AttachmentRoutes {
     // MARK: download
 
     @Sendable func download(_ request: Request, context: StrongroomContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
+        let caller = try context.requireCaller()
         let id = context.parameters.get("id") ?? ""
         let vault = self.vault
         // The audit event is durable when this returns: before the first byte is sent. The first
         // chunks are decrypted in the same hop, so a small file costs one trip to the pool.
         let (download, first, firstMore) = try await pool.run { () throws -> (Handoff<RecordDownload>, [ByteBuffer], Bool) in
-            let download = try vault.authorizedDownload(id: id, by: principal)
+            let download = try vault.download(id: id, by: caller)
             let (chunks, more) = try Self.nextChunks(download, count: PacedBody.firstHopChunks(size: download.record.size))
             return (Handoff(value: download), chunks, more)
         }
@@ -146,23 +146,23 @@ struct AttachmentRoutes {
     // MARK: metadata, audit trail, chronology
 
     @Sendable func metadata(_ request: Request, context: StrongroomContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
+        let caller = try context.requireCaller()
         let id = context.parameters.get("id") ?? ""
         let vault = self.vault
-        let record = try await pool.run { try vault.authorizedMetadata(id: id, by: principal) }
+        let record = try await pool.run { try vault.show(id: id, by: caller) }
         return try json(RecordJSON(record))
     }
 
     @Sendable func auditTrail(_ request: Request, context: StrongroomContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
+        let caller = try context.requireCaller()
         let id = context.parameters.get("id") ?? ""
         let vault = self.vault
-        let (record, events) = try await pool.run { try vault.authorizedAuditTrail(id: id, by: principal) }
+        let (record, events) = try await pool.run { try vault.auditTrail(id: id, by: caller) }
         return try json(AuditTrailJSON(record: record.id, events: events.map(EventJSON.init)))
     }
 
     @Sendable func chronology(_ request: Request, context: StrongroomContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
+        let caller = try context.requireCaller()
         let child = context.parameters.get("child") ?? ""
         let q = request.uri.queryParameters
         let school = try requiredQuery("school", request)
@@ -176,7 +176,7 @@ struct AttachmentRoutes {
         let limit = try number("limit", 100), offset = try number("offset", 0)
         let vault = self.vault
         let (records, shares) = try await pool.run {
-            try vault.authorizedChronologyAndShares(child: child, school: school, limit: limit, offset: offset, by: principal)
+            try vault.chronologyAndShares(child: child, school: school, limit: limit, offset: offset, by: caller)
         }
         let next = records.count == limit ? offset + limit : nil
         return try json(ChronologyJSON(records: records.map(RecordJSON.init), shares: shares.map(ShareJSON.init), limit: limit,

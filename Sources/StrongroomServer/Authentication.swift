@@ -51,8 +51,7 @@ struct Authentication: RouterMiddleware {
             try await pool.run { try vault.recordAnonymousRefusal(.noToken, request: what, from: source) }
             throw Problem.unauthenticated
         }
-        context.principal = context.caller?.principal
-        context.logger[metadataKey: "user"] = .string(context.principal?.name ?? "")
+        context.logger[metadataKey: "user"] = .string(context.caller?.principal?.name ?? "")
         return try await next(request, context)
     }
 }

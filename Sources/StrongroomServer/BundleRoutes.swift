@@ -29,45 +29,45 @@ struct BundleRoutes {
     }
 
     @Sendable func create(_ request: Request, context: StrongroomContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
+        let caller = try context.requireCaller()
         let body = try await LifecycleRoutes.decode(BundleRequest.self, request)
         let vault = self.vault
-        let row = try await pool.run { try vault.createBundle(body, by: principal, actor: principal.actor) }
-        let items = try await pool.run { try vault.bundle(id: row.id, by: principal, actor: principal.actor).1 }
+        let row = try await pool.run { try vault.createBundle(body, by: caller) }
+        let items = try await pool.run { try vault.bundle(id: row.id, by: caller).1 }
         return try jsonResponse(BundleJSON(row, items: items, review: nil), status: .created, extra: [.location: "/v1/bundles/\(row.id)"])
     }
 
     @Sendable func list(_ request: Request, context: StrongroomContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
+        let caller = try context.requireCaller()
         let school = try requiredQuery("school", request)
         let vault = self.vault
-        let rows = try await pool.run { try vault.bundles(school: school, by: principal, actor: principal.actor) }
+        let rows = try await pool.run { try vault.bundles(school: school, by: caller) }
         return try jsonResponse(rows.map { BundleJSON($0, items: nil, review: nil) })
     }
 
     @Sendable func show(_ request: Request, context: StrongroomContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
+        let caller = try context.requireCaller()
         let id = context.parameters.get("id") ?? ""
         let vault = self.vault
-        let (row, items, review) = try await pool.run { try vault.bundle(id: id, by: principal, actor: principal.actor) }
+        let (row, items, review) = try await pool.run { try vault.bundle(id: id, by: caller) }
         return try jsonResponse(BundleJSON(row, items: items, review: review))
     }
 
     @Sendable func approve(_ request: Request, context: StrongroomContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
+        let caller = try context.requireCaller()
         let id = context.parameters.get("id") ?? ""
         let body = try await LifecycleRoutes.decode(ApproveBody.self, request, ifEmpty: ApproveBody())
         let link = LinkTerms(expiresInDays: body.expiresInDays ?? LinkTerms.defaultDays, maxDownloads: body.maxDownloads)
         let vault = self.vault
-        let released = try await pool.run { try vault.approveBundle(id: id, link: link, by: principal, actor: principal.actor) }
+        let released = try await pool.run { try vault.approveBundle(id: id, link: link, by: caller) }
         return try jsonResponse(ReleaseJSON(released))
     }
 
     @Sendable func revoke(_ request: Request, context: StrongroomContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
+        let caller = try context.requireCaller()
         let id = context.parameters.get("id") ?? ""
         let vault = self.vault
-        try await pool.run { try vault.revokeBundleLink(id: id, by: principal, actor: principal.actor) }
+        try await pool.run { try vault.revokeBundleLink(id: id, by: caller) }
         return Response(status: .noContent)
     }
 }
@@ -98,7 +98,7 @@ struct SharedLinkRoutes {
         let handle: FileHandle
         do {
             (use, handle) = try await pool.run {
-                let use = try vault.useBundleLink(token: token, from: source)
+                let use = try vault.useBundleLink(token: token, by: .linkHolder(source: source))
                 return (use, use.file)
             }
         } catch { throw Self.noSuchLink(error) }
@@ -165,7 +165,7 @@ struct SharedLinkRoutes {
         let vault = self.vault
         let source = context.refusalSource
         do {
-            let row = try await pool.run { try vault.confirmBundleReceipt(token: token, from: source) }
+            let row = try await pool.run { try vault.confirmBundleReceipt(token: token, by: .linkHolder(source: source)) }
             return try jsonResponse(ReceiptJSON(bundle: row.id, receivedAt: iso8601(millis: row.receiptAtMillis ?? 0)))
         } catch { throw Self.noSuchLink(error) }
     }

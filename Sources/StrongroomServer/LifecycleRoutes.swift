@@ -30,21 +30,21 @@ struct LifecycleRoutes {
     struct DOBBody: Decodable { var dob: String }
 
     @Sendable func setDateOfBirth(_ request: Request, context: StrongroomContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
+        let caller = try context.requireCaller()
         let child = context.parameters.get("child") ?? ""
         let school = try requiredQuery("school", request)
         let body = try await Self.decode(DOBBody.self, request)
         let vault = self.vault
-        let count = try await pool.run { try vault.setDateOfBirth(child: child, dob: body.dob, school: school, by: .integration(principal)) }
+        let count = try await pool.run { try vault.setDateOfBirth(child: child, dob: body.dob, school: school, by: caller) }
         return try jsonResponse(DOBJSON(child: child, dob: body.dob, records: count))
     }
 
     @Sendable func retentionDue(_ request: Request, context: StrongroomContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
+        let caller = try context.requireCaller()
         let school = try requiredQuery("school", request)
         let asOf = request.uri.queryParameters.get("asOf")
         let vault = self.vault
-        let due = try await pool.run { try vault.retentionDue(asOf: asOf, school: school, by: .integration(principal)) }
+        let due = try await pool.run { try vault.retentionDue(asOf: asOf, school: school, by: caller) }
         return try jsonResponse(DueJSON(
             asOf: asOf ?? CivilDate(Date()).text, school: school,
             records: due.flatMap(\.records).map(DueJSON.Item.init)))
@@ -63,7 +63,7 @@ struct LifecycleRoutes {
     struct ReasonBody: Decodable { var reason: String }
 
     @Sendable func placeHold(_ request: Request, context: StrongroomContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
+        let caller = try context.requireCaller()
         let body = try await Self.decode(HoldBody.self, request)
         let targets: [(Hold.Scope, String)] = [(.record, body.record), (.child, body.child), (.concern, body.concern)]
             .compactMap { scope, value in value.map { (scope, $0) } }
@@ -72,34 +72,34 @@ struct LifecycleRoutes {
                           detail: "name exactly one of record, child and concern")
         }
         let vault = self.vault
-        let hold = try await pool.run { try vault.placeHold(school: body.school, scope: scope, target: target, reason: body.reason, by: principal) }
+        let hold = try await pool.run { try vault.placeHold(school: body.school, scope: scope, target: target, reason: body.reason, by: caller) }
         return try jsonResponse(HoldJSON(hold), status: .created, extra: [.location: "/v1/holds/\(hold.id)"])
     }
 
     @Sendable func listHolds(_ request: Request, context: StrongroomContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
+        let caller = try context.requireCaller()
         let school = request.uri.queryParameters.get("school")
         let vault = self.vault
-        let holds = try await pool.run { try vault.holds(school: school, by: principal) }
+        let holds = try await pool.run { try vault.holds(school: school, by: caller) }
         return try jsonResponse(["holds": holds.map(HoldJSON.init)])
     }
 
     /// Asks for the hold's release: 202, the hold still active with its pending request. A second
     /// person's approval (`approveHoldRelease`) is what releases it.
     @Sendable func requestHoldRelease(_ request: Request, context: StrongroomContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
+        let caller = try context.requireCaller()
         let id = context.parameters.get("id") ?? ""
         let body = try await Self.decode(ReasonBody.self, request)
         let vault = self.vault
-        let hold = try await pool.run { try vault.requestHoldRelease(id: id, reason: body.reason, by: principal) }
+        let hold = try await pool.run { try vault.requestHoldRelease(id: id, reason: body.reason, by: caller) }
         return try jsonResponse(HoldJSON(hold), status: .accepted)
     }
 
     @Sendable func approveHoldRelease(_ request: Request, context: StrongroomContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
+        let caller = try context.requireCaller()
         let id = context.parameters.get("id") ?? ""
         let vault = self.vault
-        let hold = try await pool.run { try vault.approveHoldRelease(id: id, by: principal) }
+        let hold = try await pool.run { try vault.approveHoldRelease(id: id, by: caller) }
         return try jsonResponse(HoldJSON(hold))
     }
 
@@ -112,26 +112,26 @@ struct LifecycleRoutes {
     }
 
     @Sendable func requestShred(_ request: Request, context: StrongroomContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
+        let caller = try context.requireCaller()
         let body = try await Self.decode(ShredBody.self, request)
         let vault = self.vault
-        let shred = try await pool.run { try vault.requestShred(school: body.school, records: body.records, reason: body.reason, by: principal) }
+        let shred = try await pool.run { try vault.requestShred(school: body.school, records: body.records, reason: body.reason, by: caller) }
         return try jsonResponse(ShredRequestJSON(shred), status: .created, extra: [.location: "/v1/shred-requests/\(shred.id)"])
     }
 
     @Sendable func approveShred(_ request: Request, context: StrongroomContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
+        let caller = try context.requireCaller()
         let id = context.parameters.get("id") ?? ""
         let vault = self.vault
-        let certificate = try await pool.run { try vault.approveShred(id: id, by: principal) }
+        let certificate = try await pool.run { try vault.approveShred(id: id, by: caller) }
         return try Self.certificateResponse(certificate)
     }
 
     @Sendable func certificate(_ request: Request, context: StrongroomContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
+        let caller = try context.requireCaller()
         let id = context.parameters.get("id") ?? ""
         let vault = self.vault
-        let certificate = try await pool.run { try vault.shredCertificate(id: id, by: principal) }
+        let certificate = try await pool.run { try vault.shredCertificate(id: id, by: caller) }
         return try Self.certificateResponse(certificate)
     }
 

@@ -22,20 +22,20 @@ struct SharingRoutes {
     }
 
     @Sendable func addRecipient(_ request: Request, context: StrongroomContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
+        let caller = try context.requireCaller()
         let body = try await LifecycleRoutes.decode(RecipientBody.self, request)
         let vault = self.vault
         let new = Vault.NewRecipient(
             school: body.school, name: body.name, contact: body.contact ?? "", ageRecipient: body.ageRecipient, passphrase: body.passphrase ?? false)
-        let recipient = try await pool.run { try vault.addRecipient(new, by: principal, actor: principal.actor) }
+        let recipient = try await pool.run { try vault.addRecipient(new, by: caller) }
         return try jsonResponse(RecipientJSON(recipient), status: .created)
     }
 
     @Sendable func listRecipients(_ request: Request, context: StrongroomContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
+        let caller = try context.requireCaller()
         let school = try requiredQuery("school", request)
         let vault = self.vault
-        let list = try await pool.run { try vault.recipients(school: school, by: principal, actor: principal.actor) }
+        let list = try await pool.run { try vault.recipients(school: school, by: caller) }
         return try jsonResponse(list.map(RecipientJSON.init))
     }
 }

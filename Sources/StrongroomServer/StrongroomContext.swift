@@ -2,10 +2,9 @@ import Hummingbird
 import NIOCore
 import Vault
 
-/// The request context: Hummingbird's core, the peer's address, and the user the bearer token named.
+/// The request context: Hummingbird's core, the peer's address, and who is calling.
 public struct StrongroomContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
-    public var principal: Principal?
     /// Who is calling: an integration's token or a person's session (set by `Authentication`).
     public var caller: Caller?
     /// The session cookie's value, when a person called with it.
@@ -32,10 +31,5 @@ public struct StrongroomContext: RequestContext, RemoteAddressRequestContext {
     func requireCaller() throws -> Caller {
         guard let caller else { throw Problem.unauthenticated }
         return caller
-    }
-
-    func requirePrincipal() throws -> Principal {
-        guard let principal else { throw Problem.unauthenticated }
-        return principal
     }
 }

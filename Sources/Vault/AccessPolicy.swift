@@ -1,3 +1,5 @@
+import Storage
+
 /// Who may do what over HTTP: the single source of truth. The server asks it, the README
 /// prints it (`AccessPolicy.markdownTable`), and the tests walk every cell.
 public enum Role: String, CaseIterable, Sendable, Codable {
@@ -27,18 +29,18 @@ public enum Capability: String, CaseIterable, Sendable {
     case share
 
     /// The action name its audit events carry.
-    public var auditAction: String {
+    public var auditAction: AuditAction {
         switch self {
-        case .upload: "put"
-        case .list: "list"
-        case .metadata: "show"
-        case .download: "get"
-        case .audit: "audit-trail"
-        case .setDOB: "set-dob"
-        case .retention: "retention-due"
-        case .hold: "hold"
-        case .shred: "shred"
-        case .share: "share"
+        case .upload: .put
+        case .list: .list
+        case .metadata: .show
+        case .download: .get
+        case .audit: .auditTrail
+        case .setDOB: .setDOB
+        case .retention: .retentionDue
+        case .hold: .hold
+        case .shred: .shred
+        case .share: .share
         }
     }
 }
@@ -108,5 +110,5 @@ public struct Principal: Sendable, Equatable {
     /// How the user appears in audit events and as a record's `createdBy`: the name and the first
     /// 8 hex digits of the account id, so two accounts that held one name are told apart
     /// (docs/audit.md).
-    public var actor: String { "user:\(name)#\(account.prefix(8))" }
+    public var actor: AuditActor { .user(name: name, account: account) }
 }

@@ -18,14 +18,14 @@ public enum AnonymousRefusal: Sendable, Hashable, CaseIterable {
     case crossSite
 
     /// The audit action, as the same refusal has when it is audited at once.
-    public var action: String {
+    public var action: AuditAction {
         switch self {
-        case .noToken, .unknownToken, .wrongMetricsToken: "authenticate"
-        case .unknownLink, .malformedLink: "bundle-download"
-        case .unknownReceiptLink, .malformedReceiptLink: "bundle-receipt"
-        case .failedSignIn: "sign-in-failed"
-        case .unusableEnrolment: "enrol"
-        case .crossSite: "csrf"
+        case .noToken, .unknownToken, .wrongMetricsToken: .authenticate
+        case .unknownLink, .malformedLink: .bundleDownload
+        case .unknownReceiptLink, .malformedReceiptLink: .bundleReceipt
+        case .failedSignIn: .signInFailed
+        case .unusableEnrolment: .enrol
+        case .crossSite: .csrf
         }
     }
 
@@ -43,13 +43,13 @@ public enum AnonymousRefusal: Sendable, Hashable, CaseIterable {
     }
 
     /// What the counted requests were, in a window's summary.
-    static func requests(_ action: String) -> String {
+    static func requests(_ action: AuditAction) -> String {
         switch action {
-        case "authenticate": "requests without a valid token"
-        case "bundle-download": "downloads of an unknown link"
-        case "sign-in-failed": "failed sign-ins"
-        case "enrol": "uses of an unusable enrolment link"
-        case "csrf": "cross-site requests"
+        case .authenticate: "requests without a valid token"
+        case .bundleDownload: "downloads of an unknown link"
+        case .signInFailed: "failed sign-ins"
+        case .enrol: "uses of an unusable enrolment link"
+        case .csrf: "cross-site requests"
         default: "receipts for an unknown link"
         }
     }
@@ -62,7 +62,7 @@ public enum AnonymousRefusal: Sendable, Hashable, CaseIterable {
 final class AnonymousRefusalTally: @unchecked Sendable {
     struct Key: Hashable {
         var source: String
-        var action: String
+        var action: AuditAction
     }
 
     struct Window: Equatable {
@@ -160,7 +160,7 @@ final class AnonymousRefusalTally: @unchecked Sendable {
     /// The event written at once for the first refusal of a window.
     static func firstEntry(_ refusal: AnonymousRefusal, request: String?, key: Key) -> AuditEntry {
         let from = key.source == otherSources ? "one of many sources" : key.source
-        return AuditEntry(actor: "anonymous", action: refusal.action, outcome: .denied,
+        return AuditEntry(actor: .anonymous, action: refusal.action, outcome: .denied,
                           reason: "from \(from): " + (request.map { "\($0): " } ?? "") + refusal.reason)
     }
 
@@ -168,7 +168,7 @@ final class AnonymousRefusalTally: @unchecked Sendable {
     static func summaryEntry(_ key: Key, _ w: Window) -> AuditEntry {
         let kinds = AnonymousRefusal.allCases.compactMap { kind in w.counts[kind].map { "\($0) \(kind.reason)" } }
         let since = ISO8601DateFormatter().string(from: w.start)
-        return AuditEntry(actor: "anonymous", action: key.action, outcome: .denied,
+        return AuditEntry(actor: .anonymous, action: key.action, outcome: .denied,
                           reason: "from \(key.source): \(w.total) more \(AnonymousRefusal.requests(key.action)) since \(since) (\(kinds.joined(separator: ", ")))")
     }
 }
@@ -193,7 +193,7 @@ extension Vault {
     public func flushAnonymousRefusals(all: Bool = false) throws {
         let due = anonymousRefusals.takeDue(all: all)
         guard !due.isEmpty else { return }
-        let entries = due.sorted { ($0.key.action, $0.key.source) < ($1.key.action, $1.key.source) }
+        let entries = due.sorted { ($0.key.action.rawValue, $0.key.source) < ($1.key.action.rawValue, $1.key.source) }
             .map { AnonymousRefusalTally.summaryEntry($0.key, $0.value) }
         do {
             _ = try timedAudit { try vaulting { try catalog.append(entries, signer: signer) } }

@@ -7,7 +7,8 @@ extension Vault {
     /// someone who trusts only that (the key store on disk could have been replaced).
     /// The checkpoints of the store's witness count as kept outside it; `witness` names another
     /// witness file to check against instead.
-    public func verifyAudit(publicKey: VaultPublicKey? = nil, externalCheckpoint: Checkpoint? = nil, witness: String? = nil) throws -> AuditReport {
+    public func verifyAudit(publicKey: VaultPublicKey? = nil, externalCheckpoint: Checkpoint? = nil, witness: String? = nil, by caller: Caller) throws -> AuditReport {
+        try requireOperator(caller, .verify)
         let verifier = AuditVerifier(vaultID: vaultID, publicKey: publicKey ?? self.publicKey)
         let witnessed = try vaulting { () -> [Checkpoint] in
             guard let path = witness ?? witnessPath else { return [] }
@@ -21,17 +22,21 @@ extension Vault {
     }
 
     /// The audit trail, whole or of one record. Reading it is itself audited.
-    public func auditLog(record: String?, actor: String) throws -> [AuditEvent] {
+    public func auditLog(record: String?, by caller: Caller) throws -> [AuditEvent] {
+        try requireOperator(caller, .auditRead)
+        let actor = caller.actor
         if let record { try vaulting { try RecordID.validate(record) } }
-        try audit(AuditEntry(actor: actor, action: "audit-read", outcome: .ok, record: record))
+        try audit(AuditEntry(actor: actor, action: .auditRead, outcome: .ok, record: record))
         return try vaulting { try catalog.events(record: record) }
     }
 
     /// A fresh signed checkpoint covering every event so far (including its own event), for
     /// someone outside the store to keep.
-    public func checkpoint(actor: String) throws -> Checkpoint {
+    public func checkpoint(by caller: Caller) throws -> Checkpoint {
+        try requireOperator(caller, .checkpoint)
+        let actor = caller.actor
         _ = try requireKeys("signing a checkpoint")
-        try audit(AuditEntry(actor: actor, action: "checkpoint", outcome: .ok))
+        try audit(AuditEntry(actor: actor, action: .checkpoint, outcome: .ok))
         guard let checkpoint = try vaulting({ try catalog.latestCheckpoint() }) else {
             throw VaultError.storage(.auditUnavailable("no checkpoint was written"))
         }

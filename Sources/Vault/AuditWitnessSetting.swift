@@ -17,7 +17,9 @@ extension Vault {
     /// write it); one on the same file system is allowed but reported in the result, since a
     /// lost disk then takes both. An existing witness file must hold this vault's checkpoints
     /// only, and the log must extend every one of them.
-    public func setWitness(path: String, actor: String) throws -> (checkpoint: Checkpoint, sameFileSystem: Bool) {
+    public func setWitness(path: String, by caller: Caller) throws -> (checkpoint: Checkpoint, sameFileSystem: Bool) {
+        try requireOperator(caller, .auditWitness)
+        let actor = caller.actor
         _ = try requireKeys("setting the audit witness")
         guard path.hasPrefix("/") else { throw VaultError.invalidArgument("the witness must be given as an absolute path") }
         let folder = DurableFile.directory(of: path)
@@ -45,7 +47,7 @@ extension Vault {
         }
         let keys = try requireKeys("setting the audit witness")
         try vaulting { try keys.setAuditWitness(path: path) }
-        try audit(AuditEntry(actor: actor, action: "audit-witness", outcome: .ok, reason: "checkpoints are copied to a witness outside the store"))
+        try audit(AuditEntry(actor: actor, action: .auditWitness, outcome: .ok, reason: "checkpoints are copied to a witness outside the store"))
         guard let checkpoint = try vaulting({ try catalog.latestCheckpoint() }) else {
             throw VaultError.storage(.auditUnavailable("no checkpoint was written"))
         }
@@ -54,9 +56,11 @@ extension Vault {
     }
 
     /// Stops copying checkpoints to a witness (audited; the witness file itself is left).
-    public func clearWitness(actor: String) throws {
+    public func clearWitness(by caller: Caller) throws {
+        try requireOperator(caller, .auditWitness)
+        let actor = caller.actor
         let keys = try requireKeys("turning the audit witness off")
-        try audit(AuditEntry(actor: actor, action: "audit-witness", outcome: .ok, reason: "the witness was turned off"))
+        try audit(AuditEntry(actor: actor, action: .auditWitness, outcome: .ok, reason: "the witness was turned off"))
         try vaulting { try keys.setAuditWitness(path: nil) }
     }
 }

@@ -8,13 +8,14 @@ import Storage
 /// one that does not exist all end in the same `notFound`, so a caller learns nothing from
 /// the difference.
 extension Vault {
-    /// Starts an upload for `principal` into `request.school`.
-    public func authorizedPut(_ request: PutRequest, by principal: Principal) throws -> IngestSession {
+    /// Starts a streaming upload into `request.school`: feed it with `write` as bytes arrive,
+    /// then `finish`. A person or an integration needs the upload grant in that school.
+    public func beginPut(_ request: PutRequest, by caller: Caller) throws -> IngestSession {
         var request = request
-        request.actor = principal.actor
-        request.account = principal.account
-        try requireSchool(.upload, principal, school: request.school)
-        if let original = request.derivedFrom {
+        request.actor = caller.actor
+        request.account = caller.principal?.account
+        try requireCaller(.upload, caller, school: request.school)
+        if let original = request.derivedFrom, let principal = caller.principal {
             // Linking a copy to a record is sharing work: the user must be able to see the original.
             let record = try authorizedRecord(id: original, by: principal, for: .share)
             guard record.school == request.school, record.child == request.child else {
@@ -22,39 +23,52 @@ extension Vault {
                 throw VaultError.invalidArgument("derivedFrom must name a record of the same school and child")
             }
         }
-        return try beginPut(request)
+        return try startPut(request)
     }
 
-    /// A record's plaintext for `principal`, its audit event already durable.
-    public func authorizedDownload(id: String, by principal: Principal) throws -> RecordDownload {
-        let record = try authorizedRecord(id: id, by: principal, for: .download)
-        return try beginDownload(record, actor: principal.actor)
+    /// A record's plaintext, chunk by chunk, its audit event already durable. A person must
+    /// have given a second factor within the step-up window.
+    public func download(id: String, by caller: Caller) throws -> RecordDownload {
+        let record = try record(id: id, by: caller, for: .download)
+        try requireRecentFactor(caller, for: "downloading evidence")
+        return try beginDownload(record, actor: caller.actor)
     }
 
-    /// A record's metadata for `principal`, after its audit event.
-    public func authorizedMetadata(id: String, by principal: Principal) throws -> EvidenceRecord {
-        let record = try authorizedRecord(id: id, by: principal, for: .metadata)
-        try audit(event(record, actor: principal.actor, action: Capability.metadata.auditAction, outcome: .ok))
+    /// Streams a record's plaintext to `sink`, after its audit event is durable. Every chunk is
+    /// authenticated before it reaches the sink; the size and SHA-256 are checked before the last
+    /// chunk is handed over, and a failure after bytes were sent is thrown (the caller discards
+    /// what it received).
+    @discardableResult
+    public func get(id: String, by caller: Caller, to sink: (UnsafeRawBufferPointer) throws -> Void) throws -> EvidenceRecord {
+        let download = try download(id: id, by: caller)
+        while try download.next(sink) {}
+        return download.record
+    }
+
+    /// A record's metadata, after its audit event.
+    public func show(id: String, by caller: Caller) throws -> EvidenceRecord {
+        let record = try record(id: id, by: caller, for: .metadata)
+        try audit(event(record, actor: caller.actor, action: Capability.metadata.auditAction, outcome: .ok))
         return record
     }
 
-    /// The audit events naming a record, for `principal`, after an event recording that read.
-    public func authorizedAuditTrail(id: String, by principal: Principal) throws -> (EvidenceRecord, [AuditEvent]) {
-        let record = try authorizedRecord(id: id, by: principal, for: .audit)
-        try audit(event(record, actor: principal.actor, action: Capability.audit.auditAction, outcome: .ok))
+    /// The audit events naming a record, after an event recording that read.
+    public func auditTrail(id: String, by caller: Caller) throws -> (EvidenceRecord, [AuditEvent]) {
+        let record = try record(id: id, by: caller, for: .audit)
+        try audit(event(record, actor: caller.actor, action: Capability.audit.auditAction, outcome: .ok))
         return (record, try vaulting { try catalog.events(record: id) })
     }
 
     /// A child's records in one school, oldest first, one page at a time.
-    public func authorizedChronology(child: String, school: String, limit: Int, offset: Int, by principal: Principal) throws -> [EvidenceRecord] {
-        try authorizedChronologyAndShares(child: child, school: school, limit: limit, offset: offset, by: principal).records
+    public func chronology(child: String, school: String, limit: Int, offset: Int, by caller: Caller) throws -> [EvidenceRecord] {
+        try chronologyAndShares(child: child, school: school, limit: limit, offset: offset, by: caller).records
     }
 
     /// A child's records in one school, oldest first, one page at a time, and what of them was
     /// shared, with whom, when, by whom and why (for roles that see the whole school; a staff
     /// member seeing their own uploads gets no shares).
-    public func authorizedChronologyAndShares(
-        child: String, school: String, limit: Int, offset: Int, by principal: Principal
+    public func chronologyAndShares(
+        child: String, school: String, limit: Int, offset: Int, by caller: Caller
     ) throws -> (records: [EvidenceRecord], shares: [ShareEntry]) {
         try vaulting {
             try OpaqueID.validate(child, field: "child id")
@@ -63,15 +77,45 @@ extension Vault {
         guard (1...1000).contains(limit), offset >= 0 else {
             throw VaultError.invalidArgument("limit must be 1 to 1000 and offset at least 0")
         }
-        let grant = try requireSchool(.list, principal, school: school)
+        let grant = try requireCaller(.list, caller, school: school) ?? .schools
         let filter = RecordFilter(
-            school: school, child: child, limit: limit, offset: offset, createdByAccount: grant == .ownUploads ? principal.account : nil)
+            school: school, child: child, limit: limit, offset: offset,
+            createdByAccount: grant == .ownUploads ? caller.principal?.account : nil)
         let records = try withoutShredded(try vaulting { try catalog.records(matching: filter) }, id: \.id)
         let shares = grant == .schools ? try shares(child: child, school: school) : []
         try audit(AuditEntry(
-            actor: principal.actor, action: Capability.list.auditAction, outcome: .ok, school: school, child: child,
+            actor: caller.actor, action: Capability.list.auditAction, outcome: .ok, school: school, child: child,
             reason: "\(records.count) records, \(shares.count) shares\(grant == .ownUploads ? ", own uploads only" : "")"))
         return (records, shares)
+    }
+
+    /// Records of any school in chronological order, after an audit event naming the filter:
+    /// the operator's view across schools (people use `chronology`).
+    public func list(_ filter: RecordFilter, by caller: Caller) throws -> [EvidenceRecord] {
+        try requireOperator(caller, .list)
+        for (value, field) in [(filter.school, "school id"), (filter.child, "child id"), (filter.concern, "concern id")] {
+            if let value { try vaulting { try OpaqueID.validate(value, field: field) } }
+        }
+        let records = try withoutShredded(try vaulting { try catalog.records(matching: filter) }, id: \.id)
+        try audit(AuditEntry(
+            actor: caller.actor, action: .list, outcome: .ok, school: filter.school, child: filter.child, concern: filter.concern,
+            reason: "\(records.count) records"))
+        return records
+    }
+
+    /// The record `id` if `caller` may use `capability` on it. The operator finds any live
+    /// record (a failed look-up audited); a person or an integration only one of their schools
+    /// (and of their own uploads where that is their grant).
+    func record(id: String, by caller: Caller, for capability: Capability) throws -> EvidenceRecord {
+        switch caller {
+        case .person(let principal, _), .integration(let principal):
+            return try authorizedRecord(id: id, by: principal, for: capability)
+        case .operator:
+            return try lookUp(id: id, actor: caller.actor, action: capability.auditAction)
+        case .linkHolder:
+            try requireCaller(capability, caller, school: nil)
+            throw VaultError.forbidden("a link holder may not \(capability.rawValue)")
+        }
     }
 
     // MARK: checks
@@ -136,6 +180,6 @@ extension Vault {
 extension Vault {
     /// Audits a request refused before any user was known (no token, unknown or revoked token).
     public func recordAuthenticationFailure(request: String, reason: String) throws {
-        try audit(AuditEntry(actor: "anonymous", action: "authenticate", outcome: .denied, reason: "\(request): \(reason)"))
+        try audit(AuditEntry(actor: .anonymous, action: .authenticate, outcome: .denied, reason: "\(request): \(reason)"))
     }
 }

@@ -24,12 +24,18 @@ public enum Caller: Sendable, Equatable {
         }
     }
 
+    /// A link holder's address, against which refusals of unknown links are counted; nil for
+    /// anyone else (whose refusals are an event each).
+    var linkSource: String? {
+        if case .linkHolder(let source) = self { source } else { nil }
+    }
+
     /// How the caller appears in audit events (docs/audit.md).
-    public var actor: String {
+    public var actor: AuditActor {
         switch self {
         case .person(let principal, _), .integration(let principal): principal.actor
-        case .operator(let name): name
-        case .linkHolder: "anonymous"
+        case .operator(let name): .operator(name)
+        case .linkHolder: .anonymous
         }
     }
 }
@@ -71,13 +77,48 @@ extension Vault {
         }
     }
 
+    /// The person or integration behind `caller`, for the acts that belong to someone with a
+    /// role: holds and shreds, whose two-person rules compare who asked with who approves. The
+    /// operator and a link holder are denied (and the denial audited); the caller still checks
+    /// the role and the school.
+    func requirePrincipal(_ capability: Capability, _ caller: Caller) throws -> Principal {
+        guard let principal = caller.principal else {
+            try audit(AuditEntry(actor: caller.actor, action: capability.auditAction, outcome: .denied,
+                                 reason: "needs a person or an integration account with a role"))
+            throw VaultError.forbidden("this needs a person signed in with a role that may \(capability.rawValue)")
+        }
+        return principal
+    }
+
+    /// The person or integration behind `caller`, or nil for the operator at the CLI (who may
+    /// do what any role may, in any school); a link holder is denied (and the denial audited).
+    func principalOrOperator(_ capability: Capability, _ caller: Caller) throws -> Principal? {
+        if case .linkHolder = caller { try requireCaller(capability, caller, school: nil) }
+        return caller.principal
+    }
+
+    /// Checks `caller` is the operator, for the acts before a store is open (creating one,
+    /// restoring one), where there is no log yet to write a denial to.
+    static func requireOperator(_ caller: Caller, _ act: String) throws {
+        guard case .operator = caller else { throw VaultError.forbidden("only the operator at the command line may \(act)") }
+    }
+
+    /// Checks `caller` is the operator at the CLI, for the acts only they may do (keys, backups,
+    /// verification, the whole audit log, people). Anyone else is denied, and the denial audited.
+    func requireOperator(_ caller: Caller, _ action: AuditAction) throws {
+        if case .operator = caller { return }
+        try audit(AuditEntry(actor: caller.actor, action: action, outcome: .denied,
+                             reason: "only the operator at the command line may \(action.rawValue)"))
+        throw VaultError.forbidden("only the operator at the command line may do this (\(action.rawValue))")
+    }
+
     /// Refuses a person whose last second factor is older than the step-up window; the
     /// refusal is audited (action `step-up`, outcome `refused`) and names the act.
     func requireRecentFactor(_ caller: Caller, for act: String) throws {
         guard case .person(let principal, let session) = caller else { return }
         let age = clock().timeIntervalSince(session.factorAt)
         guard age > sessionPolicy.stepUpWindow || age < -60 else { return }
-        try audit(AuditEntry(actor: principal.actor, action: "step-up", outcome: .refused,
+        try audit(AuditEntry(actor: principal.actor, action: .stepUp, outcome: .refused,
                              reason: "\(act) needs a second factor within \(Int(sessionPolicy.stepUpWindow)) seconds (session \(session.handle))"))
         throw VaultError.stepUpRequired("\(act) needs you to confirm it is you: give a passkey or a code again")
     }

@@ -14,13 +14,15 @@ public enum HoldReleasePolicy {
 extension Vault {
     /// Asks for a hold's release; returns the hold with its pending request. Refused while
     /// another request is pending and has not lapsed.
-    public func requestHoldRelease(id: String, reason: String, by principal: Principal) throws -> Hold {
+    public func requestHoldRelease(id: String, reason: String, by caller: Caller) throws -> Hold {
+        let principal = try requirePrincipal(.hold, caller)
+        try requireRecentFactor(caller, for: "asking to release a legal hold")
         let keys = try requireKeys("a hold release request")
         try requireCapability(.hold, principal, school: nil)
         let reason = try Self.requiredReason(reason)
         let hold = try heldInSchools(id: id, by: principal)
         func refuse(_ why: String) throws -> Never {
-            try audit(AuditEntry(actor: principal.actor, action: "hold-release-request", outcome: .refused, school: hold.school,
+            try audit(AuditEntry(actor: principal.actor, action: .holdReleaseRequest, outcome: .refused, school: hold.school,
                                  reason: "\(hold.id): \(why)"))
             throw VaultError.conflict(why)
         }
@@ -33,7 +35,7 @@ extension Vault {
             replacing = "; replaces the lapsed request of \(pending)"
         }
         var requested = hold
-        requested.releaseRequestedBy = principal.actor
+        requested.releaseRequestedBy = principal.actor.description
         requested.releaseRequestedAccount = principal.account
         requested.releaseRequestedRole = principal.role.rawValue
         requested.releaseRequestedAtMillis = nowMillis
@@ -42,7 +44,7 @@ extension Vault {
             try vaulting {
                 try catalog.requestHoldRelease(
                     requested, expected: hold,
-                    event: AuditEntry(actor: principal.actor, action: "hold-release-request", outcome: .ok, school: hold.school,
+                    event: AuditEntry(actor: principal.actor, action: .holdReleaseRequest, outcome: .ok, school: hold.school,
                                       reason: "\(hold.id): release asked\(replacing)"),
                     signer: try keys.auditSigner())
             }
@@ -54,12 +56,14 @@ extension Vault {
 
     /// Approves another person's request to release a hold, which releases it: the records it
     /// held go back to their retention periods' KEKs and may be shredded again (by a fresh request).
-    public func approveHoldRelease(id: String, by principal: Principal) throws -> Hold {
+    public func approveHoldRelease(id: String, by caller: Caller) throws -> Hold {
+        let principal = try requirePrincipal(.hold, caller)
+        try requireRecentFactor(caller, for: "releasing a legal hold")
         let keys = try requireKeys("approving a hold release")
         try requireCapability(.hold, principal, school: nil)
         let hold = try heldInSchools(id: id, by: principal)
         func refuse(_ why: String) throws -> Never {
-            try audit(AuditEntry(actor: principal.actor, action: "hold-release", outcome: .refused, school: hold.school,
+            try audit(AuditEntry(actor: principal.actor, action: .holdRelease, outcome: .refused, school: hold.school,
                                  reason: "\(hold.id): \(why)"))
             throw VaultError.conflict(why)
         }
@@ -67,12 +71,12 @@ extension Vault {
         guard let requestedBy = hold.releaseRequestedBy else {
             try refuse("no release of hold \(hold.id) has been asked for: one DSL, deputy or DPO asks, a second approves")
         }
-        if hold.releaseRequestedAccount == principal.account || requestedBy == principal.actor {
+        if hold.releaseRequestedAccount == principal.account || requestedBy == principal.actor.description {
             try refuse("a hold release needs a second person: the requester cannot approve it")
         }
         if let lapse = try lapse(ofReleaseRequest: hold) { try refuse(lapse) }
         var released = hold
-        released.releasedBy = principal.actor
+        released.releasedBy = principal.actor.description
         released.releasedAtMillis = nowMillis
         released.releaseReason = hold.releaseRequestReason
         do {
@@ -82,7 +86,7 @@ extension Vault {
             ) { updates, count in
                 try catalog.releaseHold(
                     released, expected: hold, updates: updates,
-                    event: AuditEntry(actor: principal.actor, action: "hold-release", outcome: .ok, school: hold.school,
+                    event: AuditEntry(actor: principal.actor, action: .holdRelease, outcome: .ok, school: hold.school,
                                       reason: "\(hold.id): asked by \(requestedBy), \(count) records"),
                     signer: try keys.auditSigner())
             }

@@ -6,7 +6,9 @@ import Storage
 /// records' data keys sit under their school's hold KEK, so that destroying a retention period's
 /// KEK never reaches them. One person places a hold; releasing it takes two (HoldRelease.swift).
 extension Vault {
-    public func placeHold(school: String, scope: Hold.Scope, target: String, reason: String, by principal: Principal) throws -> Hold {
+    public func placeHold(school: String, scope: Hold.Scope, target: String, reason: String, by caller: Caller) throws -> Hold {
+        let principal = try requirePrincipal(.hold, caller)
+        try requireRecentFactor(caller, for: "placing a legal hold")
         let keys = try requireKeys("placing a hold")
         try requireSchool(.hold, principal, school: school)
         let reason = try Self.requiredReason(reason)
@@ -23,7 +25,7 @@ extension Vault {
         }
         let hold = Hold(
             id: "hold-" + Hex.encode(randomPublicBytes(8)), school: school, scope: scope, target: target, reason: reason,
-            placedBy: principal.actor, placedAtMillis: nowMillis)
+            placedBy: principal.actor.description, placedAtMillis: nowMillis)
         try applyRekey(
             records: { try vaulting { try catalog.records(school: school, scope: scope, target: target) } },
             keys: keys, holds: { try activeHolds(school: school) + [hold] }
@@ -31,7 +33,7 @@ extension Vault {
             try catalog.placeHold(
                 hold, updates: updates,
                 event: AuditEntry(
-                    actor: principal.actor, action: "hold-place", outcome: .ok, school: school,
+                    actor: principal.actor, action: .holdPlace, outcome: .ok, school: school,
                     child: scope == .child ? target : nil, concern: scope == .concern ? target : nil,
                     record: scope == .record ? target : nil, reason: "\(hold.id): \(count) records held"),
                 signer: try keys.auditSigner())
@@ -40,10 +42,11 @@ extension Vault {
     }
 
     /// Active holds of the user's schools (of `school` when given).
-    public func holds(school: String?, by principal: Principal) throws -> [Hold] {
+    public func holds(school: String?, by caller: Caller) throws -> [Hold] {
+        let principal = try requirePrincipal(.hold, caller)
         try requireSchool(.hold, principal, school: school)
         let holds = try activeHolds(school: school).filter { principal.schools.contains($0.school) }
-        try audit(AuditEntry(actor: principal.actor, action: "hold-list", outcome: .ok, school: school, reason: "\(holds.count) active holds"))
+        try audit(AuditEntry(actor: principal.actor, action: .holdList, outcome: .ok, school: school, reason: "\(holds.count) active holds"))
         return holds
     }
 

@@ -10,9 +10,10 @@ public struct PutRequest: Sendable {
     public var kind: String
     public var filename: String
     public var declaredType: String?
-    public var actor: String
-    /// The uploading user's account id (set by `authorizedPut`; nil for an operator's put).
-    public var account: String?
+    /// Who uploads (set from the caller by `beginPut`).
+    var actor: AuditActor = .anonymous
+    /// The uploading user's account id (set by `beginPut`; nil for an operator's put).
+    var account: String?
     /// Refuse (and keep nothing of) a file larger than this.
     public var maxBytes: Int64?
     /// The retention category (`RetentionPolicy.table`).
@@ -23,7 +24,7 @@ public struct PutRequest: Sendable {
 
     public init(
         school: String, child: String, concern: String, kind: String, filename: String, declaredType: String? = nil,
-        actor: String, maxBytes: Int64? = nil
+        maxBytes: Int64? = nil
     ) {
         self.school = school
         self.child = child
@@ -31,14 +32,13 @@ public struct PutRequest: Sendable {
         self.kind = kind
         self.filename = filename
         self.declaredType = declaredType
-        self.actor = actor
         self.maxBytes = maxBytes
     }
 }
 
 extension Vault {
-    /// Starts a streaming put. Feed it with `write` as bytes arrive, then `finish`.
-    public func beginPut(_ request: PutRequest) throws -> IngestSession {
+    /// Starts a put whose caller `beginPut` has checked.
+    func startPut(_ request: PutRequest) throws -> IngestSession {
         let keys = try requireKeys("put")
         do {
             try OpaqueID.validate(request.school, field: "school id")
@@ -61,7 +61,7 @@ extension Vault {
             let wrapped = VaultError.wrap(error)
             // The invalid value is not logged: it may be a name typed where an id belongs.
             try audit(AuditEntry(
-                actor: request.actor, action: "put", outcome: .refused,
+                actor: request.actor, action: .put, outcome: .refused,
                 school: OpaqueID.isValid(request.school) ? request.school : nil, reason: "\(wrapped)"))
             throw wrapped
         }
@@ -69,8 +69,8 @@ extension Vault {
     }
 
     /// Reads a whole file descriptor into a put: the CLI's path.
-    public func put(from fd: Int32, _ request: PutRequest, progress: ((Int64) -> Void)? = nil) throws -> EvidenceRecord {
-        let session = try beginPut(request)
+    public func put(from fd: Int32, _ request: PutRequest, by caller: Caller, progress: ((Int64) -> Void)? = nil) throws -> EvidenceRecord {
+        let session = try beginPut(request, by: caller)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: BlobFormat.chunkSize, alignment: 16)
         defer {
             buffer.initializeMemory(as: UInt8.self, repeating: 0)
@@ -264,12 +264,12 @@ public final class IngestSession {
                     filename: sniffedType.map { Vault.storedFilename(filename, type: $0) } ?? filename, declaredType: request.declaredType.map(TypePolicy.normalise),
                     sniffedType: sniffedMIME, size: total, sha256: Hex.encode(plaintextHash.finalize()),
                     ciphertextBlake2b: Hex.encode(ciphertextHash), ciphertextSize: Int64(writer!.ciphertextSize),
-                    createdAtMillis: createdAt, createdBy: request.actor, kekID: "", wrappedDEK: Data(),
+                    createdAtMillis: createdAt, createdBy: request.actor.description, kekID: "", wrappedDEK: Data(),
                     category: request.category, reviewOn: reviewOn, derivedFrom: request.derivedFrom,
                     createdByAccount: request.account)
                 let derived = request.derivedFrom.map { ", a redacted copy of \($0)" } ?? ""
                 let event = AuditEntry(
-                    actor: request.actor, action: "put", outcome: .ok, school: request.school, child: request.child,
+                    actor: request.actor, action: .put, outcome: .ok, school: request.school, child: request.child,
                     concern: request.concern, record: recordID, reason: "kind \(request.kind), \(sniffedMIME), \(total) bytes\(derived)")
                 do {
                     // Two tries: if another process destroyed the period's KEK between our lookup
@@ -336,7 +336,7 @@ public final class IngestSession {
     private func recordRefusal(_ error: VaultError) -> Error {
         do {
             try vault.audit(AuditEntry(
-                actor: request.actor, action: "put", outcome: .refused, school: request.school, child: request.child,
+                actor: request.actor, action: .put, outcome: .refused, school: request.school, child: request.child,
                 concern: request.concern, reason: "\(error)"))
             return error
         } catch let auditFailure {

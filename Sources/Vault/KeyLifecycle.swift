@@ -27,7 +27,8 @@ extension Vault {
     /// backup window, within which a restored data backup still finds its keys.
     public static let keyStoreBackupWindowDays = 35
 
-    public func keyStatus() throws -> [KEKStatus] {
+    public func keyStatus(by caller: Caller) throws -> [KEKStatus] {
+        try requireOperator(caller, .kekRotate)
         let keys = try requireKeys("keys status")
         let counts = try vaulting { try catalog.recordCountsByKEK() }
         return keys.keks.map { KEKStatus(info: $0, records: counts[$0.id] ?? 0) }
@@ -38,28 +39,30 @@ extension Vault {
     /// Rotates every KEK: new KEKs per school and period, every live data key re-wrapped under
     /// them in batches, the old KEKs retired. Resumes an interrupted rotation instead of starting
     /// another; uploads and downloads go on meanwhile (each row changes atomically).
-    public func rotateKEKs(actor: String, batchSize: Int = 5000, progress: ((Int) -> Void)? = nil) throws -> RotationReport {
+    public func rotateKEKs(by caller: Caller, batchSize: Int = 5000, progress: ((Int) -> Void)? = nil) throws -> RotationReport {
+        try requireOperator(caller, .kekRotate)
+        let actor = caller.actor
         let keys = try requireKeys("keys rotate")
         let resumed = keys.rotationInProgress != nil
         let retired = try vaulting { try keys.beginRotation() }
         CrashPoint.hit("rotate-keys-changed")
         try auditCreatedKEKs(keys, actor: actor)
         if !resumed {
-            try audit(AuditEntry(actor: actor, action: "kek-rotate-start", outcome: .ok, reason: "\(retired.count) KEKs retired"))
+            try audit(AuditEntry(actor: actor, action: .kekRotateStart, outcome: .ok, reason: "\(retired.count) KEKs retired"))
         } else {
             // A rotation killed between the key store's change and its audit events left KEKs
             // the log never heard of: audit them now, and the resumption itself.
-            let audited = Set(try vaulting { try catalog.auditReasons(action: "kek-create") }.map { $0.split(separator: " ").first.map(String.init) ?? $0 })
+            let audited = Set(try vaulting { try catalog.auditReasons(action: AuditAction.kekCreate.rawValue) }.map { $0.split(separator: " ").first.map(String.init) ?? $0 })
             let unheard = keys.keks.filter { $0.state == .active && !audited.contains($0.id) }
             if !unheard.isEmpty {
                 _ = try vaulting {
                     try catalog.append(unheard.map {
-                        AuditEntry(actor: actor, action: "kek-create", outcome: .ok, school: $0.school,
+                        AuditEntry(actor: actor, action: .kekCreate, outcome: .ok, school: $0.school,
                                    reason: "\($0.id) for period \($0.period ?? "-") (created by an interrupted rotation)")
                     }, signer: try keys.auditSigner())
                 }
             }
-            try audit(AuditEntry(actor: actor, action: "kek-rotate-start", outcome: .ok,
+            try audit(AuditEntry(actor: actor, action: .kekRotateStart, outcome: .ok,
                                  reason: "resumed an interrupted rotation; \(unheard.count) KEKs it created audited now"))
         }
         CrashPoint.hit("rotate-started")
@@ -93,13 +96,15 @@ extension Vault {
             CrashPoint.hit("rotate-batch")
         }
         try vaulting { try keys.finishRotation() }
-        try audit(AuditEntry(actor: actor, action: "kek-rotate", outcome: .ok,
+        try audit(AuditEntry(actor: actor, action: .kekRotate, outcome: .ok,
                              reason: "\(resumed ? "resumed; " : "")\(rewrapped) data keys re-wrapped, \(skipped.ids.count) unopenable left in place"))
         return RotationReport(resumed: resumed, retired: retired, rewrapped: rewrapped, skipped: skipped.ids)
     }
 
     /// Destroys retired KEKs older than `olderThanDays` that no live record uses.
-    public func destroyRetiredKEKs(olderThanDays days: Int = Vault.keyStoreBackupWindowDays, actor: String) throws -> [String] {
+    public func destroyRetiredKEKs(olderThanDays days: Int = Vault.keyStoreBackupWindowDays, by caller: Caller) throws -> [String] {
+        try requireOperator(caller, .kekDestroy)
+        let actor = caller.actor
         let keys = try requireKeys("keys destroy-retired")
         guard days >= 0 else { throw VaultError.invalidArgument("--older-than must be 0 or more days") }
         let cutoff = clock().addingTimeInterval(-Double(days) * 86_400)
@@ -111,7 +116,9 @@ extension Vault {
 
     /// Re-wraps every KEK and the signing key under a new master key (a new key file, or a
     /// passphrase). The old master key opens nothing afterwards.
-    public func rotateMasterKey(to newMaster: MasterKeySource, actor: String) throws {
+    public func rotateMasterKey(to newMaster: MasterKeySource, by caller: Caller) throws {
+        try requireOperator(caller, .masterRotate)
+        let actor = caller.actor
         let keys = try requireKeys("keys rotate-master")
         let provider: any MasterKeyProvider
         switch newMaster {
@@ -124,7 +131,7 @@ extension Vault {
             provider = p
         }
         try vaulting { try keys.rotateMaster(to: provider) }
-        try audit(AuditEntry(actor: actor, action: "master-rotate", outcome: .ok,
+        try audit(AuditEntry(actor: actor, action: .masterRotate, outcome: .ok,
                              reason: "KEKs and signing key re-wrapped under a new \(provider.descriptor.kind.rawValue)"))
     }
 }

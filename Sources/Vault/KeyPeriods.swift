@@ -88,12 +88,12 @@ extension Vault {
 
     /// Audits the KEKs created since the last call (a new school and month, a rotation's
     /// successors). Never called inside a catalog transaction.
-    func auditCreatedKEKs(_ keys: KeyStore, actor: String) throws {
+    func auditCreatedKEKs(_ keys: KeyStore, actor: AuditActor) throws {
         let created = keys.drainCreated()
         guard !created.isEmpty else { return }
         _ = try vaulting {
             try catalog.append(created.map {
-                AuditEntry(actor: actor, action: "kek-create", outcome: .ok, school: $0.school,
+                AuditEntry(actor: actor, action: .kekCreate, outcome: .ok, school: $0.school,
                            reason: "\($0.id) for period \($0.period ?? "-")")
             }, signer: try keys.auditSigner())
         }
@@ -115,7 +115,7 @@ extension Vault {
             attempt += 1
             let keyed = try withoutShredded(try fetch(), id: \.id).map(KeyedRecord.init)
             let updates = try rekeyUpdates(keyed, keys: keys, holds: try holds(), reviewOn: reviewOn, scratch: scratch)
-            try auditCreatedKEKs(keys, actor: "system")
+            try auditCreatedKEKs(keys, actor: .system)
             do {
                 try vaulting { try commit(updates, keyed.count) }
                 return keyed.count

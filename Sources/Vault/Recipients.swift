@@ -25,7 +25,9 @@ extension Vault {
 
     /// Adds a recipient; `by` nil is the operator at the CLI. Refuses a malformed name, school or
     /// age recipient, both or neither kind, and a name the school already uses (409).
-    public func addRecipient(_ new: NewRecipient, by principal: Principal?, actor: String) throws -> Recipient {
+    public func addRecipient(_ new: NewRecipient, by caller: Caller) throws -> Recipient {
+        let principal = try principalOrOperator(.share, caller)
+        let actor = caller.actor
         if let principal { try requireSchool(.share, principal, school: new.school) }
         try vaulting { try OpaqueID.validate(new.school, field: "school id") }
         let name = try Self.directoryText(new.name, field: "name", limit: 200, required: true)
@@ -40,12 +42,12 @@ extension Vault {
         }
         let recipient = Recipient(
             school: new.school, name: name, contact: contact, ageRecipient: new.ageRecipient,
-            createdBy: principal?.actor ?? actor, createdAtMillis: nowMillis)
+            createdBy: actor.description, createdAtMillis: nowMillis)
         do {
             try vaulting {
                 try catalog.addRecipient(
                     recipient,
-                    event: AuditEntry(actor: recipient.createdBy, action: "recipient-add", outcome: .ok, school: new.school,
+                    event: AuditEntry(actor: actor, action: .recipientAdd, outcome: .ok, school: new.school,
                                       reason: "\(name) (\(new.passphrase ? "passphrase" : "age X25519"))"),
                     signer: signer)
             }
@@ -56,11 +58,13 @@ extension Vault {
     }
 
     /// A school's recipients, after an audit event.
-    public func recipients(school: String, by principal: Principal?, actor: String) throws -> [Recipient] {
+    public func recipients(school: String, by caller: Caller) throws -> [Recipient] {
+        let principal = try principalOrOperator(.share, caller)
+        let actor = caller.actor
         if let principal { try requireSchool(.share, principal, school: school) }
         try vaulting { try OpaqueID.validate(school, field: "school id") }
         let list = try vaulting { try catalog.recipients(school: school) }
-        try audit(AuditEntry(actor: principal?.actor ?? actor, action: "recipient-list", outcome: .ok, school: school))
+        try audit(AuditEntry(actor: actor, action: .recipientList, outcome: .ok, school: school))
         return list
     }
 

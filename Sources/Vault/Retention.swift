@@ -38,8 +38,8 @@ extension Vault {
         }
         return try applyRekey(records: fetch, keys: keys, holds: { try activeHolds(school: nil) }, reviewOn: review) { updates, count in
             try catalog.setDateOfBirth(
-                school: school, child: child, dob: day.text, by: caller.actor, updates: updates,
-                event: AuditEntry(actor: caller.actor, action: "set-dob", outcome: .ok, school: school, child: child,
+                school: school, child: child, dob: day.text, by: caller.actor.description, updates: updates,
+                event: AuditEntry(actor: caller.actor, action: .setDOB, outcome: .ok, school: school, child: child,
                                   reason: "\(count) records re-dated"),
                 signer: try keys.auditSigner())
         }
@@ -69,7 +69,7 @@ extension Vault {
             }
         }
         try audit(AuditEntry(
-            actor: caller.actor, action: "retention-due", outcome: .ok, school: school, reason: "as of \(day): \(due.count) records due"))
+            actor: caller.actor, action: .retentionDue, outcome: .ok, school: school, reason: "as of \(day): \(due.count) records due"))
         // Per school (in school order), each school's records by review date.
         return Dictionary(grouping: due, by: \.school).sorted { $0.key < $1.key }.map { RetentionDue(school: $0.key, records: $0.value) }
     }

@@ -3,33 +3,21 @@ import KeyManagement
 import Storage
 
 extension Vault {
-    /// Streams a record's plaintext to `sink`, after its audit event is durable. Every chunk is
-    /// authenticated before it reaches the sink; the size and SHA-256 are checked before the last
-    /// chunk is handed over, and a failure after bytes were sent is thrown (the caller discards
-    /// what it received).
-    @discardableResult
-    public func get(id: String, actor: String, to sink: (UnsafeRawBufferPointer) throws -> Void) throws -> EvidenceRecord {
-        let record = try lookUp(id: id, actor: actor, action: "get")
-        let download = try beginDownload(record, actor: actor)
-        while try download.next(sink) {}
-        return record
-    }
-
     /// Opens a record for reading and writes its audit event. No audit record, no access: the
     /// event is committed before this returns, so before the first byte can leave.
-    func beginDownload(_ record: EvidenceRecord, actor: String) throws -> RecordDownload {
+    func beginDownload(_ record: EvidenceRecord, actor: AuditActor) throws -> RecordDownload {
         let keys = try requireKeys("get")
         return try vaulting {
             let download: RecordDownload
             do {
                 download = try openRecord(record, keys: keys) { [self] error in
-                    _ = try? audit(event(record, actor: actor, action: "get", outcome: .failed, reason: "\(error)"))
+                    _ = try? audit(event(record, actor: actor, action: .get, outcome: .failed, reason: "\(error)"))
                 }
             } catch {
-                _ = try? audit(event(record, actor: actor, action: "get", outcome: .failed, reason: "\(VaultError.wrap(error))"))
+                _ = try? audit(event(record, actor: actor, action: .get, outcome: .failed, reason: "\(VaultError.wrap(error))"))
                 throw error
             }
-            try audit(event(record, actor: actor, action: "get", outcome: .ok))
+            try audit(event(record, actor: actor, action: .get, outcome: .ok))
             return download
         }
     }
@@ -72,27 +60,8 @@ extension Vault {
         try withoutShredded(try vaulting { try catalog.records(ids: ids) }, id: \.id)
     }
 
-    /// A record's metadata, after its audit event.
-    public func show(id: String, actor: String) throws -> EvidenceRecord {
-        let record = try lookUp(id: id, actor: actor, action: "show")
-        try audit(event(record, actor: actor, action: "show", outcome: .ok))
-        return record
-    }
-
-    /// Records in chronological order, after an audit event naming the filter.
-    public func list(_ filter: RecordFilter, actor: String) throws -> [EvidenceRecord] {
-        for (value, field) in [(filter.school, "school id"), (filter.child, "child id"), (filter.concern, "concern id")] {
-            if let value { try vaulting { try OpaqueID.validate(value, field: field) } }
-        }
-        let records = try withoutShredded(try vaulting { try catalog.records(matching: filter) }, id: \.id)
-        try audit(AuditEntry(
-            actor: actor, action: "list", outcome: .ok, school: filter.school, child: filter.child, concern: filter.concern,
-            reason: "\(records.count) records"))
-        return records
-    }
-
     /// Finds a record, auditing a failed look-up (the id is validated hex, safe to log).
-    func lookUp(id: String, actor: String, action: String) throws -> EvidenceRecord {
+    func lookUp(id: String, actor: AuditActor, action: AuditAction) throws -> EvidenceRecord {
         guard RecordID.isValid(id) else {
             try audit(AuditEntry(actor: actor, action: action, outcome: .failed, reason: "malformed record id"))
             throw VaultError.storage(.invalidIdentifier(field: "record id", rule: "32 lower-case hexadecimal characters"))
@@ -104,7 +73,7 @@ extension Vault {
         return record
     }
 
-    func event(_ record: EvidenceRecord, actor: String, action: String, outcome: AuditOutcome, reason: String? = nil) -> AuditEntry {
+    func event(_ record: EvidenceRecord, actor: AuditActor, action: AuditAction, outcome: AuditOutcome, reason: String? = nil) -> AuditEntry {
         AuditEntry(actor: actor, action: action, outcome: outcome, school: record.school, child: record.child,
                    concern: record.concern, record: record.id, reason: reason)
     }

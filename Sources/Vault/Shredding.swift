@@ -21,7 +21,8 @@ public enum ShredPolicy {
 }
 
 extension Vault {
-    public func requestShred(school: String, records ids: [String], reason: String, by principal: Principal) throws -> ShredRequest {
+    public func requestShred(school: String, records ids: [String], reason: String, by caller: Caller) throws -> ShredRequest {
+        let principal = try requirePrincipal(.shred, caller)
         let keys = try requireKeys("a shred request")
         try requireSchool(.shred, principal, school: school)
         let reason = try Self.requiredReason(reason)
@@ -44,25 +45,25 @@ extension Vault {
         let holds = try activeHolds(school: school)
         let held = records.filter { r in holds.contains { $0.covers(r) } }.map(\.id)
         if !held.isEmpty {
-            try audit(AuditEntry(actor: principal.actor, action: "shred-request", outcome: .refused, school: school,
+            try audit(AuditEntry(actor: principal.actor, action: .shredRequest, outcome: .refused, school: school,
                                  reason: "under legal hold: \(held.joined(separator: " "))"))
             throw VaultError.conflict("these records are under legal hold and cannot be shredded: \(held.joined(separator: ", "))")
         }
         let request = ShredRequest(
             id: "shred-" + Hex.encode(randomPublicBytes(8)), school: school, records: unique, reason: reason,
-            requestedBy: principal.actor, requestedRole: principal.role.rawValue, requestedAtMillis: nowMillis,
+            requestedBy: principal.actor.description, requestedRole: principal.role.rawValue, requestedAtMillis: nowMillis,
             requestedAccount: principal.account)
         do {
             try vaulting {
                 try catalog.createShredRequest(
                     request,
-                    event: AuditEntry(actor: principal.actor, action: "shred-request", outcome: .ok, school: school,
+                    event: AuditEntry(actor: principal.actor, action: .shredRequest, outcome: .ok, school: school,
                                       reason: "\(request.id): \(unique.count) records"),
                     signer: try keys.auditSigner())
             }
         } catch VaultError.storage(.recordsHeld(let held)) {
             // A hold placed between the look above and the write.
-            try audit(AuditEntry(actor: principal.actor, action: "shred-request", outcome: .refused, school: school,
+            try audit(AuditEntry(actor: principal.actor, action: .shredRequest, outcome: .refused, school: school,
                                  reason: "under legal hold: \(held.joined(separator: " "))"))
             throw VaultError.conflict("these records are under legal hold and cannot be shredded: \(held.joined(separator: ", "))")
         }
@@ -70,7 +71,9 @@ extension Vault {
     }
 
     /// Approves another person's request and executes it; returns the signed certificate.
-    public func approveShred(id: String, by principal: Principal) throws -> CertificateOfDestruction {
+    public func approveShred(id: String, by caller: Caller) throws -> CertificateOfDestruction {
+        let principal = try requirePrincipal(.shred, caller)
+        try requireRecentFactor(caller, for: "approving a shred")
         let keys = try requireKeys("approving a shred")
         try requireCapability(.shred, principal, school: nil)
         guard let request = try vaulting({ try catalog.shredRequest(id: id) }), principal.schools.contains(request.school) else {
@@ -78,7 +81,7 @@ extension Vault {
             throw VaultError.notFound(LogText.escape(id))
         }
         func refuse(_ why: String) throws -> Never {
-            try audit(AuditEntry(actor: principal.actor, action: "shred-approve", outcome: .refused, school: request.school,
+            try audit(AuditEntry(actor: principal.actor, action: .shredApprove, outcome: .refused, school: request.school,
                                  reason: "\(request.id): \(why)"))
             throw VaultError.conflict(why)
         }
@@ -86,7 +89,7 @@ extension Vault {
             try refuse("shred request \(request.id) is void: a legal hold covered some of its records after it was made; ask again")
         }
         guard request.state == .pending else { try refuse("shred request \(request.id) was already approved") }
-        if request.requestedAccount == principal.account || request.requestedBy == principal.actor {
+        if request.requestedAccount == principal.account || request.requestedBy == principal.actor.description {
             try refuse("a shred needs a second person: the requester cannot approve it")
         }
         guard let requesterRole = Role(rawValue: request.requestedRole), ShredPolicy.complementary(requesterRole, principal.role) else {
@@ -103,18 +106,18 @@ extension Vault {
             try refuse("the requester's access was revoked or changed since the request; ask again")
         }
         var approved = request
-        approved.approvedBy = principal.actor
+        approved.approvedBy = principal.actor.description
         approved.approvedRole = principal.role.rawValue
         approved.approvedAtMillis = nowMillis
         approved.state = .executing
         let live = try liveRecords(ids: request.records)
-        var tombstones = live.map { Tombstone(record: $0, shreddedAtMillis: approved.approvedAtMillis!, request: approved, approvedBy: principal.actor) }
+        var tombstones = live.map { Tombstone(record: $0, shreddedAtMillis: approved.approvedAtMillis!, request: approved, approvedBy: principal.actor.description) }
         let signer = try keys.auditSigner()
         tombstones = try Self.signed(tombstones, by: signer, vaultID: vaultID)
-        var events = [AuditEntry(actor: principal.actor, action: "shred-approve", outcome: .ok, school: request.school,
+        var events = [AuditEntry(actor: principal.actor, action: .shredApprove, outcome: .ok, school: request.school,
                                  reason: "\(request.id) asked by \(request.requestedBy): \(live.count) records")]
         events += live.map {
-            AuditEntry(actor: principal.actor, action: "shred", outcome: .ok, school: $0.school, child: $0.child,
+            AuditEntry(actor: principal.actor, action: .shred, outcome: .ok, school: $0.school, child: $0.child,
                        concern: $0.concern, record: $0.id, reason: "\(request.id): data key and blob destroyed")
         }
         // A hold now, or one placed and released since the request, voids the request in the same
@@ -125,7 +128,7 @@ extension Vault {
                 try catalog.executeShred(
                     approved, tombstones: tombstones, events: events,
                     voided: { held in
-                        AuditEntry(actor: principal.actor, action: "shred-approve", outcome: .refused, school: request.school,
+                        AuditEntry(actor: principal.actor, action: .shredApprove, outcome: .refused, school: request.school,
                                    reason: "\(request.id): under legal hold since the request, now void: \(held.joined(separator: " "))")
                     },
                     signer: signer)
@@ -143,7 +146,8 @@ extension Vault {
     }
 
     /// The stored certificate of an executed request, for a user of its school.
-    public func shredCertificate(id: String, by principal: Principal?) throws -> CertificateOfDestruction {
+    public func shredCertificate(id: String, by caller: Caller) throws -> CertificateOfDestruction {
+        let principal = try principalOrOperator(.shred, caller)
         if let principal { try requireCapability(.shred, principal, school: nil) }
         guard let request = try vaulting({ try catalog.shredRequest(id: id) }),
               principal.map({ $0.schools.contains(request.school) }) ?? true else {
@@ -188,7 +192,7 @@ extension Vault {
         CrashPoint.hit("shred-ledger")
         try vaulting { try unlinking.wait() }
         CrashPoint.hit("shred-blobs")
-        try revokeLinks(holding: tombstones.map(\.record), actor: request.approvedBy ?? "system",
+        try revokeLinks(holding: tombstones.map(\.record), actor: request.approvedBy.map(AuditActor.recorded) ?? .system,
                         reason: "a record in it was shredded by \(request.id)")
         // A reader holding an old snapshot can keep the WAL from emptying: try a few times; the
         // rows are deleted either way, and the certificate says which it was.
@@ -197,7 +201,7 @@ extension Vault {
             if attempt > 0 { usleep(100_000) }
             walEmptied = (try? vaulting { try catalog.purgeWriteAheadLog() }) != nil
         }
-        let destroyed = try destroyEmptyKEKs(Set(tombstones.map(\.kekID)), keys: keys, actor: request.approvedBy ?? "system",
+        let destroyed = try destroyEmptyKEKs(Set(tombstones.map(\.kekID)), keys: keys, actor: request.approvedBy.map(AuditActor.recorded) ?? .system,
                                              reason: "last record shredded by \(request.id)")
         CrashPoint.hit("shred-keks")
         let allDestroyed = try vaulting { try catalog.destroyedKEKs() }
@@ -231,7 +235,7 @@ extension Vault {
             try vaulting {
                 try catalog.completeShred(
                     id: request.id, certificate: Data(bytes),
-                    events: [AuditEntry(actor: request.approvedBy ?? "system", action: "shred-certificate", outcome: .ok,
+                    events: [AuditEntry(actor: request.approvedBy.map(AuditActor.recorded) ?? .system, action: .shredCertificate, outcome: .ok,
                                         school: request.school, reason: "\(request.id): \(tombstones.count) records, \(destroyed.count) KEKs destroyed")],
                     signer: signer)
             }
@@ -275,7 +279,7 @@ extension Vault {
     /// Destroys those of `candidates` that no live record uses any more (hold KEKs excepted):
     /// first marked in the database (which stops any process committing under them), then gone
     /// from the key store. Returns the ids destroyed.
-    func destroyEmptyKEKs(_ candidates: Set<String>, keys: KeyStore, actor: String, reason: String) throws -> Set<String> {
+    func destroyEmptyKEKs(_ candidates: Set<String>, keys: KeyStore, actor: AuditActor, reason: String) throws -> Set<String> {
         // An active hold KEK is never a candidate; a retired one is, like any other.
         let holdKEKs = Set(keys.keks.filter { $0.period == KeyStore.holdPeriod && $0.state == .active }.map(\.id))
         let candidates = candidates.subtracting(holdKEKs).filter { !$0.isEmpty }
@@ -283,7 +287,7 @@ extension Vault {
         let signer = try keys.auditSigner()
         let marked = try vaulting {
             try catalog.markKEKsDestroyed(candidates, reason: reason, events: { ids in
-                ids.sorted().map { AuditEntry(actor: actor, action: "kek-destroy", outcome: .ok, reason: "\($0): \(reason)") }
+                ids.sorted().map { AuditEntry(actor: actor, action: .kekDestroy, outcome: .ok, reason: "\($0): \(reason)") }
             }, signer: signer)
         }
         // Also finish destructions a crash left marked in the database but not in the key store.

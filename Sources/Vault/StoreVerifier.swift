@@ -51,7 +51,9 @@ extension Vault {
     /// Checks every record's blob. With keys, each blob is decrypted and authenticated, like
     /// `restic check --read-data`; without (`useKeys: false`, for someone who holds no keys),
     /// its size, header binding and ciphertext BLAKE2b are checked.
-    public func verify(actor: String, useKeys: Bool, progress: ((Int, Int) -> Void)? = nil) throws -> StoreReport {
+    public func verify(by caller: Caller, useKeys: Bool, progress: ((Int, Int) -> Void)? = nil) throws -> StoreReport {
+        try requireOperator(caller, .verify)
+        let actor = caller.actor
         let keys = useKeys ? try requireKeys("verify with keys (use --no-keys to check without them)") : nil
         var report = StoreReport(authenticated: useKeys)
         let records = try vaulting { try catalog.records(matching: RecordFilter()) }
@@ -117,7 +119,7 @@ extension Vault {
         }
         let summary = "\(report.records) records, \(report.missing.count) missing, \(report.damaged.count) damaged, \(report.vanished.count) rows gone without a shred, \(report.refiled.count) refiled, \(report.orphans.count) orphan blobs, \(report.leftovers.count) leftover uploads, \(report.resurrected.count) shredded records present, \(report.badTombstones.count) bad tombstones\(report.ledgerProblem == nil ? "" : ", deletion ledger damaged")\(report.auditProblem == nil ? "" : ", audit log does not extend its signed checkpoint")\(useKeys ? "" : ", checked without keys")"
         do {
-            try audit(AuditEntry(actor: actor, action: "verify", outcome: report.isIntact ? .ok : .failed, reason: summary))
+            try audit(AuditEntry(actor: actor, action: .verify, outcome: report.isIntact ? .ok : .failed, reason: summary))
         } catch VaultError.storage(.auditRewritten(let why)) {
             // What verify is for: say so, with everything else it found.
             report.auditProblem = report.auditProblem ?? why
@@ -152,7 +154,9 @@ extension Vault {
     /// exclusively, so no upload is in flight while it decides what is an orphan. A blob whose
     /// record the audit log says was stored, and whose row is gone without a shred, is evidence
     /// whose metadata was lost: it is kept, and named.
-    public func gc(actor: String) throws -> GCReport {
+    public func gc(by caller: Caller) throws -> GCReport {
+        try requireOperator(caller, .gc)
+        let actor = caller.actor
         let lock = try StoreLock(path: layout.lockFile, exclusive: true, wait: false)
         defer { withExtendedLifetime(lock) {} }
         var report = GCReport()
@@ -179,7 +183,7 @@ extension Vault {
         }
         report.removedBundleFiles = purgeEndedBundleFiles()
         try audit(AuditEntry(
-            actor: actor, action: "gc", outcome: .ok,
+            actor: actor, action: .gc, outcome: .ok,
             reason: "removed \(report.removedOrphans.count) orphan blobs, \(report.removedLeftovers.count) leftover uploads and \(report.removedBundleFiles) ended bundle files; kept \(report.keptVanished.count) blobs of records whose rows are gone"))
         return report
     }

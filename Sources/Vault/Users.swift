@@ -13,7 +13,9 @@ extension Vault {
 
     /// Adds a user account with a fresh id and bearer token. A revoked user's name may be reused:
     /// that makes a new account, which inherits nothing of the old one.
-    public func addUser(name: String, role: Role, schools: [String], actor: String) throws -> IssuedToken {
+    public func addUser(name: String, role: Role, schools: [String], by caller: Caller) throws -> IssuedToken {
+        try requireOperator(caller, .userAdd)
+        let actor = caller.actor
         let keys = try requireKeys("user add")
         return try vaulting {
             try OpaqueID.validate(name, field: "user name")
@@ -22,11 +24,11 @@ extension Vault {
             let token = Self.tokenPrefix + Hex.encode(randomPublicBytes(32))
             var user = UserAccount(
                 name: name, role: role.rawValue, schools: Array(Set(schools)).sorted(), tokenHash: Self.tokenHash(token),
-                createdAtMillis: nowMillis, createdBy: LogText.escape(actor))
+                createdAtMillis: nowMillis, createdBy: LogText.escape(actor.description))
             let signer = try keys.auditSigner()
             user.signature = Data(try signer.sign(user.signedMessage(vaultID: vaultID)))
             try catalog.addUser(
-                user, event: AuditEntry(actor: actor, action: "user-add", outcome: .ok,
+                user, event: AuditEntry(actor: actor, action: .userAdd, outcome: .ok,
                                         reason: "user \(name) (account \(user.id)), role \(role.rawValue), schools \(user.schools.joined(separator: " "))"),
                 signer: signer)
             return IssuedToken(user: user, token: token)
@@ -34,7 +36,9 @@ extension Vault {
     }
 
     /// Revokes a user's token; it stops working on the next request.
-    public func revokeUser(name: String, actor: String) throws {
+    public func revokeUser(name: String, by caller: Caller) throws {
+        try requireOperator(caller, .userRevoke)
+        let actor = caller.actor
         let keys = try requireKeys("user revoke")
         try vaulting {
             guard var user = try catalog.users().first(where: { $0.name == name && !$0.isRevoked }) else {
@@ -47,13 +51,14 @@ extension Vault {
             user.signature = Data(try signer.sign(user.signedMessage(vaultID: vaultID)))
             try catalog.revokeUser(
                 user,
-                event: AuditEntry(actor: actor, action: "user-revoke", outcome: .ok, reason: "user \(LogText.escape(name)) (account \(user.id))"),
+                event: AuditEntry(actor: actor, action: .userRevoke, outcome: .ok, reason: "user \(LogText.escape(name)) (account \(user.id))"),
                 signer: signer)
         }
     }
 
-    public func users() throws -> [UserAccount] {
-        try vaulting { try catalog.users() }
+    public func users(by caller: Caller) throws -> [UserAccount] {
+        try requireOperator(caller, .userAdd)
+        return try vaulting { try catalog.users() }
     }
 
     /// The active user holding `token`, or nil (unknown, malformed or revoked token, or a user
@@ -109,7 +114,7 @@ extension Vault {
                 let refused = old.count - resigned.count
                 let names = resigned.map { "\($0.name) (account \($0.id))" }.joined(separator: ", ")
                 return (resigned, AuditEntry(
-                    actor: "system", action: "user-migrate", outcome: refused == 0 ? .ok : .failed,
+                    actor: .system, action: .userMigrate, outcome: refused == 0 ? .ok : .failed,
                     reason: "\(resigned.count) user rows re-signed with their account ids\(names.isEmpty ? "" : ": " + names)"
                         + (refused == 0 ? "" : "; \(refused) left unsigned (their signature or id did not hold): refused for good")))
             }, signer: signer)

@@ -8,7 +8,7 @@ import Storage
 /// closed if it cannot.
 ///
 ///     let vault = try Vault.open(at: StoreLayout(root: "strongroom-data"), master: .keyFile(nil))
-///     let session = try vault.beginPut(PutRequest(school: "S1", child: "C1", concern: "K1", kind: "minutes", filename: "minutes.pdf", actor: "dsl:jo"))
+///     let session = try vault.beginPut(PutRequest(school: "S1", child: "C1", concern: "K1", kind: "minutes", filename: "minutes.pdf"), by: .operator("jo"))
 ///     try session.write(bytes); let record = try session.finish()
 public final class Vault: @unchecked Sendable {
     public let layout: StoreLayout
@@ -76,8 +76,10 @@ public final class Vault: @unchecked Sendable {
     }
 
     /// Creates a new store folder; refuses if a store (or anything else) is already there.
-    public static func create(at layout: StoreLayout, master: MasterKeySource, actor: String, options: Options = Options()) throws -> Vault {
-        try vaulting {
+    public static func create(at layout: StoreLayout, master: MasterKeySource, by caller: Caller, options: Options = Options()) throws -> Vault {
+        try requireOperator(caller, "create a store")
+        let actor = caller.actor
+        return try vaulting {
             let fm = FileManager.default
             if layout.exists { throw VaultError.storeExists(layout.root) }
             if fm.fileExists(atPath: layout.root) {
@@ -112,7 +114,7 @@ public final class Vault: @unchecked Sendable {
                 blobs: blobs, clock: options.clock)
             vault.sessionPolicy = options.sessionPolicy
             vault.passphraseLimits = options.passphraseLimits
-            try vault.audit(AuditEntry(actor: actor, action: "init", outcome: .ok, reason: "store created"))
+            try vault.audit(AuditEntry(actor: actor, action: .`init`, outcome: .ok, reason: "store created"))
             return vault
         }
     }

@@ -89,7 +89,7 @@ func auditEvents(store: String, count: Int, batch: Int) throws {
         for i in written..<(written + n) {
             let record = Hex.encode(randomPublicBytes(16))
             entries.append(AuditEntry(
-                actor: "bench:auditor", action: i % 10 == 0 ? "put" : "get", outcome: .ok, school: "school-\(i % 7)",
+                actor: .operator("bench:auditor"), action: i % 10 == 0 ? .put : .get, outcome: .ok, school: "school-\(i % 7)",
                 child: "child-\(i % 1000)", concern: "concern-\(i % 50)", record: record,
                 reason: i % 10 == 0 ? "kind minutes, application/pdf, 204800 bytes" : nil))
         }
@@ -118,7 +118,7 @@ func putMany(store: String, list: String, idsPath: String, threads: Int) throws 
         defer { close(fd) }
         let record = try vault.put(from: fd, PutRequest(
             school: "bench-school", child: "child-\(i % 100)", concern: "concern-\(i % 10)", kind: "minutes",
-            filename: (path as NSString).lastPathComponent, declaredType: nil, actor: "bench:putter"))
+            filename: (path as NSString).lastPathComponent, declaredType: nil), by: .operator("bench:putter"))
         // Each index is written by exactly one thread.
         results.ids[i] = record.id
         results.bytes[i] = record.size
@@ -142,7 +142,7 @@ func getMany(store: String, idsPath: String, outDir: String, threads: Int) throw
         let fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw BenchFailure(description: "cannot create \(out): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        let record = try vault.get(id: ids[i], actor: "bench:getter") { chunk in
+        let record = try vault.get(id: ids[i], by: .operator("bench:getter")) { chunk in
             var offset = 0
             while offset < chunk.count {
                 let n = write(fd, chunk.baseAddress! + offset, chunk.count - offset)

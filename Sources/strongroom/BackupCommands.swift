@@ -15,7 +15,7 @@ struct LedgerExport: ParsableCommand {
     @Option(name: .shortAndLong, help: "The file to write (must not exist).") var output: String
 
     func run() throws {
-        let count = try options.openVaultWithoutKeys().exportLedger(to: output, actor: options.actorName)
+        let count = try options.openVaultWithoutKeys().exportLedger(to: output, by: options.caller)
         if options.json { Output.json(["file": output, "entries": count]) } else { Output.line("\(count) ledger entries written to \(output)") }
     }
 }
@@ -72,7 +72,7 @@ struct BackupCreate: ParsableCommand {
                 code: CLIError.refused)
         }
         let signer = try BackupSigningKey.open(at: signingKey)
-        let summary = try options.openVaultWithoutKeys().createBackup(to: to, signingKey: signer, actor: options.actorName)
+        let summary = try options.openVaultWithoutKeys().createBackup(to: to, signingKey: signer, by: options.caller)
         if options.json {
             try Output.encodable(summary)
         } else {
@@ -110,7 +110,7 @@ struct BackupVerify: ParsableCommand {
     func run() throws {
         let key = try readPublicKey(publicKey, what: "backup public key")
         let report = deep
-            ? try options.openVault().verifyBackupDeeply(at: directory, publicKey: key, snapshot: snapshot, actor: options.actorName)
+            ? try options.openVault().verifyBackupDeeply(at: directory, publicKey: key, snapshot: snapshot, by: options.caller)
             : try Vault.verifyBackup(at: directory, publicKey: key, snapshot: snapshot, store: try liveStoreForComparison(options))
         if options.json {
             try Output.encodable(report)
@@ -163,7 +163,7 @@ struct BackupPrune: ParsableCommand {
         let key = try publicKey.map { try readPublicKey($0, what: "backup public key") }
         // Each removal is recorded in the store's log, so that verify --store tells it from a deletion.
         let summary = try options.openVaultWithoutKeys().pruneBackups(
-            at: directory, keep: keep, publicKey: key, discard: discard, actor: options.actorName)
+            at: directory, keep: keep, publicKey: key, discard: discard, by: options.caller)
         if options.json {
             try Output.encodable(summary)
         } else {
@@ -188,7 +188,7 @@ struct RestoreCommand: ParsableCommand {
     func run() throws {
         let key = try readPublicKey(publicKey, what: "backup public key")
         var request = Vault.RestoreRequest(
-            backup: directory, snapshot: snapshot, target: to, publicKey: key, keys: keys, ledger: ledger, actor: options.actorName)
+            backup: directory, snapshot: snapshot, target: to, publicKey: key, keys: keys, ledger: ledger, by: options.caller)
         // --store is the live store the backups were taken from (when it still exists): its log
         // says which snapshots must be in the folder.
         request.liveStore = try liveStoreForComparison(options)

@@ -44,7 +44,7 @@ struct BundleCreate: ParsableCommand {
         let vault = try options.openVault()
         let row = try vault.createBundle(BundleRequest(school: school, recipient: recipient, reason: reason, items: list,
                                                        children: children, concerns: concerns, leaveOut: leaveOut),
-                                         by: try user.principal(in: vault), actor: options.actorName)
+                                         by: try user.caller(in: vault))
         if options.json {
             Output.json(["id": row.id, "state": row.state.rawValue, "items": list.count])
         } else {
@@ -65,8 +65,7 @@ struct BundleApprove: ParsableCommand {
     func run() throws {
         let vault = try options.openVault()
         let released = try vault.approveBundle(
-            id: id, link: LinkTerms(expiresInDays: expiresDays, maxDownloads: maxDownloads), by: try user.principal(in: vault),
-            actor: options.actorName)
+            id: id, link: LinkTerms(expiresInDays: expiresDays, maxDownloads: maxDownloads), by: try user.caller(in: vault))
         var fields: [String: Any] = [
             "id": released.bundle.id, "state": released.bundle.state.rawValue, "downloadUrl": released.downloadPath,
             "receiptUrl": released.receiptPath, "archiveSHA256": released.bundle.archiveSHA256 ?? "",
@@ -93,7 +92,7 @@ struct BundleExport: ParsableCommand {
 
     func run() throws {
         let vault = try options.openVault()
-        let row = try vault.exportBundle(id: id, to: output, by: try user.principal(in: vault), actor: options.actorName)
+        let row = try vault.exportBundle(id: id, to: output, by: try user.caller(in: vault))
         if options.json {
             Output.json(["id": row.id, "file": output, "sha256": row.archiveSHA256 ?? ""])
         } else {
@@ -110,7 +109,7 @@ struct BundleList: ParsableCommand {
 
     func run() throws {
         let vault = try options.openVault()
-        let rows = try vault.bundles(school: school, by: try user.principal(in: vault), actor: options.actorName)
+        let rows = try vault.bundles(school: school, by: try user.caller(in: vault))
         if options.json {
             Output.json(rows.map { ["id": $0.id, "state": $0.state.rawValue, "recipient": $0.recipient, "reason": $0.reason,
                                     "createdBy": $0.createdBy, "approvedBy": $0.approvedBy ?? NSNull(),
@@ -129,7 +128,7 @@ struct BundleRevoke: ParsableCommand {
 
     func run() throws {
         let vault = try options.openVault()
-        try vault.revokeBundleLink(id: id, by: try user.principal(in: vault), actor: options.actorName)
+        try vault.revokeBundleLink(id: id, by: try user.caller(in: vault))
         if options.json { Output.json(["id": id, "revoked": true]) } else { Output.line("revoked the link of \(id)") }
     }
 }

@@ -31,6 +31,9 @@ struct GlobalOptions: ParsableArguments {
         return "cli:uid\(geteuid())"
     }
 
+    /// The operator at the command line, as every vault operation is told.
+    var caller: Caller { .operator(actorName) }
+
     var masterKeyPath: String? { masterKey ?? ProcessInfo.processInfo.environment["STRONGROOM_MASTER_KEY"] }
 
     func masterKeySource(cost: PassphraseKDFParameters.Cost = .moderate) throws -> MasterKeySource {

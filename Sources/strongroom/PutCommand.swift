@@ -35,12 +35,12 @@ struct PutCommand: ParsableCommand {
         defer { if fd != 0 { close(fd) } }
         var request = PutRequest(
             school: school, child: child, concern: concern, kind: kind,
-            filename: filename ?? (file == "-" ? "stdin" : file), declaredType: declaredType, actor: options.actorName)
+            filename: filename ?? (file == "-" ? "stdin" : file), declaredType: declaredType)
         request.category = category
         request.derivedFrom = derivedFrom
         let record: EvidenceRecordSummary
         do {
-            let r = try vault.put(from: fd, request) { Output.progress("stored \($0 >> 20) MiB") }
+            let r = try vault.put(from: fd, request, by: options.caller) { Output.progress("stored \($0 >> 20) MiB") }
             Output.endProgress()
             record = EvidenceRecordSummary(id: r.id, sniffedType: r.sniffedType, size: r.size, sha256: r.sha256)
         } catch let error as VaultError {

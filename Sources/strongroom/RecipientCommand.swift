@@ -23,7 +23,7 @@ struct RecipientAdd: ParsableCommand {
     func run() throws {
         let recipient = try options.openVault().addRecipient(
             Vault.NewRecipient(school: school, name: name, contact: contact, ageRecipient: ageRecipient, passphrase: passphrase),
-            by: nil, actor: options.actorName)
+            by: options.caller)
         if options.json {
             try Output.encodable(["school": recipient.school, "name": recipient.name, "ageRecipient": recipient.ageRecipient ?? "",
                                   "passphrase": recipient.usesPassphrase ? "true" : "false"])
@@ -39,7 +39,7 @@ struct RecipientList: ParsableCommand {
     @Option(help: "The school.") var school: String
 
     func run() throws {
-        let list = try options.openVault().recipients(school: school, by: nil, actor: options.actorName)
+        let list = try options.openVault().recipients(school: school, by: options.caller)
         if options.json {
             Output.json(list.map { ["name": $0.name, "contact": $0.contact, "ageRecipient": $0.ageRecipient ?? NSNull(), "passphrase": $0.usesPassphrase] as [String: Any] })
         } else {

@@ -43,7 +43,7 @@ struct UserAdd: ParsableCommand {
         }
         let vault = try options.openVault()
         guard apiToken else {
-            let issued = try vault.addPerson(name: name, role: role, schools: schools, by: .operator(options.actorName))
+            let issued = try vault.addPerson(name: name, role: role, schools: schools, by: options.caller)
             let url = link.enrolmentLink(issued.token)
             if options.json {
                 Output.json(["name": issued.user.name, "role": issued.user.role, "schools": issued.user.schools, "enrolmentUrl": url])
@@ -53,7 +53,7 @@ struct UserAdd: ParsableCommand {
             }
             return
         }
-        let issued = try vault.addUser(name: name, role: role, schools: schools, actor: options.actorName)
+        let issued = try vault.addUser(name: name, role: role, schools: schools, by: options.caller)
         if options.json {
             Output.json(["name": issued.user.name, "id": issued.user.id, "role": issued.user.role, "schools": issued.user.schools,
                          "token": issued.token])
@@ -71,7 +71,7 @@ struct UserList: ParsableCommand {
 
     func run() throws {
         let vault = try options.openVaultWithoutKeys()
-        let users = try vault.users()
+        let users = try vault.users(by: options.caller)
         let summaries = try vault.signInSummaries()
         let iso = ISO8601DateFormatter()
         if options.json {
@@ -126,7 +126,7 @@ struct UserReset: ParsableCommand {
     @Argument(help: "The person's user name.") var name: String
 
     func run() throws {
-        let issued = try options.openVault().resetPerson(name: name, by: .operator(options.actorName))
+        let issued = try options.openVault().resetPerson(name: name, by: options.caller)
         let url = link.enrolmentLink(issued.token)
         if options.json {
             Output.json(["name": issued.user.name, "role": issued.user.role, "schools": issued.user.schools, "enrolmentUrl": url])
@@ -143,7 +143,7 @@ struct UserRevoke: ParsableCommand {
     @Argument(help: "The user's name.") var name: String
 
     func run() throws {
-        try options.openVault().revokeUser(name: name, actor: options.actorName)
+        try options.openVault().revokeUser(name: name, by: options.caller)
         Output.line("revoked \(name)")
     }
 }

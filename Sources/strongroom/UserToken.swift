@@ -8,6 +8,11 @@ struct UserTokenOptions: ParsableArguments {
     @Option(name: .long, help: "A file holding your bearer token (default: $STRONGROOM_TOKEN).")
     var tokenFile: String?
 
+    /// The token's account as the caller: an integration (a token, no second factor).
+    func caller(in vault: Vault) throws -> Caller {
+        .integration(try principal(in: vault))
+    }
+
     func principal(in vault: Vault) throws -> Principal {
         let token: String
         if let tokenFile {

@@ -156,12 +156,12 @@ final class AccessMatrixTests: XCTestCase {
     func testRevokedTokenStopsWorkingOnTheNextRequest() async throws {
         let ok = try await server.request("GET", "/v1/attachments/\(dslUpload)/metadata", user: "jo")
         XCTAssertEqual(ok.status, 200)
-        try server.vault.revokeUser(name: "jo", actor: "test")
+        try server.vault.revokeUser(name: "jo", by: .operator("test"))
         let after = try await server.request("GET", "/v1/attachments/\(dslUpload)/metadata", user: "jo")
         XCTAssertEqual(after.status, 401)
         XCTAssertEqual(server.events.last?.outcome, "denied")
         // Re-adding the name issues a new token; the old one stays dead.
-        let fresh = try server.vault.addUser(name: "jo", role: .dsl, schools: ["S1"], actor: "test").token
+        let fresh = try server.vault.addUser(name: "jo", role: .dsl, schools: ["S1"], by: .operator("test")).token
         let stale = try await server.request("GET", "/v1/attachments/\(dslUpload)/metadata", user: "jo")
         XCTAssertEqual(stale.status, 401)
         let renewed = try await server.request("GET", "/v1/attachments/\(dslUpload)/metadata", token: fresh)
@@ -177,7 +177,7 @@ final class AccessMatrixTests: XCTestCase {
         try server.addUser("alice", .staff)
         let old = try await uploadID(user: "alice", school: "S1")
         do { let r = try await server.request("GET", "/v1/attachments/\(old)/metadata", user: "alice"); XCTAssertEqual(r.status, 200) }
-        try server.vault.revokeUser(name: "alice", actor: "test")
+        try server.vault.revokeUser(name: "alice", by: .operator("test"))
         try server.addUser("alice", .staff)
         let metadata = try await server.request("GET", "/v1/attachments/\(old)/metadata", user: "alice")
         XCTAssertEqual(metadata.status, 404, metadata.text)

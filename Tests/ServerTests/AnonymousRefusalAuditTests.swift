@@ -72,7 +72,7 @@ final class AnonymousRefusalAuditTests: XCTestCase {
         let again = try await server.request("GET", "/v1/attachments/x")
         XCTAssertEqual(again.status, 401)
         XCTAssertEqual(server.events.count, before + 3)
-        XCTAssertTrue(try server.vault.verifyAudit().isIntact)
+        XCTAssertTrue(try server.vault.verifyAudit(by: .operator("test")).isIntact)
     }
 
     func testASingleRefusalIsAuditedAtOnceWithTheRouteTemplateAndSource() async throws {

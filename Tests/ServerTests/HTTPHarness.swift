@@ -31,7 +31,7 @@ final class ServerFixture: @unchecked Sendable {
 
     init(configuration: ServerConfiguration = ServerConfiguration(), options: Vault.Options? = nil) async throws {
         root = NSTemporaryDirectory() + "srv-" + UUID().uuidString
-        let created = try Vault.create(at: StoreLayout(root: root), master: .keyFile(nil), actor: "test")
+        let created = try Vault.create(at: StoreLayout(root: root), master: .keyFile(nil), by: .operator("test"))
         if let options {
             created.close()
             vault = try Vault.open(at: StoreLayout(root: root), master: .keyFile(nil), options: options)
@@ -79,7 +79,7 @@ final class ServerFixture: @unchecked Sendable {
 
     @discardableResult
     func addUser(_ name: String, _ role: Role, schools: [String] = ["S1"]) throws -> String {
-        let token = try vault.addUser(name: name, role: role, schools: schools, actor: "test").token
+        let token = try vault.addUser(name: name, role: role, schools: schools, by: .operator("test")).token
         tokens[name] = token
         return token
     }

@@ -8,6 +8,6 @@ extension ServerFixture {
         guard let token = tokens[user], let principal = try vault.authenticate(token: token) else {
             throw VaultError.notFound("no signed-in user \(user)")
         }
-        return principal.actor
+        return principal.actor.description
     }
 }

@@ -63,11 +63,11 @@ final class AnonymousRefusalTests: XCTestCase {
         // Source a's next refusal opens a new window; its ended one waits for the flush.
         XCTAssertTrue(tally.note(.unknownLink, source: "a").first)
         let due = tally.takeDue(all: false)
-        XCTAssertEqual(due[.init(source: "a", action: "bundle-download")]?.counts, [.unknownLink: 2])
-        XCTAssertEqual(due[.init(source: "b", action: "bundle-download")]?.counts, [.malformedLink: 1])
-        XCTAssertNil(due[.init(source: "a", action: "authenticate")], "a window with only its first refusal has nothing to add")
+        XCTAssertEqual(due[.init(source: "a", action: .bundleDownload)]?.counts, [.unknownLink: 2])
+        XCTAssertEqual(due[.init(source: "b", action: .bundleDownload)]?.counts, [.malformedLink: 1])
+        XCTAssertNil(due[.init(source: "a", action: .authenticate)], "a window with only its first refusal has nothing to add")
         XCTAssertFalse(tally.note(.unknownLink, source: "a").first)
-        XCTAssertEqual(tally.takeDue(all: true)[.init(source: "a", action: "bundle-download")]?.total, 1, "at shutdown every window is due")
+        XCTAssertEqual(tally.takeDue(all: true)[.init(source: "a", action: .bundleDownload)]?.total, 1, "at shutdown every window is due")
     }
 
     func testASummaryThatCannotBeWrittenIsKeptForTheNextFlush() throws {

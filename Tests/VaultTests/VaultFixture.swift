@@ -14,7 +14,7 @@ final class VaultFixture {
     init(options: Vault.Options = Vault.Options()) throws {
         root = NSTemporaryDirectory() + "vault-" + UUID().uuidString
         layout = StoreLayout(root: root + "/store")
-        vault = try Vault.create(at: layout, master: .keyFile(nil), actor: "test:init", options: options)
+        vault = try Vault.create(at: layout, master: .keyFile(nil), by: .operator("test:init"), options: options)
     }
 
     func reopen(options: Vault.Options = Vault.Options()) throws -> Vault {
@@ -31,9 +31,9 @@ final class VaultFixture {
 
     @discardableResult
     func put(_ bytes: [UInt8], kind: String, filename: String = "evidence", declared: String? = nil, school: String = "S1",
-             child: String = "C1", concern: String = "K1", actor: String = "dsl:jo", into vault: Vault? = nil) throws -> EvidenceRecord {
+             child: String = "C1", concern: String = "K1", by caller: Caller = .operator("dsl:jo"), into vault: Vault? = nil) throws -> EvidenceRecord {
         let session = try (vault ?? self.vault).beginPut(PutRequest(
-            school: school, child: child, concern: concern, kind: kind, filename: filename, declaredType: declared, actor: actor))
+            school: school, child: child, concern: concern, kind: kind, filename: filename, declaredType: declared), by: caller)
         // Several writes, to exercise streaming.
         var offset = 0
         while offset < bytes.count {
@@ -48,17 +48,17 @@ final class VaultFixture {
         try put(try Self.sampleBytes(name), kind: kind, filename: name, declared: declared)
     }
 
-    func get(_ id: String, actor: String = "dsl:jo", from vault: Vault? = nil) throws -> [UInt8] {
+    func get(_ id: String, by caller: Caller = .operator("dsl:jo"), from vault: Vault? = nil) throws -> [UInt8] {
         var out: [UInt8] = []
-        try (vault ?? self.vault).get(id: id, actor: actor) { out += $0 }
+        try (vault ?? self.vault).get(id: id, by: caller) { out += $0 }
         return out
     }
 
-    var events: [AuditEvent] { get throws { try vault.auditLog(record: nil, actor: "test:reader") } }
+    var events: [AuditEvent] { get throws { try vault.auditLog(record: nil, by: .operator("test:reader")) } }
 
     /// Adds a user and returns them as the server sees them once signed in (with their account id).
     func signIn(_ name: String, _ role: Role, schools: Set<String>) throws -> Principal {
-        let issued = try vault.addUser(name: name, role: role, schools: schools.sorted(), actor: "test")
+        let issued = try vault.addUser(name: name, role: role, schools: schools.sorted(), by: .operator("test"))
         guard let principal = try vault.authenticate(token: issued.token) else { throw VaultError.forbidden("\(name) did not sign in") }
         return principal
     }

@@ -22,7 +22,9 @@ extension Vault {
     /// master key: a database snapshot by VACUUM INTO, every blob it references that the folder
     /// does not hold yet, a file list with sizes and BLAKE2b-256, and a manifest signed with the
     /// backup operator's key (docs/backup.md). The snapshot appears only once all of it is durable.
-    public func createBackup(to directory: String, signingKey: AuditSigner, actor: String) throws -> BackupSummary {
+    public func createBackup(to directory: String, signingKey: AuditSigner, by caller: Caller) throws -> BackupSummary {
+        try requireOperator(caller, .backupCreate)
+        let actor = caller.actor
         guard let sqlite = catalog as? SQLiteCatalog, let fileBlobs = blobs as? FileBlobStore else {
             throw VaultError.invalidArgument("backup create copies the embedded store; back up a database server and object store with their own tools")
         }
@@ -76,7 +78,7 @@ extension Vault {
     /// Removes what interrupted backups and prunes left (`.partial-` folders). A backup killed
     /// between its event and its rename left a snapshot the log records: its removal is
     /// recorded too (before it happens), so the log's account of the folder stays whole.
-    func removeUnfinished(_ repo: BackupRepository, folderID: String, actor: String) throws {
+    func removeUnfinished(_ repo: BackupRepository, folderID: String, actor: AuditActor) throws {
         let leftovers = try BackupFiles.entries(repo.snapshots).filter { $0.hasPrefix(BackupRepository.partialPrefix) }
         let unpublished = leftovers.map { String($0.dropFirst(BackupRepository.partialPrefix.count)) }.filter(BackupLog.isSnapshotID)
         try auditBackup(unpublished.map {
@@ -109,7 +111,7 @@ extension Vault {
 
     private func writeSnapshot(
         id: String, into partial: String, repo: BackupRepository, sqlite: SQLiteCatalog, fileBlobs: FileBlobStore,
-        signingKey: AuditSigner, actor: String, now: Date, created: CreatedFiles
+        signingKey: AuditSigner, actor: AuditActor, now: Date, created: CreatedFiles
     ) throws -> BackupSummary {
         let databasePath = BackupRepository.snapshotsFolder + "/" + id + "/" + SQLiteCatalog.fileName
         let snapshotFile = partial + "/" + SQLiteCatalog.fileName
@@ -206,7 +208,7 @@ extension Vault {
         let manifest = BackupManifest(
             format: BackupManifest.formatName, version: BackupManifest.currentVersion, vaultID: vaultID,
             vaultPublicKey: publicKey.minisignBase64, snapshot: id, createdAt: ISO8601DateFormatter().string(from: now),
-            createdAtMillis: Int64((now.timeIntervalSince1970 * 1000).rounded(.down)), createdBy: LogText.escape(actor),
+            createdAtMillis: Int64((now.timeIntervalSince1970 * 1000).rounded(.down)), createdBy: LogText.escape(actor.description),
             audit: .init(treeSize: facts.auditTreeSize, rootHash: Hex.encode(facts.auditRoot)), records: records.count,
             database: databasePath,
             fileList: .init(path: BackupRepository.snapshotsFolder + "/" + id + "/" + BackupRepository.fileListName,

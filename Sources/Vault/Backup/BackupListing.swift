@@ -52,7 +52,9 @@ extension Vault {
     /// Run on the store the snapshots were taken from (opened without a key): each removal is a
     /// `backup-prune` event in its log, written before anything is removed, so that comparing
     /// the folder with the log (`backup verify --store`) tells a prune from a deletion.
-    public func pruneBackups(at directory: String, keep: Int, publicKey: VaultPublicKey? = nil, discard: [String] = [], actor: String) throws -> PruneSummary {
+    public func pruneBackups(at directory: String, keep: Int, publicKey: VaultPublicKey? = nil, discard: [String] = [], by caller: Caller) throws -> PruneSummary {
+        try requireOperator(caller, .backupPrune)
+        let actor = caller.actor
         guard keep >= 1 else { throw VaultError.invalidArgument("--keep must be at least 1") }
         let repo = BackupRepository(root: directory)
         try repo.requireNotAStore()

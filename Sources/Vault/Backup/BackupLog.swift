@@ -21,8 +21,8 @@ public struct MissingSnapshot: Sendable, Codable, Equatable {
 /// Strongroom (`backup prune`, `--discard`, a backup that failed after its event) a
 /// `backup-prune` event, whose reason begins `snapshot <id> in backup folder <folder id>: `.
 struct BackupLog {
-    static let createAction = "backup-create"
-    static let pruneAction = "backup-prune"
+    static let createAction = AuditAction.backupCreate
+    static let pruneAction = AuditAction.backupPrune
 
     struct Reference: Equatable {
         var snapshot: String
@@ -36,8 +36,8 @@ struct BackupLog {
 
     /// Reads the backup events of a store's log (no key needed).
     init(catalog: any Catalog) throws {
-        taken = try vaulting { try catalog.auditReasons(action: Self.createAction) }.compactMap(Self.parse)
-        removed = Set(try vaulting { try catalog.auditReasons(action: Self.pruneAction) }.compactMap(Self.parse).map(\.snapshot))
+        taken = try vaulting { try catalog.auditReasons(action: Self.createAction.rawValue) }.compactMap(Self.parse)
+        removed = Set(try vaulting { try catalog.auditReasons(action: Self.pruneAction.rawValue) }.compactMap(Self.parse).map(\.snapshot))
     }
 
     /// The reason of a backup event: `snapshot <id> in backup folder <folder id>: <detail>`.

@@ -57,7 +57,9 @@ extension Vault {
 
     /// `verifyBackup`, then every record of every snapshot decrypted and authenticated with this
     /// store's keys (like `restic check --read-data`). Audited in this store.
-    public func verifyBackupDeeply(at directory: String, publicKey: VaultPublicKey, snapshot only: String? = nil, actor: String) throws -> BackupReport {
+    public func verifyBackupDeeply(at directory: String, publicKey: VaultPublicKey, snapshot only: String? = nil, by caller: Caller) throws -> BackupReport {
+        try requireOperator(caller, .backupVerify)
+        let actor = caller.actor
         let keys = try requireKeys("backup verify --deep")
         let repo = BackupRepository(root: directory)
         var (report, loaded) = try BackupCheck(repo: repo, publicKey: publicKey).run(only: only)
@@ -88,7 +90,7 @@ extension Vault {
             }
         }
         try audit(AuditEntry(
-            actor: actor, action: "backup-verify", outcome: report.isIntact ? .ok : .failed,
+            actor: actor, action: .backupVerify, outcome: report.isIntact ? .ok : .failed,
             reason: "\(report.snapshots.count) snapshots, \(report.recordsAuthenticated) records authenticated, \(report.shreddedSince.count) shredded since, \(report.problems.count) problems"))
         return report
     }

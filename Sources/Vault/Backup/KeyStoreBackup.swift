@@ -14,7 +14,9 @@ extension Vault {
     /// Copies `keystore.json` (every key still wrapped by the master key) and the deletion ledger
     /// into a new folder `DIR/keys-<UTC time>`, each file fsynced. Never the master key file.
     /// Keep these copies no longer than the key-store backup window (35 days).
-    public func backupKeyStore(to directory: String, actor: String) throws -> KeyStoreBackup {
+    public func backupKeyStore(to directory: String, by caller: Caller) throws -> KeyStoreBackup {
+        try requireOperator(caller, .keysBackup)
+        let actor = caller.actor
         let ledger = try exportableLedger()
         let stamp = Self.backupID(clock())
         let folder = directory + "/keys-" + stamp
@@ -33,16 +35,18 @@ extension Vault {
             try DurableFile.write(ledger.bytes, to: folder + "/" + DeletionLedger.fileName, exclusive: true)
             try SystemFileOps().fsyncDirectory(directory)
         }
-        try audit(AuditEntry(actor: actor, action: "keys-backup", outcome: .ok, reason: "key store and \(ledger.entries) ledger entries to keys-\(stamp)"))
+        try audit(AuditEntry(actor: actor, action: .keysBackup, outcome: .ok, reason: "key store and \(ledger.entries) ledger entries to keys-\(stamp)"))
         return KeyStoreBackup(folder: folder, files: [KeyStore.fileName, DeletionLedger.fileName], ledgerEntries: ledger.entries)
     }
 
     /// Writes the deletion ledger, checked first (chain, signatures, not shorter than the key
     /// store recorded), to `path` (which must not exist). Returns the number of entries.
-    public func exportLedger(to path: String, actor: String) throws -> Int {
+    public func exportLedger(to path: String, by caller: Caller) throws -> Int {
+        try requireOperator(caller, .ledgerExport)
+        let actor = caller.actor
         let ledger = try exportableLedger()
         try vaulting { try OutputFile.write(ledger.bytes, to: path, mode: 0o600, replacing: false) }
-        try audit(AuditEntry(actor: actor, action: "ledger-export", outcome: .ok, reason: "\(ledger.entries) entries"))
+        try audit(AuditEntry(actor: actor, action: .ledgerExport, outcome: .ok, reason: "\(ledger.entries) entries"))
         return ledger.entries
     }
 

@@ -15,20 +15,21 @@ extension Vault {
         public var keys: String?
         /// A current deletion ledger (`ledger export`), replayed before the store serves anything.
         public var ledger: String
-        public var actor: String
+        /// The operator restoring (only the operator at the CLI restores a store).
+        public var caller: Caller
         /// The live store the backups were taken from, opened without a key: when given, the
         /// restore refuses if its audit log records snapshots that are gone from the folder.
         public var liveStore: Vault?
         public var clock: @Sendable () -> Date = Date.init
 
-        public init(backup: String, snapshot: String?, target: String, publicKey: VaultPublicKey, keys: String?, ledger: String, actor: String) {
+        public init(backup: String, snapshot: String?, target: String, publicKey: VaultPublicKey, keys: String?, ledger: String, by caller: Caller) {
             self.backup = backup
             self.snapshot = snapshot
             self.target = target
             self.publicKey = publicKey
             self.keys = keys
             self.ledger = ledger
-            self.actor = actor
+            self.caller = caller
         }
     }
 
@@ -56,6 +57,7 @@ extension Vault {
     /// deleted, a `restore` event is appended, and the restored audit log must verify against
     /// the tree size and root the signed manifest recorded. Any failure removes the new folder.
     public static func restore(_ request: RestoreRequest) throws -> RestoreSummary {
+        try requireOperator(request.caller, "restore a store")
         let layout = StoreLayout(root: request.target)
         let fm = FileManager.default
         if fm.fileExists(atPath: layout.root) {
@@ -168,7 +170,7 @@ extension Vault {
             let catalog = try vaulting { try SQLiteCatalog.open(path: staging.metadata, vaultID: manifest.vaultID, clock: request.clock) }
             let schools = Dictionary(uniqueKeysWithValues: facts.records.map { ($0.id, $0.school) })
             let requests = Set(entries.filter { schools[$0.record] != nil }.map(\.request))
-            let actor = request.actor
+            let actor = request.caller.actor
             let keysRestored = keyStoreBytes != nil
             let reshredded: [String]
             let audit: AuditReport
@@ -176,8 +178,8 @@ extension Vault {
                 defer { catalog.close() }
                 reshredded = try vaulting {
                     try catalog.replayShreds(records: shredded, requests: requests) { deleted in
-                        deleted.map { AuditEntry(actor: actor, action: "shred-replay", outcome: .ok, school: schools[$0], record: $0, reason: "named by the deletion ledger; shredded after snapshot \(id) was taken") }
-                            + [AuditEntry(actor: actor, action: "restore", outcome: .ok,
+                        deleted.map { AuditEntry(actor: actor, action: .shredReplay, outcome: .ok, school: schools[$0], record: $0, reason: "named by the deletion ledger; shredded after snapshot \(id) was taken") }
+                            + [AuditEntry(actor: actor, action: .restore, outcome: .ok,
                                           reason: "snapshot \(id): \(kept.count) records restored, \(deleted.count) shredded again from \(entries.count) ledger entries, key store \(keysRestored ? "restored" : "not given")")]
                     }
                 }

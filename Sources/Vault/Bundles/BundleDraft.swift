@@ -12,8 +12,9 @@ extension Vault {
     /// Stores a draft after checking everything that can be checked without reading content:
     /// role and school, the recipient, each record (live, of this school) and each item's mode
     /// against its type. `by` nil is the operator at the CLI acting as `actor`.
-    public func createBundle(_ request: BundleRequest, by principal: Principal?, actor: String) throws -> BundleRow {
-        let who = principal?.actor ?? actor
+    public func createBundle(_ request: BundleRequest, by caller: Caller) throws -> BundleRow {
+        let principal = try principalOrOperator(.share, caller)
+        let who = caller.actor
         if let principal { try requireSchool(.share, principal, school: request.school) }
         try vaulting { try OpaqueID.validate(request.school, field: "school id") }
         let keys = try requireKeys("a bundle")
@@ -49,11 +50,11 @@ extension Vault {
         try auditCreatedKEKs(keys, actor: who)
         let sealed = try Self.seal(choices, kek: kek, binding: bundleBinding(id: id, school: request.school))
         let row = BundleRow(
-            id: id, school: request.school, recipient: recipient.name, reason: reason, createdBy: who, createdAtMillis: nowMillis,
+            id: id, school: request.school, recipient: recipient.name, reason: reason, createdBy: who.description, createdAtMillis: nowMillis,
             sealedItems: Data(sealed), sealedKEK: kekID)
         try vaulting {
             try catalog.addBundle(row, items: rows, event: AuditEntry(
-                actor: who, action: "bundle-create", outcome: .ok, school: request.school,
+                actor: who, action: .bundleCreate, outcome: .ok, school: request.school,
                 reason: "\(id): draft of \(rows.count) item\(rows.count == 1 ? "" : "s") for \(recipient.name): \(reason)"),
                 signer: signer)
         }

@@ -20,31 +20,32 @@ extension Vault {
     /// Records that an allowed download of a bundle did not deliver it whole (the file ended
     /// early, the connection broke): the log must not show only the allowed use.
     public func recordBundleDownloadFailure(_ download: BundleDownload, reason: String) {
-        _ = try? audit(AuditEntry(actor: "link:\(download.bundle.id)", action: "bundle-download", outcome: .failed,
+        _ = try? audit(AuditEntry(actor: .link(bundle: download.bundle.id), action: .bundleDownload, outcome: .failed,
                                   school: download.bundle.school, reason: "\(download.bundle.id): \(reason)"))
     }
 
     /// Counts one use of the link and returns the file to send. An unknown token is `notFound`;
     /// an expired, revoked or used-up link is `linkUnusable` (and its file is removed). With a
-    /// `source` (the server), an unknown or malformed token is audited coalesced per source
+    /// link holder's source (the server), an unknown or malformed token is audited coalesced per source
     /// (`recordAnonymousRefusal`) instead of one event each.
-    public func useBundleLink(token: String, from source: String? = nil) throws -> BundleDownload {
+    public func useBundleLink(token: String, by caller: Caller) throws -> BundleDownload {
+        let source = caller.linkSource
         let hash = try linkHash(token, refusal: .malformedLink, from: source)
         let now = nowMillis
         let use = try vaulting {
             try catalog.useLink(hash: hash, nowMillis: now, event: { use in
                 switch use {
                 case .allowed(let row, let last):
-                    AuditEntry(actor: "link:\(row.id)", action: "bundle-download", outcome: .ok, school: row.school,
+                    AuditEntry(actor: .link(bundle: row.id), action: .bundleDownload, outcome: .ok, school: row.school,
                                reason: "\(row.id): download \(row.linkDownloads)\(row.linkMaxDownloads.map { " of \($0)" } ?? "")\(last ? ", the last" : "") by \(row.recipient)")
                 case .unknown:
-                    source == nil ? AuditEntry(actor: "anonymous", action: "bundle-download", outcome: .denied, reason: "unknown link") : nil
+                    source == nil ? AuditEntry(actor: .anonymous, action: .bundleDownload, outcome: .denied, reason: "unknown link") : nil
                 case .revoked(let row):
-                    AuditEntry(actor: "link:\(row.id)", action: "bundle-download", outcome: .denied, school: row.school, reason: "\(row.id): link revoked")
+                    AuditEntry(actor: .link(bundle: row.id), action: .bundleDownload, outcome: .denied, school: row.school, reason: "\(row.id): link revoked")
                 case .expired(let row):
-                    AuditEntry(actor: "link:\(row.id)", action: "bundle-download", outcome: .denied, school: row.school, reason: "\(row.id): link expired")
+                    AuditEntry(actor: .link(bundle: row.id), action: .bundleDownload, outcome: .denied, school: row.school, reason: "\(row.id): link expired")
                 case .usedUp(let row):
-                    AuditEntry(actor: "link:\(row.id)", action: "bundle-download", outcome: .denied, school: row.school, reason: "\(row.id): link used up")
+                    AuditEntry(actor: .link(bundle: row.id), action: .bundleDownload, outcome: .denied, school: row.school, reason: "\(row.id): link used up")
                 }
             }, signer: signer)
         }
@@ -54,7 +55,7 @@ extension Vault {
             // afterwards, this download has the file. Any failure follows the counted use in
             // the log with a failure saying nothing was sent.
             func unusable() throws -> Never {
-                try audit(AuditEntry(actor: "link:\(row.id)", action: "bundle-download", outcome: .failed, school: row.school,
+                try audit(AuditEntry(actor: .link(bundle: row.id), action: .bundleDownload, outcome: .failed, school: row.school,
                                      reason: "\(row.id): the bundle's file is missing or changed; nothing was sent"))
                 throw VaultError.linkUnusable("the bundle's file is no longer held here (a restored store?); ask the school to release it again")
             }
@@ -140,13 +141,14 @@ extension Vault {
     }
 
     /// The recipient confirms receipt; the first confirmation is kept, each is audited (an
-    /// unknown one coalesced per source, when a `source` is given, as in `useBundleLink`).
+    /// unknown one coalesced per source, for a link holder, as in `useBundleLink`).
     @discardableResult
-    public func confirmBundleReceipt(token: String, from source: String? = nil) throws -> BundleRow {
+    public func confirmBundleReceipt(token: String, by caller: Caller) throws -> BundleRow {
+        let source = caller.linkSource
         let hash = try linkHash(token, refusal: .malformedReceiptLink, from: source)
         let row = try vaulting {
             try catalog.confirmReceipt(hash: hash, nowMillis: nowMillis, event: { row in
-                AuditEntry(actor: "link:\(row.id)", action: "bundle-receipt", outcome: .ok, school: row.school,
+                AuditEntry(actor: .link(bundle: row.id), action: .bundleReceipt, outcome: .ok, school: row.school,
                            reason: "\(row.id): receipt confirmed for \(row.recipient)")
             }, signer: signer)
         }
@@ -154,7 +156,7 @@ extension Vault {
             if let source {
                 try recordAnonymousRefusal(.unknownReceiptLink, from: source)
             } else {
-                try audit(AuditEntry(actor: "anonymous", action: "bundle-receipt", outcome: .denied, reason: "unknown link"))
+                try audit(AuditEntry(actor: .anonymous, action: .bundleReceipt, outcome: .denied, reason: "unknown link"))
             }
             throw VaultError.notFound("(no such link)")
         }
@@ -162,14 +164,15 @@ extension Vault {
     }
 
     /// Revokes a released bundle's link and removes its file.
-    public func revokeBundleLink(id: String, by principal: Principal?, actor: String) throws {
-        let who = principal?.actor ?? actor
-        let bundle = try visibleBundle(id, principal: principal, action: "bundle-revoke")
+    public func revokeBundleLink(id: String, by caller: Caller) throws {
+        let principal = try principalOrOperator(.share, caller)
+        let who = caller.actor
+        let bundle = try visibleBundle(id, principal: principal, action: .bundleRevoke)
         if let principal { try requireSchool(.share, principal, school: bundle.school) }
         do {
             try vaulting {
                 try catalog.revokeLink(id: id, nowMillis: nowMillis, event: AuditEntry(
-                    actor: who, action: "bundle-revoke", outcome: .ok, school: bundle.school, reason: "\(id): link to \(bundle.recipient) revoked"),
+                    actor: who, action: .bundleRevoke, outcome: .ok, school: bundle.school, reason: "\(id): link to \(bundle.recipient) revoked"),
                     signer: signer)
             }
         } catch VaultError.storage(.lifecycleConflict(let why)) {
@@ -180,12 +183,12 @@ extension Vault {
 
     /// A shred reaches shared bundles too: every live link to a bundle holding a shredded record
     /// is revoked and its file deleted (the recipient keeps what it already downloaded). Idempotent.
-    func revokeLinks(holding records: [String], actor: String, reason: String) throws {
+    func revokeLinks(holding records: [String], actor: AuditActor, reason: String) throws {
         for bundle in try vaulting({ try catalog.liveBundles(holding: records) }) {
             do {
                 try vaulting {
                     try catalog.revokeLink(id: bundle.id, nowMillis: nowMillis, event: AuditEntry(
-                        actor: actor, action: "bundle-revoke", outcome: .ok, school: bundle.school,
+                        actor: actor, action: .bundleRevoke, outcome: .ok, school: bundle.school,
                         reason: "\(bundle.id): link to \(bundle.recipient) revoked: \(reason)"), signer: signer)
                 }
             } catch VaultError.storage(.lifecycleConflict) {}
@@ -195,9 +198,11 @@ extension Vault {
 
     /// A DSL or deputy (or the operator, `by` nil) copies a released bundle's `.age` file out, to
     /// hand over by other means. The file is as encrypted as the download.
-    public func exportBundle(id: String, to path: String, by principal: Principal?, actor: String) throws -> BundleRow {
-        let actor = principal?.actor ?? actor
-        let bundle = try visibleBundle(id, principal: principal, action: "bundle-export")
+    public func exportBundle(id: String, to path: String, by caller: Caller) throws -> BundleRow {
+        let principal = try principalOrOperator(.share, caller)
+        let actor = caller.actor
+        try requireRecentFactor(caller, for: "exporting a bundle")
+        let bundle = try visibleBundle(id, principal: principal, action: .bundleExport)
         guard bundle.state == .released else { throw VaultError.conflict("the bundle \(id) is a draft: it needs a second DSL or deputy's approval") }
         guard bundle.linkRevokedMillis == nil else { throw VaultError.conflict("the bundle \(id) was revoked") }
         guard let input = FileHandle(forReadingAtPath: try bundleFile(id, claim: bundle.claim)) else {
@@ -207,7 +212,7 @@ extension Vault {
         // A new file only: anything at `path` (a symlink, a FIFO, a file) is refused before the export is audited.
         let output = try vaulting { try OutputFile(path, mode: 0o600, replacing: false) }
         defer { output.discard() }
-        try audit(AuditEntry(actor: actor, action: "bundle-export", outcome: .ok, school: bundle.school,
+        try audit(AuditEntry(actor: actor, action: .bundleExport, outcome: .ok, school: bundle.school,
                              reason: "\(id): encrypted bundle for \(bundle.recipient) exported to a file"))
         // Streamed (a bundle may be a gigabyte) and checked against the release's SHA-256 before
         // it is linked into place, only if nothing is there.
@@ -227,25 +232,29 @@ extension Vault {
     }
 
     /// A school's bundles, newest first, after an audit event.
-    public func bundles(school: String, by principal: Principal?, actor: String) throws -> [BundleRow] {
+    public func bundles(school: String, by caller: Caller) throws -> [BundleRow] {
+        let principal = try principalOrOperator(.share, caller)
+        let actor = caller.actor
         if let principal { try requireSchool(.share, principal, school: school) }
         try vaulting { try OpaqueID.validate(school, field: "school id") }
         let rows = try vaulting { try catalog.bundles(school: school) }
-        try audit(AuditEntry(actor: principal?.actor ?? actor, action: "bundle-list", outcome: .ok, school: school, reason: "\(rows.count) bundles"))
+        try audit(AuditEntry(actor: actor, action: .bundleList, outcome: .ok, school: school, reason: "\(rows.count) bundles"))
         return rows
     }
 
     /// One bundle and its items, after an audit event. A draft also comes with what its
     /// approver must see before releasing it: the choices (rectangles, terms, confirmations,
     /// pinned copies) and the recipient as the directory holds it (its key and who added it).
-    public func bundle(id: String, by principal: Principal?, actor: String) throws -> (BundleRow, [BundleItemRow], BundleReview?) {
-        let row = try visibleBundle(id, principal: principal, action: "bundle-show")
+    public func bundle(id: String, by caller: Caller) throws -> (BundleRow, [BundleItemRow], BundleReview?) {
+        let principal = try principalOrOperator(.share, caller)
+        let actor = caller.actor
+        let row = try visibleBundle(id, principal: principal, action: .bundleShow)
         var review: BundleReview?
         if row.state != .released, row.sealedItems != nil, let keys {
             let recipient = try vaulting { try catalog.recipients(school: row.school) }.first { $0.name == row.recipient }
             review = BundleReview(choices: try unseal(row, keys: keys), recipient: recipient)
         }
-        try audit(AuditEntry(actor: principal?.actor ?? actor, action: "bundle-show", outcome: .ok, school: row.school,
+        try audit(AuditEntry(actor: actor, action: .bundleShow, outcome: .ok, school: row.school,
                              reason: row.id + (review == nil ? "" : ", with the draft's choices")))
         return (row, try vaulting { try catalog.bundleItems(id: id) }, review)
     }
@@ -267,7 +276,7 @@ extension Vault {
             if let source {
                 try recordAnonymousRefusal(refusal, from: source)
             } else {
-                try audit(AuditEntry(actor: "anonymous", action: refusal.action, outcome: .denied, reason: refusal.reason))
+                try audit(AuditEntry(actor: .anonymous, action: refusal.action, outcome: .denied, reason: refusal.reason))
             }
             throw VaultError.notFound("(no such link)")
         }

@@ -20,14 +20,16 @@ extension Vault {
     /// age's own default work factor for a passphrase (about a second to open).
     static let passphraseWorkFactor = 18
 
-    public func approveBundle(id: String, link: LinkTerms = LinkTerms(), by principal: Principal?, actor: String,
+    public func approveBundle(id: String, link: LinkTerms = LinkTerms(), by caller: Caller,
                               redactor: Redactor = Redactor()) throws -> ReleasedBundle {
-        let who = principal?.actor ?? actor
+        let principal = try principalOrOperator(.share, caller)
+        let who = caller.actor
+        try requireRecentFactor(caller, for: "releasing a bundle")
         let keys = try requireKeys("releasing a bundle")
-        let bundle = try visibleBundle(id, principal: principal, action: "bundle-approve")
+        let bundle = try visibleBundle(id, principal: principal, action: .bundleApprove)
         guard bundle.state != .released else { throw VaultError.conflict("the bundle \(id) is already released") }
-        guard bundle.createdBy != who else {
-            try audit(AuditEntry(actor: who, action: "bundle-approve", outcome: .denied, school: bundle.school,
+        guard bundle.createdBy != who.description else {
+            try audit(AuditEntry(actor: who, action: .bundleApprove, outcome: .denied, school: bundle.school,
                                  reason: "\(id): the creator may not approve their own bundle"))
             throw VaultError.forbidden("a bundle is released by a second DSL or deputy: its creator cannot approve it")
         }
@@ -45,19 +47,19 @@ extension Vault {
         // names this attempt's file, so an attempt that loses its claim touches nothing else.
         let claim = Hex.encode(randomPublicBytes(8))
         do {
-            try vaulting { try catalog.claimBundle(id: id, approver: who, claim: claim, nowMillis: nowMillis) }
+            try vaulting { try catalog.claimBundle(id: id, approver: who.description, claim: claim, nowMillis: nowMillis) }
         } catch VaultError.storage(.lifecycleConflict(let why)) {
             throw VaultError.conflict(why)
         }
         do {
-            try audit(AuditEntry(actor: who, action: "bundle-build", outcome: .ok, school: bundle.school,
+            try audit(AuditEntry(actor: who, action: .bundleBuild, outcome: .ok, school: bundle.school,
                                  reason: "\(id): reading \(choices.count) record\(choices.count == 1 ? "" : "s") to release"))
             return try release(bundle, claim: claim, choices: choices, recipient: recipient, link: link, by: who, keys: keys,
                                redactor: redactor)
         } catch {
             try? vaulting { try catalog.unclaimBundle(id: id, claim: claim) }
             // The build's audit trail ends with why nothing was released.
-            _ = try? audit(AuditEntry(actor: who, action: "bundle-approve", outcome: .failed, school: bundle.school,
+            _ = try? audit(AuditEntry(actor: who, action: .bundleApprove, outcome: .failed, school: bundle.school,
                                       reason: "\(id): not released: \(VaultError.wrap(error))"))
             throw error
         }
@@ -65,7 +67,7 @@ extension Vault {
 
     /// Reads, transforms, packs, signs and encrypts the draft's items, then commits the release.
     private func release(
-        _ bundle: BundleRow, claim: String, choices: [BundleItemRequest], recipient: Recipient, link: LinkTerms, by who: String, keys: KeyStore,
+        _ bundle: BundleRow, claim: String, choices: [BundleItemRequest], recipient: Recipient, link: LinkTerms, by who: AuditActor, keys: KeyStore,
         redactor: Redactor
     ) throws -> ReleasedBundle {
         let id = bundle.id
@@ -125,7 +127,7 @@ extension Vault {
         let token = Self.base64url(randomPublicBytes(32)), receiptToken = Self.base64url(randomPublicBytes(32))
         let signer = try vaulting { try keys.auditSigner() }
         var zip = try archive.finish(
-            bundle: bundle, approvedBy: who, releasedAtMillis: releasedAt, recipient: recipient, vaultID: vaultID,
+            bundle: bundle, approvedBy: who.description, releasedAtMillis: releasedAt, recipient: recipient, vaultID: vaultID,
             signer: signer, receiptPath: "/v1/receipts/\(receiptToken)", expiresAtMillis: expires)
         defer { zip.resetBytes(in: 0..<zip.count) }
 
@@ -145,7 +147,7 @@ extension Vault {
         let path = try bundleFile(id, claim: claim)
         let (archiveSHA256, archiveSize) = try writeEncrypted(zip, to: ageRecipient, path: path)
         var release = BundleRelease(
-            approvedBy: who, releasedAtMillis: releasedAt, archiveSHA256: archiveSHA256,
+            approvedBy: who.description, releasedAtMillis: releasedAt, archiveSHA256: archiveSHA256,
             archiveSize: archiveSize, linkHash: Data(SHA256Hasher.hash(Array(token.utf8))), linkExpiresMillis: expires,
             linkMaxDownloads: link.maxDownloads)
         release.receiptHash = Data(SHA256Hasher.hash(Array(receiptToken.utf8)))
@@ -153,15 +155,15 @@ extension Vault {
         release.records = read
         for (position, item) in items.enumerated() { if let copy = item.redactedCopy { release.sources[position] = copy } }
         let shares = items.flatMap { item -> [AuditEntry] in
-            let entry = event(item.record, actor: who, action: "share", outcome: .ok,
+            let entry = event(item.record, actor: who, action: .share, outcome: .ok,
                               reason: "bundle \(id) to \(recipient.name), \(item.mode.rawValue), drafted by \(bundle.createdBy): \(bundle.reason)")
             guard let copy = item.redactedCopy, let copyRecord = try? liveRecord(id: copy) else { return [entry] }
-            return [entry, event(copyRecord, actor: who, action: "share", outcome: .ok,
+            return [entry, event(copyRecord, actor: who, action: .share, outcome: .ok,
                                  reason: "bundle \(id) to \(recipient.name), as the redacted copy of \(item.record.id)")]
         }
         let limit = link.maxDownloads.map { ", at most \($0) download\($0 == 1 ? "" : "s")" } ?? ""
         let released = AuditEntry(
-            actor: who, action: "bundle-release", outcome: .ok, school: bundle.school,
+            actor: who, action: .bundleRelease, outcome: .ok, school: bundle.school,
             reason: "\(id): \(items.count) item\(items.count == 1 ? "" : "s") to \(recipient.name), drafted by \(bundle.createdBy); link until \(BundleArchive.iso(expires))\(limit)")
         do {
             try vaulting { try catalog.releaseBundle(id: id, release, events: shares + [released], signer: signer) }
@@ -173,7 +175,7 @@ extension Vault {
         var row = bundle
         row.state = .released
         row.claim = claim
-        row.approvedBy = who
+        row.approvedBy = who.description
         row.releasedAtMillis = releasedAt
         row.sealedItems = nil
         row.sealedKEK = nil
@@ -209,7 +211,7 @@ extension Vault {
 
     /// A bundle the caller may act on: for a user, one of their schools with the share grant.
     /// Another school's bundle and a missing one are the same `notFound`, and audited.
-    func visibleBundle(_ id: String, principal: Principal?, action: String) throws -> BundleRow {
+    func visibleBundle(_ id: String, principal: Principal?, action: AuditAction) throws -> BundleRow {
         guard RecordID.isValid(id) else {
             if let principal { try deny(principal, .share, reason: "malformed bundle id") }
             throw VaultError.notFound("(malformed bundle id)")

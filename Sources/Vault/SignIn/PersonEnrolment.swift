@@ -31,7 +31,7 @@ extension Vault {
     /// Adds a person (not an integration) and their first enrolment link. Only the operator
     /// adds people for now; an administrator in the console will do it with a fresh factor.
     public func addPerson(name: String, role: Role, schools: [String], by caller: Caller) throws -> IssuedEnrolment {
-        try requireOperator(caller, "adding a person")
+        try requireOperator(caller, .userAdd)
         let keys = try requireKeys("user add")
         return try vaulting {
             try OpaqueID.validate(name, field: "user name")
@@ -42,13 +42,13 @@ extension Vault {
             var user = UserAccount(
                 name: name, role: role.rawValue, schools: Array(Set(schools)).sorted(),
                 tokenHash: Data(SHA256Hasher.hash(randomPublicBytes(32))),
-                createdAtMillis: nowMillis, createdBy: LogText.escape(caller.actor))
+                createdAtMillis: nowMillis, createdBy: LogText.escape(caller.actor.description))
             let signer = try keys.auditSigner()
             user.signature = Data(try signer.sign(user.signedMessage(vaultID: vaultID)))
             let (enrolment, token) = try newEnrolment(account: user.id, signer: signer)
             try catalog.addUser(
                 user, enrolment: enrolment,
-                event: AuditEntry(actor: caller.actor, action: "user-add", outcome: .ok,
+                event: AuditEntry(actor: caller.actor, action: .userAdd, outcome: .ok,
                                   reason: "person \(name) (account \(user.id)), role \(role.rawValue), schools \(user.schools.joined(separator: " ")); enrolment link issued"),
                 signer: signer)
             return IssuedEnrolment(user: user, token: token, expiresAt: Date(millis: enrolment.expiresAtMillis))
@@ -58,7 +58,7 @@ extension Vault {
     /// Removes a person's factors, ends their sessions, voids their unused links and issues a
     /// new enrolment link: what the operator does when someone loses their phone or passkey.
     public func resetPerson(name: String, by caller: Caller) throws -> IssuedEnrolment {
-        try requireOperator(caller, "resetting a person's sign-in")
+        try requireOperator(caller, .userReset)
         let keys = try requireKeys("user reset")
         return try vaulting {
             guard let user = try catalog.users().first(where: { $0.name == name && !$0.isRevoked }), verifiedUserRow(user) else {
@@ -68,7 +68,7 @@ extension Vault {
             let (enrolment, token) = try newEnrolment(account: user.id, signer: signer)
             try catalog.resetSignIn(
                 account: user.id, enrolment: enrolment,
-                event: AuditEntry(actor: caller.actor, action: "user-reset", outcome: .ok,
+                event: AuditEntry(actor: caller.actor, action: .userReset, outcome: .ok,
                                   reason: "user \(LogText.escape(name)) (account \(user.id)): factors removed, sessions ended, new enrolment link issued"),
                 signer: signer)
             return IssuedEnrolment(user: user, token: token, expiresAt: Date(millis: enrolment.expiresAtMillis))
@@ -128,7 +128,7 @@ extension Vault {
             for i in factors.indices { factors[i].signature = Data(try signer.sign(factors[i].signedMessage(vaultID: vaultID))) }
             try catalog.completeEnrolment(
                 tokenHash: enrolment.tokenHash, usedAtMillis: now, factors: factors,
-                event: AuditEntry(actor: Principal.actor(of: user), action: "enrol", outcome: .ok,
+                event: AuditEntry(actor: Principal.actor(of: user), action: .enrol, outcome: .ok,
                                   reason: "passphrase, authenticator app and \(codes.count) recovery codes added"),
                 signer: signer)
             return codes
@@ -185,20 +185,13 @@ extension Vault {
             factor.signature = Data(try signer.sign(factor.signedMessage(vaultID: vaultID)))
             try catalog.completeEnrolment(
                 tokenHash: enrolment.tokenHash, usedAtMillis: nowMillis, factors: [factor],
-                event: AuditEntry(actor: Principal.actor(of: user), action: "enrol", outcome: .ok,
+                event: AuditEntry(actor: Principal.actor(of: user), action: .enrol, outcome: .ok,
                                   reason: "passkey \(Self.credentialLabel(credential.credentialID)) added"),
                 signer: signer)
         }
     }
 
     // MARK: helpers
-
-    func requireOperator(_ caller: Caller, _ what: String) throws {
-        guard case .operator = caller else {
-            try audit(AuditEntry(actor: caller.actor, action: "user-add", outcome: .denied, reason: "\(what) is the operator's, at the CLI"))
-            throw VaultError.forbidden("\(what) is done by the operator at the command line")
-        }
-    }
 
     func newEnrolment(account: String, signer: AuditSigner) throws -> (Enrolment, String) {
         let token = Base64URL.encode(randomPublicBytes(32))
@@ -293,7 +286,7 @@ extension Principal {
     }
 
     /// How an account appears in audit events, whatever its role.
-    static func actor(of user: UserAccount) -> String { Principal(name: user.name, role: .staff, schools: [], account: user.id).actor }
+    static func actor(of user: UserAccount) -> AuditActor { .user(name: user.name, account: user.id) }
 }
 
 extension Date {

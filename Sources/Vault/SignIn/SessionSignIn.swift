@@ -131,7 +131,7 @@ extension Vault {
         _ = try vaulting {
             try catalog.endSessions(
                 account: user.id, idHashes: [session.idHash],
-                event: AuditEntry(actor: Principal.actor(of: user), action: "sign-out", outcome: .ok, reason: "session \(session.handle)"),
+                event: AuditEntry(actor: Principal.actor(of: user), action: .signOut, outcome: .ok, reason: "session \(session.handle)"),
                 signer: signer)
         }
     }
@@ -143,7 +143,7 @@ extension Vault {
         return try vaulting {
             try catalog.endSessions(
                 account: principal.account, idHashes: nil,
-                event: AuditEntry(actor: principal.actor, action: "sign-out", outcome: .ok, reason: "every session"), signer: signer)
+                event: AuditEntry(actor: principal.actor, action: .signOut, outcome: .ok, reason: "every session"), signer: signer)
         }
     }
 
@@ -156,7 +156,7 @@ extension Vault {
         _ = try vaulting {
             try catalog.endSessions(
                 account: principal.account, idHashes: [session.idHash],
-                event: AuditEntry(actor: principal.actor, action: "session-end", outcome: .ok, reason: "session \(handle)"), signer: signer)
+                event: AuditEntry(actor: principal.actor, action: .sessionEnd, outcome: .ok, reason: "session \(handle)"), signer: signer)
         }
     }
 
@@ -264,7 +264,7 @@ extension Vault {
             let signer = try requireKeys("sign-in").auditSigner()
             session.signature = Data(try signer.sign(session.signedMessage(vaultID: vaultID)))
             try catalog.addSession(
-                session, event: AuditEntry(actor: principal.actor, action: "sign-in", outcome: .ok,
+                session, event: AuditEntry(actor: principal.actor, action: .signIn, outcome: .ok,
                                            reason: "with \(how), from \(client.address); session \(session.handle)"),
                 signer: signer)
         }
@@ -279,7 +279,7 @@ extension Vault {
             let signer = try requireKeys("step-up").auditSigner()
             session.signature = Data(try signer.sign(session.signedMessage(vaultID: vaultID)))
             try catalog.updateSession(
-                session, event: AuditEntry(actor: Principal.actor(of: user), action: "step-up", outcome: .ok,
+                session, event: AuditEntry(actor: Principal.actor(of: user), action: .stepUp, outcome: .ok,
                                            reason: "with \(how); session \(session.handle)"),
                 signer: signer)
         }
@@ -291,11 +291,27 @@ extension Vault {
               let session = try vaulting({ try catalog.session(idHash: Self.tokenHash(token)) }),
               verifiedSignature(session.signedMessage(vaultID: vaultID), session.signature) else { return nil }
         guard isLive(session, now: nowMillis) else {
-            try? vaulting { try catalog.pruneSessions(idleBefore: idleCutoff, startedBefore: absoluteCutoff) }
+            try endExpired(session)
             return nil
         }
         guard let user = try vaulting({ try catalog.user(account: session.account) }), !user.isRevoked, verifiedUserRow(user) else { return nil }
         return (session, user)
+    }
+
+    /// Ends a session presented after its idle or absolute limit, with an event naming the
+    /// person and which limit it passed, and sweeps any other expired sessions.
+    func endExpired(_ session: SignInSession) throws {
+        let limit = session.createdAtMillis < absoluteCutoff
+            ? "more than \(Int(sessionPolicy.absoluteLimit / 60)) minutes since sign-in"
+            : "unused for more than \(Int(sessionPolicy.idleTimeout / 60)) minutes"
+        let actor: AuditActor = try vaulting({ try catalog.user(account: session.account) }).map(Principal.actor(of:)) ?? .system
+        _ = try vaulting {
+            try catalog.endSessions(
+                account: session.account, idHashes: [session.idHash],
+                event: AuditEntry(actor: actor, action: .sessionEnd, outcome: .ok, reason: "session \(session.handle): \(limit)"),
+                signer: signer)
+        }
+        try? vaulting { try catalog.pruneSessions(idleBefore: idleCutoff, startedBefore: absoluteCutoff) }
     }
 
     func isLive(_ session: SignInSession, now: Int64) -> Bool {
