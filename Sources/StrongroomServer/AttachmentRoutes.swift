@@ -43,7 +43,7 @@ struct AttachmentRoutes {
         if let original = q.get("derivedFrom"), !original.isEmpty { put.derivedFrom = original }
         let vault = self.vault
         let putRequest = put
-        let session = Handoff(value: try await pool.run { Handoff(value: try vault.beginPut(putRequest, by: caller)) }.value)
+        let session = Handoff(value: try await pool.run { Handoff(value: try vault.records.beginPut(putRequest, by: caller)) }.value)
         let announced = request.headers[.contentLength].flatMap { Int64($0) }
         do {
             if let announced { try await pool.run { try session.value.expectLength(announced) } }
@@ -99,7 +99,7 @@ struct AttachmentRoutes {
         // The audit event is durable when this returns: before the first byte is sent. The first
         // chunks are decrypted in the same hop, so a small file costs one trip to the pool.
         let (download, first, firstMore) = try await pool.run { () throws -> (Handoff<RecordDownload>, [ByteBuffer], Bool) in
-            let download = try vault.download(id: id, by: caller)
+            let download = try vault.records.download(id: id, by: caller)
             let (chunks, more) = try Self.nextChunks(download, count: PacedBody.firstHopChunks(size: download.record.size))
             return (Handoff(value: download), chunks, more)
         }
@@ -149,7 +149,7 @@ struct AttachmentRoutes {
         let caller = try context.requireCaller()
         let id = context.parameters.get("id") ?? ""
         let vault = self.vault
-        let record = try await pool.run { try vault.show(id: id, by: caller) }
+        let record = try await pool.run { try vault.records.show(id: id, by: caller) }
         return try json(RecordJSON(record))
     }
 
@@ -157,7 +157,7 @@ struct AttachmentRoutes {
         let caller = try context.requireCaller()
         let id = context.parameters.get("id") ?? ""
         let vault = self.vault
-        let (record, events) = try await pool.run { try vault.auditTrail(id: id, by: caller) }
+        let (record, events) = try await pool.run { try vault.records.auditTrail(id: id, by: caller) }
         return try json(AuditTrailJSON(record: record.id, events: events.map(EventJSON.init)))
     }
 
@@ -176,7 +176,7 @@ struct AttachmentRoutes {
         let limit = try number("limit", 100), offset = try number("offset", 0)
         let vault = self.vault
         let (records, shares) = try await pool.run {
-            try vault.chronologyAndShares(child: child, school: school, limit: limit, offset: offset, by: caller)
+            try vault.records.chronologyAndShares(child: child, school: school, limit: limit, offset: offset, by: caller)
         }
         let next = records.count == limit ? offset + limit : nil
         return try json(ChronologyJSON(records: records.map(RecordJSON.init), shares: shares.map(ShareJSON.init), limit: limit,

@@ -23,32 +23,32 @@ struct Authentication: RouterMiddleware {
         var context = context
         if let header = request.headers[.authorization] {
             guard header.lowercased().hasPrefix("bearer ") else {
-                try await pool.run { try vault.recordAnonymousRefusal(.noToken, request: what, from: source) }
+                try await pool.run { try vault.audit.recordAnonymousRefusal(.noToken, request: what, from: source) }
                 throw Problem.unauthenticated
             }
             let token = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
             // A read of one indexed row under WAL: short enough to do here, without a thread hop.
-            guard let principal = try vault.authenticate(token: token) else {
-                try await pool.run { try vault.recordAnonymousRefusal(.unknownToken, request: what, from: source) }
+            guard let principal = try vault.users.authenticate(token: token) else {
+                try await pool.run { try vault.audit.recordAnonymousRefusal(.unknownToken, request: what, from: source) }
                 throw Problem.unauthenticated
             }
             context.caller = .integration(principal)
         } else if let token = SessionCookie.token(in: request) {
-            guard let caller = try await pool.run({ try vault.resolveSession(token: token) }) else {
-                try await pool.run { try vault.recordAnonymousRefusal(.unknownToken, request: what, from: source) }
+            guard let caller = try await pool.run({ try vault.users.resolveSession(token: token) }) else {
+                try await pool.run { try vault.audit.recordAnonymousRefusal(.unknownToken, request: what, from: source) }
                 throw Problem.unauthenticated
             }
             if request.method.changesState {
                 let csrf = request.headers[.csrfToken] ?? ""
                 guard ConstantTime.equal(Array(csrf.utf8), Array(Vault.csrfToken(forSession: token).utf8)), origin.matches(request) else {
-                    try await pool.run { try vault.recordAnonymousRefusal(.crossSite, request: "\(what) as \(caller.actor)", from: source) }
+                    try await pool.run { try vault.audit.recordAnonymousRefusal(.crossSite, request: "\(what) as \(caller.actor)", from: source) }
                     throw Problem.crossSite
                 }
             }
             context.caller = caller
             context.sessionToken = token
         } else {
-            try await pool.run { try vault.recordAnonymousRefusal(.noToken, request: what, from: source) }
+            try await pool.run { try vault.audit.recordAnonymousRefusal(.noToken, request: what, from: source) }
             throw Problem.unauthenticated
         }
         context.logger[metadataKey: "user"] = .string(context.caller?.principal?.name ?? "")

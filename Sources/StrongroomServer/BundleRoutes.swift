@@ -32,8 +32,8 @@ struct BundleRoutes {
         let caller = try context.requireCaller()
         let body = try await LifecycleRoutes.decode(BundleRequest.self, request)
         let vault = self.vault
-        let row = try await pool.run { try vault.createBundle(body, by: caller) }
-        let items = try await pool.run { try vault.bundle(id: row.id, by: caller).1 }
+        let row = try await pool.run { try vault.bundles.createBundle(body, by: caller) }
+        let items = try await pool.run { try vault.bundles.bundle(id: row.id, by: caller).1 }
         return try jsonResponse(BundleJSON(row, items: items, review: nil), status: .created, extra: [.location: "/v1/bundles/\(row.id)"])
     }
 
@@ -41,7 +41,7 @@ struct BundleRoutes {
         let caller = try context.requireCaller()
         let school = try requiredQuery("school", request)
         let vault = self.vault
-        let rows = try await pool.run { try vault.bundles(school: school, by: caller) }
+        let rows = try await pool.run { try vault.bundles.list(school: school, by: caller) }
         return try jsonResponse(rows.map { BundleJSON($0, items: nil, review: nil) })
     }
 
@@ -49,7 +49,7 @@ struct BundleRoutes {
         let caller = try context.requireCaller()
         let id = context.parameters.get("id") ?? ""
         let vault = self.vault
-        let (row, items, review) = try await pool.run { try vault.bundle(id: id, by: caller) }
+        let (row, items, review) = try await pool.run { try vault.bundles.bundle(id: id, by: caller) }
         return try jsonResponse(BundleJSON(row, items: items, review: review))
     }
 
@@ -59,7 +59,7 @@ struct BundleRoutes {
         let body = try await LifecycleRoutes.decode(ApproveBody.self, request, ifEmpty: ApproveBody())
         let link = LinkTerms(expiresInDays: body.expiresInDays ?? LinkTerms.defaultDays, maxDownloads: body.maxDownloads)
         let vault = self.vault
-        let released = try await pool.run { try vault.approveBundle(id: id, link: link, by: caller) }
+        let released = try await pool.run { try vault.bundles.approveBundle(id: id, link: link, by: caller) }
         return try jsonResponse(ReleaseJSON(released))
     }
 
@@ -67,7 +67,7 @@ struct BundleRoutes {
         let caller = try context.requireCaller()
         let id = context.parameters.get("id") ?? ""
         let vault = self.vault
-        try await pool.run { try vault.revokeBundleLink(id: id, by: caller) }
+        try await pool.run { try vault.bundles.revokeBundleLink(id: id, by: caller) }
         return Response(status: .noContent)
     }
 }
@@ -98,7 +98,7 @@ struct SharedLinkRoutes {
         let handle: FileHandle
         do {
             (use, handle) = try await pool.run {
-                let use = try vault.useBundleLink(token: token, by: .linkHolder(source: source))
+                let use = try vault.bundles.useBundleLink(token: token, by: .linkHolder(source: source))
                 return (use, use.file)
             }
         } catch { throw Self.noSuchLink(error) }
@@ -128,10 +128,10 @@ struct SharedLinkRoutes {
                 try await writer.finish(nil)
             } catch {
                 let reason = "the download broke off after \(sent) of \(size) bytes"
-                try? await pool.run { vault.recordBundleDownloadFailure(use, reason: reason) }
+                try? await pool.run { vault.bundles.recordBundleDownloadFailure(use, reason: reason) }
                 throw error
             }
-            if use.last { vault.discardBundleFiles(use.bundle.id) }
+            if use.last { vault.bundles.discardBundleFiles(use.bundle.id) }
         }
         return Response(status: .ok, headers: headers, body: body)
     }
@@ -165,7 +165,7 @@ struct SharedLinkRoutes {
         let vault = self.vault
         let source = context.refusalSource
         do {
-            let row = try await pool.run { try vault.confirmBundleReceipt(token: token, by: .linkHolder(source: source)) }
+            let row = try await pool.run { try vault.bundles.confirmBundleReceipt(token: token, by: .linkHolder(source: source)) }
             return try jsonResponse(ReceiptJSON(bundle: row.id, receivedAt: iso8601(millis: row.receiptAtMillis ?? 0)))
         } catch { throw Self.noSuchLink(error) }
     }

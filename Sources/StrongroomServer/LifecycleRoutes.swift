@@ -35,7 +35,7 @@ struct LifecycleRoutes {
         let school = try requiredQuery("school", request)
         let body = try await Self.decode(DOBBody.self, request)
         let vault = self.vault
-        let count = try await pool.run { try vault.setDateOfBirth(child: child, dob: body.dob, school: school, by: caller) }
+        let count = try await pool.run { try vault.lifecycle.setDateOfBirth(child: child, dob: body.dob, school: school, by: caller) }
         return try jsonResponse(DOBJSON(child: child, dob: body.dob, records: count))
     }
 
@@ -44,7 +44,7 @@ struct LifecycleRoutes {
         let school = try requiredQuery("school", request)
         let asOf = request.uri.queryParameters.get("asOf")
         let vault = self.vault
-        let due = try await pool.run { try vault.retentionDue(asOf: asOf, school: school, by: caller) }
+        let due = try await pool.run { try vault.lifecycle.retentionDue(asOf: asOf, school: school, by: caller) }
         return try jsonResponse(DueJSON(
             asOf: asOf ?? CivilDate(Date()).text, school: school,
             records: due.flatMap(\.records).map(DueJSON.Item.init)))
@@ -72,7 +72,7 @@ struct LifecycleRoutes {
                           detail: "name exactly one of record, child and concern")
         }
         let vault = self.vault
-        let hold = try await pool.run { try vault.placeHold(school: body.school, scope: scope, target: target, reason: body.reason, by: caller) }
+        let hold = try await pool.run { try vault.lifecycle.placeHold(school: body.school, scope: scope, target: target, reason: body.reason, by: caller) }
         return try jsonResponse(HoldJSON(hold), status: .created, extra: [.location: "/v1/holds/\(hold.id)"])
     }
 
@@ -80,7 +80,7 @@ struct LifecycleRoutes {
         let caller = try context.requireCaller()
         let school = request.uri.queryParameters.get("school")
         let vault = self.vault
-        let holds = try await pool.run { try vault.holds(school: school, by: caller) }
+        let holds = try await pool.run { try vault.lifecycle.holds(school: school, by: caller) }
         return try jsonResponse(["holds": holds.map(HoldJSON.init)])
     }
 
@@ -91,7 +91,7 @@ struct LifecycleRoutes {
         let id = context.parameters.get("id") ?? ""
         let body = try await Self.decode(ReasonBody.self, request)
         let vault = self.vault
-        let hold = try await pool.run { try vault.requestHoldRelease(id: id, reason: body.reason, by: caller) }
+        let hold = try await pool.run { try vault.lifecycle.requestHoldRelease(id: id, reason: body.reason, by: caller) }
         return try jsonResponse(HoldJSON(hold), status: .accepted)
     }
 
@@ -99,7 +99,7 @@ struct LifecycleRoutes {
         let caller = try context.requireCaller()
         let id = context.parameters.get("id") ?? ""
         let vault = self.vault
-        let hold = try await pool.run { try vault.approveHoldRelease(id: id, by: caller) }
+        let hold = try await pool.run { try vault.lifecycle.approveHoldRelease(id: id, by: caller) }
         return try jsonResponse(HoldJSON(hold))
     }
 
@@ -115,7 +115,7 @@ struct LifecycleRoutes {
         let caller = try context.requireCaller()
         let body = try await Self.decode(ShredBody.self, request)
         let vault = self.vault
-        let shred = try await pool.run { try vault.requestShred(school: body.school, records: body.records, reason: body.reason, by: caller) }
+        let shred = try await pool.run { try vault.lifecycle.requestShred(school: body.school, records: body.records, reason: body.reason, by: caller) }
         return try jsonResponse(ShredRequestJSON(shred), status: .created, extra: [.location: "/v1/shred-requests/\(shred.id)"])
     }
 
@@ -123,7 +123,7 @@ struct LifecycleRoutes {
         let caller = try context.requireCaller()
         let id = context.parameters.get("id") ?? ""
         let vault = self.vault
-        let certificate = try await pool.run { try vault.approveShred(id: id, by: caller) }
+        let certificate = try await pool.run { try vault.lifecycle.approveShred(id: id, by: caller) }
         return try Self.certificateResponse(certificate)
     }
 
@@ -131,7 +131,7 @@ struct LifecycleRoutes {
         let caller = try context.requireCaller()
         let id = context.parameters.get("id") ?? ""
         let vault = self.vault
-        let certificate = try await pool.run { try vault.shredCertificate(id: id, by: caller) }
+        let certificate = try await pool.run { try vault.lifecycle.shredCertificate(id: id, by: caller) }
         return try Self.certificateResponse(certificate)
     }
 

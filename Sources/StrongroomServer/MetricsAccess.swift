@@ -38,7 +38,7 @@ enum MetricsAccess: Sendable {
         case .token(let token):
             guard !token.admits(request) else { return }
             let source = context.refusalSource
-            try await pool.run { try vault.recordAnonymousRefusal(.wrongMetricsToken, request: "GET /metrics", from: source) }
+            try await pool.run { try vault.audit.recordAnonymousRefusal(.wrongMetricsToken, request: "GET /metrics", from: source) }
             throw Self.needsToken
         }
     }

@@ -24,7 +24,7 @@ struct RefusalAuditFlusher: Service {
     private func flush(all: Bool) async {
         let vault = self.vault
         do {
-            try await pool.run { try vault.flushAnonymousRefusals(all: all) }
+            try await pool.run { try vault.audit.flushAnonymousRefusals(all: all) }
         } catch {
             // The counts stay in memory for the next attempt; the error names no token or path.
             logger.error("could not write the audit summary of refused anonymous requests", metadata: ["error": .string("\(error)")])

@@ -45,7 +45,7 @@ struct SessionRoutes {
 
     @Sendable func enrolment(_ request: Request, context: StrongroomContext) async throws -> Response {
         let token = context.parameters.get("token") ?? ""
-        let view = try await enrolling(context) { try $0.enrolment(token: token) }
+        let view = try await enrolling(context) { try $0.users.enrolment(token: token) }
         return try jsonResponse(EnrolmentJSON(name: view.name, role: view.role, schools: view.schools, expiresAt: Self.iso(view.expiresAt)))
     }
 
@@ -56,7 +56,7 @@ struct SessionRoutes {
         try origin.requireNotCrossSite(request)
         let token = context.parameters.get("token") ?? ""
         let body = try await Self.decode(PassphraseBody.self, request)
-        let totp = try await enrolling(context) { try $0.setEnrolmentPassphrase(token: token, passphrase: body.passphrase) }
+        let totp = try await enrolling(context) { try $0.users.setEnrolmentPassphrase(token: token, passphrase: body.passphrase) }
         return try jsonResponse(TOTPEnrolmentJSON(
             totpSecret: totp.secretBase32, otpauthUri: totp.otpauthURI, qrCode: "/v1/enrolment/\(token)/totp-qr.png"))
     }
@@ -71,7 +71,7 @@ struct SessionRoutes {
         try origin.requireNotCrossSite(request)
         let token = context.parameters.get("token") ?? ""
         let body = try await Self.decode(CodeBody.self, request)
-        let codes = try await enrolling(context) { try $0.confirmEnrolmentTOTP(token: token, code: body.code ?? "") }
+        let codes = try await enrolling(context) { try $0.users.confirmEnrolmentTOTP(token: token, code: body.code ?? "") }
         return try jsonResponse(RecoveryCodesJSON(recoveryCodes: codes))
     }
 
@@ -79,7 +79,7 @@ struct SessionRoutes {
         try origin.requireNotCrossSite(request)
         let token = context.parameters.get("token") ?? ""
         let party = try origin.relyingParty(for: request)
-        let options = try await enrolling(context) { try $0.beginEnrolmentPasskey(token: token, relyingParty: party) }
+        let options = try await enrolling(context) { try $0.users.beginEnrolmentPasskey(token: token, relyingParty: party) }
         return try jsonResponse(CreationJSON(options))
     }
 
@@ -94,7 +94,7 @@ struct SessionRoutes {
         let id = try Self.bytes(body.id, "id"), clientData = try Self.bytes(body.clientDataJSON, "clientDataJSON")
         let attestation = try Self.bytes(body.attestationObject, "attestationObject")
         try await enrolling(context) {
-            try $0.finishEnrolmentPasskey(token: token, credentialID: id, clientDataJSON: clientData, attestationObject: attestation, relyingParty: party)
+            try $0.users.finishEnrolmentPasskey(token: token, credentialID: id, clientDataJSON: clientData, attestationObject: attestation, relyingParty: party)
         }
         return try jsonResponse(EnrolledJSON(enrolled: "passkey"))
     }
@@ -105,7 +105,7 @@ struct SessionRoutes {
         let vault = self.vault, source = context.refusalSource, what = context.endpointPath ?? "enrolment"
         return try await pool.run {
             do { return try body(vault) } catch VaultError.signIn(.enrolmentUnusable) {
-                try vault.recordAnonymousRefusal(.unusableEnrolment, request: what, from: source)
+                try vault.audit.recordAnonymousRefusal(.unusableEnrolment, request: what, from: source)
                 throw VaultError.signIn(.enrolmentUnusable)
             }
         }
@@ -133,7 +133,7 @@ struct SessionRoutes {
         let client = Self.client(request, context)
         let vault = self.vault
         let started = try await pool.run {
-            try vault.signIn(name: body.name, passphrase: body.passphrase, code: body.code, recoveryCode: body.recoveryCode, from: client)
+            try vault.users.signIn(name: body.name, passphrase: body.passphrase, code: body.code, recoveryCode: body.recoveryCode, from: client)
         }
         return try sessionResponse(started)
     }
@@ -142,7 +142,7 @@ struct SessionRoutes {
         try origin.requireNotCrossSite(request)
         let party = try origin.relyingParty(for: request)
         let vault = self.vault
-        let options = try await pool.run { try vault.beginPasskeySignIn(relyingParty: party) }
+        let options = try await pool.run { try vault.users.beginPasskeySignIn(relyingParty: party) }
         return try jsonResponse(RequestJSON(options))
     }
 
@@ -168,7 +168,7 @@ struct SessionRoutes {
         let client = Self.client(request, context)
         let vault = self.vault
         let started = try await pool.run {
-            try vault.finishPasskeySignIn(ceremony: body.ceremony ?? "", assertion: assertion, relyingParty: party, from: client)
+            try vault.users.finishPasskeySignIn(ceremony: body.ceremony ?? "", assertion: assertion, relyingParty: party, from: client)
         }
         return try sessionResponse(started)
     }
@@ -186,14 +186,14 @@ struct SessionRoutes {
     /// The live session the cookie names; for a state change, also the CSRF token and Origin.
     func session(_ request: Request, _ context: StrongroomContext) async throws -> (token: String, caller: Caller) {
         let vault = self.vault, source = context.refusalSource, what = "\(request.method) \(context.endpointPath ?? "unmatched")"
-        guard let token = SessionCookie.token(in: request), let caller = try await pool.run({ try vault.resolveSession(token: token) }) else {
-            try await pool.run { try vault.recordAnonymousRefusal(.noToken, request: what, from: source) }
+        guard let token = SessionCookie.token(in: request), let caller = try await pool.run({ try vault.users.resolveSession(token: token) }) else {
+            try await pool.run { try vault.audit.recordAnonymousRefusal(.noToken, request: what, from: source) }
             throw Problem.unauthenticated
         }
         if request.method.changesState {
             let csrf = request.headers[.csrfToken] ?? ""
             guard ConstantTime.equal(Array(csrf.utf8), Array(Vault.csrfToken(forSession: token).utf8)), origin.matches(request) else {
-                try await pool.run { try vault.recordAnonymousRefusal(.crossSite, request: "\(what) as \(caller.actor)", from: source) }
+                try await pool.run { try vault.audit.recordAnonymousRefusal(.crossSite, request: "\(what) as \(caller.actor)", from: source) }
                 throw Problem.crossSite
             }
         }
@@ -211,7 +211,7 @@ struct SessionRoutes {
     @Sendable func signOut(_ request: Request, context: StrongroomContext) async throws -> Response {
         let (token, _) = try await session(request, context)
         let vault = self.vault
-        try await pool.run { try vault.signOut(sessionToken: token) }
+        try await pool.run { try vault.users.signOut(sessionToken: token) }
         return Response(status: .noContent, headers: [.setCookie: SessionCookie.clear, .cacheControl: "no-store"])
     }
 
@@ -222,7 +222,7 @@ struct SessionRoutes {
         let body = try await Self.decode(CodeBody.self, request)
         let client = Self.client(request, context)
         let vault = self.vault
-        let facts = try await pool.run { try vault.stepUp(sessionToken: token, code: body.code, recoveryCode: body.recoveryCode, from: client) }
+        let facts = try await pool.run { try vault.users.stepUp(sessionToken: token, code: body.code, recoveryCode: body.recoveryCode, from: client) }
         return try jsonResponse(StepUpJSON(stepUpUntil: Self.iso(facts.factorAt.addingTimeInterval(vault.sessionPolicy.stepUpWindow))))
     }
 
@@ -230,7 +230,7 @@ struct SessionRoutes {
         let (token, _) = try await session(request, context)
         let party = try origin.relyingParty(for: request)
         let vault = self.vault
-        let options = try await pool.run { try vault.beginPasskeyStepUp(sessionToken: token, relyingParty: party) }
+        let options = try await pool.run { try vault.users.beginPasskeyStepUp(sessionToken: token, relyingParty: party) }
         return try jsonResponse(RequestJSON(options))
     }
 
@@ -240,7 +240,7 @@ struct SessionRoutes {
         let assertion = try await Self.decode(AssertionBody.self, request).assertion()
         let client = Self.client(request, context)
         let vault = self.vault
-        let facts = try await pool.run { try vault.finishPasskeyStepUp(sessionToken: token, assertion: assertion, relyingParty: party, from: client) }
+        let facts = try await pool.run { try vault.users.finishPasskeyStepUp(sessionToken: token, assertion: assertion, relyingParty: party, from: client) }
         return try jsonResponse(StepUpJSON(stepUpUntil: Self.iso(facts.factorAt.addingTimeInterval(vault.sessionPolicy.stepUpWindow))))
     }
 
@@ -256,7 +256,7 @@ struct SessionRoutes {
         let (_, caller) = try await session(request, context)
         guard case .person(_, let facts) = caller else { throw Problem.unauthenticated }
         let vault = self.vault
-        let sessions = try await pool.run { try vault.sessions(by: caller) }
+        let sessions = try await pool.run { try vault.users.sessions(by: caller) }
         return try jsonResponse(SessionsJSON(sessions: sessions.map {
             .init(id: $0.handle, createdAt: Self.iso(Date(timeIntervalSince1970: Double($0.createdAtMillis) / 1000)),
                   lastSeenAt: Self.iso(Date(timeIntervalSince1970: Double($0.lastSeenAtMillis) / 1000)),
@@ -267,7 +267,7 @@ struct SessionRoutes {
     @Sendable func signOutEverywhere(_ request: Request, context: StrongroomContext) async throws -> Response {
         let (_, caller) = try await session(request, context)
         let vault = self.vault
-        try await pool.run { _ = try vault.signOutEverywhere(by: caller) }
+        try await pool.run { _ = try vault.users.signOutEverywhere(by: caller) }
         return Response(status: .noContent, headers: [.setCookie: SessionCookie.clear, .cacheControl: "no-store"])
     }
 
@@ -275,7 +275,7 @@ struct SessionRoutes {
         let (_, caller) = try await session(request, context)
         let id = context.parameters.get("id") ?? ""
         let vault = self.vault
-        try await pool.run { try vault.endSession(handle: id, by: caller) }
+        try await pool.run { try vault.users.endSession(handle: id, by: caller) }
         return Response(status: .noContent, headers: [.cacheControl: "no-store"])
     }
 

@@ -27,7 +27,7 @@ struct SharingRoutes {
         let vault = self.vault
         let new = Vault.NewRecipient(
             school: body.school, name: body.name, contact: body.contact ?? "", ageRecipient: body.ageRecipient, passphrase: body.passphrase ?? false)
-        let recipient = try await pool.run { try vault.addRecipient(new, by: caller) }
+        let recipient = try await pool.run { try vault.bundles.addRecipient(new, by: caller) }
         return try jsonResponse(RecipientJSON(recipient), status: .created)
     }
 
@@ -35,7 +35,7 @@ struct SharingRoutes {
         let caller = try context.requireCaller()
         let school = try requiredQuery("school", request)
         let vault = self.vault
-        let list = try await pool.run { try vault.recipients(school: school, by: caller) }
+        let list = try await pool.run { try vault.bundles.recipients(school: school, by: caller) }
         return try jsonResponse(list.map(RecipientJSON.init))
     }
 }

@@ -127,7 +127,7 @@ public enum StrongroomService {
                            onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in },
                            onMetricsListenerRunning: @escaping @Sendable (String, Int) async -> Void = { _, _ in }) async throws {
         try configuration.validate()
-        vault.purgeEndedBundleFiles()
+        vault.bundles.purgeEndedBundleFiles()
         let (app, pool) = try makeApplication(vault: vault, configuration: configuration, logger: logger, onServerRunning: onServerRunning,
                                               onMetricsListenerRunning: onMetricsListenerRunning)
         var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

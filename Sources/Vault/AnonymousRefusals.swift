@@ -174,10 +174,7 @@ final class AnonymousRefusalTally: @unchecked Sendable {
 }
 
 extension Vault {
-    /// Audits an anonymous refusal from `source` (an address, or a network for IPv6): at once
-    /// if it is the first from that source in its window, else counted for the window's
-    /// summary. `request` is the method and route template, never the raw path.
-    public func recordAnonymousRefusal(_ refusal: AnonymousRefusal, request: String? = nil, from source: String) throws {
+    func recordAnonymousRefusal(_ refusal: AnonymousRefusal, request: String? = nil, from source: String) throws {
         let (first, key) = anonymousRefusals.note(refusal, source: source)
         guard first else { return }
         do {
@@ -188,9 +185,7 @@ extension Vault {
         }
     }
 
-    /// Writes one summary event per source and action whose window ended (every window when
-    /// `all`: at shutdown), all in one append. If it cannot, the counts are kept for next time.
-    public func flushAnonymousRefusals(all: Bool = false) throws {
+    func flushAnonymousRefusals(all: Bool = false) throws {
         let due = anonymousRefusals.takeDue(all: all)
         guard !due.isEmpty else { return }
         let entries = due.sorted { ($0.key.action.rawValue, $0.key.source) < ($1.key.action.rawValue, $1.key.source) }

@@ -3,11 +3,7 @@ import KeyManagement
 import Storage
 
 extension Vault {
-    /// Verifies the audit log against the vault's public key, or against `publicKey` given by
-    /// someone who trusts only that (the key store on disk could have been replaced).
-    /// The checkpoints of the store's witness count as kept outside it; `witness` names another
-    /// witness file to check against instead.
-    public func verifyAudit(publicKey: VaultPublicKey? = nil, externalCheckpoint: Checkpoint? = nil, witness: String? = nil, by caller: Caller) throws -> AuditReport {
+    func verifyAudit(publicKey: VaultPublicKey? = nil, externalCheckpoint: Checkpoint? = nil, witness: String? = nil, by caller: Caller) throws -> AuditReport {
         try requireOperator(caller, .verify)
         let verifier = AuditVerifier(vaultID: vaultID, publicKey: publicKey ?? self.publicKey)
         let witnessed = try vaulting { () -> [Checkpoint] in
@@ -21,8 +17,7 @@ extension Vault {
         return report
     }
 
-    /// The audit trail, whole or of one record. Reading it is itself audited.
-    public func auditLog(record: String?, by caller: Caller) throws -> [AuditEvent] {
+    func auditLog(record: String?, by caller: Caller) throws -> [AuditEvent] {
         try requireOperator(caller, .auditRead)
         let actor = caller.actor
         if let record { try vaulting { try RecordID.validate(record) } }
@@ -30,9 +25,7 @@ extension Vault {
         return try vaulting { try catalog.events(record: record) }
     }
 
-    /// A fresh signed checkpoint covering every event so far (including its own event), for
-    /// someone outside the store to keep.
-    public func checkpoint(by caller: Caller) throws -> Checkpoint {
+    func checkpoint(by caller: Caller) throws -> Checkpoint {
         try requireOperator(caller, .checkpoint)
         let actor = caller.actor
         _ = try requireKeys("signing a checkpoint")

@@ -12,12 +12,7 @@ extension Vault {
     /// The witness this store writes to, if one is set.
     public var witnessPath: String? { (catalog as? SQLiteCatalog)?.witness?.path }
 
-    /// Names `path` as the store's witness and writes a freshly signed checkpoint to it at once.
-    /// The file must be outside the store (someone who can write the store must not be able to
-    /// write it); one on the same file system is allowed but reported in the result, since a
-    /// lost disk then takes both. An existing witness file must hold this vault's checkpoints
-    /// only, and the log must extend every one of them.
-    public func setWitness(path: String, by caller: Caller) throws -> (checkpoint: Checkpoint, sameFileSystem: Bool) {
+    func setWitness(path: String, by caller: Caller) throws -> (checkpoint: Checkpoint, sameFileSystem: Bool) {
         try requireOperator(caller, .auditWitness)
         let actor = caller.actor
         _ = try requireKeys("setting the audit witness")
@@ -55,8 +50,7 @@ extension Vault {
         return (checkpoint, folderInfo.st_dev == storeInfo.st_dev)
     }
 
-    /// Stops copying checkpoints to a witness (audited; the witness file itself is left).
-    public func clearWitness(by caller: Caller) throws {
+    func clearWitness(by caller: Caller) throws {
         try requireOperator(caller, .auditWitness)
         let actor = caller.actor
         let keys = try requireKeys("turning the audit witness off")

@@ -8,9 +8,7 @@ import Storage
 /// one that does not exist all end in the same `notFound`, so a caller learns nothing from
 /// the difference.
 extension Vault {
-    /// Starts a streaming upload into `request.school`: feed it with `write` as bytes arrive,
-    /// then `finish`. A person or an integration needs the upload grant in that school.
-    public func beginPut(_ request: PutRequest, by caller: Caller) throws -> IngestSession {
+    func beginPut(_ request: PutRequest, by caller: Caller) throws -> IngestSession {
         var request = request
         request.actor = caller.actor
         request.account = caller.principal?.account
@@ -26,48 +24,36 @@ extension Vault {
         return try startPut(request)
     }
 
-    /// A record's plaintext, chunk by chunk, its audit event already durable. A person must
-    /// have given a second factor within the step-up window.
-    public func download(id: String, by caller: Caller) throws -> RecordDownload {
+    func download(id: String, by caller: Caller) throws -> RecordDownload {
         let record = try record(id: id, by: caller, for: .download)
         try requireRecentFactor(caller, for: "downloading evidence")
         return try beginDownload(record, actor: caller.actor)
     }
 
-    /// Streams a record's plaintext to `sink`, after its audit event is durable. Every chunk is
-    /// authenticated before it reaches the sink; the size and SHA-256 are checked before the last
-    /// chunk is handed over, and a failure after bytes were sent is thrown (the caller discards
-    /// what it received).
     @discardableResult
-    public func get(id: String, by caller: Caller, to sink: (UnsafeRawBufferPointer) throws -> Void) throws -> EvidenceRecord {
+    func get(id: String, by caller: Caller, to sink: (UnsafeRawBufferPointer) throws -> Void) throws -> EvidenceRecord {
         let download = try download(id: id, by: caller)
         while try download.next(sink) {}
         return download.record
     }
 
-    /// A record's metadata, after its audit event.
-    public func show(id: String, by caller: Caller) throws -> EvidenceRecord {
+    func show(id: String, by caller: Caller) throws -> EvidenceRecord {
         let record = try record(id: id, by: caller, for: .metadata)
         try audit(event(record, actor: caller.actor, action: Capability.metadata.auditAction, outcome: .ok))
         return record
     }
 
-    /// The audit events naming a record, after an event recording that read.
-    public func auditTrail(id: String, by caller: Caller) throws -> (EvidenceRecord, [AuditEvent]) {
+    func auditTrail(id: String, by caller: Caller) throws -> (EvidenceRecord, [AuditEvent]) {
         let record = try record(id: id, by: caller, for: .audit)
         try audit(event(record, actor: caller.actor, action: Capability.audit.auditAction, outcome: .ok))
         return (record, try vaulting { try catalog.events(record: id) })
     }
 
-    /// A child's records in one school, oldest first, one page at a time.
-    public func chronology(child: String, school: String, limit: Int, offset: Int, by caller: Caller) throws -> [EvidenceRecord] {
+    func chronology(child: String, school: String, limit: Int, offset: Int, by caller: Caller) throws -> [EvidenceRecord] {
         try chronologyAndShares(child: child, school: school, limit: limit, offset: offset, by: caller).records
     }
 
-    /// A child's records in one school, oldest first, one page at a time, and what of them was
-    /// shared, with whom, when, by whom and why (for roles that see the whole school; a staff
-    /// member seeing their own uploads gets no shares).
-    public func chronologyAndShares(
+    func chronologyAndShares(
         child: String, school: String, limit: Int, offset: Int, by caller: Caller
     ) throws -> (records: [EvidenceRecord], shares: [ShareEntry]) {
         try vaulting {
@@ -89,9 +75,7 @@ extension Vault {
         return (records, shares)
     }
 
-    /// Records of any school in chronological order, after an audit event naming the filter:
-    /// the operator's view across schools (people use `chronology`).
-    public func list(_ filter: RecordFilter, by caller: Caller) throws -> [EvidenceRecord] {
+    func list(_ filter: RecordFilter, by caller: Caller) throws -> [EvidenceRecord] {
         try requireOperator(caller, .list)
         for (value, field) in [(filter.school, "school id"), (filter.child, "child id"), (filter.concern, "concern id")] {
             if let value { try vaulting { try OpaqueID.validate(value, field: field) } }
@@ -178,8 +162,7 @@ extension Vault {
 }
 
 extension Vault {
-    /// Audits a request refused before any user was known (no token, unknown or revoked token).
-    public func recordAuthenticationFailure(request: String, reason: String) throws {
+    func recordAuthenticationFailure(request: String, reason: String) throws {
         try audit(AuditEntry(actor: .anonymous, action: .authenticate, outcome: .denied, reason: "\(request): \(reason)"))
     }
 }

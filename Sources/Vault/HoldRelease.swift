@@ -12,9 +12,7 @@ public enum HoldReleasePolicy {
 }
 
 extension Vault {
-    /// Asks for a hold's release; returns the hold with its pending request. Refused while
-    /// another request is pending and has not lapsed.
-    public func requestHoldRelease(id: String, reason: String, by caller: Caller) throws -> Hold {
+    func requestHoldRelease(id: String, reason: String, by caller: Caller) throws -> Hold {
         let principal = try requirePrincipal(.hold, caller)
         try requireRecentFactor(caller, for: "asking to release a legal hold")
         let keys = try requireKeys("a hold release request")
@@ -54,9 +52,7 @@ extension Vault {
         return requested
     }
 
-    /// Approves another person's request to release a hold, which releases it: the records it
-    /// held go back to their retention periods' KEKs and may be shredded again (by a fresh request).
-    public func approveHoldRelease(id: String, by caller: Caller) throws -> Hold {
+    func approveHoldRelease(id: String, by caller: Caller) throws -> Hold {
         let principal = try requirePrincipal(.hold, caller)
         try requireRecentFactor(caller, for: "releasing a legal hold")
         let keys = try requireKeys("approving a hold release")

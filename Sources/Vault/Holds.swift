@@ -6,7 +6,7 @@ import Storage
 /// records' data keys sit under their school's hold KEK, so that destroying a retention period's
 /// KEK never reaches them. One person places a hold; releasing it takes two (HoldRelease.swift).
 extension Vault {
-    public func placeHold(school: String, scope: Hold.Scope, target: String, reason: String, by caller: Caller) throws -> Hold {
+    func placeHold(school: String, scope: Hold.Scope, target: String, reason: String, by caller: Caller) throws -> Hold {
         let principal = try requirePrincipal(.hold, caller)
         try requireRecentFactor(caller, for: "placing a legal hold")
         let keys = try requireKeys("placing a hold")
@@ -41,8 +41,7 @@ extension Vault {
         return hold
     }
 
-    /// Active holds of the user's schools (of `school` when given).
-    public func holds(school: String?, by caller: Caller) throws -> [Hold] {
+    func holds(school: String?, by caller: Caller) throws -> [Hold] {
         let principal = try requirePrincipal(.hold, caller)
         try requireSchool(.hold, principal, school: school)
         let holds = try activeHolds(school: school).filter { principal.schools.contains($0.school) }

@@ -68,8 +68,7 @@ extension Vault {
         return try IngestSession(vault: self, keys: keys, request: request)
     }
 
-    /// Reads a whole file descriptor into a put: the CLI's path.
-    public func put(from fd: Int32, _ request: PutRequest, by caller: Caller, progress: ((Int64) -> Void)? = nil) throws -> EvidenceRecord {
+    func put(from fd: Int32, _ request: PutRequest, by caller: Caller, progress: ((Int64) -> Void)? = nil) throws -> EvidenceRecord {
         let session = try beginPut(request, by: caller)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: BlobFormat.chunkSize, alignment: 16)
         defer {

@@ -27,19 +27,16 @@ extension Vault {
     /// backup window, within which a restored data backup still finds its keys.
     public static let keyStoreBackupWindowDays = 35
 
-    public func keyStatus(by caller: Caller) throws -> [KEKStatus] {
+    func keyStatus(by caller: Caller) throws -> [KEKStatus] {
         try requireOperator(caller, .kekRotate)
         let keys = try requireKeys("keys status")
         let counts = try vaulting { try catalog.recordCountsByKEK() }
         return keys.keks.map { KEKStatus(info: $0, records: counts[$0.id] ?? 0) }
     }
 
-    public var rotationInProgress: Date? { keys?.rotationInProgress }
+    public var rotationInProgress: Date? { keyStore?.rotationInProgress }
 
-    /// Rotates every KEK: new KEKs per school and period, every live data key re-wrapped under
-    /// them in batches, the old KEKs retired. Resumes an interrupted rotation instead of starting
-    /// another; uploads and downloads go on meanwhile (each row changes atomically).
-    public func rotateKEKs(by caller: Caller, batchSize: Int = 5000, progress: ((Int) -> Void)? = nil) throws -> RotationReport {
+    func rotateKEKs(by caller: Caller, batchSize: Int = 5000, progress: ((Int) -> Void)? = nil) throws -> RotationReport {
         try requireOperator(caller, .kekRotate)
         let actor = caller.actor
         let keys = try requireKeys("keys rotate")
@@ -101,8 +98,7 @@ extension Vault {
         return RotationReport(resumed: resumed, retired: retired, rewrapped: rewrapped, skipped: skipped.ids)
     }
 
-    /// Destroys retired KEKs older than `olderThanDays` that no live record uses.
-    public func destroyRetiredKEKs(olderThanDays days: Int = Vault.keyStoreBackupWindowDays, by caller: Caller) throws -> [String] {
+    func destroyRetiredKEKs(olderThanDays days: Int = Vault.keyStoreBackupWindowDays, by caller: Caller) throws -> [String] {
         try requireOperator(caller, .kekDestroy)
         let actor = caller.actor
         let keys = try requireKeys("keys destroy-retired")
@@ -114,9 +110,7 @@ extension Vault {
         return destroyed.sorted()
     }
 
-    /// Re-wraps every KEK and the signing key under a new master key (a new key file, or a
-    /// passphrase). The old master key opens nothing afterwards.
-    public func rotateMasterKey(to newMaster: MasterKeySource, by caller: Caller) throws {
+    func rotateMasterKey(to newMaster: MasterKeySource, by caller: Caller) throws {
         try requireOperator(caller, .masterRotate)
         let actor = caller.actor
         let keys = try requireKeys("keys rotate-master")

@@ -23,9 +23,7 @@ extension Vault {
         }
     }
 
-    /// Adds a recipient; `by` nil is the operator at the CLI. Refuses a malformed name, school or
-    /// age recipient, both or neither kind, and a name the school already uses (409).
-    public func addRecipient(_ new: NewRecipient, by caller: Caller) throws -> Recipient {
+    func addRecipient(_ new: NewRecipient, by caller: Caller) throws -> Recipient {
         let principal = try principalOrOperator(.share, caller)
         let actor = caller.actor
         if let principal { try requireSchool(.share, principal, school: new.school) }
@@ -57,8 +55,7 @@ extension Vault {
         return recipient
     }
 
-    /// A school's recipients, after an audit event.
-    public func recipients(school: String, by caller: Caller) throws -> [Recipient] {
+    func recipients(school: String, by caller: Caller) throws -> [Recipient] {
         let principal = try principalOrOperator(.share, caller)
         let actor = caller.actor
         if let principal { try requireSchool(.share, principal, school: school) }

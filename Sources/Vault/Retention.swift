@@ -9,10 +9,7 @@ public struct RetentionDue: Sendable, Equatable {
 }
 
 extension Vault {
-    /// Records a child's date of birth in `school` and moves their records there to the review
-    /// dates (and period KEKs) it implies. `dob` is `YYYY-MM-DD`, not in the future. Only the
-    /// operator may leave `school` out, meaning the child id in every school.
-    public func setDateOfBirth(child: String, dob: String, school: String? = nil, by caller: Caller) throws -> Int {
+    func setDateOfBirth(child: String, dob: String, school: String? = nil, by caller: Caller) throws -> Int {
         let keys = try requireKeys("setting a date of birth")
         try vaulting { try OpaqueID.validate(child, field: "child id") }
         if caller.principal != nil, school == nil { throw VaultError.invalidArgument("name the school whose child this is") }
@@ -45,9 +42,7 @@ extension Vault {
         }
     }
 
-    /// What is due for review on `asOf` (default today), per school: only the caller's schools
-    /// for a user, and only `school` when given.
-    public func retentionDue(asOf: String? = nil, school: String? = nil, by caller: Caller) throws -> [RetentionDue] {
+    func retentionDue(asOf: String? = nil, school: String? = nil, by caller: Caller) throws -> [RetentionDue] {
         let day: String
         if let asOf {
             guard let parsed = CivilDate(asOf) else { throw VaultError.invalidArgument("asOf must be a real day written YYYY-MM-DD") }

@@ -21,7 +21,7 @@ public enum ShredPolicy {
 }
 
 extension Vault {
-    public func requestShred(school: String, records ids: [String], reason: String, by caller: Caller) throws -> ShredRequest {
+    func requestShred(school: String, records ids: [String], reason: String, by caller: Caller) throws -> ShredRequest {
         let principal = try requirePrincipal(.shred, caller)
         let keys = try requireKeys("a shred request")
         try requireSchool(.shred, principal, school: school)
@@ -70,8 +70,7 @@ extension Vault {
         return request
     }
 
-    /// Approves another person's request and executes it; returns the signed certificate.
-    public func approveShred(id: String, by caller: Caller) throws -> CertificateOfDestruction {
+    func approveShred(id: String, by caller: Caller) throws -> CertificateOfDestruction {
         let principal = try requirePrincipal(.shred, caller)
         try requireRecentFactor(caller, for: "approving a shred")
         let keys = try requireKeys("approving a shred")
@@ -145,8 +144,7 @@ extension Vault {
         return try finishShred(approved, keys: keys)
     }
 
-    /// The stored certificate of an executed request, for a user of its school.
-    public func shredCertificate(id: String, by caller: Caller) throws -> CertificateOfDestruction {
+    func shredCertificate(id: String, by caller: Caller) throws -> CertificateOfDestruction {
         let principal = try principalOrOperator(.shred, caller)
         if let principal { try requireCapability(.shred, principal, school: nil) }
         guard let request = try vaulting({ try catalog.shredRequest(id: id) }),
@@ -160,14 +158,13 @@ extension Vault {
         return try CertificateOfDestruction.verify(Array(bytes), publicKey: publicKey)
     }
 
-    public func shredRequest(id: String) throws -> ShredRequest? {
+    func shredRequest(id: String) throws -> ShredRequest? {
         try vaulting { try catalog.shredRequest(id: id) }
     }
 
-    /// Finishes shreds a crash interrupted. Runs when a store is opened with its master key.
     @discardableResult
-    public func finishUnfinishedShreds() throws -> Int {
-        guard let keys else { return 0 }
+    func finishUnfinishedShreds() throws -> Int {
+        guard let keys = keyStore else { return 0 }
         let unfinished = try vaulting { try catalog.unfinishedShreds() }
         for request in unfinished { _ = try finishShred(request, keys: keys) }
         return unfinished.count

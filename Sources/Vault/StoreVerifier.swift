@@ -48,10 +48,7 @@ public struct GCReport: Sendable {
 }
 
 extension Vault {
-    /// Checks every record's blob. With keys, each blob is decrypted and authenticated, like
-    /// `restic check --read-data`; without (`useKeys: false`, for someone who holds no keys),
-    /// its size, header binding and ciphertext BLAKE2b are checked.
-    public func verify(by caller: Caller, useKeys: Bool, progress: ((Int, Int) -> Void)? = nil) throws -> StoreReport {
+    func verify(by caller: Caller, useKeys: Bool, progress: ((Int, Int) -> Void)? = nil) throws -> StoreReport {
         try requireOperator(caller, .verify)
         let actor = caller.actor
         let keys = useKeys ? try requireKeys("verify with keys (use --no-keys to check without them)") : nil
@@ -149,12 +146,7 @@ extension Vault {
         guard Hex.encode(hasher.finalize()) == record.ciphertextBlake2b else { throw damaged(.ciphertextHashMismatch) }
     }
 
-    /// Removes orphan blobs (no record row, and no put event saying one was committed: what an
-    /// upload a crash cut short leaves) and leftover uploads. It takes the store lock
-    /// exclusively, so no upload is in flight while it decides what is an orphan. A blob whose
-    /// record the audit log says was stored, and whose row is gone without a shred, is evidence
-    /// whose metadata was lost: it is kept, and named.
-    public func gc(by caller: Caller) throws -> GCReport {
+    func gc(by caller: Caller) throws -> GCReport {
         try requireOperator(caller, .gc)
         let actor = caller.actor
         let lock = try StoreLock(path: layout.lockFile, exclusive: true, wait: false)

@@ -11,9 +11,7 @@ public struct IssuedToken: Sendable {
 extension Vault {
     static let tokenPrefix = "srt_"
 
-    /// Adds a user account with a fresh id and bearer token. A revoked user's name may be reused:
-    /// that makes a new account, which inherits nothing of the old one.
-    public func addUser(name: String, role: Role, schools: [String], by caller: Caller) throws -> IssuedToken {
+    func addUser(name: String, role: Role, schools: [String], by caller: Caller) throws -> IssuedToken {
         try requireOperator(caller, .userAdd)
         let actor = caller.actor
         let keys = try requireKeys("user add")
@@ -35,8 +33,7 @@ extension Vault {
         }
     }
 
-    /// Revokes a user's token; it stops working on the next request.
-    public func revokeUser(name: String, by caller: Caller) throws {
+    func revokeUser(name: String, by caller: Caller) throws {
         try requireOperator(caller, .userRevoke)
         let actor = caller.actor
         let keys = try requireKeys("user revoke")
@@ -56,15 +53,12 @@ extension Vault {
         }
     }
 
-    public func users(by caller: Caller) throws -> [UserAccount] {
+    func users(by caller: Caller) throws -> [UserAccount] {
         try requireOperator(caller, .userAdd)
         return try vaulting { try catalog.users() }
     }
 
-    /// The active user holding `token`, or nil (unknown, malformed or revoked token, or a user
-    /// row that fails the vault's signature: one written into the database by someone without
-    /// the master key). The token is looked up by its hash, so no secret is compared in the open.
-    public func authenticate(token: String) throws -> Principal? {
+    func authenticate(token: String) throws -> Principal? {
         guard token.hasPrefix(Self.tokenPrefix), token.utf8.count == Self.tokenPrefix.utf8.count + 64 else { return nil }
         guard let user = try vaulting({ try catalog.user(tokenHash: Self.tokenHash(token)) }), !user.isRevoked,
               let role = Role(rawValue: user.role),
@@ -97,7 +91,7 @@ extension Vault {
     /// a forged row blessed, nor give a real one another account's id (and its uploads).
     @discardableResult
     func upgradeUserSignatures() throws -> Int {
-        guard let keys, try vaulting({ try catalog.users() }).contains(where: { $0.signatureFormat == 1 }) else {
+        guard let keys = keyStore, try vaulting({ try catalog.users() }).contains(where: { $0.signatureFormat == 1 }) else {
             return 0
         }
         let signer = try keys.auditSigner()

@@ -7,14 +7,19 @@ import Storage
 /// composed. Every operation that touches evidence writes its audit event first, and fails
 /// closed if it cannot.
 ///
+/// Its operations come in parts (Sources/Vault/Operations): `records` (evidence), `bundles`
+/// (sharing with agencies), `lifecycle` (retention, holds, shredding), `keys`, `backups`,
+/// `audit` (the log and the store's own checks) and `users` (accounts, enrolment, sign-in).
+/// Each that acts for someone takes who is calling, a `Caller`, as a required argument.
+///
 ///     let vault = try Vault.open(at: StoreLayout(root: "strongroom-data"), master: .keyFile(nil))
-///     let session = try vault.beginPut(PutRequest(school: "S1", child: "C1", concern: "K1", kind: "minutes", filename: "minutes.pdf"), by: .operator("jo"))
+///     let session = try vault.records.beginPut(PutRequest(school: "S1", child: "C1", concern: "K1", kind: "minutes", filename: "minutes.pdf"), by: .operator("jo"))
 ///     try session.write(bytes); let record = try session.finish()
 public final class Vault: @unchecked Sendable {
     public let layout: StoreLayout
     public let vaultID: String
     public let publicKey: VaultPublicKey
-    let keys: KeyStore?
+    let keyStore: KeyStore?
     let catalog: any Catalog
     let blobs: any BlobStore
     let clock: @Sendable () -> Date
@@ -64,7 +69,7 @@ public final class Vault: @unchecked Sendable {
         self.layout = layout
         self.vaultID = vaultID
         self.publicKey = publicKey
-        self.keys = keys
+        self.keyStore = keys
         self.catalog = catalog
         self.blobs = blobs
         self.clock = clock
@@ -177,14 +182,14 @@ public final class Vault: @unchecked Sendable {
         }
     }
 
-    public var hasKeys: Bool { keys != nil }
+    public var hasKeys: Bool { keyStore != nil }
 
     func requireKeys(_ what: String) throws -> KeyStore {
-        guard let keys else { throw VaultError.needsMasterKey("\(what) needs the master key (a key file or --passphrase-stdin)") }
+        guard let keys = keyStore else { throw VaultError.needsMasterKey("\(what) needs the master key (a key file or --passphrase-stdin)") }
         return keys
     }
 
-    var signer: AuditSigner? { try? keys?.auditSigner() }
+    var signer: AuditSigner? { try? keyStore?.auditSigner() }
 
     func withSniffer<T>(_ body: (MagicSniffer) throws -> T) throws -> T {
         let sniffer = try snifferLock.withLock { idleSniffers.popLast() } ?? MagicSniffer()

@@ -116,7 +116,7 @@ func putMany(store: String, list: String, idsPath: String, threads: Int) throws 
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw BenchFailure(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        let record = try vault.put(from: fd, PutRequest(
+        let record = try vault.records.put(from: fd, PutRequest(
             school: "bench-school", child: "child-\(i % 100)", concern: "concern-\(i % 10)", kind: "minutes",
             filename: (path as NSString).lastPathComponent, declaredType: nil), by: .operator("bench:putter"))
         // Each index is written by exactly one thread.
@@ -142,7 +142,7 @@ func getMany(store: String, idsPath: String, outDir: String, threads: Int) throw
         let fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw BenchFailure(description: "cannot create \(out): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        let record = try vault.get(id: ids[i], by: .operator("bench:getter")) { chunk in
+        let record = try vault.records.get(id: ids[i], by: .operator("bench:getter")) { chunk in
             var offset = 0
             while offset < chunk.count {
                 let n = write(fd, chunk.baseAddress! + offset, chunk.count - offset)

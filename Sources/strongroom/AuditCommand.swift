@@ -43,7 +43,7 @@ struct AuditVerify: ParsableCommand {
             }
             key = parsed
         }
-        let report = try vault.verifyAudit(publicKey: key, externalCheckpoint: external, witness: witness, by: options.caller)
+        let report = try vault.audit.verifyLog(publicKey: key, externalCheckpoint: external, witness: witness, by: options.caller)
         if options.json {
             var out: [String: Any] = [
                 "intact": report.isIntact, "events": report.eventCount, "rootHash": report.rootHash,
@@ -75,7 +75,7 @@ struct AuditLog: ParsableCommand {
     @Option(help: "Only the events of this record.") var record: String?
 
     func run() throws {
-        let events = try options.openVaultWithoutKeys().auditLog(record: record, by: options.caller)
+        let events = try options.openVaultWithoutKeys().audit.log(record: record, by: options.caller)
         if options.json {
             Output.json(["events": events.map(Output.event)])
         } else {
@@ -98,7 +98,7 @@ struct AuditCheckpoint: ParsableCommand {
         let vault = try options.openVault()
         // Checked before the checkpoint is signed and audited.
         let file = try OutputFile(output, mode: 0o644, replacing: true)
-        let checkpoint = try vault.checkpoint(by: options.caller)
+        let checkpoint = try vault.audit.checkpoint(by: options.caller)
         try file.write(try checkpoint.fileBytes())
         try file.commit()
         if options.json {
@@ -147,7 +147,7 @@ struct AuditWitnessCommand: ParsableCommand {
 
     func run() throws {
         if off {
-            try options.openVault().clearWitness(by: options.caller)
+            try options.openVault().audit.clearWitness(by: options.caller)
             options.json ? Output.json(["witness": NSNull()]) : Output.line("audit witness turned off")
             return
         }
@@ -157,7 +157,7 @@ struct AuditWitnessCommand: ParsableCommand {
             return
         }
         let absolute = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
-        let (checkpoint, sameFileSystem) = try options.openVault().setWitness(path: absolute, by: options.caller)
+        let (checkpoint, sameFileSystem) = try options.openVault().audit.setWitness(path: absolute, by: options.caller)
         if options.json {
             Output.json(["witness": absolute, "treeSize": checkpoint.treeSize, "sameFileSystem": sameFileSystem])
         } else {

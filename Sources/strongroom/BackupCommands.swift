@@ -15,7 +15,7 @@ struct LedgerExport: ParsableCommand {
     @Option(name: .shortAndLong, help: "The file to write (must not exist).") var output: String
 
     func run() throws {
-        let count = try options.openVaultWithoutKeys().exportLedger(to: output, by: options.caller)
+        let count = try options.openVaultWithoutKeys().backups.exportLedger(to: output, by: options.caller)
         if options.json { Output.json(["file": output, "entries": count]) } else { Output.line("\(count) ledger entries written to \(output)") }
     }
 }
@@ -72,7 +72,7 @@ struct BackupCreate: ParsableCommand {
                 code: CLIError.refused)
         }
         let signer = try BackupSigningKey.open(at: signingKey)
-        let summary = try options.openVaultWithoutKeys().createBackup(to: to, signingKey: signer, by: options.caller)
+        let summary = try options.openVaultWithoutKeys().backups.create(to: to, signingKey: signer, by: options.caller)
         if options.json {
             try Output.encodable(summary)
         } else {
@@ -110,7 +110,7 @@ struct BackupVerify: ParsableCommand {
     func run() throws {
         let key = try readPublicKey(publicKey, what: "backup public key")
         let report = deep
-            ? try options.openVault().verifyBackupDeeply(at: directory, publicKey: key, snapshot: snapshot, by: options.caller)
+            ? try options.openVault().backups.verifyDeeply(at: directory, publicKey: key, snapshot: snapshot, by: options.caller)
             : try Vault.verifyBackup(at: directory, publicKey: key, snapshot: snapshot, store: try liveStoreForComparison(options))
         if options.json {
             try Output.encodable(report)
@@ -162,7 +162,7 @@ struct BackupPrune: ParsableCommand {
     func run() throws {
         let key = try publicKey.map { try readPublicKey($0, what: "backup public key") }
         // Each removal is recorded in the store's log, so that verify --store tells it from a deletion.
-        let summary = try options.openVaultWithoutKeys().pruneBackups(
+        let summary = try options.openVaultWithoutKeys().backups.prune(
             at: directory, keep: keep, publicKey: key, discard: discard, by: options.caller)
         if options.json {
             try Output.encodable(summary)

@@ -42,7 +42,7 @@ struct BundleCreate: ParsableCommand {
             }
         }
         let vault = try options.openVault()
-        let row = try vault.createBundle(BundleRequest(school: school, recipient: recipient, reason: reason, items: list,
+        let row = try vault.bundles.createBundle(BundleRequest(school: school, recipient: recipient, reason: reason, items: list,
                                                        children: children, concerns: concerns, leaveOut: leaveOut),
                                          by: try user.caller(in: vault))
         if options.json {
@@ -64,7 +64,7 @@ struct BundleApprove: ParsableCommand {
 
     func run() throws {
         let vault = try options.openVault()
-        let released = try vault.approveBundle(
+        let released = try vault.bundles.approveBundle(
             id: id, link: LinkTerms(expiresInDays: expiresDays, maxDownloads: maxDownloads), by: try user.caller(in: vault))
         var fields: [String: Any] = [
             "id": released.bundle.id, "state": released.bundle.state.rawValue, "downloadUrl": released.downloadPath,
@@ -92,7 +92,7 @@ struct BundleExport: ParsableCommand {
 
     func run() throws {
         let vault = try options.openVault()
-        let row = try vault.exportBundle(id: id, to: output, by: try user.caller(in: vault))
+        let row = try vault.bundles.exportBundle(id: id, to: output, by: try user.caller(in: vault))
         if options.json {
             Output.json(["id": row.id, "file": output, "sha256": row.archiveSHA256 ?? ""])
         } else {
@@ -109,7 +109,7 @@ struct BundleList: ParsableCommand {
 
     func run() throws {
         let vault = try options.openVault()
-        let rows = try vault.bundles(school: school, by: try user.caller(in: vault))
+        let rows = try vault.bundles.list(school: school, by: try user.caller(in: vault))
         if options.json {
             Output.json(rows.map { ["id": $0.id, "state": $0.state.rawValue, "recipient": $0.recipient, "reason": $0.reason,
                                     "createdBy": $0.createdBy, "approvedBy": $0.approvedBy ?? NSNull(),
@@ -128,7 +128,7 @@ struct BundleRevoke: ParsableCommand {
 
     func run() throws {
         let vault = try options.openVault()
-        try vault.revokeBundleLink(id: id, by: try user.caller(in: vault))
+        try vault.bundles.revokeBundleLink(id: id, by: try user.caller(in: vault))
         if options.json { Output.json(["id": id, "revoked": true]) } else { Output.line("revoked the link of \(id)") }
     }
 }

@@ -22,7 +22,7 @@ struct GetCommand: ParsableCommand {
         do {
             var sent: Int64 = 0
             let showProgress = output != nil
-            let record = try vault.get(id: id, by: options.caller) { chunk in
+            let record = try vault.records.get(id: id, by: options.caller) { chunk in
                 sent += Int64(chunk.count)
                 if showProgress && sent & 0x3f_ffff < Int64(chunk.count) { Output.progress("read \(sent >> 20) MiB") }
                 if let target { try target.write(chunk) } else { try Self.writeToStandardOutput(chunk) }
@@ -60,7 +60,7 @@ struct ShowCommand: ParsableCommand {
     @Argument(help: "The record id.") var id: String
 
     func run() throws {
-        let record = try options.openVault().show(id: id, by: options.caller)
+        let record = try options.openVault().records.show(id: id, by: options.caller)
         if options.json {
             Output.json(Output.record(record))
         } else {
@@ -81,7 +81,7 @@ struct ListCommand: ParsableCommand {
 
     func run() throws {
         let vault = try options.openVault()
-        let records = try vault.list(RecordFilter(school: school, child: child, concern: concern), by: options.caller)
+        let records = try vault.records.list(RecordFilter(school: school, child: child, concern: concern), by: options.caller)
         if options.json {
             Output.json(["records": records.map(Output.record)])
         } else {

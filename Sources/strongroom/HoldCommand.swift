@@ -30,7 +30,7 @@ struct HoldPlace: ParsableCommand {
         let caller = try user.caller(in: vault)
         let (scope, target): (Hold.Scope, String) =
             record.map { (.record, $0) } ?? child.map { (.child, $0) } ?? (.concern, concern!)
-        let hold = try vault.placeHold(school: school, scope: scope, target: target, reason: reason, by: caller)
+        let hold = try vault.lifecycle.placeHold(school: school, scope: scope, target: target, reason: reason, by: caller)
         if options.json { Output.json(Output.hold(hold)) } else { Output.line(hold.id) }
     }
 }
@@ -46,7 +46,7 @@ struct HoldRelease: ParsableCommand {
 
     func run() throws {
         let vault = try options.openVault()
-        let hold = try vault.requestHoldRelease(id: id, reason: reason, by: try user.caller(in: vault))
+        let hold = try vault.lifecycle.requestHoldRelease(id: id, reason: reason, by: try user.caller(in: vault))
         if options.json {
             Output.json(Output.hold(hold))
         } else {
@@ -64,7 +64,7 @@ struct HoldApproveRelease: ParsableCommand {
 
     func run() throws {
         let vault = try options.openVault()
-        let hold = try vault.approveHoldRelease(id: id, by: try user.caller(in: vault))
+        let hold = try vault.lifecycle.approveHoldRelease(id: id, by: try user.caller(in: vault))
         if options.json { Output.json(Output.hold(hold)) } else { Output.line("released \(hold.id)") }
     }
 }
@@ -77,7 +77,7 @@ struct HoldList: ParsableCommand {
 
     func run() throws {
         let vault = try options.openVault()
-        let holds = try vault.holds(school: school, by: try user.caller(in: vault))
+        let holds = try vault.lifecycle.holds(school: school, by: try user.caller(in: vault))
         if options.json {
             Output.json(holds.map(Output.hold))
         } else {

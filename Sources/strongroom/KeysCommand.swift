@@ -17,7 +17,7 @@ struct KeysBackup: ParsableCommand {
     @Option(help: "The folder to back up into (kept apart from data backups, for at most the 35-day window).") var to: String
 
     func run() throws {
-        let backup = try options.openVaultWithoutKeys().backupKeyStore(to: to, by: options.caller)
+        let backup = try options.openVaultWithoutKeys().backups.backupKeyStore(to: to, by: options.caller)
         if options.json {
             Output.json(["folder": backup.folder, "files": backup.files, "ledgerEntries": backup.ledgerEntries])
         } else {
@@ -32,7 +32,7 @@ struct KeysStatus: ParsableCommand {
 
     func run() throws {
         let vault = try options.openVault()
-        let status = try vault.keyStatus(by: options.caller)
+        let status = try vault.keys.status(by: options.caller)
         if options.json {
             var out: [String: Any] = ["keks": status.map { s -> [String: Any] in
                 var row: [String: Any] = [
@@ -67,7 +67,7 @@ struct KeysRotate: ParsableCommand {
 
     func run() throws {
         let vault = try options.openVault()
-        let report = try vault.rotateKEKs(by: options.caller, batchSize: max(1, batchSize)) { Output.progress("re-wrapped \($0) data keys") }
+        let report = try vault.keys.rotateKEKs(by: options.caller, batchSize: max(1, batchSize)) { Output.progress("re-wrapped \($0) data keys") }
         Output.endProgress()
         if options.json {
             Output.json(["resumed": report.resumed, "retired": report.retired, "rewrapped": report.rewrapped, "skipped": report.skipped])
@@ -88,7 +88,7 @@ struct KeysDestroyRetired: ParsableCommand {
 
     func run() throws {
         let vault = try options.openVault()
-        let destroyed = try vault.destroyRetiredKEKs(olderThanDays: olderThan, by: options.caller)
+        let destroyed = try vault.keys.destroyRetiredKEKs(olderThanDays: olderThan, by: options.caller)
         if options.json { Output.json(["destroyed": destroyed]) } else { Output.line("\(destroyed.count) KEKs destroyed") }
     }
 }
@@ -115,7 +115,7 @@ struct KeysRotateMaster: ParsableCommand {
         } else {
             target = .passphrase(try PassphraseMasterKey.readPassphrase(from: 0), cost: .moderate)
         }
-        try vault.rotateMasterKey(to: target, by: options.caller)
+        try vault.keys.rotateMasterKey(to: target, by: options.caller)
         if options.json {
             Output.json(["masterKey": newMasterKey.map { ["kind": "key-file", "path": $0] } ?? ["kind": "passphrase"]])
         } else if let newMasterKey {

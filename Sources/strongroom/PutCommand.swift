@@ -40,7 +40,7 @@ struct PutCommand: ParsableCommand {
         request.derivedFrom = derivedFrom
         let record: EvidenceRecordSummary
         do {
-            let r = try vault.put(from: fd, request, by: options.caller) { Output.progress("stored \($0 >> 20) MiB") }
+            let r = try vault.records.put(from: fd, request, by: options.caller) { Output.progress("stored \($0 >> 20) MiB") }
             Output.endProgress()
             record = EvidenceRecordSummary(id: r.id, sniffedType: r.sniffedType, size: r.size, sha256: r.sha256)
         } catch let error as VaultError {

@@ -21,7 +21,7 @@ struct RecipientAdd: ParsableCommand {
     @Option(help: "How to reach the agency (for the people sharing).") var contact: String = ""
 
     func run() throws {
-        let recipient = try options.openVault().addRecipient(
+        let recipient = try options.openVault().bundles.addRecipient(
             Vault.NewRecipient(school: school, name: name, contact: contact, ageRecipient: ageRecipient, passphrase: passphrase),
             by: options.caller)
         if options.json {
@@ -39,7 +39,7 @@ struct RecipientList: ParsableCommand {
     @Option(help: "The school.") var school: String
 
     func run() throws {
-        let list = try options.openVault().recipients(school: school, by: options.caller)
+        let list = try options.openVault().bundles.recipients(school: school, by: options.caller)
         if options.json {
             Output.json(list.map { ["name": $0.name, "contact": $0.contact, "ageRecipient": $0.ageRecipient ?? NSNull(), "passphrase": $0.usesPassphrase] as [String: Any] })
         } else {

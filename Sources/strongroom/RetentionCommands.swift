@@ -20,7 +20,7 @@ struct ChildSetDOB: ParsableCommand {
 
     func run() throws {
         let vault = try options.openVault()
-        let count = try vault.setDateOfBirth(child: child, dob: date, school: school, by: options.caller)
+        let count = try vault.lifecycle.setDateOfBirth(child: child, dob: date, school: school, by: options.caller)
         if options.json {
             Output.json(["child": child, "dob": date, "records": count])
         } else {
@@ -43,7 +43,7 @@ struct RetentionDueCommand: ParsableCommand {
 
     func run() throws {
         let vault = try options.openVault()
-        let due = try vault.retentionDue(asOf: asOf, school: school, by: options.caller)
+        let due = try vault.lifecycle.retentionDue(asOf: asOf, school: school, by: options.caller)
         if options.json {
             // Codable, not JSONSerialization: a due list can hold tens of thousands of records.
             try Output.encodable(DueListJSON(asOf: asOf ?? CivilDate(Date()).text, schools: due.map(DueListJSON.School.init)))

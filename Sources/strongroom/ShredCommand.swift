@@ -28,7 +28,7 @@ struct ShredRequestCommand: ParsableCommand {
             ids += text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
         let vault = try options.openVault()
-        let request = try vault.requestShred(school: school, records: ids, reason: reason, by: try user.caller(in: vault))
+        let request = try vault.lifecycle.requestShred(school: school, records: ids, reason: reason, by: try user.caller(in: vault))
         if options.json {
             Output.json(["id": request.id, "state": request.state.rawValue, "records": request.records.count])
         } else {
@@ -48,7 +48,7 @@ struct ShredApprove: ParsableCommand {
     func run() throws {
         let vault = try options.openVault()
         let file = try output.map { try OutputFile($0, mode: 0o600, replacing: true) }
-        let certificate = try vault.approveShred(id: id, by: try user.caller(in: vault))
+        let certificate = try vault.lifecycle.approveShred(id: id, by: try user.caller(in: vault))
         try Output.certificate(certificate, to: file)
     }
 }
@@ -63,6 +63,6 @@ struct ShredCertificateCommand: ParsableCommand {
     func run() throws {
         let vault = try options.openVault()
         let file = try output.map { try OutputFile($0, mode: 0o600, replacing: true) }
-        try Output.certificate(try vault.shredCertificate(id: id, by: try user.caller(in: vault)), to: file)
+        try Output.certificate(try vault.lifecycle.shredCertificate(id: id, by: try user.caller(in: vault)), to: file)
     }
 }

@@ -43,7 +43,7 @@ struct UserAdd: ParsableCommand {
         }
         let vault = try options.openVault()
         guard apiToken else {
-            let issued = try vault.addPerson(name: name, role: role, schools: schools, by: options.caller)
+            let issued = try vault.users.addPerson(name: name, role: role, schools: schools, by: options.caller)
             let url = link.enrolmentLink(issued.token)
             if options.json {
                 Output.json(["name": issued.user.name, "role": issued.user.role, "schools": issued.user.schools, "enrolmentUrl": url])
@@ -53,7 +53,7 @@ struct UserAdd: ParsableCommand {
             }
             return
         }
-        let issued = try vault.addUser(name: name, role: role, schools: schools, by: options.caller)
+        let issued = try vault.users.addIntegration(name: name, role: role, schools: schools, by: options.caller)
         if options.json {
             Output.json(["name": issued.user.name, "id": issued.user.id, "role": issued.user.role, "schools": issued.user.schools,
                          "token": issued.token])
@@ -71,8 +71,8 @@ struct UserList: ParsableCommand {
 
     func run() throws {
         let vault = try options.openVaultWithoutKeys()
-        let users = try vault.users(by: options.caller)
-        let summaries = try vault.signInSummaries()
+        let users = try vault.users.list(by: options.caller)
+        let summaries = try vault.users.signInSummaries()
         let iso = ISO8601DateFormatter()
         if options.json {
             Output.json(users.map { u -> [String: Any] in
@@ -126,7 +126,7 @@ struct UserReset: ParsableCommand {
     @Argument(help: "The person's user name.") var name: String
 
     func run() throws {
-        let issued = try options.openVault().resetPerson(name: name, by: options.caller)
+        let issued = try options.openVault().users.resetPerson(name: name, by: options.caller)
         let url = link.enrolmentLink(issued.token)
         if options.json {
             Output.json(["name": issued.user.name, "role": issued.user.role, "schools": issued.user.schools, "enrolmentUrl": url])
@@ -143,7 +143,7 @@ struct UserRevoke: ParsableCommand {
     @Argument(help: "The user's name.") var name: String
 
     func run() throws {
-        try options.openVault().revokeUser(name: name, by: options.caller)
+        try options.openVault().users.revoke(name: name, by: options.caller)
         Output.line("revoked \(name)")
     }
 }

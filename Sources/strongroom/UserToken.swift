@@ -25,8 +25,8 @@ struct UserTokenOptions: ParsableArguments {
         } else {
             throw CLIError.Message(text: "this command acts in a user's name: pass --token-file FILE or set STRONGROOM_TOKEN", code: CLIError.config)
         }
-        guard let principal = try vault.authenticate(token: token) else {
-            try vault.recordAuthenticationFailure(request: "cli", reason: "unknown or revoked token")
+        guard let principal = try vault.users.authenticate(token: token) else {
+            try vault.audit.recordAuthenticationFailure(request: "cli", reason: "unknown or revoked token")
             throw CLIError.Message(text: "the token is unknown or revoked", code: CLIError.keyProblem)
         }
         return principal

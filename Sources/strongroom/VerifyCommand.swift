@@ -15,7 +15,7 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         let vault = noKeys ? try options.openVaultWithoutKeys() : try options.openVault()
-        let report = try vault.verify(by: options.caller, useKeys: !noKeys) { n, total in
+        let report = try vault.audit.verify(by: options.caller, useKeys: !noKeys) { n, total in
             Output.progress("verifying \(n)/\(total)")
         }
         Output.endProgress()
@@ -55,7 +55,7 @@ struct GCCommand: ParsableCommand {
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
-        let report = try options.openVaultWithoutKeys().gc(by: options.caller)
+        let report = try options.openVaultWithoutKeys().audit.gc(by: options.caller)
         if options.json {
             Output.json(["removedOrphans": report.removedOrphans, "removedLeftoverUploads": report.removedLeftovers,
                          "keptBlobsOfVanishedRows": report.keptVanished])

@@ -145,7 +145,7 @@ final class AccessMatrixTests: XCTestCase {
         // The first refusal from a source is written at once, the next counted for its
         // window's summary (written here as at shutdown).
         XCTAssertEqual(server.events.count, before + 1)
-        try server.vault.flushAnonymousRefusals(all: true)
+        try server.vault.audit.flushAnonymousRefusals(all: true)
         let new = server.events.dropFirst(before)
         XCTAssertEqual(new.map(\.outcome), ["denied", "denied"])
         XCTAssertEqual(new.map(\.action), ["authenticate", "authenticate"])
@@ -156,12 +156,12 @@ final class AccessMatrixTests: XCTestCase {
     func testRevokedTokenStopsWorkingOnTheNextRequest() async throws {
         let ok = try await server.request("GET", "/v1/attachments/\(dslUpload)/metadata", user: "jo")
         XCTAssertEqual(ok.status, 200)
-        try server.vault.revokeUser(name: "jo", by: .operator("test"))
+        try server.vault.users.revoke(name: "jo", by: .operator("test"))
         let after = try await server.request("GET", "/v1/attachments/\(dslUpload)/metadata", user: "jo")
         XCTAssertEqual(after.status, 401)
         XCTAssertEqual(server.events.last?.outcome, "denied")
         // Re-adding the name issues a new token; the old one stays dead.
-        let fresh = try server.vault.addUser(name: "jo", role: .dsl, schools: ["S1"], by: .operator("test")).token
+        let fresh = try server.vault.users.addIntegration(name: "jo", role: .dsl, schools: ["S1"], by: .operator("test")).token
         let stale = try await server.request("GET", "/v1/attachments/\(dslUpload)/metadata", user: "jo")
         XCTAssertEqual(stale.status, 401)
         let renewed = try await server.request("GET", "/v1/attachments/\(dslUpload)/metadata", token: fresh)
@@ -177,7 +177,7 @@ final class AccessMatrixTests: XCTestCase {
         try server.addUser("alice", .staff)
         let old = try await uploadID(user: "alice", school: "S1")
         do { let r = try await server.request("GET", "/v1/attachments/\(old)/metadata", user: "alice"); XCTAssertEqual(r.status, 200) }
-        try server.vault.revokeUser(name: "alice", by: .operator("test"))
+        try server.vault.users.revoke(name: "alice", by: .operator("test"))
         try server.addUser("alice", .staff)
         let metadata = try await server.request("GET", "/v1/attachments/\(old)/metadata", user: "alice")
         XCTAssertEqual(metadata.status, 404, metadata.text)
@@ -229,7 +229,7 @@ final class AccessMatrixTests: XCTestCase {
         let renamed = try await server.request("GET", "/v1/attachments/\(dslUpload)", user: "jo")
         XCTAssertEqual(renamed.status, 401)
         // Another account's id (and with it that account's uploads) cannot be written into a row.
-        let deeAccount = try XCTUnwrap(try server.vault.authenticate(token: server.tokens["dee"]!)).account
+        let deeAccount = try XCTUnwrap(try server.vault.users.authenticate(token: server.tokens["dee"]!)).account
         try await db.write { db in
             try db.execute(sql: "UPDATE users SET revoked_at_ms = 1 WHERE name = 'dee'")
             try db.execute(sql: "UPDATE users SET id = 'ffffffffffffffff' WHERE name = 'dee'")

@@ -56,7 +56,7 @@ final class AnonymousRefusalAuditTests: XCTestCase {
 
         // The window ends; its summary counts the rest.
         clock.advance(seconds: 61)
-        try server.vault.flushAnonymousRefusals()
+        try server.vault.audit.flushAnonymousRefusals()
         let written = Array(server.events.dropFirst(before))
         XCTAssertEqual(written.count, 2)
         let summary = try XCTUnwrap(written.last?.reason)
@@ -67,12 +67,12 @@ final class AnonymousRefusalAuditTests: XCTestCase {
         XCTAssertFalse(written.contains { ($0.reason ?? "").contains("AAAA") || ($0.reason ?? "").contains("srt_") })
 
         // Nothing more is due; a new window starts with an event at once again.
-        try server.vault.flushAnonymousRefusals()
+        try server.vault.audit.flushAnonymousRefusals()
         XCTAssertEqual(server.events.count, before + 2)
         let again = try await server.request("GET", "/v1/attachments/x")
         XCTAssertEqual(again.status, 401)
         XCTAssertEqual(server.events.count, before + 3)
-        XCTAssertTrue(try server.vault.verifyAudit(by: .operator("test")).isIntact)
+        XCTAssertTrue(try server.vault.audit.verifyLog(by: .operator("test")).isIntact)
     }
 
     func testASingleRefusalIsAuditedAtOnceWithTheRouteTemplateAndSource() async throws {
@@ -85,7 +85,7 @@ final class AnonymousRefusalAuditTests: XCTestCase {
         XCTAssertEqual(event.outcome, "denied")
         XCTAssertEqual(event.reason, "from 127.0.0.1: GET /v1/attachments/{id}/metadata: unknown or revoked token")
         clock.advance(seconds: 61)
-        try server.vault.flushAnonymousRefusals()
+        try server.vault.audit.flushAnonymousRefusals()
         XCTAssertEqual(server.events.count, before + 1, "a window with only its first refusal needs no summary")
     }
 
@@ -107,7 +107,7 @@ final class AnonymousRefusalAuditTests: XCTestCase {
         XCTAssertEqual(atOnce.map(\.action), ["bundle-download", "bundle-receipt"])
         XCTAssertEqual(atOnce.map(\.reason), ["from 127.0.0.1: unknown link", "from 127.0.0.1: unknown link"])
         clock.advance(seconds: 61)
-        try server.vault.flushAnonymousRefusals()
+        try server.vault.audit.flushAnonymousRefusals()
         let written = Array(server.events.dropFirst(before))
         XCTAssertEqual(written.count, 4)
         let downloads = written.filter { $0.action == "bundle-download" }, receipts = written.filter { $0.action == "bundle-receipt" }

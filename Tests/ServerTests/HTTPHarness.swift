@@ -79,7 +79,7 @@ final class ServerFixture: @unchecked Sendable {
 
     @discardableResult
     func addUser(_ name: String, _ role: Role, schools: [String] = ["S1"]) throws -> String {
-        let token = try vault.addUser(name: name, role: role, schools: schools, by: .operator("test")).token
+        let token = try vault.users.addIntegration(name: name, role: role, schools: schools, by: .operator("test")).token
         tokens[name] = token
         return token
     }

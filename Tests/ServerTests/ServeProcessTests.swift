@@ -125,10 +125,10 @@ final class ServeProcessTests: XCTestCase {
         let vault = try Vault.open(at: StoreLayout(root: store), master: .keyFile(nil))
         let stored = Set(try vault.catalog.records(matching: RecordFilter()).map(\.id))
         XCTAssertTrue(Set(acknowledged).isSubset(of: stored), "an acknowledged upload was lost")
-        let report = try vault.verify(by: .operator("test"), useKeys: true)
+        let report = try vault.audit.verify(by: .operator("test"), useKeys: true)
         XCTAssertEqual(report.intact, stored.count)
         XCTAssertTrue(report.leftovers.isEmpty && report.orphans.isEmpty && report.damaged.isEmpty)
-        XCTAssertTrue(try vault.verifyAudit(by: .operator("test")).isIntact)
+        XCTAssertTrue(try vault.audit.verifyLog(by: .operator("test")).isIntact)
     }
 
     func tool(_ name: String) -> String? {

@@ -105,7 +105,7 @@ final class UploadDownloadTests: XCTestCase {
         for _ in 0..<50 where !server.blobFiles.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
         XCTAssertEqual(server.records.count, 0)
         XCTAssertEqual(server.blobFiles, [], "a half upload must leave no file")
-        let report = try server.vault.verify(by: .operator("test"), useKeys: true)
+        let report = try server.vault.audit.verify(by: .operator("test"), useKeys: true)
         XCTAssertTrue(report.orphans.isEmpty && report.leftovers.isEmpty)
         try await server.stop()
     }
@@ -122,9 +122,9 @@ final class UploadDownloadTests: XCTestCase {
         }
         XCTAssertEqual(statuses.filter { $0 == 201 }.count, 100, "\(statuses)")
         XCTAssertEqual(server.records.count, 100)
-        let report = try server.vault.verify(by: .operator("test"), useKeys: true)
+        let report = try server.vault.audit.verify(by: .operator("test"), useKeys: true)
         XCTAssertEqual(report.intact, 100)
-        let audit = try server.vault.verifyAudit(by: .operator("test"))
+        let audit = try server.vault.audit.verifyLog(by: .operator("test"))
         XCTAssertTrue(audit.isIntact, "\(audit.problems)")
         try await server.stop()
     }

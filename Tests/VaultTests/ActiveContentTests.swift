@@ -58,7 +58,7 @@ final class ActiveContentTests: XCTestCase {
                 XCTAssertFalse("\(error)".contains("alert"), "nor the content")
             }
         }
-        XCTAssertEqual(try f.vault.list(RecordFilter(), by: .operator("t")), [])
+        XCTAssertEqual(try f.vault.records.list(RecordFilter(), by: .operator("t")), [])
         XCTAssertEqual(try FileBlobStore(root: f.layout.blobs).storedRecordIDs(), [])
         let refusals = try f.events.filter { $0.action == "put" && $0.outcome == "refused" }
         XCTAssertEqual(refusals.count, cases.count)

@@ -78,15 +78,15 @@ final class AnonymousRefusalTests: XCTestCase {
         let f = try VaultFixture(options: options)
         f.vault.close()
         f.vault = try f.reopen(options: options)  // opened with the short busy timeout
-        for _ in 0..<4 { try f.vault.recordAnonymousRefusal(.noToken, request: "GET /v1/x", from: "192.0.2.1") }
+        for _ in 0..<4 { try f.vault.audit.recordAnonymousRefusal(.noToken, request: "GET /v1/x", from: "192.0.2.1") }
         clock.advance(seconds: 61)
         let holder = try DatabaseQueue(path: f.layout.metadata)
         try holder.inDatabase { db in
             try db.execute(sql: "BEGIN EXCLUSIVE")
             defer { try? db.execute(sql: "ROLLBACK") }
-            XCTAssertThrowsError(try f.vault.flushAnonymousRefusals(), "another process holds the write lock")
+            XCTAssertThrowsError(try f.vault.audit.flushAnonymousRefusals(), "another process holds the write lock")
         }
-        try f.vault.flushAnonymousRefusals()
+        try f.vault.audit.flushAnonymousRefusals()
         let events = try f.vault.catalog.events(record: nil).filter { $0.action == "authenticate" }
         XCTAssertEqual(events.count, 2)
         XCTAssertTrue(events.last?.reason?.hasPrefix("from 192.0.2.1: 3 more requests without a valid token since 2026-") ?? false,

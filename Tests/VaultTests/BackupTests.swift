@@ -37,13 +37,13 @@ final class BackupTests: XCTestCase {
     func takeBackup(signer: AuditSigner? = nil) throws -> Vault.BackupSummary {
         let keyless = try Vault.open(at: f.layout, master: nil)
         defer { keyless.close() }
-        return try keyless.createBackup(to: backup, signingKey: signer ?? self.signer, by: .operator("backup:op"))
+        return try keyless.backups.create(to: backup, signingKey: signer ?? self.signer, by: .operator("backup:op"))
     }
 
     func shred(_ records: [EvidenceRecord]) throws {
         for (school, group) in Dictionary(grouping: records, by: \.school) {
-            let request = try f.vault.requestShred(school: school, records: group.map(\.id), reason: "lawful erasure", by: .integration(dpo))
-            _ = try f.vault.approveShred(id: request.id, by: .integration(dsl))
+            let request = try f.vault.lifecycle.requestShred(school: school, records: group.map(\.id), reason: "lawful erasure", by: .integration(dpo))
+            _ = try f.vault.lifecycle.approveShred(id: request.id, by: .integration(dsl))
         }
     }
 
@@ -54,9 +54,9 @@ final class BackupTests: XCTestCase {
 
     /// A key store backup and a ledger export from the live store, taken now.
     func keysAndLedger() throws -> (keys: String, ledger: String) {
-        let keys = try f.vault.backupKeyStore(to: f.root + "/keybackups", by: .operator("backup:op"))
+        let keys = try f.vault.backups.backupKeyStore(to: f.root + "/keybackups", by: .operator("backup:op"))
         let ledger = f.root + "/ledger-\(UUID().uuidString).jsonl"
-        _ = try f.vault.exportLedger(to: ledger, by: .operator("backup:op"))
+        _ = try f.vault.backups.exportLedger(to: ledger, by: .operator("backup:op"))
         return (keys.folder, ledger)
     }
 
@@ -71,7 +71,7 @@ final class BackupTests: XCTestCase {
         for n in 0..<1000 { before.append(try put(n, school: n % 2 == 0 ? "S1" : "S2", child: "C\(n % 40)")) }
         // One child whose records have a period KEK of their own: all shredded after the backup,
         // so that KEK is destroyed and even the backup's wrapped keys can never be opened again.
-        _ = try f.vault.setDateOfBirth(child: "CX", dob: "2015-03-04", school: "S1", by: .operator("test"))
+        _ = try f.vault.lifecycle.setDateOfBirth(child: "CX", dob: "2015-03-04", school: "S1", by: .operator("test"))
         let alone = try (0..<5).map { try put(2000 + $0, school: "S1", child: "CX") }
         let snapshot = try takeBackup()
         XCTAssertEqual(snapshot.records, 1005)
@@ -83,7 +83,7 @@ final class BackupTests: XCTestCase {
         try shred(shreddedFromBackup + shreddedAfter)
         XCTAssertEqual(shreddedFromBackup.count + shreddedAfter.count, 50)
         let aloneKEK = alone[0].kekID
-        XCTAssertEqual(try f.vault.keyStatus(by: .operator("test")).first(where: { $0.info.id == aloneKEK })?.info.state, .destroyed)
+        XCTAssertEqual(try f.vault.keys.status(by: .operator("test")).first(where: { $0.info.id == aloneKEK })?.info.state, .destroyed)
 
         let (keys, ledger) = try keysAndLedger()
         let target = f.root + "/restored"
@@ -112,18 +112,18 @@ final class BackupTests: XCTestCase {
         // from every key store, so those five can never be unwrapped from any copy.
         let keyStore = try KeyStore.open(directory: restoredLayout.keys, master: MasterKeyFile.open(at: f.layout.defaultMasterKey))
         XCTAssertThrowsError(try keyStore.kek(id: aloneKEK)) { XCTAssertEqual($0 as? KeyManagementError, .kekDestroyed(aloneKEK)) }
-        let deep = try f.vault.verifyBackupDeeply(at: backup, publicKey: signer.publicKey, by: .operator("dpo:deep"))
+        let deep = try f.vault.backups.verifyDeeply(at: backup, publicKey: signer.publicKey, by: .operator("dpo:deep"))
         XCTAssertTrue(deep.isIntact, "\(deep.problems)")
         XCTAssertEqual(Set(deep.shreddedSince), Set(shreddedFromBackup.map(\.id)), "no key opens a record shredded since the backup")
         XCTAssertEqual(deep.recordsAuthenticated, 1005 - 25)
 
         // The audit log verifies, holds the backup's prefix, and says what the restore did.
-        let audit = try restored.verifyAudit(by: .operator("test"))
+        let audit = try restored.audit.verifyLog(by: .operator("test"))
         XCTAssertTrue(audit.isIntact, "\(audit.problems)")
-        let events = try restored.auditLog(record: nil, by: .operator("test:reader"))
+        let events = try restored.audit.log(record: nil, by: .operator("test:reader"))
         XCTAssertEqual(events.filter { $0.action == "restore" }.count, 1)
         XCTAssertEqual(Set(events.filter { $0.action == "shred-replay" }.compactMap(\.record)), Set(shreddedFromBackup.map(\.id)))
-        let report = try restored.verify(by: .operator("test"), useKeys: true)
+        let report = try restored.audit.verify(by: .operator("test"), useKeys: true)
         XCTAssertTrue(report.isIntact)
         XCTAssertEqual(report.intact, 1005 - 25)
         // The restored store takes new evidence.
@@ -144,7 +144,7 @@ final class BackupTests: XCTestCase {
                 while !stop.isSet {
                     let bytes = Array("Minutes of meeting \(client)-\(n): actions agreed.\n".utf8)
                     let record = try? bytes.withUnsafeBytes { raw in
-                        let session = try vault.beginPut(PutRequest(
+                        let session = try vault.records.beginPut(PutRequest(
                             school: "S1", child: "C\(client)", concern: "K1", kind: "minutes", filename: "minutes.txt"), by: .operator("dsl:jo"))
                         try session.write(raw)
                         return try session.finish()
@@ -163,7 +163,7 @@ final class BackupTests: XCTestCase {
         let inBackup = Set(facts.records.map(\.id))
         XCTAssertTrue(beforeStart.isSubset(of: inBackup), "\(beforeStart.subtracting(inBackup).count) acknowledged uploads are missing")
         XCTAssertGreaterThan(acknowledged.count, beforeStart.count, "uploads went on during the backup")
-        let deep = try f.vault.verifyBackupDeeply(at: backup, publicKey: signer.publicKey, by: .operator("dpo:deep"))
+        let deep = try f.vault.backups.verifyDeeply(at: backup, publicKey: signer.publicKey, by: .operator("dpo:deep"))
         XCTAssertTrue(deep.isIntact, "\(deep.problems)")
         XCTAssertEqual(deep.recordsAuthenticated, inBackup.count)
     }
@@ -203,14 +203,14 @@ final class BackupTests: XCTestCase {
         let kept = try put(2)
         try takeBackup()
         try takeBackup()
-        let summary = try f.vault.pruneBackups(at: backup, keep: 2, by: .operator("backup:op"))
+        let summary = try f.vault.backups.prune(at: backup, keep: 2, by: .operator("backup:op"))
         XCTAssertEqual(summary.removed.count, 1)
         XCTAssertEqual(summary.blobsRemoved, 1, "the shredded record's blob is in no kept snapshot")
         XCTAssertFalse(FileManager.default.fileExists(atPath: backup + "/" + BackupFile.blobPath(old.id)))
         XCTAssertTrue(FileManager.default.fileExists(atPath: backup + "/" + BackupFile.blobPath(kept.id)))
         XCTAssertEqual(try Vault.listBackups(at: backup).map(\.snapshot), summary.kept)
         XCTAssertTrue(try Vault.verifyBackup(at: backup, publicKey: signer.publicKey).isIntact)
-        XCTAssertThrowsError(try f.vault.pruneBackups(at: backup, keep: 0, by: .operator("backup:op")))
+        XCTAssertThrowsError(try f.vault.backups.prune(at: backup, keep: 0, by: .operator("backup:op")))
     }
 
     // MARK: the folder against the store's audit log
@@ -271,7 +271,7 @@ final class BackupTests: XCTestCase {
         XCTAssertTrue(takenAt.hasPrefix(newest.prefix(4) + "-"), takenAt)
 
         // The deep check compares too (it has the store at hand).
-        XCTAssertEqual(try f.vault.verifyBackupDeeply(at: backup, publicKey: signer.publicKey, by: .operator("dpo:deep")).missingSnapshots.map(\.snapshot), [newest])
+        XCTAssertEqual(try f.vault.backups.verifyDeeply(at: backup, publicKey: signer.publicKey, by: .operator("dpo:deep")).missingSnapshots.map(\.snapshot), [newest])
 
         let target = f.root + "/r1"
         XCTAssertThrowsError(try Vault.restore(restoreRequest(to: target, ledger: ledger, store: store))) {
@@ -287,13 +287,13 @@ final class BackupTests: XCTestCase {
         try takeBackup()
         let third = try takeBackup().snapshot
         let fourth = try takeBackup().snapshot
-        let pruned = try f.vault.pruneBackups(at: backup, keep: 2, by: .operator("backup:op"))
+        let pruned = try f.vault.backups.prune(at: backup, keep: 2, by: .operator("backup:op"))
         XCTAssertEqual(pruned.kept, [third, fourth])
         let store = try liveStore()
         defer { store.close() }
         XCTAssertTrue(try Vault.verifyBackup(at: backup, publicKey: signer.publicKey, store: store).isIntact)
         // --discard is a removal the log records as well.
-        XCTAssertEqual(try f.vault.pruneBackups(at: backup, keep: 2, discard: [third], by: .operator("backup:op")).removed, [third])
+        XCTAssertEqual(try f.vault.backups.prune(at: backup, keep: 2, discard: [third], by: .operator("backup:op")).removed, [third])
         let report = try Vault.verifyBackup(at: backup, publicKey: signer.publicKey, store: store)
         XCTAssertTrue(report.isIntact, "\(report.problems)")
         let (_, ledger) = try keysAndLedger()
@@ -330,8 +330,8 @@ final class BackupTests: XCTestCase {
         let keyless = try Vault.open(at: f.layout, master: nil)
         defer { keyless.close() }
         let offsite = f.root + "/offsite"
-        _ = try keyless.createBackup(to: offsite, signingKey: signer, by: .operator("backup:op"))
-        _ = try keyless.createBackup(to: offsite, signingKey: signer, by: .operator("backup:op"))
+        _ = try keyless.backups.create(to: offsite, signingKey: signer, by: .operator("backup:op"))
+        _ = try keyless.backups.create(to: offsite, signingKey: signer, by: .operator("backup:op"))
         let store = try liveStore()
         defer { store.close() }
         XCTAssertTrue(try Vault.verifyBackup(at: backup, publicKey: signer.publicKey, store: store).isIntact)
@@ -343,7 +343,7 @@ final class BackupTests: XCTestCase {
         XCTAssertThrowsError(try Vault.verifyBackup(at: backup, publicKey: signer.publicKey, store: other.vault)) {
             XCTAssertTrue("\($0)".contains("the store given is vault"), "\($0)")
         }
-        XCTAssertThrowsError(try other.vault.pruneBackups(at: backup, keep: 1, by: .operator("backup:op"))) {
+        XCTAssertThrowsError(try other.vault.backups.prune(at: backup, keep: 1, by: .operator("backup:op"))) {
             XCTAssertTrue("\($0)".contains("not of this store"), "\($0)")
         }
     }
@@ -522,7 +522,7 @@ final class BackupTests: XCTestCase {
         let gone = records[1]
         Vault.afterBackupSnapshot = { try? self.shred([gone]) }
         defer { Vault.afterBackupSnapshot = nil }
-        let taken = try keyless.createBackup(to: backup, signingKey: signer, by: .operator("backup:op"))
+        let taken = try keyless.backups.create(to: backup, signingKey: signer, by: .operator("backup:op"))
         Vault.afterBackupSnapshot = nil
         XCTAssertEqual(taken.omitted, [.init(record: gone.id, reason: "shredded after the snapshot was taken")])
         XCTAssertTrue(taken.storeProblems.isEmpty)
@@ -543,7 +543,7 @@ final class BackupTests: XCTestCase {
         let holder = try DatabaseQueue(path: f.layout.metadata)
         try holder.inDatabase { db in
             try db.execute(sql: "BEGIN EXCLUSIVE")
-            XCTAssertThrowsError(try keyless.createBackup(to: backup, signingKey: signer, by: .operator("backup:op"))) { error in
+            XCTAssertThrowsError(try keyless.backups.create(to: backup, signingKey: signer, by: .operator("backup:op"))) { error in
                 guard case VaultError.storage(.auditUnavailable) = error else { return XCTFail("\(error)") }
             }
             try db.execute(sql: "ROLLBACK")
@@ -569,7 +569,7 @@ final class BackupTests: XCTestCase {
         // They do not touch the snapshot: the restore goes ahead and names them.
         let restored = try restore(to: f.root + "/r0", keys: keys, ledger: ledger)
         XCTAssertTrue(restored.warnings.contains { $0.contains(stray.dropFirst(backup.count + 1)) }, "\(restored.warnings)")
-        _ = try f.vault.pruneBackups(at: backup, keep: 1, publicKey: signer.publicKey, by: .operator("backup:op"))
+        _ = try f.vault.backups.prune(at: backup, keep: 1, publicKey: signer.publicKey, by: .operator("backup:op"))
         XCTAssertTrue(try Vault.verifyBackup(at: backup, publicKey: signer.publicKey).isIntact)
         XCTAssertEqual(try restore(to: f.root + "/r", keys: keys, ledger: ledger).warnings, [])
         XCTAssertEqual(try f.get(record.id, from: try openRestored(f.root + "/r")), content(1, "S1"))
@@ -614,7 +614,7 @@ final class BackupTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
         try Data("precious".utf8).write(to: URL(fileURLWithPath: outside + "/zz" + String(repeating: "0", count: 30) + ".blob"))
         try FileManager.default.createSymbolicLink(atPath: backup + "/blobs/zz", withDestinationPath: outside)
-        XCTAssertThrowsError(try f.vault.pruneBackups(at: backup, keep: 1, by: .operator("backup:op")))
+        XCTAssertThrowsError(try f.vault.backups.prune(at: backup, keep: 1, by: .operator("backup:op")))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: outside).count, 1, "nothing behind the link was deleted")
         XCTAssertTrue(try Vault.verifyBackup(at: backup, publicKey: signer.publicKey).problems.contains { $0.kind == "extra" && $0.path == "blobs/zz" })
     }
@@ -656,7 +656,7 @@ final class BackupTests: XCTestCase {
         let keyless = try Vault.open(at: f.layout, master: nil)
         defer { keyless.close() }
         for folder in [f.layout.root, f.layout.root + "/backups", f.layout.blobs, f.root] {
-            XCTAssertThrowsError(try keyless.createBackup(to: folder, signingKey: signer, by: .operator("backup:op")), folder) {
+            XCTAssertThrowsError(try keyless.backups.create(to: folder, signingKey: signer, by: .operator("backup:op")), folder) {
                 XCTAssertTrue("\($0)".contains("overlap") || "\($0)".contains("is a Strongroom store"), "\($0)")
             }
         }
@@ -664,8 +664,8 @@ final class BackupTests: XCTestCase {
         let copy = f.root + "/copy"
         try FileManager.default.copyItem(atPath: f.layout.root, toPath: copy)
         let blobsBefore = try FileManager.default.subpathsOfDirectory(atPath: copy + "/blobs")
-        XCTAssertThrowsError(try keyless.createBackup(to: copy, signingKey: signer, by: .operator("backup:op")))
-        XCTAssertThrowsError(try f.vault.pruneBackups(at: copy, keep: 1, by: .operator("backup:op"))) { XCTAssertTrue("\($0)".contains("is a Strongroom store"), "\($0)") }
+        XCTAssertThrowsError(try keyless.backups.create(to: copy, signingKey: signer, by: .operator("backup:op")))
+        XCTAssertThrowsError(try f.vault.backups.prune(at: copy, keep: 1, by: .operator("backup:op"))) { XCTAssertTrue("\($0)".contains("is a Strongroom store"), "\($0)") }
         XCTAssertThrowsError(try Vault.verifyBackup(at: copy, publicKey: signer.publicKey))
         XCTAssertThrowsError(try Vault.listBackups(at: copy))
         XCTAssertEqual(try FileManager.default.subpathsOfDirectory(atPath: copy + "/blobs"), blobsBefore, "nothing of the store was deleted")
@@ -676,8 +676,8 @@ final class BackupTests: XCTestCase {
         let disguised = f.root + "/disguised"
         try FileManager.default.createDirectory(atPath: disguised + "/snapshots", withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: disguised + "/blobs", withDestinationPath: f.layout.blobs)
-        XCTAssertThrowsError(try keyless.createBackup(to: disguised, signingKey: signer, by: .operator("backup:op")))
-        XCTAssertThrowsError(try f.vault.pruneBackups(at: disguised, keep: 1, by: .operator("backup:op")))
+        XCTAssertThrowsError(try keyless.backups.create(to: disguised, signingKey: signer, by: .operator("backup:op")))
+        XCTAssertThrowsError(try f.vault.backups.prune(at: disguised, keep: 1, by: .operator("backup:op")))
         XCTAssertThrowsError(try Vault.verifyBackup(at: disguised, publicKey: signer.publicKey))
         XCTAssertEqual(try f.get(record.id), content(1, "S1"))
     }
@@ -688,9 +688,9 @@ final class BackupTests: XCTestCase {
         let only = try takeBackup().snapshot
         let stranger = backup + "/blobs/" + record.id.prefix(2) + "/notes.txt"
         try Data("not a blob".utf8).write(to: URL(fileURLWithPath: stranger))
-        _ = try f.vault.pruneBackups(at: backup, keep: 1, by: .operator("backup:op"))
+        _ = try f.vault.backups.prune(at: backup, keep: 1, by: .operator("backup:op"))
         XCTAssertTrue(FileManager.default.fileExists(atPath: stranger), "a file backups never write is left for verify to name")
-        XCTAssertThrowsError(try f.vault.pruneBackups(at: backup, keep: 1, discard: [only, only], by: .operator("backup:op"))) {
+        XCTAssertThrowsError(try f.vault.backups.prune(at: backup, keep: 1, discard: [only, only], by: .operator("backup:op"))) {
             XCTAssertTrue("\($0)".contains("at least one must stay"), "\($0)")
         }
         XCTAssertEqual(try Vault.listBackups(at: backup).map(\.snapshot), [only])
@@ -723,11 +723,11 @@ final class BackupTests: XCTestCase {
         XCTAssertEqual(restored.snapshot, newer)
         XCTAssertTrue(restored.warnings.contains { $0.contains(older) }, "the damaged snapshot is named: \(restored.warnings)")
         XCTAssertEqual(try f.get(second.id, from: try openRestored(f.root + "/r1")), content(2, "S1"))
-        XCTAssertThrowsError(try f.vault.pruneBackups(at: backup, keep: 1, by: .operator("backup:op"))) { XCTAssertTrue("\($0)".contains("--discard \(older)"), "\($0)") }
-        let pruned = try f.vault.pruneBackups(at: backup, keep: 1, discard: [older], by: .operator("backup:op"))
+        XCTAssertThrowsError(try f.vault.backups.prune(at: backup, keep: 1, by: .operator("backup:op"))) { XCTAssertTrue("\($0)".contains("--discard \(older)"), "\($0)") }
+        let pruned = try f.vault.backups.prune(at: backup, keep: 1, discard: [older], by: .operator("backup:op"))
         XCTAssertEqual(pruned.removed, [older])
         XCTAssertTrue(try Vault.verifyBackup(at: backup, publicKey: signer.publicKey).isIntact)
-        XCTAssertThrowsError(try f.vault.pruneBackups(at: backup, keep: 1, discard: ["no-such-snapshot"], by: .operator("backup:op")))
+        XCTAssertThrowsError(try f.vault.backups.prune(at: backup, keep: 1, discard: ["no-such-snapshot"], by: .operator("backup:op")))
 
         // The newest damaged: the default restore refuses, naming it; the older one is still there.
         try FileManager.default.removeItem(atPath: backup)
@@ -765,26 +765,26 @@ final class BackupTests: XCTestCase {
         }
         let (keys, ledger) = try keysAndLedger()
         XCTAssertThrowsError(try restore(to: f.root + "/r", keys: nil, ledger: ledger)) { XCTAssertTrue("\($0)".contains("more than one vault"), "\($0)") }
-        XCTAssertThrowsError(try f.vault.pruneBackups(at: backup, keep: 1, by: .operator("backup:op"))) { XCTAssertTrue("\($0)".contains("different vaults"), "\($0)") }
-        XCTAssertEqual(try f.vault.pruneBackups(at: backup, keep: 1, discard: [foreign.snapshot], by: .operator("backup:op")).removed, [foreign.snapshot])
+        XCTAssertThrowsError(try f.vault.backups.prune(at: backup, keep: 1, by: .operator("backup:op"))) { XCTAssertTrue("\($0)".contains("different vaults"), "\($0)") }
+        XCTAssertEqual(try f.vault.backups.prune(at: backup, keep: 1, discard: [foreign.snapshot], by: .operator("backup:op")).removed, [foreign.snapshot])
 
         let attacker = f.root + "/attacker"
         var future = Vault.Options()
         future.clock = { Date(timeIntervalSince1970: 4_070_908_800) }
         let keyless = try Vault.open(at: f.layout, master: nil, options: future)
         defer { keyless.close() }
-        let forged = try keyless.createBackup(to: attacker, signingKey: otherSigner, by: .operator("attacker"))
+        let forged = try keyless.backups.create(to: attacker, signingKey: otherSigner, by: .operator("attacker"))
         try FileManager.default.copyItem(atPath: attacker + "/snapshots/" + forged.snapshot, toPath: backup + "/snapshots/" + forged.snapshot)
         let blobs = try FileManager.default.subpathsOfDirectory(atPath: backup + "/blobs")
-        XCTAssertThrowsError(try f.vault.pruneBackups(at: backup, keep: 1, by: .operator("backup:op"))) { XCTAssertTrue("\($0)".contains("different backup keys"), "\($0)") }
-        XCTAssertThrowsError(try f.vault.pruneBackups(at: backup, keep: 1, publicKey: signer.publicKey, by: .operator("backup:op")))
+        XCTAssertThrowsError(try f.vault.backups.prune(at: backup, keep: 1, by: .operator("backup:op"))) { XCTAssertTrue("\($0)".contains("different backup keys"), "\($0)") }
+        XCTAssertThrowsError(try f.vault.backups.prune(at: backup, keep: 1, publicKey: signer.publicKey, by: .operator("backup:op")))
         XCTAssertEqual(try FileManager.default.subpathsOfDirectory(atPath: backup + "/blobs"), blobs, "no blob was deleted")
         // The operator's own key restores the real snapshot by name, with the forgery named.
         let real = try Vault.listBackups(at: backup).first { $0.signingKey == signer.publicKey.minisignBase64 }!.snapshot
         let restored = try restore(to: f.root + "/r2", keys: keys, ledger: ledger, snapshot: real)
         XCTAssertTrue(restored.warnings.contains { $0.contains(forged.snapshot) }, "\(restored.warnings)")
         XCTAssertEqual(try f.get(record.id, from: try openRestored(f.root + "/r2")), content(1, "S1"))
-        XCTAssertEqual(try f.vault.pruneBackups(at: backup, keep: 1, publicKey: signer.publicKey, discard: [forged.snapshot], by: .operator("backup:op")).removed, [forged.snapshot])
+        XCTAssertEqual(try f.vault.backups.prune(at: backup, keep: 1, publicKey: signer.publicKey, discard: [forged.snapshot], by: .operator("backup:op")).removed, [forged.snapshot])
     }
 
     /// A FIFO where a snapshot's small file belongs would hang every daily verify; it is named.
@@ -801,7 +801,7 @@ final class BackupTests: XCTestCase {
             XCTAssertTrue(report.problems.contains { $0.kind == "manifest" && $0.detail.contains("not a regular file") }, "\(name): \(report.problems)")
             XCTAssertNotNil(try Vault.listBackups(at: backup).first?.problem, name)
             XCTAssertThrowsError(try restore(to: f.root + "/r", keys: keys, ledger: ledger), name)
-            XCTAssertThrowsError(try f.vault.pruneBackups(at: backup, keep: 1, by: .operator("backup:op")), name)
+            XCTAssertThrowsError(try f.vault.backups.prune(at: backup, keep: 1, by: .operator("backup:op")), name)
             try FileManager.default.removeItem(atPath: path)
             try saved.write(to: URL(fileURLWithPath: path))
         }

@@ -28,9 +28,9 @@ final class BundleTests: XCTestCase {
         work = f.root + "/work"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         agency = try StockAge.keygen(in: work, name: "social-care")
-        _ = try f.vault.addRecipient(.init(school: "S1", name: "Children's Social Care", contact: "mash@example.gov.uk",
+        _ = try f.vault.bundles.addRecipient(.init(school: "S1", name: "Children's Social Care", contact: "mash@example.gov.uk",
                                            ageRecipient: agency.recipient, passphrase: false), by: .integration(dsl))
-        _ = try f.vault.addRecipient(.init(school: "S1", name: "Police", ageRecipient: nil, passphrase: true), by: .integration(dsl))
+        _ = try f.vault.bundles.addRecipient(.init(school: "S1", name: "Police", ageRecipient: nil, passphrase: true), by: .integration(dsl))
     }
 
     // MARK: helpers
@@ -73,7 +73,7 @@ final class BundleTests: XCTestCase {
         let bodyMap = try f.put(try VaultFixture.sampleBytes("body-map-front.png") + Array("AFTER-IEND".utf8), kind: "body-map", filename: "map.png")
         let letter = try put("tac-meeting-minutes.docx", kind: "minutes")
 
-        let draft = try f.vault.createBundle(BundleRequest(school: "S1", recipient: "Children's Social Care", reason: "Section 47 enquiry", items: [
+        let draft = try f.vault.bundles.createBundle(BundleRequest(school: "S1", recipient: "Children's Social Care", reason: "Section 47 enquiry", items: [
             .init(record: photo.id, mode: .redacted, rects: [[100, 200, 300, 150]]),
             .init(record: minutes.id, mode: .redacted, rects: [[40, 150, 500, 60, 1]]),
             .init(record: note.id, mode: .redacted, terms: ["Third-Party", "4 Elm Road"]),
@@ -83,7 +83,7 @@ final class BundleTests: XCTestCase {
         XCTAssertEqual(draft.state, .draft)
         XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: f.layout.bundles)) ?? [], [], "nothing is built before approval")
 
-        let release = try f.vault.approveBundle(id: draft.id, by: .integration(deputy))
+        let release = try f.vault.bundles.approveBundle(id: draft.id, by: .integration(deputy))
         XCTAssertEqual(release.bundle.state, .released)
         XCTAssertNil(release.passphrase)
         let folder = try open(release)
@@ -153,9 +153,9 @@ final class BundleTests: XCTestCase {
 
     func testAPassphraseRecipientGetsAPassphraseOnceAndStockAgeOpensTheBundleWithIt() throws {
         let note = try text("Disclosure written down on the day.\n")
-        let draft = try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "Police investigation",
+        let draft = try f.vault.bundles.createBundle(.init(school: "S1", recipient: "Police", reason: "Police investigation",
                                                   items: [.init(record: note.id, mode: .original)]), by: .integration(deputy))
-        let release = try f.vault.approveBundle(id: draft.id, by: .integration(dsl))
+        let release = try f.vault.bundles.approveBundle(id: draft.id, by: .integration(dsl))
         let passphrase = try XCTUnwrap(release.passphrase)
         XCTAssertEqual(passphrase.count, 29)
         let folder = try open(release, passphrase: passphrase)
@@ -172,17 +172,17 @@ final class BundleTests: XCTestCase {
 
     func testABundleCannotBeReleasedByItsCreatorAlone() throws {
         let note = try text("A note.\n")
-        let draft = try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r", items: [.init(record: note.id, mode: .asIs)]),
+        let draft = try f.vault.bundles.createBundle(.init(school: "S1", recipient: "Police", reason: "r", items: [.init(record: note.id, mode: .asIs)]),
                                              by: .integration(dsl))
-        XCTAssertThrowsError(try f.vault.approveBundle(id: draft.id, by: .integration(dsl))) {
+        XCTAssertThrowsError(try f.vault.bundles.approveBundle(id: draft.id, by: .integration(dsl))) {
             guard case VaultError.forbidden = $0 else { return XCTFail("\($0)") }
         }
         XCTAssertEqual(try events("bundle-approve").last?.outcome, "denied")
-        XCTAssertEqual(try f.vault.bundle(id: draft.id, by: .integration(dsl)).0.state, .draft)
+        XCTAssertEqual(try f.vault.bundles.bundle(id: draft.id, by: .integration(dsl)).0.state, .draft)
         XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: f.layout.bundles)) ?? [], [])
         // Released once by the second person, and not twice.
-        XCTAssertNoThrow(try f.vault.approveBundle(id: draft.id, by: .integration(deputy)))
-        XCTAssertThrowsError(try f.vault.approveBundle(id: draft.id, by: .integration(deputy))) {
+        XCTAssertNoThrow(try f.vault.bundles.approveBundle(id: draft.id, by: .integration(deputy)))
+        XCTAssertThrowsError(try f.vault.bundles.approveBundle(id: draft.id, by: .integration(deputy))) {
             guard case VaultError.conflict = $0 else { return XCTFail("\($0)") }
         }
     }
@@ -191,23 +191,23 @@ final class BundleTests: XCTestCase {
         let note = try text("A note.\n")
         let request = BundleRequest(school: "S1", recipient: "Police", reason: "r", items: [.init(record: note.id, mode: .asIs)])
         for p in [staff, dpo] {
-            XCTAssertThrowsError(try f.vault.createBundle(request, by: .integration(p))) {
+            XCTAssertThrowsError(try f.vault.bundles.createBundle(request, by: .integration(p))) {
                 guard case VaultError.forbidden = $0 else { return XCTFail("\(p.role): \($0)") }
             }
         }
-        XCTAssertThrowsError(try f.vault.createBundle(request, by: .integration(otherDSL)))
-        let draft = try f.vault.createBundle(request, by: .integration(dsl))
+        XCTAssertThrowsError(try f.vault.bundles.createBundle(request, by: .integration(otherDSL)))
+        let draft = try f.vault.bundles.createBundle(request, by: .integration(dsl))
         for p in [staff, dpo] {
-            XCTAssertThrowsError(try f.vault.approveBundle(id: draft.id, by: .integration(p))) {
+            XCTAssertThrowsError(try f.vault.bundles.approveBundle(id: draft.id, by: .integration(p))) {
                 guard case VaultError.forbidden = $0 else { return XCTFail("\(p.role): \($0)") }
             }
         }
-        XCTAssertThrowsError(try f.vault.approveBundle(id: draft.id, by: .integration(otherDSL))) {
+        XCTAssertThrowsError(try f.vault.bundles.approveBundle(id: draft.id, by: .integration(otherDSL))) {
             guard case VaultError.notFound = $0 else { return XCTFail("\($0)") }
         }
         // A record of another school cannot be slipped into a bundle.
         let foreign = try f.put(Array("Other school's note.\n".utf8), kind: "disclosure", school: "S2")
-        XCTAssertThrowsError(try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r",
+        XCTAssertThrowsError(try f.vault.bundles.createBundle(.init(school: "S1", recipient: "Police", reason: "r",
                                                             items: [.init(record: foreign.id, mode: .asIs)]), by: .integration(dsl))) {
             guard case VaultError.notFound = $0 else { return XCTFail("\($0)") }
         }
@@ -220,7 +220,7 @@ final class BundleTests: XCTestCase {
         let note = try text("A note.\n")
         func refusal(_ item: BundleItemRequest) -> String {
             do {
-                _ = try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r", items: [item]), by: .integration(dsl))
+                _ = try f.vault.bundles.createBundle(.init(school: "S1", recipient: "Police", reason: "r", items: [item]), by: .integration(dsl))
                 return "accepted"
             } catch VaultError.invalidArgument(let why) { return why } catch { return "\(error)" }
         }
@@ -236,13 +236,13 @@ final class BundleTests: XCTestCase {
 
     func testARedactionThatCannotBeDoneLeavesTheDraftAndNoFile() throws {
         let photo = try put("injury-photo-with-gps.jpg", kind: "body-map")
-        let draft = try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r",
+        let draft = try f.vault.bundles.createBundle(.init(school: "S1", recipient: "Police", reason: "r",
                                                   items: [.init(record: photo.id, mode: .redacted, rects: [[1590, 0, 50, 50]])]), by: .integration(dsl))
-        XCTAssertThrowsError(try f.vault.approveBundle(id: draft.id, by: .integration(deputy))) {
+        XCTAssertThrowsError(try f.vault.bundles.approveBundle(id: draft.id, by: .integration(deputy))) {
             guard case VaultError.invalidArgument(let why) = $0 else { return XCTFail("\($0)") }
             XCTAssertTrue(why.contains("does not lie inside"), why)
         }
-        XCTAssertEqual(try f.vault.bundle(id: draft.id, by: .integration(dsl)).0.state, .draft)
+        XCTAssertEqual(try f.vault.bundles.bundle(id: draft.id, by: .integration(dsl)).0.state, .draft)
         XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: f.layout.bundles)) ?? [], [])
         XCTAssertEqual(try events("share").count, 0)
         let failed = try XCTUnwrap(try events("bundle-approve").last)
@@ -253,9 +253,9 @@ final class BundleTests: XCTestCase {
     func testAPixelFloodImageIsRefusedAtReleaseBeforeDecoding() throws {
         let flood = pixelFloodPNG(width: 60_000, height: 60_000)
         let record = try f.put(flood, kind: "body-map", filename: "flood.png")
-        let draft = try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r", items: [.init(record: record.id, mode: .asIs)]),
+        let draft = try f.vault.bundles.createBundle(.init(school: "S1", recipient: "Police", reason: "r", items: [.init(record: record.id, mode: .asIs)]),
                                              by: .integration(dsl))
-        XCTAssertThrowsError(try f.vault.approveBundle(id: draft.id, by: .integration(deputy))) {
+        XCTAssertThrowsError(try f.vault.bundles.approveBundle(id: draft.id, by: .integration(deputy))) {
             guard case VaultError.cannotRedact(let why) = $0 else { return XCTFail("\($0)") }
             XCTAssertTrue(why.contains("60000x60000"), why)
         }
@@ -266,19 +266,19 @@ final class BundleTests: XCTestCase {
     func testALinkIsLimitedRevocableExpiresAndEveryUseIsAudited() throws {
         let note = try text("A note.\n")
         func release(max: Int? = nil) throws -> ReleasedBundle {
-            let draft = try f.vault.createBundle(.init(school: "S1", recipient: "Children's Social Care", reason: "r",
+            let draft = try f.vault.bundles.createBundle(.init(school: "S1", recipient: "Children's Social Care", reason: "r",
                                                       items: [.init(record: note.id, mode: .asIs)]), by: .integration(dsl))
-            return try f.vault.approveBundle(id: draft.id, link: LinkTerms(expiresInDays: 7, maxDownloads: max), by: .integration(deputy))
+            return try f.vault.bundles.approveBundle(id: draft.id, link: LinkTerms(expiresInDays: 7, maxDownloads: max), by: .integration(deputy))
         }
         func unusable(_ token: String, _ expected: String, line: UInt = #line) {
-            XCTAssertThrowsError(try f.vault.useBundleLink(token: token, by: .linkHolder(source: "test")), line: line) {
+            XCTAssertThrowsError(try f.vault.bundles.useBundleLink(token: token, by: .linkHolder(source: "test")), line: line) {
                 guard case VaultError.linkUnusable(let why) = $0 else { return XCTFail("\($0)", line: line) }
                 XCTAssertTrue(why.contains(expected), why, line: line)
             }
         }
         // Used up after its one download.
         let once = try release(max: 1)
-        let download = try f.vault.useBundleLink(token: once.token, by: .linkHolder(source: "test"))
+        let download = try f.vault.bundles.useBundleLink(token: once.token, by: .linkHolder(source: "test"))
         XCTAssertTrue(download.last)
         XCTAssertEqual(download.size, once.bundle.archiveSize)
         unusable(once.token, "used")
@@ -286,23 +286,23 @@ final class BundleTests: XCTestCase {
 
         // Revoked.
         let revoked = try release()
-        XCTAssertNoThrow(try f.vault.useBundleLink(token: revoked.token, by: .linkHolder(source: "test")))
-        try f.vault.revokeBundleLink(id: revoked.bundle.id, by: .integration(deputy))
+        XCTAssertNoThrow(try f.vault.bundles.useBundleLink(token: revoked.token, by: .linkHolder(source: "test")))
+        try f.vault.bundles.revokeBundleLink(id: revoked.bundle.id, by: .integration(deputy))
         unusable(revoked.token, "revoked")
 
         // Expired after seven days; a receipt is still taken.
         let expiring = try release()
         clock.advance(days: 6)
-        XCTAssertNoThrow(try f.vault.useBundleLink(token: expiring.token, by: .linkHolder(source: "test")))
+        XCTAssertNoThrow(try f.vault.bundles.useBundleLink(token: expiring.token, by: .linkHolder(source: "test")))
         clock.advance(days: 1)
         unusable(expiring.token, "expired")
-        XCTAssertNotNil(try f.vault.confirmBundleReceipt(token: expiring.receiptToken, by: .linkHolder(source: "test")).receiptAtMillis)
-        XCTAssertThrowsError(try f.vault.confirmBundleReceipt(token: expiring.token, by: .linkHolder(source: "test")), "the download token is not the receipt token")
+        XCTAssertNotNil(try f.vault.bundles.confirmBundleReceipt(token: expiring.receiptToken, by: .linkHolder(source: "test")).receiptAtMillis)
+        XCTAssertThrowsError(try f.vault.bundles.confirmBundleReceipt(token: expiring.token, by: .linkHolder(source: "test")), "the download token is not the receipt token")
 
         // Unknown and malformed tokens look alike. (Each from its own address: a second refusal
         // from one address within a minute is counted, not written at once.)
         for (n, token) in [String(repeating: "A", count: 43), "short", "../../etc/passwd"].enumerated() {
-            XCTAssertThrowsError(try f.vault.useBundleLink(token: token, by: .linkHolder(source: "192.0.2.\(n + 10)"))) {
+            XCTAssertThrowsError(try f.vault.bundles.useBundleLink(token: token, by: .linkHolder(source: "192.0.2.\(n + 10)"))) {
                 guard case VaultError.notFound = $0 else { return XCTFail("\($0)") }
             }
         }
@@ -319,14 +319,14 @@ final class BundleTests: XCTestCase {
         // The name removed after the use was granted (a sweep, another download using the link
         // up): this download has the open file and reads it whole.
         let swept = try release()
-        let granted = try f.vault.useBundleLink(token: swept.token, by: .linkHolder(source: "test"))
+        let granted = try f.vault.bundles.useBundleLink(token: swept.token, by: .linkHolder(source: "test"))
         try FileManager.default.removeItem(atPath: granted.path)
         XCTAssertEqual(Int64(try granted.file.readToEnd()?.count ?? 0), swept.bundle.archiveSize)
 
         // The file gone (a restored store, a disk cleaned by hand): the use counted as allowed is
         // followed in the log by a failure saying nothing was sent.
         let lost = try release()
-        let path = try f.vault.useBundleLink(token: lost.token, by: .linkHolder(source: "test")).path
+        let path = try f.vault.bundles.useBundleLink(token: lost.token, by: .linkHolder(source: "test")).path
         try FileManager.default.removeItem(atPath: path)
         unusable(lost.token, "no longer held")
         XCTAssertEqual(try events("bundle-download").suffix(2).map(\.outcome), ["ok", "failed"])
@@ -336,10 +336,10 @@ final class BundleTests: XCTestCase {
     func testTheChronologyShowsWhatWasSharedWithWhomWhenByWhomAndWhy() throws {
         let note = try text("A note about C1.\n")
         let other = try text("A note about C2.\n", child: "C2")
-        let draft = try f.vault.createBundle(.init(school: "S1", recipient: "Children's Social Care", reason: "Child protection conference",
+        let draft = try f.vault.bundles.createBundle(.init(school: "S1", recipient: "Children's Social Care", reason: "Child protection conference",
                                                   items: [.init(record: note.id, mode: .asIs)]), by: .integration(dsl))
-        _ = try f.vault.approveBundle(id: draft.id, by: .integration(deputy))
-        let (records, shares) = try f.vault.chronologyAndShares(child: "C1", school: "S1", limit: 100, offset: 0, by: .integration(dsl))
+        _ = try f.vault.bundles.approveBundle(id: draft.id, by: .integration(deputy))
+        let (records, shares) = try f.vault.records.chronologyAndShares(child: "C1", school: "S1", limit: 100, offset: 0, by: .integration(dsl))
         XCTAssertEqual(records.map(\.id), [note.id])
         XCTAssertEqual(shares.count, 1)
         let share = try XCTUnwrap(shares.first)
@@ -349,7 +349,7 @@ final class BundleTests: XCTestCase {
         XCTAssertEqual(share.bundle.approvedBy, deputy.actor.description)
         XCTAssertNotNil(share.bundle.releasedAtMillis)
         XCTAssertEqual(share.items.map(\.record), [note.id])
-        XCTAssertEqual(try f.vault.chronologyAndShares(child: "C2", school: "S1", limit: 100, offset: 0, by: .integration(dsl)).shares.count, 0)
+        XCTAssertEqual(try f.vault.records.chronologyAndShares(child: "C2", school: "S1", limit: 100, offset: 0, by: .integration(dsl)).shares.count, 0)
         _ = other
     }
 
@@ -357,19 +357,19 @@ final class BundleTests: XCTestCase {
         let note = try text("To be shredded.\n")
         let kept = try text("Kept.\n")
         func release(_ ids: [String]) throws -> ReleasedBundle {
-            let draft = try f.vault.createBundle(.init(school: "S1", recipient: "Children's Social Care", reason: "r",
+            let draft = try f.vault.bundles.createBundle(.init(school: "S1", recipient: "Children's Social Care", reason: "r",
                                                       items: ids.map { .init(record: $0, mode: .asIs) }), by: .integration(dsl))
-            return try f.vault.approveBundle(id: draft.id, by: .integration(deputy))
+            return try f.vault.bundles.approveBundle(id: draft.id, by: .integration(deputy))
         }
         let holding = try release([note.id, kept.id]), other = try release([kept.id])
         let requester = try f.signIn(dpo), approver = try f.signIn(dsl)
-        let request = try f.vault.requestShred(school: "S1", records: [note.id], reason: "lawful erasure", by: .integration(requester))
-        _ = try f.vault.approveShred(id: request.id, by: .integration(approver))
-        XCTAssertThrowsError(try f.vault.useBundleLink(token: holding.token, by: .linkHolder(source: "test"))) {
+        let request = try f.vault.lifecycle.requestShred(school: "S1", records: [note.id], reason: "lawful erasure", by: .integration(requester))
+        _ = try f.vault.lifecycle.approveShred(id: request.id, by: .integration(approver))
+        XCTAssertThrowsError(try f.vault.bundles.useBundleLink(token: holding.token, by: .linkHolder(source: "test"))) {
             guard case VaultError.linkUnusable = $0 else { return XCTFail("\($0)") }
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: f.layout.bundles + "/\(holding.bundle.id)-\(holding.bundle.claim!).age"))
-        XCTAssertNoThrow(try f.vault.useBundleLink(token: other.token, by: .linkHolder(source: "test")), "a bundle without the record keeps its link")
+        XCTAssertNoThrow(try f.vault.bundles.useBundleLink(token: other.token, by: .linkHolder(source: "test")), "a bundle without the record keeps its link")
         XCTAssertTrue(try events("bundle-revoke").contains { ($0.reason ?? "").contains(request.id) })
     }
 
@@ -377,66 +377,66 @@ final class BundleTests: XCTestCase {
         let doomed = try text("To be shredded during the release.\n")
         let kept = try text("Kept.\n")
         let dsl = try f.signIn(self.dsl), dpo = try f.signIn(self.dpo)
-        let draft = try f.vault.createBundle(.init(school: "S1", recipient: "Children's Social Care", reason: "r",
+        let draft = try f.vault.bundles.createBundle(.init(school: "S1", recipient: "Children's Social Care", reason: "r",
                                                   items: [.init(record: doomed.id, mode: .asIs), .init(record: kept.id, mode: .asIs)]),
                                              by: .integration(deputy))
         var shredded = false
         Vault.afterBundleItemRead = { [f, dsl, dpo] in
             guard !shredded else { return }
             shredded = true
-            let request = try! f!.vault.requestShred(school: "S1", records: [doomed.id], reason: "lawful erasure", by: .integration(dpo))
-            _ = try! f!.vault.approveShred(id: request.id, by: .integration(dsl))
+            let request = try! f!.vault.lifecycle.requestShred(school: "S1", records: [doomed.id], reason: "lawful erasure", by: .integration(dpo))
+            _ = try! f!.vault.lifecycle.approveShred(id: request.id, by: .integration(dsl))
         }
         defer { Vault.afterBundleItemRead = nil }
-        XCTAssertThrowsError(try f.vault.approveBundle(id: draft.id, by: .integration(dsl))) {
+        XCTAssertThrowsError(try f.vault.bundles.approveBundle(id: draft.id, by: .integration(dsl))) {
             guard case VaultError.conflict(let why) = $0 else { return XCTFail("\($0)") }
             XCTAssertTrue(why.contains("shredded"), why)
         }
         XCTAssertTrue(shredded)
         XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: f.layout.bundles)) ?? [], [], "no file of the failed release is left")
-        XCTAssertEqual(try f.vault.bundle(id: draft.id, by: .integration(dsl)).0.state, .draft)
+        XCTAssertEqual(try f.vault.bundles.bundle(id: draft.id, by: .integration(dsl)).0.state, .draft)
         XCTAssertEqual(try events("share").count, 0)
     }
 
     func testTwoApprovalsAtOnceReleaseOnceAndTheFileSurvives() throws {
         let note = try text("A note.\n")
-        let draft = try f.vault.createBundle(.init(school: "S1", recipient: "Children's Social Care", reason: "r",
+        let draft = try f.vault.bundles.createBundle(.init(school: "S1", recipient: "Children's Social Care", reason: "r",
                                                   items: [.init(record: note.id, mode: .asIs)]), by: .integration(dsl))
         let other = Principal(name: "deputy2", role: .deputy, schools: ["S1"])
         var second: Result<ReleasedBundle, Error>?
         Vault.afterBundleItemRead = { [f, other] in
             Vault.afterBundleItemRead = nil
-            second = Result { try f!.vault.approveBundle(id: draft.id, by: .integration(other)) }
+            second = Result { try f!.vault.bundles.approveBundle(id: draft.id, by: .integration(other)) }
         }
         defer { Vault.afterBundleItemRead = nil }
-        let first = try f.vault.approveBundle(id: draft.id, by: .integration(deputy))
+        let first = try f.vault.bundles.approveBundle(id: draft.id, by: .integration(deputy))
         XCTAssertThrowsError(try second!.get()) {
             guard case VaultError.conflict = $0 else { return XCTFail("\($0)") }
         }
-        XCTAssertEqual(try f.vault.bundle(id: draft.id, by: .integration(dsl)).0.approvedBy, deputy.actor.description)
-        XCTAssertNoThrow(try f.vault.useBundleLink(token: first.token, by: .linkHolder(source: "test")), "the released bundle's file is intact")
+        XCTAssertEqual(try f.vault.bundles.bundle(id: draft.id, by: .integration(dsl)).0.approvedBy, deputy.actor.description)
+        XCTAssertNoThrow(try f.vault.bundles.useBundleLink(token: first.token, by: .linkHolder(source: "test")), "the released bundle's file is intact")
     }
 
     func testRedactedCopiesGoOutOnlyThroughTheirOriginalAndOfficeOriginalsNeedConfirmation() throws {
         let letter = try put("tac-meeting-minutes.docx", kind: "minutes")
         let copy = try putCopy(try VaultFixture.sampleBytes("strategy-meeting-minutes.pdf"), of: letter.id)
         for mode in [BundleItemMode.asIs, .original, .redacted] {
-            XCTAssertThrowsError(try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r",
+            XCTAssertThrowsError(try f.vault.bundles.createBundle(.init(school: "S1", recipient: "Police", reason: "r",
                                                                items: [.init(record: copy.id, mode: mode, rects: mode == .redacted ? [[0, 0, 9, 9]] : nil)]),
                                                           by: .integration(dsl)), "\(mode)") {
                 guard case VaultError.invalidArgument(let why) = $0 else { return XCTFail("\($0)") }
                 XCTAssertTrue(why.contains("redacted copy"), why)
             }
         }
-        XCTAssertThrowsError(try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r",
+        XCTAssertThrowsError(try f.vault.bundles.createBundle(.init(school: "S1", recipient: "Police", reason: "r",
                                                            items: [.init(record: letter.id, mode: .original)]), by: .integration(dsl)))
-        XCTAssertNoThrow(try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r",
+        XCTAssertNoThrow(try f.vault.bundles.createBundle(.init(school: "S1", recipient: "Police", reason: "r",
                                                        items: [.init(record: letter.id, mode: .original, confirm: true)]), by: .integration(dsl)))
         // A copy uploaded after the draft is not what the approver releases.
-        let draft = try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r",
+        let draft = try f.vault.bundles.createBundle(.init(school: "S1", recipient: "Police", reason: "r",
                                                   items: [.init(record: letter.id, mode: .redacted)]), by: .integration(dsl))
         _ = try putCopy(try VaultFixture.sampleBytes("strategy-meeting-minutes.pdf") + Array("%%EOF\n".utf8), of: letter.id)
-        let release = try f.vault.approveBundle(id: draft.id, by: .integration(deputy))
+        let release = try f.vault.bundles.approveBundle(id: draft.id, by: .integration(deputy))
         let folder = try open(release, passphrase: release.passphrase)
         let item = try XCTUnwrap((try manifest(folder)["items"] as? [[String: Any]])?.first)
         XCTAssertEqual(item["redactedCopy"] as? String, copy.id, "the copy pinned at draft time")
@@ -446,9 +446,9 @@ final class BundleTests: XCTestCase {
     func testFilesOfEndedLinksAndCrashedReleasesAreSweptAndLiveOnesKept() throws {
         let note = try text("A note.\n")
         func release(days: Int) throws -> ReleasedBundle {
-            let draft = try f.vault.createBundle(.init(school: "S1", recipient: "Children's Social Care", reason: "r",
+            let draft = try f.vault.bundles.createBundle(.init(school: "S1", recipient: "Children's Social Care", reason: "r",
                                                       items: [.init(record: note.id, mode: .asIs)]), by: .integration(dsl))
-            return try f.vault.approveBundle(id: draft.id, link: LinkTerms(expiresInDays: days), by: .integration(deputy))
+            return try f.vault.bundles.approveBundle(id: draft.id, link: LinkTerms(expiresInDays: days), by: .integration(deputy))
         }
         let short = try release(days: 1), long = try release(days: 30)
         let stray = f.layout.bundles + "/\(String(repeating: "a", count: 32))-\(String(repeating: "b", count: 16)).age"
@@ -461,10 +461,10 @@ final class BundleTests: XCTestCase {
         let notOurs = f.layout.bundles + "/README"
         _ = FileManager.default.createFile(atPath: notOurs, contents: Data())
         clock.advance(days: 2)
-        XCTAssertEqual(f.vault.purgeEndedBundleFiles(), 4)
+        XCTAssertEqual(f.vault.bundles.purgeEndedBundleFiles(), 4)
         let left = Set(try FileManager.default.contentsOfDirectory(atPath: f.layout.bundles))
         XCTAssertEqual(left, ["\(long.bundle.id)-\(long.bundle.claim!).age", "README"])
-        XCTAssertNoThrow(try f.vault.useBundleLink(token: long.token, by: .linkHolder(source: "test")))
+        XCTAssertNoThrow(try f.vault.bundles.useBundleLink(token: long.token, by: .linkHolder(source: "test")))
         _ = short
     }
 
@@ -473,35 +473,35 @@ final class BundleTests: XCTestCase {
         let second = try text("Second note about C1, naming D. Third-Party.\n")
         let third = try text("Third note about C1.\n")
         let otherChild = try text("A note about C2.\n", child: "C2")
-        let draft = try f.vault.createBundle(.init(
+        let draft = try f.vault.bundles.createBundle(.init(
             school: "S1", recipient: "Children's Social Care", reason: "Chronology for the conference",
             items: [.init(record: second.id, mode: .redacted, terms: ["D. Third-Party"])], children: ["C1"], leaveOut: [third.id]),
             by: .integration(dsl))
-        let (_, items, review) = try f.vault.bundle(id: draft.id, by: .integration(deputy))
+        let (_, items, review) = try f.vault.bundles.bundle(id: draft.id, by: .integration(deputy))
         XCTAssertEqual(items.map(\.record), [second.id, first.id])
         XCTAssertEqual(items.map(\.mode), ["redacted", "as-is"])
         XCTAssertEqual(review?.choices.first?.terms, ["D. Third-Party"])
         XCTAssertFalse(items.contains { $0.record == otherChild.id || $0.record == third.id })
-        XCTAssertThrowsError(try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r", items: [],
+        XCTAssertThrowsError(try f.vault.bundles.createBundle(.init(school: "S1", recipient: "Police", reason: "r", items: [],
                                                            children: ["C1"], leaveOut: [first.id, second.id, third.id]),
                                                       by: .integration(dsl)), "nothing left to share")
-        XCTAssertThrowsError(try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r", items: [],
+        XCTAssertThrowsError(try f.vault.bundles.createBundle(.init(school: "S1", recipient: "Police", reason: "r", items: [],
                                                            children: ["Jane Smith"]), by: .integration(dsl)), "a name is not an id")
         // An original with a redacted copy is never swept in as-is: it must be chosen.
         let pdf = try put("strategy-meeting-minutes.pdf", kind: "minutes")
         _ = try putCopy(try VaultFixture.sampleBytes("strategy-meeting-minutes.pdf"), of: pdf.id)
-        XCTAssertThrowsError(try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r", items: [], children: ["C1"]),
+        XCTAssertThrowsError(try f.vault.bundles.createBundle(.init(school: "S1", recipient: "Police", reason: "r", items: [], children: ["C1"]),
                                                       by: .integration(dsl))) {
             guard case VaultError.invalidArgument(let why) = $0 else { return XCTFail("\($0)") }
             XCTAssertTrue(why.contains("has a redacted copy"), why)
         }
-        XCTAssertNoThrow(try f.vault.createBundle(.init(school: "S1", recipient: "Police", reason: "r", items: [], children: ["C1"],
+        XCTAssertNoThrow(try f.vault.bundles.createBundle(.init(school: "S1", recipient: "Police", reason: "r", items: [], children: ["C1"],
                                                        leaveOut: [pdf.id]), by: .integration(dsl)))
         // A draft left past its lifetime keeps no sealed choices, and cannot be released.
         clock.advance(days: 31)
-        f.vault.purgeEndedBundleFiles()
+        f.vault.bundles.purgeEndedBundleFiles()
         XCTAssertNil(try f.vault.catalog.bundle(id: draft.id)?.sealedItems)
-        XCTAssertThrowsError(try f.vault.approveBundle(id: draft.id, by: .integration(deputy))) {
+        XCTAssertThrowsError(try f.vault.bundles.approveBundle(id: draft.id, by: .integration(deputy))) {
             guard case VaultError.conflict(let why) = $0 else { return XCTFail("\($0)") }
             XCTAssertTrue(why.contains("older than 30 days"), why)
         }
@@ -509,24 +509,24 @@ final class BundleTests: XCTestCase {
 
     func testAReleaseWhoseClaimWasTakenOverStopsAndLeavesTheNewReleaseIntact() throws {
         let note = try text("A note.\n")
-        let draft = try f.vault.createBundle(.init(school: "S1", recipient: "Children's Social Care", reason: "r",
+        let draft = try f.vault.bundles.createBundle(.init(school: "S1", recipient: "Children's Social Care", reason: "r",
                                                   items: [.init(record: note.id, mode: .asIs)]), by: .integration(dsl))
         let other = Principal(name: "deputy2", role: .deputy, schools: ["S1"])
         var second: ReleasedBundle?
         Vault.afterBundleItemRead = { [f, clock, other] in
             Vault.afterBundleItemRead = nil
             clock!.advance(days: 1)  // the first release stalls past the claim timeout
-            second = try? f!.vault.approveBundle(id: draft.id, by: .integration(other))
+            second = try? f!.vault.bundles.approveBundle(id: draft.id, by: .integration(other))
         }
         defer { Vault.afterBundleItemRead = nil }
-        XCTAssertThrowsError(try f.vault.approveBundle(id: draft.id, by: .integration(deputy))) {
+        XCTAssertThrowsError(try f.vault.bundles.approveBundle(id: draft.id, by: .integration(deputy))) {
             guard case VaultError.conflict(let why) = $0 else { return XCTFail("\($0)") }
             XCTAssertTrue(why.contains("taken over"), why)
         }
         let taken = try XCTUnwrap(second)
-        XCTAssertEqual(try f.vault.bundle(id: draft.id, by: .integration(dsl)).0.approvedBy, other.actor.description)
+        XCTAssertEqual(try f.vault.bundles.bundle(id: draft.id, by: .integration(dsl)).0.approvedBy, other.actor.description)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: f.layout.bundles), ["\(draft.id)-\(taken.bundle.claim!).age"])
-        XCTAssertNoThrow(try f.vault.useBundleLink(token: taken.token, by: .linkHolder(source: "test")))
+        XCTAssertNoThrow(try f.vault.bundles.useBundleLink(token: taken.token, by: .linkHolder(source: "test")))
     }
 
     // MARK: office documents
@@ -534,7 +534,7 @@ final class BundleTests: XCTestCase {
     func putCopy(_ bytes: [UInt8], of original: String, child: String = "C1") throws -> EvidenceRecord {
         var request = PutRequest(school: "S1", child: child, concern: "K1", kind: "minutes", filename: "redacted.pdf")
         request.derivedFrom = original
-        let session = try f.vault.beginPut(request, by: .integration(dsl))
+        let session = try f.vault.records.beginPut(request, by: .integration(dsl))
         try bytes.withUnsafeBytes { try session.write($0) }
         return try session.finish()
     }
@@ -543,7 +543,7 @@ final class BundleTests: XCTestCase {
         let letter = try put("tac-meeting-minutes.docx", kind: "minutes")
         let request = BundleRequest(school: "S1", recipient: "Children's Social Care", reason: "Strategy meeting",
                                     items: [.init(record: letter.id, mode: .redacted)])
-        XCTAssertThrowsError(try f.vault.createBundle(request, by: .integration(dsl))) {
+        XCTAssertThrowsError(try f.vault.bundles.createBundle(request, by: .integration(dsl))) {
             guard case VaultError.invalidArgument(let why) = $0 else { return XCTFail("\($0)") }
             XCTAssertTrue(why.contains("derivedFrom=\(letter.id)"), why)
         }
@@ -554,8 +554,8 @@ final class BundleTests: XCTestCase {
         let copy = try putCopy(try VaultFixture.sampleBytes("strategy-meeting-minutes.pdf"), of: letter.id)
         XCTAssertEqual(copy.derivedFrom, letter.id)
 
-        let draft = try f.vault.createBundle(request, by: .integration(dsl))
-        let folder = try open(try f.vault.approveBundle(id: draft.id, by: .integration(deputy)))
+        let draft = try f.vault.bundles.createBundle(request, by: .integration(dsl))
+        let folder = try open(try f.vault.bundles.approveBundle(id: draft.id, by: .integration(deputy)))
         let item = try XCTUnwrap((try manifest(folder)["items"] as? [[String: Any]])?.first)
         XCTAssertEqual(item["record"] as? String, letter.id)
         XCTAssertEqual(item["redactedCopy"] as? String, copy.id)

@@ -47,12 +47,12 @@ final class CallerTests: XCTestCase {
     func testStepUpIsAskedOnlyOfTheActsThatNeedIt() throws {
         let record = try f.put(Array("minutes".utf8), kind: "minutes")
         let stale = person(dsl, factorAgo: 3600)
-        XCTAssertEqual(try f.vault.show(id: record.id, by: stale).id, record.id, "metadata needs no step-up")
-        XCTAssertEqual(try f.vault.chronology(child: "C1", school: "S1", limit: 10, offset: 0, by: stale).count, 1)
+        XCTAssertEqual(try f.vault.records.show(id: record.id, by: stale).id, record.id, "metadata needs no step-up")
+        XCTAssertEqual(try f.vault.records.chronology(child: "C1", school: "S1", limit: 10, offset: 0, by: stale).count, 1)
         for act in [
-            { _ = try self.f.vault.placeHold(school: "S1", scope: .child, target: "C1", reason: "police inquiry", by: stale) },
-            { _ = try self.f.vault.approveShred(id: "shred-0000000000000000", by: stale) },
-            { _ = try self.f.vault.approveBundle(id: "bundle-0000000000000000", by: stale) },
+            { _ = try self.f.vault.lifecycle.placeHold(school: "S1", scope: .child, target: "C1", reason: "police inquiry", by: stale) },
+            { _ = try self.f.vault.lifecycle.approveShred(id: "shred-0000000000000000", by: stale) },
+            { _ = try self.f.vault.bundles.approveBundle(id: "bundle-0000000000000000", by: stale) },
         ] as [() throws -> Void] {
             XCTAssertThrowsError(try act()) {
                 guard case VaultError.stepUpRequired = $0 else { return XCTFail("\($0)") }
@@ -73,7 +73,7 @@ final class CallerTests: XCTestCase {
         XCTAssertThrowsError(try f.get(record.id, by: .linkHolder(source: "198.51.100.7"))) {
             guard case VaultError.forbidden = $0 else { return XCTFail("\($0)") }
         }
-        XCTAssertThrowsError(try f.vault.chronology(child: "C1", school: "S1", limit: 10, offset: 0, by: .linkHolder(source: "198.51.100.7")))
+        XCTAssertThrowsError(try f.vault.records.chronology(child: "C1", school: "S1", limit: 10, offset: 0, by: .linkHolder(source: "198.51.100.7")))
         let denied = try f.events.filter { $0.actor == "anonymous" && $0.outcome == "denied" }
         XCTAssertEqual(Set(denied.map(\.action)), ["get", "list"])
     }
@@ -82,13 +82,13 @@ final class CallerTests: XCTestCase {
         let asPerson = person(dsl, factorAgo: 0)
         _ = try BackupSigningKey.create(at: f.root + "/operator.key")
         let acts: [(String, () throws -> Void)] = [
-            ("kek-rotate", { _ = try self.f.vault.rotateKEKs(by: asPerson) }),
-            ("audit-read", { _ = try self.f.vault.auditLog(record: nil, by: asPerson) }),
-            ("verify", { _ = try self.f.vault.verify(by: .integration(self.dsl), useKeys: true) }),
-            ("user-add", { _ = try self.f.vault.addUser(name: "mallory", role: .admin, schools: ["S1"], by: asPerson) }),
-            ("user-add", { _ = try self.f.vault.addPerson(name: "mallory", role: .dsl, schools: ["S1"], by: .integration(self.dsl)) }),
-            ("user-reset", { _ = try self.f.vault.resetPerson(name: "dsl1", by: asPerson) }),
-            ("backup-create", { _ = try self.f.vault.createBackup(to: self.f.root + "/b", signingKey: try BackupSigningKey.open(at: self.f.root + "/operator.key"), by: asPerson) }),
+            ("kek-rotate", { _ = try self.f.vault.keys.rotateKEKs(by: asPerson) }),
+            ("audit-read", { _ = try self.f.vault.audit.log(record: nil, by: asPerson) }),
+            ("verify", { _ = try self.f.vault.audit.verify(by: .integration(self.dsl), useKeys: true) }),
+            ("user-add", { _ = try self.f.vault.users.addIntegration(name: "mallory", role: .admin, schools: ["S1"], by: asPerson) }),
+            ("user-add", { _ = try self.f.vault.users.addPerson(name: "mallory", role: .dsl, schools: ["S1"], by: .integration(self.dsl)) }),
+            ("user-reset", { _ = try self.f.vault.users.resetPerson(name: "dsl1", by: asPerson) }),
+            ("backup-create", { _ = try self.f.vault.backups.create(to: self.f.root + "/b", signingKey: try BackupSigningKey.open(at: self.f.root + "/operator.key"), by: asPerson) }),
         ]
         for (action, act) in acts {
             XCTAssertThrowsError(try act(), action) {
@@ -97,14 +97,14 @@ final class CallerTests: XCTestCase {
             }
             XCTAssertTrue(try f.events.contains { $0.action == action && $0.outcome == "denied" && $0.actor == dsl.actor.description }, action)
         }
-        XCTAssertFalse(try f.vault.users(by: .operator("test")).contains { $0.name == "mallory" })
+        XCTAssertFalse(try f.vault.users.list(by: .operator("test")).contains { $0.name == "mallory" })
     }
 
     func testHoldsAndShredsNeedSomeoneWithARoleNotTheOperator() throws {
-        XCTAssertThrowsError(try f.vault.placeHold(school: "S1", scope: .child, target: "C1", reason: "inquiry", by: .operator("root"))) {
+        XCTAssertThrowsError(try f.vault.lifecycle.placeHold(school: "S1", scope: .child, target: "C1", reason: "inquiry", by: .operator("root"))) {
             guard case VaultError.forbidden = $0 else { return XCTFail("\($0)") }
         }
-        XCTAssertThrowsError(try f.vault.requestShred(school: "S1", records: [], reason: "retention", by: .operator("root")))
+        XCTAssertThrowsError(try f.vault.lifecycle.requestShred(school: "S1", records: [], reason: "retention", by: .operator("root")))
         XCTAssertEqual(try f.events.filter { $0.actor == "root" && $0.outcome == "denied" }.map(\.action), ["hold", "shred"])
     }
 }

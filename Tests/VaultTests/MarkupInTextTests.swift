@@ -27,7 +27,7 @@ final class MarkupInTextTests: XCTestCase {
                 }
             }
         }
-        XCTAssertEqual(try f.vault.list(RecordFilter(), by: .operator("t")), [])
+        XCTAssertEqual(try f.vault.records.list(RecordFilter(), by: .operator("t")), [])
     }
 
     /// Generated markup of every kind the scanner knows, in any case, with whitespace runs of

@@ -12,7 +12,7 @@ final class RetrievalTests: XCTestCase {
         let f = try VaultFixture()
         let record = try f.put(text, kind: "disclosure")
         var checked = false
-        try f.vault.get(id: record.id, by: .operator("dsl:jo")) { _ in
+        try f.vault.records.get(id: record.id, by: .operator("dsl:jo")) { _ in
             if !checked {
                 // Read the log through a separate connection: the event must already be committed.
                 let db = try DatabaseQueue(path: f.layout.metadata)
@@ -37,7 +37,7 @@ final class RetrievalTests: XCTestCase {
         try holder.inDatabase { db in
             try db.execute(sql: "BEGIN EXCLUSIVE")
             var bytes = 0
-            XCTAssertThrowsError(try vault.get(id: record.id, by: .operator("dsl:jo")) { bytes += $0.count }) { error in
+            XCTAssertThrowsError(try vault.records.get(id: record.id, by: .operator("dsl:jo")) { bytes += $0.count }) { error in
                 guard case VaultError.storage(.auditUnavailable) = error else { return XCTFail("\(error)") }
             }
             XCTAssertEqual(bytes, 0, "no plaintext without an audit record")
@@ -52,15 +52,15 @@ final class RetrievalTests: XCTestCase {
         options.catalog.readOnly = true
         let vault = try f.reopen(options: options)
         var bytes = 0
-        XCTAssertThrowsError(try vault.get(id: record.id, by: .operator("dsl:jo")) { bytes += $0.count }) { error in
+        XCTAssertThrowsError(try vault.records.get(id: record.id, by: .operator("dsl:jo")) { bytes += $0.count }) { error in
             // Said as what it is (the CLI's exit 69), not as a generic I/O error.
             guard case VaultError.storage(.auditUnavailable) = error else { return XCTFail("\(error)") }
         }
         XCTAssertEqual(bytes, 0)
-        XCTAssertThrowsError(try vault.show(id: record.id, by: .operator("dsl:jo")))
-        XCTAssertThrowsError(try vault.list(RecordFilter(), by: .operator("dsl:jo")))
+        XCTAssertThrowsError(try vault.records.show(id: record.id, by: .operator("dsl:jo")))
+        XCTAssertThrowsError(try vault.records.list(RecordFilter(), by: .operator("dsl:jo")))
         XCTAssertThrowsError(try f.put(text, kind: "disclosure", into: vault))
-        XCTAssertEqual(try f.vault.list(RecordFilter(), by: .operator("t")).count, 1, "the refused put left nothing")
+        XCTAssertEqual(try f.vault.records.list(RecordFilter(), by: .operator("t")).count, 1, "the refused put left nothing")
         XCTAssertEqual(try FileBlobStore(root: f.layout.blobs).storedRecordIDs().count, 1)
     }
 
@@ -70,11 +70,11 @@ final class RetrievalTests: XCTestCase {
         let b = try f.put(Array("another record".utf8), kind: "disclosure")
         try f.tamper("UPDATE records SET wrapped_dek = (SELECT wrapped_dek FROM records WHERE id = ?) WHERE id = ?", [a.id, b.id])
         var bytes = 0
-        XCTAssertThrowsError(try f.vault.get(id: b.id, by: .operator("dsl")) { bytes += $0.count }) {
+        XCTAssertThrowsError(try f.vault.records.get(id: b.id, by: .operator("dsl")) { bytes += $0.count }) {
             guard case VaultError.key(.unwrapFailed) = $0 else { return XCTFail("\($0)") }
         }
         XCTAssertEqual(bytes, 0)
-        let report = try f.vault.verify(by: .operator("t"), useKeys: true)
+        let report = try f.vault.audit.verify(by: .operator("t"), useKeys: true)
         XCTAssertEqual(report.damaged.map(\.record), [b.id])
         XCTAssertEqual(report.damaged.first?.kind, "key-unwrap-failed")
     }
@@ -99,7 +99,7 @@ final class RetrievalTests: XCTestCase {
             XCTAssertEqual($0 as? VaultError, .storage(.blobDamaged(record: b.id, damage: .belongsToAnotherRecord(school: "S1", record: a.id))))
         }
         for useKeys in [true, false] {
-            let report = try f.vault.verify(by: .operator("t"), useKeys: useKeys)
+            let report = try f.vault.audit.verify(by: .operator("t"), useKeys: useKeys)
             XCTAssertEqual(report.damaged.map(\.kind), ["swapped"], "useKeys \(useKeys)")
         }
     }
@@ -156,8 +156,8 @@ final class RetrievalTests: XCTestCase {
         let f = try VaultFixture()
         let a = try f.put(text, kind: "disclosure", child: "C7")
         _ = try f.put(text, kind: "disclosure", child: "C8")
-        XCTAssertEqual(try f.vault.show(id: a.id, by: .operator("dpo:sam")).id, a.id)
-        let listed = try f.vault.list(RecordFilter(school: "S1", child: "C7"), by: .operator("dpo:sam"))
+        XCTAssertEqual(try f.vault.records.show(id: a.id, by: .operator("dpo:sam")).id, a.id)
+        let listed = try f.vault.records.list(RecordFilter(school: "S1", child: "C7"), by: .operator("dpo:sam"))
         XCTAssertEqual(listed.map(\.id), [a.id])
         let events = try f.events
         XCTAssertTrue(events.contains { $0.action == "show" && $0.actor == "dpo:sam" && $0.record == a.id })
@@ -174,7 +174,7 @@ final class RetrievalTests: XCTestCase {
         var ids: [String] = []
         for i in 0..<5 { ids.append(try f.put(Array("note \(i)".utf8), kind: "disclosure").id) }
         now = Date()
-        XCTAssertEqual(try f.vault.list(RecordFilter(), by: .operator("t")).map(\.id), ids)
+        XCTAssertEqual(try f.vault.records.list(RecordFilter(), by: .operator("t")).map(\.id), ids)
     }
 
     func testLargeFileStreamsThroughAndBack() throws {

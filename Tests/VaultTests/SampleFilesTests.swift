@@ -35,7 +35,7 @@ final class SampleFilesTests: XCTestCase {
             XCTAssertEqual(record.filename, name)
             XCTAssertEqual(try f.get(record.id), original, "\(name) must come back exactly as it went in")
         }
-        XCTAssertEqual(try f.vault.list(RecordFilter(), by: .operator("t")).count, accepted.count)
+        XCTAssertEqual(try f.vault.records.list(RecordFilter(), by: .operator("t")).count, accepted.count)
     }
 
     func testPhotoKeepsItsMetadataByteForByteInTheVault() throws {
@@ -58,7 +58,7 @@ final class SampleFilesTests: XCTestCase {
                 XCTAssertFalse(r.description.contains(name), "a refusal never repeats the filename")
             }
         }
-        XCTAssertEqual(try f.vault.list(RecordFilter(), by: .operator("t")).count, 0)
+        XCTAssertEqual(try f.vault.records.list(RecordFilter(), by: .operator("t")).count, 0)
         XCTAssertEqual(try FileBlobStore(root: f.layout.blobs).storedRecordIDs(), [])
         XCTAssertEqual(try FileBlobStore(root: f.layout.blobs).leftoverUploads(), [])
         let refusals = try f.events.filter { $0.action == "put" && $0.outcome == "refused" }

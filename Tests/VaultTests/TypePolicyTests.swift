@@ -134,7 +134,7 @@ final class TypePolicyTests: XCTestCase {
                 }
             }
         }
-        XCTAssertEqual(try f.vault.list(.init(), by: .operator("t")).count, 0)
+        XCTAssertEqual(try f.vault.records.list(.init(), by: .operator("t")).count, 0)
     }
 
     /// libmagic calls any file that starts with an MPEG or ADTS frame sync audio: about one
@@ -164,7 +164,7 @@ final class TypePolicyTests: XCTestCase {
                 XCTAssertEqual(refusal($0)?.code, "malformed-content")
             }
         }
-        XCTAssertEqual(try f.vault.list(.init(), by: .operator("t")).count, 0)
+        XCTAssertEqual(try f.vault.records.list(.init(), by: .operator("t")).count, 0)
     }
 
     func testMP3WithoutATagAndAACInADTSFramesAreStoredAsAudio() throws {
@@ -206,7 +206,7 @@ final class TypePolicyTests: XCTestCase {
 
     func testOversizedUploadIsRefusedAndLeavesNothing() throws {
         let f = try VaultFixture()
-        let session = try f.vault.beginPut(PutRequest(school: "S1", child: "C1", concern: "K1", kind: "minutes", filename: "a.txt", maxBytes: 100_000), by: .operator("t"))
+        let session = try f.vault.records.beginPut(PutRequest(school: "S1", child: "C1", concern: "K1", kind: "minutes", filename: "a.txt", maxBytes: 100_000), by: .operator("t"))
         let chunk = [UInt8](repeating: UInt8(ascii: "a"), count: 70_000)
         try chunk.withUnsafeBytes { try session.write($0) }
         XCTAssertThrowsError(try chunk.withUnsafeBytes { try session.write($0) }) {
@@ -294,7 +294,7 @@ final class TypePolicyTests: XCTestCase {
             XCTAssertEqual(refusal($0)?.code, "dangerous-type")
         }
         XCTAssertEqual(f.allStoreFiles().filter { $0.hasPrefix("blobs/") && !$0.hasPrefix("blobs/tmp") }, [])
-        XCTAssertEqual(try f.vault.list(RecordFilter(), by: .operator("t")), [])
+        XCTAssertEqual(try f.vault.records.list(RecordFilter(), by: .operator("t")), [])
         XCTAssertEqual(try f.events.filter { $0.action == "put" }.map(\.outcome), ["refused"])
     }
 
@@ -320,7 +320,7 @@ final class TypePolicyTests: XCTestCase {
                 XCTAssertEqual(refusal($0)?.reason, .extensionMismatch("PDF"), name.debugDescription)
             }
         }
-        XCTAssertFalse(try f.vault.list(RecordFilter(school: "S1"), by: .operator("t")).contains { $0.filename.lowercased().contains(".pdf") })
+        XCTAssertFalse(try f.vault.records.list(RecordFilter(school: "S1"), by: .operator("t")).contains { $0.filename.lowercased().contains(".pdf") })
     }
 
     /// Whoever saves a record opens it as what it is: a name without an extension of the
@@ -343,7 +343,7 @@ final class TypePolicyTests: XCTestCase {
         for (bytes, kind, name, stored) in cases {
             let record = try f.put(bytes, kind: kind, filename: name)
             XCTAssertEqual(record.filename, stored, name.debugDescription)
-            XCTAssertEqual(try f.vault.show(id: record.id, by: .operator("t")).filename, stored)
+            XCTAssertEqual(try f.vault.records.show(id: record.id, by: .operator("t")).filename, stored)
         }
     }
 

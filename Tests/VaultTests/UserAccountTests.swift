@@ -14,12 +14,12 @@ final class UserAccountTests: XCTestCase {
     override func setUpWithError() throws { f = try VaultFixture() }
 
     func signIn(_ name: String, _ role: Role, schools: [String] = ["S1"]) throws -> Principal {
-        let issued = try f.vault.addUser(name: name, role: role, schools: schools, by: .operator("test"))
-        return try XCTUnwrap(try f.vault.authenticate(token: issued.token))
+        let issued = try f.vault.users.addIntegration(name: name, role: role, schools: schools, by: .operator("test"))
+        return try XCTUnwrap(try f.vault.users.authenticate(token: issued.token))
     }
 
     func upload(_ text: String, by principal: Principal, child: String = "C1") throws -> EvidenceRecord {
-        let session = try f.vault.beginPut(
+        let session = try f.vault.records.beginPut(
             PutRequest(school: "S1", child: child, concern: "K1", kind: "disclosure", filename: "note.txt"), by: .integration(principal))
         try Array("A note of what the child said, written down by staff: \(text).\n".utf8).withUnsafeBytes { try session.write($0) }
         return try session.finish()
@@ -28,14 +28,14 @@ final class UserAccountTests: XCTestCase {
     func testANameAddedAgainSeesNoneOfTheOldAccountsUploads() throws {
         let oldAlice = try signIn("alice", .staff)
         let old = try upload("first", by: oldAlice)
-        XCTAssertEqual(try f.vault.show(id: old.id, by: .integration(oldAlice)).id, old.id, "her own upload")
-        XCTAssertEqual(try f.vault.chronology(child: "C1", school: "S1", limit: 100, offset: 0, by: .integration(oldAlice)).map(\.id), [old.id])
-        try f.vault.revokeUser(name: "alice", by: .operator("test"))
+        XCTAssertEqual(try f.vault.records.show(id: old.id, by: .integration(oldAlice)).id, old.id, "her own upload")
+        XCTAssertEqual(try f.vault.records.chronology(child: "C1", school: "S1", limit: 100, offset: 0, by: .integration(oldAlice)).map(\.id), [old.id])
+        try f.vault.users.revoke(name: "alice", by: .operator("test"))
 
         let newAlice = try signIn("alice", .staff)
         XCTAssertNotEqual(newAlice.actor, oldAlice.actor, "the audit log tells the two accounts apart")
-        XCTAssertEqual(try f.vault.chronology(child: "C1", school: "S1", limit: 100, offset: 0, by: .integration(newAlice)), [])
-        XCTAssertThrowsError(try f.vault.show(id: old.id, by: .integration(newAlice))) {
+        XCTAssertEqual(try f.vault.records.chronology(child: "C1", school: "S1", limit: 100, offset: 0, by: .integration(newAlice)), [])
+        XCTAssertThrowsError(try f.vault.records.show(id: old.id, by: .integration(newAlice))) {
             XCTAssertEqual($0 as? VaultError, .notFound(old.id))
         }
         let denial = try XCTUnwrap(try f.events.last { $0.action == "show" })
@@ -43,8 +43,8 @@ final class UserAccountTests: XCTestCase {
         XCTAssertEqual(denial.actor.description, newAlice.actor.description)
         // Her own uploads she does see.
         let new = try upload("second", by: newAlice)
-        XCTAssertEqual(try f.vault.chronology(child: "C1", school: "S1", limit: 100, offset: 0, by: .integration(newAlice)).map(\.id), [new.id])
-        XCTAssertEqual(try f.vault.show(id: new.id, by: .integration(newAlice)).id, new.id)
+        XCTAssertEqual(try f.vault.records.chronology(child: "C1", school: "S1", limit: 100, offset: 0, by: .integration(newAlice)).map(\.id), [new.id])
+        XCTAssertEqual(try f.vault.records.show(id: new.id, by: .integration(newAlice)).id, new.id)
     }
 
     // MARK: a store from before account ids
@@ -58,7 +58,7 @@ final class UserAccountTests: XCTestCase {
     /// migration v7), holding users signed the old way and records and a request made by name.
     func makeStoreFromBeforeAccountIDs() throws -> OldStore {
         let vaultID = f.vault.vaultID
-        let signer = try f.vault.keys!.auditSigner()
+        let signer = try f.vault.keyStore!.auditSigner()
         f.vault.close()
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: f.layout.metadata + suffix) }
         let queue = try DatabaseQueue(path: f.layout.metadata)
@@ -112,22 +112,22 @@ final class UserAccountTests: XCTestCase {
     func testExistingUsersGetIdsAndOnlyUploadsTheirAccountCanHaveMade() throws {
         let old = try makeStoreFromBeforeAccountIDs()
         f.vault = try f.reopen()
-        let users = Dictionary(try f.vault.users(by: .operator("test")).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let users = Dictionary(try f.vault.users.list(by: .operator("test")).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for name in ["alice", "bob", "carol", "dpo1"] {
             XCTAssertEqual(users[name]?.id, UserAccount.migratedID(signature: old.signatures[name]!), name)
         }
         XCTAssertEqual(users.filter { $0.value.signatureFormat == 2 }.keys.sorted(), ["alice", "bob", "dpo1"], "re-signed with their ids")
         XCTAssertEqual(users["carol"]?.signatureFormat, 0, "a row the vault never signed is not blessed by the upgrade")
-        XCTAssertNil(try f.vault.authenticate(token: old.tokens["carol"]!))
-        XCTAssertNil(try f.vault.authenticate(token: old.tokens["bob"]!))
+        XCTAssertNil(try f.vault.users.authenticate(token: old.tokens["carol"]!))
+        XCTAssertNil(try f.vault.users.authenticate(token: old.tokens["bob"]!))
 
-        let alice = try XCTUnwrap(try f.vault.authenticate(token: old.tokens["alice"]!))
+        let alice = try XCTUnwrap(try f.vault.users.authenticate(token: old.tokens["alice"]!))
         XCTAssertEqual(alice.account, users["alice"]?.id)
         XCTAssertEqual(try f.vault.catalog.record(id: Self.recordID("r1"))?.createdByAccount, alice.account)
         for id in ["r0", "rb", "rc"] { XCTAssertNil(try f.vault.catalog.record(id: Self.recordID(id))?.createdByAccount, id) }
-        XCTAssertEqual(try f.vault.chronology(child: "C1", school: "S1", limit: 10, offset: 0, by: .integration(alice)).map(\.id), [Self.recordID("r1")])
-        XCTAssertThrowsError(try f.vault.show(id: Self.recordID("r0"), by: .integration(alice)), "an earlier alice's upload")
-        XCTAssertEqual(try f.vault.shredRequest(id: "shred-00000000000000aa")?.requestedAccount, users["dpo1"]?.id)
+        XCTAssertEqual(try f.vault.records.chronology(child: "C1", school: "S1", limit: 10, offset: 0, by: .integration(alice)).map(\.id), [Self.recordID("r1")])
+        XCTAssertThrowsError(try f.vault.records.show(id: Self.recordID("r0"), by: .integration(alice)), "an earlier alice's upload")
+        XCTAssertEqual(try f.vault.lifecycle.shredRequest(id: "shred-00000000000000aa")?.requestedAccount, users["dpo1"]?.id)
 
         let migrate = try XCTUnwrap(try f.events.first { $0.action == "user-migrate" })
         XCTAssertTrue((migrate.reason ?? "").hasPrefix("3 user rows re-signed"), migrate.reason ?? "")
@@ -135,7 +135,7 @@ final class UserAccountTests: XCTestCase {
         f.vault.close()
         f.vault = try f.reopen()
         XCTAssertEqual(try f.events.filter { $0.action == "user-migrate" }.count, 1, "once")
-        XCTAssertEqual(try f.vault.users(by: .operator("test")).first { $0.name == "carol" }?.signatureFormat, 0, "refused for good")
+        XCTAssertEqual(try f.vault.users.list(by: .operator("test")).first { $0.name == "carol" }?.signatureFormat, 0, "refused for good")
     }
 
     /// The migration can run in a process without the master key (a backup operator's verify),
@@ -143,7 +143,7 @@ final class UserAccountTests: XCTestCase {
     func testAnIdChangedBeforeTheRowsAreReSignedIsNotBlessed() throws {
         let old = try makeStoreFromBeforeAccountIDs()
         let keyless = try Vault.open(at: f.layout, master: nil)
-        let bobID = try XCTUnwrap(try keyless.users(by: .operator("test")).first { $0.name == "bob" }?.id)
+        let bobID = try XCTUnwrap(try keyless.users.list(by: .operator("test")).first { $0.name == "bob" }?.id)
         keyless.close()
         // Give alice the (revoked) bob's id.
         let db = try DatabaseQueue(path: f.layout.metadata)
@@ -152,8 +152,8 @@ final class UserAccountTests: XCTestCase {
             try db.execute(sql: "UPDATE users SET id = ? WHERE name = 'alice'", arguments: [bobID])
         }
         f.vault = try f.reopen()
-        XCTAssertNil(try f.vault.authenticate(token: old.tokens["alice"]!))
-        XCTAssertEqual(try f.vault.users(by: .operator("test")).filter { $0.signatureFormat == 2 }.map(\.name), ["dpo1"])
-        XCTAssertNotNil(try f.vault.authenticate(token: old.tokens["dpo1"]!))
+        XCTAssertNil(try f.vault.users.authenticate(token: old.tokens["alice"]!))
+        XCTAssertEqual(try f.vault.users.list(by: .operator("test")).filter { $0.signatureFormat == 2 }.map(\.name), ["dpo1"])
+        XCTAssertNotNil(try f.vault.users.authenticate(token: old.tokens["dpo1"]!))
     }
 }

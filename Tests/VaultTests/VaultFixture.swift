@@ -54,12 +54,12 @@ final class VaultFixture {
         return out
     }
 
-    var events: [AuditEvent] { get throws { try vault.auditLog(record: nil, by: .operator("test:reader")) } }
+    var events: [AuditEvent] { get throws { try vault.audit.log(record: nil, by: .operator("test:reader")) } }
 
     /// Adds a user and returns them as the server sees them once signed in (with their account id).
     func signIn(_ name: String, _ role: Role, schools: Set<String>) throws -> Principal {
-        let issued = try vault.addUser(name: name, role: role, schools: schools.sorted(), by: .operator("test"))
-        guard let principal = try vault.authenticate(token: issued.token) else { throw VaultError.forbidden("\(name) did not sign in") }
+        let issued = try vault.users.addIntegration(name: name, role: role, schools: schools.sorted(), by: .operator("test"))
+        guard let principal = try vault.users.authenticate(token: issued.token) else { throw VaultError.forbidden("\(name) did not sign in") }
         return principal
     }
 

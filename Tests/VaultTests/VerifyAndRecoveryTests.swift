@@ -24,7 +24,7 @@ final class VerifyAndRecoveryTests: XCTestCase {
         try Data([4]).write(to: URL(fileURLWithPath: f.layout.blobs + "/tmp/" + orphanID + ".0000.tmp"))
 
         for useKeys in [true, false] {
-            let report = try f.vault.verify(by: .operator("backup:op"), useKeys: useKeys)
+            let report = try f.vault.audit.verify(by: .operator("backup:op"), useKeys: useKeys)
             XCTAssertFalse(report.isIntact)
             XCTAssertEqual(report.records, 3)
             XCTAssertEqual(report.intact, 1)
@@ -43,10 +43,10 @@ final class VerifyAndRecoveryTests: XCTestCase {
         let a = try f.put(text, kind: "minutes")
         try FileManager.default.moveItem(atPath: f.layout.defaultMasterKey, toPath: f.root + "/elsewhere.key")
         let keyless = try Vault.open(at: f.layout, master: nil)
-        XCTAssertTrue(try keyless.verify(by: .operator("backup:op"), useKeys: false).isIntact)
-        XCTAssertThrowsError(try keyless.verify(by: .operator("backup:op"), useKeys: true))
-        XCTAssertThrowsError(try keyless.get(id: a.id, by: .operator("backup:op")) { _ in XCTFail("no bytes without keys") })
-        XCTAssertTrue(try keyless.verifyAudit(by: .operator("test")).isIntact)
+        XCTAssertTrue(try keyless.audit.verify(by: .operator("backup:op"), useKeys: false).isIntact)
+        XCTAssertThrowsError(try keyless.audit.verify(by: .operator("backup:op"), useKeys: true))
+        XCTAssertThrowsError(try keyless.records.get(id: a.id, by: .operator("backup:op")) { _ in XCTFail("no bytes without keys") })
+        XCTAssertTrue(try keyless.audit.verifyLog(by: .operator("test")).isIntact)
     }
 
     func testGCRemovesOrphansAndLeftoversButNoRecord() throws {
@@ -56,10 +56,10 @@ final class VerifyAndRecoveryTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: f.layout.blobs + "/dd", withIntermediateDirectories: true)
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: f.blobPath(orphanID)))
         try Data([4]).write(to: URL(fileURLWithPath: f.layout.blobs + "/tmp/" + orphanID + ".0000.tmp"))
-        let report = try f.vault.gc(by: .operator("op"))
+        let report = try f.vault.audit.gc(by: .operator("op"))
         XCTAssertEqual(report.removedOrphans, [orphanID])
         XCTAssertEqual(report.removedLeftovers.count, 1)
-        let after = try f.vault.verify(by: .operator("op"), useKeys: true)
+        let after = try f.vault.audit.verify(by: .operator("op"), useKeys: true)
         XCTAssertTrue(after.isIntact)
         XCTAssertEqual(after.orphans, [])
         XCTAssertEqual(after.leftovers, [])
@@ -77,13 +77,13 @@ final class VerifyAndRecoveryTests: XCTestCase {
         try f.tamper("DELETE FROM records WHERE id = ?", [deleted.id])
         try f.tamper("UPDATE records SET child = 'C7', concern = 'K7' WHERE id = ?", [moved.id])
         for useKeys in [true, false] {
-            let report = try f.vault.verify(by: .operator("op"), useKeys: useKeys)
+            let report = try f.vault.audit.verify(by: .operator("op"), useKeys: useKeys)
             XCTAssertFalse(report.isIntact)
             XCTAssertEqual(report.vanished, [deleted.id])
             XCTAssertEqual(report.refiled.map(\.record), [moved.id])
             XCTAssertEqual(report.orphans, [], "a deleted row's blob is not an orphan")
         }
-        let gc = try f.vault.gc(by: .operator("op"))
+        let gc = try f.vault.audit.gc(by: .operator("op"))
         XCTAssertEqual(gc.removedOrphans, [])
         XCTAssertEqual(gc.keptVanished, [deleted.id])
         XCTAssertTrue(FileManager.default.fileExists(atPath: f.blobPath(deleted.id)), "the evidence is still there to recover")
@@ -92,15 +92,15 @@ final class VerifyAndRecoveryTests: XCTestCase {
 
     func testGCWaitsForNoUploadInFlight() throws {
         let f = try VaultFixture()
-        let session = try f.vault.beginPut(PutRequest(school: "S1", child: "C1", concern: "K1", kind: "minutes", filename: "a.txt"), by: .operator("t"))
+        let session = try f.vault.records.beginPut(PutRequest(school: "S1", child: "C1", concern: "K1", kind: "minutes", filename: "a.txt"), by: .operator("t"))
         let big = [UInt8](repeating: UInt8(ascii: "a"), count: 100_000)
         try big.withUnsafeBytes { try session.write($0) }
-        XCTAssertThrowsError(try f.vault.gc(by: .operator("op"))) {
+        XCTAssertThrowsError(try f.vault.audit.gc(by: .operator("op"))) {
             guard case VaultError.busy = $0 else { return XCTFail("\($0)") }
         }
         let record = try session.finish()
         XCTAssertEqual(try f.get(record.id), big)
-        XCTAssertNoThrow(try f.vault.gc(by: .operator("op")))
+        XCTAssertNoThrow(try f.vault.audit.gc(by: .operator("op")))
     }
 
     func failingVault(_ configure: (FailingFileOps) -> Void) throws -> (VaultFixture, Vault) {
@@ -114,12 +114,12 @@ final class VerifyAndRecoveryTests: XCTestCase {
     }
 
     func assertCleanAfterFailedPut(_ f: VaultFixture, file: StaticString = #filePath, line: UInt = #line) throws {
-        XCTAssertEqual(try f.vault.list(RecordFilter(), by: .operator("t")).count, 1, file: file, line: line)
-        let report = try f.vault.verify(by: .operator("t"), useKeys: true)
+        XCTAssertEqual(try f.vault.records.list(RecordFilter(), by: .operator("t")).count, 1, file: file, line: line)
+        let report = try f.vault.audit.verify(by: .operator("t"), useKeys: true)
         XCTAssertTrue(report.isIntact, file: file, line: line)
         XCTAssertEqual(report.orphans, [], file: file, line: line)
         XCTAssertEqual(report.leftovers, [], file: file, line: line)
-        XCTAssertTrue(try f.vault.verifyAudit(by: .operator("test")).isIntact, file: file, line: line)
+        XCTAssertTrue(try f.vault.audit.verifyLog(by: .operator("test")).isIntact, file: file, line: line)
     }
 
     func testDiskFullDuringPutGivesACleanErrorAndLeavesTheStoreVerifiable() throws {
@@ -151,7 +151,7 @@ final class VerifyAndRecoveryTests: XCTestCase {
         options.catalog.readOnly = true
         let vault = try f.reopen(options: options)
         XCTAssertThrowsError(try f.put(text, kind: "minutes", into: vault))
-        let report = try f.vault.verify(by: .operator("t"), useKeys: true)
+        let report = try f.vault.audit.verify(by: .operator("t"), useKeys: true)
         XCTAssertEqual(report.records, 0)
         XCTAssertEqual(report.orphans, [])
         XCTAssertEqual(report.leftovers, [])
@@ -184,17 +184,17 @@ final class VerifyAndRecoveryTests: XCTestCase {
         }
         let vault = try Vault.open(at: layout, master: .passphrase(try phrase("plaster cast ladder")))
         XCTAssertFalse(FileManager.default.fileExists(atPath: layout.defaultMasterKey))
-        XCTAssertTrue(try vault.verifyAudit(by: .operator("test")).isIntact)
+        XCTAssertTrue(try vault.audit.verifyLog(by: .operator("test")).isIntact)
     }
 
     func testCheckpointKeptOutsideCatchesALaterTruncation() throws {
         let f = try VaultFixture()
         for _ in 0..<3 { _ = try f.put(text, kind: "minutes") }
-        let kept = try f.vault.checkpoint(by: .operator("dpo"))
+        let kept = try f.vault.audit.checkpoint(by: .operator("dpo"))
         XCTAssertTrue(kept.verifySignature(publicKey: f.vault.publicKey))
-        XCTAssertTrue(try f.vault.verifyAudit(externalCheckpoint: kept, by: .operator("test")).isIntact)
+        XCTAssertTrue(try f.vault.audit.verifyLog(externalCheckpoint: kept, by: .operator("test")).isIntact)
         try f.tamper("DROP TRIGGER audit_events_no_delete; DELETE FROM audit_events WHERE seq >= 3; DELETE FROM audit_checkpoints;")
-        let report = try f.vault.verifyAudit(externalCheckpoint: kept, by: .operator("test"))
+        let report = try f.vault.audit.verifyLog(externalCheckpoint: kept, by: .operator("test"))
         XCTAssertFalse(report.isIntact)
         XCTAssertEqual(report.firstBadSequence, 3)
     }

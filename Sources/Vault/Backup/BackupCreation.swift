@@ -18,11 +18,7 @@ extension Vault {
         public var storeProblems: [String]
     }
 
-    /// Takes a backup into the folder `directory` while the store keeps serving, without the
-    /// master key: a database snapshot by VACUUM INTO, every blob it references that the folder
-    /// does not hold yet, a file list with sizes and BLAKE2b-256, and a manifest signed with the
-    /// backup operator's key (docs/backup.md). The snapshot appears only once all of it is durable.
-    public func createBackup(to directory: String, signingKey: AuditSigner, by caller: Caller) throws -> BackupSummary {
+    func createBackup(to directory: String, signingKey: AuditSigner, by caller: Caller) throws -> BackupSummary {
         try requireOperator(caller, .backupCreate)
         let actor = caller.actor
         guard let sqlite = catalog as? SQLiteCatalog, let fileBlobs = blobs as? FileBlobStore else {

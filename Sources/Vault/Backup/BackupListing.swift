@@ -38,21 +38,7 @@ extension Vault {
         public var bytesFreed: Int64
     }
 
-    /// Keeps the `keep` snapshots most recently created (by the signed creation time in their
-    /// manifests) and removes the others, then every file under `blobs/` no kept snapshot lists
-    /// and any leftover of an interrupted backup or prune. Refuses, removing nothing, if a
-    /// snapshot's manifest does not load (with `publicKey`, if given, or else the key it names):
-    /// its blobs could not be told apart from unreferenced ones. Never follows a symlink.
-    ///
-    /// `discard` names snapshots to remove whatever they hold (one that does not load, or was
-    /// signed by another key, would otherwise block every prune); their blobs go if no kept
-    /// snapshot lists them. Without `publicKey`, every snapshot must name one signing key and
-    /// one vault: a snapshot slipped in under another key cannot decide what is deleted.
-    ///
-    /// Run on the store the snapshots were taken from (opened without a key): each removal is a
-    /// `backup-prune` event in its log, written before anything is removed, so that comparing
-    /// the folder with the log (`backup verify --store`) tells a prune from a deletion.
-    public func pruneBackups(at directory: String, keep: Int, publicKey: VaultPublicKey? = nil, discard: [String] = [], by caller: Caller) throws -> PruneSummary {
+    func pruneBackups(at directory: String, keep: Int, publicKey: VaultPublicKey? = nil, discard: [String] = [], by caller: Caller) throws -> PruneSummary {
         try requireOperator(caller, .backupPrune)
         let actor = caller.actor
         guard keep >= 1 else { throw VaultError.invalidArgument("--keep must be at least 1") }

@@ -55,9 +55,7 @@ extension Vault {
         report.problems.sort { ($0.path, $0.kind) < ($1.path, $1.kind) }
     }
 
-    /// `verifyBackup`, then every record of every snapshot decrypted and authenticated with this
-    /// store's keys (like `restic check --read-data`). Audited in this store.
-    public func verifyBackupDeeply(at directory: String, publicKey: VaultPublicKey, snapshot only: String? = nil, by caller: Caller) throws -> BackupReport {
+    func verifyBackupDeeply(at directory: String, publicKey: VaultPublicKey, snapshot only: String? = nil, by caller: Caller) throws -> BackupReport {
         try requireOperator(caller, .backupVerify)
         let actor = caller.actor
         let keys = try requireKeys("backup verify --deep")

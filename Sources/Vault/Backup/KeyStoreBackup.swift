@@ -11,10 +11,7 @@ extension Vault {
         public var ledgerEntries: Int
     }
 
-    /// Copies `keystore.json` (every key still wrapped by the master key) and the deletion ledger
-    /// into a new folder `DIR/keys-<UTC time>`, each file fsynced. Never the master key file.
-    /// Keep these copies no longer than the key-store backup window (35 days).
-    public func backupKeyStore(to directory: String, by caller: Caller) throws -> KeyStoreBackup {
+    func backupKeyStore(to directory: String, by caller: Caller) throws -> KeyStoreBackup {
         try requireOperator(caller, .keysBackup)
         let actor = caller.actor
         let ledger = try exportableLedger()
@@ -39,9 +36,7 @@ extension Vault {
         return KeyStoreBackup(folder: folder, files: [KeyStore.fileName, DeletionLedger.fileName], ledgerEntries: ledger.entries)
     }
 
-    /// Writes the deletion ledger, checked first (chain, signatures, not shorter than the key
-    /// store recorded), to `path` (which must not exist). Returns the number of entries.
-    public func exportLedger(to path: String, by caller: Caller) throws -> Int {
+    func exportLedger(to path: String, by caller: Caller) throws -> Int {
         try requireOperator(caller, .ledgerExport)
         let actor = caller.actor
         let ledger = try exportableLedger()

@@ -9,10 +9,7 @@ extension Vault {
     /// The KEK period under which drafts' choices are sealed (one KEK per school).
     static let bundleKEKPeriod = "bundles"
 
-    /// Stores a draft after checking everything that can be checked without reading content:
-    /// role and school, the recipient, each record (live, of this school) and each item's mode
-    /// against its type. `by` nil is the operator at the CLI acting as `actor`.
-    public func createBundle(_ request: BundleRequest, by caller: Caller) throws -> BundleRow {
+    func createBundle(_ request: BundleRequest, by caller: Caller) throws -> BundleRow {
         let principal = try principalOrOperator(.share, caller)
         let who = caller.actor
         if let principal { try requireSchool(.share, principal, school: request.school) }

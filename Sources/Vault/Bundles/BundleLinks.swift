@@ -17,18 +17,12 @@ extension Vault {
         public var file: FileHandle
     }
 
-    /// Records that an allowed download of a bundle did not deliver it whole (the file ended
-    /// early, the connection broke): the log must not show only the allowed use.
-    public func recordBundleDownloadFailure(_ download: BundleDownload, reason: String) {
+    func recordBundleDownloadFailure(_ download: BundleDownload, reason: String) {
         _ = try? audit(AuditEntry(actor: .link(bundle: download.bundle.id), action: .bundleDownload, outcome: .failed,
                                   school: download.bundle.school, reason: "\(download.bundle.id): \(reason)"))
     }
 
-    /// Counts one use of the link and returns the file to send. An unknown token is `notFound`;
-    /// an expired, revoked or used-up link is `linkUnusable` (and its file is removed). With a
-    /// link holder's source (the server), an unknown or malformed token is audited coalesced per source
-    /// (`recordAnonymousRefusal`) instead of one event each.
-    public func useBundleLink(token: String, by caller: Caller) throws -> BundleDownload {
+    func useBundleLink(token: String, by caller: Caller) throws -> BundleDownload {
         let source = caller.linkSource
         let hash = try linkHash(token, refusal: .malformedLink, from: source)
         let now = nowMillis
@@ -84,14 +78,8 @@ extension Vault {
         }
     }
 
-    /// Forgets expired drafts' sealed choices, and deletes the bundle files no link may serve any more: links expired or revoked, bundles
-    /// that do not exist (a restored store), and what failed or crashed releases left (a file
-    /// not of the bundle's current claim, a claim older than the claim timeout, an old `.tmp-*`
-    /// file). A used-up link's file is left to the download that used it up (or to its expiry),
-    /// so a sweep cannot pull it from under that download. Returns how many were removed.
-    /// Runs when a bundle is approved, when the service starts, and in `gc`.
     @discardableResult
-    public func purgeEndedBundleFiles() -> Int {
+    func purgeEndedBundleFiles() -> Int {
         // Expired drafts keep no sealed choices (their terms name third parties).
         _ = try? catalog.forgetDraftChoices(createdBefore: nowMillis - Int64(Self.draftLifetimeDays) * 86_400_000)
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: layout.bundles) else { return 0 }
@@ -130,8 +118,7 @@ extension Vault {
         return removed
     }
 
-    /// Removes a released bundle's encrypted files (its link ended). Best effort.
-    public func discardBundleFiles(_ id: String) {
+    func discardBundleFiles(_ id: String) {
         guard RecordID.isValid(id), let names = try? FileManager.default.contentsOfDirectory(atPath: layout.bundles) else { return }
         var removed = false
         for name in names where name.hasPrefix(id + "-") && name.hasSuffix(".age") {
@@ -140,10 +127,8 @@ extension Vault {
         if removed { try? SystemFileOps().fsyncDirectory(layout.bundles) }
     }
 
-    /// The recipient confirms receipt; the first confirmation is kept, each is audited (an
-    /// unknown one coalesced per source, for a link holder, as in `useBundleLink`).
     @discardableResult
-    public func confirmBundleReceipt(token: String, by caller: Caller) throws -> BundleRow {
+    func confirmBundleReceipt(token: String, by caller: Caller) throws -> BundleRow {
         let source = caller.linkSource
         let hash = try linkHash(token, refusal: .malformedReceiptLink, from: source)
         let row = try vaulting {
@@ -163,8 +148,7 @@ extension Vault {
         return row
     }
 
-    /// Revokes a released bundle's link and removes its file.
-    public func revokeBundleLink(id: String, by caller: Caller) throws {
+    func revokeBundleLink(id: String, by caller: Caller) throws {
         let principal = try principalOrOperator(.share, caller)
         let who = caller.actor
         let bundle = try visibleBundle(id, principal: principal, action: .bundleRevoke)
@@ -196,9 +180,7 @@ extension Vault {
         }
     }
 
-    /// A DSL or deputy (or the operator, `by` nil) copies a released bundle's `.age` file out, to
-    /// hand over by other means. The file is as encrypted as the download.
-    public func exportBundle(id: String, to path: String, by caller: Caller) throws -> BundleRow {
+    func exportBundle(id: String, to path: String, by caller: Caller) throws -> BundleRow {
         let principal = try principalOrOperator(.share, caller)
         let actor = caller.actor
         try requireRecentFactor(caller, for: "exporting a bundle")
@@ -231,8 +213,7 @@ extension Vault {
         return bundle
     }
 
-    /// A school's bundles, newest first, after an audit event.
-    public func bundles(school: String, by caller: Caller) throws -> [BundleRow] {
+    func bundles(school: String, by caller: Caller) throws -> [BundleRow] {
         let principal = try principalOrOperator(.share, caller)
         let actor = caller.actor
         if let principal { try requireSchool(.share, principal, school: school) }
@@ -242,15 +223,12 @@ extension Vault {
         return rows
     }
 
-    /// One bundle and its items, after an audit event. A draft also comes with what its
-    /// approver must see before releasing it: the choices (rectangles, terms, confirmations,
-    /// pinned copies) and the recipient as the directory holds it (its key and who added it).
-    public func bundle(id: String, by caller: Caller) throws -> (BundleRow, [BundleItemRow], BundleReview?) {
+    func bundle(id: String, by caller: Caller) throws -> (BundleRow, [BundleItemRow], BundleReview?) {
         let principal = try principalOrOperator(.share, caller)
         let actor = caller.actor
         let row = try visibleBundle(id, principal: principal, action: .bundleShow)
         var review: BundleReview?
-        if row.state != .released, row.sealedItems != nil, let keys {
+        if row.state != .released, row.sealedItems != nil, let keys = keyStore {
             let recipient = try vaulting { try catalog.recipients(school: row.school) }.first { $0.name == row.recipient }
             review = BundleReview(choices: try unseal(row, keys: keys), recipient: recipient)
         }

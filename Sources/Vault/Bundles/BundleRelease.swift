@@ -20,7 +20,7 @@ extension Vault {
     /// age's own default work factor for a passphrase (about a second to open).
     static let passphraseWorkFactor = 18
 
-    public func approveBundle(id: String, link: LinkTerms = LinkTerms(), by caller: Caller,
+    func approveBundle(id: String, link: LinkTerms = LinkTerms(), by caller: Caller,
                               redactor: Redactor = Redactor()) throws -> ReleasedBundle {
         let principal = try principalOrOperator(.share, caller)
         let who = caller.actor

@@ -28,9 +28,7 @@ extension Vault {
     static let enrolmentLifetime: TimeInterval = 72 * 3600
     static let recoveryCodeCount = 10
 
-    /// Adds a person (not an integration) and their first enrolment link. Only the operator
-    /// adds people for now; an administrator in the console will do it with a fresh factor.
-    public func addPerson(name: String, role: Role, schools: [String], by caller: Caller) throws -> IssuedEnrolment {
+    func addPerson(name: String, role: Role, schools: [String], by caller: Caller) throws -> IssuedEnrolment {
         try requireOperator(caller, .userAdd)
         let keys = try requireKeys("user add")
         return try vaulting {
@@ -55,9 +53,7 @@ extension Vault {
         }
     }
 
-    /// Removes a person's factors, ends their sessions, voids their unused links and issues a
-    /// new enrolment link: what the operator does when someone loses their phone or passkey.
-    public func resetPerson(name: String, by caller: Caller) throws -> IssuedEnrolment {
+    func resetPerson(name: String, by caller: Caller) throws -> IssuedEnrolment {
         try requireOperator(caller, .userReset)
         let keys = try requireKeys("user reset")
         return try vaulting {
@@ -75,15 +71,12 @@ extension Vault {
         }
     }
 
-    /// Who the link is for, if it can still be used.
-    public func enrolment(token: String) throws -> EnrolmentView {
+    func enrolment(token: String) throws -> EnrolmentView {
         let (_, user) = try usableEnrolment(token)
         return EnrolmentView(name: user.name, role: user.role, schools: user.schools, expiresAt: Date(millis: try usableEnrolment(token).0.expiresAtMillis))
     }
 
-    /// Sets the passphrase (checked against the rules, hashed with Argon2id) and makes a TOTP
-    /// secret; both wait with the link until `confirmEnrolmentTOTP` proves the app has it.
-    public func setEnrolmentPassphrase(token: String, passphrase: String) throws -> TOTPEnrolment {
+    func setEnrolmentPassphrase(token: String, passphrase: String) throws -> TOTPEnrolment {
         let keys = try requireKeys("enrolment")
         let (enrolment, user) = try usableEnrolment(token)
         if let problem = PassphraseRules.problem(passphrase, name: user.name) {
@@ -100,10 +93,7 @@ extension Vault {
         }
     }
 
-    /// Checks a code from the authenticator app against the waiting secret; if it matches, the
-    /// passphrase, the authenticator and ten recovery codes become the person's factors, the
-    /// link is used up, and the recovery codes are returned (shown once, stored hashed).
-    public func confirmEnrolmentTOTP(token: String, code: String) throws -> [String] {
+    func confirmEnrolmentTOTP(token: String, code: String) throws -> [String] {
         let keys = try requireKeys("enrolment")
         let (enrolment, user) = try usableEnrolment(token)
         guard let passphrase = enrolment.pendingPassphrase, let sealed = enrolment.pendingTOTP else {
@@ -135,9 +125,7 @@ extension Vault {
         }
     }
 
-    /// The otpauth URI of the authenticator secret waiting with the link (for its QR code), or
-    /// nil when no passphrase has been set on it yet.
-    public func pendingOTPAuthURI(token: String) throws -> String? {
+    func pendingOTPAuthURI(token: String) throws -> String? {
         let keys = try requireKeys("enrolment")
         let (enrolment, user) = try usableEnrolment(token)
         guard let sealed = enrolment.pendingTOTP else { return nil }
@@ -147,8 +135,7 @@ extension Vault {
         }
     }
 
-    /// Starts registering a passkey for the link's person.
-    public func beginEnrolmentPasskey(token: String, relyingParty: RelyingParty) throws -> PasskeyCreationOptions {
+    func beginEnrolmentPasskey(token: String, relyingParty: RelyingParty) throws -> PasskeyCreationOptions {
         let (enrolment, user) = try usableEnrolment(token)
         let challenge = try signingIn { try challenges.issue(for: "enrol:" + Hex.encode(enrolment.tokenHash)) }
         return PasskeyCreationOptions(
@@ -156,9 +143,7 @@ extension Vault {
             timeoutMillis: Int(challenges.lifetime * 1000))
     }
 
-    /// Verifies the new passkey (attestation "none", user verified, this origin and RP ID, the
-    /// challenge issued for this link) and makes it the person's factor; the link is used up.
-    public func finishEnrolmentPasskey(
+    func finishEnrolmentPasskey(
         token: String, credentialID: [UInt8], clientDataJSON: [UInt8], attestationObject: [UInt8], relyingParty: RelyingParty
     ) throws {
         let keys = try requireKeys("enrolment")

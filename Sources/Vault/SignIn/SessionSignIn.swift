@@ -25,10 +25,7 @@ public struct StartedSession: Sendable {
 }
 
 extension Vault {
-    /// Signs a person in with their passphrase and a code from their authenticator app, or one
-    /// of their recovery codes instead of the code. Any wrong part is the same `.failed`; while
-    /// the name or the address is backed off, `.slowDown` without checking anything.
-    public func signIn(name: String, passphrase: String, code: String?, recoveryCode: String?, from client: SignInClient) throws -> StartedSession {
+    func signIn(name: String, passphrase: String, code: String?, recoveryCode: String?, from client: SignInClient) throws -> StartedSession {
         let name = String(name.prefix(128))
         if let seconds = signInThrottle.wait(name: name, address: client.address) { throw VaultError.signIn(.slowDown(seconds: seconds)) }
         let user = try activePerson(name: name)
@@ -44,18 +41,14 @@ extension Vault {
         return try startSession(user, client: client, how: recoveryCode != nil ? "passphrase and a recovery code" : "passphrase and authenticator code")
     }
 
-    /// Starts a passkey sign-in: the browser asks the authenticator for any passkey of this site.
-    public func beginPasskeySignIn(relyingParty: RelyingParty) throws -> PasskeyRequestOptions {
+    func beginPasskeySignIn(relyingParty: RelyingParty) throws -> PasskeyRequestOptions {
         let ceremony = Hex.encode(randomPublicBytes(16))
         let challenge = try signingIn { try challenges.issue(for: "sign-in:" + ceremony) }
         return PasskeyRequestOptions(ceremony: ceremony, challenge: challenge, relyingPartyID: relyingParty.id,
                                      allowCredentials: [], timeoutMillis: Int(challenges.lifetime * 1000))
     }
 
-    /// Finishes a passkey sign-in: the passkey must be one the vault registered (and signed) for
-    /// an active person, answer this ceremony's challenge for this origin with the person
-    /// verified, and its counter must not go backwards.
-    public func finishPasskeySignIn(ceremony: String, assertion: PasskeyAssertion, relyingParty: RelyingParty,
+    func finishPasskeySignIn(ceremony: String, assertion: PasskeyAssertion, relyingParty: RelyingParty,
                                     from client: SignInClient) throws -> StartedSession {
         if let seconds = signInThrottle.wait(name: "", address: client.address) { throw VaultError.signIn(.slowDown(seconds: seconds)) }
         guard ceremony.utf8.count == 32, let challenge = challenges.take(for: "sign-in:" + ceremony) else {
@@ -69,10 +62,7 @@ extension Vault {
         return try startSession(user, client: client, how: "passkey \(Self.credentialLabel(assertion.credentialID))")
     }
 
-    /// The caller a session cookie names, if the session is live: it exists, carries the vault's
-    /// signature, is within its idle and absolute limits, and its person is still active. A
-    /// session past a limit is removed. Notes the use (at most every few seconds).
-    public func resolveSession(token: String) throws -> Caller? {
+    func resolveSession(token: String) throws -> Caller? {
         guard let (session, user) = try liveSession(token: token) else { return nil }
         let now = nowMillis
         let touchEvery = Int64(min(60, max(1, sessionPolicy.idleTimeout / 10)) * 1000)
@@ -90,9 +80,7 @@ extension Vault {
         return Base64URL.encode(SHA256Hasher.hash(b.bytes))
     }
 
-    /// Confirms it is still the person (step-up) with a code from their app or a recovery code;
-    /// the session's second-factor time moves to now. A wrong code leaves the session as it was.
-    public func stepUp(sessionToken: String, code: String?, recoveryCode: String?, from client: SignInClient) throws -> SessionFacts {
+    func stepUp(sessionToken: String, code: String?, recoveryCode: String?, from client: SignInClient) throws -> SessionFacts {
         guard let (session, user) = try liveSession(token: sessionToken) else { throw VaultError.signIn(.sessionEnded) }
         if let seconds = signInThrottle.wait(name: user.name, address: client.address) { throw VaultError.signIn(.slowDown(seconds: seconds)) }
         let factors = try verifiedFactors(user)
@@ -104,8 +92,7 @@ extension Vault {
         return try recordStepUp(session, user, how: recoveryCode != nil ? "a recovery code" : "authenticator code")
     }
 
-    /// Starts a passkey step-up: only the person's own passkeys are asked for.
-    public func beginPasskeyStepUp(sessionToken: String, relyingParty: RelyingParty) throws -> PasskeyRequestOptions {
+    func beginPasskeyStepUp(sessionToken: String, relyingParty: RelyingParty) throws -> PasskeyRequestOptions {
         guard let (session, user) = try liveSession(token: sessionToken) else { throw VaultError.signIn(.sessionEnded) }
         let credentials = try verifiedFactors(user).compactMap { $0.kind == .passkey ? $0.credentialID.map(Array.init) : nil }
         guard !credentials.isEmpty else { throw VaultError.invalidArgument("you have no passkey; confirm with a code instead") }
@@ -114,7 +101,7 @@ extension Vault {
                                      allowCredentials: credentials, timeoutMillis: Int(challenges.lifetime * 1000))
     }
 
-    public func finishPasskeyStepUp(sessionToken: String, assertion: PasskeyAssertion, relyingParty: RelyingParty,
+    func finishPasskeyStepUp(sessionToken: String, assertion: PasskeyAssertion, relyingParty: RelyingParty,
                                     from client: SignInClient) throws -> SessionFacts {
         guard let (session, user) = try liveSession(token: sessionToken) else { throw VaultError.signIn(.sessionEnded) }
         guard let challenge = challenges.take(for: "step-up:" + session.handle),
@@ -125,8 +112,7 @@ extension Vault {
         return try recordStepUp(session, user, how: "passkey \(Self.credentialLabel(assertion.credentialID))")
     }
 
-    /// Ends the session the cookie names (sign out). Ending one that has already ended is not an error.
-    public func signOut(sessionToken: String) throws {
+    func signOut(sessionToken: String) throws {
         guard let (session, user) = try liveSession(token: sessionToken) else { return }
         _ = try vaulting {
             try catalog.endSessions(
@@ -136,9 +122,8 @@ extension Vault {
         }
     }
 
-    /// Ends every session of the calling person, this one included ("sign out everywhere").
     @discardableResult
-    public func signOutEverywhere(by caller: Caller) throws -> Int {
+    func signOutEverywhere(by caller: Caller) throws -> Int {
         let principal = try requirePerson(caller)
         return try vaulting {
             try catalog.endSessions(
@@ -147,8 +132,7 @@ extension Vault {
         }
     }
 
-    /// Ends one of the calling person's own sessions, by its handle.
-    public func endSession(handle: String, by caller: Caller) throws {
+    func endSession(handle: String, by caller: Caller) throws {
         let principal = try requirePerson(caller)
         guard let session = try vaulting({ try catalog.sessions(account: principal.account) }).first(where: { $0.handle == handle }) else {
             throw VaultError.notFound("session")
@@ -160,8 +144,7 @@ extension Vault {
         }
     }
 
-    /// The calling person's live sessions, oldest first.
-    public func sessions(by caller: Caller) throws -> [SignInSession] {
+    func sessions(by caller: Caller) throws -> [SignInSession] {
         let principal = try requirePerson(caller)
         let now = nowMillis
         return try vaulting { try catalog.sessions(account: principal.account) }.filter { isLive($0, now: now) }
@@ -205,7 +188,7 @@ extension Vault {
     /// A TOTP code (each step accepted once) or an unspent recovery code (spent now).
     func secondFactorHolds(_ user: UserAccount, _ factors: [SignInFactor], code: String?, recoveryCode: String?) throws -> Bool {
         if let code, recoveryCode == nil {
-            guard let keys, let totp = factors.first(where: { $0.kind == .totp }) else { return false }
+            guard let keys = keyStore, let totp = factors.first(where: { $0.kind == .totp }) else { return false }
             let secret = try vaulting { try TOTPSecret(try keys.unseal(Array(totp.secret), for: totpBinding(account: user.id))) }
             guard let step = TOTP(secret: secret).verify(code: code, at: clock(), lastUsedStep: totp.counter > 0 ? UInt64(totp.counter) : nil) else {
                 return false

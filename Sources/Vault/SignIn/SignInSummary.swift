@@ -25,8 +25,7 @@ public struct SignInSummary: Sendable, Equatable {
 }
 
 extension Vault {
-    /// How each account signs in, by account id (no key needed).
-    public func signInSummaries() throws -> [String: SignInSummary] {
+    func signInSummaries() throws -> [String: SignInSummary] {
         try vaulting {
             let enrolments = try catalog.enrolmentStates(nowMillis: nowMillis)
             let last = try catalog.lastSignIns()
