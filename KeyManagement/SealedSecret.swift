@@ -8,24 +8,40 @@ import Foundation
 /// does. Each sealed value is bound to what it is for (`associatedData`), so one person's secret
 /// cannot be moved onto another's row.
 extension KeyStore {
+    /// What a sealed value is for; each purpose has its own key.
+    public enum SealPurpose: Sendable, Equatable {
+        /// A person's sign-in secret (a TOTP authenticator's secret).
+        case signIn
+        /// A school's labels and titles: display names of children and concerns. Each school
+        /// has its own key, so one school's sealed values cannot be opened as another's.
+        case labels(school: String)
+
+        var keyLabel: [UInt8] {
+            switch self {
+            case .signIn: Array("strongroom/v1/sign-in-seal".utf8)
+            case .labels(let school): Array("strongroom/v1/label-seal".utf8) + [0] + Array(school.utf8)
+            }
+        }
+    }
+
     /// Seals `secret` for `associatedData` (XChaCha20-Poly1305, as `KeyWrap`).
-    public func seal(_ secret: SecretBytes, for associatedData: [UInt8]) throws -> [UInt8] {
-        let key = try sealingKey()
+    public func seal(_ secret: SecretBytes, for associatedData: [UInt8], purpose: SealPurpose = .signIn) throws -> [UInt8] {
+        let key = try sealingKey(purpose)
         defer { key.zero() }
         return try KeyWrap.wrap(secret, under: key, associatedData: associatedData)
     }
 
-    /// Opens what `seal` sealed for the same `associatedData`; `.unwrapFailed` otherwise.
-    public func unseal(_ sealed: [UInt8], for associatedData: [UInt8]) throws -> SecretBytes {
-        let key = try sealingKey()
+    /// Opens what `seal` sealed for the same `associatedData` and purpose; `.unwrapFailed` otherwise.
+    public func unseal(_ sealed: [UInt8], for associatedData: [UInt8], purpose: SealPurpose = .signIn) throws -> SecretBytes {
+        let key = try sealingKey(purpose)
         defer { key.zero() }
-        return try KeyWrap.unwrap(sealed, under: key, associatedData: associatedData, context: "sealed sign-in secret")
+        return try KeyWrap.unwrap(sealed, under: key, associatedData: associatedData, context: "sealed value")
     }
 
-    private func sealingKey() throws -> SecretBytes {
+    private func sealingKey(_ purpose: SealPurpose) throws -> SecretBytes {
         let signer = try auditSigner()
         let key = try SecretBytes(count: Sodium.aeadKeyBytes)
-        let label = Array("strongroom/v1/sign-in-seal".utf8)
+        let label = purpose.keyLabel
         // The Ed25519 secret key is seed ‖ public key; the seed is the secret.
         let rc = key.withUnsafeMutableBytes { out in
             signer.secret.withUnsafeBytes { seed in

@@ -10,6 +10,8 @@ public enum AuditAction: String, CaseIterable, Sendable {
     // Evidence
     case put, get, show, list
     case auditTrail = "audit-trail"
+    case labelSet = "label-set"
+    case labelRead = "label-read"
     // People and sign-in
     case authenticate
     case userAdd = "user-add"

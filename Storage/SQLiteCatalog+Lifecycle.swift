@@ -262,6 +262,7 @@ extension SQLiteCatalog: LifecycleCatalog {
         }
         let delete = try db.cachedStatement(sql: "DELETE FROM records WHERE rowid = ?")
         for (_, record) in live { try delete.execute(arguments: [record.rowID]) }
+        try removeOrphanedLabels(db)
         try approved.update(db)
     }
 

@@ -286,6 +286,7 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
             try db.execute(sql: "ALTER TABLE audit_checkpoints ADD COLUMN frontier BLOB")
         }
         registerSignInMigration(&migrator)
+        registerLabelMigration(&migrator)
         return migrator
     }
 

@@ -50,6 +50,76 @@ paths:
       security: []
       responses:
         "200": {description: This document., content: {application/yaml: {schema: {type: string}}}}
+  /v1/children/{child}/label:
+    parameters:
+      - {name: child, in: path, required: true, schema: {$ref: "#/components/schemas/OpaqueID"}}
+      - {name: school, in: query, required: true, schema: {$ref: "#/components/schemas/OpaqueID"}}
+    put:
+      operationId: setChildLabel
+      description: >
+        Sets the child's label: how the school's people know them (DSLs and deputies, or the
+        school's record system with that role). Personal data: sealed under the school's label
+        key, never in a log or a problem document, removed when the child's last record in the
+        school is shredded. 1 to 200 characters, no control or invisible characters.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [label]
+              properties:
+                label: {type: string, minLength: 1, maxLength: 200}
+      responses:
+        "204": {description: Set.}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+    get:
+      operationId: childLabel
+      description: The child's label, for those who see the school's records (DSLs, deputies, DPOs).
+      responses:
+        "200":
+          description: The label.
+          content: {application/json: {schema: {type: object, required: [label], properties: {label: {type: string}}}}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+  /v1/concerns/{concern}/title:
+    parameters:
+      - {name: concern, in: path, required: true, schema: {$ref: "#/components/schemas/OpaqueID"}}
+      - {name: school, in: query, required: true, schema: {$ref: "#/components/schemas/OpaqueID"}}
+    put:
+      operationId: setConcernTitle
+      description: Sets the concern's title, as a child's label (the same rules and limits).
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [title]
+              properties:
+                title: {type: string, minLength: 1, maxLength: 200}
+      responses:
+        "204": {description: Set.}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+    get:
+      operationId: concernTitle
+      description: The concern's title, for those who see the school's records.
+      responses:
+        "200":
+          description: The title.
+          content: {application/json: {schema: {type: object, required: [title], properties: {title: {type: string}}}}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
   /v1/recipients:
     post:
       operationId: addRecipient

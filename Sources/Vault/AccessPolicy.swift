@@ -27,6 +27,8 @@ public enum Capability: String, CaseIterable, Sendable {
     case shred
     /// Keep the school's directory of agencies evidence is shared with (and, later, share bundles).
     case share
+    /// Set a child's label or a concern's title (display names for the opaque ids).
+    case label
 
     /// The action name its audit events carry.
     public var auditAction: AuditAction {
@@ -41,6 +43,7 @@ public enum Capability: String, CaseIterable, Sendable {
         case .hold: .hold
         case .shred: .shred
         case .share: .share
+        case .label: .labelSet
         }
     }
 }
@@ -58,9 +61,9 @@ public enum AccessPolicy {
     public static let table: [Role: [Capability: Grant]] = [
         .staff: [.upload: .schools, .list: .ownUploads, .metadata: .ownUploads, .download: .denied, .audit: .denied],
         .dsl: [.upload: .schools, .list: .schools, .metadata: .schools, .download: .schools, .audit: .schools,
-               .setDOB: .schools, .retention: .schools, .hold: .schools, .shred: .schools, .share: .schools],
+               .setDOB: .schools, .retention: .schools, .hold: .schools, .shred: .schools, .share: .schools, .label: .schools],
         .deputy: [.upload: .schools, .list: .schools, .metadata: .schools, .download: .schools, .audit: .schools,
-                  .setDOB: .schools, .retention: .schools, .hold: .schools, .shred: .schools, .share: .schools],
+                  .setDOB: .schools, .retention: .schools, .hold: .schools, .shred: .schools, .share: .schools, .label: .schools],
         .dpo: [.upload: .denied, .list: .schools, .metadata: .schools, .download: .denied, .audit: .schools,
                .retention: .schools, .hold: .schools, .shred: .schools],
         .backup: [.upload: .denied, .list: .denied, .metadata: .denied, .download: .denied, .audit: .denied],

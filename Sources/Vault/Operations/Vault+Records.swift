@@ -59,6 +59,33 @@ extension Vault {
             try vault.chronologyAndShares(child: child, school: school, limit: limit, offset: offset, by: caller)
         }
 
+        /// Sets a child's label (how the school's people know them) in `school`: sealed under the
+        /// school's label key, never logged. A DSL or deputy, or the school's record system.
+        public func setChildLabel(child: String, school: String, label: String, by caller: Caller) throws {
+            try vault.setLabel(.child, subject: child, school: school, text: label, by: caller)
+        }
+
+        /// A child's label, for someone who sees the school's records; nil when there is none.
+        public func childLabel(child: String, school: String, by caller: Caller) throws -> String? {
+            try vault.label(.child, subject: child, school: school, by: caller)
+        }
+
+        /// Sets a concern's title in `school`, as `setChildLabel`.
+        public func setConcernTitle(concern: String, school: String, title: String, by caller: Caller) throws {
+            try vault.setLabel(.concern, subject: concern, school: school, text: title, by: caller)
+        }
+
+        /// A concern's title; nil when there is none.
+        public func concernTitle(concern: String, school: String, by caller: Caller) throws -> String? {
+            try vault.label(.concern, subject: concern, school: school, by: caller)
+        }
+
+        /// Children whose label contains `query` in the caller's schools (or `school`), searched
+        /// in memory after the labels are opened.
+        public func findChildren(matching query: String, school: String? = nil, by caller: Caller) throws -> [(school: String, child: String, label: String)] {
+            try vault.findChildren(matching: query, school: school, by: caller)
+        }
+
         /// Records of any school in chronological order, after an audit event naming the filter:
         /// the operator's view across schools (people use `chronology`).
         public func list(_ filter: RecordFilter, by caller: Caller) throws -> [EvidenceRecord] {
