@@ -244,7 +244,7 @@ final class SessionRouteTests: XCTestCase {
     func testARevokedPersonsSessionDiesAtOnce() async throws {
         let jo = try await f.enrol("jo")
         let session = try await f.signedIn(jo)
-        try f.vault.revokeUser(name: "jo", actor: "test")
+        try f.vault.revokeUser(name: "jo", by: .operator("test"))
         let me = try await f.whoAmI(session)
         XCTAssertEqual(me.status, 401)
         let read = try await f.call("GET", Self.chronology, session)
