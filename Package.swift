@@ -109,7 +109,11 @@ let package = Package(
             path: "Sources/strongroom-bench"),
 
         .target(
-            name: "TestSupport", dependencies: ["KeyManagement", "Storage", .product(name: "GRDB", package: "GRDB.swift")],
+            name: "TestSupport",
+            dependencies: [
+                "KeyManagement", "Storage", "SignIn", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             path: "Tests/TestSupport"),
         .testTarget(name: "KeyManagementTests", dependencies: ["KeyManagement", "TestSupport"], path: "Tests/KeyManagementTests"),
         .testTarget(
@@ -121,7 +125,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "StrongroomServer", "Vault", "Storage", "KeyManagement", "TestSupport",
+                "StrongroomServer", "Vault", "Storage", "KeyManagement", "SignIn", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -130,11 +134,11 @@ let package = Package(
             path: "Tests/ServerTests"),
         .testTarget(
             name: "SignInTests",
-            dependencies: ["SignIn", "KeyManagement", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["SignIn", "KeyManagement", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/SignInTests", resources: [.copy("FuzzCorpus")]),
         .testTarget(
             name: "VaultTests",
-            dependencies: ["Vault", "Storage", "KeyManagement", "Redaction", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Vault", "Storage", "KeyManagement", "Redaction", "SignIn", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/VaultTests", resources: [.copy("Samples"), .copy("ActiveContentSamples")]),
     ]
 )

@@ -29,7 +29,7 @@ final class ServerFixture: @unchecked Sendable {
     private var pool: BlockingPool?
     var tokens: [String: String] = [:]
 
-    init(configuration: ServerConfiguration = ServerConfiguration(), options: Vault.Options? = nil) async throws {
+    init(configuration: ServerConfiguration = ServerConfiguration(), options: Vault.Options? = nil, logger: Logger = ServerFixture.quietLogger) async throws {
         root = NSTemporaryDirectory() + "srv-" + UUID().uuidString
         let created = try Vault.create(at: StoreLayout(root: root), master: .keyFile(nil), by: .operator("test"))
         if let options {
@@ -43,7 +43,7 @@ final class ServerFixture: @unchecked Sendable {
         let ready = AsyncStream<Int>.makeStream()
         let metricsReady = AsyncStream<(String, Int)>.makeStream()
         let (app, pool) = try StrongroomService.makeApplication(
-            vault: vault, configuration: configuration, logger: Self.quietLogger,
+            vault: vault, configuration: configuration, logger: logger,
             onServerRunning: { ready.continuation.yield($0) },
             onMetricsListenerRunning: { metricsReady.continuation.yield(($0, $1)) })
         self.pool = pool

@@ -1,6 +1,7 @@
 import Crypto
 import XCTest
 @testable import SignIn
+import TestSupport
 
 /// Authenticator data is read field by field, big-endian, and refused when any part is missing,
 /// too long, inconsistent with its flags, or followed by anything.

@@ -1,5 +1,6 @@
 import XCTest
 @testable import SignIn
+import TestSupport
 
 /// The decoder reads RFC 8949 Appendix A's examples of the kinds it supports, and refuses every
 /// other kind, every malformed item of Appendix F, and every non-strict encoding, with an error

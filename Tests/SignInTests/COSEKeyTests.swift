@@ -1,6 +1,7 @@
 import Crypto
 import XCTest
 @testable import SignIn
+import TestSupport
 
 /// COSE keys are accepted only in the exact ES256 and Ed25519 forms, with a point on the curve;
 /// every other algorithm, shape or extra parameter is refused.

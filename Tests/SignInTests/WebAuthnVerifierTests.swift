@@ -1,6 +1,7 @@
 import Crypto
 import XCTest
 @testable import SignIn
+import TestSupport
 
 /// Registrations and assertions built by a real key are accepted, and every way one can be
 /// wrong is refused with the error a caller can act on.

@@ -1,7 +1,7 @@
 /// A tiny CBOR encoder for building messages in tests exactly as an authenticator would. Maps
 /// keep their order and may repeat keys, and `raw` inserts bytes as they are, so tests can also
 /// build what a strict decoder must refuse.
-indirect enum TestCBOR {
+public indirect enum TestCBOR: Sendable {
     case uint(UInt64)
     case int(Int64)
     case bytes([UInt8])
@@ -12,7 +12,7 @@ indirect enum TestCBOR {
     case null
     case raw([UInt8])
 
-    var encoded: [UInt8] {
+    public var encoded: [UInt8] {
         switch self {
         case .uint(let n): return Self.head(0, n)
         case .int(let n): return n >= 0 ? Self.head(0, UInt64(n)) : Self.head(1, UInt64(-1 - n))
@@ -26,7 +26,7 @@ indirect enum TestCBOR {
         }
     }
 
-    static func head(_ major: UInt8, _ n: UInt64) -> [UInt8] {
+    public static func head(_ major: UInt8, _ n: UInt64) -> [UInt8] {
         let m = major << 5
         switch n {
         case 0..<24: return [m | UInt8(n)]
@@ -37,7 +37,7 @@ indirect enum TestCBOR {
         }
     }
 
-    static func bigEndian(_ n: UInt64, _ width: Int) -> [UInt8] {
+    public static func bigEndian(_ n: UInt64, _ width: Int) -> [UInt8] {
         (0..<width).reversed().map { UInt8(truncatingIfNeeded: n >> (8 * UInt64($0))) }
     }
 }

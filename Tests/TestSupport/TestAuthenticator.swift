@@ -1,35 +1,41 @@
 import Crypto
 import Foundation
-@testable import SignIn
+import SignIn
 
 /// Builds registration and assertion messages exactly as an authenticator and a browser would:
 /// a real swift-crypto key, a COSE_Key, authenticator data, a CBOR attestation object, the
 /// clientDataJSON and a signature over authenticatorData || SHA-256(clientDataJSON). Every field
 /// can be changed, so tests can build each thing a verifier must refuse.
-struct TestAuthenticator {
-    enum Key {
+public struct TestAuthenticator {
+    public enum Key {
         case es256(P256.Signing.PrivateKey)
         case ed25519(Curve25519.Signing.PrivateKey)
     }
 
-    static let rpID = "vault.school.example"
-    static let origin = "https://vault.school.example"
+    public static let rpID = "vault.school.example"
+    public static let origin = "https://vault.school.example"
 
-    let key: Key
-    var credentialID: [UInt8]
-    var signCount: UInt32 = 0
-    var aaguid = [UInt8](repeating: 0xaa, count: 16)
+    public let key: Key
+    public var credentialID: [UInt8]
+    public var signCount: UInt32 = 0
+    public var aaguid = [UInt8](repeating: 0xaa, count: 16)
 
-    static func es256() -> TestAuthenticator {
+    public init(key: Key, credentialID: [UInt8], signCount: UInt32 = 0) {
+        self.key = key
+        self.credentialID = credentialID
+        self.signCount = signCount
+    }
+
+    public static func es256() -> TestAuthenticator {
         TestAuthenticator(key: .es256(P256.Signing.PrivateKey()), credentialID: (0..<16).map { UInt8($0) })
     }
 
-    static func ed25519() -> TestAuthenticator {
+    public static func ed25519() -> TestAuthenticator {
         TestAuthenticator(key: .ed25519(Curve25519.Signing.PrivateKey()), credentialID: (16..<48).map { UInt8($0) })
     }
 
     /// The credential public key as a COSE_Key map, in the canonical CTAP2 order.
-    var coseKey: TestCBOR {
+    public var coseKey: TestCBOR {
         switch key {
         case .es256(let privateKey):
             let point = Array(privateKey.publicKey.x963Representation)
@@ -41,16 +47,16 @@ struct TestAuthenticator {
         }
     }
 
-    func sign(_ message: [UInt8]) -> [UInt8] {
+    public func sign(_ message: [UInt8]) -> [UInt8] {
         switch key {
         case .es256(let privateKey): return Array(try! privateKey.signature(for: message).derRepresentation)
         case .ed25519(let privateKey): return Array(try! privateKey.signature(for: message))
         }
     }
 
-    static let upUV: UInt8 = 0x05
+    public static let upUV: UInt8 = 0x05
 
-    func authenticatorData(
+    public func authenticatorData(
         rpID: String = rpID, flags: UInt8 = upUV, signCount: UInt32? = nil,
         attested: Bool = false, coseKey: TestCBOR? = nil, extensions: TestCBOR? = nil
     ) -> [UInt8] {
@@ -65,7 +71,7 @@ struct TestAuthenticator {
         return data
     }
 
-    static func clientDataJSON(
+    public static func clientDataJSON(
         type: String, challenge: [UInt8], origin: String = origin, crossOrigin: Bool? = false, extra: String = ""
     ) -> [UInt8] {
         var json = "{\"type\":\"\(type)\",\"challenge\":\"\(Base64URL.encode(challenge))\",\"origin\":\"\(origin)\""
@@ -73,18 +79,18 @@ struct TestAuthenticator {
         return Array((json + extra + "}").utf8)
     }
 
-    static func attestationObject(fmt: String = "none", attStmt: TestCBOR = .map([]), authData: [UInt8]) -> [UInt8] {
+    public static func attestationObject(fmt: String = "none", attStmt: TestCBOR = .map([]), authData: [UInt8]) -> [UInt8] {
         TestCBOR.map([(.text("fmt"), .text(fmt)), (.text("attStmt"), attStmt), (.text("authData"), .bytes(authData))]).encoded
     }
 
     /// A registration response: (clientDataJSON, attestationObject).
-    func register(challenge: [UInt8], flags: UInt8 = upUV) -> (clientDataJSON: [UInt8], attestationObject: [UInt8]) {
+    public func register(challenge: [UInt8], flags: UInt8 = upUV) -> (clientDataJSON: [UInt8], attestationObject: [UInt8]) {
         let authData = authenticatorData(flags: flags, attested: true)
         return (Self.clientDataJSON(type: "webauthn.create", challenge: challenge), Self.attestationObject(authData: authData))
     }
 
     /// An assertion response over `clientDataJSON` (by default a correct one for `challenge`).
-    mutating func assert(
+    public mutating func assert(
         challenge: [UInt8], clientDataJSON: [UInt8]? = nil, authenticatorData: [UInt8]? = nil
     ) -> (clientDataJSON: [UInt8], authenticatorData: [UInt8], signature: [UInt8]) {
         signCount += 1
