@@ -38,8 +38,8 @@ final class CapturedLog: @unchecked Sendable {
             set { metadata[key] = newValue }
         }
 
-        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
-                 file: String, function: String, line: UInt) {
+        func log(event: LogEvent) {
+            let (level, message, metadata) = (event.level, event.message, event.metadata)
             let all = self.metadata.merging(metadata ?? [:]) { $1 }
             let fields = all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
             log.append(([level.rawValue, message.description] + fields).joined(separator: "\u{1f}"))

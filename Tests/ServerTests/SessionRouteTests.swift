@@ -88,7 +88,7 @@ final class SessionRouteTests: XCTestCase {
         XCTAssertEqual(third.status, 401)
         let other = try await f.signIn(name: "jo", passphrase: jo.passphrase, recoveryCode: jo.recoveryCodes[4])
         XCTAssertEqual(other.status, 201, other.text)
-        XCTAssertEqual(try f.vault.signInSummaries().values.first { $0.kind == .person }?.recoveryCodesLeft, 8)
+        XCTAssertEqual(try f.vault.users.signInSummaries().values.first { $0.kind == .person }?.recoveryCodesLeft, 8)
     }
 
     func testAnotherPersonsRecoveryCodeDoesNotSignIn() async throws {
@@ -244,7 +244,7 @@ final class SessionRouteTests: XCTestCase {
     func testARevokedPersonsSessionDiesAtOnce() async throws {
         let jo = try await f.enrol("jo")
         let session = try await f.signedIn(jo)
-        try f.vault.revokeUser(name: "jo", by: .operator("test"))
+        try f.vault.users.revoke(name: "jo", by: .operator("test"))
         let me = try await f.whoAmI(session)
         XCTAssertEqual(me.status, 401)
         let read = try await f.call("GET", Self.chronology, session)
@@ -256,7 +256,7 @@ final class SessionRouteTests: XCTestCase {
     func testAfterAResetTheOldFactorsAndSessionsNoLongerWork() async throws {
         let jo = try await f.enrol("jo")
         let session = try await f.signedIn(jo)
-        let issued = try f.vault.resetPerson(name: "jo", by: .operator("test"))
+        let issued = try f.vault.users.resetPerson(name: "jo", by: .operator("test"))
         let me = try await f.whoAmI(session)
         XCTAssertEqual(me.status, 401, "the session ended")
         let old = try await f.signIn(name: "jo", passphrase: jo.passphrase, code: f.nextCode(jo))

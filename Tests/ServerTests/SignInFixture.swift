@@ -63,7 +63,7 @@ final class SignInFixture: @unchecked Sendable {
 
     /// Adds a person as the operator does and returns their enrolment link's token.
     func addPerson(_ name: String, _ role: Role = .dsl, schools: [String] = ["S1"]) throws -> String {
-        try vault.addPerson(name: name, role: role, schools: schools, by: .operator("test")).token
+        try vault.users.addPerson(name: name, role: role, schools: schools, by: .operator("test")).token
     }
 
     /// A passphrase that keeps every rule, different for each person.
@@ -151,7 +151,7 @@ final class SignInFixture: @unchecked Sendable {
     /// How many refusals the `action` events count: 1 for one written at once, N for a
     /// window's summary ("N more ...").
     func refusalsCounted(_ action: String) throws -> Int {
-        try vault.flushAnonymousRefusals(all: true)
+        try vault.audit.flushAnonymousRefusals(all: true)
         return events(action).reduce(0) { total, event in
             guard let reason = event.reason, let more = reason.range(of: " more ") else { return total + 1 }
             return total + (Int(reason[..<more.lowerBound].split(separator: " ").last ?? "") ?? 0)

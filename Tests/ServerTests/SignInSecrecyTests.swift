@@ -68,7 +68,7 @@ final class SignInSecrecyTests: XCTestCase {
         _ = try await f.call("DELETE", "/v1/session", session)
         _ = try await f.call("DELETE", "/v1/session", samSession)
 
-        try f.vault.flushAnonymousRefusals(all: true)
+        try f.vault.audit.flushAnonymousRefusals(all: true)
         let events = f.events
         XCTAssertTrue(Set(events.map(\.action)).isSuperset(of: ["enrol", "sign-in", "sign-in-failed", "step-up", "csrf", "sign-out"]),
                       "the flow did what it should: \(Set(events.map(\.action)))")

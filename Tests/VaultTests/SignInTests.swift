@@ -33,21 +33,21 @@ final class VaultSignInTests: XCTestCase {
     }
 
     func enrol(_ name: String) throws -> Person {
-        let issued = try vault.addPerson(name: name, role: .dsl, schools: ["S1"], by: .operator("test"))
+        let issued = try vault.users.addPerson(name: name, role: .dsl, schools: ["S1"], by: .operator("test"))
         let passphrase = "violet anchor marble drift"
-        let totp = try vault.setEnrolmentPassphrase(token: issued.token, passphrase: passphrase)
+        let totp = try vault.users.setEnrolmentPassphrase(token: issued.token, passphrase: passphrase)
         let app = try TestAuthenticatorApp(base32: totp.secretBase32)
-        let codes = try vault.confirmEnrolmentTOTP(token: issued.token, code: app.code(at: clock.now))
+        let codes = try vault.users.confirmEnrolmentTOTP(token: issued.token, code: app.code(at: clock.now))
         return Person(name: name, passphrase: passphrase, app: app, recoveryCodes: codes)
     }
 
     func signedIn(_ person: Person) throws -> StartedSession {
         clock.advance(30)
-        return try vault.signIn(name: person.name, passphrase: person.passphrase, code: person.app.code(at: clock.now), recoveryCode: nil, from: client)
+        return try vault.users.signIn(name: person.name, passphrase: person.passphrase, code: person.app.code(at: clock.now), recoveryCode: nil, from: client)
     }
 
     func caller(_ started: StartedSession) throws -> Caller {
-        try XCTUnwrap(try vault.resolveSession(token: started.token))
+        try XCTUnwrap(try vault.users.resolveSession(token: started.token))
     }
 
     func testAnActPastTheStepUpWindowIsRefusedAndAudited() throws {
@@ -65,7 +65,7 @@ final class VaultSignInTests: XCTestCase {
         XCTAssertTrue(refused[0].reason?.contains(started.facts.handle) ?? false, "names the session by its handle")
 
         clock.advance(30)
-        _ = try vault.stepUp(sessionToken: started.token, code: jo.app.code(at: clock.now), recoveryCode: nil, from: client)
+        _ = try vault.users.stepUp(sessionToken: started.token, code: jo.app.code(at: clock.now), recoveryCode: nil, from: client)
         XCTAssertNoThrow(try vault.requireRecentFactor(try caller(started), for: "downloading evidence"))
     }
 
@@ -88,7 +88,7 @@ final class VaultSignInTests: XCTestCase {
         clock.advance(30)
         let code = jo.app.code(at: clock.now)
         let results = race(4) { [vault, client] in
-            try vault.signIn(name: "jo", passphrase: jo.passphrase, code: code, recoveryCode: nil, from: client)
+            try vault.users.signIn(name: "jo", passphrase: jo.passphrase, code: code, recoveryCode: nil, from: client)
         }
         XCTAssertEqual(results.filter { $0 }.count, 1)
         XCTAssertEqual(try f.events.filter { $0.action == "sign-in" }.count, 1)
@@ -98,7 +98,7 @@ final class VaultSignInTests: XCTestCase {
         let jo = try enrol("jo")
         let code = jo.recoveryCodes[2]
         let results = race(4) { [vault, client] in
-            try vault.signIn(name: "jo", passphrase: jo.passphrase, code: nil, recoveryCode: code, from: client)
+            try vault.users.signIn(name: "jo", passphrase: jo.passphrase, code: nil, recoveryCode: code, from: client)
         }
         XCTAssertEqual(results.filter { $0 }.count, 1)
     }
@@ -127,15 +127,15 @@ final class VaultSignInTests: XCTestCase {
         let person = try caller(started)
         let integration = Caller.integration(Principal(name: "feed", role: .admin, schools: ["S1"], account: "a3"))
         for who in [person, integration] {
-            XCTAssertThrowsError(try vault.addPerson(name: "mallory", role: .admin, schools: ["S1"], by: who)) { error in
+            XCTAssertThrowsError(try vault.users.addPerson(name: "mallory", role: .admin, schools: ["S1"], by: who)) { error in
                 guard case VaultError.forbidden = error else { return XCTFail("\(error)") }
             }
-            XCTAssertThrowsError(try vault.resetPerson(name: "jo", by: who)) { error in
+            XCTAssertThrowsError(try vault.users.resetPerson(name: "jo", by: who)) { error in
                 guard case VaultError.forbidden = error else { return XCTFail("\(error)") }
             }
         }
         XCTAssertFalse(try vault.catalog.users().contains { $0.name == "mallory" })
-        XCTAssertNotNil(try vault.resolveSession(token: started.token), "jo's session was not reset")
+        XCTAssertNotNil(try vault.users.resolveSession(token: started.token), "jo's session was not reset")
         XCTAssertEqual(try f.events.filter { $0.action == "user-reset" && $0.outcome == "ok" }.count, 0)
         XCTAssertEqual(try f.events.filter { $0.action == "user-add" && $0.outcome == "denied" }.count, 2, "each refusal audited")
         XCTAssertEqual(try f.events.filter { $0.action == "user-reset" && $0.outcome == "denied" }.count, 2, "each refusal audited")
@@ -144,10 +144,10 @@ final class VaultSignInTests: XCTestCase {
     func testARevokedPersonsSessionCannotStepUpOrSignOutAnother() throws {
         let jo = try enrol("jo")
         let started = try signedIn(jo)
-        try vault.revokeUser(name: "jo", by: .operator("test"))
-        XCTAssertNil(try vault.resolveSession(token: started.token))
+        try vault.users.revoke(name: "jo", by: .operator("test"))
+        XCTAssertNil(try vault.users.resolveSession(token: started.token))
         clock.advance(30)
-        XCTAssertThrowsError(try vault.stepUp(sessionToken: started.token, code: jo.app.code(at: clock.now), recoveryCode: nil, from: client)) { error in
+        XCTAssertThrowsError(try vault.users.stepUp(sessionToken: started.token, code: jo.app.code(at: clock.now), recoveryCode: nil, from: client)) { error in
             XCTAssertEqual(error as? VaultError, .signIn(.sessionEnded))
         }
     }
