@@ -36,6 +36,9 @@ let package = Package(
         .systemLibrary(
             name: "CLibZ", path: "Sources/CLibZ", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CQREncode", path: "Sources/CQREncode", pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]),
 
         .systemLibrary(
             name: "CVips", path: "Sources/CVips", pkgConfig: "vips",
@@ -71,7 +74,7 @@ let package = Package(
         .target(
             name: "StrongroomServer",
             dependencies: [
-                "Vault", "Storage", "KeyManagement", "CTLSOptions", "SignIn",
+                "Vault", "Storage", "KeyManagement", "CTLSOptions", "SignIn", "CQREncode", "CLibZ",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

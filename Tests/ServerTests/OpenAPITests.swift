@@ -36,7 +36,7 @@ final class OpenAPITests: XCTestCase {
             return "\(route.method) /" + path.joined(separator: "/")
         })
         XCTAssertEqual(routed, try documentedOperations())
-        XCTAssertEqual(routed.count, 43)
+        XCTAssertEqual(routed.count, 44)
         try await pool.shutdown()
         try await server.stop()
     }
