@@ -2,7 +2,7 @@
 # The console's journeys in headless Chromium (Tests/browser/test_journeys.py) against a real
 # `strongroom serve` on http://localhost:PORT (WebAuthn needs a host name, not an address).
 #
-#   bash Scripts/test-browser.sh PATH/TO/strongroom [unittest names, e.g. test_journeys.Journeys.test_a_...]
+#   bash Scripts/test-browser.sh PATH/TO/strongroom [journeys, e.g. Journeys.test_g_a_replayed_code_is_refused]
 #
 # Builds nothing: give it the binary. Makes a temporary store with one person per journey and
 # a record, serves it with short session limits, runs the journeys with Debian's python3 and
@@ -62,7 +62,7 @@ echo "test-browser: serving $url; screenshots in $screenshots"
 status=0
 (cd Tests/browser && STRONGROOM_URL="$url" STRONGROOM_PEOPLE="$work/people.json" STRONGROOM_RECORD="$record" \
   STRONGROOM_IDLE_SECONDS="$idle_seconds" STRONGROOM_STEP_UP_SECONDS="$step_up_seconds" SCREENSHOTS="$screenshots" \
-  /usr/bin/python3 -m unittest -v "${@:-test_journeys}") || status=$?
+  /usr/bin/python3 test_journeys.py "$@") || status=$?
 if ((status != 0)); then
   echo "test-browser: the server's log:" >&2
   tail -n 40 "$work/serve.log" >&2

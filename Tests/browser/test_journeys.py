@@ -8,6 +8,7 @@ import http.server
 import os
 import re
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -289,4 +290,7 @@ class Journeys(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    result = unittest.main(exit=False, verbosity=2).result
+    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    print(f"browser: {result.testsRun - failed - len(result.skipped)} passed, {failed} failed")
+    sys.exit(0 if result.wasSuccessful() else 1)

@@ -58,7 +58,7 @@ struct AccountPage {
         self.sessions = sessions.sorted { $0.createdAtMillis > $1.createdAtMillis }.map {
             Session(id: $0.handle, started: ConsoleDate.text(Date(timeIntervalSince1970: Double($0.createdAtMillis) / 1000)),
                     lastUsed: ConsoleDate.text(Date(timeIntervalSince1970: Double($0.lastSeenAtMillis) / 1000)),
-                    browser: $0.browser.isEmpty ? "Unknown browser" : $0.browser, address: $0.address, current: $0.handle == current)
+                    browser: BrowserName.text($0.browser), address: $0.address, current: $0.handle == current)
         }
         otherSessions = sessions.contains { $0.handle != current }
     }
