@@ -4,6 +4,14 @@ import PackageDescription
 // Strongroom: a secure evidence vault for school safeguarding records.
 // KeyManagement/ and Storage/ are the two folders a security reviewer reads first;
 // everything else lives under Sources/.
+/// The console's files, embedded as `PackageResources.<name>` byte arrays.
+let consoleResources: [Resource] = [
+    "layout.mustache", "sign-in.mustache", "enrol.mustache", "account.mustache", "confirm.mustache", "problem.mustache",
+    "error-summary.mustache",
+].map { .embedInCode("Console/Templates/" + $0) } + [
+    "console.css", "api.js", "webauthn.js", "second-factor.js", "sign-in.js", "enrol.js", "account.js", "confirm.js",
+].map { .embedInCode("Console/Assets/" + $0) }
+
 let package = Package(
     name: "strongroom",
     platforms: [.macOS(.v14)],
@@ -24,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // C libraries, each wrapped once, thinly, in one Swift file.
@@ -36,6 +45,9 @@ let package = Package(
         .systemLibrary(
             name: "CLibZ", path: "Sources/CLibZ", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CQREncode", path: "Sources/CQREncode", pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]),
 
         .systemLibrary(
             name: "CVips", path: "Sources/CVips", pkgConfig: "vips",
@@ -71,7 +83,7 @@ let package = Package(
         .target(
             name: "StrongroomServer",
             dependencies: [
-                "Vault", "Storage", "KeyManagement", "CTLSOptions", "SignIn",
+                "Vault", "Storage", "KeyManagement", "CTLSOptions", "SignIn", "CQREncode", "CLibZ",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -84,8 +96,12 @@ let package = Package(
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ],
-            path: "Sources/StrongroomServer"),
+            path: "Sources/StrongroomServer",
+            // The web console's templates and assets, compiled into the binary (no resource
+            // bundle to lose when the binary moves). Console/ConsoleAssets.swift names each.
+            resources: consoleResources),
         .executableTarget(
             name: "strongroom",
             dependencies: [

@@ -742,6 +742,18 @@ paths:
         "400": {description: "weak-passphrase (the detail says which rule), or invalid-json.", content: {application/problem+json: {schema: {$ref: "#/components/schemas/Problem"}}}}
         "403": {description: "An Origin of another site (csrf).", content: {application/problem+json: {schema: {$ref: "#/components/schemas/Problem"}}}}
         "404": {$ref: "#/components/responses/Problem"}
+  /v1/enrolment/{token}/totp-qr.png:
+    get:
+      operationId: enrolTotpQrCode
+      security: []
+      description: >
+        The waiting authenticator secret's otpauth URI as a QR code (PNG, error correction level M,
+        4-module quiet zone) for an authenticator app to scan. It carries the secret, so it is
+        served with Cache-Control no-store and only while the link is usable.
+      parameters: [{$ref: "#/components/parameters/EnrolmentToken"}]
+      responses:
+        "200": {description: "The QR code.", content: {image/png: {schema: {type: string, format: binary}}}}
+        "404": {description: "Unknown, used or expired link (enrolment-unusable), or no passphrase set on it yet (not-found).", content: {application/problem+json: {schema: {$ref: "#/components/schemas/Problem"}}}}
   /v1/enrolment/{token}/totp:
     post:
       operationId: enrolTotp

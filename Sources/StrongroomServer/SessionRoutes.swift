@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import NIOCore
 import SignIn
@@ -20,6 +21,7 @@ struct SessionRoutes {
         router.get("v1/enrolment/:token", use: enrolment)
         router.post("v1/enrolment/:token/passphrase", use: enrolPassphrase)
         router.post("v1/enrolment/:token/totp", use: enrolTOTP)
+        router.get("v1/enrolment/:token/totp-qr.png", use: enrolmentQRCode)
         router.post("v1/enrolment/:token/passkey/begin", use: enrolPasskeyBegin)
         router.post("v1/enrolment/:token/passkey/finish", use: enrolPasskeyFinish)
         router.post("v1/session", use: signIn)
@@ -73,6 +75,19 @@ struct SessionRoutes {
         let body = try await Self.decode(CodeBody.self, request)
         let codes = try await enrolling(context) { try $0.users.confirmEnrolmentTOTP(token: token, code: body.code ?? "") }
         return try jsonResponse(RecoveryCodesJSON(recoveryCodes: codes))
+    }
+
+    /// The waiting authenticator secret as a QR code. The image carries the secret: no-store,
+    /// and never logged.
+    @Sendable func enrolmentQRCode(_ request: Request, context: StrongroomContext) async throws -> Response {
+        let token = context.parameters.get("token") ?? ""
+        guard let uri = try await enrolling(context, { try $0.users.pendingOTPAuthURI(token: token) }) else {
+            throw Problem(status: .notFound, slug: "not-found", title: "No authenticator waiting",
+                          detail: "this link has no authenticator secret waiting: set a passphrase first")
+        }
+        let png = try QRCodePNG(text: uri).png
+        return Response(status: .ok, headers: [.contentType: "image/png", .cacheControl: "no-store", HTTPField.Name("X-Content-Type-Options")!: "nosniff"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: png)))
     }
 
     @Sendable func enrolPasskeyBegin(_ request: Request, context: StrongroomContext) async throws -> Response {

@@ -87,6 +87,8 @@ public enum StrongroomService {
         let origin = (try? ServiceOrigin(configuration: configuration)) ?? ServiceOrigin(configured: nil, tls: configuration.tlsCert != nil)
         // Public: enrolment and sign-in (each route checks what it needs itself).
         SessionRoutes(vault: vault, pool: pool, origin: origin, sessionMaxSeconds: configuration.sessionMaxSeconds).register(on: router)
+        // The web console's pages and assets (HTML, outside /v1; their scripts call the routes above).
+        ConsoleRoutes(vault: vault, pool: pool).register(on: router)
         let v1 = router.group("v1").add(middleware: Authentication(vault: vault, pool: pool, origin: origin))
         AttachmentRoutes(vault: vault, pool: pool, maxUploadBytes: configuration.maxUploadBytes).register(on: v1)
         LifecycleRoutes(vault: vault, pool: pool).register(on: v1)

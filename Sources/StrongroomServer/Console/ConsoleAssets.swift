@@ -1,0 +1,32 @@
+import Hummingbird
+import NIOCore
+
+/// The console's stylesheet and scripts, compiled into the binary (Package.swift embeds them)
+/// and served at /assets/NAME. Only these names are served: the name is looked up, never used
+/// as a path.
+enum ConsoleAssets {
+    struct Asset {
+        let bytes: [UInt8]
+        let contentType: String
+    }
+
+    static let all: [String: Asset] = [
+        "console.css": Asset(bytes: PackageResources.console_css, contentType: "text/css; charset=utf-8"),
+        "api.js": script(PackageResources.api_js),
+        "webauthn.js": script(PackageResources.webauthn_js),
+        "second-factor.js": script(PackageResources.second_factor_js),
+        "sign-in.js": script(PackageResources.sign_in_js),
+        "enrol.js": script(PackageResources.enrol_js),
+        "account.js": script(PackageResources.account_js),
+        "confirm.js": script(PackageResources.confirm_js),
+    ]
+
+    private static func script(_ bytes: [UInt8]) -> Asset { Asset(bytes: bytes, contentType: "text/javascript; charset=utf-8") }
+
+    static func response(named name: String) throws -> Response {
+        guard let asset = all[name] else {
+            throw Problem(status: .notFound, slug: "no-such-route", title: "Not Found", detail: "there is no such file")
+        }
+        return Response(status: .ok, headers: [.contentType: asset.contentType], body: .init(byteBuffer: ByteBuffer(bytes: asset.bytes)))
+    }
+}
