@@ -10,54 +10,54 @@ struct LabelRoutes {
     let pool: BlockingPool
 
     func register(on group: RouterGroup<StrongroomContext>) {
-        group.put("children/:child/label", use: setChildLabel)
-        group.get("children/:child/label", use: childLabel)
-        group.put("concerns/:concern/title", use: setConcernTitle)
-        group.get("concerns/:concern/title", use: concernTitle)
+        group.put("children/:child/label") { try await set(.childLabel, $0, $1) }
+        group.get("children/:child/label") { try await get(.childLabel, $0, $1) }
+        group.put("concerns/:concern/title") { try await set(.concernTitle, $0, $1) }
+        group.get("concerns/:concern/title") { try await get(.concernTitle, $0, $1) }
     }
 
-    struct LabelBody: Codable { var label: String }
-    struct TitleBody: Codable { var title: String }
+    /// Which name a route is about: the path parameter that holds the id, the JSON field, and
+    /// the vault operations.
+    enum Kind {
+        case childLabel, concernTitle
+
+        var parameter: String { self == .childLabel ? "child" : "concern" }
+        var field: String { self == .childLabel ? "label" : "title" }
+    }
 
     /// The label (or title) asked for does not exist, or is not the caller's to see.
     static let noLabel = Problem(status: .notFound, slug: "not-found", title: "Not found",
                                  detail: "there is no label with this id that you may see")
 
-    @Sendable func setChildLabel(_ request: Request, context: StrongroomContext) async throws -> Response {
+    func set(_ kind: Kind, _ request: Request, _ context: StrongroomContext) async throws -> Response {
         let caller = try context.requireCaller()
-        let (child, school) = (context.parameters.get("child") ?? "", try requiredQuery("school", request))
-        let body = try await LifecycleRoutes.decode(LabelBody.self, request)
+        let (subject, school) = (context.parameters.get(kind.parameter) ?? "", try requiredQuery("school", request))
+        let body = try await LifecycleRoutes.decode([String: String].self, request)
+        guard body.count == 1, let text = body[kind.field] else {
+            throw Problem(status: .badRequest, slug: "invalid-json", title: "Invalid JSON body",
+                          detail: "the body is not the JSON document this route takes: {\"\(kind.field)\": \"...\"}")
+        }
         let vault = self.vault
-        try await pool.run { try vault.records.setChildLabel(child: child, school: school, label: body.label, by: caller) }
+        try await pool.run {
+            switch kind {
+            case .childLabel: try vault.records.setChildLabel(child: subject, school: school, label: text, by: caller)
+            case .concernTitle: try vault.records.setConcernTitle(concern: subject, school: school, title: text, by: caller)
+            }
+        }
         return Response(status: .noContent)
     }
 
-    @Sendable func childLabel(_ request: Request, context: StrongroomContext) async throws -> Response {
+    func get(_ kind: Kind, _ request: Request, _ context: StrongroomContext) async throws -> Response {
         let caller = try context.requireCaller()
-        let (child, school) = (context.parameters.get("child") ?? "", try requiredQuery("school", request))
+        let (subject, school) = (context.parameters.get(kind.parameter) ?? "", try requiredQuery("school", request))
         let vault = self.vault
-        guard let label = try await pool.run({ try vault.records.childLabel(child: child, school: school, by: caller) }) else {
-            throw Self.noLabel
+        let text = try await pool.run { () -> String? in
+            switch kind {
+            case .childLabel: try vault.records.childLabel(child: subject, school: school, by: caller)
+            case .concernTitle: try vault.records.concernTitle(concern: subject, school: school, by: caller)
+            }
         }
-        return try jsonResponse(LabelBody(label: label), extra: [.cacheControl: "no-store"])
-    }
-
-    @Sendable func setConcernTitle(_ request: Request, context: StrongroomContext) async throws -> Response {
-        let caller = try context.requireCaller()
-        let (concern, school) = (context.parameters.get("concern") ?? "", try requiredQuery("school", request))
-        let body = try await LifecycleRoutes.decode(TitleBody.self, request)
-        let vault = self.vault
-        try await pool.run { try vault.records.setConcernTitle(concern: concern, school: school, title: body.title, by: caller) }
-        return Response(status: .noContent)
-    }
-
-    @Sendable func concernTitle(_ request: Request, context: StrongroomContext) async throws -> Response {
-        let caller = try context.requireCaller()
-        let (concern, school) = (context.parameters.get("concern") ?? "", try requiredQuery("school", request))
-        let vault = self.vault
-        guard let title = try await pool.run({ try vault.records.concernTitle(concern: concern, school: school, by: caller) }) else {
-            throw Self.noLabel
-        }
-        return try jsonResponse(TitleBody(title: title), extra: [.cacheControl: "no-store"])
+        guard let text else { throw Self.noLabel }
+        return try jsonResponse([kind.field: text], extra: [.cacheControl: "no-store"])
     }
 }

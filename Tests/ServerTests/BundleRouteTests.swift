@@ -26,8 +26,7 @@ final class BundleRouteTests: XCTestCase {
     override func tearDown() async throws { try await server.stop() }
 
     func send(_ method: String, _ path: String, _ user: String?, _ body: [String: Any]? = nil) async throws -> HTTPReply {
-        let bytes = try body.map { Array(try JSONSerialization.data(withJSONObject: $0)) }
-        return try await server.request(method, path, user: user, headers: bytes == nil ? [:] : ["Content-Type": "application/json"], body: bytes)
+        try await server.json(method, path, user: user, body)
     }
 
     func draft(by user: String = "jo") async throws -> String {

@@ -11,3 +11,11 @@ extension ServerFixture {
         return principal.actor.description
     }
 }
+
+extension ServerFixture {
+    /// A request with a JSON body (or none), as `user`'s bearer token.
+    func json(_ method: String, _ path: String, user: String?, _ body: [String: Any]? = nil) async throws -> HTTPReply {
+        let bytes = try body.map { Array(try JSONSerialization.data(withJSONObject: $0)) }
+        return try await request(method, path, user: user, headers: bytes == nil ? [:] : ["Content-Type": "application/json"], body: bytes)
+    }
+}
