@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what is missing, builds, runs the acceptance script of the
-# core vault when ../shared is beside the checkout, every XCTest, then the console's journeys
+# The whole test suite: installs what is missing, builds, runs the acceptance scripts of the
+# core vault and of sign-in when ../shared is beside the checkout, every XCTest, then the console's journeys
 # in headless Chromium (Scripts/test-browser.sh, a few minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/setup.sh --test
 swift build --build-tests
-if [[ -x ../shared/acceptance/core-cli.sh || -f ../shared/acceptance/core-cli.sh ]]; then
-  echo "acceptance: core-cli.sh"
-  bash ../shared/acceptance/core-cli.sh "$(swift build --show-bin-path)/strongroom"
-fi
+for check in core-cli sign-in; do
+  if [[ -f ../shared/acceptance/$check.sh ]]; then
+    echo "acceptance: $check.sh"
+    bash ../shared/acceptance/$check.sh "$(swift build --show-bin-path)/strongroom"
+  fi
+done
 swift test --skip-build
 bash Scripts/test-browser.sh "$(swift build --show-bin-path)/strongroom"
