@@ -154,3 +154,63 @@ failed:
 }
 
 void sr_free(void *buffer) { g_free(buffer); }
+
+int sr_preview(const void *data, size_t size, int format, int page, int max_side, uint64_t max_pixels,
+               void **out, size_t *out_size, int *width, int *height, int *pages, char *error, size_t error_size) {
+    VipsImage *image = NULL, *next = NULL;
+    *out = NULL;
+    if (max_side < 16) { snprintf(error, error_size, "a preview is at least 16 pixels"); return -1; }
+    if (load(data, size, format, page, 72, &image) != 0) { take_error(error, error_size, "cannot read the file"); return -1; }
+    int w = vips_image_get_width(image), h = vips_image_get_height(image);
+    *pages = format == SR_PDF ? vips_image_get_n_pages(image) : 1;
+    int longest = w > h ? w : h;
+    if (format == SR_PDF) {
+        // Render the page at the resolution that makes its longest side max_side (at most
+        // 300 dpi), not at 72 dpi and then scaled: text stays sharp.
+        double dpi = longest > 0 ? 72.0 * max_side / longest : 72.0;
+        if (dpi > 300) dpi = 300;
+        g_object_unref(image);
+        image = NULL;
+        if (load(data, size, format, page, dpi, &image) != 0) { take_error(error, error_size, "cannot render the page"); return -1; }
+    } else {
+        // The pixel budget, from the header alone: nothing has been decoded yet.
+        if ((uint64_t)w * (uint64_t)h > max_pixels) {
+            snprintf(error, error_size, "the image is %dx%d pixels, more than the budget of %llu pixels", w, h, (unsigned long long)max_pixels);
+            g_object_unref(image);
+            return -2;
+        }
+        if (format == SR_JPEG && longest > 2 * max_side) {
+            // Shrink on load (1/2, 1/4 or 1/8 in the decoder itself): a 12-megapixel photo is
+            // never decoded at full size for a preview.
+            int shrink = 1;
+            while (shrink < 8 && longest / (shrink * 2) >= max_side) shrink *= 2;
+            g_object_unref(image);
+            image = NULL;
+            if (vips_jpegload_buffer((void *)data, size, &image, "fail_on", VIPS_FAIL_ON_ERROR, "shrink", shrink, NULL) != 0) {
+                take_error(error, error_size, "cannot read the file");
+                return -1;
+            }
+        }
+        if (replace(&image, vips_autorot(image, &next, NULL), next) != 0) goto failed;
+    }
+    int iw = vips_image_get_width(image), ih = vips_image_get_height(image);
+    int ilongest = iw > ih ? iw : ih;
+    if (ilongest > max_side) {
+        if (replace(&image, vips_resize(image, &next, (double)max_side / ilongest, NULL), next) != 0) goto failed;
+    }
+    if (vips_image_get_interpretation(image) != VIPS_INTERPRETATION_sRGB && vips_image_get_interpretation(image) != VIPS_INTERPRETATION_B_W) {
+        if (replace(&image, vips_colourspace(image, &next, VIPS_INTERPRETATION_sRGB, NULL), next) != 0) goto failed;
+    }
+    if (vips_image_get_format(image) != VIPS_FORMAT_UCHAR) {
+        if (replace(&image, vips_cast_uchar(image, &next, NULL), next) != 0) goto failed;
+    }
+    if (vips_pngsave_buffer(image, out, out_size, "strip", TRUE, "compression", 6, NULL) != 0) goto failed;
+    *width = vips_image_get_width(image);
+    *height = vips_image_get_height(image);
+    g_object_unref(image);
+    return 0;
+failed:
+    take_error(error, error_size, "cannot make a preview");
+    if (image) g_object_unref(image);
+    return -1;
+}

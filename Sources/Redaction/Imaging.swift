@@ -93,6 +93,18 @@ enum Imaging {
         return Redrawn(bytes: got.bytes, width: got.width, height: got.height, bands: got.bands)
     }
 
+    /// A PNG preview of an image or a PDF page (from 0), its longest side at most `maxSide`;
+    /// and the page count (1 for an image).
+    static func preview(_ bytes: [UInt8], format: Int32, page: Int, maxSide: Int, maxPixels: UInt64) throws -> (png: [UInt8], pages: Int) {
+        let got = try withOutput { out, error in
+            bytes.withUnsafeBytes {
+                sr_preview($0.baseAddress, $0.count, format, Int32(page), Int32(maxSide), maxPixels,
+                           &out.buffer, &out.size, &out.width, &out.height, &out.bands, &error, error.count)
+            }
+        }
+        return (got.bytes, got.bands)
+    }
+
     /// What a call that hands back a libvips buffer fills in.
     struct Output {
         var buffer: UnsafeMutableRawPointer?

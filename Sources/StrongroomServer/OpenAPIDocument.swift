@@ -235,6 +235,34 @@ paths:
         "500": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
         "507": {$ref: "#/components/responses/StorageFull"}
+  /v1/attachments/{id}/preview:
+    get:
+      operationId: previewAttachment
+      description: >
+        What the console shows of a record, drawn by the server and never its original bytes:
+        an image or a PDF page (`page`, from 1) as a PNG with no metadata, at most 1600 px on its
+        longest side; text as `text/plain; charset=utf-8` (the first MiB; the header
+        `Strongroom-Preview-Truncated: true` when there is more). For those who may read the
+        record's content (DSLs and deputies); audited as `view`, apart from a download, and with
+        no step-up. Kinds without a preview (audio, email, office documents, over 64 MiB)
+        answer 415: download them to open them.
+      parameters:
+        - {name: id, in: path, required: true, schema: {$ref: "#/components/schemas/RecordID"}}
+        - {name: page, in: query, required: false, schema: {type: integer, minimum: 1, maximum: 10000, default: 1}}
+      responses:
+        "200":
+          description: The preview. `Strongroom-Preview-Pages` gives the number of pages.
+          headers:
+            Strongroom-Preview-Pages: {schema: {type: integer}}
+            Strongroom-Preview-Truncated: {schema: {type: string, enum: ["true"]}}
+          content:
+            image/png: {schema: {type: string, format: binary}}
+            text/plain: {schema: {type: string}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "415": {$ref: "#/components/responses/Problem"}
   /v1/attachments/{id}/metadata:
     get:
       operationId: attachmentMetadata

@@ -116,6 +116,8 @@ struct Problem: HTTPResponseError {
             return Problem(status: .serviceUnavailable, slug: "busy", title: "Busy", detail: why)
         case .linkUnusable(let why):
             return Problem(status: .gone, slug: "link-unusable", title: "Link no longer usable", detail: why)
+        case .noPreview(let why):
+            return Problem(status: .unsupportedMediaType, slug: "no-preview", title: "No preview", detail: why)
         case .cannotRedact(let why):
             return Problem(status: .unprocessableContent, slug: "cannot-redact", title: "Cannot redact", detail: why)
         case .storage(let storage):

@@ -15,6 +15,8 @@ public enum Capability: String, CaseIterable, Sendable {
     case metadata
     /// Read a record's content.
     case download
+    /// Look at a record's content as the server draws it (an image, a PDF page, its text).
+    case preview
     /// Read a record's audit trail.
     case audit
     /// Record a child's date of birth (which sets their records' review dates).
@@ -37,6 +39,7 @@ public enum Capability: String, CaseIterable, Sendable {
         case .list: .list
         case .metadata: .show
         case .download: .get
+        case .preview: .view
         case .audit: .auditTrail
         case .setDOB: .setDOB
         case .retention: .retentionDue
@@ -60,9 +63,9 @@ public enum AccessPolicy {
     /// Always within the user's own schools.
     public static let table: [Role: [Capability: Grant]] = [
         .staff: [.upload: .schools, .list: .ownUploads, .metadata: .ownUploads, .download: .denied, .audit: .denied],
-        .dsl: [.upload: .schools, .list: .schools, .metadata: .schools, .download: .schools, .audit: .schools,
+        .dsl: [.upload: .schools, .list: .schools, .metadata: .schools, .download: .schools, .preview: .schools, .audit: .schools,
                .setDOB: .schools, .retention: .schools, .hold: .schools, .shred: .schools, .share: .schools, .label: .schools],
-        .deputy: [.upload: .schools, .list: .schools, .metadata: .schools, .download: .schools, .audit: .schools,
+        .deputy: [.upload: .schools, .list: .schools, .metadata: .schools, .download: .schools, .preview: .schools, .audit: .schools,
                   .setDOB: .schools, .retention: .schools, .hold: .schools, .shred: .schools, .share: .schools, .label: .schools],
         .dpo: [.upload: .denied, .list: .schools, .metadata: .schools, .download: .denied, .audit: .schools,
                .retention: .schools, .hold: .schools, .shred: .schools],

@@ -35,6 +35,8 @@ public enum VaultError: Error, Sendable, Equatable {
     case linkUnusable(String)
     /// An item cannot be redacted: its file does not decode, or is over the pixel budget (HTTP 422).
     case cannotRedact(String)
+    /// The record has no preview (its kind, or its size): the person downloads it to open it (HTTP 415).
+    case noPreview(String)
 
     static func wrap(_ error: Error) -> Error {
         switch error {
@@ -72,6 +74,7 @@ extension VaultError: CustomStringConvertible {
         case .backup(let why): return "backup: \(why)"
         case .linkUnusable(let why): return why
         case .cannotRedact(let why): return why
+        case .noPreview(let why): return why
         }
     }
 }

@@ -33,6 +33,14 @@ int sr_redraw(const void *data, size_t size, int format, int page, double dpi, u
 int sr_decode(const void *data, size_t size, int format, int page, double dpi, uint64_t max_pixels,
               void **out, size_t *out_size, int *width, int *height, int *bands, char *error, size_t error_size);
 
+/// A preview to look at, never the original bytes: decodes (a PDF: renders `page`, from 0, at
+/// the resolution that fits), applies EXIF orientation, scales down so the longest side is at
+/// most `max_side`, converts to 8-bit sRGB and encodes as PNG with no metadata. Refuses more
+/// than `max_pixels` in the source (-2). `*pages` is the PDF's page count (1 for an image).
+/// `*out` is freed with sr_free.
+int sr_preview(const void *data, size_t size, int format, int page, int max_side, uint64_t max_pixels,
+               void **out, size_t *out_size, int *width, int *height, int *pages, char *error, size_t error_size);
+
 void sr_free(void *buffer);
 
 #endif

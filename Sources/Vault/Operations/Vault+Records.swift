@@ -37,6 +37,12 @@ extension Vault {
             try vault.get(id: id, by: caller, to: sink)
         }
 
+        /// A preview of a record (a PDF's page `page`, from 1), drawn by the server: audited as
+        /// `view`; no step-up, as the evidence is looked at, not taken away.
+        public func preview(id: String, page: Int = 1, by caller: Caller) throws -> RecordPreview {
+            try vault.preview(id: id, page: page, by: caller)
+        }
+
         /// A record's metadata, after its audit event.
         public func show(id: String, by caller: Caller) throws -> EvidenceRecord {
             try vault.show(id: id, by: caller)

@@ -1,0 +1,52 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Vault
+
+/// `GET /v1/attachments/{id}/preview[?page=N]`: what the console shows of a record. An image
+/// or PDF page comes as a PNG the server drew (no metadata, at most 1600 px), text as
+/// `text/plain; charset=utf-8`, and a kind without a preview as 415. Never cached, never
+/// sniffed, never run: the text is served under a sandboxing CSP in case it is opened directly.
+struct PreviewRoute {
+    let vault: Vault
+    let pool: BlockingPool
+
+    static let pagesHeader = HTTPField.Name("Strongroom-Preview-Pages")!
+    static let truncatedHeader = HTTPField.Name("Strongroom-Preview-Truncated")!
+
+    func register(on group: RouterGroup<StrongroomContext>) {
+        group.get("attachments/:id/preview", use: preview)
+    }
+
+    @Sendable func preview(_ request: Request, context: StrongroomContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        let id = context.parameters.get("id") ?? ""
+        let page: Int
+        if let text = request.uri.queryParameters.get("page") {
+            guard let n = Int(text), (1...10_000).contains(n) else {
+                throw Problem(status: .badRequest, slug: "invalid-argument", title: "Invalid request", detail: "page must be 1 to 10000")
+            }
+            page = n
+        } else {
+            page = 1
+        }
+        let vault = self.vault
+        let shown = try await pool.run { try vault.records.preview(id: id, page: page, by: caller) }
+        var headers: HTTPFields = [
+            .cacheControl: "no-store", .init("X-Content-Type-Options")!: "nosniff",
+            .contentSecurityPolicy: "default-src 'none'; sandbox",
+        ]
+        switch shown {
+        case .image(let png, _, let pages):
+            headers[.contentType] = "image/png"
+            headers[Self.pagesHeader] = String(pages)
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: png)))
+        case .text(let text, let truncated):
+            headers[.contentType] = "text/plain; charset=utf-8"
+            headers[Self.pagesHeader] = "1"
+            if truncated { headers[Self.truncatedHeader] = "true" }
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+    }
+}
