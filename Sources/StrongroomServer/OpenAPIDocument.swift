@@ -263,6 +263,75 @@ paths:
         "403": {$ref: "#/components/responses/Problem"}
         "404": {$ref: "#/components/responses/Problem"}
         "415": {$ref: "#/components/responses/Problem"}
+  /v1/body-maps/outline:
+    get:
+      operationId: bodyMapOutline
+      description: >
+        The outline of a child's body, front and back, that marks are placed on: polylines in
+        fractions (0 to 1) of a frame `aspect` (width over height) wide. An editor draws these
+        paths, so a mark lands where the stored drawing puts it.
+      responses:
+        "200":
+          description: The outline.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [aspect, front, back]
+                properties:
+                  aspect: {type: number}
+                  front: {type: array, items: {$ref: "#/components/schemas/OutlinePath"}}
+                  back: {type: array, items: {$ref: "#/components/schemas/OutlinePath"}}
+        "401": {$ref: "#/components/responses/Problem"}
+  /v1/body-maps:
+    post:
+      operationId: saveBodyMap
+      description: >
+        Draws a body map of the marks (where injuries were seen, on the outline) and stores the
+        drawing as a `body-map` record, a PNG carrying the marks (docs/content.md), with the same
+        checks, audit and answer as an upload. 1 to 50 marks; a point has one position, an area
+        3 to 50 corners; positions are fractions 0 to 1; size 1 to 5; a note of 1 to 500
+        characters. A refusal names the mark (`mark 2: ...`), never its note.
+      parameters:
+        - {name: school, in: query, required: true, schema: {$ref: "#/components/schemas/OpaqueID"}}
+        - {name: child, in: query, required: true, schema: {$ref: "#/components/schemas/OpaqueID"}}
+        - {name: concern, in: query, required: true, schema: {$ref: "#/components/schemas/OpaqueID"}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [marks]
+              properties:
+                marks: {type: array, minItems: 1, maxItems: 50, items: {$ref: "#/components/schemas/BodyMark"}}
+      responses:
+        "201": {description: The stored record., content: {application/json: {schema: {$ref: "#/components/schemas/Record"}}}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+  /v1/attachments/{id}/marks:
+    get:
+      operationId: bodyMapMarks
+      description: >
+        A body map's marks as a list, for those who may look at its content (DSLs and
+        deputies); audited as `view`. 415 for a record that is not a body map drawn here.
+      parameters:
+        - {name: id, in: path, required: true, schema: {$ref: "#/components/schemas/RecordID"}}
+      responses:
+        "200":
+          description: The marks, in their numbered order.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [marks]
+                properties:
+                  marks: {type: array, items: {$ref: "#/components/schemas/BodyMark"}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "415": {$ref: "#/components/responses/Problem"}
   /v1/attachments/{id}/metadata:
     get:
       operationId: attachmentMetadata
@@ -1025,6 +1094,23 @@ components:
         Nothing of the request was stored or done; it succeeds once an operator frees space.
       content: {application/problem+json: {schema: {$ref: "#/components/schemas/Problem"}}}
   schemas:
+    BodyMark:
+      type: object
+      additionalProperties: false
+      required: [side, shape, points, colour, size, note]
+      properties:
+        side: {type: string, enum: [front, back]}
+        shape: {type: string, enum: [point, area]}
+        points: {type: array, minItems: 1, maxItems: 50, items: {type: array, minItems: 2, maxItems: 2, items: {type: number, minimum: 0, maximum: 1}}}
+        colour: {type: string, enum: [red, blue, green, purple, orange, black]}
+        size: {type: integer, minimum: 1, maximum: 5}
+        note: {type: string, minLength: 1, maxLength: 500}
+    OutlinePath:
+      type: object
+      required: [points, closed]
+      properties:
+        points: {type: array, items: {type: array, items: {type: number}}}
+        closed: {type: boolean}
     OpaqueID: {type: string, pattern: "^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$"}
     RecordID: {type: string, pattern: "^[0-9a-f]{32}$"}
     BundleItem:

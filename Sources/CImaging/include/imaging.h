@@ -41,6 +41,20 @@ int sr_decode(const void *data, size_t size, int format, int page, double dpi, u
 int sr_preview(const void *data, size_t size, int format, int page, int max_side, uint64_t max_pixels,
                void **out, size_t *out_size, int *width, int *height, int *pages, char *error, size_t error_size);
 
+/// A shape to draw: a polyline (`closed` joins the last point to the first) stroked `width`
+/// pixels wide, or, when `count` is 1, a filled disc of diameter `width`. `xy` holds `count`
+/// pairs of pixel coordinates.
+typedef struct { const double *xy; int count; int closed; double width; unsigned char r, g, b; } sr_shape;
+
+/// A line of text drawn at (x, y), its top left, `height` pixels high.
+typedef struct { const char *text; int x, y, height; unsigned char r, g, b; } sr_label;
+
+/// Draws `shapes`, then `labels`, on a white `width` x `height` canvas and encodes it as PNG with
+/// no metadata. A label libvips cannot draw (no fonts) is left out rather than failing the
+/// drawing. `*out` is freed with sr_free.
+int sr_draw(int width, int height, const sr_shape *shapes, int shape_count, const sr_label *labels, int label_count,
+            void **out, size_t *out_size, char *error, size_t error_size);
+
 void sr_free(void *buffer);
 
 #endif

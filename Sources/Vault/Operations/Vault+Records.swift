@@ -43,6 +43,17 @@ extension Vault {
             try vault.preview(id: id, page: page, by: caller)
         }
 
+        /// Draws a body map of `marks` (where injuries were seen, on `BodyOutline`) and stores the
+        /// drawing, with the marks inside it, as a body-map record.
+        public func saveBodyMap(school: String, child: String, concern: String, marks: [BodyMark], by caller: Caller) throws -> EvidenceRecord {
+            try vault.saveBodyMap(school: school, child: child, concern: concern, marks: marks, by: caller)
+        }
+
+        /// The marks of a body map drawn here, as a list (audited as a view).
+        public func bodyMapMarks(id: String, by caller: Caller) throws -> [BodyMark] {
+            try vault.bodyMapMarks(id: id, by: caller)
+        }
+
         /// A record's metadata, after its audit event.
         public func show(id: String, by caller: Caller) throws -> EvidenceRecord {
             try vault.show(id: id, by: caller)
