@@ -8,7 +8,7 @@ public enum AuditAction: String, CaseIterable, Sendable {
     case auditWitness = "audit-witness"
     case signRefused = "sign-refused"
     // Evidence
-    case put, get, show, list, view
+    case put, get, show, list, view, print
     case auditTrail = "audit-trail"
     case labelSet = "label-set"
     case labelRead = "label-read"

@@ -222,7 +222,7 @@ static int stroke_disc(VipsImage *image, double *ink, double x, double y, double
 }
 
 int sr_draw(int width, int height, const sr_shape *shapes, int shape_count, const sr_label *labels, int label_count,
-            void **out, size_t *out_size, char *error, size_t error_size) {
+            int out_format, int quality, void **out, size_t *out_size, char *error, size_t error_size) {
     *out = NULL;
     if (width < 1 || height < 1 || width > 4000 || height > 4000) {
         snprintf(error, error_size, "a drawing is 1 to 4000 pixels a side");
@@ -262,14 +262,17 @@ int sr_draw(int width, int height, const sr_shape *shapes, int shape_count, cons
         const sr_label l = labels[i];
         VipsImage *mask = NULL;
         char font[64];
-        snprintf(font, sizeof font, "sans bold %d", l.height > 4 ? l.height * 3 / 4 : 9);
+        snprintf(font, sizeof font, "%s %d", l.font ? l.font : "sans bold", l.height > 4 ? l.height * 3 / 4 : 9);
         if (vips_text(&mask, l.text, "font", font, "dpi", 72, NULL) != 0) { vips_error_clear(); continue; }
         double ink[3] = {l.r, l.g, l.b};
         int drawn = vips_draw_mask(image, ink, 3, mask, l.x, l.y, NULL);
         g_object_unref(mask);
         if (drawn != 0) goto failed;
     }
-    if (vips_pngsave_buffer(image, out, out_size, "strip", TRUE, "compression", 6, NULL) != 0) goto failed;
+    int saved = out_format == SR_JPEG
+        ? vips_jpegsave_buffer(image, out, out_size, "Q", quality, "strip", TRUE, "optimize_coding", TRUE, NULL)
+        : vips_pngsave_buffer(image, out, out_size, "strip", TRUE, "compression", 6, NULL);
+    if (saved != 0) goto failed;
     g_object_unref(image);
     return 0;
 failed:

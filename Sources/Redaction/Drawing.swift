@@ -25,13 +25,15 @@ public enum Drawing {
         }
     }
 
-    /// Text with its top left at (x, y), about `height` pixels high.
+    /// Text with its top left at (x, y), about `height` pixels high, in a Pango font family and
+    /// style ("sans bold", "sans").
     public struct Label: Sendable, Equatable {
         public var text: String
         public var x, y, height: Int
         public var colour: Colour
-        public init(_ text: String, x: Int, y: Int, height: Int, colour: Colour) {
-            (self.text, self.x, self.y, self.height, self.colour) = (text, x, y, height, colour)
+        public var font: String
+        public init(_ text: String, x: Int, y: Int, height: Int, colour: Colour, font: String = "sans bold") {
+            (self.text, self.x, self.y, self.height, self.colour, self.font) = (text, x, y, height, colour, font)
         }
     }
 
@@ -39,4 +41,18 @@ public enum Drawing {
     public static func png(width: Int, height: Int, shapes: [Shape], labels: [Label]) throws -> [UInt8] {
         try Imaging.draw(width: width, height: height, shapes: shapes, labels: labels)
     }
+
+    /// A PDF of A4 pages (portrait, 150 dpi: 1240 x 1754 pixels), each drawn from its shapes and
+    /// labels; image-only, with no text layer, fonts or metadata (as `ImageOnlyPDF` writes).
+    public static func a4PDF(_ pages: [(shapes: [Shape], labels: [Label])]) throws -> [UInt8] {
+        let rendered = try pages.map { page in
+            ImageOnlyPDF.Page(
+                jpeg: try Imaging.draw(width: a4Width, height: a4Height, shapes: page.shapes, labels: page.labels, jpegQuality: 85),
+                pixelWidth: a4Width, pixelHeight: a4Height, gray: false, pointWidth: 595.28, pointHeight: 841.89)
+        }
+        return ImageOnlyPDF.write(rendered)
+    }
+
+    public static let a4Width = 1240
+    public static let a4Height = 1754
 }

@@ -106,24 +106,26 @@ enum Imaging {
     }
 
     /// A white canvas with `shapes` and `labels` drawn on it, as PNG.
-    static func draw(width: Int, height: Int, shapes: [Drawing.Shape], labels: [Drawing.Label]) throws -> [UInt8] {
+    static func draw(width: Int, height: Int, shapes: [Drawing.Shape], labels: [Drawing.Label], jpegQuality: Int? = nil) throws -> [UInt8] {
         let got = try withOutput { out, error in
             // The C structs point into these arrays, kept alive for the call.
             let coordinates = shapes.map { $0.points.flatMap { [$0.x, $0.y] } }
             let texts = labels.map { Array($0.text.utf8CString) }
+            let fonts = labels.map { Array($0.font.utf8CString) }
             return withPointers(coordinates) { xy in
-                withPointers(texts) { text in
+                withPointers(texts) { text in withPointers(fonts) { font in
                     let cShapes = shapes.indices.map { i in
                         sr_shape(xy: xy[i], count: Int32(shapes[i].points.count), closed: shapes[i].closed ? 1 : 0,
                                  width: shapes[i].width, r: shapes[i].colour.r, g: shapes[i].colour.g, b: shapes[i].colour.b)
                     }
                     let cLabels = labels.indices.map { i in
-                        sr_label(text: text[i], x: Int32(labels[i].x), y: Int32(labels[i].y), height: Int32(labels[i].height),
+                        sr_label(text: text[i], font: font[i], x: Int32(labels[i].x), y: Int32(labels[i].y), height: Int32(labels[i].height),
                                  r: labels[i].colour.r, g: labels[i].colour.g, b: labels[i].colour.b)
                     }
                     return sr_draw(Int32(width), Int32(height), cShapes, Int32(cShapes.count), cLabels, Int32(cLabels.count),
+                                   jpegQuality == nil ? Int32(SR_PNG.rawValue) : Int32(SR_JPEG.rawValue), Int32(jpegQuality ?? 0),
                                    &out.buffer, &out.size, &error, error.count)
-                }
+                } }
             }
         }
         return got.bytes

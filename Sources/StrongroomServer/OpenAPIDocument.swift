@@ -50,6 +50,24 @@ paths:
       security: []
       responses:
         "200": {description: This document., content: {application/yaml: {schema: {type: string}}}}
+  /v1/children/{child}/chronology.pdf:
+    get:
+      operationId: printChronology
+      description: >
+        A child's chronology to print for a strategy meeting or a case conference, made by the
+        server: dates, kinds, concerns (with their titles), who added each item, review dates,
+        holds and shares, with the child's label, and nothing of the evidence itself; the school,
+        the person printing and the time on every page. A4, image-only (no text layer). For those
+        who see the school's records (DSLs, deputies, DPOs); at most 2000 records; audited as
+        `print`.
+      parameters:
+        - {name: child, in: path, required: true, schema: {$ref: "#/components/schemas/OpaqueID"}}
+        - {name: school, in: query, required: true, schema: {$ref: "#/components/schemas/OpaqueID"}}
+      responses:
+        "200": {description: The printout., content: {application/pdf: {schema: {type: string, format: binary}}}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
   /v1/children/{child}/label:
     parameters:
       - {name: child, in: path, required: true, schema: {$ref: "#/components/schemas/OpaqueID"}}

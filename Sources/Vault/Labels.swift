@@ -121,7 +121,7 @@ extension Vault {
         return b.bytes
     }
 
-    private func open(_ row: SubjectLabel) throws -> String {
+    func open(_ row: SubjectLabel) throws -> String {
         let keys = try requireKeys("reading a label")
         let secret = try vaulting {
             try keys.unseal(Array(row.sealed), for: labelBinding(row.kind, row.subject, row.school), purpose: .labels(school: row.school))

@@ -46,14 +46,15 @@ int sr_preview(const void *data, size_t size, int format, int page, int max_side
 /// pairs of pixel coordinates.
 typedef struct { const double *xy; int count; int closed; double width; unsigned char r, g, b; } sr_shape;
 
-/// A line of text drawn at (x, y), its top left, `height` pixels high.
-typedef struct { const char *text; int x, y, height; unsigned char r, g, b; } sr_label;
+/// A line of text drawn at (x, y), its top left, `height` pixels high, in `font` (a Pango font
+/// family and style such as "sans bold"; NULL: "sans bold").
+typedef struct { const char *text; const char *font; int x, y, height; unsigned char r, g, b; } sr_label;
 
-/// Draws `shapes`, then `labels`, on a white `width` x `height` canvas and encodes it as PNG with
-/// no metadata. A label libvips cannot draw (no fonts) is left out rather than failing the
-/// drawing. `*out` is freed with sr_free.
+/// Draws `shapes`, then `labels`, on a white `width` x `height` canvas and encodes it as
+/// `out_format` (SR_PNG, or SR_JPEG at `quality`) with no metadata. A label libvips cannot draw
+/// (no fonts) is left out rather than failing the drawing. `*out` is freed with sr_free.
 int sr_draw(int width, int height, const sr_shape *shapes, int shape_count, const sr_label *labels, int label_count,
-            void **out, size_t *out_size, char *error, size_t error_size);
+            int out_format, int quality, void **out, size_t *out_size, char *error, size_t error_size);
 
 void sr_free(void *buffer);
 

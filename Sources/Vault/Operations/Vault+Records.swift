@@ -103,6 +103,14 @@ extension Vault {
             try vault.findChildren(matching: query, school: school, by: caller)
         }
 
+        /// A child's chronology as a PDF to print for a meeting: dates, kinds, concerns (with
+        /// titles), who added each item, review dates, holds and shares, with the child's label,
+        /// never the evidence; the school, the person printing and the time on every page.
+        /// For those who see the school's records; audited as `print`.
+        public func printChronology(child: String, school: String, by caller: Caller) throws -> [UInt8] {
+            try vault.printChronology(child: child, school: school, by: caller)
+        }
+
         /// Records of any school in chronological order, after an audit event naming the filter:
         /// the operator's view across schools (people use `chronology`).
         public func list(_ filter: RecordFilter, by caller: Caller) throws -> [EvidenceRecord] {
