@@ -47,8 +47,8 @@ extension Vault {
         return text
     }
 
-    /// Children whose label contains `query` (case and accents ignored), in the caller's
-    /// schools (or `school`), each with the school and the label. The labels are opened and
+    /// Children with records whose label contains `query` (case and accents ignored), in the
+    /// caller's schools (or `school`), each with the school and the label. The labels are opened and
     /// compared in memory; the query is never stored or logged.
     func findChildren(matching query: String, school: String?, by caller: Caller) throws -> [(school: String, child: String, label: String)] {
         let needle = query.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -71,9 +71,11 @@ extension Vault {
         var found: [(school: String, child: String, label: String)] = []
         for row in try vaulting({ try catalog.labels(schools: schools, kind: .child) }) {
             let text = try open(row)
-            if text.range(of: needle, options: [.caseInsensitive, .diacriticInsensitive]) != nil {
-                found.append((row.school, row.subject, text))
-            }
+            guard text.range(of: needle, options: [.caseInsensitive, .diacriticInsensitive]) != nil else { continue }
+            // Only children with records here: a label set ahead of any evidence finds nothing.
+            let filter = RecordFilter(school: row.school, child: row.subject, limit: 1, offset: 0)
+            guard try !withoutShredded(try vaulting { try catalog.records(matching: filter) }, id: \.id).isEmpty else { continue }
+            found.append((row.school, row.subject, text))
         }
         try audit(AuditEntry(actor: caller.actor, action: .labelRead, outcome: .ok, school: school,
                              reason: "search: \(found.count) children found"))

@@ -67,8 +67,12 @@ final class LabelTests: XCTestCase {
         try f.vault.records.setChildLabel(child: "C1", school: "S1", label: childName, by: .integration(dsl))
         try f.vault.records.setChildLabel(child: "C2", school: "S1", label: "Zoë Adeyemi", by: .integration(dsl))
         try f.vault.records.setChildLabel(child: "C9", school: "S2", label: "Amelia Jones", by: .integration(otherDSL))
+        try f.vault.records.setChildLabel(child: "C3", school: "S1", label: "Amelia Before-Evidence", by: .integration(dsl))
         XCTAssertEqual(try f.vault.records.findChildren(matching: "AMELIA", by: .integration(dsl)).map(\.child), ["C1"])
         XCTAssertEqual(try f.vault.records.findChildren(matching: "zoe", by: .integration(dsl)).map(\.label), ["Zoë Adeyemi"], "accents ignored")
+        XCTAssertEqual(try f.vault.records.findChildren(matching: "amelia", by: .integration(otherDSL)).map(\.child), [],
+                       "a child with no records in the school is not found")
+        try f.put(Array("A note.\n".utf8), kind: "disclosure", school: "S2", child: "C9", by: .integration(otherDSL))
         XCTAssertEqual(try f.vault.records.findChildren(matching: "amelia", by: .integration(otherDSL)).map(\.child), ["C9"])
         XCTAssertThrowsError(try f.vault.records.findChildren(matching: "amelia", by: .integration(staff)))
         XCTAssertThrowsError(try f.vault.records.findChildren(matching: "  ", by: .integration(dsl)))
