@@ -28,7 +28,9 @@ COMMAND="bash Scripts/bench-console.sh${ORIG_ARGS[*]:+ ${ORIG_ARGS[*]}}"
 
 bash Scripts/setup.sh
 dpkg-query -W -f='${Status}' libvips-tools 2>/dev/null | grep -q "install ok installed" \
-    || { log "installing libvips-tools (the vips command, to make the test photo)"; apt-get install -y -qq libvips-tools >/dev/null; }
+    || { log "installing libvips-tools (the vips command, to make the test photo)"
+         SUDO=""; [[ $(id -u) != 0 ]] && SUDO=sudo
+         DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends libvips-tools >/dev/null; }
 build_release
 scratch_folder 2048
 
