@@ -7,9 +7,10 @@ import PackageDescription
 /// The console's files, embedded as `PackageResources.<name>` byte arrays.
 let consoleResources: [Resource] = [
     "layout.mustache", "sign-in.mustache", "enrol.mustache", "account.mustache", "confirm.mustache", "problem.mustache",
-    "error-summary.mustache",
+    "error-summary.mustache", "attach.mustache", "attach-ids.mustache", "attach-concern.mustache", "body-map.mustache",
 ].map { .embedInCode("Console/Templates/" + $0) } + [
     "console.css", "api.js", "webauthn.js", "second-factor.js", "sign-in.js", "enrol.js", "account.js", "confirm.js",
+    "attach.js", "attach-upload.js", "attach-words.js", "body-map.js", "body-map-drawing.js", "body-map-outline.js",
 ].map { .embedInCode("Console/Assets/" + $0) }
 
 let package = Package(

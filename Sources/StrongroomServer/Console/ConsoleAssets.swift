@@ -19,6 +19,12 @@ enum ConsoleAssets {
         "enrol.js": script(PackageResources.enrol_js),
         "account.js": script(PackageResources.account_js),
         "confirm.js": script(PackageResources.confirm_js),
+        "attach.js": script(PackageResources.attach_js),
+        "attach-upload.js": script(PackageResources.attach_upload_js),
+        "attach-words.js": script(PackageResources.attach_words_js),
+        "body-map.js": script(PackageResources.body_map_js),
+        "body-map-drawing.js": script(PackageResources.body_map_drawing_js),
+        "body-map-outline.js": script(PackageResources.body_map_outline_js),
     ]
 
     private static func script(_ bytes: [UInt8]) -> Asset { Asset(bytes: bytes, contentType: "text/javascript; charset=utf-8") }

@@ -20,6 +20,10 @@ struct ConsolePages: Sendable {
         "confirm": PackageResources.confirm_mustache,
         "problem": PackageResources.problem_mustache,
         "error-summary": PackageResources.error_summary_mustache,
+        "attach": PackageResources.attach_mustache,
+        "attach-ids": PackageResources.attach_ids_mustache,
+        "attach-concern": PackageResources.attach_concern_mustache,
+        "body-map": PackageResources.body_map_mustache,
     ]
 
     /// Parsed once; a template that does not parse fails every page with a 500 (and a test).

@@ -14,7 +14,8 @@ import Vault
 struct ConsoleRoutes {
     /// The console's routes as docs/openapi.yaml would write them: pages, not API, so the
     /// document leaves them out.
-    static let paths: Set<String> = ["GET /", "GET /sign-in", "GET /enrol/{token}", "GET /account", "GET /confirm", "GET /assets/{name}"]
+    static let paths: Set<String> = ["GET /", "GET /sign-in", "GET /enrol/{token}", "GET /account", "GET /confirm", "GET /assets/{name}",
+                                    "GET /attach", "GET /body-map"]
 
     let vault: Vault
     let pool: BlockingPool
@@ -28,6 +29,7 @@ struct ConsoleRoutes {
         console.get("account", use: account)
         console.get("confirm", use: confirm)
         console.get("assets/:name", use: asset)
+        AttachRoutes(console: self).register(on: console)
     }
 
     /// The signed-in person the cookie names, or nil (no cookie, or a session that has ended).
