@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The console's journeys in headless Chromium (Tests/browser/test_journeys.py) against a real
+# The console's journeys in headless Chromium (every Tests/browser/test_*.py) against a real
 # `strongroom serve` on http://localhost:PORT (WebAuthn needs a host name, not an address).
 #
-#   bash Scripts/test-browser.sh PATH/TO/strongroom [journeys, e.g. Journeys.test_g_a_replayed_code_is_refused]
+#   bash Scripts/test-browser.sh PATH/TO/strongroom [test_FILE.py] [journeys, e.g. Journeys.test_g_a_replayed_code_is_refused]
 #
 # Builds nothing: give it the binary. Makes a temporary store with one person per journey and
 # a record, serves it with short session limits, runs the journeys with Debian's python3 and
@@ -33,7 +33,7 @@ export STRONGROOM_STORE="$work/store" STRONGROOM_ACTOR="cli:browser-tests"
   echo "{"
   first=1
   for person in ann.passkey:staff bea.app:staff bea.qr:staff cal.dsl:dsl dan.idle:staff eve.everywhere:staff \
-                fay.csrf:dsl gus.replay:staff hal.backoff:staff; do
+                fay.csrf:dsl gus.replay:staff hal.backoff:staff ivy.attach:staff jon.bodymap:staff kit.keys:staff; do
     name=${person%%:*} role=${person#*:}
     ((first)) || echo ","
     first=0
@@ -59,10 +59,14 @@ screenshots="$PWD/.build/browser-screenshots"
 rm -rf "$screenshots"
 mkdir -p "$screenshots"
 echo "test-browser: serving $url; screenshots in $screenshots"
+suites=(Tests/browser/test_*.py)
+if [[ ${1:-} == test_*.py ]]; then suites=("Tests/browser/$1"); shift; fi
 status=0
-(cd Tests/browser && STRONGROOM_URL="$url" STRONGROOM_PEOPLE="$work/people.json" STRONGROOM_RECORD="$record" \
-  STRONGROOM_IDLE_SECONDS="$idle_seconds" STRONGROOM_STEP_UP_SECONDS="$step_up_seconds" SCREENSHOTS="$screenshots" \
-  /usr/bin/python3 test_journeys.py "$@") || status=$?
+for suite in "${suites[@]}"; do
+  (cd Tests/browser && STRONGROOM_URL="$url" STRONGROOM_PEOPLE="$work/people.json" STRONGROOM_RECORD="$record" \
+    STRONGROOM_IDLE_SECONDS="$idle_seconds" STRONGROOM_STEP_UP_SECONDS="$step_up_seconds" SCREENSHOTS="$screenshots" \
+    /usr/bin/python3 "$(basename "$suite")" "$@") || status=$?
+done
 if ((status != 0)); then
   echo "test-browser: the server's log:" >&2
   tail -n 40 "$work/serve.log" >&2

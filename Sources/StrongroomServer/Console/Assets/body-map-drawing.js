@@ -1,8 +1,11 @@
-// The two drawings of the body map as SVG: outline, marks, the area being drawn, and a cross
-// that the arrow keys move. A click or Enter reports a place through `onPlace(side, x, y)`.
-import { HEIGHT, WIDTH, body, details, head, nearest } from "./body-map-outline.js";
+// The two drawings of the body map as SVG: the vault's outline, marks, the area being drawn,
+// and a cross that the arrow keys move. A click or Enter reports a place through
+// `onPlace(side, x, y)`, x and y as fractions of the frame.
+import { nearest } from "./body-map-outline.js";
 
 const svgNS = "http://www.w3.org/2000/svg";
+// The frame's width in SVG units; its height follows from the outline's aspect.
+const WIDTH = 200;
 
 function element(name, attributes = {}, parent = null) {
   const node = document.createElementNS(svgNS, name);
@@ -20,9 +23,15 @@ function radius(size) {
   return 2 + 2 * size;
 }
 
+function pathData(points, closed, height) {
+  return "M" + points.map(([x, y]) => `${x * WIDTH} ${y * height}`).join(" L") + (closed ? " Z" : "");
+}
+
 export class Drawings {
-  constructor(containers, { onPlace, onCross }) {
+  constructor(containers, outline, { onPlace, onCross }) {
     this.views = {};
+    this.outline = outline;
+    this.height = WIDTH / outline.aspect;
     this.onPlace = onPlace;
     this.onCross = onCross;
     for (const container of containers) this.build(container);
@@ -30,14 +39,15 @@ export class Drawings {
 
   build(container) {
     const side = container.dataset.side;
+    const HEIGHT = this.height;
     const svg = element("svg", {
       viewBox: `0 0 ${WIDTH} ${HEIGHT}`, class: "body-map__svg", tabindex: 0, role: "application",
       "aria-label": `Drawing of the ${sideName(side)} of the body. Arrow keys move the cross; Enter marks where it is.`,
       "aria-describedby": "place-instructions",
     });
-    element("ellipse", { ...head, class: "body-map__outline" }, svg);
-    element("path", { d: body, class: "body-map__outline" }, svg);
-    for (const d of details[side]) element("path", { d, class: "body-map__detail" }, svg);
+    for (const { points, closed } of this.outline[side] || []) {
+      element("path", { d: pathData(points, closed, HEIGHT), class: closed ? "body-map__outline" : "body-map__detail" }, svg);
+    }
     const labelY = HEIGHT - 2;
     const [leftWord, rightWord] = side === "front" ? ["Right", "Left"] : ["Left", "Right"];
     element("text", { x: 4, y: labelY, class: "body-map__side-label" }, svg).textContent = leftWord;
@@ -53,7 +63,7 @@ export class Drawings {
 
     svg.addEventListener("click", (event) => {
       const point = this.toBox(svg, event.clientX, event.clientY);
-      if (point) this.onPlace(side, point.x, point.y);
+      if (point) this.onPlace(side, point.x / WIDTH, point.y / HEIGHT);
     });
     svg.addEventListener("focus", () => this.showCross(view));
     svg.addEventListener("blur", () => cross.setAttribute("visibility", "hidden"));
@@ -64,14 +74,14 @@ export class Drawings {
     const matrix = svg.getScreenCTM();
     if (!matrix) return null;
     const point = new DOMPoint(clientX, clientY).matrixTransform(matrix.inverse());
-    if (point.x < 0 || point.y < 0 || point.x > WIDTH || point.y > HEIGHT) return null;
+    if (point.x < 0 || point.y < 0 || point.x > WIDTH || point.y > this.height) return null;
     return { x: point.x, y: point.y };
   }
 
   showCross(view) {
     view.cross.setAttribute("transform", `translate(${view.at.x} ${view.at.y})`);
     view.cross.setAttribute("visibility", "visible");
-    this.onCross(view.side, nearest(view.side, view.at.x, view.at.y));
+    this.onCross(view.side, nearest(view.side, view.at.x / WIDTH, view.at.y / this.height, this.outline.aspect));
   }
 
   key(view, event) {
@@ -80,11 +90,11 @@ export class Drawings {
     if (moves[event.key]) {
       event.preventDefault();
       const [dx, dy] = moves[event.key];
-      view.at = { x: Math.min(WIDTH, Math.max(0, view.at.x + dx)), y: Math.min(HEIGHT, Math.max(0, view.at.y + dy)) };
+      view.at = { x: Math.min(WIDTH, Math.max(0, view.at.x + dx)), y: Math.min(this.height, Math.max(0, view.at.y + dy)) };
       this.showCross(view);
     } else if (event.key === "Enter" || event.key === " ") {
       event.preventDefault();
-      this.onPlace(view.side, view.at.x, view.at.y);
+      this.onPlace(view.side, view.at.x / WIDTH, view.at.y / this.height);
     }
   }
 
@@ -96,7 +106,7 @@ export class Drawings {
     }
     marks.forEach((mark, index) => {
       const view = this.views[mark.side];
-      const points = mark.points.map(([fx, fy]) => [fx * WIDTH, fy * HEIGHT]);
+      const points = mark.points.map(([fx, fy]) => [fx * WIDTH, fy * this.height]);
       const group = element("g", { class: `body-map__mark mark--${mark.colour}` }, view.marks);
       if (mark.shape === "point") {
         element("circle", { cx: points[0][0], cy: points[0][1], r: radius(mark.size), class: "body-map__point" }, group);
@@ -108,7 +118,7 @@ export class Drawings {
     });
     if (pending) {
       const view = this.views[pending.side];
-      const points = pending.points.map(([fx, fy]) => [fx * WIDTH, fy * HEIGHT]);
+      const points = pending.points.map(([fx, fy]) => [fx * WIDTH, fy * this.height]);
       if (pending.shape === "area" && points.length > 1) {
         const shape = pending.closed ? "polygon" : "polyline";
         element(shape, { points: points.map((p) => p.join(",")).join(" "), class: "body-map__pending-line" }, view.pending);

@@ -1,7 +1,7 @@
 // The body-map editor: marks (a point, or an area drawn by clicks) with a note, a colour and a
 // size, listed in a table where each can be changed or removed; saved with POST /v1/body-maps.
 import { busy, call, clearErrors, showErrors, showProblem, wireHeader } from "./api.js";
-import { HEIGHT, WIDTH, nearest, regions } from "./body-map-outline.js";
+import { loadOutline, nearest, regions } from "./body-map-outline.js";
 import { Drawings } from "./body-map-drawing.js";
 
 wireHeader();
@@ -25,7 +25,12 @@ let marks = [];
 let pending = null; // { side, shape, points, closed, where }
 let editing = null; // the index of the mark being changed
 
-const drawings = new Drawings(document.querySelectorAll(".body-map__drawing"), {
+const outline = await loadOutline();
+if (!outline) {
+  showErrors([{ text: "The drawing of the body could not be loaded. Reload the page to try again" }]);
+  throw new Error("no outline");
+}
+const drawings = new Drawings(document.querySelectorAll(".body-map__drawing"), outline, {
   onPlace: place,
   onCross: (side, region) => {
     instructions.textContent = `Cross on the ${side}, near: ${region.name.toLowerCase()}. Press Enter to mark here.`;
@@ -36,14 +41,15 @@ function shape() {
   return form.querySelector("input[name=shape]:checked").value;
 }
 
-function fraction(value, whole) {
-  return Math.round((value / whole) * 10000) / 10000;
+/** A position as the vault takes it: a fraction from 0 to 1, to four places. */
+function fraction(value) {
+  return Math.min(1, Math.max(0, Math.round(value * 10000) / 10000));
 }
 
 function where(mark) {
   const [fx, fy] = mark.shape === "point" ? mark.points[0]
     : [mark.points.reduce((s, p) => s + p[0], 0) / mark.points.length, mark.points.reduce((s, p) => s + p[1], 0) / mark.points.length];
-  const region = nearest(mark.side, fx * WIDTH, fy * HEIGHT);
+  const region = nearest(mark.side, fx, fy, outline.aspect);
   const what = mark.shape === "point" ? "A point" : `An area (${mark.points.length} corners)`;
   return `${what} on the ${mark.side}, near: ${region.name.toLowerCase()}`;
 }
@@ -73,7 +79,7 @@ function showPlace() {
 
 function place(side, x, y) {
   if (editing !== null) return;
-  const point = [fraction(x, WIDTH), fraction(y, HEIGHT)];
+  const point = [fraction(x), fraction(y)];
   if (shape() === "point") {
     pending = { side, shape: "point", points: [point] };
   } else {
@@ -130,7 +136,7 @@ document.getElementById("place-from-list").addEventListener("click", () => {
   if (!region || editing !== null) return;
   // A place from the list is a point: an area needs its corners drawn.
   form.querySelector("#shape-point").checked = true;
-  pending = { side, shape: "point", points: [[fraction(region.x, WIDTH), fraction(region.y, HEIGHT)]] };
+  pending = { side, shape: "point", points: [[region.x, region.y]] };
   instruct();
   showPlace();
   note.focus();
