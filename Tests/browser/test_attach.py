@@ -52,7 +52,7 @@ def as_phone(driver):
 
 def phone_shot(driver, name):
     """The whole page on the phone screen: the emulated screen made as tall as the page, then back."""
-    height = driver.execute_script("return document.documentElement.scrollHeight")
+    height = driver.execute_script("window.scrollTo(0, 0); return document.documentElement.scrollHeight")
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 390, "height": min(height, 4000), "deviceScaleFactor": 1,
                                                                  "mobile": True})
     driver.save_screenshot(os.path.join(SCREENSHOTS, name + ".png"))

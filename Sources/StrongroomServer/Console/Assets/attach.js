@@ -17,6 +17,7 @@ let entries = [];
 let counter = 0;
 
 function add(files) {
+  document.getElementById("chosen-heading").textContent = "Files to attach";
   for (const file of files) {
     const number = counter++;
     const item = template.content.firstElementChild.cloneNode(true);
@@ -136,6 +137,7 @@ document.getElementById("attach-form").addEventListener("submit", (event) => {
     const parts = [];
     if (stored) parts.push(`${stored} file${stored === 1 ? "" : "s"} stored`);
     if (refused) parts.push(`${refused} file${refused === 1 ? "" : "s"} not stored`);
+    document.getElementById("chosen-heading").textContent = "What happened to each file";
     document.getElementById("attach-outcome").textContent = parts.join(", ") + ".";
     document.getElementById("attach-done").hidden = false;
   });

@@ -65,7 +65,10 @@ export class Drawings {
       const point = this.toBox(svg, event.clientX, event.clientY);
       if (point) this.onPlace(side, point.x / WIDTH, point.y / HEIGHT);
     });
-    svg.addEventListener("focus", () => this.showCross(view));
+    // The cross is for the keyboard: a click focuses the drawing too, but shows no cross.
+    svg.addEventListener("focus", () => {
+      if (svg.matches(":focus-visible")) this.showCross(view);
+    });
     svg.addEventListener("blur", () => cross.setAttribute("visibility", "hidden"));
     svg.addEventListener("keydown", (event) => this.key(view, event));
   }

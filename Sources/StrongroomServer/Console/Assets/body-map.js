@@ -250,6 +250,7 @@ function render(said) {
     row.dataset.mark = String(index + 1);
     row.append(cell(String(index + 1), "Mark"), cell(where(mark), "Where"));
     const colour = cell("", "Colour");
+    colour.classList.add("table__cell--nowrap");
     const swatch = document.createElement("span");
     swatch.className = `swatch swatch--${mark.colour}`;
     swatch.setAttribute("aria-hidden", "true");
