@@ -11,6 +11,9 @@ let consoleResources: [Resource] = [
 ].map { .embedInCode("Console/Templates/" + $0) } + [
     "console.css", "api.js", "webauthn.js", "second-factor.js", "sign-in.js", "enrol.js", "account.js", "confirm.js",
 ].map { .embedInCode("Console/Assets/" + $0) }
+    // The reading pages: find a child, chronology, record, my uploads.
+    + ["find-child.mustache", "chronology.mustache", "record.mustache", "uploads.mustache"].map { .embedInCode("Console/Templates/" + $0) }
+    + ["header.js", "chronology.js", "record.js"].map { .embedInCode("Console/Assets/" + $0) }
 
 let package = Package(
     name: "strongroom",

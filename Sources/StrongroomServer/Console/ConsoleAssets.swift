@@ -19,6 +19,9 @@ enum ConsoleAssets {
         "enrol.js": script(PackageResources.enrol_js),
         "account.js": script(PackageResources.account_js),
         "confirm.js": script(PackageResources.confirm_js),
+        "header.js": script(PackageResources.header_js),
+        "chronology.js": script(PackageResources.chronology_js),
+        "record.js": script(PackageResources.record_js),
     ]
 
     private static func script(_ bytes: [UInt8]) -> Asset { Asset(bytes: bytes, contentType: "text/javascript; charset=utf-8") }

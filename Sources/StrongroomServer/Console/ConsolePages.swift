@@ -20,6 +20,10 @@ struct ConsolePages: Sendable {
         "confirm": PackageResources.confirm_mustache,
         "problem": PackageResources.problem_mustache,
         "error-summary": PackageResources.error_summary_mustache,
+        "find-child": PackageResources.find_child_mustache,
+        "chronology": PackageResources.chronology_mustache,
+        "record": PackageResources.record_mustache,
+        "uploads": PackageResources.uploads_mustache,
     ]
 
     /// Parsed once; a template that does not parse fails every page with a 500 (and a test).
