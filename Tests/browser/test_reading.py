@@ -101,6 +101,9 @@ class Reading(unittest.TestCase):
         click(driver, "#label-save")
         # The page is drawn again: read the heading by script, as elements found before go stale.
         wait(driver).until(lambda d: d.execute_script("const h = document.querySelector('h1'); return h && h.textContent") == "Amelia W.")
+        type_into(driver, "#concerns input[name=title]", "Bruise seen at break")
+        click(driver, "#concerns button[type=submit]")
+        wait(driver).until(lambda d: "Bruise seen at break (K5)" in d.execute_script("const t = document.getElementById('chronology'); return t ? t.textContent : ''"))
         shot(driver, "reading-a-5-renamed")
 
         # A two-page PDF: page one, then page two, drawn by the server.
