@@ -12,6 +12,9 @@ let consoleResources: [Resource] = [
     "console.css", "api.js", "webauthn.js", "second-factor.js", "sign-in.js", "enrol.js", "account.js", "confirm.js",
     "attach.js", "attach-upload.js", "attach-words.js", "body-map.js", "body-map-drawing.js", "body-map-outline.js",
 ].map { .embedInCode("Console/Assets/" + $0) }
+    // The reading pages: find a child, chronology, record, my uploads.
+    + ["find-child.mustache", "chronology.mustache", "record.mustache", "uploads.mustache"].map { .embedInCode("Console/Templates/" + $0) }
+    + ["header.js", "chronology.js", "record.js"].map { .embedInCode("Console/Assets/" + $0) }
 
 let package = Package(
     name: "strongroom",

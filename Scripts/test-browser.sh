@@ -5,13 +5,24 @@
 #   bash Scripts/test-browser.sh PATH/TO/strongroom [test_FILE.py] [journeys, e.g. Journeys.test_g_a_replayed_code_is_refused]
 #
 # Builds nothing: give it the binary. Makes a temporary store with one person per journey and
-# a record, serves it with short session limits, runs the journeys with Debian's python3 and
-# Selenium, and stops the server however the run ends. Screenshots of every step go to
-# .build/browser-screenshots/ (look at them). Needs `Scripts/setup.sh --test`.
+# the records the journeys read, serves it with short session limits, runs the journeys with
+# Debian's Selenium, and stops the server however the run ends. Screenshots of every step go
+# to .build/console-screenshots/ (look at them); axe-core checks each console page shown. It
+# comes from PyPI's axe-core-python (axe-core 4.4; axe-selenium-python's release for Debian's
+# Python 3.11 carries axe-core 3.1, which refuses valid HTML such as <div> groups in a <dl>),
+# installed here into .build/browser-venv, made with --system-site-packages so it sees
+# Debian's Selenium. Needs `Scripts/setup.sh --test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 binary=$(realpath "${1:?usage: test-browser.sh PATH/TO/strongroom [tests...]}")
 shift
+
+venv="$PWD/.build/browser-venv"
+if ! "$venv/bin/python" -c 'import axe_core_python, selenium' 2>/dev/null; then
+  echo "test-browser: installing axe-core-python into $venv" >&2
+  /usr/bin/python3 -m venv --system-site-packages "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check axe-core-python
+fi
 idle_seconds=20
 step_up_seconds=6
 
@@ -33,12 +44,12 @@ export STRONGROOM_STORE="$work/store" STRONGROOM_ACTOR="cli:browser-tests"
   echo "{"
   first=1
   for person in ann.passkey:staff bea.app:staff bea.qr:staff cal.dsl:dsl dan.idle:staff eve.everywhere:staff \
-                fay.csrf:dsl gus.replay:staff hal.backoff:staff ivy.attach:staff jon.bodymap:staff kit.keys:staff; do
-    name=${person%%:*} role=${person#*:}
+                fay.csrf:dsl gus.replay:staff hal.backoff:staff ivy.attach:staff jon.bodymap:staff kit.keys:staff rea.dsl:dsl rex.staff:staff ros.dsl:dsl:ST2 ray.dpo:dpo; do
+    IFS=: read -r name role school <<< "$person"
     ((first)) || echo ","
     first=0
     printf '"%s": ' "$name"
-    "$binary" user add "$name" --role "$role" --school ST1 --public-url "$url" --json
+    "$binary" user add "$name" --role "$role" --school "${school:-ST1}" --public-url "$url" --json
   done
   echo "}"
 } > "$work/people.json"
@@ -46,6 +57,23 @@ export STRONGROOM_STORE="$work/store" STRONGROOM_ACTOR="cli:browser-tests"
 printf 'Notes of the strategy meeting.\n' > "$work/minutes.txt"
 record=$("$binary" put "$work/minutes.txt" --school ST1 --child C1 --concern K1 --kind minutes --declared-type text/plain --json |
   /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+
+# The reading journeys' child C5: a two-page PDF, a photo and a note with markup in it.
+put() {
+  "$binary" put "$1" --school ST1 --child C5 --concern K5 --kind "$2" --declared-type "$3" --json |
+    /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])'
+}
+samples=Tests/VaultTests/Samples
+pdfunite "$samples/strategy-meeting-minutes.pdf" "$samples/strategy-meeting-minutes.pdf" "$work/two-pages.pdf"
+note='She said <b>he</b> shouted at her & she was scared.'
+printf '%s\n' "$note" > "$work/note.txt"
+pdf=$(put "$work/two-pages.pdf" minutes application/pdf)
+image=$(put "$samples/injury-photo-with-gps.jpg" disclosure image/jpeg)
+text=$(put "$work/note.txt" disclosure text/plain)
+/usr/bin/python3 -c 'import json, sys; print(json.dumps(dict(zip(["pdf", "image", "text", "textContent", "chronology"], sys.argv[1:]))))' \
+  "$pdf" "$image" "$text" "$note"$'\n' "/children/C5?school=ST1" > "$work/reading.json"
+seed_token=$("$binary" user add seed.records --role dsl --school ST1 --api-token --json |
+  /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
 
 "$binary" serve --port "$port" --session-idle-seconds "$idle_seconds" --step-up-seconds "$step_up_seconds" > "$work/serve.log" 2>&1 &
 server=$!
@@ -55,18 +83,23 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-screenshots="$PWD/.build/browser-screenshots"
+# Names are set over HTTP, as a school's records system would (there is no CLI command for them).
+label() {
+  curl -fsS -X PUT "$url/v1/$1?school=ST1" -H "Authorization: Bearer $seed_token" -H 'Content-Type: application/json' -d "$2"
+}
+label children/C5/label '{"label": "Amelia Whitfield"}'
+label concerns/K5/title '{"title": "Bruising on arm"}'
+
+screenshots="$PWD/.build/console-screenshots"
 rm -rf "$screenshots"
 mkdir -p "$screenshots"
 echo "test-browser: serving $url; screenshots in $screenshots"
 suites=(Tests/browser/test_*.py)
 if [[ ${1:-} == test_*.py ]]; then suites=("Tests/browser/$1"); shift; fi
 status=0
-for suite in "${suites[@]}"; do
-  (cd Tests/browser && STRONGROOM_URL="$url" STRONGROOM_PEOPLE="$work/people.json" STRONGROOM_RECORD="$record" \
-    STRONGROOM_IDLE_SECONDS="$idle_seconds" STRONGROOM_STEP_UP_SECONDS="$step_up_seconds" SCREENSHOTS="$screenshots" \
-    /usr/bin/python3 "$(basename "$suite")" "$@") || status=$?
-done
+(cd Tests/browser && STRONGROOM_URL="$url" STRONGROOM_PEOPLE="$work/people.json" STRONGROOM_RECORD="$record" \
+  STRONGROOM_READING="$work/reading.json" STRONGROOM_IDLE_SECONDS="$idle_seconds" STRONGROOM_STEP_UP_SECONDS="$step_up_seconds" \
+  SCREENSHOTS="$screenshots" "$venv/bin/python" run.py "$@") || status=$?
 if ((status != 0)); then
   echo "test-browser: the server's log:" >&2
   tail -n 40 "$work/serve.log" >&2

@@ -2,8 +2,13 @@
 
 Scripts/test-browser.sh starts `strongroom serve` and passes, in the environment:
 STRONGROOM_URL (http://localhost:PORT), STRONGROOM_PEOPLE (a JSON file of `user add --json`
-answers by name), STRONGROOM_RECORD (a record id in school ST1), STRONGROOM_IDLE_SECONDS,
-STRONGROOM_STEP_UP_SECONDS and SCREENSHOTS (a folder).
+answers by name), STRONGROOM_RECORD (a record id in school ST1), STRONGROOM_READING (a JSON file of the reading
+journeys' records and child), STRONGROOM_IDLE_SECONDS, STRONGROOM_STEP_UP_SECONDS and SCREENSHOTS
+(a folder).
+
+Every screenshot of a console page also runs axe-core on it (from the axe-core-python package,
+when installed: Scripts/test-browser.sh puts it in .build/browser-venv), and a serious or
+critical violation fails the journey.
 """
 
 import base64
@@ -61,7 +66,32 @@ def add_passkey_authenticator(driver):
     driver.add_virtual_authenticator(options)
 
 
+def reading():
+    with open(os.environ["STRONGROOM_READING"]) as f:
+        return json.load(f)
+
+
+try:
+    from axe_core_python.selenium import Axe
+except ImportError:  # the journeys still run without it; test-browser.sh installs it
+    Axe = None
+
+
+def check_accessibility(driver, name):
+    """axe-core on the page now shown: fails on a serious or critical violation."""
+    path = driver.current_url[len(URL):] if driver.current_url.startswith(URL) else None
+    # Console pages only: /v1 answers (JSON, files) are not pages people read.
+    if Axe is None or path is None or path.startswith("/v1/"):
+        return
+    results = Axe().run(driver)
+    bad = [v for v in results["violations"] if v.get("impact") in ("serious", "critical")]
+    if bad:
+        lines = [f"{v['impact']} {v['id']}: {v['help']} at " + ", ".join(" ".join(n["target"]) for n in v["nodes"]) for v in bad]
+        raise AssertionError(f"{name} ({path}), axe-core:\n" + "\n".join(lines))
+
+
 def shot(driver, name):
+    check_accessibility(driver, name)
     os.makedirs(SCREENSHOTS, exist_ok=True)
     path = os.path.join(SCREENSHOTS, name + ".png")
     # The whole page, not just the window: set the window as tall as the document first.

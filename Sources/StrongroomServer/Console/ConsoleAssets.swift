@@ -25,6 +25,9 @@ enum ConsoleAssets {
         "body-map.js": script(PackageResources.body_map_js),
         "body-map-drawing.js": script(PackageResources.body_map_drawing_js),
         "body-map-outline.js": script(PackageResources.body_map_outline_js),
+        "header.js": script(PackageResources.header_js),
+        "chronology.js": script(PackageResources.chronology_js),
+        "record.js": script(PackageResources.record_js),
     ]
 
     private static func script(_ bytes: [UInt8]) -> Asset { Asset(bytes: bytes, contentType: "text/javascript; charset=utf-8") }

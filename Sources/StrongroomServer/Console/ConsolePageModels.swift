@@ -48,9 +48,11 @@ struct AccountPage {
     let schools: String
     let sessions: [Session]
     let otherSessions: Bool
+    let navigation: ConsoleNavigation
 
     init(_ principal: Principal, sessions: [SignInSession], current: String) {
         signedInName = principal.name
+        navigation = ConsoleNavigation(principal, current: .account)
         name = principal.name
         role = RoleName.text(principal.role.rawValue)
         schools = principal.schools.sorted().joined(separator: ", ")
@@ -69,6 +71,7 @@ struct ConfirmPage {
     let script = "confirm.js"
     let next: String
     let signedInName: String?
+    var navigation: ConsoleNavigation?
 }
 
 /// Roles as staff in English schools name them.

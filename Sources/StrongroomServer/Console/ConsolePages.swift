@@ -24,6 +24,10 @@ struct ConsolePages: Sendable {
         "attach-ids": PackageResources.attach_ids_mustache,
         "attach-concern": PackageResources.attach_concern_mustache,
         "body-map": PackageResources.body_map_mustache,
+        "find-child": PackageResources.find_child_mustache,
+        "chronology": PackageResources.chronology_mustache,
+        "record": PackageResources.record_mustache,
+        "uploads": PackageResources.uploads_mustache,
     ]
 
     /// Parsed once; a template that does not parse fails every page with a 500 (and a test).

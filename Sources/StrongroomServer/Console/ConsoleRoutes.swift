@@ -11,11 +11,13 @@ import Vault
 /// - `/enrol/TOKEN`: a passkey, or a passphrase, an authenticator app and recovery codes.
 /// - `/account`: who you are, your sessions (end one, or all), sign out.
 /// - `/confirm?next=PATH`: step-up with a passkey or a code, then on to PATH.
+/// - the reading pages (`/children`, `/records/{id}`, `/uploads`): see `ReadingRoutes`.
 struct ConsoleRoutes {
     /// The console's routes as docs/openapi.yaml would write them: pages, not API, so the
     /// document leaves them out.
-    static let paths: Set<String> = ["GET /", "GET /sign-in", "GET /enrol/{token}", "GET /account", "GET /confirm", "GET /assets/{name}",
-                                    "GET /attach", "GET /body-map"]
+    static let paths: Set<String> = Set(["GET /", "GET /sign-in", "GET /enrol/{token}", "GET /account", "GET /confirm", "GET /assets/{name}",
+                                         "GET /attach", "GET /body-map"])
+        .union(ReadingRoutes.paths)
 
     let vault: Vault
     let pool: BlockingPool
@@ -30,6 +32,7 @@ struct ConsoleRoutes {
         console.get("confirm", use: confirm)
         console.get("assets/:name", use: asset)
         AttachRoutes(console: self).register(on: console)
+        ReadingRoutes(console: self).register(on: console)
     }
 
     /// The signed-in person the cookie names, or nil (no cookie, or a session that has ended).
@@ -85,7 +88,8 @@ struct ConsoleRoutes {
             let back = "/confirm?next=" + (next.addingPercentEncoding(withAllowedCharacters: Self.queryValue) ?? NextPath.fallback)
             return signInFirst(request, next: back)
         }
-        return try pages.render("confirm", ConfirmPage(next: next, signedInName: principal.name))
+        return try pages.render("confirm", ConfirmPage(next: next, signedInName: principal.name,
+                                                       navigation: ConsoleNavigation(principal, current: .none)))
     }
 
     @Sendable func asset(_ request: Request, context: StrongroomContext) async throws -> Response {

@@ -76,6 +76,12 @@ extension Vault {
             try vault.chronologyAndShares(child: child, school: school, limit: limit, offset: offset, by: caller)
         }
 
+        /// The caller's own uploads in their schools, oldest first, one page at a time: what a
+        /// member of staff sees of what they attached. A person or an integration account.
+        public func ownUploads(limit: Int, offset: Int, by caller: Caller) throws -> [EvidenceRecord] {
+            try vault.ownUploads(limit: limit, offset: offset, by: caller)
+        }
+
         /// Sets a child's label (how the school's people know them) in `school`: sealed under the
         /// school's label key, never logged. A DSL or deputy, or the school's record system.
         public func setChildLabel(child: String, school: String, label: String, by caller: Caller) throws {
