@@ -44,7 +44,7 @@ export STRONGROOM_STORE="$work/store" STRONGROOM_ACTOR="cli:browser-tests"
   echo "{"
   first=1
   for person in ann.passkey:staff bea.app:staff bea.qr:staff cal.dsl:dsl dan.idle:staff eve.everywhere:staff \
-                fay.csrf:dsl gus.replay:staff hal.backoff:staff ivy.attach:staff jon.bodymap:staff kit.keys:staff rea.dsl:dsl rex.staff:staff ros.dsl:dsl:ST2 ray.dpo:dpo; do
+                fay.csrf:dsl gus.replay:staff hal.backoff:staff ivy.attach:staff jon.bodymap:staff kit.keys:staff rea.dsl:dsl reb.dsl:dsl rex.staff:staff ros.dsl:dsl:ST2 ray.dpo:dpo; do
     IFS=: read -r name role school <<< "$person"
     ((first)) || echo ","
     first=0
@@ -89,6 +89,13 @@ label() {
 }
 label children/C5/label '{"label": "Amelia Whitfield"}'
 label concerns/K5/title '{"title": "Bruising on arm"}'
+# A body map drawn by the vault from marks, as the editor saves one.
+body_map=$(curl -fsS -X POST "$url/v1/body-maps?school=ST1&child=C5&concern=K5" -H "Authorization: Bearer $seed_token" \
+  -H 'Content-Type: application/json' \
+  -d '{"marks": [{"side": "front", "shape": "point", "points": [[0.3, 0.4]], "colour": "blue", "size": 2, "note": "Bruise on left forearm"}]}' |
+  /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+/usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); d["bodyMap"] = sys.argv[2]; json.dump(d, open(sys.argv[1], "w"))' \
+  "$work/reading.json" "$body_map"
 
 screenshots="$PWD/.build/console-screenshots"
 rm -rf "$screenshots"

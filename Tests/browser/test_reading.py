@@ -91,7 +91,7 @@ class Reading(unittest.TestCase):
         driver.find_element(By.LINK_TEXT, "Amelia Whitfield").click()
         wait_for_path(driver, "/children/C5")
         self.assertEqual(heading(driver), "Amelia Whitfield")
-        self.assertEqual(len(driver.find_elements(By.CSS_SELECTOR, "#chronology tbody tr")), 3)
+        self.assertEqual(len(driver.find_elements(By.CSS_SELECTOR, "#chronology tbody tr")), 4, "a PDF, a photo, a note, a body map")
         self.assertIn("Bruising on arm (K5)", driver.find_element(By.ID, "chronology").text)
         shot(driver, "reading-a-4-chronology")
 
@@ -214,6 +214,26 @@ class Reading(unittest.TestCase):
             visible(driver, "h1")
             self.assertTrue(fits_a_phone(driver), path)
             shot(driver, "reading-d-3-phone-" + name)
+
+    def test_e_a_dsl_sees_a_body_maps_marks_and_prints_the_chronology(self):
+        data = self.data
+        driver, _, _ = self.signed_in("reb.dsl")
+        driver.get(URL + "/records/" + data["bodyMap"])
+        rows = wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#body-map-marks tbody tr"))
+        self.assertEqual(len(rows), 1)
+        self.assertIn("Bruise on left forearm", rows[0].text)
+        self.assertIn("A point on the front", rows[0].text)
+        wait(driver).until(lambda d: d.find_element(By.ID, "preview-image").is_displayed())
+        shot(driver, "reading-e-1-body-map")
+        driver.get(URL + data["chronology"])
+        link = visible(driver, "#print-chronology")
+        # The printout is fetched as the link would, with the session's cookie.
+        answer = driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "fetch(arguments[0]).then(r => r.arrayBuffer().then(b => done([r.status, r.headers.get('content-type'),"
+            " String.fromCharCode(...new Uint8Array(b.slice(0, 5)))])));", link.get_attribute("href"))
+        self.assertEqual(answer, [200, "application/pdf", "%PDF-"])
+        shot(driver, "reading-e-2-chronology-with-print")
 
 
 if __name__ == "__main__":

@@ -188,13 +188,24 @@ struct RecordPage {
     let canDownload: Bool
     let canAudit: Bool
     let events: [Event]
+    /// A body map's marks, numbered as on the drawing (nil: not a body map drawn here).
+    let marks: [Mark]
+    let hasMarks: Bool
     let back: String
     let backText: String
     let startDownload: Bool
     let page: Int
 
+    struct Mark {
+        let number: Int
+        let place: String
+        let colour: String
+        let size: Int
+        let note: String
+    }
+
     init(_ principal: Principal, record: EvidenceRecord, label: String?, title concernTitle: String?, held: Bool?, events: [AuditEvent]?,
-         startDownload: Bool, page: Int) {
+         marks: [BodyMark]? = nil, startDownload: Bool, page: Int) {
         signedInName = principal.name
         let seesChildren = ConsoleNavigation.seesChildren(principal.role)
         navigation = ConsoleNavigation(principal, current: seesChildren ? .children : .uploads)
@@ -221,6 +232,12 @@ struct RecordPage {
             Event(time: ReadingText.time(millis: $0.timeMillis), who: ReadingText.person($0.actor), what: ReadingText.action($0.action),
                   outcome: ReadingText.outcome($0.outcome), detail: $0.reason ?? "")
         }
+        self.marks = (marks ?? []).enumerated().map { index, mark in
+            Mark(number: index + 1,
+                 place: "\(mark.shape == .point ? "A point" : "An area") on the \(mark.side.rawValue)",
+                 colour: mark.colour.rawValue.capitalized, size: mark.size, note: mark.note)
+        }
+        hasMarks = !self.marks.isEmpty
         back = seesChildren ? chronology : "/uploads"
         backText = seesChildren ? "Back to the chronology" : "Back to my uploads"
         self.startDownload = startDownload && canDownload

@@ -129,8 +129,13 @@ struct ReadingRoutes {
             let title = readsLabels ? try vault.records.concernTitle(concern: record.concern, school: record.school, by: caller) : nil
             let held = AccessPolicy.grant(role, .hold) == .denied
                 ? nil : HeldRecords.isHeld(record, by: try vault.lifecycle.holds(school: record.school, by: caller))
+            // A body map drawn here carries its marks: listed for those who may look at it.
+            var marks: [BodyMark]?
+            if record.kind == "body-map", AccessPolicy.grant(role, .preview) == .schools {
+                do { marks = try vault.records.bodyMapMarks(id: id, by: caller) } catch VaultError.noPreview { marks = nil }
+            }
             return RecordPage(principal, record: record, label: label, title: title, held: held, events: events,
-                              startDownload: startDownload, page: page)
+                              marks: marks, startDownload: startDownload, page: page)
         }
         return try pages.render("record", model)
     }
