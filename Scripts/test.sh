@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds, runs the acceptance scripts of the
-# core vault and of sign-in when ../shared is beside the checkout, every XCTest, then the console's journeys
+# core vault, of sign-in and of the console when ../shared is beside the checkout, every XCTest, then the console's journeys
 # in headless Chromium (Scripts/test-browser.sh, a few minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/setup.sh --test
 swift build --build-tests
-for check in core-cli sign-in; do
+for check in core-cli sign-in console-crawl; do
   if [[ -f ../shared/acceptance/$check.sh ]]; then
     echo "acceptance: $check.sh"
     bash ../shared/acceptance/$check.sh "$(swift build --show-bin-path)/strongroom"

@@ -78,7 +78,8 @@ final class ReadingPagesTests: XCTestCase {
             XCTAssertTrue(chronology.text.contains("id=\"label-form\""), "\(who) names the child")
             XCTAssertTrue(chronology.text.contains("class=\"concern-form"), "\(who) titles concerns")
             XCTAssertTrue(chronology.text.contains("href=\"/children\""), "\(who) has Children in the header")
-            XCTAssertFalse(chronology.text.contains("href=\"/uploads\""), "\(who) has no My uploads")
+            XCTAssertTrue(chronology.text.contains("href=\"/uploads\""), "\(who) attaches evidence too, and sees it in My uploads")
+            XCTAssertTrue(chronology.text.contains("href=\"/attach\""), "\(who) has Attach evidence in the header")
         }
 
         let dpoRecord = try await page("/records/\(theirs.id)", pat)
@@ -206,8 +207,12 @@ final class ReadingPagesTests: XCTestCase {
         XCTAssertTrue(reply.text.contains("aria-current=\"page\">My uploads"))
         let jo = try await session("jo", .dsl)
         let dsl = try await page("/uploads", jo)
-        XCTAssertEqual(dsl.status, 303)
-        XCTAssertEqual(dsl.headers["location"], "/children")
+        XCTAssertEqual(dsl.status, 200, "a DSL attaches evidence too")
+        XCTAssertFalse(dsl.text.contains(mine.id), "and sees only their own uploads")
+        let pat = try await session("pat", .dpo)
+        let dpo = try await page("/uploads", pat)
+        XCTAssertEqual(dpo.status, 303, "a DPO attaches nothing")
+        XCTAssertEqual(dpo.headers["location"], "/children")
     }
 
     func testAChildCanBeOpenedByIdAndABadIdIsShownBesideItsField() async throws {

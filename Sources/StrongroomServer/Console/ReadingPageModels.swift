@@ -97,7 +97,10 @@ struct ChronologyPage {
 
     struct Concern {
         let id: String
-        let title: String?
+        /// The title, or "" (never nil: a missing key would make the template show the page's
+        /// own title in its place).
+        let title: String
+        let hasTitle: Bool
         let formID: String
     }
 
@@ -150,7 +153,8 @@ struct ChronologyPage {
         var seen: Set<String> = []
         concerns = records.compactMap { record in
             guard seen.insert(record.concern).inserted else { return nil }
-            return Concern(id: record.concern, title: titles[record.concern], formID: "concern-\(seen.count)")
+            let title = titles[record.concern]
+            return Concern(id: record.concern, title: title ?? "", hasTitle: title != nil, formID: "concern-\(seen.count)")
         }
         self.shares = shares.map { share in
             Share(released: share.bundle.releasedAtMillis.map(ReadingText.time(millis:)) ?? "Not yet shared",
