@@ -87,4 +87,18 @@ final class BodyMapTests: XCTestCase {
             guard case VaultError.noPreview = $0 else { return XCTFail("\($0)") }
         }
     }
+
+    func testAPNGCarryingMarksTheEditorCouldNotHaveSavedShowsNoList() throws {
+        var flood = marks[0]
+        flood.note = String(repeating: "x", count: 600)
+        let drawn = try BodyMapDrawing.png([marks[0]])
+        for forged in [Array(repeating: marks[0], count: 60), [flood]] {
+            // Put in by hand, past the validation a save goes through.
+            let png = try BodyMapPNG.embed(forged, in: drawn)
+            let record = try f.put(png, kind: "body-map", filename: "forged.png", by: .integration(staff))
+            XCTAssertThrowsError(try f.vault.records.bodyMapMarks(id: record.id, by: .integration(dsl))) {
+                guard case VaultError.noPreview = $0 else { return XCTFail("\($0)") }
+            }
+        }
+    }
 }

@@ -37,8 +37,11 @@ enum BodyMapPNG {
             let data = png[(offset + 8)..<(offset + 8 + length)]
             if type == "iTXt", data.starts(with: Array(keyword.utf8) + [0, 0, 0, 0, 0]) {
                 let json = data.dropFirst(keyword.utf8.count + 5)
-                guard let payload = try? JSONDecoder().decode(Payload.self, from: Data(json)), payload.version == 1 else { return nil }
-                return payload.marks
+                // The chunk is read back from a stored file anyone with the upload grant could
+                // have made: marks that the editor could not have saved are not shown as a list.
+                guard let payload = try? JSONDecoder().decode(Payload.self, from: Data(json)), payload.version == 1,
+                      let marks = try? BodyMark.validated(payload.marks), marks == payload.marks else { return nil }
+                return marks
             }
             if type == "IEND" { return nil }
             offset += 12 + length
