@@ -172,10 +172,11 @@ extension SQLiteCatalog: SignInCatalog {
         }
     }
 
-    public func pruneSessions(idleBefore: Int64, startedBefore: Int64) throws {
+    public func expiredSessions(idleBefore: Int64, startedBefore: Int64) throws -> [SignInSession] {
         try guarded {
-            try pool.write { db in
-                try db.execute(sql: "DELETE FROM sessions WHERE last_seen_at_ms < ? OR created_at_ms < ?", arguments: [idleBefore, startedBefore])
+            try pool.read {
+                try SignInSession.fetchAll($0, sql: "SELECT * FROM sessions WHERE last_seen_at_ms < ? OR created_at_ms < ?",
+                                          arguments: [idleBefore, startedBefore])
             }
         }
     }

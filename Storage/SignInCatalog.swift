@@ -44,7 +44,8 @@ public protocol SignInCatalog: Sendable {
     func endSessions(account: String, idHashes: [Data]?, event: AuditEntry, signer: AuditSigner?) throws -> Int
     /// Removes sessions unused since `idleBefore` or begun before `startedBefore` (no event: they
     /// had already stopped working).
-    func pruneSessions(idleBefore: Int64, startedBefore: Int64) throws
+    /// Sessions past either limit (last used before `idleBefore`, or begun before `startedBefore`).
+    func expiredSessions(idleBefore: Int64, startedBefore: Int64) throws -> [SignInSession]
     /// Each account that was ever given an enrolment link (a person), with whether one is still
     /// unused and unexpired at `nowMillis` (they have not finished enrolling).
     func enrolmentStates(nowMillis: Int64) throws -> [String: Bool]

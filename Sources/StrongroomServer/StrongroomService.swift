@@ -42,6 +42,7 @@ public enum StrongroomService {
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
         app.addServices(RefusalAuditFlusher(vault: vault, pool: pool, logger: logger))
+        app.addServices(SessionSweeper(vault: vault, pool: pool, logger: logger))
         if let metricsPort = configuration.metricsPort {
             let metricsRouter = makeMetricsRouter(access: .metricsListener(token: metricsToken), vault: vault, pool: pool, registry: registry)
             // Loopback only, whatever the main host: a local scraper or agent reaches it, the network does not.

@@ -151,4 +151,24 @@ final class VaultSignInTests: XCTestCase {
             XCTAssertEqual(error as? VaultError, .signIn(.sessionEnded))
         }
     }
+
+    func testSessionsNoOnePresentsAgainAreEndedOnTheRecordNamingTheirPerson() throws {
+        let jo = try enrol("jo"), kim = try enrol("kim")
+        let first = try signedIn(jo)
+        _ = try signedIn(kim)
+        clock.advance(20 * 60)
+        _ = try caller(first)   // jo keeps hers alive
+        XCTAssertEqual(try vault.users.endExpiredSessions(), 0, "nothing is past its limit yet")
+        clock.advance(11 * 60)
+        XCTAssertEqual(try vault.users.endExpiredSessions(), 1, "kim's session, unused for 31 minutes")
+        let ended = try f.events.filter { $0.action == "session-end" }
+        XCTAssertEqual(ended.count, 1)
+        XCTAssertTrue(ended[0].actor.hasPrefix("user:kim#"), ended[0].actor)
+        XCTAssertTrue(ended[0].reason?.contains("unused for more than 30 minutes") ?? false, ended[0].reason ?? "")
+        XCTAssertEqual(try vault.users.endExpiredSessions(), 0, "each ends once")
+        clock.advance(12 * 3600)
+        XCTAssertEqual(try vault.users.endExpiredSessions(), 1)
+        XCTAssertTrue(try f.events.last { $0.action == "session-end" }?.actor.hasPrefix("user:jo#") ?? false)
+        XCTAssertNil(try vault.users.resolveSession(token: first.token))
+    }
 }

@@ -11,6 +11,13 @@ extension Vault {
     public struct Users: Sendable {
         let vault: Vault
 
+        /// Ends every session past its idle or absolute limit, each audited as `session-end`
+        /// naming its person; the vault's own housekeeping (the server runs it every minute).
+        @discardableResult
+        public func endExpiredSessions() throws -> Int {
+            try vault.endExpiredSessions()
+        }
+
         /// Adds a user account with a fresh id and bearer token. A revoked user's name may be reused:
         /// that makes a new account, which inherits nothing of the old one.
         public func addIntegration(name: String, role: Role, schools: [String], by caller: Caller) throws -> IssuedToken {

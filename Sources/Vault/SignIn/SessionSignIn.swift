@@ -281,9 +281,18 @@ extension Vault {
         return (session, user)
     }
 
+    /// Ends every session past its idle or absolute limit, each with a `session-end` event naming
+    /// its person and the limit (the server runs this every minute, so a session that is never
+    /// presented again still ends on the record). Returns how many ended.
+    func endExpiredSessions() throws -> Int {
+        let expired = try vaulting { try catalog.expiredSessions(idleBefore: idleCutoff, startedBefore: absoluteCutoff) }
+        for session in expired { try endExpired(session, sweepOthers: false) }
+        return expired.count
+    }
+
     /// Ends a session presented after its idle or absolute limit, with an event naming the
     /// person and which limit it passed, and sweeps any other expired sessions.
-    func endExpired(_ session: SignInSession) throws {
+    func endExpired(_ session: SignInSession, sweepOthers: Bool = true) throws {
         let limit = session.createdAtMillis < absoluteCutoff
             ? "more than \(Int(sessionPolicy.absoluteLimit / 60)) minutes since sign-in"
             : "unused for more than \(Int(sessionPolicy.idleTimeout / 60)) minutes"
@@ -294,7 +303,7 @@ extension Vault {
                 event: AuditEntry(actor: actor, action: .sessionEnd, outcome: .ok, reason: "session \(session.handle): \(limit)"),
                 signer: signer)
         }
-        try? vaulting { try catalog.pruneSessions(idleBefore: idleCutoff, startedBefore: absoluteCutoff) }
+        if sweepOthers { _ = try endExpiredSessions() }
     }
 
     func isLive(_ session: SignInSession, now: Int64) -> Bool {
