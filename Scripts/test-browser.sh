@@ -44,7 +44,8 @@ export STRONGROOM_STORE="$work/store" STRONGROOM_ACTOR="cli:browser-tests"
   echo "{"
   first=1
   for person in ann.passkey:staff bea.app:staff bea.qr:staff cal.dsl:dsl dan.idle:staff eve.everywhere:staff \
-                fay.csrf:dsl gus.replay:staff hal.backoff:staff ivy.attach:staff jon.bodymap:staff kit.keys:staff rea.dsl:dsl reb.dsl:dsl rex.staff:staff ros.dsl:dsl:ST2 ray.dpo:dpo; do
+                fay.csrf:dsl gus.replay:staff hal.backoff:staff ivy.attach:staff jon.bodymap:staff kit.keys:staff rea.dsl:dsl reb.dsl:dsl rex.staff:staff ros.dsl:dsl:ST2 ray.dpo:dpo \
+                $(cat Tests/browser/seed/*.people 2>/dev/null); do
     IFS=: read -r name role school <<< "$person"
     ((first)) || echo ","
     first=0
@@ -75,6 +76,12 @@ text=$(put "$work/note.txt" disclosure text/plain)
 seed_token=$("$binary" user add seed.records --role dsl --school ST1 --api-token --json |
   /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
 
+# Each group of journeys may seed its own: Tests/browser/seed/NAME.people lists its people
+# (name:role[:school], added above), NAME.before.sh runs here with the CLI before serving,
+# NAME.after.sh further down with the server up ($url, $seed_token). Both are sourced, and write
+# what their journeys need to $work/NAME.json (STRONGROOM_WORK in the journeys).
+for seed in Tests/browser/seed/*.before.sh; do [[ -f $seed ]] && source "$seed"; done
+
 "$binary" serve --port "$port" --session-idle-seconds "$idle_seconds" --step-up-seconds "$step_up_seconds" > "$work/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 1 100); do
@@ -97,21 +104,25 @@ body_map=$(curl -fsS -X POST "$url/v1/body-maps?school=ST1&child=C5&concern=K5" 
 /usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); d["bodyMap"] = sys.argv[2]; json.dump(d, open(sys.argv[1], "w"))' \
   "$work/reading.json" "$body_map"
 
+for seed in Tests/browser/seed/*.after.sh; do [[ -f $seed ]] && source "$seed"; done
+
 screenshots="$PWD/.build/console-screenshots"
 rm -rf "$screenshots"
 mkdir -p "$screenshots"
 echo "test-browser: serving $url; screenshots in $screenshots"
 status=0
 (cd Tests/browser && STRONGROOM_URL="$url" STRONGROOM_PEOPLE="$work/people.json" STRONGROOM_RECORD="$record" \
-  STRONGROOM_READING="$work/reading.json" STRONGROOM_IDLE_SECONDS="$idle_seconds" STRONGROOM_STEP_UP_SECONDS="$step_up_seconds" \
+  STRONGROOM_READING="$work/reading.json" STRONGROOM_WORK="$work" STRONGROOM_IDLE_SECONDS="$idle_seconds" STRONGROOM_STEP_UP_SECONDS="$step_up_seconds" \
   SCREENSHOTS="$screenshots" "$venv/bin/python" run.py "$@") || status=$?
 # Labels and titles are personal data: none may reach the server's log, whatever the journeys did.
-for name in "Amelia" "Whitfield" "Bruising on arm"; do
+# Seeds list theirs, one per line, in $work/NAME.labels.
+while IFS= read -r name; do
+  [[ -n $name ]] || continue
   if grep -qF -- "$name" "$work/serve.log"; then
     echo "test-browser: a child's label or a concern's title is in the server's log" >&2
     status=1
   fi
-done
+done < <(printf '%s\n' "Amelia" "Whitfield" "Bruising on arm"; cat "$work"/*.labels 2>/dev/null || true)
 if ((status != 0)); then
   echo "test-browser: the server's log:" >&2
   tail -n 40 "$work/serve.log" >&2
