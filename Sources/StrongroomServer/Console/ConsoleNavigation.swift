@@ -2,25 +2,50 @@ import Vault
 
 /// The header's links for a signed-in person: only those their role may use. "Children" for
 /// those who see the whole school's records (DSL, deputy, DPO); "Attach evidence" and "My
-/// uploads" for those who attach it (staff, DSL, deputy); "Your account" for everyone.
+/// uploads" for those who attach it (staff, DSL, deputy); "Bundles" and "Recipients" for those
+/// who share (DSL, deputy); "Retention" for those who review it (DSL, deputy, DPO); "People" for
+/// administrators; "Oversight" for DSLs, deputies and DPOs; "Waiting for you" and "Your account"
+/// for everyone.
 ///
 ///     ConsoleNavigation(principal, current: .children).children   // true for a DSL
 struct ConsoleNavigation {
-    enum Section { case children, uploads, account, none }
+    enum Section { case children, uploads, bundles, recipients, retention, people, oversight, waiting, account, none }
 
     let children: Bool
     let attach: Bool
     let uploads: Bool
+    let bundles: Bool
+    let recipients: Bool
+    let retention: Bool
+    let people: Bool
+    let oversight: Bool
     let childrenCurrent: Bool
     let uploadsCurrent: Bool
+    let bundlesCurrent: Bool
+    let recipientsCurrent: Bool
+    let retentionCurrent: Bool
+    let peopleCurrent: Bool
+    let oversightCurrent: Bool
+    let waitingCurrent: Bool
     let accountCurrent: Bool
 
     init(_ principal: Principal, current: Section) {
         children = Self.seesChildren(principal.role)
         attach = AccessPolicy.grant(principal.role, .upload) != .denied
         uploads = Self.seesOwnUploads(principal.role)
+        bundles = AccessPolicy.grant(principal.role, .share) != .denied
+        recipients = bundles
+        retention = AccessPolicy.grant(principal.role, .retention) != .denied
+        people = principal.role == .admin
+        oversight = Self.seesOversight(principal.role)
         childrenCurrent = children && current == .children
         uploadsCurrent = uploads && current == .uploads
+        bundlesCurrent = bundles && current == .bundles
+        recipientsCurrent = recipients && current == .recipients
+        retentionCurrent = retention && current == .retention
+        peopleCurrent = people && current == .people
+        oversightCurrent = oversight && current == .oversight
+        waitingCurrent = current == .waiting
         accountCurrent = current == .account
     }
 
@@ -31,4 +56,8 @@ struct ConsoleNavigation {
     static func seesOwnUploads(_ role: Role) -> Bool {
         AccessPolicy.grant(role, .upload) != .denied && AccessPolicy.grant(role, .list) != .denied
     }
+
+    /// Counts by school and month, with no one in them: for those who answer for a school's
+    /// safeguarding (DSL, deputy, DPO).
+    static func seesOversight(_ role: Role) -> Bool { [.dsl, .deputy, .dpo].contains(role) }
 }
