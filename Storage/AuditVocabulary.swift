@@ -58,6 +58,7 @@ public enum AuditAction: String, CaseIterable, Sendable {
     case bundleExport = "bundle-export"
     case bundleList = "bundle-list"
     case bundleShow = "bundle-show"
+    case bundleReturn = "bundle-return"
     // Backups
     case keysBackup = "keys-backup"
     case ledgerExport = "ledger-export"

@@ -281,6 +281,87 @@ paths:
         "403": {$ref: "#/components/responses/Problem"}
         "404": {$ref: "#/components/responses/Problem"}
         "415": {$ref: "#/components/responses/Problem"}
+  /v1/attachments/{id}/redaction-preview:
+    post:
+      operationId: previewRedaction
+      description: >
+        The record as a bundle item with this choice would carry it, made by the code that makes
+        the bundle: an image with its rectangles filled, a PDF's page `page` rendered with its
+        rectangles filled (every rectangle is checked against its page, as the draft would be),
+        or text with its terms and spans replaced; a choice the draft would refuse answers 400
+        with the reason. Then scaled like a preview (a PNG, at most 1600 px). For DSLs and
+        deputies; audited as `view`.
+      parameters:
+        - {name: id, in: path, required: true, schema: {$ref: "#/components/schemas/RecordID"}}
+        - {name: page, in: query, required: false, schema: {type: integer, minimum: 1, maximum: 10000, default: 1}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [mode]
+              properties:
+                mode: {type: string, enum: [as-is, redacted, original]}
+                rects: {type: array, maxItems: 1000, items: {type: array, minItems: 4, maxItems: 5, items: {type: number}}}
+                terms: {type: array, maxItems: 1000, items: {type: string}}
+                spans: {type: array, maxItems: 1000, items: {type: array, minItems: 2, maxItems: 2, items: {type: integer}}}
+                confirm: {type: boolean}
+      responses:
+        "200":
+          description: The item as it will be sent. `Strongroom-Preview-Pages` gives the number of pages.
+          headers:
+            Strongroom-Preview-Pages: {schema: {type: integer}}
+          content:
+            image/png: {schema: {type: string, format: binary}}
+            text/plain: {schema: {type: string}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "415": {$ref: "#/components/responses/Problem"}
+        "422": {$ref: "#/components/responses/Problem"}
+  /v1/attachments/{id}/term-matches:
+    post:
+      operationId: termMatches
+      description: >
+        Where terms would be replaced in a text record, by the redactor's own matcher (case,
+        accents, kinds of space, apostrophes and dashes ignored): how often each term occurs, in
+        the order given (0 for a term found nowhere, which a draft refuses), and the whole text in
+        runs, each replaced as a whole (`matched`) or kept. For DSLs and deputies; audited as `view`.
+      parameters:
+        - {name: id, in: path, required: true, schema: {$ref: "#/components/schemas/RecordID"}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [terms]
+              properties:
+                terms: {type: array, minItems: 1, maxItems: 1000, items: {type: string}}
+      responses:
+        "200":
+          description: The counts and the runs.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [counts, runs]
+                properties:
+                  counts: {type: array, items: {type: integer}}
+                  runs:
+                    type: array
+                    items:
+                      type: object
+                      required: [text, matched]
+                      properties:
+                        text: {type: string}
+                        matched: {type: boolean}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
   /v1/body-maps/outline:
     get:
       operationId: bodyMapOutline
@@ -759,6 +840,58 @@ paths:
         "422": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
         "507": {$ref: "#/components/responses/StorageFull"}
+  /v1/bundles/{id}/return:
+    post:
+      operationId: returnBundle
+      description: >
+        A DSL or deputy other than the draft's creator sends it back with a comment instead of
+        releasing it. It is never released after that; the creator sees it returned, with the
+        comment, and may draft it again. Refused (409) for anything but a draft waiting for approval.
+      parameters:
+        - {$ref: "#/components/parameters/RecordID"}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [comment]
+              properties:
+                comment: {type: string, minLength: 1, maxLength: 1000}
+      responses:
+        "200": {description: Sent back., content: {application/json: {schema: {$ref: "#/components/schemas/Bundle"}}}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+  /v1/bundles/{id}/items/{position}/preview:
+    get:
+      operationId: previewBundleItem
+      description: >
+        Item `position` (from 1) of a draft as its release will make it, from the draft's sealed
+        choices and by the release's own code: what the approver checks, side by side with the
+        record's own preview. For DSLs and deputies of the bundle's school; audited as `view`.
+        A released bundle's choices are gone (409).
+      parameters:
+        - {$ref: "#/components/parameters/RecordID"}
+        - {name: position, in: path, required: true, schema: {type: integer, minimum: 1, maximum: 200}}
+        - {name: page, in: query, required: false, schema: {type: integer, minimum: 1, maximum: 10000, default: 1}}
+      responses:
+        "200":
+          description: The item as it will be sent.
+          headers:
+            Strongroom-Preview-Pages: {schema: {type: integer}}
+          content:
+            image/png: {schema: {type: string, format: binary}}
+            text/plain: {schema: {type: string}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "415": {$ref: "#/components/responses/Problem"}
+        "422": {$ref: "#/components/responses/Problem"}
   /v1/bundles/{id}/link:
     delete:
       operationId: revokeBundleLink
@@ -1153,7 +1286,7 @@ components:
         school: {type: string}
         recipient: {type: string}
         reason: {type: string}
-        state: {type: string, enum: [draft, releasing, released]}
+        state: {type: string, enum: [draft, releasing, released, returned]}
         createdBy: {type: string}
         createdAt: {type: string, format: date-time}
         approvedBy: {type: string}
@@ -1165,6 +1298,9 @@ components:
         receiptAt: {type: string, format: date-time}
         archiveSHA256: {type: string}
         archiveSize: {type: integer}
+        returnedBy: {type: string, description: "who sent the draft back (state returned)"}
+        returnedAt: {type: string, format: date-time}
+        returnComment: {type: string}
         choices:
           description: A draft's choices, unsealed for the approver (GET of one draft only); copy and copySHA256 name the pinned redacted copy.
           type: array

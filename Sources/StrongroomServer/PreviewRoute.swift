@@ -22,17 +22,23 @@ struct PreviewRoute {
     @Sendable func preview(_ request: Request, context: StrongroomContext) async throws -> Response {
         let caller = try context.requireCaller()
         let id = context.parameters.get("id") ?? ""
-        let page: Int
-        if let text = request.uri.queryParameters.get("page") {
-            guard let n = Int(text), (1...10_000).contains(n) else {
-                throw Problem(status: .badRequest, slug: "invalid-argument", title: "Invalid request", detail: "page must be 1 to 10000")
-            }
-            page = n
-        } else {
-            page = 1
-        }
+        let page = try Self.page(request)
         let vault = self.vault
         let shown = try await pool.run { try vault.records.preview(id: id, page: page, by: caller) }
+        return Self.response(shown)
+    }
+
+    /// The `page` query (default 1), or a 400 naming it.
+    static func page(_ request: Request) throws -> Int {
+        guard let text = request.uri.queryParameters.get("page") else { return 1 }
+        guard let n = Int(text), (1...10_000).contains(n) else {
+            throw Problem(status: .badRequest, slug: "invalid-argument", title: "Invalid request", detail: "page must be 1 to 10000")
+        }
+        return n
+    }
+
+    /// A preview as the console takes it: never cached, never sniffed, never run.
+    static func response(_ shown: RecordPreview) -> Response {
         var headers: HTTPFields = [
             .cacheControl: "no-store", .init("X-Content-Type-Options")!: "nosniff",
             .contentSecurityPolicy: "default-src 'none'; sandbox",

@@ -97,6 +97,7 @@ public enum StrongroomService {
         BundleRoutes(vault: vault, pool: pool).register(on: v1)
         LabelRoutes(vault: vault, pool: pool).register(on: v1)
         PreviewRoute(vault: vault, pool: pool).register(on: v1)
+        RedactionPreviewRoutes(vault: vault, pool: pool).register(on: v1)
         BodyMapRoutes(vault: vault, pool: pool).register(on: v1)
         PrintRoute(vault: vault, pool: pool).register(on: v1)
         routeTable.set(router.routes.map { (method: $0.method.rawValue, segments: "\($0.path)".split(separator: "/").map(String.init)) })
