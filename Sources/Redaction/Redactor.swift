@@ -340,7 +340,37 @@ extension ImageFormat {
     }
 }
 
+/// The space a record's redaction rectangles are given in: an image's pixels as shown (EXIF
+/// orientation applied), or a PDF page's points, as the redactor measures them.
+public struct RectangleSpace: Sendable, Equatable {
+    public var width: Double
+    public var height: Double
+    public var unit: Unit
+    public enum Unit: String, Sendable { case pixels, points }
+
+    public init(width: Double, height: Double, unit: Unit) {
+        self.width = width
+        self.height = height
+        self.unit = unit
+    }
+}
+
 extension Redactor {
+    /// The size of an image, or of a PDF's page (from 1), in the units its rectangles are given
+    /// in, from the file's header: what a page drawing boxes on a preview scales them to.
+    public func rectangleSpace(_ bytes: [UInt8], _ source: PreviewImage.Source, page: Int = 1) throws -> RectangleSpace {
+        switch source {
+        case .image(let format):
+            let size = try Imaging.probe(bytes, format: format.code)
+            return RectangleSpace(width: Double(size.width), height: Double(size.height), unit: .pixels)
+        case .pdf:
+            // As `pdf` measures a page: its size at `pdfDPI`, over the scale.
+            let size = try Imaging.probe(bytes, format: Imaging.pdfCode, page: page - 1, dpi: pdfDPI)
+            let scale = pdfDPI / 72
+            return RectangleSpace(width: Double(size.width) / scale, height: Double(size.height) / scale, unit: .points)
+        }
+    }
+
     /// The pixels of an image, within the pixel budget (to check a redaction).
     public func decode(_ bytes: [UInt8], format: ImageFormat) throws -> Decoded {
         try Imaging.decode(bytes, format: format.code, maxPixels: maxPixels)

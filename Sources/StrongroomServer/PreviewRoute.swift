@@ -14,6 +14,9 @@ struct PreviewRoute {
 
     static let pagesHeader = HTTPField.Name("Strongroom-Preview-Pages")!
     static let truncatedHeader = HTTPField.Name("Strongroom-Preview-Truncated")!
+    /// What the preview shows, measured in the units a bundle's rectangles are given in:
+    /// `WIDTH HEIGHT pixels` for an image, `WIDTH HEIGHT points` for a PDF page.
+    static let spaceHeader = HTTPField.Name("Strongroom-Rectangle-Space")!
 
     func register(on group: RouterGroup<StrongroomContext>) {
         group.get("attachments/:id/preview", use: preview)
@@ -44,9 +47,12 @@ struct PreviewRoute {
             .contentSecurityPolicy: "default-src 'none'; sandbox",
         ]
         switch shown {
-        case .image(let png, _, let pages):
+        case .image(let png, _, let pages, let space):
             headers[.contentType] = "image/png"
             headers[Self.pagesHeader] = String(pages)
+            if let space {
+                headers[Self.spaceHeader] = String(format: "%.2f %.2f ", space.width, space.height) + space.unit.rawValue
+            }
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: png)))
         case .text(let text, let truncated):
             headers[.contentType] = "text/plain; charset=utf-8"

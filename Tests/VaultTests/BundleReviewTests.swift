@@ -26,7 +26,7 @@ final class BundleReviewTests: XCTestCase {
     }
 
     func png(_ preview: RecordPreview) throws -> (Decoded, page: Int, pages: Int) {
-        guard case .image(let bytes, let page, let pages) = preview else { XCTFail("not an image: \(preview)"); throw VaultError.noPreview("") }
+        guard case .image(let bytes, let page, let pages, _) = preview else { XCTFail("not an image: \(preview)"); throw VaultError.noPreview("") }
         return (try Redactor().decode(bytes, format: .png), page, pages)
     }
 
@@ -66,6 +66,12 @@ final class BundleReviewTests: XCTestCase {
         let choice = BundleItemRequest(record: pdf.id, mode: .redacted, rects: [box])
         let (page2, n, pages) = try png(try f.vault.bundles.redactionPreview(record: pdf.id, choice: choice, page: 2, by: .integration(dsl)))
         XCTAssertEqual([n, pages], [2, 2])
+        guard case .image(_, _, _, let space?) = try f.vault.records.preview(id: pdf.id, page: 2, by: .integration(dsl)) else {
+            return XCTFail("a PDF page's preview says the space its boxes are drawn in")
+        }
+        XCTAssertEqual(space.unit, .points)
+        XCTAssertEqual(space.width, 595, accuracy: 1, "A4 in points")
+        XCTAssertEqual(space.height, 842, accuracy: 1)
         let (page1, _, _) = try png(try f.vault.bundles.redactionPreview(record: pdf.id, choice: choice, page: 1, by: .integration(dsl)))
         // A4 or letter: 595 or 612 points wide.
         let scale = Double(page2.width) / 595

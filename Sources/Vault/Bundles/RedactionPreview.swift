@@ -84,12 +84,12 @@ extension Vault {
                 var redrawn = try redactor.image(plain, format: format, rects: rects)
                 defer { redrawn.bytes.wipe() }
                 let (png, _) = try PreviewImage.render(redrawn.bytes, .image(format.redrawnAs))
-                return .image(png: png, page: 1, pages: 1)
+                return .image(png: png, page: 1, pages: 1, space: try? redactor.rectangleSpace(plain, .image(format)))
             case .pdf(let rects):
                 var (jpeg, pages) = try redactor.pdfPage(plain, page: page, rects: rects)
                 defer { jpeg.wipe() }
                 let (png, _) = try PreviewImage.render(jpeg, .image(.jpeg))
-                return .image(png: png, page: page, pages: pages)
+                return .image(png: png, page: page, pages: pages, space: try? redactor.rectangleSpace(plain, .pdf, page: page))
             case .text(let terms, let spans):
                 var redacted = try redactor.text(plain, terms: terms, spans: spans)
                 defer { redacted.bytes.wipe() }
@@ -97,7 +97,7 @@ extension Vault {
             case .bytes:
                 guard let kind = try Self.previewSource(source) else { return Self.textPreview(plain) }
                 let (png, pages) = try PreviewImage.render(plain, kind, page: page)
-                return .image(png: png, page: page, pages: pages)
+                return .image(png: png, page: page, pages: pages, space: try? redactor.rectangleSpace(plain, kind, page: page))
             case .redactedCopy:
                 throw VaultError.invalidArgument("the redacted copy was not looked up")
             }
