@@ -15,6 +15,9 @@ let consoleResources: [Resource] = [
     // The reading pages: find a child, chronology, record, my uploads.
     + ["find-child.mustache", "chronology.mustache", "record.mustache", "uploads.mustache"].map { .embedInCode("Console/Templates/" + $0) }
     + ["header.js", "chronology.js", "record.js"].map { .embedInCode("Console/Assets/" + $0) }
+    // The bundle pages: list and queue, builder, one bundle.
+    + ["bundles.mustache", "bundle-new.mustache", "bundle.mustache"].map { .embedInCode("Console/Templates/" + $0) }
+    + ["bundle-builder.js", "redaction-boxes.js", "bundle.js"].map { .embedInCode("Console/Assets/" + $0) }
 
 let package = Package(
     name: "strongroom",

@@ -28,6 +28,9 @@ enum ConsoleAssets {
         "header.js": script(PackageResources.header_js),
         "chronology.js": script(PackageResources.chronology_js),
         "record.js": script(PackageResources.record_js),
+        "bundle-builder.js": script(PackageResources.bundle_builder_js),
+        "redaction-boxes.js": script(PackageResources.redaction_boxes_js),
+        "bundle.js": script(PackageResources.bundle_js),
     ]
 
     private static func script(_ bytes: [UInt8]) -> Asset { Asset(bytes: bytes, contentType: "text/javascript; charset=utf-8") }

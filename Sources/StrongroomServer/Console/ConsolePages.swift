@@ -28,6 +28,9 @@ struct ConsolePages: Sendable {
         "chronology": PackageResources.chronology_mustache,
         "record": PackageResources.record_mustache,
         "uploads": PackageResources.uploads_mustache,
+        "bundles": PackageResources.bundles_mustache,
+        "bundle-new": PackageResources.bundle_new_mustache,
+        "bundle": PackageResources.bundle_mustache,
     ]
 
     /// Parsed once; a template that does not parse fails every page with a 500 (and a test).
