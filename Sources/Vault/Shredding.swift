@@ -87,6 +87,9 @@ extension Vault {
         if request.state == .void {
             try refuse("shred request \(request.id) is void: a legal hold covered some of its records after it was made; ask again")
         }
+        if request.state == .withdrawn {
+            try refuse("shred request \(request.id) was withdrawn by the person who asked; a shred needs a fresh request")
+        }
         guard request.state == .pending else { try refuse("shred request \(request.id) was already approved") }
         if request.requestedAccount == principal.account || request.requestedBy == principal.actor.description {
             try refuse("a shred needs a second person: the requester cannot approve it")
