@@ -18,6 +18,11 @@ public struct ShredRequestEntry: Sendable, Equatable {
     public var items: [Item]
     /// When a pending request lapses unapproved.
     public var expiresAtMillis: Int64
+    /// When the vault listed it (by its clock).
+    public var listedAtMillis: Int64
+
+    /// Whether `principal` is the second person this request waits for, as of its listing.
+    public func waits(for principal: Principal) -> Bool { waits(for: principal, nowMillis: listedAtMillis) }
 
     /// Whether `principal` is the second person this request waits for: pending, not lapsed at
     /// `nowMillis`, made by someone else, of the complementary role, in one of their schools.
@@ -46,12 +51,13 @@ extension Vault {
         let live = Dictionary(try liveRecords(ids: pendingIDs).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let holds = pendingIDs.isEmpty ? [] : try activeHolds(school: nil)
         let lifetime = Int64(ShredPolicy.requestLifetimeDays) * 86_400_000
+        let now = nowMillis
         let entries = requests.map { request in
             let items: [ShredRequestEntry.Item] = request.state != .pending ? [] : request.records.compactMap { id in
                 guard let r = live[id], r.school == request.school else { return nil }
                 return .init(id: r.id, child: r.child, kind: r.kind, reviewOn: r.reviewOn, held: holds.contains { $0.covers(r) })
             }
-            return ShredRequestEntry(request: request, items: items, expiresAtMillis: request.requestedAtMillis + lifetime)
+            return ShredRequestEntry(request: request, items: items, expiresAtMillis: request.requestedAtMillis + lifetime, listedAtMillis: now)
         }
         try audit(AuditEntry(actor: principal.actor, action: .shredList, outcome: .ok, school: school,
                              reason: "\(entries.count) shred requests"))
