@@ -15,6 +15,10 @@ let consoleResources: [Resource] = [
     // The reading pages: find a child, chronology, record, my uploads.
     + ["find-child.mustache", "chronology.mustache", "record.mustache", "uploads.mustache"].map { .embedInCode("Console/Templates/" + $0) }
     + ["header.js", "chronology.js", "record.js"].map { .embedInCode("Console/Assets/" + $0) }
+    // The retention desk (due, shred requests, certificates, holds, date of birth) and oversight.
+    + ["retention-due.mustache", "shred-requests.mustache", "shred-request.mustache", "certificates.mustache", "certificate.mustache",
+       "holds.mustache", "date-of-birth.mustache", "oversight.mustache"].map { .embedInCode("Console/Templates/" + $0) }
+    + ["step-up.js", "retention.js", "shred-requests.js", "holds.js", "date-of-birth.js"].map { .embedInCode("Console/Assets/" + $0) }
 
 let package = Package(
     name: "strongroom",

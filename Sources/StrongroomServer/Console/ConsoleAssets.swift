@@ -28,6 +28,11 @@ enum ConsoleAssets {
         "header.js": script(PackageResources.header_js),
         "chronology.js": script(PackageResources.chronology_js),
         "record.js": script(PackageResources.record_js),
+        "step-up.js": script(PackageResources.step_up_js),
+        "retention.js": script(PackageResources.retention_js),
+        "shred-requests.js": script(PackageResources.shred_requests_js),
+        "holds.js": script(PackageResources.holds_js),
+        "date-of-birth.js": script(PackageResources.date_of_birth_js),
     ]
 
     private static func script(_ bytes: [UInt8]) -> Asset { Asset(bytes: bytes, contentType: "text/javascript; charset=utf-8") }
