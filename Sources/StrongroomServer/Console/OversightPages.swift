@@ -49,10 +49,17 @@ struct OversightPage {
         let cells: [Cell]
     }
 
+    /// One table of a school: a group of counts (columns) by month (rows, newest first).
+    struct Group {
+        let heading: String
+        let tableID: String
+        let columns: [String]
+        let rows: [Row]
+    }
+
     struct SchoolTable {
         let school: String
-        let tableID: String
-        let rows: [Row]
+        let groups: [Group]
     }
 
     let title = "Oversight"
@@ -64,7 +71,6 @@ struct OversightPage {
     let rangeText: String
     let schools: [SchoolChoice]
     let allSchools: Bool
-    let measures: [String]
     let tables: [SchoolTable]
     let hasTables: Bool
     let compare: Bool
@@ -84,16 +90,20 @@ struct OversightPage {
         to = report?.to ?? ""
         rangeText = report.map { "\(Self.monthName($0.from)) to \(Self.monthName($0.to))" } ?? ""
         let kinds = report?.kinds ?? []
-        measures = kinds.map { "\(ReadingText.kind($0)) added" }
-            + ["Previews", "Downloads", "Bundles released", "Holds placed", "Holds released", "Records shredded", "Reviews due", "Reviews overdue"]
-        func cells(_ m: OversightMonth) -> [Cell] {
-            (kinds.map { m.added[$0] ?? .exact(0) }
-                + [m.previews, m.downloads, m.bundlesReleased, m.holdsPlaced, m.holdsReleased, m.recordsShredded, m.reviewsDue, m.reviewsOverdue])
-                .map { Cell(text: Self.text($0)) }
-        }
+        // Three narrow tables rather than one of sixteen columns: each fits a laptop's width.
+        let groups: [(String, [String], (OversightMonth) -> [OversightCount])] = [
+            ("Evidence added", kinds.map(ReadingText.kind), { m in kinds.map { m.added[$0] ?? .exact(0) } }),
+            ("Evidence used and shared", ["Previews", "Downloads", "Bundles released"], { [$0.previews, $0.downloads, $0.bundlesReleased] }),
+            ("Legal holds, shredding and retention reviews", ["Holds placed", "Holds released", "Records shredded", "Reviews due", "Reviews overdue"],
+             { [$0.holdsPlaced, $0.holdsReleased, $0.recordsShredded, $0.reviewsDue, $0.reviewsOverdue] }),
+        ]
+        let measures = groups.flatMap { group in group.1.map { group.0 == "Evidence added" ? "\($0) added" : $0 } }
+        func cells(_ m: OversightMonth) -> [Cell] { groups.flatMap { $0.2(m) }.map { Cell(text: Self.text($0)) } }
         tables = (report?.schools ?? []).enumerated().map { index, s in
-            SchoolTable(school: s.school, tableID: "counts-\(index + 1)",
-                        rows: s.months.reversed().map { Row(heading: Self.monthName($0.month), cells: cells($0)) })
+            SchoolTable(school: s.school, groups: groups.enumerated().map { g, group in
+                Group(heading: group.0, tableID: "counts-\(index + 1)-\(g + 1)", columns: group.1,
+                      rows: s.months.reversed().map { m in Row(heading: Self.monthName(m.month), cells: group.2(m).map { Cell(text: Self.text($0)) }) })
+            })
         }
         hasTables = !tables.isEmpty
         let schoolsInReport = report?.schools ?? []

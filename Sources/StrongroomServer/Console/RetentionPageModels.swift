@@ -308,6 +308,10 @@ struct HoldsPage {
         let id: String
         let school: String
         let what: String
+        /// The held record's page, or the held child's chronology (none for a concern).
+        let href: String?
+        /// What is held with its id, for the buttons' names to a screen reader.
+        let name: String
         let reason: String
         let placed: String
         let placedBy: String
@@ -337,12 +341,17 @@ struct HoldsPage {
         let me = principal.actor.description
         items = holds.enumerated().map { index, h in
             let what = switch h.scope {
-            case .record: "Record \(h.target)"
+            case .record: "One record"
             case .child: "Every record of child \(h.target)"
             case .concern: "Every record of concern \(h.target)"
             }
             let pending = h.releaseRequestedBy != nil
-            return Item(id: h.id, school: h.school, what: what, reason: h.reason, placed: ReadingText.time(millis: h.placedAtMillis),
+            let href: String? = switch h.scope {
+            case .record: ReadingPaths.record(h.target)
+            case .child: ReadingPaths.chronology(h.target, h.school)
+            case .concern: nil
+            }
+            return Item(id: h.id, school: h.school, what: what, href: href, name: "\(h.scope.rawValue) \(h.target)", reason: h.reason, placed: ReadingText.time(millis: h.placedAtMillis),
                         placedBy: ReadingText.person(h.placedBy), releaseAskedBy: h.releaseRequestedBy.map(ReadingText.person) ?? "",
                         releaseReason: h.releaseRequestReason ?? "", releasePending: pending,
                         canApproveRelease: pending && h.releaseRequestedAccount != principal.account && h.releaseRequestedBy != me,

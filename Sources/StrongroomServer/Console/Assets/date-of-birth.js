@@ -58,10 +58,9 @@ save.addEventListener("click", () => busy(save, async () => {
   if (!result.ok) return showProblem(result);
   const n = result.data.records;
   document.getElementById("dob-saved-text").textContent =
-    `Date of birth saved: ${dayText(checkedDate)}. ${n === 1 ? "1 record has" : `${n} records have`} new review dates.`;
+    `Date of birth saved: ${dayText(checkedDate)}. ${n === 1 ? "1 record has a new review date" : `${n} records have new review dates`}.`;
   check.hidden = true;
   form.hidden = false;
-  const saved = document.getElementById("dob-saved");
-  saved.hidden = false;
-  saved.focus();
+  document.getElementById("dob-saved").hidden = false;
+  document.getElementById("dob").focus();
 }));
