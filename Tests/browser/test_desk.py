@@ -140,6 +140,15 @@ class Desk(unittest.TestCase):
         self.assertEqual(dpo.find_elements(By.ID, "withdraw"), [])
         shot(dpo, "desk-b-3-request")
 
+        # On a phone: the review, the requests and a certificate fit the screen's width.
+        dpo.set_window_size(390, 844)
+        for path, name in [("/retention", "desk-b-4-phone-due"), ("/retention/requests", "desk-b-5-phone-requests"),
+                           ("/oversight", "desk-b-6-phone-oversight")]:
+            dpo.get(URL + path)
+            visible(dpo, "h1")
+            shot(dpo, name)
+            self.assertTrue(dpo.execute_script("return document.documentElement.scrollWidth <= window.innerWidth"), path)
+
     def test_c_a_dsl_sees_the_new_review_dates_then_saves_a_date_of_birth(self):
         dsl, _, _ = self.signed_in("dsl.dob")
         dsl.get(URL + "/children/C23/date-of-birth?school=ST1")

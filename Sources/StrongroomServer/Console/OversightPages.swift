@@ -42,6 +42,8 @@ struct OversightPages {
 struct OversightPage {
     struct Cell {
         let text: String
+        /// What the count is, shown beside it when a phone stacks the table's cells.
+        let label: String
     }
 
     struct Row {
@@ -98,20 +100,25 @@ struct OversightPage {
              { [$0.holdsPlaced, $0.holdsReleased, $0.recordsShredded, $0.reviewsDue, $0.reviewsOverdue] }),
         ]
         let measures = groups.flatMap { group in group.1.map { group.0 == "Evidence added" ? "\($0) added" : $0 } }
-        func cells(_ m: OversightMonth) -> [Cell] { groups.flatMap { $0.2(m) }.map { Cell(text: Self.text($0)) } }
+        func cells(_ m: OversightMonth) -> [Cell] { zip(measures, groups.flatMap { $0.2(m) }).map { Cell(text: Self.text($1), label: $0) } }
         tables = (report?.schools ?? []).enumerated().map { index, s in
             SchoolTable(school: s.school, groups: groups.enumerated().map { g, group in
                 Group(heading: group.0, tableID: "counts-\(index + 1)-\(g + 1)", columns: group.1,
-                      rows: s.months.reversed().map { m in Row(heading: Self.monthName(m.month), cells: group.2(m).map { Cell(text: Self.text($0)) }) })
+                      rows: s.months.reversed().map { m in
+                          Row(heading: Self.monthName(m.month), cells: zip(group.1, group.2(m)).map { Cell(text: Self.text($1), label: $0) })
+                      })
             })
         }
         hasTables = !tables.isEmpty
         let schoolsInReport = report?.schools ?? []
         compare = schoolsInReport.count > 1
         compareMonth = report.map { Self.monthName($0.to) } ?? ""
-        compareSchools = schoolsInReport.map(\.school)
+        let schoolIDs = schoolsInReport.map(\.school)
+        compareSchools = schoolIDs
         let lastMonths = schoolsInReport.compactMap { $0.months.last.map(cells) }
-        compareRows = compare ? measures.enumerated().map { i, measure in Row(heading: measure, cells: lastMonths.map { $0[i] }) } : []
+        compareRows = compare ? measures.enumerated().map { i, measure in
+            Row(heading: measure, cells: zip(schoolIDs, lastMonths).map { school, cells in Cell(text: cells[i].text, label: school) })
+        } : []
         errors = error.map { [$0] } ?? []
         hasErrors = error != nil
         fromError = error?.text
