@@ -18,11 +18,18 @@ extension SQLiteCatalog {
         }
     }
 
+    static let shredRequestListColumns = [
+        "id", "school", "records", "reason", "requested_by", "requested_role", "requested_at_ms", "requested_account",
+        "approved_by", "approved_role", "approved_at_ms", "state", "withdrawn_by", "withdrawn_at_ms",
+    ]
+
     public func shredRequests(schools: [String], limit: Int) throws -> [ShredRequest] {
         guard !schools.isEmpty, limit > 0 else { return [] }
         return try guarded {
             try pool.read { db in
+                // Every column but the certificate, which can be megabytes: a listing never needs it.
                 try ShredRequest
+                    .select(Self.shredRequestListColumns.map { Column($0) })
                     .filter(schools.contains(Column("school")))
                     .order(Column("requested_at_ms").desc, Column("id"))
                     .limit(limit)

@@ -148,6 +148,12 @@ extension Vault {
     }
 
     func shredCertificate(id: String, by caller: Caller) throws -> CertificateOfDestruction {
+        try CertificateOfDestruction.verify(try storedCertificate(id: id, by: caller), publicKey: publicKey)
+    }
+
+    /// The stored certificate file of an executed request, as stored (not yet verified), for a
+    /// user of its school or the operator.
+    func storedCertificate(id: String, by caller: Caller) throws -> [UInt8] {
         let principal = try principalOrOperator(.shred, caller)
         if let principal { try requireCapability(.shred, principal, school: nil) }
         guard let request = try vaulting({ try catalog.shredRequest(id: id) }),
@@ -158,7 +164,7 @@ extension Vault {
         guard request.state == .done, let bytes = request.certificate else {
             throw VaultError.conflict("shred request \(request.id) has not been executed yet (state \(request.state.rawValue))")
         }
-        return try CertificateOfDestruction.verify(Array(bytes), publicKey: publicKey)
+        return Array(bytes)
     }
 
     func shredRequest(id: String) throws -> ShredRequest? {

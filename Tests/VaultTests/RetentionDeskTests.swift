@@ -67,6 +67,14 @@ final class RetentionDeskTests: XCTestCase {
         }
         XCTAssertEqual(try f.vault.lifecycle.shredRequest(id: request.id)?.state, .pending)
         _ = try f.vault.lifecycle.approveShred(id: request.id, by: .integration(dpo))
+        let listed = try XCTUnwrap(try f.vault.lifecycle.shredRequests(school: "S1", by: .integration(dsl)).first)
+        XCTAssertEqual(listed.request.state, .done)
+        XCTAssertNil(listed.request.certificate, "a listing leaves the certificates out")
+        let file = try f.vault.lifecycle.storedCertificate(id: request.id, by: .integration(dsl))
+        XCTAssertEqual(try CertificateOfDestruction.verify(file, publicKey: f.vault.publicKey).request, request.id)
+        XCTAssertThrowsError(try f.vault.lifecycle.storedCertificate(id: request.id, by: .integration(otherDSL))) {
+            guard case VaultError.notFound = $0 else { return XCTFail("\($0)") }
+        }
         XCTAssertThrowsError(try f.vault.lifecycle.withdrawShred(id: request.id, by: .integration(dsl)), "once approved") {
             guard case VaultError.conflict(let why) = $0 else { return XCTFail("\($0)") }
             XCTAssertTrue(why.contains("done"), why)

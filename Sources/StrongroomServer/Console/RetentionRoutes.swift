@@ -119,11 +119,12 @@ struct RetentionRoutes {
         let id = context.parameters.get("id") ?? ""
         let vault = self.vault
         let model = try await pool.run { () throws -> CertificatePage in
-            let entries = try vault.lifecycle.shredRequests(school: nil, by: caller)
-            guard let entry = entries.first(where: { $0.request.id == id }), entry.request.state == .done,
-                  let bytes = entry.request.certificate else { throw ReadingRoutes.notFound }
+            let bytes: [UInt8]
+            do { bytes = try vault.lifecycle.storedCertificate(id: id, by: caller) } catch VaultError.conflict {
+                throw ReadingRoutes.notFound  // not shredded yet: no certificate to show
+            }
             // Checked here, by the server, with the vault's public key: the page says whether it holds.
-            let checked = CertificateCheck(Array(bytes), publicKey: vault.publicKey)
+            let checked = CertificateCheck(bytes, publicKey: vault.publicKey)
             return CertificatePage(principal, id: id, check: checked)
         }
         return try pages.render("certificate", model)

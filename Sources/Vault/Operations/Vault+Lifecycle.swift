@@ -76,6 +76,12 @@ extension Vault {
             try vault.withdrawShred(id: id, by: caller)
         }
 
+        /// The stored certificate file of an executed request, byte for byte and not verified: for
+        /// showing whether it verifies (with `CertificateOfDestruction.verify`), and what it says.
+        public func storedCertificate(id: String, by caller: Caller) throws -> [UInt8] {
+            try vault.storedCertificate(id: id, by: caller)
+        }
+
         public func shredRequest(id: String) throws -> ShredRequest? {
             try vault.shredRequest(id: id)
         }
