@@ -203,6 +203,8 @@ class Desk(unittest.TestCase):
         dsl.get(URL + "/retention/holds")
         visible(dsl, "#holds")
         self.assertEqual(len(dsl.find_elements(By.CSS_SELECTOR, f'#holds a[href="/records/{data["held"]}"]')), 1, "the seeded hold is listed")
+        # The window here is seconds long: the page offers to confirm before anything is typed.
+        self.assertEqual(visible(dsl, "#confirm-first-link").get_attribute("href"), URL + "/confirm?next=%2Fretention%2Fholds")
         shot(dsl, "desk-e-1-holds")
 
         def place():

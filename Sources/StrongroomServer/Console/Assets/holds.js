@@ -1,10 +1,16 @@
 // Legal holds: place one, ask for a release, approve another person's request. Each needs a
 // second factor given in the last few minutes.
 import { busy, call, showErrors, showProblem, wireHeader } from "./api.js";
-import { withStepUp } from "./step-up.js";
+import { secondsOfStepUpLeft, withStepUp } from "./step-up.js";
 
 wireHeader();
 const here = "/retention/holds";
+
+// Confirming sends the person away and back, and a form filled in before it is lost: when the
+// window is short or over, say so first, with a link to confirm before typing anything.
+secondsOfStepUpLeft().then((left) => {
+  if (left !== null && left < 60) document.getElementById("confirm-first").hidden = false;
+}).catch(() => {});
 
 const form = document.getElementById("hold-form");
 form.addEventListener("submit", (event) => {
