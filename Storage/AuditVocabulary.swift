@@ -27,6 +27,7 @@ public enum AuditAction: String, CaseIterable, Sendable {
     case csrf
     // Retention, holds and shredding
     case setDOB = "set-dob"
+    case setDOBPreview = "set-dob-preview"
     case retentionDue = "retention-due"
     case hold
     case holdPlace = "hold-place"
@@ -38,6 +39,9 @@ public enum AuditAction: String, CaseIterable, Sendable {
     case shred
     case shredCertificate = "shred-certificate"
     case shredReplay = "shred-replay"
+    case shredList = "shred-list"
+    case shredWithdraw = "shred-withdraw"
+    case oversightView = "oversight-view"
     // Keys
     case kekCreate = "kek-create"
     case kekRotateStart = "kek-rotate-start"

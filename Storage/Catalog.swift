@@ -27,6 +27,8 @@ public protocol Catalog: LifecycleCatalog, SharingCatalog, BundleCatalog, Bundle
     func events(record: String?) throws -> [AuditEvent]
     /// The reasons of every event with this action (a few hundred at most for the actions asked).
     func auditReasons(action: String) throws -> [String]
+    /// Numbers only, by school and month, for the oversight page (OversightTallies.swift).
+    func oversightTallies(schools: [String], window: OversightWindow) throws -> [OversightTally]
 
     /// Adds a user account with its audit event; refuses (`userExists`) while an active account
     /// holds the name. Revoked accounts of the name stay, with their ids.

@@ -288,6 +288,7 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
         registerSignInMigration(&migrator)
         registerLabelMigration(&migrator)
         registerBundleReturnMigration(&migrator)
+        registerShredWithdrawalMigration(&migrator)
         return migrator
     }
 

@@ -494,6 +494,96 @@ paths:
         "403": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
         "507": {$ref: "#/components/responses/StorageFull"}
+  /v1/children/{child}/dob/preview:
+    get:
+      operationId: previewDateOfBirth
+      description: >
+        The review date each of the child's records would get from this date of birth, exactly
+        as PUT /v1/children/{child}/dob would set them now; nothing is saved (DSL or deputy).
+        Audited as set-dob-preview.
+      parameters:
+        - {name: child, in: path, required: true, schema: {$ref: "#/components/schemas/OpaqueID"}}
+        - {name: school, in: query, required: true, schema: {$ref: "#/components/schemas/OpaqueID"}}
+        - {name: dob, in: query, required: true, schema: {$ref: "#/components/schemas/Day"}}
+      responses:
+        "200":
+          description: What saving would set.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [child, school, dob, records]
+                properties:
+                  child: {type: string}
+                  school: {type: string}
+                  dob: {$ref: "#/components/schemas/Day"}
+                  records:
+                    type: array
+                    items:
+                      type: object
+                      required: [id, kind, category, createdAt, reviewOn, newReviewOn]
+                      properties:
+                        id: {type: string}
+                        kind: {type: string}
+                        category: {type: string}
+                        createdAt: {type: string, format: date-time}
+                        reviewOn: {$ref: "#/components/schemas/Day"}
+                        newReviewOn: {$ref: "#/components/schemas/Day"}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
+  /v1/oversight:
+    get:
+      operationId: oversightCounts
+      description: >
+        Counts by school and month for the caller's schools (of school when given), DSLs, deputies
+        and DPOs only (docs/oversight.md). A count from 1 to 4 is the string "fewer than 5", never
+        the number; 0 is 0. No child, label, file name or person appears. Audited as
+        oversight-view.
+      parameters:
+        - {name: school, in: query, required: false, schema: {$ref: "#/components/schemas/OpaqueID"}}
+        - {name: from, in: query, required: false, description: "first month, YYYY-MM (default: 11 months before to)", schema: {type: string, pattern: "^[0-9]{4}-[0-9]{2}$"}}
+        - {name: to, in: query, required: false, description: "last month, YYYY-MM (default: this month); at most 36 months", schema: {type: string, pattern: "^[0-9]{4}-[0-9]{2}$"}}
+      responses:
+        "200":
+          description: The counts.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [from, to, kinds, schools]
+                properties:
+                  from: {type: string}
+                  to: {type: string}
+                  kinds: {type: array, items: {type: string}}
+                  schools:
+                    type: array
+                    items:
+                      type: object
+                      required: [school, months]
+                      properties:
+                        school: {type: string}
+                        months:
+                          type: array
+                          items:
+                            type: object
+                            required: [month, added, previews, downloads, bundlesReleased, holdsPlaced, holdsReleased, recordsShredded, reviewsDue, reviewsOverdue]
+                            properties:
+                              month: {type: string}
+                              added: {type: object, additionalProperties: {$ref: "#/components/schemas/OversightCount"}}
+                              previews: {$ref: "#/components/schemas/OversightCount"}
+                              downloads: {$ref: "#/components/schemas/OversightCount"}
+                              bundlesReleased: {$ref: "#/components/schemas/OversightCount"}
+                              holdsPlaced: {$ref: "#/components/schemas/OversightCount"}
+                              holdsReleased: {$ref: "#/components/schemas/OversightCount"}
+                              recordsShredded: {$ref: "#/components/schemas/OversightCount"}
+                              reviewsDue: {$ref: "#/components/schemas/OversightCount"}
+                              reviewsOverdue: {$ref: "#/components/schemas/OversightCount"}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
   /v1/children/{child}/dob:
     put:
       operationId: setDateOfBirth
@@ -669,6 +759,59 @@ paths:
         "503": {$ref: "#/components/responses/Problem"}
         "507": {$ref: "#/components/responses/StorageFull"}
   /v1/shred-requests:
+    get:
+      operationId: listShredRequests
+      description: >
+        The shred requests of the caller's schools (of school when given), newest first, at most
+        500 (DSLs, deputies and DPOs). A pending request lists its records as they are now, with
+        any legal hold; waitsForYou says whether the caller is the second person it waits for,
+        yours whether the caller made it. Audited as shred-list.
+      parameters:
+        - {name: school, in: query, required: false, schema: {$ref: "#/components/schemas/OpaqueID"}}
+      responses:
+        "200":
+          description: The requests.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [shredRequests]
+                properties:
+                  shredRequests:
+                    type: array
+                    items:
+                      type: object
+                      required: [id, school, state, reason, requestedBy, requestedRole, requestedAt, expiresAt, records, items, waitsForYou, yours]
+                      properties:
+                        id: {type: string}
+                        school: {type: string}
+                        state: {type: string, enum: [pending, executing, done, void, withdrawn]}
+                        reason: {type: string}
+                        requestedBy: {type: string}
+                        requestedRole: {type: string}
+                        requestedAt: {type: string, format: date-time}
+                        expiresAt: {type: string, format: date-time}
+                        approvedBy: {type: string}
+                        approvedAt: {type: string, format: date-time}
+                        withdrawnBy: {type: string}
+                        withdrawnAt: {type: string, format: date-time}
+                        records: {type: array, items: {type: string}}
+                        items:
+                          type: array
+                          items:
+                            type: object
+                            required: [id, child, kind, reviewOn, held]
+                            properties:
+                              id: {type: string}
+                              child: {type: string}
+                              kind: {type: string}
+                              reviewOn: {$ref: "#/components/schemas/Day"}
+                              held: {type: boolean}
+                        waitsForYou: {type: boolean}
+                        yours: {type: boolean}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
     post:
       operationId: requestShred
       description: >
@@ -729,6 +872,34 @@ paths:
         "409": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
         "507": {$ref: "#/components/responses/StorageFull"}
+  /v1/shred-requests/{id}/withdraw:
+    post:
+      operationId: withdrawShred
+      description: >
+        The person who asked for a shred takes the request back while it waits for approval; it
+        can then never be approved. Refused (409) for anyone else and for a request no longer
+        pending. Audited as shred-withdraw.
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string}}
+      responses:
+        "200":
+          description: Withdrawn.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [id, school, state, requestedBy, records]
+                properties:
+                  id: {type: string}
+                  school: {type: string}
+                  state: {type: string, enum: [withdrawn]}
+                  requestedBy: {type: string}
+                  records: {type: array, items: {type: string}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
   /v1/shred-requests/{id}/certificate:
     get:
       operationId: shredCertificate
@@ -1245,6 +1416,11 @@ components:
         Nothing of the request was stored or done; it succeeds once an operator frees space.
       content: {application/problem+json: {schema: {$ref: "#/components/schemas/Problem"}}}
   schemas:
+    OversightCount:
+      description: A count of 0 or of 5 and more; any count from 1 to 4 is the string "fewer than 5".
+      oneOf:
+        - {type: integer, not: {minimum: 1, maximum: 4}}
+        - {type: string, enum: ["fewer than 5"]}
     BodyMark:
       type: object
       additionalProperties: false

@@ -93,6 +93,8 @@ public enum StrongroomService {
         let v1 = router.group("v1").add(middleware: Authentication(vault: vault, pool: pool, origin: origin))
         AttachmentRoutes(vault: vault, pool: pool, maxUploadBytes: configuration.maxUploadBytes).register(on: v1)
         LifecycleRoutes(vault: vault, pool: pool).register(on: v1)
+        ShredDeskRoutes(vault: vault, pool: pool).register(on: v1)
+        OversightRoutes(vault: vault, pool: pool).register(on: v1)
         SharingRoutes(vault: vault, pool: pool).register(on: v1)
         BundleRoutes(vault: vault, pool: pool).register(on: v1)
         LabelRoutes(vault: vault, pool: pool).register(on: v1)

@@ -94,7 +94,9 @@ final class ConsolePagesTests: XCTestCase {
         XCTAssertEqual(Set(ConsolePages.templates.keys), ["layout", "sign-in", "enrol", "account", "confirm", "problem", "error-summary",
                                                           "find-child", "chronology", "record", "uploads",
                                                           "attach", "attach-ids", "attach-concern", "body-map",
-                                                          "bundles", "bundle-new", "bundle"])
+                                                          "bundles", "bundle-new", "bundle",
+                                                          "retention-due", "shred-requests", "shred-request", "certificates", "certificate",
+                                                          "holds", "date-of-birth", "oversight"])
         let handler = try NSRegularExpression(pattern: "\\son[a-z]+\\s*=", options: [.caseInsensitive])
         for (name, bytes) in ConsolePages.templates {
             let text = String(decoding: bytes, as: UTF8.self)

@@ -52,7 +52,7 @@ struct BundleSummary {
     }
 }
 
-struct SchoolChoice {
+struct SchoolLink {
     let id: String
     let href: String
     let current: Bool
@@ -65,7 +65,7 @@ struct BundlesPage {
     let signedInName: String?
     let navigation: ConsoleNavigation
     let school: String
-    let schools: [SchoolChoice]
+    let schools: [SchoolLink]
     let manySchools: Bool
     let queueOnly: Bool
     let waiting: [BundleSummary]
@@ -82,7 +82,7 @@ struct BundlesPage {
         navigation = ConsoleNavigation(principal, current: queueOnly ? .waiting : .bundles)
         self.school = school
         let base = queueOnly ? "/bundles/queue" : "/bundles"
-        schools = principal.schools.sorted().map { SchoolChoice(id: $0, href: "\(base)?school=\($0)", current: $0 == school) }
+        schools = principal.schools.sorted().map { SchoolLink(id: $0, href: "\(base)?school=\($0)", current: $0 == school) }
         manySchools = schools.count > 1
         self.queueOnly = queueOnly
         let me = principal.actor.description

@@ -31,6 +31,11 @@ enum ConsoleAssets {
         "bundle-builder.js": script(PackageResources.bundle_builder_js),
         "redaction-boxes.js": script(PackageResources.redaction_boxes_js),
         "bundle.js": script(PackageResources.bundle_js),
+        "step-up.js": script(PackageResources.step_up_js),
+        "retention.js": script(PackageResources.retention_js),
+        "shred-requests.js": script(PackageResources.shred_requests_js),
+        "holds.js": script(PackageResources.holds_js),
+        "date-of-birth.js": script(PackageResources.date_of_birth_js),
     ]
 
     private static func script(_ bytes: [UInt8]) -> Asset { Asset(bytes: bytes, contentType: "text/javascript; charset=utf-8") }

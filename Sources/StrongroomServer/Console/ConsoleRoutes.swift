@@ -19,6 +19,8 @@ struct ConsoleRoutes {
                                          "GET /attach", "GET /body-map"])
         .union(ReadingRoutes.paths)
         .union(BundlePages.paths)
+        .union(RetentionRoutes.paths)
+        .union(OversightPages.paths)
 
     let vault: Vault
     let pool: BlockingPool
@@ -35,6 +37,8 @@ struct ConsoleRoutes {
         AttachRoutes(console: self).register(on: console)
         ReadingRoutes(console: self).register(on: console)
         BundlePages(console: self).register(on: console)
+        RetentionRoutes(console: self).register(on: console)
+        OversightPages(console: self).register(on: console)
     }
 
     /// The signed-in person the cookie names, or nil (no cookie, or a session that has ended).
