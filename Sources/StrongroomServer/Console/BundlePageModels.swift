@@ -140,9 +140,17 @@ struct BundleBuilderPage {
     let manyChildren: Bool
     let from: String
     let chronologyHref: String
+    /// The concerns of the records listed, to tick one concern's records only.
+    let concerns: [Concern]
+    let manyConcerns: Bool
+
+    struct Concern {
+        let id: String
+        let label: String
+    }
 
     init(_ principal: Principal, school: String, children: [String], heading: String, records: [EvidenceRecord], copies: Set<String>,
-         recipients: [Storage.Recipient], from: String?) {
+         recipients: [Storage.Recipient], from: String?, titles: [String: String] = [:]) {
         signedInName = principal.name
         navigation = ConsoleNavigation(principal, current: .bundles)
         self.school = school
@@ -155,6 +163,8 @@ struct BundleBuilderPage {
         manyChildren = children.count > 1
         self.from = from ?? ""
         chronologyHref = children.count == 1 ? ReadingPaths.chronology(children[0], school) : "/children"
+        concerns = Set(records.map(\.concern)).sorted().map { id in Concern(id: id, label: titles[id].map { "\($0) (\(id))" } ?? id) }
+        manyConcerns = concerns.count > 1
     }
 
     static func family(_ record: EvidenceRecord) -> String {

@@ -99,8 +99,13 @@ struct BundlePages {
             let originals = records.filter { $0.derivedFrom == nil }
             let recipients = try vault.bundles.recipients(school: school, by: caller)
             let heading = "Share records of " + labels.joined(separator: ", ")
+            let listed = Array(originals.prefix(Vault.maxBundleItems))
+            var titles: [String: String] = [:]
+            for concern in Set(listed.map(\.concern)) {
+                titles[concern] = try vault.records.concernTitle(concern: concern, school: school, by: caller)
+            }
             return BundleBuilderPage(principal, school: school, children: children, heading: heading,
-                                     records: Array(originals.prefix(Vault.maxBundleItems)), copies: copies, recipients: recipients, from: from)
+                                     records: listed, copies: copies, recipients: recipients, from: from, titles: titles)
         }
         return try pages.render("bundle-new", model)
     }

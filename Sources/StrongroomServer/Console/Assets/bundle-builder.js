@@ -59,6 +59,18 @@ for (const r of rows) {
   update();
 }
 
+// All of one concern's records, or every record: ticks the rows to match (each can still be changed).
+const concernFilter = document.getElementById("concern-filter");
+if (concernFilter) {
+  concernFilter.addEventListener("change", () => {
+    for (const r of rows) {
+      const include = r.querySelector(".item-include");
+      include.checked = !concernFilter.value || r.dataset.concern === concernFilter.value;
+      include.dispatchEvent(new Event("change"));
+    }
+  });
+}
+
 async function openEditor(record, family) {
   current = { record, family, page: 1, pages: 1 };
   panel.hidden = false;
