@@ -99,6 +99,6 @@ struct ConsoleRoutes {
     }
 
     @Sendable func asset(_ request: Request, context: StrongroomContext) async throws -> Response {
-        try ConsoleAssets.response(named: context.parameters.get("name") ?? "")
+        try ConsoleAssets.response(named: context.parameters.get("name") ?? "", acceptEncoding: request.headers[.acceptEncoding])
     }
 }
