@@ -46,6 +46,7 @@ for (const r of rows) {
   const update = () => {
     const redacting = mode.value === "redacted" && include.checked;
     if (edit) edit.hidden = !redacting || r.dataset.family === "office";
+    r.querySelector(".item-original-warning").hidden = mode.value !== "original" || !include.checked;
     const confirm = r.querySelector(".item-confirm-block");
     if (confirm) confirm.hidden = mode.value === "redacted";
     if (!redacting && current && current.record === r.dataset.record) closeEditor();
