@@ -161,7 +161,8 @@ public protocol BundleCatalog: Sendable {
     func revokeLink(id: String, nowMillis: Int64, event: AuditEntry, signer: AuditSigner?) throws
     /// Redacted copies uploaded of a record (`derived_from`), newest first.
     func derivedRecords(of id: String) throws -> [EvidenceRecord]
-    /// Drops the sealed choices of drafts created before `millis` (expired); returns how many.
+    /// Drops the sealed choices of drafts created before `millis` (expired), and the comment of
+    /// any sent back (it may name the third parties the choices did); returns how many.
     func forgetDraftChoices(createdBefore millis: Int64) throws -> Int
     /// Released bundles with a live link that hold any of `records` (as item or as its source).
     func liveBundles(holding records: [String]) throws -> [BundleRow]
@@ -306,7 +307,7 @@ extension SQLiteCatalog: BundleCatalog {
     public func forgetDraftChoices(createdBefore millis: Int64) throws -> Int {
         try guarded {
             try pool.write { db in
-                try db.execute(sql: "UPDATE bundles SET sealed_items = NULL, sealed_kek = NULL WHERE state IN ('draft', 'returned') AND created_at_ms < ? AND sealed_items IS NOT NULL",
+                try db.execute(sql: "UPDATE bundles SET sealed_items = NULL, sealed_kek = NULL, return_comment = NULL WHERE state IN ('draft', 'returned') AND created_at_ms < ? AND sealed_items IS NOT NULL",
                                arguments: [millis])
                 return db.changesCount
             }

@@ -106,16 +106,17 @@ public struct Redactor: Sendable {
     }
 
     /// One page (from 1) of what `pdf` makes of `bytes` with `rects`, made by the same code and
-    /// checked against the same rules (every rectangle, on whichever page, is checked): the JPEG
-    /// that page becomes, to show before a release. Returns the page count with it.
+    /// held to the same rules: every page is measured as `pdf` measures it, every rectangle is
+    /// checked against each page it falls on, and the pages together must fit the pixel budget;
+    /// only the page asked for is rendered. The JPEG that page becomes, to show before a release,
+    /// and the page count.
     public func pdfPage(_ bytes: [UInt8], page: Int, rects: [RedactionRect]) throws -> (jpeg: [UInt8], pages: Int) {
         let pages = try pageCount(bytes, rects: rects)
         guard (1...pages).contains(page) else { throw RedactionError.pages("the PDF has \(pages) page\(pages == 1 ? "" : "s")") }
         var pixels: UInt64 = 0
         for index in 0..<pages where index != page - 1 {
-            // The other pages' rectangles are checked against their pages, as a release would.
-            let onPage = rects.filter { $0.page == index + 1 }
-            if !onPage.isEmpty { _ = try pagePixelRects(bytes, index: index, rects: onPage) }
+            let (width, height, _) = try pagePixelRects(bytes, index: index, rects: rects)
+            pixels += UInt64(width) * UInt64(height)
         }
         return (try renderPage(bytes, index: page - 1, rects: rects, pixelsSoFar: &pixels).jpeg, pages)
     }
@@ -246,23 +247,29 @@ public struct Redactor: Sendable {
                 origin.append(Int32(index))
             }
         }
+        guard terms.count <= Self.maxTerms else { throw RedactionError.text("a text takes at most \(Self.maxTerms) terms") }
         var counts: [Int] = []
         for (n, term) in terms.enumerated() {
+            guard term.count <= Self.maxTermCharacters else {
+                throw RedactionError.text("term \(n + 1) is longer than \(Self.maxTermCharacters) characters")
+            }
             var needle: [UInt32] = []
             for character in term {
                 for scalar in Self.fold(character) where !(scalar == 0x20 && (needle.isEmpty || needle.last == 0x20)) { needle.append(scalar) }
             }
             if needle.last == 0x20 { needle.removeLast() }
             guard needle.count >= 2 else { throw RedactionError.text("term \(n + 1) has fewer than two letters") }
-            var found = 0, i = 0
-            let first = needle[0]
-            while i + needle.count <= folded.count {
-                if folded[i] == first, folded[i..<(i + needle.count)].elementsEqual(needle) {
-                    for k in Int(origin[i])...Int(origin[i + needle.count - 1]) { redact[k] = true }
+            // Knuth-Morris-Pratt, leftmost matches that do not overlap: time in the text's length
+            // plus the term's, whatever either holds.
+            let failure = Self.failureTable(needle)
+            var found = 0, state = 0
+            for i in 0..<folded.count {
+                while state > 0, folded[i] != needle[state] { state = failure[state - 1] }
+                if folded[i] == needle[state] { state += 1 }
+                if state == needle.count {
+                    for k in Int(origin[i - needle.count + 1])...Int(origin[i]) { redact[k] = true }
                     found += 1
-                    i += needle.count
-                } else {
-                    i += 1
+                    state = 0
                 }
             }
             counts.append(found)
@@ -279,6 +286,22 @@ public struct Redactor: Sendable {
             runs.append(TextMatches.Run(text: text, matched: matched))
         }
         return TextMatches(counts: counts, runs: runs)
+    }
+
+    /// How many terms one text takes, and how long each may be: names, addresses, numbers.
+    public static let maxTerms = 200
+    public static let maxTermCharacters = 200
+
+    /// For each prefix of `needle`, the length of its longest proper prefix that is also its suffix.
+    static func failureTable(_ needle: [UInt32]) -> [Int] {
+        var table = [Int](repeating: 0, count: needle.count)
+        var length = 0
+        for i in 1..<max(needle.count, 1) {
+            while length > 0, needle[i] != needle[length] { length = table[length - 1] }
+            if needle[i] == needle[length] { length += 1 }
+            table[i] = length
+        }
+        return table
     }
 
     /// Text redaction holds a few copies of the text per character: it takes text files up to this.

@@ -219,3 +219,43 @@ final class TextRedactionTests: XCTestCase {
         XCTAssertThrowsError(try Redactor().text(Array("abc".utf8), terms: ["a"]), "a one-letter term would blank the text")
     }
 }
+
+/// What the console is shown before a release is held to the release's rules.
+final class RedactionCheckTests: XCTestCase {
+    func testTermsMatchLeftmostWithoutOverlapWhateverTheTextRepeats() throws {
+        let redactor = Redactor()
+        XCTAssertEqual(try redactor.matches(Array("aaaa".utf8), terms: ["aa"]).counts, [2])
+        XCTAssertEqual(try redactor.matches(Array("ababab".utf8), terms: ["abab"]).counts, [1])
+        XCTAssertEqual(try redactor.matches(Array("aabaabaab".utf8), terms: ["aab", "baa"]).counts, [3, 2])
+        // A text made to be slow for a naive search is searched in one pass.
+        let long = Array(String(repeating: "a", count: 1 << 20).utf8)
+        let term = String(repeating: "a", count: 199) + "b"
+        let start = Date()
+        XCTAssertEqual(try redactor.matches(long, terms: [term]).counts, [0])
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5, "linear, not text x term")
+    }
+
+    func testTooManyOrTooLongTermsAreRefusedByPosition() {
+        let redactor = Redactor()
+        let text = Array("Jane Doe".utf8)
+        XCTAssertThrowsError(try redactor.matches(text, terms: [String(repeating: "x", count: 201)])) {
+            XCTAssertTrue("\($0)".contains("term 1 is longer than 200 characters"), "\($0)")
+        }
+        XCTAssertThrowsError(try redactor.text(text, terms: Array(repeating: "Jane", count: 201)))
+    }
+
+    func testAPagePreviewRefusesWhatTheWholeDocumentWouldFor() throws {
+        let pdf = try sample("strategy-meeting-minutes.pdf")
+        // One A4 page at 150 dpi is about 2.2 megapixels: a budget of 1 refuses it, shown alone or not.
+        let tight = Redactor(maxPixels: 50_000_000, pdfDPI: 150)
+        var small = tight
+        small.maxPDFPixels = 1_000_000
+        XCTAssertThrowsError(try small.pdf(pdf, rects: []))
+        XCTAssertThrowsError(try small.pdfPage(pdf, page: 1, rects: []))
+        // A box with no page falls on every page and is checked there.
+        XCTAssertThrowsError(try tight.pdfPage(pdf, page: 1, rects: [RedactionRect(x: 500, y: 10, width: 400, height: 10)])) {
+            guard case RedactionError.rectangleOutside = $0 else { return XCTFail("\($0)") }
+        }
+        XCTAssertNoThrow(try tight.pdfPage(pdf, page: 1, rects: [RedactionRect(x: 50, y: 10, width: 400, height: 10)]))
+    }
+}

@@ -221,6 +221,11 @@ class Bundles(unittest.TestCase):
         wait_for_path(deputy, "/confirm")
         type_into(deputy, "#code", app.next_code())
         click(deputy, "#confirm-button")
+        # Back on the bundle, nothing is sent until they tick and approve again.
+        visible(deputy, "#approve-again")
+        self.assertEqual(deputy.find_elements(By.CSS_SELECTOR, "#release-result:not([hidden])"), [])
+        click(deputy, "#checked")
+        click(deputy, "#approve")
         link_text = visible(deputy, "#release-link", 60).text
         self.assertTrue(link_text.startswith(URL + "/v1/shared/"), link_text)
         shot(deputy, "bundles-a-9-sent")
@@ -278,6 +283,30 @@ class Bundles(unittest.TestCase):
         shot(deputy, "bundles-a-10-list")
         deputy.get(URL + "/children/C7?school=ST1")
         self.assertIn("Children's Social Care", visible(deputy, "#shares").text)
+
+    def test_c_a_link_that_asks_to_approve_does_not_release_anything(self):
+        data = self.data
+        driver, _ = self.signed_in("bix.dsl")
+        made = driver.execute_async_script("""
+            const [note, done] = arguments;
+            (async () => {
+              const session = await (await fetch("/v1/session", { credentials: "same-origin" })).json();
+              const r = await fetch("/v1/bundles", { method: "POST", credentials: "same-origin",
+                headers: { "X-CSRF-Token": session.csrfToken, "Content-Type": "application/json" },
+                body: JSON.stringify({ school: "ST1", recipient: "Children's Social Care", reason: "Planted",
+                                       items: [{ record: note, mode: "as-is" }] }) });
+              done(await r.json());
+            })();""", data["note"])
+        deputy, _ = self.signed_in("bex.deputy")
+        # Straight after signing in the step-up window is open: the link's approve=1 would be enough, were it obeyed.
+        deputy.get(URL + f"/bundles/{made['id']}?approve=1&days=90&max=100")
+        visible(deputy, "#approve-again")
+        time.sleep(2)
+        state = deputy.execute_async_script("""
+            const [id, done] = arguments;
+            fetch(`/v1/bundles/${id}`, { credentials: "same-origin" }).then((r) => r.json()).then((b) => done(b.state));""", made["id"])
+        self.assertEqual(state, "draft")
+        self.assertFalse(deputy.find_element(By.ID, "checked").is_selected())
 
     def test_b_a_second_person_sends_a_draft_back_and_its_creator_sees_why(self):
         data = self.data

@@ -11,6 +11,8 @@ extension Vault {
     /// `choice` as it would be drafted for record `id`, shown at `page` (a PDF's page, from 1).
     func redactionPreview(id: String, choice: BundleItemRequest, page: Int, by caller: Caller,
                           redactor: Redactor = Redactor()) throws -> RecordPreview {
+        // Both: it is a look at the content, made for a bundle.
+        _ = try principalOrOperator(.share, caller)
         let record = try record(id: id, by: caller, for: .preview)
         var item = choice
         item.record = record.id
@@ -35,6 +37,8 @@ extension Vault {
         }
         let choice = choices[position - 1]
         let record = try bundleRecord(choice.record, school: bundle.school, principal: principal)
+        // Its content is looked at: the preview capability as well as sharing.
+        _ = try self.record(id: record.id, by: caller, for: .preview)
         return try shipped(record, choice: choice, page: page, by: caller, redactor: redactor,
                            why: "bundle \(id) item \(position) as it will be released")
     }
@@ -42,6 +46,7 @@ extension Vault {
     /// Where the terms fall in a text record (each term's count, and the text in runs to show
     /// them highlighted), by the redactor's own matcher. Audited as a `view` of the record.
     func termMatches(id: String, terms: [String], by caller: Caller, redactor: Redactor = Redactor()) throws -> TextMatches {
+        _ = try principalOrOperator(.share, caller)
         let record = try record(id: id, by: caller, for: .preview)
         guard EvidenceType(mime: record.sniffedType) == .text else {
             throw VaultError.invalidArgument("terms are looked for in text only; draw boxes on images and PDF pages")

@@ -141,7 +141,7 @@ function listBoxes() {
     const item = document.createElement("li");
     item.className = "redaction__list-item";
     const words = document.createElement("span");
-    words.textContent = current.family === "pdf" ? `Box ${index + 1}, on page ${box.page}` : `Box ${index + 1}`;
+    words.textContent = current.family !== "pdf" ? `Box ${index + 1}` : box.page === undefined ? `Box ${index + 1}, on every page` : `Box ${index + 1}, on page ${box.page}`;
     const remove = document.createElement("button");
     remove.type = "button";
     remove.className = "link-button";
@@ -161,7 +161,7 @@ function listBoxes() {
 function rects(record, family) {
   return choices.get(record).boxes.map((b) => {
     const r = [b.x, b.y, b.width, b.height].map((n) => Math.round(n * 10) / 10);
-    return family === "pdf" ? [...r, b.page] : r;
+    return family === "pdf" && b.page !== undefined ? [...r, b.page] : r;
   });
 }
 
@@ -339,7 +339,8 @@ async function startFrom(id) {
     const confirm = r.querySelector(".item-confirm");
     if (confirm && choice.confirm) confirm.checked = true;
     const state = choices.get(r.dataset.record);
-    state.boxes = (choice.rects || []).map((q) => ({ x: q[0], y: q[1], width: q[2], height: q[3], page: q[4] || 1 }));
+    // A PDF box without a page covers every page, and stays so.
+    state.boxes = (choice.rects || []).map((q) => ({ x: q[0], y: q[1], width: q[2], height: q[3], page: q.length > 4 ? q[4] : (r.dataset.family === "pdf" ? undefined : 1) }));
     state.terms = choice.terms || [];
     state.counts = state.terms.map(() => 1);
     r.querySelector(".item-mode").dispatchEvent(new Event("change"));

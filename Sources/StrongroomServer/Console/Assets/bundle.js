@@ -1,7 +1,7 @@
 // One bundle: for a draft, each item as stored beside the item as it will be sent (both drawn
 // by Strongroom: the second from the draft's own choices, by the code that makes the bundle);
 // approving (which needs a second factor given in the last few minutes, so the person may be
-// sent to confirm and brought back with ?approve=1), sending back, and revoking a link.
+// sent to confirm and brought back with ?approve=1 to approve again), sending back, and revoking a link.
 import { busy, call, secondsOfStepUpLeft, showErrors, wireHeader } from "./api.js";
 
 wireHeader();
@@ -32,7 +32,7 @@ async function draw(url, img, pre, alt) {
     pre.hidden = false;
     img.hidden = true;
   }
-  return { ok: true, pages };
+  return { ok: true, pages, truncated: response.headers.get("Strongroom-Preview-Truncated") === "true" };
 }
 
 async function showItem(section, page) {
@@ -54,7 +54,9 @@ async function showItem(section, page) {
   }
   pair.hidden = false;
   const pages = sent.pages;
-  status.textContent = stored.ok ? "" : "The stored file cannot be drawn beside it; open the record to compare.";
+  status.textContent = !stored.ok ? "The stored file cannot be drawn beside it; open the record to compare."
+    : sent.truncated || stored.truncated ? "Only the start of the text is shown here. Open the record and download it to read all of it before approving."
+    : "";
   const sentImage = section.querySelector(".item-sent");
   if (!sentImage.hidden) sentImage.alt = `Item ${position}, ${pageWords(pages)}as it will be sent`;
   const nav = section.querySelector(".item-pages");
@@ -120,11 +122,17 @@ if (approveForm) {
     busy(document.getElementById("approve"), () => approve(days, max));
   });
   if (root.dataset.startApproval === "true") {
-    // Back from confirming it is them: approve once with the terms chosen, not again on a reload.
+    // Back from confirming it is them: the terms chosen are put back, but nothing is sent until
+    // they tick the box and choose Approve again here (a link alone must never release a bundle).
     const query = new URLSearchParams(window.location.search);
-    const days = parseInt(query.get("days") || "7", 10), max = parseInt(query.get("max") || "3", 10);
+    for (const name of ["days", "max"]) {
+      const select = document.getElementById(name);
+      if ([...select.options].some((o) => o.value === query.get(name))) select.value = query.get(name);
+    }
     history.replaceState(null, "", here);
-    busy(document.getElementById("approve"), () => approve(days, max));
+    const note = document.getElementById("approve-again");
+    note.hidden = false;
+    document.getElementById("checked").focus();
   }
 
   document.getElementById("send-back-form").addEventListener("submit", (event) => {

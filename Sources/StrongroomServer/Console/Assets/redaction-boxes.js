@@ -140,7 +140,8 @@ export class BoxEditor {
   draw() {
     const rects = [];
     this.boxes.forEach((box, index) => {
-      if (box.page !== this.page) return;
+      // A box with no page (from a draft made through the API) covers every page.
+      if (box.page !== undefined && box.page !== this.page) return;
       const rect = document.createElementNS(SVG, "rect");
       rect.setAttribute("x", box.x);
       rect.setAttribute("y", box.y);
