@@ -287,6 +287,7 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
         }
         registerSignInMigration(&migrator)
         registerLabelMigration(&migrator)
+        registerRoleApprovalMigration(&migrator)
         return migrator
     }
 

@@ -24,8 +24,8 @@ extension Vault {
             try vault.addUser(name: name, role: role, schools: schools, by: caller)
         }
 
-        /// Adds a person (not an integration) and their first enrolment link. Only the operator
-        /// adds people for now; an administrator in the console will do it with a fresh factor.
+        /// Adds a person (not an integration) and their first enrolment link, as the operator at
+        /// the CLI. An administrator in the console adds people with `people.add`.
         public func addPerson(name: String, role: Role, schools: [String], by caller: Caller) throws -> IssuedEnrolment {
             try vault.addPerson(name: name, role: role, schools: schools, by: caller)
         }
