@@ -99,6 +99,8 @@ public enum StrongroomService {
         PreviewRoute(vault: vault, pool: pool).register(on: v1)
         BodyMapRoutes(vault: vault, pool: pool).register(on: v1)
         PrintRoute(vault: vault, pool: pool).register(on: v1)
+        PeopleRoutes(vault: vault, pool: pool).register(on: v1)
+        WaitingRoute(vault: vault, pool: pool).register(on: v1)
         routeTable.set(router.routes.map { (method: $0.method.rawValue, segments: "\($0.path)".split(separator: "/").map(String.init)) })
 
         return router
