@@ -110,6 +110,11 @@ struct WaitingRoute {
         group.get("waiting", use: waiting)
     }
 
+    /// Whether a request is the counts' background poll, which does not count as using a session.
+    static func isPoll(_ request: Request, _ context: StrongroomContext) -> Bool {
+        request.method == .get && context.endpointPath == "/v1/waiting"
+    }
+
     struct WaitingJSON: Encodable {
         var bundlesToApprove, shredsToApprove, peopleToApprove, total: Int
     }

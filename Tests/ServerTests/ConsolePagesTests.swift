@@ -93,7 +93,9 @@ final class ConsolePagesTests: XCTestCase {
     func testTemplatesHaveNoUnescapedValuesInlineScriptsStylesOrHandlers() throws {
         XCTAssertEqual(Set(ConsolePages.templates.keys), ["layout", "sign-in", "enrol", "account", "confirm", "problem", "error-summary",
                                                           "find-child", "chronology", "record", "uploads",
-                                                          "attach", "attach-ids", "attach-concern", "body-map"])
+                                                          "attach", "attach-ids", "attach-concern", "body-map",
+                                                          "people", "people-add", "people-check", "people-remove", "people-approvals",
+                                                          "people-approval", "recipients", "recipient-remove", "waiting"])
         let handler = try NSRegularExpression(pattern: "\\son[a-z]+\\s*=", options: [.caseInsensitive])
         for (name, bytes) in ConsolePages.templates {
             let text = String(decoding: bytes, as: UTF8.self)

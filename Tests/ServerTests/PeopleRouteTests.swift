@@ -143,4 +143,18 @@ final class PeopleRouteTests: XCTestCase {
         XCTAssertEqual(counts.status, 200)
         XCTAssertEqual(counts.object["total"] as? Int, 0, counts.text)
     }
+
+    func testPollingWhatWaitsDoesNotKeepAnUnattendedSessionAlive() async throws {
+        var policy = SessionPolicy()
+        policy.idleTimeout = 120
+        let idle = try await SignInFixture(policy: policy)
+        let session = try await idle.signedIn(try await idle.enrol("dina", .dsl))
+        idle.clock.advance(100)
+        let poll = try await idle.call("GET", "/v1/waiting", session)
+        XCTAssertEqual(poll.status, 200, poll.text)
+        idle.clock.advance(30)
+        let after = try await idle.whoAmI(session)
+        XCTAssertEqual(after.status, 401, "the poll counted as use: \(after.text)")
+        try await idle.stop()
+    }
 }

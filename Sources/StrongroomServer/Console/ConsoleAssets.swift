@@ -28,6 +28,12 @@ enum ConsoleAssets {
         "header.js": script(PackageResources.header_js),
         "chronology.js": script(PackageResources.chronology_js),
         "record.js": script(PackageResources.record_js),
+        "stepped-call.js": script(PackageResources.stepped_call_js),
+        "people-add.js": script(PackageResources.people_add_js),
+        "people-remove.js": script(PackageResources.people_remove_js),
+        "people-approval.js": script(PackageResources.people_approval_js),
+        "recipients.js": script(PackageResources.recipients_js),
+        "waiting-count.js": script(PackageResources.waiting_count_js),
     ]
 
     private static func script(_ bytes: [UInt8]) -> Asset { Asset(bytes: bytes, contentType: "text/javascript; charset=utf-8") }

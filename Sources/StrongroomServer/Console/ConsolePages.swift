@@ -28,6 +28,15 @@ struct ConsolePages: Sendable {
         "chronology": PackageResources.chronology_mustache,
         "record": PackageResources.record_mustache,
         "uploads": PackageResources.uploads_mustache,
+        "people": PackageResources.people_mustache,
+        "people-add": PackageResources.people_add_mustache,
+        "people-check": PackageResources.people_check_mustache,
+        "people-remove": PackageResources.people_remove_mustache,
+        "people-approvals": PackageResources.people_approvals_mustache,
+        "people-approval": PackageResources.people_approval_mustache,
+        "recipients": PackageResources.recipients_mustache,
+        "recipient-remove": PackageResources.recipient_remove_mustache,
+        "waiting": PackageResources.waiting_mustache,
     ]
 
     /// Parsed once; a template that does not parse fails every page with a 500 (and a test).

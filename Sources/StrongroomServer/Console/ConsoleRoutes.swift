@@ -18,6 +18,8 @@ struct ConsoleRoutes {
     static let paths: Set<String> = Set(["GET /", "GET /sign-in", "GET /enrol/{token}", "GET /account", "GET /confirm", "GET /assets/{name}",
                                          "GET /attach", "GET /body-map"])
         .union(ReadingRoutes.paths)
+        .union(PeoplePageRoutes.paths)
+        .union(RecipientPageRoutes.paths)
 
     let vault: Vault
     let pool: BlockingPool
@@ -33,6 +35,8 @@ struct ConsoleRoutes {
         console.get("assets/:name", use: asset)
         AttachRoutes(console: self).register(on: console)
         ReadingRoutes(console: self).register(on: console)
+        PeoplePageRoutes(console: self).register(on: console)
+        RecipientPageRoutes(console: self).register(on: console)
     }
 
     /// The signed-in person the cookie names, or nil (no cookie, or a session that has ended).
