@@ -63,6 +63,10 @@ public protocol PeopleCatalog: Sendable {
     /// Marks a pending request declined and stores the person's signed, revoked row, with the
     /// audit event; `lifecycleConflict` when it is no longer pending.
     func declineRole(_ declined: RoleApproval, revoked: UserAccount, event: AuditEntry, signer: AuditSigner?) throws
+    /// Sets (or, with nil, removes) the address a person's alerts go to.
+    func setPersonEmail(account: String, address: String?) throws
+    /// Every person's alert address, by account.
+    func personEmails() throws -> [String: String]
     /// Removes a recipient from its school's directory with the audit event; false when there
     /// was none of that name.
     func removeRecipient(school: String, name: String, event: AuditEntry, signer: AuditSigner?) throws -> Bool
@@ -78,6 +82,9 @@ extension SQLiteCatalog: PeopleCatalog {
                     state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'declined')),
                     decided_by TEXT, decided_account TEXT, decided_at_ms INTEGER);
                 CREATE INDEX role_approvals_pending ON role_approvals (state, requested_at_ms);
+                -- An address for alerts, kept apart from the signed user row: it grants nothing,
+                -- and changing it needs no signature.
+                CREATE TABLE person_emails (account TEXT PRIMARY KEY NOT NULL, address TEXT NOT NULL);
                 """)
         }
     }
@@ -138,6 +145,28 @@ extension SQLiteCatalog: PeopleCatalog {
                 """,
             arguments: [decided.state.rawValue, decided.decidedBy, decided.decidedAccount, decided.decidedAtMillis, decided.account])
         guard db.changesCount == 1 else { throw StorageError.lifecycleConflict("this request has already been decided") }
+    }
+
+    public func setPersonEmail(account: String, address: String?) throws {
+        try guarded {
+            try pool.write { db in
+                if let address {
+                    try db.execute(sql: "INSERT OR REPLACE INTO person_emails (account, address) VALUES (?, ?)", arguments: [account, address])
+                } else {
+                    try db.execute(sql: "DELETE FROM person_emails WHERE account = ?", arguments: [account])
+                }
+            }
+        }
+    }
+
+    public func personEmails() throws -> [String: String] {
+        try guarded {
+            try pool.read { db in
+                var out: [String: String] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT account, address FROM person_emails") { out[row["account"]] = row["address"] }
+                return out
+            }
+        }
     }
 
     public func removeRecipient(school: String, name: String, event: AuditEntry, signer: AuditSigner?) throws -> Bool {

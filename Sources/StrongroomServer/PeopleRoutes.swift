@@ -22,6 +22,7 @@ struct PeopleRoutes {
         var name: String
         var role: String
         var schools: [String]
+        var email: String?
     }
 
     /// The new person and their link, shown once: `enrolmentPath` holds the token.
@@ -69,7 +70,7 @@ struct PeopleRoutes {
                           detail: "role must be one of \(RoleApprovalPolicy.givenOnline.map(\.rawValue).joined(separator: ", "))")
         }
         let vault = self.vault
-        let added = try await pool.run { try vault.people.add(name: body.name, role: role, schools: body.schools, by: caller) }
+        let added = try await pool.run { try vault.people.add(name: body.name, role: role, schools: body.schools, email: body.email, by: caller) }
         return try jsonResponse(AddedPersonJSON(
             account: added.user.id, name: added.user.name, role: added.user.role, schools: added.user.schools,
             waitsForApproval: added.waitsForApproval, enrolmentPath: "/enrol/" + added.token), status: .created)

@@ -77,8 +77,12 @@ extension Vault {
         return principal
     }
 
-    func addPersonOnline(name: String, role: Role, schools: [String], by caller: Caller) throws -> AddedPerson {
+    func addPersonOnline(name: String, role: Role, schools: [String], email: String? = nil, by caller: Caller) throws -> AddedPerson {
         let admin = try requireAdministrator(caller, .userAdd)
+        let email = email.map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+        if let email, !AlertAddress.isValid(email) {
+            throw VaultError.invalidArgument("the email address must be like name@school.example, with no spaces")
+        }
         guard RoleApprovalPolicy.givenOnline.contains(role) else {
             try audit(AuditEntry(actor: admin.actor, action: .userAdd, outcome: .denied, reason: "role \(role.rawValue) is given at the command line only"))
             throw VaultError.forbidden("a \(role.rawValue) account is added by the operator at the command line")
@@ -92,6 +96,7 @@ extension Vault {
         try requireRecentFactor(caller, for: "adding a person")
         guard RoleApprovalPolicy.needsSecondPerson.contains(role) else {
             let issued = try issuePerson(name: name, role: role, schools: unique, by: caller)
+            if let email { try vaulting { try catalog.setPersonEmail(account: issued.user.id, address: email) } }
             return AddedPerson(user: issued.user, token: issued.token, waitsForApproval: false)
         }
         let keys = try requireKeys("user add")
@@ -112,6 +117,7 @@ extension Vault {
                 event: AuditEntry(actor: admin.actor, action: .userAdd, outcome: .ok,
                                   reason: "person \(name) (account \(user.id)), role \(role.rawValue), schools \(unique.joined(separator: " ")); enrolment waits for a second person"),
                 signer: signer)
+            if let email { try catalog.setPersonEmail(account: user.id, address: email) }
             return AddedPerson(user: user, token: token, waitsForApproval: true)
         }
     }
@@ -265,5 +271,34 @@ extension Vault {
               let user = try vaulting({ try catalog.user(account: approval.account) }), !user.isRevoked, verifiedUserRow(user)
         else { return }
         throw VaultError.signIn(.enrolmentAwaitingApproval)
+    }
+}
+
+/// An address alerts may be sent to: printable ASCII with one `@` and something either side,
+/// no space, angle bracket, backslash or line break (so it cannot add an SMTP command or a
+/// header), at most 254 characters.
+public enum AlertAddress {
+    public static func isValid(_ address: String) -> Bool {
+        let bytes = Array(address.utf8)
+        guard (3...254).contains(bytes.count), bytes.filter({ $0 == UInt8(ascii: "@") }).count == 1,
+              bytes.first != UInt8(ascii: "@"), bytes.last != UInt8(ascii: "@") else { return false }
+        return bytes.allSatisfy { $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "<") && $0 != UInt8(ascii: ">") && $0 != UInt8(ascii: "\\") }
+    }
+}
+
+extension Vault {
+    /// Each active person with an alert address, with what waits for them now: what the alert
+    /// mailer compares with what waited before. The operator's housekeeping: no caller.
+    func alertTargets() throws -> [(account: String, address: String, counts: WaitingCounts)] {
+        let addresses = try vaulting { try catalog.personEmails() }
+        guard !addresses.isEmpty else { return [] }
+        // A person whose role still waits for a second person can act on nothing yet.
+        let waitingForApproval = Set(try vaulting { try catalog.pendingRoleApprovals() }.map(\.account))
+        var out: [(account: String, address: String, counts: WaitingCounts)] = []
+        for user in try vaulting({ try catalog.users() }) where !user.isRevoked && !waitingForApproval.contains(user.id) {
+            guard let address = addresses[user.id], verifiedUserRow(user), let principal = Principal(user) else { continue }
+            out.append((user.id, address, try waiting(by: .integration(principal))))
+        }
+        return out
     }
 }

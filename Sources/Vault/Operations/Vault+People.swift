@@ -14,8 +14,9 @@ extension Vault {
         /// Adds a person to some of the administrator's own schools (stepped up, audited). The
         /// link is returned once; for a DSL, deputy, DPO or administrator it works only once a
         /// DSL or another administrator of one of those schools approves.
-        public func add(name: String, role: Role, schools: [String], by caller: Caller) throws -> AddedPerson {
-            try vault.addPersonOnline(name: name, role: role, schools: schools, by: caller)
+        /// `email`, when given, is where alerts that something waits for them are sent.
+        public func add(name: String, role: Role, schools: [String], email: String? = nil, by caller: Caller) throws -> AddedPerson {
+            try vault.addPersonOnline(name: name, role: role, schools: schools, email: email, by: caller)
         }
 
         /// The people of the administrator's schools, with how they sign in and where they stand.
@@ -41,6 +42,11 @@ extension Vault {
         /// Declines a waiting request: the person's account is revoked (stepped up, audited).
         public func decline(account: String, by caller: Caller) throws {
             try vault.decideRole(account: account, approve: false, by: caller)
+        }
+
+        /// Each active person with an alert address and what waits for them now (counts only).
+        public func alertTargets() throws -> [(account: String, address: String, counts: WaitingCounts)] {
+            try vault.alertTargets()
         }
 
         /// How many things wait for the caller: counts only.
