@@ -243,6 +243,7 @@ paths:
                 name: {$ref: "#/components/schemas/OpaqueID"}
                 role: {type: string, enum: [staff, dsl, deputy, dpo, admin]}
                 schools: {type: array, minItems: 1, items: {$ref: "#/components/schemas/OpaqueID"}}
+                email: {type: string, maxLength: 254, pattern: "^[^@\\s<>\\\\]+@[^@\\s<>\\\\]+$", description: "Where alerts that something waits for them go (docs/alerts.md); printable ASCII, kept apart from the signed user row."}
       responses:
         "201":
           description: The person, and their link (shown once; not stored).

@@ -48,9 +48,13 @@ final class PeoplePagesTests: XCTestCase {
         XCTAssertEqual(otherSchool.status, 400)
         XCTAssertTrue(otherSchool.text.contains("Choose only schools you administer"))
 
+        let badEmail = try await page("/people/add/check?name=sam&role=staff&school=S1&email=sam%40school.example%0D%0ABcc%3Ax", admin)
+        XCTAssertEqual(badEmail.status, 400)
+        XCTAssertTrue(badEmail.text.contains("Enter an email address like"), badEmail.text)
+
         let check = try await page("/people/add/check?name=newdsl&role=dsl&school=S1", admin)
         XCTAssertEqual(check.status, 200, check.text)
-        XCTAssertTrue(check.text.contains("data-name=\"newdsl\" data-role=\"dsl\" data-schools=\"S1\""))
+        XCTAssertTrue(check.text.contains("data-name=\"newdsl\" data-role=\"dsl\" data-schools=\"S1\" data-email=\"\""), check.text)
         XCTAssertTrue(check.text.contains("approves"), "a DSL's link waits: the page says so")
         XCTAssertFalse(try f.vault.users.list(by: .operator("t")).contains { $0.name == "newdsl" }, "checking adds nobody")
     }

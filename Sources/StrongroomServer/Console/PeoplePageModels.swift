@@ -94,18 +94,22 @@ struct AddPersonPage {
     let signedInName: String?
     let navigation: ConsoleNavigation
     let name: String
+    let email: String
     let roles: [RoleOption]
     let schools: [SchoolChoice]
     let errors: [FieldError]
     let hasErrors: Bool
     let nameError: String?
+    let emailError: String?
     let roleError: String?
     let schoolsError: String?
 
-    init(_ principal: Principal, name: String, role: String?, schools: Set<String>, errors: [FieldError]) {
+    init(_ principal: Principal, name: String, email: String = "", role: String?, schools: Set<String>, errors: [FieldError]) {
         signedInName = principal.name
         navigation = ConsoleNavigation(principal, current: .people)
         self.name = name
+        self.email = email
+        emailError = errors.first { $0.field == "email" }?.text
         roles = RoleOption.all(checked: role)
         self.schools = principal.schools.sorted().map { SchoolChoice(id: $0, checked: schools.contains($0) || principal.schools.count == 1) }
         self.errors = errors
@@ -127,10 +131,14 @@ struct CheckPersonPage {
     let roleText: String
     let schools: String
     let schoolsText: String
+    let email: String
+    let emailText: String
     let waits: Bool
     let changeHref: String
 
-    init(_ principal: Principal, name: String, role: Role, schools: [String], changeHref: String) {
+    init(_ principal: Principal, name: String, role: Role, schools: [String], email: String, changeHref: String) {
+        self.email = email
+        emailText = email.isEmpty ? "None: no alert emails" : email
         signedInName = principal.name
         navigation = ConsoleNavigation(principal, current: .people)
         self.name = name

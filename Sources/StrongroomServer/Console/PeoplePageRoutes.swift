@@ -64,7 +64,7 @@ struct PeoplePageRoutes {
         guard let (_, principal) = try await administrator(request) else { return signInFirst(request) }
         let query = request.uri.queryParameters
         return try pages.render("people-add", AddPersonPage(
-            principal, name: query.get("name") ?? "", role: query.get("role"),
+            principal, name: query.get("name") ?? "", email: query.get("email") ?? "", role: query.get("role"),
             schools: Set(query.getAll("school").map { String($0) }), errors: []))
     }
 
@@ -73,12 +73,16 @@ struct PeoplePageRoutes {
         let query = request.uri.queryParameters
         let name = (query.get("name") ?? "").trimmingCharacters(in: .whitespaces)
         let roleText = query.get("role")
+        let email = (query.get("email") ?? "").trimmingCharacters(in: .whitespaces)
         let schools = Array(Set(query.getAll("school").map { String($0) })).sorted()
         var errors: [FieldError] = []
         if name.isEmpty {
             errors.append(FieldError(text: "Enter the person's user name", field: "name"))
         } else if !OpaqueID.isValid(name) {
             errors.append(FieldError(text: "A user name may use only letters, numbers, dots, dashes and underscores, up to 64", field: "name"))
+        }
+        if !email.isEmpty, !AlertAddress.isValid(email) {
+            errors.append(FieldError(text: "Enter an email address like name@school.example, or leave it empty", field: "email"))
         }
         let role = roleText.flatMap(Role.init(rawValue:)).flatMap { RoleApprovalPolicy.givenOnline.contains($0) ? $0 : nil }
         if role == nil { errors.append(FieldError(text: "Choose the person's role", field: "role-staff")) }
@@ -88,11 +92,12 @@ struct PeoplePageRoutes {
             errors.append(FieldError(text: "Choose only schools you administer", field: firstSchool))
         }
         guard errors.isEmpty, let role else {
-            return try pages.render("people-add", AddPersonPage(principal, name: name, role: roleText, schools: Set(schools), errors: errors),
+            return try pages.render("people-add", AddPersonPage(principal, name: name, email: email, role: roleText, schools: Set(schools),
+                                                                errors: errors),
                                     status: .badRequest)
         }
         let change = "/people/add?" + (request.uri.query ?? "")
-        return try pages.render("people-check", CheckPersonPage(principal, name: name, role: role, schools: schools, changeHref: change))
+        return try pages.render("people-check", CheckPersonPage(principal, name: name, role: role, schools: schools, email: email, changeHref: change))
     }
 
     @Sendable func removePerson(_ request: Request, context: StrongroomContext) async throws -> Response {

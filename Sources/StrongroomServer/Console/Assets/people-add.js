@@ -9,6 +9,7 @@ const button = document.getElementById("add-button");
 button.addEventListener("click", () => busy(button, async () => {
   const result = await steppedCall("POST", "/v1/people", {
     name: details.name, role: details.role, schools: details.schools.split(" ").filter(Boolean),
+    ...(details.email ? { email: details.email } : {}),
   });
   if (!result) return;
   if (!result.ok) return showProblem(result);
