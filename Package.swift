@@ -21,6 +21,13 @@ let consoleResources: [Resource] = [
         .map { .embedInCode("Console/Templates/" + $0) }
     + ["stepped-call.js", "people-add.js", "people-remove.js", "people-approval.js", "recipients.js", "waiting-count.js"]
         .map { .embedInCode("Console/Assets/" + $0) }
+    // The bundle pages: list and queue, builder, one bundle.
+    + ["bundles.mustache", "bundle-new.mustache", "bundle.mustache"].map { .embedInCode("Console/Templates/" + $0) }
+    + ["bundle-builder.js", "redaction-boxes.js", "bundle.js"].map { .embedInCode("Console/Assets/" + $0) }
+    // The retention desk (due, shred requests, certificates, holds, date of birth) and oversight.
+    + ["retention-due.mustache", "shred-requests.mustache", "shred-request.mustache", "certificates.mustache", "certificate.mustache",
+       "holds.mustache", "date-of-birth.mustache", "oversight.mustache"].map { .embedInCode("Console/Templates/" + $0) }
+    + ["step-up.js", "retention.js", "shred-requests.js", "holds.js", "date-of-birth.js"].map { .embedInCode("Console/Assets/" + $0) }
 
 let package = Package(
     name: "strongroom",

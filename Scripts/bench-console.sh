@@ -10,8 +10,10 @@
 #     and as the console's HTML page (/children/C) when the build has it: p50 and p99 of the
 #     time to the whole answer on loopback (the server's time, less than a millisecond of it
 #     being the connection);
-#   - a preview of a 12-megapixel JPEG (4000 x 3000) and of a PDF page: p50 and p99;
-#   - the total bytes of script and style the console sends (every asset, as served).
+#   - a preview of a 12-megapixel JPEG (4000 x 3000) and of a PDF page, and each again with a box
+#     drawn as a bundle would carry it (redacted at full size, then scaled): p50 and p99;
+#   - the total bytes of script and style the console sends (every asset, as served to a browser,
+#     which takes gzip; and uncompressed).
 # --quick: 1000 records and fewer repetitions, to check the script itself.
 set -euo pipefail
 

@@ -29,6 +29,7 @@ public enum AuditAction: String, CaseIterable, Sendable {
     case csrf
     // Retention, holds and shredding
     case setDOB = "set-dob"
+    case setDOBPreview = "set-dob-preview"
     case retentionDue = "retention-due"
     case hold
     case holdPlace = "hold-place"
@@ -40,6 +41,9 @@ public enum AuditAction: String, CaseIterable, Sendable {
     case shred
     case shredCertificate = "shred-certificate"
     case shredReplay = "shred-replay"
+    case shredList = "shred-list"
+    case shredWithdraw = "shred-withdraw"
+    case oversightView = "oversight-view"
     // Keys
     case kekCreate = "kek-create"
     case kekRotateStart = "kek-rotate-start"
@@ -61,6 +65,7 @@ public enum AuditAction: String, CaseIterable, Sendable {
     case bundleExport = "bundle-export"
     case bundleList = "bundle-list"
     case bundleShow = "bundle-show"
+    case bundleReturn = "bundle-return"
     // Backups
     case keysBackup = "keys-backup"
     case ledgerExport = "ledger-export"

@@ -6,8 +6,9 @@ import KeyManagement
 public struct BundleRow: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "bundles"
     /// `releasing`: claimed by one approver, who alone reads and writes it (a crashed release
-    /// may be claimed again after `BundleRow.claimTimeoutMillis`).
-    public enum State: String, Sendable, Codable { case draft, releasing, released }
+    /// may be claimed again after `BundleRow.claimTimeoutMillis`). `returned`: sent back to its
+    /// creator by a second DSL or deputy (`BundleReturn`); it is never released.
+    public enum State: String, Sendable, Codable { case draft, releasing, released, returned }
     public static let claimTimeoutMillis: Int64 = 3_600_000
 
     public var id: String
@@ -37,6 +38,10 @@ public struct BundleRow: Sendable, Equatable, Codable, FetchableRecord, Persista
     public var linkDownloads: Int
     public var linkRevokedMillis: Int64?
     public var receiptAtMillis: Int64?
+    /// Set when a second DSL or deputy sent the draft back (state `returned`).
+    public var returnedBy: String?
+    public var returnedAtMillis: Int64?
+    public var returnComment: String?
 
     enum CodingKeys: String, CodingKey {
         case id, school, recipient, reason, state
@@ -46,6 +51,7 @@ public struct BundleRow: Sendable, Equatable, Codable, FetchableRecord, Persista
         case receiptHash = "receipt_hash", claim, claimedAtMillis = "claimed_at_ms"
         case linkExpiresMillis = "link_expires_ms", linkMaxDownloads = "link_max_downloads"
         case linkDownloads = "link_downloads", linkRevokedMillis = "link_revoked_ms", receiptAtMillis = "receipt_at_ms"
+        case returnedBy = "returned_by", returnedAtMillis = "returned_at_ms", returnComment = "return_comment"
     }
 
     public init(id: String, school: String, recipient: String, reason: String, createdBy: String, createdAtMillis: Int64,
@@ -300,7 +306,7 @@ extension SQLiteCatalog: BundleCatalog {
     public func forgetDraftChoices(createdBefore millis: Int64) throws -> Int {
         try guarded {
             try pool.write { db in
-                try db.execute(sql: "UPDATE bundles SET sealed_items = NULL, sealed_kek = NULL WHERE state = 'draft' AND created_at_ms < ? AND sealed_items IS NOT NULL",
+                try db.execute(sql: "UPDATE bundles SET sealed_items = NULL, sealed_kek = NULL WHERE state IN ('draft', 'returned') AND created_at_ms < ? AND sealed_items IS NOT NULL",
                                arguments: [millis])
                 return db.changesCount
             }

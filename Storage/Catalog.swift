@@ -4,7 +4,8 @@ import KeyManagement
 /// The seam between the vault and its metadata: records, their wrapped keys and the audit log,
 /// which must commit together. SQLite (`SQLiteCatalog`) is the embedded default; PostgreSQL is a
 /// second conforming type later, with the same one-transaction guarantee.
-public protocol Catalog: LifecycleCatalog, SharingCatalog, BundleCatalog, SignInCatalog, LabelCatalog, PeopleCatalog, WaitingCatalog, Sendable {
+public protocol Catalog: LifecycleCatalog, SharingCatalog, BundleCatalog, BundleReturnCatalog, SignInCatalog, LabelCatalog, PeopleCatalog,
+    WaitingCatalog, Sendable {
     var vaultID: String { get }
 
     /// Commits a record row (with its wrapped key) and its audit event in one transaction.
@@ -27,6 +28,8 @@ public protocol Catalog: LifecycleCatalog, SharingCatalog, BundleCatalog, SignIn
     func events(record: String?) throws -> [AuditEvent]
     /// The reasons of every event with this action (a few hundred at most for the actions asked).
     func auditReasons(action: String) throws -> [String]
+    /// Numbers only, by school and month, for the oversight page (OversightTallies.swift).
+    func oversightTallies(schools: [String], window: OversightWindow) throws -> [OversightTally]
 
     /// Adds a user account with its audit event; refuses (`userExists`) while an active account
     /// holds the name. Revoked accounts of the name stay, with their ids.

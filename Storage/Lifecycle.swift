@@ -83,6 +83,8 @@ public struct ShredRequest: Sendable, Equatable, Codable, FetchableRecord, Persi
         /// approval found one, or one was placed and released meanwhile). It can never be
         /// approved; a shred needs a fresh request.
         case void
+        /// Taken back by the person who asked, before anyone approved it. It can never be approved.
+        case withdrawn
     }
 
     public var id: String
@@ -100,11 +102,15 @@ public struct ShredRequest: Sendable, Equatable, Codable, FetchableRecord, Persi
     public var approvedAtMillis: Int64?
     public var state: State
     public var certificate: Data?
+    /// Who withdrew the request (as the audit log names them) and when; nil unless withdrawn.
+    public var withdrawnBy: String?
+    public var withdrawnAtMillis: Int64?
 
     enum CodingKeys: String, CodingKey {
         case id, school, records, reason, requestedBy = "requested_by", requestedRole = "requested_role"
         case requestedAtMillis = "requested_at_ms", approvedBy = "approved_by", approvedRole = "approved_role"
         case approvedAtMillis = "approved_at_ms", state, certificate, requestedAccount = "requested_account"
+        case withdrawnBy = "withdrawn_by", withdrawnAtMillis = "withdrawn_at_ms"
     }
 
     public init(id: String, school: String, records: [String], reason: String, requestedBy: String, requestedRole: String, requestedAtMillis: Int64,
@@ -138,6 +144,8 @@ public struct ShredRequest: Sendable, Equatable, Codable, FetchableRecord, Persi
         }
         self.state = state
         certificate = row["certificate"]
+        withdrawnBy = row["withdrawn_by"]
+        withdrawnAtMillis = row["withdrawn_at_ms"]
     }
 
     public func encode(to container: inout PersistenceContainer) throws {
@@ -154,6 +162,8 @@ public struct ShredRequest: Sendable, Equatable, Codable, FetchableRecord, Persi
         container["approved_at_ms"] = approvedAtMillis
         container["state"] = state.rawValue
         container["certificate"] = certificate
+        container["withdrawn_by"] = withdrawnBy
+        container["withdrawn_at_ms"] = withdrawnAtMillis
     }
 }
 

@@ -43,6 +43,12 @@ public protocol LifecycleCatalog: Sendable {
     /// Stores a pending request; refuses (`recordsHeld`) if an active hold covers a record it names.
     func createShredRequest(_ request: ShredRequest, event: AuditEntry, signer: AuditSigner?) throws
     func shredRequest(id: String) throws -> ShredRequest?
+    /// The shred requests of the given schools, newest first, at most `limit`, without their
+    /// certificates (`certificate` is nil: read one with `shredRequest(id:)`).
+    func shredRequests(schools: [String], limit: Int) throws -> [ShredRequest]
+    /// Marks a pending request withdrawn (by `actor`, at `atMillis`) with its audit event; a
+    /// request in any other state is a `lifecycleConflict`, an unknown one `lifecycleNotFound`.
+    func withdrawShredRequest(id: String, by actor: String, atMillis: Int64, event: AuditEntry, signer: AuditSigner?) throws
     /// Executes an approved request in one transaction. If a hold covered one of its records at
     /// any time since the request was made (active now, or placed and released meanwhile), the
     /// request becomes void with the event `voided` makes of those records, and nothing else

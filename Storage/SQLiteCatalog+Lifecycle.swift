@@ -221,7 +221,12 @@ extension SQLiteCatalog: LifecycleCatalog {
                     throw StorageError.lifecycleNotFound(what: "shred request", id: approved.id)
                 }
                 guard current.state == .pending else {
-                    throw StorageError.lifecycleConflict("shred request \(approved.id) is \(current.state == .void ? "void" : "already approved")")
+                    let state = switch current.state {
+                    case .void: "void"
+                    case .withdrawn: "withdrawn"
+                    default: "already approved"
+                    }
+                    throw StorageError.lifecycleConflict("shred request \(approved.id) is \(state)")
                 }
                 // Every hold active at any time since the request was made: one active now, and
                 // one placed and released meanwhile, both end the request for good.

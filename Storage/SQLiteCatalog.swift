@@ -287,6 +287,8 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
         }
         registerSignInMigration(&migrator)
         registerLabelMigration(&migrator)
+        registerBundleReturnMigration(&migrator)
+        registerShredWithdrawalMigration(&migrator)
         registerRoleApprovalMigration(&migrator)
         return migrator
     }

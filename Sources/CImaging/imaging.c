@@ -42,6 +42,14 @@ int sr_probe(const void *data, size_t size, int format, int page, double dpi,
     *width = vips_image_get_width(image);
     *height = vips_image_get_height(image);
     *pages = vips_image_get_n_pages(image);
+    int orientation = 1;
+    if (format != SR_PDF && vips_image_get_typeof(image, VIPS_META_ORIENTATION) &&
+        vips_image_get_int(image, VIPS_META_ORIENTATION, &orientation) == 0 && orientation >= 5 && orientation <= 8) {
+        // Shown turned a quarter (as vips_autorot turns it before any redraw): width and height swap.
+        int w = *width;
+        *width = *height;
+        *height = w;
+    }
     g_object_unref(image);
     return 0;
 }

@@ -38,6 +38,20 @@ public struct RedactedFile: Sendable {
     }
 }
 
+/// Where a text redaction falls: see `Redactor.matches`.
+public struct TextMatches: Sendable, Equatable {
+    public struct Run: Sendable, Equatable {
+        public var text: String
+        /// Replaced by the marker as a whole.
+        public var matched: Bool
+    }
+
+    /// How many times each term occurs, in the order the terms were given.
+    public var counts: [Int]
+    /// The whole text, in order: the runs joined are the text.
+    public var runs: [Run]
+}
+
 /// True redaction. Images are decoded, filled and encoded again from pixels, with no EXIF, XMP,
 /// IPTC, comments, thumbnails or bytes after the image; PDFs are rendered page by page and
 /// rebuilt as an image-only PDF of one revision; text has terms and spans replaced.
@@ -79,6 +93,34 @@ public struct Redactor: Sendable {
     /// Renders every page, fills the rectangles, and writes an image-only PDF: no text, no layer,
     /// no annotation, no earlier revision and no metadata survive.
     public func pdf(_ bytes: [UInt8], rects: [RedactionRect]) throws -> RedactedFile {
+        let pages = try pageCount(bytes, rects: rects)
+        var rendered: [ImageOnlyPDF.Page] = []
+        var pixelsSoFar: UInt64 = 0
+        for index in 0..<pages {
+            rendered.append(try renderPage(bytes, index: index, rects: rects, pixelsSoFar: &pixelsSoFar))
+        }
+        let what = "\(pages) page\(pages == 1 ? "" : "s") rendered at \(Int(pdfDPI)) dpi"
+            + (rects.isEmpty ? "" : ", \(rects.count) rectangle\(rects.count == 1 ? "" : "s") filled")
+            + "; rebuilt as an image-only PDF of one revision (no text, layers, annotations or metadata)"
+        return RedactedFile(bytes: ImageOnlyPDF.write(rendered), fileExtension: "pdf", mimeType: "application/pdf", applied: what)
+    }
+
+    /// One page (from 1) of what `pdf` makes of `bytes` with `rects`, made by the same code and
+    /// checked against the same rules (every rectangle, on whichever page, is checked): the JPEG
+    /// that page becomes, to show before a release. Returns the page count with it.
+    public func pdfPage(_ bytes: [UInt8], page: Int, rects: [RedactionRect]) throws -> (jpeg: [UInt8], pages: Int) {
+        let pages = try pageCount(bytes, rects: rects)
+        guard (1...pages).contains(page) else { throw RedactionError.pages("the PDF has \(pages) page\(pages == 1 ? "" : "s")") }
+        var pixels: UInt64 = 0
+        for index in 0..<pages where index != page - 1 {
+            // The other pages' rectangles are checked against their pages, as a release would.
+            let onPage = rects.filter { $0.page == index + 1 }
+            if !onPage.isEmpty { _ = try pagePixelRects(bytes, index: index, rects: onPage) }
+        }
+        return (try renderPage(bytes, index: page - 1, rects: rects, pixelsSoFar: &pixels).jpeg, pages)
+    }
+
+    private func pageCount(_ bytes: [UInt8], rects: [RedactionRect]) throws -> Int {
         let pages = try Imaging.probe(bytes, format: Imaging.pdfCode).pages
         guard pages >= 1 else { throw RedactionError.pages("the PDF has no pages") }
         guard pages <= maxPDFPages else {
@@ -89,40 +131,43 @@ public struct Redactor: Sendable {
                 throw RedactionError.pages("a rectangle names page \(page), but the PDF has \(pages) page\(pages == 1 ? "" : "s")")
             }
         }
+        return pages
+    }
+
+    /// The page's size in pixels at `pdfDPI` and the rectangles that fall on it, in its pixels.
+    private func pagePixelRects(_ bytes: [UInt8], index: Int, rects: [RedactionRect]) throws -> (width: Int, height: Int, rects: [PixelRect]) {
+        // The page as it will be rendered, from its header alone; its size in points is that
+        // over the scale, to half a pixel.
         let scale = pdfDPI / 72
-        var rendered: [ImageOnlyPDF.Page] = []
-        var pixelsSoFar: UInt64 = 0
-        for index in 0..<pages {
-            // The page as it will be rendered, from its header alone; its size in points is that
-            // over the scale, to half a pixel.
-            let size = try Imaging.probe(bytes, format: Imaging.pdfCode, page: index, dpi: pdfDPI)
-            pixelsSoFar += UInt64(size.width) * UInt64(size.height)
-            guard pixelsSoFar <= maxPDFPixels else {
-                throw RedactionError.tooManyPixels("the PDF's pages come to more than \(maxPDFPixels / 1_000_000) megapixels at \(Int(pdfDPI)) dpi")
+        let size = try Imaging.probe(bytes, format: Imaging.pdfCode, page: index, dpi: pdfDPI)
+        let widthPoints = Double(size.width) / scale, heightPoints = Double(size.height) / scale, pixel = 1 / scale
+        let onPage = rects.filter { $0.page == nil || $0.page == index + 1 }
+        let pixels = try onPage.map { rect -> PixelRect in
+            guard rect.x < widthPoints, rect.y < heightPoints,
+                  rect.x + rect.width <= widthPoints + pixel, rect.y + rect.height <= heightPoints + pixel else {
+                throw RedactionError.rectangleOutside(String(
+                    format: "a rectangle [%g, %g, %g, %g] does not lie inside page %d of %.2f x %.2f points",
+                    rect.x, rect.y, rect.width, rect.height, index + 1, widthPoints, heightPoints))
             }
-            let widthPoints = Double(size.width) / scale, heightPoints = Double(size.height) / scale, pixel = 1 / scale
-            let onPage = rects.filter { $0.page == nil || $0.page == index + 1 }
-            let pixels = try onPage.map { rect -> PixelRect in
-                guard rect.x < widthPoints, rect.y < heightPoints,
-                      rect.x + rect.width <= widthPoints + pixel, rect.y + rect.height <= heightPoints + pixel else {
-                    throw RedactionError.rectangleOutside(String(
-                        format: "a rectangle [%g, %g, %g, %g] does not lie inside page %d of %.2f x %.2f points",
-                        rect.x, rect.y, rect.width, rect.height, index + 1, widthPoints, heightPoints))
-                }
-                // Outer edges are rounded outwards; only that sub-pixel overshoot is trimmed.
-                return clamp(try Self.pixelRect(rect, scale: scale), width: size.width, height: size.height)
-            }
-            let redrawn = try Imaging.redraw(
-                bytes, format: Imaging.pdfCode, page: index, dpi: pdfDPI, maxPixels: maxPixels, rects: pixels,
-                output: .jpeg, quality: jpegQuality)
-            rendered.append(ImageOnlyPDF.Page(
-                jpeg: redrawn.bytes, pixelWidth: redrawn.width, pixelHeight: redrawn.height, gray: redrawn.bands == 1,
-                pointWidth: Double(redrawn.width) / scale, pointHeight: Double(redrawn.height) / scale))
+            // Outer edges are rounded outwards; only that sub-pixel overshoot is trimmed.
+            return clamp(try Self.pixelRect(rect, scale: scale), width: size.width, height: size.height)
         }
-        let what = "\(pages) page\(pages == 1 ? "" : "s") rendered at \(Int(pdfDPI)) dpi"
-            + (rects.isEmpty ? "" : ", \(rects.count) rectangle\(rects.count == 1 ? "" : "s") filled")
-            + "; rebuilt as an image-only PDF of one revision (no text, layers, annotations or metadata)"
-        return RedactedFile(bytes: ImageOnlyPDF.write(rendered), fileExtension: "pdf", mimeType: "application/pdf", applied: what)
+        return (size.width, size.height, pixels)
+    }
+
+    private func renderPage(_ bytes: [UInt8], index: Int, rects: [RedactionRect], pixelsSoFar: inout UInt64) throws -> ImageOnlyPDF.Page {
+        let scale = pdfDPI / 72
+        let (width, height, pixels) = try pagePixelRects(bytes, index: index, rects: rects)
+        pixelsSoFar += UInt64(width) * UInt64(height)
+        guard pixelsSoFar <= maxPDFPixels else {
+            throw RedactionError.tooManyPixels("the PDF's pages come to more than \(maxPDFPixels / 1_000_000) megapixels at \(Int(pdfDPI)) dpi")
+        }
+        let redrawn = try Imaging.redraw(
+            bytes, format: Imaging.pdfCode, page: index, dpi: pdfDPI, maxPixels: maxPixels, rects: pixels,
+            output: .jpeg, quality: jpegQuality)
+        return ImageOnlyPDF.Page(
+            jpeg: redrawn.bytes, pixelWidth: redrawn.width, pixelHeight: redrawn.height, gray: redrawn.bands == 1,
+            pointWidth: Double(redrawn.width) / scale, pointHeight: Double(redrawn.height) / scale)
     }
 
     /// Replaces every occurrence of each term and every span (UTF-8 byte offset and length) with
@@ -132,6 +177,29 @@ public struct Redactor: Sendable {
     /// refused (a misspelt name must not pass silently), naming its position, never its text.
     /// Text that is not UTF-8 is refused: it cannot be searched safely.
     public func text(_ bytes: [UInt8], terms: [String], spans: [[Int]] = []) throws -> RedactedFile {
+        let found = try Self.mask(bytes, terms: terms, spans: spans)
+        if let missing = found.counts.firstIndex(of: 0) {
+            throw RedactionError.text("term \(missing + 1) of \(terms.count) occurs nowhere in the text; check its spelling")
+        }
+        var out = ""
+        out.reserveCapacity(bytes.count)
+        for run in found.runs {
+            out += run.matched ? Self.marker : run.text
+        }
+        let replaced = spans.count + found.counts.reduce(0, +)
+        let what = "\(replaced) replacement\(replaced == 1 ? "" : "s") with \(Self.marker) (\(terms.count) listed term\(terms.count == 1 ? "" : "s"), \(spans.count) marked span\(spans.count == 1 ? "" : "s"))"
+        return RedactedFile(bytes: Array(out.utf8), fileExtension: "txt", mimeType: "text/plain", applied: what)
+    }
+
+    /// Where `text` would replace: how often each term occurs (0 for one found nowhere, which
+    /// `text` refuses) and the text cut into runs, each replaced as a whole or kept, so a page
+    /// can show the matches highlighted before the draft is saved. Same rules as `text`.
+    public func matches(_ bytes: [UInt8], terms: [String], spans: [[Int]] = []) throws -> TextMatches {
+        try Self.mask(bytes, terms: terms, spans: spans)
+    }
+
+    /// The one place terms and spans are found: `text` and `matches` both read it.
+    static func mask(_ bytes: [UInt8], terms: [String], spans: [[Int]]) throws -> TextMatches {
         guard bytes.count <= Self.maxTextBytes else {
             throw RedactionError.text("text over \(Self.maxTextBytes >> 20) MiB is not redacted here; upload a redacted PDF of it instead")
         }
@@ -178,7 +246,7 @@ public struct Redactor: Sendable {
                 origin.append(Int32(index))
             }
         }
-        var replaced = spans.count
+        var counts: [Int] = []
         for (n, term) in terms.enumerated() {
             var needle: [UInt32] = []
             for character in term {
@@ -197,25 +265,20 @@ public struct Redactor: Sendable {
                     i += 1
                 }
             }
-            guard found > 0 else {
-                throw RedactionError.text("term \(n + 1) of \(terms.count) occurs nowhere in the text; check its spelling")
-            }
-            replaced += found
+            counts.append(found)
         }
-        var out = ""
-        out.reserveCapacity(bytes.count)
+        var runs: [TextMatches.Run] = []
         var i = 0
         while i < characters.count {
-            if redact[i] {
-                out += Self.marker
-                while i < characters.count, redact[i] { i += 1 }
-            } else {
-                out.append(characters[i])
+            let matched = redact[i]
+            var text = ""
+            while i < characters.count, redact[i] == matched {
+                text.append(characters[i])
                 i += 1
             }
+            runs.append(TextMatches.Run(text: text, matched: matched))
         }
-        let what = "\(replaced) replacement\(replaced == 1 ? "" : "s") with \(Self.marker) (\(terms.count) listed term\(terms.count == 1 ? "" : "s"), \(spans.count) marked span\(spans.count == 1 ? "" : "s"))"
-        return RedactedFile(bytes: Array(out.utf8), fileExtension: "txt", mimeType: "text/plain", applied: what)
+        return TextMatches(counts: counts, runs: runs)
     }
 
     /// Text redaction holds a few copies of the text per character: it takes text files up to this.
@@ -277,7 +340,37 @@ extension ImageFormat {
     }
 }
 
+/// The space a record's redaction rectangles are given in: an image's pixels as shown (EXIF
+/// orientation applied), or a PDF page's points, as the redactor measures them.
+public struct RectangleSpace: Sendable, Equatable {
+    public var width: Double
+    public var height: Double
+    public var unit: Unit
+    public enum Unit: String, Sendable { case pixels, points }
+
+    public init(width: Double, height: Double, unit: Unit) {
+        self.width = width
+        self.height = height
+        self.unit = unit
+    }
+}
+
 extension Redactor {
+    /// The size of an image, or of a PDF's page (from 1), in the units its rectangles are given
+    /// in, from the file's header: what a page drawing boxes on a preview scales them to.
+    public func rectangleSpace(_ bytes: [UInt8], _ source: PreviewImage.Source, page: Int = 1) throws -> RectangleSpace {
+        switch source {
+        case .image(let format):
+            let size = try Imaging.probe(bytes, format: format.code)
+            return RectangleSpace(width: Double(size.width), height: Double(size.height), unit: .pixels)
+        case .pdf:
+            // As `pdf` measures a page: its size at `pdfDPI`, over the scale.
+            let size = try Imaging.probe(bytes, format: Imaging.pdfCode, page: page - 1, dpi: pdfDPI)
+            let scale = pdfDPI / 72
+            return RectangleSpace(width: Double(size.width) / scale, height: Double(size.height) / scale, unit: .points)
+        }
+    }
+
     /// The pixels of an image, within the pixel budget (to check a redaction).
     public func decode(_ bytes: [UInt8], format: ImageFormat) throws -> Decoded {
         try Imaging.decode(bytes, format: format.code, maxPixels: maxPixels)

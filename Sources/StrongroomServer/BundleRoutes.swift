@@ -20,6 +20,7 @@ struct BundleRoutes {
         group.get("bundles", use: list)
         group.get("bundles/:id", use: show)
         group.post("bundles/:id/approve", use: approve)
+        group.post("bundles/:id/return", use: sendBack)
         group.delete("bundles/:id/link", use: revoke)
     }
 
@@ -61,6 +62,17 @@ struct BundleRoutes {
         let vault = self.vault
         let released = try await pool.run { try vault.bundles.approveBundle(id: id, link: link, by: caller) }
         return try jsonResponse(ReleaseJSON(released))
+    }
+
+    struct ReturnBody: Decodable { var comment: String }
+
+    @Sendable func sendBack(_ request: Request, context: StrongroomContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        let id = context.parameters.get("id") ?? ""
+        let body = try await LifecycleRoutes.decode(ReturnBody.self, request)
+        let vault = self.vault
+        let row = try await pool.run { try vault.bundles.returnBundle(id: id, comment: body.comment, by: caller) }
+        return try jsonResponse(BundleJSON(row, items: nil, review: nil))
     }
 
     @Sendable func revoke(_ request: Request, context: StrongroomContext) async throws -> Response {
@@ -182,6 +194,8 @@ struct BundleJSON: Encodable {
     struct Item: Encodable { var record, child, mode: String }
     var id, school, recipient, reason, state, createdBy, createdAt: String
     var approvedBy, releasedAt, linkExpiresAt, linkRevokedAt, receiptAt, archiveSHA256: String?
+    /// A draft sent back: by whom, when and why.
+    var returnedBy, returnedAt, returnComment: String?
     var linkDownloads: Int
     var linkMaxDownloads: Int?
     var archiveSize: Int64?
@@ -203,6 +217,7 @@ struct BundleJSON: Encodable {
         linkExpiresAt = row.linkExpiresMillis.map(iso8601(millis:)); linkRevokedAt = row.linkRevokedMillis.map(iso8601(millis:))
         receiptAt = row.receiptAtMillis.map(iso8601(millis:)); archiveSHA256 = row.archiveSHA256; archiveSize = row.archiveSize
         linkDownloads = row.linkDownloads; linkMaxDownloads = row.linkMaxDownloads
+        returnedBy = row.returnedBy; returnedAt = row.returnedAtMillis.map(iso8601(millis:)); returnComment = row.returnComment
         self.items = items?.map { Item(record: $0.record, child: $0.child, mode: $0.mode) }
     }
 }

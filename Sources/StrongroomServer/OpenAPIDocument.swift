@@ -457,6 +457,87 @@ paths:
         "403": {$ref: "#/components/responses/Problem"}
         "404": {$ref: "#/components/responses/Problem"}
         "415": {$ref: "#/components/responses/Problem"}
+  /v1/attachments/{id}/redaction-preview:
+    post:
+      operationId: previewRedaction
+      description: >
+        The record as a bundle item with this choice would carry it, made by the code that makes
+        the bundle: an image with its rectangles filled, a PDF's page `page` rendered with its
+        rectangles filled (every rectangle is checked against its page, as the draft would be),
+        or text with its terms and spans replaced; a choice the draft would refuse answers 400
+        with the reason. Then scaled like a preview (a PNG, at most 1600 px). For DSLs and
+        deputies; audited as `view`.
+      parameters:
+        - {name: id, in: path, required: true, schema: {$ref: "#/components/schemas/RecordID"}}
+        - {name: page, in: query, required: false, schema: {type: integer, minimum: 1, maximum: 10000, default: 1}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [mode]
+              properties:
+                mode: {type: string, enum: [as-is, redacted, original]}
+                rects: {type: array, maxItems: 1000, items: {type: array, minItems: 4, maxItems: 5, items: {type: number}}}
+                terms: {type: array, maxItems: 1000, items: {type: string}}
+                spans: {type: array, maxItems: 1000, items: {type: array, minItems: 2, maxItems: 2, items: {type: integer}}}
+                confirm: {type: boolean}
+      responses:
+        "200":
+          description: The item as it will be sent. `Strongroom-Preview-Pages` gives the number of pages.
+          headers:
+            Strongroom-Preview-Pages: {schema: {type: integer}}
+          content:
+            image/png: {schema: {type: string, format: binary}}
+            text/plain: {schema: {type: string}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "415": {$ref: "#/components/responses/Problem"}
+        "422": {$ref: "#/components/responses/Problem"}
+  /v1/attachments/{id}/term-matches:
+    post:
+      operationId: termMatches
+      description: >
+        Where terms would be replaced in a text record, by the redactor's own matcher (case,
+        accents, kinds of space, apostrophes and dashes ignored): how often each term occurs, in
+        the order given (0 for a term found nowhere, which a draft refuses), and the whole text in
+        runs, each replaced as a whole (`matched`) or kept. For DSLs and deputies; audited as `view`.
+      parameters:
+        - {name: id, in: path, required: true, schema: {$ref: "#/components/schemas/RecordID"}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [terms]
+              properties:
+                terms: {type: array, minItems: 1, maxItems: 1000, items: {type: string}}
+      responses:
+        "200":
+          description: The counts and the runs.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [counts, runs]
+                properties:
+                  counts: {type: array, items: {type: integer}}
+                  runs:
+                    type: array
+                    items:
+                      type: object
+                      required: [text, matched]
+                      properties:
+                        text: {type: string}
+                        matched: {type: boolean}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
   /v1/body-maps/outline:
     get:
       operationId: bodyMapOutline
@@ -589,6 +670,96 @@ paths:
         "403": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
         "507": {$ref: "#/components/responses/StorageFull"}
+  /v1/children/{child}/dob/preview:
+    get:
+      operationId: previewDateOfBirth
+      description: >
+        The review date each of the child's records would get from this date of birth, exactly
+        as PUT /v1/children/{child}/dob would set them now; nothing is saved (DSL or deputy).
+        Audited as set-dob-preview.
+      parameters:
+        - {name: child, in: path, required: true, schema: {$ref: "#/components/schemas/OpaqueID"}}
+        - {name: school, in: query, required: true, schema: {$ref: "#/components/schemas/OpaqueID"}}
+        - {name: dob, in: query, required: true, schema: {$ref: "#/components/schemas/Day"}}
+      responses:
+        "200":
+          description: What saving would set.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [child, school, dob, records]
+                properties:
+                  child: {type: string}
+                  school: {type: string}
+                  dob: {$ref: "#/components/schemas/Day"}
+                  records:
+                    type: array
+                    items:
+                      type: object
+                      required: [id, kind, category, createdAt, reviewOn, newReviewOn]
+                      properties:
+                        id: {type: string}
+                        kind: {type: string}
+                        category: {type: string}
+                        createdAt: {type: string, format: date-time}
+                        reviewOn: {$ref: "#/components/schemas/Day"}
+                        newReviewOn: {$ref: "#/components/schemas/Day"}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
+  /v1/oversight:
+    get:
+      operationId: oversightCounts
+      description: >
+        Counts by school and month for the caller's schools (of school when given), DSLs, deputies
+        and DPOs only (docs/oversight.md). A count from 1 to 4 is the string "fewer than 5", never
+        the number; 0 is 0. No child, label, file name or person appears. Audited as
+        oversight-view.
+      parameters:
+        - {name: school, in: query, required: false, schema: {$ref: "#/components/schemas/OpaqueID"}}
+        - {name: from, in: query, required: false, description: "first month, YYYY-MM (default: 11 months before to)", schema: {type: string, pattern: "^[0-9]{4}-[0-9]{2}$"}}
+        - {name: to, in: query, required: false, description: "last month, YYYY-MM (default: this month); at most 36 months", schema: {type: string, pattern: "^[0-9]{4}-[0-9]{2}$"}}
+      responses:
+        "200":
+          description: The counts.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [from, to, kinds, schools]
+                properties:
+                  from: {type: string}
+                  to: {type: string}
+                  kinds: {type: array, items: {type: string}}
+                  schools:
+                    type: array
+                    items:
+                      type: object
+                      required: [school, months]
+                      properties:
+                        school: {type: string}
+                        months:
+                          type: array
+                          items:
+                            type: object
+                            required: [month, added, previews, downloads, bundlesReleased, holdsPlaced, holdsReleased, recordsShredded, reviewsDue, reviewsOverdue]
+                            properties:
+                              month: {type: string}
+                              added: {type: object, additionalProperties: {$ref: "#/components/schemas/OversightCount"}}
+                              previews: {$ref: "#/components/schemas/OversightCount"}
+                              downloads: {$ref: "#/components/schemas/OversightCount"}
+                              bundlesReleased: {$ref: "#/components/schemas/OversightCount"}
+                              holdsPlaced: {$ref: "#/components/schemas/OversightCount"}
+                              holdsReleased: {$ref: "#/components/schemas/OversightCount"}
+                              recordsShredded: {$ref: "#/components/schemas/OversightCount"}
+                              reviewsDue: {$ref: "#/components/schemas/OversightCount"}
+                              reviewsOverdue: {$ref: "#/components/schemas/OversightCount"}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
   /v1/children/{child}/dob:
     put:
       operationId: setDateOfBirth
@@ -764,6 +935,59 @@ paths:
         "503": {$ref: "#/components/responses/Problem"}
         "507": {$ref: "#/components/responses/StorageFull"}
   /v1/shred-requests:
+    get:
+      operationId: listShredRequests
+      description: >
+        The shred requests of the caller's schools (of school when given), newest first, at most
+        500 (DSLs, deputies and DPOs). A pending request lists its records as they are now, with
+        any legal hold; waitsForYou says whether the caller is the second person it waits for,
+        yours whether the caller made it. Audited as shred-list.
+      parameters:
+        - {name: school, in: query, required: false, schema: {$ref: "#/components/schemas/OpaqueID"}}
+      responses:
+        "200":
+          description: The requests.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [shredRequests]
+                properties:
+                  shredRequests:
+                    type: array
+                    items:
+                      type: object
+                      required: [id, school, state, reason, requestedBy, requestedRole, requestedAt, expiresAt, records, items, waitsForYou, yours]
+                      properties:
+                        id: {type: string}
+                        school: {type: string}
+                        state: {type: string, enum: [pending, executing, done, void, withdrawn]}
+                        reason: {type: string}
+                        requestedBy: {type: string}
+                        requestedRole: {type: string}
+                        requestedAt: {type: string, format: date-time}
+                        expiresAt: {type: string, format: date-time}
+                        approvedBy: {type: string}
+                        approvedAt: {type: string, format: date-time}
+                        withdrawnBy: {type: string}
+                        withdrawnAt: {type: string, format: date-time}
+                        records: {type: array, items: {type: string}}
+                        items:
+                          type: array
+                          items:
+                            type: object
+                            required: [id, child, kind, reviewOn, held]
+                            properties:
+                              id: {type: string}
+                              child: {type: string}
+                              kind: {type: string}
+                              reviewOn: {$ref: "#/components/schemas/Day"}
+                              held: {type: boolean}
+                        waitsForYou: {type: boolean}
+                        yours: {type: boolean}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
     post:
       operationId: requestShred
       description: >
@@ -824,6 +1048,34 @@ paths:
         "409": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
         "507": {$ref: "#/components/responses/StorageFull"}
+  /v1/shred-requests/{id}/withdraw:
+    post:
+      operationId: withdrawShred
+      description: >
+        The person who asked for a shred takes the request back while it waits for approval; it
+        can then never be approved. Refused (409) for anyone else and for a request no longer
+        pending. Audited as shred-withdraw.
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string}}
+      responses:
+        "200":
+          description: Withdrawn.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [id, school, state, requestedBy, records]
+                properties:
+                  id: {type: string}
+                  school: {type: string}
+                  state: {type: string, enum: [withdrawn]}
+                  requestedBy: {type: string}
+                  records: {type: array, items: {type: string}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
   /v1/shred-requests/{id}/certificate:
     get:
       operationId: shredCertificate
@@ -935,6 +1187,58 @@ paths:
         "422": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
         "507": {$ref: "#/components/responses/StorageFull"}
+  /v1/bundles/{id}/return:
+    post:
+      operationId: returnBundle
+      description: >
+        A DSL or deputy other than the draft's creator sends it back with a comment instead of
+        releasing it. It is never released after that; the creator sees it returned, with the
+        comment, and may draft it again. Refused (409) for anything but a draft waiting for approval.
+      parameters:
+        - {$ref: "#/components/parameters/RecordID"}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [comment]
+              properties:
+                comment: {type: string, minLength: 1, maxLength: 1000}
+      responses:
+        "200": {description: Sent back., content: {application/json: {schema: {$ref: "#/components/schemas/Bundle"}}}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+  /v1/bundles/{id}/items/{position}/preview:
+    get:
+      operationId: previewBundleItem
+      description: >
+        Item `position` (from 1) of a draft as its release will make it, from the draft's sealed
+        choices and by the release's own code: what the approver checks, side by side with the
+        record's own preview. For DSLs and deputies of the bundle's school; audited as `view`.
+        A released bundle's choices are gone (409).
+      parameters:
+        - {$ref: "#/components/parameters/RecordID"}
+        - {name: position, in: path, required: true, schema: {type: integer, minimum: 1, maximum: 200}}
+        - {name: page, in: query, required: false, schema: {type: integer, minimum: 1, maximum: 10000, default: 1}}
+      responses:
+        "200":
+          description: The item as it will be sent.
+          headers:
+            Strongroom-Preview-Pages: {schema: {type: integer}}
+          content:
+            image/png: {schema: {type: string, format: binary}}
+            text/plain: {schema: {type: string}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "415": {$ref: "#/components/responses/Problem"}
+        "422": {$ref: "#/components/responses/Problem"}
   /v1/bundles/{id}/link:
     delete:
       operationId: revokeBundleLink
@@ -1289,6 +1593,11 @@ components:
         Nothing of the request was stored or done; it succeeds once an operator frees space.
       content: {application/problem+json: {schema: {$ref: "#/components/schemas/Problem"}}}
   schemas:
+    OversightCount:
+      description: A count of 0 or of 5 and more; any count from 1 to 4 is the string "fewer than 5".
+      oneOf:
+        - {type: integer, not: {minimum: 1, maximum: 4}}
+        - {type: string, enum: ["fewer than 5"]}
     BodyMark:
       type: object
       additionalProperties: false
@@ -1330,7 +1639,7 @@ components:
         school: {type: string}
         recipient: {type: string}
         reason: {type: string}
-        state: {type: string, enum: [draft, releasing, released]}
+        state: {type: string, enum: [draft, releasing, released, returned]}
         createdBy: {type: string}
         createdAt: {type: string, format: date-time}
         approvedBy: {type: string}
@@ -1342,6 +1651,9 @@ components:
         receiptAt: {type: string, format: date-time}
         archiveSHA256: {type: string}
         archiveSize: {type: integer}
+        returnedBy: {type: string, description: "who sent the draft back (state returned)"}
+        returnedAt: {type: string, format: date-time}
+        returnComment: {type: string}
         choices:
           description: A draft's choices, unsealed for the approver (GET of one draft only); copy and copySHA256 name the pinned redacted copy.
           type: array

@@ -102,10 +102,13 @@ public enum StrongroomService {
         if let alerts { v1.add(middleware: AlertPoke(mailer: alerts)) }
         AttachmentRoutes(vault: vault, pool: pool, maxUploadBytes: configuration.maxUploadBytes).register(on: v1)
         LifecycleRoutes(vault: vault, pool: pool).register(on: v1)
+        ShredDeskRoutes(vault: vault, pool: pool).register(on: v1)
+        OversightRoutes(vault: vault, pool: pool).register(on: v1)
         SharingRoutes(vault: vault, pool: pool).register(on: v1)
         BundleRoutes(vault: vault, pool: pool).register(on: v1)
         LabelRoutes(vault: vault, pool: pool).register(on: v1)
         PreviewRoute(vault: vault, pool: pool).register(on: v1)
+        RedactionPreviewRoutes(vault: vault, pool: pool).register(on: v1)
         BodyMapRoutes(vault: vault, pool: pool).register(on: v1)
         PrintRoute(vault: vault, pool: pool).register(on: v1)
         PeopleRoutes(vault: vault, pool: pool).register(on: v1)

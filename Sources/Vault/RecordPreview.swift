@@ -7,8 +7,9 @@ import Storage
 /// server drew again (an image, a PDF page) or its text, for the console to escape.
 public enum RecordPreview: Sendable, Equatable {
     /// A PNG, at most `PreviewImage.maxSide` on its longest side, with no metadata; `page` of
-    /// `pages` (1 of 1 for an image).
-    case image(png: [UInt8], page: Int, pages: Int)
+    /// `pages` (1 of 1 for an image); `space`, the size of what it shows in the units a bundle's
+    /// rectangles are given in (nil when it could not be measured).
+    case image(png: [UInt8], page: Int, pages: Int, space: RectangleSpace?)
     /// The record's text (UTF-8), at most `Vault.maxPreviewText` bytes of it; `truncated` when
     /// there was more.
     case text(String, truncated: Bool)
@@ -48,7 +49,7 @@ extension Vault {
         guard let source else { return Self.textPreview(plain) }
         do {
             let (png, pages) = try PreviewImage.render(plain, source, page: page)
-            return .image(png: png, page: page, pages: pages)
+            return .image(png: png, page: page, pages: pages, space: try? Redactor().rectangleSpace(plain, source, page: page))
         } catch let error as RedactionError {
             if case .unreadable(let why) = error, why.hasPrefix("the document has") || why.contains("one page") {
                 throw VaultError.invalidArgument(why)

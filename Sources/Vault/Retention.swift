@@ -8,9 +8,27 @@ public struct RetentionDue: Sendable, Equatable {
     public var records: [DueRecord]
 }
 
+/// One record's review date as a date of birth would move it: what `setDateOfBirth` would set.
+public struct ReviewDateChange: Sendable, Equatable {
+    public var record: String
+    public var kind: String
+    public var category: String
+    public var createdAtMillis: Int64
+    public var reviewOn: String
+    public var newReviewOn: String
+}
+
 extension Vault {
-    func setDateOfBirth(child: String, dob: String, school: String? = nil, by caller: Caller) throws -> Int {
-        let keys = try requireKeys("setting a date of birth")
+    /// What setting a date of birth acts on: the records it moves and the review date each
+    /// gets. `setDateOfBirth` and its preview both take it from here, so a preview shows exactly
+    /// what saving would set.
+    struct DateOfBirthPlan {
+        let day: CivilDate
+        let records: () throws -> [EvidenceRecord]
+        let reviewOn: (KeyedRecord) -> String
+    }
+
+    func dateOfBirthPlan(child: String, dob: String, school: String?, by caller: Caller) throws -> DateOfBirthPlan {
         try vaulting { try OpaqueID.validate(child, field: "child id") }
         if caller.principal != nil, school == nil { throw VaultError.invalidArgument("name the school whose child this is") }
         try requireCaller(.setDOB, caller, school: school)
@@ -33,13 +51,31 @@ extension Vault {
             return RetentionPolicy.reviewDate(
                 rule: rule, dateOfBirth: day.text, createdAt: Date(timeIntervalSince1970: Double(record.createdAtMillis) / 1000))
         }
-        return try applyRekey(records: fetch, keys: keys, holds: { try activeHolds(school: nil) }, reviewOn: review) { updates, count in
+        return DateOfBirthPlan(day: day, records: fetch, reviewOn: review)
+    }
+
+    func setDateOfBirth(child: String, dob: String, school: String? = nil, by caller: Caller) throws -> Int {
+        let keys = try requireKeys("setting a date of birth")
+        let plan = try dateOfBirthPlan(child: child, dob: dob, school: school, by: caller)
+        return try applyRekey(records: plan.records, keys: keys, holds: { try activeHolds(school: nil) }, reviewOn: plan.reviewOn) { updates, count in
             try catalog.setDateOfBirth(
-                school: school, child: child, dob: day.text, by: caller.actor.description, updates: updates,
+                school: school, child: child, dob: plan.day.text, by: caller.actor.description, updates: updates,
                 event: AuditEntry(actor: caller.actor, action: .setDOB, outcome: .ok, school: school, child: child,
                                   reason: "\(count) records re-dated"),
                 signer: try keys.auditSigner())
         }
+    }
+
+    func previewDateOfBirth(child: String, dob: String, school: String? = nil, by caller: Caller) throws -> [ReviewDateChange] {
+        let plan = try dateOfBirthPlan(child: child, dob: dob, school: school, by: caller)
+        let records = try withoutShredded(try plan.records(), id: \.id).sorted { ($0.createdAtMillis, $0.id) < ($1.createdAtMillis, $1.id) }
+        let changes = records.map { r in
+            ReviewDateChange(record: r.id, kind: r.kind, category: r.category, createdAtMillis: r.createdAtMillis,
+                             reviewOn: r.reviewOn, newReviewOn: plan.reviewOn(KeyedRecord(r)))
+        }
+        try audit(AuditEntry(actor: caller.actor, action: .setDOBPreview, outcome: .ok, school: school, child: child,
+                             reason: "\(changes.count) records would be re-dated"))
+        return changes
     }
 
     func retentionDue(asOf: String? = nil, school: String? = nil, by caller: Caller) throws -> [RetentionDue] {

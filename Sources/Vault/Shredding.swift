@@ -87,6 +87,9 @@ extension Vault {
         if request.state == .void {
             try refuse("shred request \(request.id) is void: a legal hold covered some of its records after it was made; ask again")
         }
+        if request.state == .withdrawn {
+            try refuse("shred request \(request.id) was withdrawn by the person who asked; a shred needs a fresh request")
+        }
         guard request.state == .pending else { try refuse("shred request \(request.id) was already approved") }
         if request.requestedAccount == principal.account || request.requestedBy == principal.actor.description {
             try refuse("a shred needs a second person: the requester cannot approve it")
@@ -145,6 +148,12 @@ extension Vault {
     }
 
     func shredCertificate(id: String, by caller: Caller) throws -> CertificateOfDestruction {
+        try CertificateOfDestruction.verify(try storedCertificate(id: id, by: caller), publicKey: publicKey)
+    }
+
+    /// The stored certificate file of an executed request, as stored (not yet verified), for a
+    /// user of its school or the operator.
+    func storedCertificate(id: String, by caller: Caller) throws -> [UInt8] {
         let principal = try principalOrOperator(.shred, caller)
         if let principal { try requireCapability(.shred, principal, school: nil) }
         guard let request = try vaulting({ try catalog.shredRequest(id: id) }),
@@ -155,7 +164,7 @@ extension Vault {
         guard request.state == .done, let bytes = request.certificate else {
             throw VaultError.conflict("shred request \(request.id) has not been executed yet (state \(request.state.rawValue))")
         }
-        return try CertificateOfDestruction.verify(Array(bytes), publicKey: publicKey)
+        return Array(bytes)
     }
 
     func shredRequest(id: String) throws -> ShredRequest? {

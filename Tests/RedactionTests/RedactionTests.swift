@@ -109,6 +109,11 @@ final class ImageRedactionTests: XCTestCase {
         let out = try redactor.image(rotated, format: .png, rects: [RedactionRect(x: 0, y: 0, width: 5, height: 5)])
         let shown = try redactor.decode(out.bytes, format: .png)
         XCTAssertEqual([shown.width, shown.height], [stored.height, stored.width], "the output is the image as shown")
+        // Boxes are drawn on the image as shown: the space they are given in is turned too.
+        XCTAssertEqual(try redactor.rectangleSpace(rotated, .image(.png)),
+                       RectangleSpace(width: Double(stored.height), height: Double(stored.width), unit: .pixels))
+        XCTAssertEqual(try redactor.rectangleSpace(png, .image(.png)),
+                       RectangleSpace(width: Double(stored.width), height: Double(stored.height), unit: .pixels))
     }
 }
 

@@ -95,7 +95,10 @@ final class ConsolePagesTests: XCTestCase {
                                                           "find-child", "chronology", "record", "uploads",
                                                           "attach", "attach-ids", "attach-concern", "body-map",
                                                           "people", "people-add", "people-check", "people-remove", "people-approvals",
-                                                          "people-approval", "recipients", "recipient-remove", "waiting"])
+                                                          "people-approval", "recipients", "recipient-remove", "waiting",
+                                                          "bundles", "bundle-new", "bundle",
+                                                          "retention-due", "shred-requests", "shred-request", "certificates", "certificate",
+                                                          "holds", "date-of-birth", "oversight"])
         let handler = try NSRegularExpression(pattern: "\\son[a-z]+\\s*=", options: [.caseInsensitive])
         for (name, bytes) in ConsolePages.templates {
             let text = String(decoding: bytes, as: UTF8.self)

@@ -25,7 +25,7 @@ final class PreviewTests: XCTestCase {
     }
 
     func png(_ preview: RecordPreview) throws -> (bytes: [UInt8], pages: Int) {
-        guard case .image(let png, _, let pages) = preview else { throw VaultError.invalidArgument("not an image") }
+        guard case .image(let png, _, let pages, _) = preview else { throw VaultError.invalidArgument("not an image") }
         return (png, pages)
     }
 

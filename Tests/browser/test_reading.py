@@ -75,7 +75,8 @@ class Reading(unittest.TestCase):
         driver, app, signed_in_at = self.signed_in("rea.dsl")
         downloads = tempfile.mkdtemp()
         driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
-        self.assertEqual(header_links(driver), ["Children", "Attach evidence", "My uploads", "Your account"])
+        self.assertEqual(header_links(driver), ["Children", "Attach evidence", "My uploads", "Bundles", "Recipients", "Retention",
+                                                "Oversight", "Waiting for you", "Your account"])
         shot(driver, "reading-a-1-account")
 
         click(driver, 'a.header__link[href="/children"]')
@@ -156,7 +157,7 @@ class Reading(unittest.TestCase):
     def test_b_staff_see_their_own_uploads_and_nothing_else(self):
         data = self.data
         driver, _, _ = self.signed_in("rex.staff")
-        self.assertEqual(header_links(driver), ["Attach evidence", "My uploads", "Your account"])
+        self.assertEqual(header_links(driver), ["Attach evidence", "My uploads", "Waiting for you", "Your account"])
         uploaded = upload_from_the_page(driver, "He had a bruise on his arm at break.\n", "C6")
         self.assertEqual(uploaded["status"], 201, uploaded)
         click(driver, 'a.header__link[href="/uploads"]')

@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import NIOCore
 
@@ -9,6 +10,9 @@ enum ConsoleAssets {
         let bytes: [UInt8]
         let contentType: String
     }
+
+    /// Each asset as gzip, made once when first asked for.
+    static let compressed: [String: [UInt8]] = all.compactMapValues { GzipAsset.compress($0.bytes) }
 
     static let all: [String: Asset] = [
         "console.css": Asset(bytes: PackageResources.console_css, contentType: "text/css; charset=utf-8"),
@@ -34,14 +38,27 @@ enum ConsoleAssets {
         "people-approval.js": script(PackageResources.people_approval_js),
         "recipients.js": script(PackageResources.recipients_js),
         "waiting-count.js": script(PackageResources.waiting_count_js),
+        "bundle-builder.js": script(PackageResources.bundle_builder_js),
+        "redaction-boxes.js": script(PackageResources.redaction_boxes_js),
+        "bundle.js": script(PackageResources.bundle_js),
+        "step-up.js": script(PackageResources.step_up_js),
+        "retention.js": script(PackageResources.retention_js),
+        "shred-requests.js": script(PackageResources.shred_requests_js),
+        "holds.js": script(PackageResources.holds_js),
+        "date-of-birth.js": script(PackageResources.date_of_birth_js),
     ]
 
     private static func script(_ bytes: [UInt8]) -> Asset { Asset(bytes: bytes, contentType: "text/javascript; charset=utf-8") }
 
-    static func response(named name: String) throws -> Response {
+    static func response(named name: String, acceptEncoding: String? = nil) throws -> Response {
         guard let asset = all[name] else {
             throw Problem(status: .notFound, slug: "no-such-route", title: "Not Found", detail: "there is no such file")
         }
-        return Response(status: .ok, headers: [.contentType: asset.contentType], body: .init(byteBuffer: ByteBuffer(bytes: asset.bytes)))
+        var headers: HTTPFields = [.contentType: asset.contentType, .vary: "Accept-Encoding"]
+        if GzipAsset.accepted(acceptEncoding), let gzip = compressed[name] {
+            headers[.contentEncoding] = "gzip"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: gzip)))
+        }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: asset.bytes)))
     }
 }

@@ -37,6 +37,17 @@ struct ConsolePages: Sendable {
         "recipients": PackageResources.recipients_mustache,
         "recipient-remove": PackageResources.recipient_remove_mustache,
         "waiting": PackageResources.waiting_mustache,
+        "bundles": PackageResources.bundles_mustache,
+        "bundle-new": PackageResources.bundle_new_mustache,
+        "bundle": PackageResources.bundle_mustache,
+        "retention-due": PackageResources.retention_due_mustache,
+        "shred-requests": PackageResources.shred_requests_mustache,
+        "shred-request": PackageResources.shred_request_mustache,
+        "certificates": PackageResources.certificates_mustache,
+        "certificate": PackageResources.certificate_mustache,
+        "holds": PackageResources.holds_mustache,
+        "date-of-birth": PackageResources.date_of_birth_mustache,
+        "oversight": PackageResources.oversight_mustache,
     ]
 
     /// Parsed once; a template that does not parse fails every page with a 500 (and a test).

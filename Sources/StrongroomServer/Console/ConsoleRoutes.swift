@@ -20,6 +20,9 @@ struct ConsoleRoutes {
         .union(ReadingRoutes.paths)
         .union(PeoplePageRoutes.paths)
         .union(RecipientPageRoutes.paths)
+        .union(BundlePages.paths)
+        .union(RetentionRoutes.paths)
+        .union(OversightPages.paths)
 
     let vault: Vault
     let pool: BlockingPool
@@ -37,6 +40,9 @@ struct ConsoleRoutes {
         ReadingRoutes(console: self).register(on: console)
         PeoplePageRoutes(console: self).register(on: console)
         RecipientPageRoutes(console: self).register(on: console)
+        BundlePages(console: self).register(on: console)
+        RetentionRoutes(console: self).register(on: console)
+        OversightPages(console: self).register(on: console)
     }
 
     /// The signed-in person the cookie names, or nil (no cookie, or a session that has ended).
@@ -97,6 +103,6 @@ struct ConsoleRoutes {
     }
 
     @Sendable func asset(_ request: Request, context: StrongroomContext) async throws -> Response {
-        try ConsoleAssets.response(named: context.parameters.get("name") ?? "")
+        try ConsoleAssets.response(named: context.parameters.get("name") ?? "", acceptEncoding: request.headers[.acceptEncoding])
     }
 }

@@ -82,7 +82,7 @@ struct RoleOption {
     }
 }
 
-struct SchoolChoice {
+struct PersonSchoolChoice {
     let id: String
     let checked: Bool
 }
@@ -96,7 +96,7 @@ struct AddPersonPage {
     let name: String
     let email: String
     let roles: [RoleOption]
-    let schools: [SchoolChoice]
+    let schools: [PersonSchoolChoice]
     let errors: [FieldError]
     let hasErrors: Bool
     let nameError: String?
@@ -111,7 +111,7 @@ struct AddPersonPage {
         self.email = email
         emailError = errors.first { $0.field == "email" }?.text
         roles = RoleOption.all(checked: role)
-        self.schools = principal.schools.sorted().map { SchoolChoice(id: $0, checked: schools.contains($0) || principal.schools.count == 1) }
+        self.schools = principal.schools.sorted().map { PersonSchoolChoice(id: $0, checked: schools.contains($0) || principal.schools.count == 1) }
         self.errors = errors
         hasErrors = !errors.isEmpty
         nameError = errors.first { $0.field == "name" }?.text

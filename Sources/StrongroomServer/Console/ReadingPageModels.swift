@@ -129,11 +129,14 @@ struct ChronologyPage {
     let concerns: [Concern]
     let shares: [Share]
     let hasShares: Bool
+    /// A DSL or deputy may start a bundle of this child's records.
+    let canShare: Bool
 
     init(_ principal: Principal, child: String, school: String, label: String?, records: [EvidenceRecord], more: Bool, page: Int,
          titles: [String: String], holds: [Hold]?, shares: [ShareEntry]) {
         signedInName = principal.name
         navigation = ConsoleNavigation(principal, current: .children)
+        canShare = AccessPolicy.grant(principal.role, .share) != .denied
         self.child = child
         self.school = school
         self.label = label

@@ -105,7 +105,7 @@ extension Vault {
                 }
                 switch row.state {
                 case _ where row.claim != claim: ended = true
-                case .draft: ended = true
+                case .draft, .returned: ended = true
                 case .releasing: ended = (row.claimedAtMillis ?? 0) < now - BundleRow.claimTimeoutMillis
                 case .released: ended = row.linkRevokedMillis != nil || (row.linkExpiresMillis.map { now >= $0 } ?? false)
                 }

@@ -28,6 +28,9 @@ extension Vault {
         let keys = try requireKeys("releasing a bundle")
         let bundle = try visibleBundle(id, principal: principal, action: .bundleApprove)
         guard bundle.state != .released else { throw VaultError.conflict("the bundle \(id) is already released") }
+        guard bundle.state != .returned else {
+            throw VaultError.conflict("the draft \(id) was sent back to its creator; it cannot be released (they may draft it again)")
+        }
         guard bundle.createdBy != who.description else {
             try audit(AuditEntry(actor: who, action: .bundleApprove, outcome: .denied, school: bundle.school,
                                  reason: "\(id): the creator may not approve their own bundle"))

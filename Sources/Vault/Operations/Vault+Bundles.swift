@@ -42,6 +42,30 @@ extension Vault {
             try vault.bundles(school: school, by: caller)
         }
 
+        /// A second DSL or deputy sends a draft back to its creator with a comment instead of
+        /// releasing it; the creator cannot. It is never released after that.
+        public func returnBundle(id: String, comment: String, by caller: Caller) throws -> BundleRow {
+            try vault.returnBundle(id: id, comment: comment, by: caller)
+        }
+
+        /// Item `position` (from 1) of a draft as the release will make it, page `page`, drawn
+        /// by the bundle's own code (audited as a `view` of the record).
+        public func itemPreview(id: String, position: Int, page: Int, by caller: Caller) throws -> RecordPreview {
+            try vault.bundleItemPreview(id: id, position: position, page: page, by: caller)
+        }
+
+        /// A record as `choice` would put it in a bundle (rectangles filled, terms replaced),
+        /// page `page`, drawn by the bundle's own code; refused as the draft would be.
+        public func redactionPreview(record id: String, choice: BundleItemRequest, page: Int, by caller: Caller) throws -> RecordPreview {
+            try vault.redactionPreview(id: id, choice: choice, page: page, by: caller)
+        }
+
+        /// How often each term occurs in a text record, and the text in runs to show them, by the
+        /// redactor's matcher: a term found nowhere shows before the draft is saved.
+        public func termMatches(record id: String, terms: [String], by caller: Caller) throws -> TextMatches {
+            try vault.termMatches(id: id, terms: terms, by: caller)
+        }
+
         public func approveBundle(id: String, link: LinkTerms = LinkTerms(), by caller: Caller, redactor: Redactor = Redactor()) throws -> ReleasedBundle {
             try vault.approveBundle(id: id, link: link, by: caller, redactor: redactor)
         }

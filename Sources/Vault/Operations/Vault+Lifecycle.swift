@@ -18,6 +18,12 @@ extension Vault {
             try vault.setDateOfBirth(child: child, dob: dob, school: school, by: caller)
         }
 
+        /// The records a date of birth would move and the review date each would get, exactly as
+        /// `setDateOfBirth` with the same arguments would set them now; saves nothing.
+        public func previewDateOfBirth(child: String, dob: String, school: String? = nil, by caller: Caller) throws -> [ReviewDateChange] {
+            try vault.previewDateOfBirth(child: child, dob: dob, school: school, by: caller)
+        }
+
         /// What is due for review on `asOf` (default today), per school: only the caller's schools
         /// for a user, and only `school` when given.
         public func retentionDue(asOf: String? = nil, school: String? = nil, by caller: Caller) throws -> [RetentionDue] {
@@ -57,6 +63,23 @@ extension Vault {
         /// The stored certificate of an executed request, for a user of its school.
         public func shredCertificate(id: String, by caller: Caller) throws -> CertificateOfDestruction {
             try vault.shredCertificate(id: id, by: caller)
+        }
+
+        /// The shred requests of the user's schools (of `school` when given), newest first, each
+        /// pending one with its records as they are now.
+        public func shredRequests(school: String?, by caller: Caller) throws -> [ShredRequestEntry] {
+            try vault.shredRequests(school: school, by: caller)
+        }
+
+        /// Takes back one's own pending shred request; it can then never be approved.
+        public func withdrawShred(id: String, by caller: Caller) throws -> ShredRequest {
+            try vault.withdrawShred(id: id, by: caller)
+        }
+
+        /// The stored certificate file of an executed request, byte for byte and not verified: for
+        /// showing whether it verifies (with `CertificateOfDestruction.verify`), and what it says.
+        public func storedCertificate(id: String, by caller: Caller) throws -> [UInt8] {
+            try vault.storedCertificate(id: id, by: caller)
         }
 
         public func shredRequest(id: String) throws -> ShredRequest? {

@@ -157,3 +157,16 @@ export function wireHeader() {
   const button = document.getElementById("header-sign-out");
   if (button) button.addEventListener("click", () => busy(button, signOut));
 }
+
+/**
+ * Seconds left of the session's step-up window, as the server counts it (compared with the
+ * server's own clock, its Date header, so a wrong clock here does not matter); null when the
+ * session has ended.
+ */
+export async function secondsOfStepUpLeft() {
+  const response = await fetch("/v1/session", { credentials: "same-origin", cache: "no-store" });
+  if (!response.ok) return null;
+  const session = await response.json();
+  const now = Date.parse(response.headers.get("Date") || "") || Date.now();
+  return (Date.parse(session.stepUpUntil) - now) / 1000;
+}

@@ -2,7 +2,7 @@
 // textContent, never parsed as HTML), page by page for a PDF; and the download, which needs a
 // second factor given in the last few minutes: without one, the person confirms on /confirm
 // and comes back here with ?download=1, and the download starts.
-import { busy, showErrors, wireHeader } from "./api.js";
+import { busy, secondsOfStepUpLeft, showErrors, wireHeader } from "./api.js";
 
 wireHeader();
 const root = document.getElementById("record");
@@ -77,16 +77,6 @@ if (status) {
   previous.addEventListener("click", () => busy(previous, () => turnTo(page - 1)).then(showPages));
   next.addEventListener("click", () => busy(next, () => turnTo(page + 1)).then(showPages));
   showPreview();
-}
-
-// The step-up window's end as the server counts it, compared with the server's own clock (its
-// Date header), so a computer whose clock is wrong is not sent to confirm for nothing.
-async function secondsOfStepUpLeft() {
-  const response = await fetch("/v1/session", { credentials: "same-origin", cache: "no-store" });
-  if (!response.ok) return null;
-  const session = await response.json();
-  const now = Date.parse(response.headers.get("Date") || "") || Date.now();
-  return (Date.parse(session.stepUpUntil) - now) / 1000;
 }
 
 async function download() {
