@@ -148,8 +148,9 @@ class People(unittest.TestCase):
         self.assertTrue(signed_in_as(driver, "pru.dsl"))
         click(driver, 'a[href="/recipients"]')
         wait_for_path(driver, "/recipients")
-        visible(driver, "#no-recipients")
-        shot(driver, "people-b-1-empty")
+        visible(driver, "#add-recipient")
+        self.assertNotIn(AGENCY, driver.find_element(By.ID, "main").text)
+        shot(driver, "people-b-1-directory")
 
         # A key that is not an age key is caught before anything is sent.
         type_into(driver, "#recipient-name", AGENCY)
@@ -166,12 +167,15 @@ class People(unittest.TestCase):
         self.assertIn(AGENCY, visible(driver, "#recipients").text)
         shot(driver, "people-b-3-added")
 
-        click(driver, "#recipients a.link")
+        remove = [a for a in driver.find_elements(By.CSS_SELECTOR, "#recipients a.link") if AGENCY in a.text]
+        self.assertEqual(len(remove), 1)
+        remove[0].click()
         wait_for_path(driver, "/recipients/remove")
         shot(driver, "people-b-4-remove")
         click(driver, "#remove-recipient-button")
         visible(driver, "#recipients-notice")
-        visible(driver, "#no-recipients")
+        self.assertIn("Recipient removed", driver.find_element(By.ID, "recipients-notice").text)
+        self.assertNotIn(AGENCY, driver.find_element(By.ID, "main").text.replace("Recipient removed", ""))
         shot(driver, "people-b-5-removed")
 
 
