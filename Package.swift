@@ -15,6 +15,12 @@ let consoleResources: [Resource] = [
     // The reading pages: find a child, chronology, record, my uploads.
     + ["find-child.mustache", "chronology.mustache", "record.mustache", "uploads.mustache"].map { .embedInCode("Console/Templates/" + $0) }
     + ["header.js", "chronology.js", "record.js"].map { .embedInCode("Console/Assets/" + $0) }
+    // People, recipients and what waits for each person.
+    + ["people.mustache", "people-add.mustache", "people-check.mustache", "people-remove.mustache", "people-approvals.mustache",
+       "people-approval.mustache", "recipients.mustache", "recipient-remove.mustache", "waiting.mustache"]
+        .map { .embedInCode("Console/Templates/" + $0) }
+    + ["stepped-call.js", "people-add.js", "people-remove.js", "people-approval.js", "recipients.js", "waiting-count.js"]
+        .map { .embedInCode("Console/Assets/" + $0) }
     // The bundle pages: list and queue, builder, one bundle.
     + ["bundles.mustache", "bundle-new.mustache", "bundle.mustache"].map { .embedInCode("Console/Templates/" + $0) }
     + ["bundle-builder.js", "redaction-boxes.js", "bundle.js"].map { .embedInCode("Console/Assets/" + $0) }

@@ -18,6 +18,8 @@ public enum AuditAction: String, CaseIterable, Sendable {
     case userRevoke = "user-revoke"
     case userReset = "user-reset"
     case userMigrate = "user-migrate"
+    case userApprove = "user-approve"
+    case userDecline = "user-decline"
     case enrol
     case signIn = "sign-in"
     case signInFailed = "sign-in-failed"
@@ -51,6 +53,7 @@ public enum AuditAction: String, CaseIterable, Sendable {
     // Sharing
     case recipientAdd = "recipient-add"
     case recipientList = "recipient-list"
+    case recipientRemove = "recipient-remove"
     case share
     case bundleCreate = "bundle-create"
     case bundleApprove = "bundle-approve"

@@ -4,7 +4,8 @@ import KeyManagement
 /// The seam between the vault and its metadata: records, their wrapped keys and the audit log,
 /// which must commit together. SQLite (`SQLiteCatalog`) is the embedded default; PostgreSQL is a
 /// second conforming type later, with the same one-transaction guarantee.
-public protocol Catalog: LifecycleCatalog, SharingCatalog, BundleCatalog, BundleReturnCatalog, SignInCatalog, LabelCatalog, Sendable {
+public protocol Catalog: LifecycleCatalog, SharingCatalog, BundleCatalog, BundleReturnCatalog, SignInCatalog, LabelCatalog, PeopleCatalog,
+    WaitingCatalog, Sendable {
     var vaultID: String { get }
 
     /// Commits a record row (with its wrapped key) and its audit event in one transaction.

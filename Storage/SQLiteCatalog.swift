@@ -289,6 +289,7 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
         registerLabelMigration(&migrator)
         registerBundleReturnMigration(&migrator)
         registerShredWithdrawalMigration(&migrator)
+        registerRoleApprovalMigration(&migrator)
         return migrator
     }
 

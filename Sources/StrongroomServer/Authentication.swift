@@ -34,7 +34,10 @@ struct Authentication: RouterMiddleware {
             }
             context.caller = .integration(principal)
         } else if let token = SessionCookie.token(in: request) {
-            guard let caller = try await pool.run({ try vault.users.resolveSession(token: token) }) else {
+            // The header's count of what waits polls by itself: that is not the person using
+            // Strongroom, so it must not keep an unattended session from timing out.
+            let touching = !WaitingRoute.isPoll(request, context)
+            guard let caller = try await pool.run({ try vault.users.resolveSession(token: token, touching: touching) }) else {
                 try await pool.run { try vault.audit.recordAnonymousRefusal(.unknownToken, request: what, from: source) }
                 throw Problem.unauthenticated
             }

@@ -179,6 +179,182 @@ paths:
         "400": {$ref: "#/components/responses/Problem"}
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
+    delete:
+      operationId: removeRecipient
+      description: >
+        Removes an agency from the school's directory (DSLs and deputies; audited as
+        `recipient-remove`). Bundles already released to it are unchanged; a draft to it is
+        refused at release. The name is a query parameter, so it never appears in a logged path.
+      parameters:
+        - {name: school, in: query, required: true, schema: {$ref: "#/components/schemas/OpaqueID"}}
+        - {name: name, in: query, required: true, schema: {type: string, maxLength: 200}}
+      responses:
+        "204": {description: Removed.}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+  /v1/people:
+    get:
+      operationId: listPeople
+      description: >
+        The people (and integration accounts) of the calling administrator's schools: role,
+        schools, how they sign in (factor kinds, recovery codes left), last sign-in and state.
+        Never a secret, code or credential id. Administrators signed in with a session only.
+      responses:
+        "200":
+          description: The people.
+          content:
+            application/json:
+              schema:
+                type: array
+                items:
+                  type: object
+                  required: [account, name, role, schools, state, factors, recoveryCodesLeft, addedAt]
+                  properties:
+                    account: {type: string, pattern: "^[0-9a-f]{16}$"}
+                    name: {type: string}
+                    role: {type: string, enum: [staff, dsl, deputy, dpo, backup, admin]}
+                    schools: {type: array, items: {$ref: "#/components/schemas/OpaqueID"}}
+                    state: {type: string, enum: [active, revoked, waiting-for-approval, declined, link-unused, no-sign-in, integration]}
+                    factors: {type: array, items: {type: string, enum: [passkey, passphrase, totp]}}
+                    recoveryCodesLeft: {type: integer, minimum: 0}
+                    lastSignIn: {type: string, format: date-time}
+                    addedAt: {type: string, format: date-time}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+    post:
+      operationId: addPerson
+      description: >
+        Adds a person to some of the calling administrator's own schools (step-up; audited as
+        `user-add`) and returns their enrolment link's path once. For a DSL, deputy, DPO or
+        administrator the link works only after a DSL or another administrator of one of those
+        schools approves (`waitsForApproval`; docs/people.md); until then it answers 409
+        `enrolment-waiting`. A backup operator is added at the command line only.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [name, role, schools]
+              properties:
+                name: {$ref: "#/components/schemas/OpaqueID"}
+                role: {type: string, enum: [staff, dsl, deputy, dpo, admin]}
+                schools: {type: array, minItems: 1, items: {$ref: "#/components/schemas/OpaqueID"}}
+                email: {type: string, maxLength: 254, pattern: "^[^@\\s<>\\\\]+@[^@\\s<>\\\\]+$", description: "Where alerts that something waits for them go (docs/alerts.md); printable ASCII, kept apart from the signed user row."}
+      responses:
+        "201":
+          description: The person, and their link (shown once; not stored).
+          headers: {Cache-Control: {schema: {type: string, enum: [no-store]}}}
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [account, name, role, schools, waitsForApproval, enrolmentPath]
+                properties:
+                  account: {type: string, pattern: "^[0-9a-f]{16}$"}
+                  name: {type: string}
+                  role: {type: string}
+                  schools: {type: array, items: {$ref: "#/components/schemas/OpaqueID"}}
+                  waitsForApproval: {type: boolean}
+                  enrolmentPath: {type: string, pattern: "^/enrol/[A-Za-z0-9_-]{43}$"}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+  /v1/people/{account}:
+    delete:
+      operationId: revokePerson
+      description: >
+        Revokes a person all of whose schools the calling administrator administers (step-up;
+        audited as `user-revoke`); their sessions stop working on their next request. An
+        administrator cannot revoke themselves (403).
+      parameters:
+        - {name: account, in: path, required: true, schema: {type: string, pattern: "^[0-9a-f]{16}$"}}
+      responses:
+        "204": {description: Revoked.}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+  /v1/people/approvals:
+    get:
+      operationId: listRoleApprovals
+      description: >
+        Roles waiting for a second person, for a DSL or administrator of one of the person's
+        schools. `askedByYou` marks the caller's own requests, which they may not approve.
+      responses:
+        "200":
+          description: The waiting requests, oldest first.
+          content:
+            application/json:
+              schema:
+                type: array
+                items:
+                  type: object
+                  required: [account, name, role, schools, requestedBy, requestedAt, askedByYou]
+                  properties:
+                    account: {type: string, pattern: "^[0-9a-f]{16}$"}
+                    name: {type: string}
+                    role: {type: string}
+                    schools: {type: array, items: {$ref: "#/components/schemas/OpaqueID"}}
+                    requestedBy: {type: string}
+                    requestedAt: {type: string, format: date-time}
+                    askedByYou: {type: boolean}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+  /v1/people/{account}/approve:
+    post:
+      operationId: approveRole
+      description: >
+        Agrees to a waiting role (step-up; audited as `user-approve`): the person's enrolment link
+        starts to work, for 72 hours from now. Refused (403) to the one who asked; 409 when
+        already decided.
+      parameters:
+        - {name: account, in: path, required: true, schema: {type: string, pattern: "^[0-9a-f]{16}$"}}
+      responses:
+        "204": {description: Approved.}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+  /v1/people/{account}/decline:
+    post:
+      operationId: declineRole
+      description: >
+        Declines a waiting role (step-up; audited as `user-decline`): the account is revoked and
+        its link never works. Same rules as approving.
+      parameters:
+        - {name: account, in: path, required: true, schema: {type: string, pattern: "^[0-9a-f]{16}$"}}
+      responses:
+        "204": {description: Declined.}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+  /v1/waiting:
+    get:
+      operationId: waiting
+      description: >
+        How many things wait for the caller to act on, counted only (docs/alerts.md): bundle
+        drafts of their schools made by someone else (DSLs, deputies), shred requests waiting for
+        their side (a DPO's for DSLs and deputies, theirs for a DPO), roles waiting for a second
+        person (DSLs, administrators). Not audited: it names nothing.
+      responses:
+        "200":
+          description: The counts.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [bundlesToApprove, shredsToApprove, peopleToApprove, total]
+                properties:
+                  bundlesToApprove: {type: integer, minimum: 0}
+                  shredsToApprove: {type: integer, minimum: 0}
+                  peopleToApprove: {type: integer, minimum: 0}
+                  total: {type: integer, minimum: 0}
+        "401": {$ref: "#/components/responses/Problem"}
   /v1/signing-key.pub:
     get:
       operationId: signingKey
@@ -1134,6 +1310,7 @@ paths:
                   schools: {type: array, items: {type: string}}
                   expiresAt: {type: string, format: date-time}
         "404": {description: "Unknown, used or expired link (problem enrolment-unusable; audited, coalesced per source).", content: {application/problem+json: {schema: {$ref: "#/components/schemas/Problem"}}}}
+        "409": {description: "The link is for a role a second person has not yet approved (enrolment-waiting; docs/people.md).", content: {application/problem+json: {schema: {$ref: "#/components/schemas/Problem"}}}}
   /v1/enrolment/{token}/passphrase:
     post:
       operationId: enrolPassphrase
@@ -1640,7 +1817,7 @@ components:
         type is urn:strongroom:problem: followed by one of unauthenticated, forbidden, not-found,
         no-such-route, method-not-allowed, bad-request, missing-parameter, missing-content-type, invalid-argument, invalid-identifier, unknown-kind,
         empty, too-large, incomplete-body, type-not-allowed, declared-type-mismatch, dangerous-type, malformed-content, active-content,
-        link-unusable, cannot-redact, csrf, step-up-required, enrolment-unusable, weak-passphrase, wrong-code,
+        link-unusable, cannot-redact, csrf, step-up-required, enrolment-unusable, enrolment-waiting, weak-passphrase, wrong-code,
         passkey-refused, sign-in-failed, slow-down, no-public-url,
         extension-mismatch, audit-unavailable, storage-full, record-damaged, busy, conflict, invalid-json, internal.
         storage-full (507) is the server's disk being full: nothing of the request was stored, it is

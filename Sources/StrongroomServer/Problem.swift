@@ -55,6 +55,8 @@ struct Problem: HTTPResponseError {
         let why = refusal.description
         switch refusal {
         case .enrolmentUnusable: return Problem(status: .notFound, slug: "enrolment-unusable", title: "Enrolment link unusable", detail: why)
+        case .enrolmentAwaitingApproval:
+            return Problem(status: .conflict, slug: "enrolment-waiting", title: "Waiting for approval", detail: why)
         case .weakPassphrase: return Problem(status: .badRequest, slug: "weak-passphrase", title: "Choose another passphrase", detail: why)
         case .wrongCode: return Problem(status: .badRequest, slug: "wrong-code", title: "Wrong code", detail: why)
         case .passkeyRefused: return Problem(status: .badRequest, slug: "passkey-refused", title: "Passkey not registered", detail: why)

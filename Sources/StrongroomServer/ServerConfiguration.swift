@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import SystemPackage
+import Vault
 
 /// How `strongroom serve` is set up. Each setting comes from, in order: a command-line flag,
 /// an environment variable (STRONGROOM_ + the key in upper snake case, e.g. STRONGROOM_PORT,
@@ -30,6 +31,16 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var sessionMaxSeconds = 12 * 60 * 60
     /// How long a second factor stands for downloads, releases, approvals, holds (seconds).
     public var stepUpSeconds = 300
+    /// An SMTP relay for alert emails (docs/alerts.md); none: no emails are sent.
+    public var smtpHost: String?
+    public var smtpPort = 587
+    /// STARTTLS before anything but EHLO; off only for a relay on this machine (no credentials then).
+    public var smtpStartTLS = true
+    /// A file of two lines, the relay's user name and password: read at start, never logged.
+    public var smtpCredentialsFile: String?
+    public var smtpFrom: String?
+    /// A CA certificate (PEM) to trust for the relay instead of the system's roots.
+    public var smtpCAFile: String?
 
     public init() {}
 
@@ -42,6 +53,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         public static let metricsPort = "metrics.port", metricsTokenFile = "metrics.tokenFile"
         public static let publicURL = "publicUrl", sessionIdleSeconds = "session.idleSeconds"
         public static let sessionMaxSeconds = "session.maxSeconds", stepUpSeconds = "session.stepUpSeconds"
+        public static let smtpHost = "smtp.host", smtpPort = "smtp.port", smtpStartTLS = "smtp.startTls"
+        public static let smtpCredentialsFile = "smtp.credentialsFile", smtpFrom = "smtp.from", smtpCAFile = "smtp.caFile"
     }
 
     /// Reads the settings. `flags` holds what was given on the command line, by key.
@@ -94,6 +107,15 @@ public struct ServerConfiguration: Sendable, Equatable {
         c.sessionIdleSeconds = try int(Key.sessionIdleSeconds, c.sessionIdleSeconds, 1...86_400)
         c.sessionMaxSeconds = try int(Key.sessionMaxSeconds, c.sessionMaxSeconds, 1...7 * 86_400)
         c.stepUpSeconds = try int(Key.stepUpSeconds, c.stepUpSeconds, 1...3600)
+        c.smtpHost = string(Key.smtpHost)
+        c.smtpPort = try int(Key.smtpPort, c.smtpPort, 1...65535)
+        if let text = string(Key.smtpStartTLS) {
+            guard let b = Bool(text.lowercased()) else { throw ServerError.configuration("smtp.startTls must be true or false, not '\(text)'") }
+            c.smtpStartTLS = b
+        }
+        c.smtpCredentialsFile = string(Key.smtpCredentialsFile)
+        c.smtpFrom = string(Key.smtpFrom)
+        c.smtpCAFile = string(Key.smtpCAFile)
         try c.validate()
         _ = try c.metricsToken()
         return c
@@ -108,6 +130,7 @@ public struct ServerConfiguration: Sendable, Equatable {
             throw ServerError.configuration("--metrics-port must differ from --port (\(port))")
         }
         _ = try publicOrigin()
+        _ = try smtpRelay()
         if sessionIdleSeconds > sessionMaxSeconds {
             throw ServerError.configuration("session.idleSeconds must not be longer than session.maxSeconds")
         }
@@ -133,6 +156,43 @@ public struct ServerConfiguration: Sendable, Equatable {
     }
 
     /// The metrics token, read from `metricsTokenFile` (nil if none is set).
+    /// The relay alert emails go through, or nil when none is configured. Refuses a relay
+    /// without a sender or a public URL (the link in the email), credentials without STARTTLS
+    /// (a password never crosses the network in the clear), and a credentials file that is not
+    /// two lines.
+    func smtpRelay() throws -> SMTPRelay? {
+        guard let smtpHost else {
+            if smtpFrom != nil || smtpCredentialsFile != nil || smtpCAFile != nil {
+                throw ServerError.configuration("the smtp options need smtp.host (--smtp-host)")
+            }
+            return nil
+        }
+        guard let smtpFrom, AlertAddress.isValid(smtpFrom) else {
+            throw ServerError.configuration("smtp.from (--smtp-from) must be the sender's address, like strongroom@school.example")
+        }
+        guard let origin = try publicOrigin()?.origin, !origin.isEmpty else {
+            throw ServerError.configuration("alert emails link to the console: give publicUrl (--public-url) with smtp.host")
+        }
+        var credentials: (String, String)?
+        if let file = smtpCredentialsFile {
+            guard smtpStartTLS else {
+                throw ServerError.configuration("smtp.credentialsFile needs STARTTLS: a password is never sent in the clear")
+            }
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw ServerError.configuration("the smtp credentials file \(file) cannot be read")
+            }
+            let lines = text.split(whereSeparator: \.isNewline).map(String.init)
+            guard lines.count == 2, !lines[0].isEmpty, !lines[1].isEmpty else {
+                throw ServerError.configuration("the smtp credentials file must hold two lines: the user name, then the password")
+            }
+            credentials = (lines[0], lines[1])
+        }
+        if let smtpCAFile, !FileManager.default.isReadableFile(atPath: smtpCAFile) {
+            throw ServerError.configuration("the smtp CA file \(smtpCAFile) cannot be read")
+        }
+        return SMTPRelay(host: smtpHost, port: smtpPort, startTLS: smtpStartTLS, credentials: credentials, from: smtpFrom, caFile: smtpCAFile)
+    }
+
     func metricsToken() throws -> MetricsToken? {
         try metricsTokenFile.map(MetricsToken.read(file:))
     }

@@ -11,6 +11,7 @@ struct SharingRoutes {
     func register(on group: RouterGroup<StrongroomContext>) {
         group.post("recipients", use: addRecipient)
         group.get("recipients", use: listRecipients)
+        group.delete("recipients", use: removeRecipient)
     }
 
     struct RecipientBody: Decodable {
@@ -37,6 +38,18 @@ struct SharingRoutes {
         let vault = self.vault
         let list = try await pool.run { try vault.bundles.recipients(school: school, by: caller) }
         return try jsonResponse(list.map(RecipientJSON.init))
+    }
+}
+
+extension SharingRoutes {
+    /// The name goes in the query: it is the agency's own words (spaces, apostrophes), and the
+    /// request log names the route template, never the query.
+    @Sendable func removeRecipient(_ request: Request, context: StrongroomContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        let school = try requiredQuery("school", request), name = try requiredQuery("name", request)
+        let vault = self.vault
+        try await pool.run { try vault.bundles.removeRecipient(school: school, name: name, by: caller) }
+        return Response(status: .noContent)
     }
 }
 

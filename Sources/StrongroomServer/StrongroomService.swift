@@ -5,6 +5,7 @@ import HummingbirdTLS
 import NIOSSL
 import Logging
 import NIOCore
+import NIOPosix
 import Prometheus
 import ServiceLifecycle
 import Vault
@@ -24,7 +25,12 @@ public enum StrongroomService {
         let pool = BlockingPool(threads: configuration.blockingThreads)
         let metricsToken = try configuration.metricsToken()
 
-        let router = makeRouter(vault: vault, configuration: configuration, pool: pool, registry: registry, metricsToken: metricsToken)
+        let mailer = try configuration.smtpRelay().map { relay in
+            AlertMailer(vault: vault, pool: pool, relay: relay, publicOrigin: (try? configuration.publicOrigin()?.origin) ?? "",
+                        group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+        }
+        let router = makeRouter(vault: vault, configuration: configuration, pool: pool, registry: registry, metricsToken: metricsToken,
+                                alerts: mailer)
 
         let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))
         let server: HTTPServerBuilder
@@ -43,6 +49,7 @@ public enum StrongroomService {
             logger: logger)
         app.addServices(RefusalAuditFlusher(vault: vault, pool: pool, logger: logger))
         app.addServices(SessionSweeper(vault: vault, pool: pool, logger: logger))
+        if let mailer { app.addServices(mailer) }
         if let metricsPort = configuration.metricsPort {
             let metricsRouter = makeMetricsRouter(access: .metricsListener(token: metricsToken), vault: vault, pool: pool, registry: registry)
             // Loopback only, whatever the main host: a local scraper or agent reaches it, the network does not.
@@ -60,7 +67,8 @@ public enum StrongroomService {
 
     /// Every route the service answers; tests hold it equal to docs/openapi.yaml.
     static func makeRouter(vault: Vault, configuration: ServerConfiguration, pool: BlockingPool,
-                           registry: PrometheusCollectorRegistry, metricsToken: MetricsToken? = nil) -> Router<StrongroomContext> {
+                           registry: PrometheusCollectorRegistry, metricsToken: MetricsToken? = nil,
+                           alerts: AlertMailer? = nil) -> Router<StrongroomContext> {
         let router = Router(context: StrongroomContext.self)
         if configuration.tlsCert != nil { router.add(middleware: StrictTransportSecurity()) }
         router.add(middleware: MetricsMiddleware())
@@ -91,6 +99,7 @@ public enum StrongroomService {
         // The web console's pages and assets (HTML, outside /v1; their scripts call the routes above).
         ConsoleRoutes(vault: vault, pool: pool).register(on: router)
         let v1 = router.group("v1").add(middleware: Authentication(vault: vault, pool: pool, origin: origin))
+        if let alerts { v1.add(middleware: AlertPoke(mailer: alerts)) }
         AttachmentRoutes(vault: vault, pool: pool, maxUploadBytes: configuration.maxUploadBytes).register(on: v1)
         LifecycleRoutes(vault: vault, pool: pool).register(on: v1)
         ShredDeskRoutes(vault: vault, pool: pool).register(on: v1)
@@ -102,6 +111,8 @@ public enum StrongroomService {
         RedactionPreviewRoutes(vault: vault, pool: pool).register(on: v1)
         BodyMapRoutes(vault: vault, pool: pool).register(on: v1)
         PrintRoute(vault: vault, pool: pool).register(on: v1)
+        PeopleRoutes(vault: vault, pool: pool).register(on: v1)
+        WaitingRoute(vault: vault, pool: pool).register(on: v1)
         routeTable.set(router.routes.map { (method: $0.method.rawValue, segments: "\($0.path)".split(separator: "/").map(String.init)) })
 
         return router

@@ -32,6 +32,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "End a session unused this many seconds (default 1800).") var sessionIdleSeconds: Int?
     @Option(help: "End every session after this many seconds (default 43200).") var sessionMaxSeconds: Int?
     @Option(help: "Ask for a second factor again after this many seconds before sensitive acts (default 300).") var stepUpSeconds: Int?
+    @Option(help: "An SMTP relay for alert emails; unset, none are sent.") var smtpHost: String?
+    @Option(help: "The relay's port (default 587).") var smtpPort: Int?
+    @Option(help: "STARTTLS with the relay: true (default) or false (a relay on this machine only).") var smtpStarttls: Bool?
+    @Option(help: "A file of two lines, the relay's user name and password (sent only after STARTTLS).") var smtpCredentialsFile: String?
+    @Option(help: "The address alert emails come from.") var smtpFrom: String?
+    @Option(help: "A CA certificate (PEM) to trust for the relay instead of the system's.") var smtpCaFile: String?
     @Option(help: "A JSON config file.") var config: String?
 
     func run() async throws {
@@ -49,6 +55,12 @@ struct ServeCommand: AsyncParsableCommand {
         if let sessionIdleSeconds { flags[K.sessionIdleSeconds] = String(sessionIdleSeconds) }
         if let sessionMaxSeconds { flags[K.sessionMaxSeconds] = String(sessionMaxSeconds) }
         if let stepUpSeconds { flags[K.stepUpSeconds] = String(stepUpSeconds) }
+        if let smtpHost { flags[K.smtpHost] = smtpHost }
+        if let smtpPort { flags[K.smtpPort] = String(smtpPort) }
+        if let smtpStarttls { flags[K.smtpStartTLS] = String(smtpStarttls) }
+        if let smtpCredentialsFile { flags[K.smtpCredentialsFile] = smtpCredentialsFile }
+        if let smtpFrom { flags[K.smtpFrom] = smtpFrom }
+        if let smtpCaFile { flags[K.smtpCAFile] = smtpCaFile }
         let configuration: ServerConfiguration
         do {
             configuration = try await ServerConfiguration.load(flags: flags, configFile: config, environment: ProcessInfo.processInfo.environment)

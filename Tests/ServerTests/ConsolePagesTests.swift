@@ -94,6 +94,8 @@ final class ConsolePagesTests: XCTestCase {
         XCTAssertEqual(Set(ConsolePages.templates.keys), ["layout", "sign-in", "enrol", "account", "confirm", "problem", "error-summary",
                                                           "find-child", "chronology", "record", "uploads",
                                                           "attach", "attach-ids", "attach-concern", "body-map",
+                                                          "people", "people-add", "people-check", "people-remove", "people-approvals",
+                                                          "people-approval", "recipients", "recipient-remove", "waiting",
                                                           "bundles", "bundle-new", "bundle",
                                                           "retention-due", "shred-requests", "shred-request", "certificates", "certificate",
                                                           "holds", "date-of-birth", "oversight"])

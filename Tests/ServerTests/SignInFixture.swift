@@ -42,7 +42,8 @@ final class SignInFixture: @unchecked Sendable {
     let server: ServerFixture
     private var enrolled = 0
 
-    init(policy: SessionPolicy = SessionPolicy(), logger: Logger = ServerFixture.quietLogger) async throws {
+    init(policy: SessionPolicy = SessionPolicy(), logger: Logger = ServerFixture.quietLogger,
+         configure: (inout ServerConfiguration) -> Void = { _ in }) async throws {
         let clock = MovableClock()
         self.clock = clock
         var options = Vault.Options()
@@ -52,6 +53,7 @@ final class SignInFixture: @unchecked Sendable {
         options.passphraseLimits = .interactive
         var configuration = ServerConfiguration()
         configuration.publicURL = Self.origin
+        configure(&configuration)
         server = try await ServerFixture(configuration: configuration, options: options, logger: logger)
     }
 

@@ -18,6 +18,8 @@ struct ConsoleRoutes {
     static let paths: Set<String> = Set(["GET /", "GET /sign-in", "GET /enrol/{token}", "GET /account", "GET /confirm", "GET /assets/{name}",
                                          "GET /attach", "GET /body-map"])
         .union(ReadingRoutes.paths)
+        .union(PeoplePageRoutes.paths)
+        .union(RecipientPageRoutes.paths)
         .union(BundlePages.paths)
         .union(RetentionRoutes.paths)
         .union(OversightPages.paths)
@@ -36,6 +38,8 @@ struct ConsoleRoutes {
         console.get("assets/:name", use: asset)
         AttachRoutes(console: self).register(on: console)
         ReadingRoutes(console: self).register(on: console)
+        PeoplePageRoutes(console: self).register(on: console)
+        RecipientPageRoutes(console: self).register(on: console)
         BundlePages(console: self).register(on: console)
         RetentionRoutes(console: self).register(on: console)
         OversightPages(console: self).register(on: console)

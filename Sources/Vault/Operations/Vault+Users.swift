@@ -24,8 +24,8 @@ extension Vault {
             try vault.addUser(name: name, role: role, schools: schools, by: caller)
         }
 
-        /// Adds a person (not an integration) and their first enrolment link. Only the operator
-        /// adds people for now; an administrator in the console will do it with a fresh factor.
+        /// Adds a person (not an integration) and their first enrolment link, as the operator at
+        /// the CLI. An administrator in the console adds people with `people.add`.
         public func addPerson(name: String, role: Role, schools: [String], by caller: Caller) throws -> IssuedEnrolment {
             try vault.addPerson(name: name, role: role, schools: schools, by: caller)
         }
@@ -113,9 +113,11 @@ extension Vault {
 
         /// The caller a session cookie names, if the session is live: it exists, carries the vault's
         /// signature, is within its idle and absolute limits, and its person is still active. A
-        /// session past a limit is removed. Notes the use (at most every few seconds).
-        public func resolveSession(token: String) throws -> Caller? {
-            try vault.resolveSession(token: token)
+        /// session past a limit is removed. Notes the use (at most every few seconds), unless not
+        /// `touching`: a page's own background polling is not the person using Strongroom, and
+        /// must not keep an unattended session from ending.
+        public func resolveSession(token: String, touching: Bool = true) throws -> Caller? {
+            try vault.resolveSession(token: token, touching: touching)
         }
 
         /// Confirms it is still the person (step-up) with a code from their app or a recovery code;

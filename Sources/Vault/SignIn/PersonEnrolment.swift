@@ -30,6 +30,11 @@ extension Vault {
 
     func addPerson(name: String, role: Role, schools: [String], by caller: Caller) throws -> IssuedEnrolment {
         try requireOperator(caller, .userAdd)
+        return try issuePerson(name: name, role: role, schools: schools, by: caller)
+    }
+
+    /// Adds the person and their enrolment link, for a caller already allowed to.
+    func issuePerson(name: String, role: Role, schools: [String], by caller: Caller) throws -> IssuedEnrolment {
         let keys = try requireKeys("user add")
         return try vaulting {
             try OpaqueID.validate(name, field: "user name")
@@ -195,7 +200,10 @@ extension Vault {
               verifiedSignature(enrolment.signedMessage(vaultID: vaultID), enrolment.signature),
               enrolment.usedAtMillis == nil, nowMillis < enrolment.expiresAtMillis,
               let user = try vaulting({ try catalog.user(account: enrolment.account) }), !user.isRevoked, verifiedUserRow(user)
-        else { throw VaultError.signIn(.enrolmentUnusable) }
+        else {
+            try refuseWaitingEnrolment(token)
+            throw VaultError.signIn(.enrolmentUnusable)
+        }
         return (enrolment, user)
     }
 

@@ -62,11 +62,11 @@ extension Vault {
         return try startSession(user, client: client, how: "passkey \(Self.credentialLabel(assertion.credentialID))")
     }
 
-    func resolveSession(token: String) throws -> Caller? {
+    func resolveSession(token: String, touching: Bool = true) throws -> Caller? {
         guard let (session, user) = try liveSession(token: token) else { return nil }
         let now = nowMillis
         let touchEvery = Int64(min(60, max(1, sessionPolicy.idleTimeout / 10)) * 1000)
-        if now - session.lastSeenAtMillis >= touchEvery { try vaulting { try catalog.touchSession(idHash: session.idHash, atMillis: now) } }
+        if touching, now - session.lastSeenAtMillis >= touchEvery { try vaulting { try catalog.touchSession(idHash: session.idHash, atMillis: now) } }
         guard let principal = Principal(user) else { return nil }
         return .person(principal, session: SessionFacts(handle: session.handle, factorAt: Date(millis: session.factorAtMillis)))
     }

@@ -4,6 +4,8 @@
 public enum SignInRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     /// The enrolment link does not exist, has been used, or has expired.
     case enrolmentUnusable
+    /// The enrolment link is for a role a second person must agree to, who has not yet.
+    case enrolmentAwaitingApproval
     /// The passphrase breaks a rule (the text says which).
     case weakPassphrase(String)
     /// The code from the authenticator app is not the current one (while enrolling).
@@ -20,6 +22,7 @@ public enum SignInRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .enrolmentUnusable: "this enrolment link cannot be used: it is unknown, has been used or has expired; ask your administrator for a new one"
+        case .enrolmentAwaitingApproval: "this link is waiting for approval: a second person (a DSL or another administrator of your school) must agree to your role first; try the link again once they have"
         case .weakPassphrase(let why): why
         case .wrongCode: "that code is not the one your authenticator app shows now; enter the current 6-digit code"
         case .passkeyRefused(let why): "the passkey could not be registered: \(why)"
