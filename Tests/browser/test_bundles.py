@@ -79,6 +79,20 @@ def drag(driver, element, start, end):
         .move_by_offset((end[0] - start[0]) / 2, (end[1] - start[1]) / 2).release().perform()
 
 
+def draft_from_page(driver, record, reason):
+    """A draft of one record as-is, made by the page's own session (as the builder would post it)."""
+    return driver.execute_async_script("""
+        const [record, reason, done] = arguments;
+        (async () => {
+          const session = await (await fetch("/v1/session", { credentials: "same-origin" })).json();
+          const r = await fetch("/v1/bundles", { method: "POST", credentials: "same-origin",
+            headers: { "X-CSRF-Token": session.csrfToken, "Content-Type": "application/json" },
+            body: JSON.stringify({ school: "ST1", recipient: "Children's Social Care", reason,
+                                   items: [{ record, mode: "as-is" }] }) });
+          done(await r.json());
+        })();""", record, reason)
+
+
 def image_loaded(driver, element_id):
     return driver.execute_script(
         "const i = document.getElementById(arguments[0]); return !i.hidden && i.complete && i.naturalWidth > 0", element_id)
@@ -287,16 +301,7 @@ class Bundles(unittest.TestCase):
     def test_c_a_link_that_asks_to_approve_does_not_release_anything(self):
         data = self.data
         driver, _ = self.signed_in("bix.dsl")
-        made = driver.execute_async_script("""
-            const [note, done] = arguments;
-            (async () => {
-              const session = await (await fetch("/v1/session", { credentials: "same-origin" })).json();
-              const r = await fetch("/v1/bundles", { method: "POST", credentials: "same-origin",
-                headers: { "X-CSRF-Token": session.csrfToken, "Content-Type": "application/json" },
-                body: JSON.stringify({ school: "ST1", recipient: "Children's Social Care", reason: "Planted",
-                                       items: [{ record: note, mode: "as-is" }] }) });
-              done(await r.json());
-            })();""", data["note"])
+        made = draft_from_page(driver, data["note"], "Planted")
         deputy, _ = self.signed_in("bex.deputy")
         # Straight after signing in the step-up window is open: the link's approve=1 would be enough, were it obeyed.
         deputy.get(URL + f"/bundles/{made['id']}?approve=1&days=90&max=100")
@@ -311,16 +316,7 @@ class Bundles(unittest.TestCase):
     def test_b_a_second_person_sends_a_draft_back_and_its_creator_sees_why(self):
         data = self.data
         driver, _ = self.signed_in("bri.dsl")
-        made = driver.execute_async_script("""
-            const [note, done] = arguments;
-            (async () => {
-              const session = await (await fetch("/v1/session", { credentials: "same-origin" })).json();
-              const r = await fetch("/v1/bundles", { method: "POST", credentials: "same-origin",
-                headers: { "X-CSRF-Token": session.csrfToken, "Content-Type": "application/json" },
-                body: JSON.stringify({ school: "ST1", recipient: "Children's Social Care", reason: "Core group",
-                                       items: [{ record: note, mode: "as-is" }] }) });
-              done(await r.json());
-            })();""", data["note"])
+        made = draft_from_page(driver, data["note"], "Core group")
         bundle = made["id"]
         deputy, _ = self.signed_in("bel.deputy")
         deputy.get(URL + "/bundles/" + bundle)
