@@ -194,7 +194,7 @@ struct ApprovalsPage {
         navigation = ConsoleNavigation(principal, current: principal.role == .admin ? .people : .waiting)
         rows = approvals.map {
             Row(name: $0.name, role: RoleName.text($0.role), schools: $0.schools.joined(separator: ", "),
-                askedBy: PersonName.of($0.requestedBy), askedAt: ConsoleDate.text($0.requestedAt),
+                askedBy: ReadingText.person($0.requestedBy), askedAt: ConsoleDate.text($0.requestedAt),
                 href: $0.askedByViewer ? nil : "/people/approvals/\($0.account)")
         }
         hasRows = !rows.isEmpty
@@ -222,16 +222,7 @@ struct ApprovalPage {
         name = approval.name
         role = RoleName.text(approval.role)
         schools = approval.schools.joined(separator: ", ")
-        askedBy = PersonName.of(approval.requestedBy)
+        askedBy = ReadingText.person(approval.requestedBy)
         askedAt = ConsoleDate.text(approval.requestedAt)
-    }
-}
-
-/// A person's name from an audit actor (`user:NAME#ID8`), as the pages show it.
-enum PersonName {
-    static func of(_ actor: String) -> String {
-        guard actor.hasPrefix("user:") else { return actor }
-        let rest = actor.dropFirst("user:".count)
-        return String(rest.split(separator: "#", maxSplits: 1).first ?? rest)
     }
 }

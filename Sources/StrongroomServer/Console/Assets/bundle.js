@@ -2,7 +2,8 @@
 // by Strongroom: the second from the draft's own choices, by the code that makes the bundle);
 // approving (which needs a second factor given in the last few minutes, so the person may be
 // sent to confirm and brought back with ?approve=1 to approve again), sending back, and revoking a link.
-import { busy, call, secondsOfStepUpLeft, showErrors, wireHeader } from "./api.js";
+import { busy, call, showErrors, wireHeader } from "./api.js";
+import { withStepUp } from "./step-up.js";
 
 wireHeader();
 const root = document.getElementById("bundle");
@@ -87,16 +88,10 @@ if (root.dataset.draft === "true") {
 // Approving.
 const approveForm = document.getElementById("approve-form");
 async function approve(days, max) {
-  let left;
-  try {
-    left = await secondsOfStepUpLeft();
-  } catch {
-    return showErrors([{ text: "Strongroom could not be reached. Check your connection and try again." }]);
-  }
-  if (left === null) return window.location.assign("/sign-in?ended=1&next=" + encodeURIComponent(here));
-  if (left < 3) {
-    return window.location.assign("/confirm?next=" + encodeURIComponent(`${here}?approve=1&days=${days}&max=${max}`));
-  }
+  await withStepUp(`${here}?approve=1&days=${days}&max=${max}`, () => release(days, max));
+}
+
+async function release(days, max) {
   const answer = await call("POST", `/v1/bundles/${encodeURIComponent(id)}/approve`,
     { expiresInDays: days, maxDownloads: max }, { session: true });
   if (!answer.ok) return showErrors([{ text: answer.message }]);

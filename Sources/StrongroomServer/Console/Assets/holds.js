@@ -1,7 +1,8 @@
 // Legal holds: place one, ask for a release, approve another person's request. Each needs a
 // second factor given in the last few minutes.
 import { busy, call, showErrors, showProblem, wireHeader } from "./api.js";
-import { secondsOfStepUpLeft, withStepUp } from "./step-up.js";
+import { secondsOfStepUpLeft } from "./api.js";
+import { withStepUp } from "./step-up.js";
 
 wireHeader();
 const here = "/retention/holds";

@@ -1,14 +1,6 @@
 // Acts that need a second factor given in the last few minutes (approving a shred, legal holds):
 // when the window has passed, the person confirms on /confirm and comes back to `back`.
-
-/** Seconds of the step-up window left, by the server's clock (its Date header); null when signed out. */
-export async function secondsOfStepUpLeft() {
-  const response = await fetch("/v1/session", { credentials: "same-origin", cache: "no-store" });
-  if (!response.ok) return null;
-  const session = await response.json();
-  const now = Date.parse(response.headers.get("Date") || "") || Date.now();
-  return (Date.parse(session.stepUpUntil) - now) / 1000;
-}
+import { secondsOfStepUpLeft } from "./api.js";
 
 /**
  * Runs `act` if the second factor is recent enough; else goes to /confirm, which comes back to
