@@ -11,7 +11,7 @@ import Foundation
 ///     --- <HMAC-SHA-256 of the header, base64>
 ///     <16-byte nonce><payload: 64 KiB chunks, ChaCha20-Poly1305, STREAM nonces>
 ///
-/// Only encryption is here: Strongroom sends, recipients decrypt with their own tools.
+/// Encryption is here; `AgeDecryptor` opens files encrypted to an `AgeIdentity` the vault holds.
 public enum AgeRecipient: Sendable {
     case x25519(publicKey: [UInt8])
     /// A passphrase given out of band; `workFactor` is log2 of scrypt's N (age's default is 18).
@@ -33,12 +33,36 @@ public enum AgeError: Error, Equatable, Sendable, CustomStringConvertible {
     case badRecipient(String)
     case badRecipientSet(String)
     case finished
+    /// An identity that cannot be used (its text or length is wrong).
+    case badIdentity(String)
+    /// The bytes do not begin with the age v1 header line.
+    case notAgeFile
+    /// The header breaks the age v1 format; says which rule.
+    case malformedHeader(String)
+    /// No recipient stanza opens with the identity: the file was encrypted to someone else.
+    case noMatchingRecipient
+    /// The file was encrypted to a passphrase, which a vault never holds.
+    case passphraseEncrypted
+    /// The header's MAC does not match: the header was changed after it was written.
+    case headerMACMismatch
+    /// The payload fails authentication, is cut short or has bytes after its end; says where.
+    case damaged(String)
+    /// The plaintext would be larger than the limit (in bytes) the caller set.
+    case tooLarge(limit: Int)
 
     public var description: String {
         switch self {
         case .badRecipient(let why): return "age recipient: \(why)"
         case .badRecipientSet(let why): return "age recipients: \(why)"
         case .finished: return "the age stream was already finished"
+        case .badIdentity(let why): return "age identity: \(why)"
+        case .notAgeFile: return "not an age file (it does not start with the age-encryption.org/v1 header)"
+        case .malformedHeader(let why): return "the age header is malformed: \(why)"
+        case .noMatchingRecipient: return "the file is not encrypted to this vault's key"
+        case .passphraseEncrypted: return "the file is protected by a passphrase, not encrypted to this vault's key"
+        case .headerMACMismatch: return "the age header was changed after it was written (its MAC does not match)"
+        case .damaged(let why): return "the file is damaged or was changed: \(why)"
+        case .tooLarge(let limit): return "the decrypted file would be larger than the limit of \(limit) bytes"
         }
     }
 }
@@ -124,10 +148,7 @@ public final class AgeEncryptor {
     }
 
     private func seal(last: Bool) throws -> [UInt8] {
-        // STREAM nonce: an 11-byte big-endian counter, then 1 for the last chunk, else 0.
-        var nonce = [UInt8](repeating: 0, count: 12)
-        for i in 0..<8 { nonce[3 + i] = UInt8(truncatingIfNeeded: counter >> UInt64(8 * (7 - i))) }
-        nonce[11] = last ? 1 : 0
+        let nonce = Self.streamNonce(counter, last: last)
         counter += 1
         var out = [UInt8](repeating: 0, count: pending.count + Self.tagBytes)
         let plaintext = pending.isEmpty ? [0] : pending  // an empty last chunk still needs a pointer
@@ -137,6 +158,14 @@ public final class AgeEncryptor {
         pending.withUnsafeMutableBytes { Sodium.zero($0.baseAddress!, count: $0.count) }
         pending.removeAll(keepingCapacity: true)
         return out
+    }
+
+    /// STREAM nonce: an 11-byte big-endian counter, then 1 for the last chunk, else 0.
+    static func streamNonce(_ counter: UInt64, last: Bool) -> [UInt8] {
+        var nonce = [UInt8](repeating: 0, count: 12)
+        for i in 0..<8 { nonce[3 + i] = UInt8(truncatingIfNeeded: counter >> UInt64(8 * (7 - i))) }
+        nonce[11] = last ? 1 : 0
+        return nonce
     }
 
     // MARK: header

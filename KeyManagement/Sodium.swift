@@ -235,6 +235,16 @@ enum Sodium {
         guard rc == 0 else { throw KeyManagementError.cryptoUnavailable("ChaCha20-Poly1305 encryption failed") }
     }
 
+    /// Opens ChaCha20-Poly1305 (IETF, 12-byte nonce): `count` bytes of ciphertext and tag into `output`
+    /// (count − 16); false when authentication fails, and then `output` holds nothing of it.
+    static func chachaDecrypt(
+        output: UnsafeMutablePointer<UInt8>, ciphertext: UnsafePointer<UInt8>, count: Int, nonce: [UInt8], key: UnsafePointer<UInt8>
+    ) -> Bool {
+        guard count >= Int(crypto_aead_chacha20poly1305_ietf_ABYTES), nonce.count == 12 else { return false }
+        var written: UInt64 = 0
+        return crypto_aead_chacha20poly1305_ietf_decrypt(output, &written, nil, ciphertext, UInt64(count), nil, 0, nonce, key) == 0
+    }
+
     /// HMAC-SHA-256 of `message` under `key` into `output` (32 bytes).
     static func hmacSHA256(key: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer, into output: UnsafeMutablePointer<UInt8>) {
         var state = crypto_auth_hmacsha256_state()
