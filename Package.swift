@@ -148,7 +148,9 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/TestSupport"),
-        .testTarget(name: "KeyManagementTests", dependencies: ["KeyManagement", "TestSupport"], path: "Tests/KeyManagementTests"),
+        .testTarget(
+            name: "KeyManagementTests", dependencies: ["KeyManagement", "TestSupport"], path: "Tests/KeyManagementTests",
+            resources: [.copy("AgeVectors")]),
         .testTarget(
             name: "RedactionTests", dependencies: ["Redaction", "TestSupport"], path: "Tests/RedactionTests", exclude: ["Fixtures"]),
         .testTarget(
