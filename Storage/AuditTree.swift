@@ -155,3 +155,41 @@ public struct TreeFrontier: Sendable, Equatable {
         self.hashes = (0..<count).map { Array(bytes[8 + $0 * 32..<8 + ($0 + 1) * 32]) }
     }
 }
+
+/// Every level of the tree over a set of leaves, built once (2n hashes), so that many inclusion
+/// proofs cost O(log n) each: a transfer proves each of a child's records against one checkpoint.
+/// A level's odd last node is carried up unhashed, which yields exactly RFC 9162's tree.
+public struct InclusionProver: Sendable {
+    private var levels: [[[UInt8]]]
+
+    public init(leaves: [[UInt8]]) {
+        levels = [leaves]
+        while let last = levels.last, last.count > 1 {
+            var next: [[UInt8]] = []
+            next.reserveCapacity((last.count + 1) / 2)
+            var i = 0
+            while i + 1 < last.count {
+                next.append(AuditTree.nodeHash(last[i], last[i + 1]))
+                i += 2
+            }
+            if i < last.count { next.append(last[i]) }
+            levels.append(next)
+        }
+    }
+
+    public var size: Int { levels[0].count }
+    public var root: [UInt8] { levels.last?.first ?? AuditTree.emptyRoot }
+
+    /// PATH(index, D[size]), as `AuditTree.inclusionProof` gives it.
+    public func proof(index: Int) -> [[UInt8]] {
+        precondition(index >= 0 && index < size)
+        var proof: [[UInt8]] = []
+        var i = index
+        for level in levels.dropLast() {
+            let sibling = i ^ 1
+            if sibling < level.count { proof.append(level[sibling]) }
+            i >>= 1
+        }
+        return proof
+    }
+}

@@ -55,6 +55,18 @@ final class AuditTreeTests: XCTestCase {
         }
     }
 
+    func testTheLevelledProverGivesTheRFCProofsAndRoot() {
+        for n in Array(1...40) + [100, 1000] {
+            let l = leaves(n)
+            let prover = InclusionProver(leaves: l)
+            XCTAssertEqual(prover.root, AuditTree.root(l[...]), "root, n = \(n)")
+            for i in Set([0, n / 3, n / 2, n - 1] + (n <= 40 ? Array(0..<n) : [])) {
+                XCTAssertEqual(prover.proof(index: i), AuditTree.inclusionProof(index: i, leaves: l[...]), "\(i) of \(n)")
+            }
+        }
+        XCTAssertEqual(Hex.encode(InclusionProver(leaves: leaves(1000)).root), Self.roots.last!.1)
+    }
+
     func testEveryConsistencyProofVerifiesAndARewrittenHistoryDoesNot() {
         for n in 1...20 {
             let l = leaves(n)
