@@ -245,6 +245,11 @@ public final class KeyStore: @unchecked Sendable {
                 let key = try master.unwrap(Array(wrapped), associatedData: binding)
                 file.keks[i].wrapped = Data(try newMaster.wrap(key, associatedData: binding)).base64EncodedString()
             }
+            if let entry = file.transferKey, let wrapped = Data(base64Encoded: entry.wrapped) {
+                let binding = Self.transferKeyBinding(vaultID: vaultID)
+                let key = try master.unwrap(Array(wrapped), associatedData: binding)
+                file.transferKey?.wrapped = Data(try newMaster.wrap(key, associatedData: binding)).base64EncodedString()
+            }
             let signer = try auditSignerLocked()
             let signing = try newMaster.wrap(signer.secret, associatedData: Self.signingKeyBinding(vaultID: vaultID, version: Self.currentVersion))
             file.auditSigningKey.wrapped = Data(signing).base64EncodedString()
@@ -363,6 +368,47 @@ public final class KeyStore: @unchecked Sendable {
         }
         signer = made
         return made
+    }
+
+    // MARK: transfer key
+
+    /// The vault's X25519 secret for receiving transfers, and its public key: made (and wrapped
+    /// under the master key) the first time it is asked for. Another process that made it first wins.
+    public func transferKey() throws -> (secret: SecretBytes, publicKey: [UInt8]) {
+        if let entry = lock.withLock({ () -> SigningKeyEntryCopy? in
+            refreshIfChanged()
+            return file.transferKey.map { SigningKeyEntryCopy(publicKey: $0.publicKey, wrapped: $0.wrapped) }
+        }) {
+            return try unwrapTransferKey(entry)
+        }
+        let made = try mutate { file -> SigningKeyEntryCopy in
+            if let entry = file.transferKey { return SigningKeyEntryCopy(publicKey: entry.publicKey, wrapped: entry.wrapped) }
+            let secret = try SecretBytes.random(count: 32)
+            let publicKey = try Sodium.x25519Base(secret.typedPointer)
+            let wrapped = try master.wrap(secret, associatedData: Self.transferKeyBinding(vaultID: vaultID))
+            let entry = KeyStoreFile.SigningKeyEntry(publicKey: Hex.encode(publicKey), wrapped: Data(wrapped).base64EncodedString())
+            file.transferKey = entry
+            return SigningKeyEntryCopy(publicKey: entry.publicKey, wrapped: entry.wrapped)
+        }
+        return try unwrapTransferKey(made)
+    }
+
+    private struct SigningKeyEntryCopy { var publicKey: String; var wrapped: String }
+
+    private func unwrapTransferKey(_ entry: SigningKeyEntryCopy) throws -> (secret: SecretBytes, publicKey: [UInt8]) {
+        guard let wrapped = Data(base64Encoded: entry.wrapped) else { throw KeyManagementError.malformedKeyStore("the transfer key is not base64") }
+        let secret = try master.unwrap(Array(wrapped), associatedData: Self.transferKeyBinding(vaultID: vaultID))
+        let publicKey = try Sodium.x25519Base(secret.typedPointer)
+        guard Hex.encode(publicKey) == entry.publicKey else {
+            throw KeyManagementError.malformedKeyStore("the transfer key does not match its public key")
+        }
+        return (secret, publicKey)
+    }
+
+    static func transferKeyBinding(vaultID: String) -> [UInt8] {
+        var b = Binding(label: "strongroom/v1/transfer-key-wrap")
+        b.append(vaultID)
+        return b.bytes
     }
 
     public var auditPublicKey: VaultPublicKey {
@@ -501,6 +547,9 @@ struct KeyStoreFile: Codable {
     /// Binding("strongroom/v3/audit-witness", vault id, path or "").
     var auditWitness: WitnessSetting?
     var auditSigningKey: SigningKeyEntry
+    /// The X25519 key other schools' vaults encrypt transfers to (docs/transfers.md), made the
+    /// first time the vault needs it; `publicKey` is hex.
+    var transferKey: SigningKeyEntry?
 
     struct WitnessSetting: Codable {
         var path: String?
