@@ -21,6 +21,10 @@ public struct PutRequest: Sendable {
     /// A redacted PDF made of this record (an office document that cannot be redacted in place);
     /// bundles share it in place of the original. Same school and child.
     public var derivedFrom: String?
+    /// Where the record came from, said in its put event (a transfer from another school).
+    var provenance: String?
+    /// The record arrives under a legal hold (a transfer): its data key goes under the hold KEK.
+    var heldOnArrival = false
 
     public init(
         school: String, child: String, concern: String, kind: String, filename: String, declaredType: String? = nil,
@@ -244,6 +248,17 @@ public final class IngestSession {
 
     /// Commits the record; returns it only once blob, row, wrapped key and audit event are durable.
     public func finish() throws -> EvidenceRecord {
+        try complete(commit: true).record
+    }
+
+    /// Writes the blob and wraps the data key, but leaves the row and its put event to the
+    /// caller, who commits several records in one transaction (a received transfer) and deletes
+    /// the blob if that fails.
+    func stage() throws -> (record: EvidenceRecord, event: AuditEntry) {
+        try complete(commit: false)
+    }
+
+    private func complete(commit: Bool) throws -> (record: EvidenceRecord, event: AuditEntry) {
         precondition(state != .done, "finish after finish or abort")
         do {
             if total == 0 { throw refusal(.empty) }
@@ -252,12 +267,13 @@ public final class IngestSession {
             } else if let reason = inspection?.finish() {
                 throw refusal(reason, found: inspection?.found)
             }
-            let record = try vaulting { () throws -> EvidenceRecord in
+            let staged = try vaulting { () throws -> (record: EvidenceRecord, event: AuditEntry) in
                 let ciphertextHash = try writer!.finish()
                 try upload!.commit()
                 CrashPoint.hit("blob-committed")
                 let createdAt = vault.nowMillis
-                let (reviewOn, held) = try vault.placement(of: request, createdAt: Date(timeIntervalSince1970: Double(createdAt) / 1000))
+                var (reviewOn, held) = try vault.placement(of: request, createdAt: Date(timeIntervalSince1970: Double(createdAt) / 1000))
+                held = held || request.heldOnArrival
                 var record = EvidenceRecord(
                     id: recordID, school: request.school, child: request.child, concern: request.concern, kind: request.kind,
                     filename: sniffedType.map { Vault.storedFilename(filename, type: $0) } ?? filename, declaredType: request.declaredType.map(TypePolicy.normalise),
@@ -269,7 +285,7 @@ public final class IngestSession {
                 let derived = request.derivedFrom.map { ", a redacted copy of \($0)" } ?? ""
                 let event = AuditEntry(
                     actor: request.actor, action: .put, outcome: .ok, school: request.school, child: request.child,
-                    concern: request.concern, record: recordID, reason: "kind \(request.kind), \(sniffedMIME), \(total) bytes\(derived)")
+                    concern: request.concern, record: recordID, reason: "kind \(request.kind), \(sniffedMIME), \(total) bytes, sha256 \(record.sha256)\(derived)\(request.provenance.map { ", \($0)" } ?? "")")
                 do {
                     // Two tries: if another process destroyed the period's KEK between our lookup
                     // and our commit, finish that destruction here and wrap under a fresh KEK.
@@ -280,6 +296,7 @@ public final class IngestSession {
                         record.kekID = kekID
                         record.wrappedDEK = Data(try KeyWrap.wrapDataKey(dataKey!, under: kek, binding: binding))
                         try vault.auditCreatedKEKs(keys, actor: request.actor)
+                        guard commit else { break }
                         do {
                             _ = try vault.timedAudit { try vault.catalog.commitRecord(record, event: event, signer: try keys.auditSigner()) }
                             break
@@ -292,12 +309,12 @@ public final class IngestSession {
                     try? vault.blobs.delete(recordID: recordID)
                     throw error
                 }
-                CrashPoint.hit("record-committed")
-                return record
+                if commit { CrashPoint.hit("record-committed") }
+                return (record, event)
             }
             state = .done
             release()
-            return record
+            return staged
         } catch {
             abort()
             throw error
