@@ -5,7 +5,7 @@ import KeyManagement
 /// which must commit together. SQLite (`SQLiteCatalog`) is the embedded default; PostgreSQL is a
 /// second conforming type later, with the same one-transaction guarantee.
 public protocol Catalog: LifecycleCatalog, SharingCatalog, BundleCatalog, BundleReturnCatalog, SignInCatalog, LabelCatalog, PeopleCatalog,
-    WaitingCatalog, Sendable {
+    WaitingCatalog, TransferCatalog, Sendable {
     var vaultID: String { get }
 
     /// Commits a record row (with its wrapped key) and its audit event in one transaction.

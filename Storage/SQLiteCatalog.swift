@@ -290,6 +290,7 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
         registerBundleReturnMigration(&migrator)
         registerShredWithdrawalMigration(&migrator)
         registerRoleApprovalMigration(&migrator)
+        registerTransferMigration(&migrator)
         return migrator
     }
 

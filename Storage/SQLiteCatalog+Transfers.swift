@@ -1,0 +1,308 @@
+import Foundation
+import GRDB
+import KeyManagement
+
+extension SQLiteCatalog: TransferCatalog {
+    static func registerTransferMigration(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v16-transfers") { db in
+            try db.execute(sql: """
+                CREATE TABLE school_directory (
+                    owner TEXT NOT NULL, school TEXT NOT NULL, name TEXT NOT NULL, age_recipient TEXT NOT NULL,
+                    signing_key TEXT NOT NULL, fingerprint TEXT NOT NULL, added_by TEXT NOT NULL, added_at_ms INTEGER NOT NULL,
+                    signature BLOB NOT NULL, PRIMARY KEY (owner, school));
+                CREATE TABLE transfers (
+                    id TEXT PRIMARY KEY NOT NULL, school TEXT NOT NULL, child TEXT NOT NULL, to_school TEXT NOT NULL,
+                    reason TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN ('draft', 'sending', 'sent', 'received')),
+                    created_by TEXT NOT NULL, created_account TEXT, created_at_ms INTEGER NOT NULL,
+                    approved_by TEXT, approved_account TEXT, claim TEXT, claimed_at_ms INTEGER, sent_at_ms INTEGER,
+                    manifest_sha256 TEXT, package_sha256 TEXT, package_size INTEGER, record_count INTEGER,
+                    link_hash BLOB UNIQUE, link_expires_ms INTEGER, link_downloads INTEGER NOT NULL DEFAULT 0,
+                    receipt_at_ms INTEGER, receipt BLOB, after_receipt TEXT, overdue_alerted_ms INTEGER);
+                CREATE INDEX transfers_by_child ON transfers (school, child, created_at_ms);
+                CREATE TABLE transfer_records (
+                    transfer TEXT NOT NULL, position INTEGER NOT NULL, record TEXT NOT NULL, PRIMARY KEY (transfer, position));
+                CREATE TABLE incoming_transfers (
+                    id TEXT PRIMARY KEY NOT NULL, school TEXT NOT NULL, child TEXT NOT NULL, from_school TEXT NOT NULL,
+                    from_name TEXT NOT NULL, transfer TEXT NOT NULL, manifest_sha256 TEXT NOT NULL UNIQUE,
+                    sent_at_ms INTEGER NOT NULL, received_at_ms INTEGER NOT NULL, received_by TEXT NOT NULL,
+                    receipt BLOB NOT NULL, shares BLOB NOT NULL, receipt_delivered_ms INTEGER,
+                    UNIQUE (from_school, transfer));
+                CREATE INDEX incoming_by_child ON incoming_transfers (school, child, received_at_ms);
+                CREATE TABLE transferred_records (
+                    record TEXT PRIMARY KEY NOT NULL, incoming TEXT NOT NULL, original_id TEXT NOT NULL,
+                    original_sha256 TEXT NOT NULL, recorded_at_ms INTEGER NOT NULL, recorded_by TEXT NOT NULL);
+                CREATE INDEX transferred_by_incoming ON transferred_records (incoming);
+                CREATE TABLE transfer_settings (
+                    school TEXT PRIMARY KEY NOT NULL, name TEXT,
+                    after_receipt TEXT CHECK (after_receipt IS NULL OR after_receipt IN ('draft-shred', 'keep')));
+                """)
+        }
+    }
+
+    // MARK: directory
+
+    public func pinSchool(_ school: PinnedSchool, event: AuditEntry, signer: AuditSigner?) throws {
+        try auditedWrite { db in
+            try school.save(db)
+            _ = try self.appendLocked(db, [event], signer: signer)
+        }
+    }
+
+    public func pinnedSchools(owner: String) throws -> [PinnedSchool] {
+        try guarded { try pool.read { try PinnedSchool.filter(Column("owner") == owner).order(Column("school")).fetchAll($0) } }
+    }
+
+    public func pinnedSchool(owner: String, school: String) throws -> PinnedSchool? {
+        try guarded { try pool.read { try PinnedSchool.fetchOne($0, key: ["owner": owner, "school": school]) } }
+    }
+
+    // MARK: sending
+
+    public func addTransfer(_ transfer: TransferRow, event: AuditEntry, signer: AuditSigner?) throws {
+        try auditedWrite { db in
+            try transfer.insert(db)
+            _ = try self.appendLocked(db, [event], signer: signer)
+        }
+    }
+
+    public func transfer(id: String) throws -> TransferRow? {
+        try guarded { try pool.read { try TransferRow.fetchOne($0, key: id) } }
+    }
+
+    public func transfers(school: String, child: String?) throws -> [TransferRow] {
+        try guarded {
+            try pool.read { db in
+                var query = TransferRow.filter(Column("school") == school)
+                if let child { query = query.filter(Column("child") == child) }
+                return try query.order(Column("created_at_ms").desc, Column("id")).fetchAll(db)
+            }
+        }
+    }
+
+    public func unreceivedTransfers() throws -> [TransferRow] {
+        try guarded { try pool.read { try TransferRow.filter(Column("state") == TransferRow.State.sent.rawValue).fetchAll($0) } }
+    }
+
+    public func transferRecords(id: String) throws -> [String] {
+        try guarded {
+            try pool.read { try String.fetchAll($0, sql: "SELECT record FROM transfer_records WHERE transfer = ? ORDER BY position", arguments: [id]) }
+        }
+    }
+
+    public func claimTransfer(id: String, approver: String, account: String?, claim: String, nowMillis: Int64) throws {
+        try guarded {
+            try pool.write { db in
+                try db.execute(sql: """
+                    UPDATE transfers SET state = 'sending', approved_by = ?, approved_account = ?, claim = ?, claimed_at_ms = ?
+                    WHERE id = ? AND (state = 'draft' OR (state = 'sending' AND claimed_at_ms < ?))
+                    """, arguments: [approver, account, claim, nowMillis, id, nowMillis - TransferRow.claimTimeoutMillis])
+                guard db.changesCount == 1 else {
+                    throw StorageError.lifecycleConflict("the transfer is being sent, or was sent, by another approval")
+                }
+            }
+        }
+    }
+
+    public func unclaimTransfer(id: String, claim: String) throws {
+        try guarded {
+            try pool.write { db in
+                try db.execute(sql: """
+                    UPDATE transfers SET state = 'draft', approved_by = NULL, approved_account = NULL, claim = NULL, claimed_at_ms = NULL
+                    WHERE id = ? AND state = 'sending' AND claim = ?
+                    """, arguments: [id, claim])
+            }
+        }
+    }
+
+    public func sendTransfer(id: String, _ sending: TransferSending, events: [AuditEntry], signer: AuditSigner?) throws {
+        try auditedWrite { db in
+            let wanted = Set(sending.records)
+            var present = 0
+            for (marks, chunk) in Self.inLists(Array(wanted)) {
+                present += try Int.fetchOne(db, sql: "SELECT count(*) FROM records WHERE id IN (\(marks))", arguments: StatementArguments(chunk)) ?? 0
+            }
+            guard present == wanted.count else {
+                throw StorageError.lifecycleConflict("a record of the child was shredded while the transfer was being made; approve it again")
+            }
+            try db.execute(sql: """
+                UPDATE transfers SET state = 'sent', sent_at_ms = ?, manifest_sha256 = ?, package_sha256 = ?, package_size = ?,
+                    record_count = ?, link_hash = ?, link_expires_ms = ?, claimed_at_ms = NULL
+                WHERE id = ? AND state = 'sending' AND claim = ?
+                """, arguments: [sending.sentAtMillis, sending.manifestSHA256, sending.packageSHA256, sending.packageSize,
+                                 sending.records.count, sending.linkHash, sending.linkExpiresMillis, id, sending.claim])
+            guard db.changesCount == 1 else { throw StorageError.lifecycleConflict("the transfer's sending was taken over by another approval") }
+            for (position, record) in sending.records.enumerated() {
+                try db.execute(sql: "INSERT INTO transfer_records (transfer, position, record) VALUES (?, ?, ?)", arguments: [id, position, record])
+            }
+            _ = try self.appendLocked(db, events, signer: signer)
+        }
+    }
+
+    public func useTransferLink(
+        hash: Data, maxDownloads: Int, nowMillis: Int64, event: @escaping (TransferLinkUse) -> AuditEntry?, signer: AuditSigner?
+    ) throws -> TransferLinkUse {
+        try auditedWrite { db in
+            let use: TransferLinkUse
+            if var row = try TransferRow.filter(Column("link_hash") == hash).fetchOne(db) {
+                if let expires = row.linkExpiresMillis, nowMillis >= expires {
+                    use = .expired(row)
+                } else if row.linkDownloads >= maxDownloads {
+                    use = .usedUp(row)
+                } else {
+                    row.linkDownloads += 1
+                    try db.execute(sql: "UPDATE transfers SET link_downloads = ? WHERE id = ?", arguments: [row.linkDownloads, row.id])
+                    use = .allowed(row)
+                }
+            } else {
+                use = .unknown
+            }
+            if let entry = event(use) { _ = try self.appendLocked(db, [entry], signer: signer) }
+            return use
+        }
+    }
+
+    public func recordTransferReceipt(id: String, receipt: Data, atMillis: Int64, afterReceipt: String, events: [AuditEntry], signer: AuditSigner?) throws -> Bool {
+        try auditedWrite { db in
+            try db.execute(sql: """
+                UPDATE transfers SET state = 'received', receipt = ?, receipt_at_ms = ?, after_receipt = ? WHERE id = ? AND state = 'sent'
+                """, arguments: [receipt, atMillis, afterReceipt, id])
+            let changed = db.changesCount == 1
+            _ = try self.appendLocked(db, events, signer: signer)
+            return changed
+        }
+    }
+
+    public func markOverdueAlerted(id: String, atMillis: Int64) throws {
+        try guarded {
+            try pool.write { try $0.execute(sql: "UPDATE transfers SET overdue_alerted_ms = ? WHERE id = ?", arguments: [atMillis, id]) }
+        }
+    }
+
+    // MARK: receiving
+
+    public func commitImport(_ received: TransferImport, signer: AuditSigner?) throws {
+        try auditedWrite { db in
+            if try IncomingTransferRow.filter(Column("manifest_sha256") == received.incoming.manifestSHA256).fetchCount(db) > 0
+                || IncomingTransferRow.filter(Column("from_school") == received.incoming.fromSchool && Column("transfer") == received.incoming.transfer)
+                    .fetchCount(db) > 0 {
+                throw StorageError.lifecycleConflict("this transfer was received before")
+            }
+            for record in received.records {
+                try Self.requireLiveKEK(db, record.kekID)
+                try record.insert(db)
+            }
+            try received.incoming.insert(db)
+            for row in received.provenance { try row.insert(db) }
+            for hold in received.holds { try hold.insert(db) }
+            _ = try self.appendLocked(db, received.events, signer: signer)
+        }
+    }
+
+    public func incomingTransfer(manifestSHA256: String) throws -> IncomingTransferRow? {
+        try guarded { try pool.read { try IncomingTransferRow.filter(Column("manifest_sha256") == manifestSHA256).fetchOne($0) } }
+    }
+
+    public func incomingTransfer(id: String) throws -> IncomingTransferRow? {
+        try guarded { try pool.read { try IncomingTransferRow.fetchOne($0, key: id) } }
+    }
+
+    public func incomingTransfers(school: String, child: String?) throws -> [IncomingTransferRow] {
+        try guarded {
+            try pool.read { db in
+                var query = IncomingTransferRow.filter(Column("school") == school)
+                if let child { query = query.filter(Column("child") == child) }
+                return try query.order(Column("received_at_ms").desc, Column("id")).fetchAll(db)
+            }
+        }
+    }
+
+    public func transferredRecords(incoming: String) throws -> [TransferredRecordRow] {
+        try guarded {
+            try pool.read { try TransferredRecordRow.filter(Column("incoming") == incoming).order(Column("recorded_at_ms"), Column("record")).fetchAll($0) }
+        }
+    }
+
+    public func markReceiptDelivered(incoming: String, atMillis: Int64) throws {
+        try guarded {
+            try pool.write {
+                try $0.execute(sql: "UPDATE incoming_transfers SET receipt_delivered_ms = coalesce(receipt_delivered_ms, ?) WHERE id = ?",
+                               arguments: [atMillis, incoming])
+            }
+        }
+    }
+
+    public func afterReceiptRule(school: String) throws -> AfterReceiptRule {
+        try guarded {
+            try pool.read { db in
+                let text = try String.fetchOne(db, sql: "SELECT after_receipt FROM transfer_settings WHERE school = ?", arguments: [school])
+                return text.flatMap(AfterReceiptRule.init(rawValue:)) ?? .draftShred
+            }
+        }
+    }
+
+    public func setAfterReceiptRule(school: String, _ rule: AfterReceiptRule, event: AuditEntry, signer: AuditSigner?) throws {
+        try auditedWrite { db in
+            try db.execute(sql: """
+                INSERT INTO transfer_settings (school, after_receipt) VALUES (?, ?)
+                ON CONFLICT (school) DO UPDATE SET after_receipt = excluded.after_receipt
+                """, arguments: [school, rule.rawValue])
+            _ = try self.appendLocked(db, [event], signer: signer)
+        }
+    }
+
+    public func transferNames() throws -> [String: String] {
+        try guarded {
+            try pool.read { db in
+                let rows = try Row.fetchAll(db, sql: "SELECT school, name FROM transfer_settings WHERE name IS NOT NULL")
+                return Dictionary(rows.map { ($0[0] as String, $0[1] as String) }, uniquingKeysWith: { a, _ in a })
+            }
+        }
+    }
+
+    public func setTransferName(school: String, name: String, event: AuditEntry, signer: AuditSigner?) throws {
+        try auditedWrite { db in
+            try db.execute(sql: """
+                INSERT INTO transfer_settings (school, name) VALUES (?, ?) ON CONFLICT (school) DO UPDATE SET name = excluded.name
+                """, arguments: [school, name])
+            _ = try self.appendLocked(db, [event], signer: signer)
+        }
+    }
+
+    // MARK: audit proofs
+
+    public func auditLeafHashes(size: Int) throws -> [[UInt8]] {
+        try guarded {
+            try pool.read { db in
+                var out: [[UInt8]] = []
+                out.reserveCapacity(size)
+                let rows = try Row.fetchCursor(db, sql: "SELECT seq, hash FROM audit_events WHERE seq <= ? ORDER BY seq", arguments: [size])
+                while let row = try rows.next() {
+                    guard row[0] as Int64 == Int64(out.count + 1) else {
+                        throw StorageError.auditRewritten("event \(out.count + 1) is missing from the log")
+                    }
+                    out.append([UInt8](row[1] as Data))
+                }
+                guard out.count == size else { throw StorageError.auditRewritten("the log holds \(out.count) events, not \(size)") }
+                return out
+            }
+        }
+    }
+
+    public func putEvents(records: [String]) throws -> [String: AuditEvent] {
+        try guarded {
+            try pool.read { db in
+                var found: [String: AuditEvent] = [:]
+                for (marks, chunk) in Self.inLists(records) {
+                    let rows = try Row.fetchAll(db, sql: """
+                        SELECT * FROM audit_events WHERE record IN (\(marks)) AND action = 'put' AND outcome = 'ok' ORDER BY seq
+                        """, arguments: StatementArguments(chunk))
+                    for row in rows {
+                        let event = Self.event(row)
+                        if let record = event.record, found[record] == nil { found[record] = event }
+                    }
+                }
+                return found
+            }
+        }
+    }
+}
