@@ -31,6 +31,8 @@ public enum Capability: String, CaseIterable, Sendable {
     case share
     /// Set a child's label or a concern's title (display names for the opaque ids).
     case label
+    /// Send a child's file to another school, receive one, and keep the directory of schools.
+    case transfer
 
     /// The action name its audit events carry.
     public var auditAction: AuditAction {
@@ -47,6 +49,7 @@ public enum Capability: String, CaseIterable, Sendable {
         case .shred: .shred
         case .share: .share
         case .label: .labelSet
+        case .transfer: .transferCreate
         }
     }
 }
@@ -64,9 +67,11 @@ public enum AccessPolicy {
     public static let table: [Role: [Capability: Grant]] = [
         .staff: [.upload: .schools, .list: .ownUploads, .metadata: .ownUploads, .download: .denied, .audit: .denied],
         .dsl: [.upload: .schools, .list: .schools, .metadata: .schools, .download: .schools, .preview: .schools, .audit: .schools,
-               .setDOB: .schools, .retention: .schools, .hold: .schools, .shred: .schools, .share: .schools, .label: .schools],
+               .setDOB: .schools, .retention: .schools, .hold: .schools, .shred: .schools, .share: .schools, .label: .schools,
+               .transfer: .schools],
         .deputy: [.upload: .schools, .list: .schools, .metadata: .schools, .download: .schools, .preview: .schools, .audit: .schools,
-                  .setDOB: .schools, .retention: .schools, .hold: .schools, .shred: .schools, .share: .schools, .label: .schools],
+                  .setDOB: .schools, .retention: .schools, .hold: .schools, .shred: .schools, .share: .schools, .label: .schools,
+                  .transfer: .schools],
         .dpo: [.upload: .denied, .list: .schools, .metadata: .schools, .download: .denied, .audit: .schools,
                .retention: .schools, .hold: .schools, .shred: .schools],
         .backup: [.upload: .denied, .list: .denied, .metadata: .denied, .download: .denied, .audit: .denied],

@@ -10,6 +10,8 @@ public enum AnonymousRefusal: Sendable, Hashable, CaseIterable {
     case noToken, unknownToken, wrongMetricsToken
     case unknownLink, malformedLink
     case unknownReceiptLink, malformedReceiptLink
+    /// A transfer package link that does not exist, or a receipt for no transfer of this vault.
+    case unknownTransferLink, malformedTransferLink, unknownTransferReceipt
     /// A sign-in or step-up with a wrong name, passphrase, code or passkey.
     case failedSignIn
     /// An enrolment link that does not exist, was used or has expired.
@@ -23,6 +25,8 @@ public enum AnonymousRefusal: Sendable, Hashable, CaseIterable {
         case .noToken, .unknownToken, .wrongMetricsToken: .authenticate
         case .unknownLink, .malformedLink: .bundleDownload
         case .unknownReceiptLink, .malformedReceiptLink: .bundleReceipt
+        case .unknownTransferLink, .malformedTransferLink: .transferDownload
+        case .unknownTransferReceipt: .transferReceipt
         case .failedSignIn: .signInFailed
         case .unusableEnrolment: .enrol
         case .crossSite: .csrf
@@ -34,8 +38,9 @@ public enum AnonymousRefusal: Sendable, Hashable, CaseIterable {
         case .noToken: "no bearer token"
         case .unknownToken: "unknown or revoked token"
         case .wrongMetricsToken: "no valid metrics token"
-        case .unknownLink, .unknownReceiptLink: "unknown link"
-        case .malformedLink, .malformedReceiptLink: "malformed link"
+        case .unknownLink, .unknownReceiptLink, .unknownTransferLink: "unknown link"
+        case .malformedLink, .malformedReceiptLink, .malformedTransferLink: "malformed link"
+        case .unknownTransferReceipt: "a receipt for no transfer of this vault"
         case .failedSignIn: "wrong name, passphrase, code or passkey"
         case .unusableEnrolment: "unknown, used or expired enrolment link"
         case .crossSite: "no CSRF token or another origin"
@@ -50,6 +55,8 @@ public enum AnonymousRefusal: Sendable, Hashable, CaseIterable {
         case .signInFailed: "failed sign-ins"
         case .enrol: "uses of an unusable enrolment link"
         case .csrf: "cross-site requests"
+        case .transferDownload: "downloads of an unknown transfer link"
+        case .transferReceipt: "receipts for no transfer of this vault"
         default: "receipts for an unknown link"
         }
     }

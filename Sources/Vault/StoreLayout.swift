@@ -10,6 +10,7 @@ import Storage
 ///     STORE/keys/master.key      the default master key file (mode 0600), unless kept elsewhere
 ///     STORE/store.lock           taken shared by writers, exclusively by gc
 ///     STORE/bundles/ID.age       released bundles, encrypted to their recipients (docs/bundles.md)
+///     STORE/transfers/ID-C.age   sent transfers, encrypted to the receiving school (docs/transfers.md)
 public struct StoreLayout: Sendable {
     public let root: String
 
@@ -27,6 +28,8 @@ public struct StoreLayout: Sendable {
     public var lockFile: String { root + "/store.lock" }
     /// Released bundles, age-encrypted to their recipients, until their links end.
     public var bundles: String { root + "/bundles" }
+    /// Sent transfer packages, age-encrypted to the receiving school, until received or expired.
+    public var transfers: String { root + "/transfers" }
 
     public var exists: Bool { FileManager.default.fileExists(atPath: keyStore) || FileManager.default.fileExists(atPath: metadata) }
 }

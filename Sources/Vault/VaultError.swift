@@ -35,6 +35,9 @@ public enum VaultError: Error, Sendable, Equatable {
     case linkUnusable(String)
     /// An item cannot be redacted: its file does not decode, or is over the pixel budget (HTTP 422).
     case cannotRedact(String)
+    /// A received transfer package failed a check; nothing of it was stored (HTTP 422). Says
+    /// which check: encryption, addressee, sender's card, signature, checkpoint, proof, record.
+    case transferRefused(String)
     /// The record has no preview (its kind, or its size): the person downloads it to open it (HTTP 415).
     case noPreview(String)
 
@@ -75,6 +78,7 @@ extension VaultError: CustomStringConvertible {
         case .linkUnusable(let why): return why
         case .cannotRedact(let why): return why
         case .noPreview(let why): return why
+        case .transferRefused(let why): return "transfer package refused: \(why)"
         }
     }
 }

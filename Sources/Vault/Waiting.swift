@@ -10,13 +10,20 @@ public struct WaitingCounts: Sendable, Equatable {
     public var shredsToApprove: Int
     /// People added with a role that needs a second person (DSLs and administrators agree).
     public var peopleToApprove: Int
+    /// Transfer drafts of their schools someone else made (DSLs and deputies approve them).
+    public var transfersToApprove: Int
+    /// Transfers sent with no verified receipt five school days later.
+    public var transfersOverdue: Int
 
-    public var total: Int { bundlesToApprove + shredsToApprove + peopleToApprove }
+    public var total: Int { bundlesToApprove + shredsToApprove + peopleToApprove + transfersToApprove + transfersOverdue }
 
-    public init(bundlesToApprove: Int = 0, shredsToApprove: Int = 0, peopleToApprove: Int = 0) {
+    public init(bundlesToApprove: Int = 0, shredsToApprove: Int = 0, peopleToApprove: Int = 0, transfersToApprove: Int = 0,
+                transfersOverdue: Int = 0) {
         self.bundlesToApprove = bundlesToApprove
         self.shredsToApprove = shredsToApprove
         self.peopleToApprove = peopleToApprove
+        self.transfersToApprove = transfersToApprove
+        self.transfersOverdue = transfersOverdue
     }
 }
 
@@ -39,6 +46,7 @@ extension Vault {
                 schools: schools, requestedRoles: askers.map(\.rawValue), requestedAfterMillis: since, notBy: principal.account)
         }
         counts.peopleToApprove = try peopleWaiting(for: principal)
+        (counts.transfersToApprove, counts.transfersOverdue) = try transfersWaiting(for: principal)
         return counts
     }
 }

@@ -1,0 +1,146 @@
+import Foundation
+import KeyManagement
+import Storage
+
+/// A received transfer as the importing DSL gets it back.
+public struct ReceivedTransfer: Sendable {
+    public struct Record: Sendable, Equatable {
+        public var id: String
+        public var originalID: String
+        public var sha256: String
+    }
+    public var incoming: IncomingTransferRow
+    public var records: [Record]
+    public var receipt: TransferReceipt
+    /// Where the sending vault takes the receipt, if it has a public address.
+    public var receiptURL: String?
+}
+
+/// Receiving a package: verified whole first (`verifyPackage`), then every record is stored as
+/// a new record of the receiving school (new keys, retention from the date of birth), with its
+/// provenance, holds and put events, in one transaction; then the receipt is signed.
+extension Vault {
+    func importTransfer(_ package: [UInt8], school: String, child: String?, by caller: Caller) throws -> ReceivedTransfer {
+        let principal = try principalOrOperator(.transfer, caller)
+        let who = caller.actor
+        if let principal { try requireSchool(.transfer, principal, school: school) }
+        try vaulting { try OpaqueID.validate(school, field: "school id") }
+        if let child { try vaulting { try OpaqueID.validate(child, field: "child id") } }
+        let keys = try requireKeys("receiving a transfer")
+        var verified: VerifiedPackage
+        do {
+            verified = try verifyPackage(package, school: school, keys: keys)
+        } catch let error as VaultError {
+            try audit(AuditEntry(actor: who, action: .transferImport, outcome: .refused, school: school, reason: "\(error)"))
+            throw error
+        }
+        defer { verified.wipe() }
+        let manifest = verified.manifest
+        let childID = child ?? manifest.child.id
+        try vaulting { try OpaqueID.validate(childID, field: "child id") }
+        if let earlier = try vaulting({ try catalog.incomingTransfer(manifestSHA256: verified.manifestSHA256) }) {
+            try audit(AuditEntry(actor: who, action: .transferImport, outcome: .refused, school: school, child: earlier.child,
+                                 reason: "transfer \(manifest.transfer) from school \(manifest.from.school) was received before (\(earlier.id)); a replayed package"))
+            throw VaultError.conflict("this package was received before, on \(BundleArchive.iso(earlier.receivedAtMillis)); nothing was stored again")
+        }
+        // Retention runs from the date of birth: the file's, unless this school already holds
+        // another for the child (then a person must decide which is right).
+        if let dob = manifest.child.dateOfBirth {
+            let known = try vaulting { try catalog.newRecordFacts(school: school, child: childID, concern: "") }.dateOfBirth
+            if let known, known != dob {
+                try audit(AuditEntry(actor: who, action: .transferImport, outcome: .refused, school: school, child: childID,
+                                     reason: "transfer \(manifest.transfer): the date of birth in the file differs from this school's"))
+                throw VaultError.conflict("the child's date of birth in the file differs from the one this school holds: check which is right, correct it, and import again")
+            }
+            if known == nil { _ = try setDateOfBirth(child: childID, dob: dob, school: school, by: caller) }
+        }
+
+        let receivedAt = nowMillis
+        let incomingID = RecordID.generate()
+        var staged: [(record: EvidenceRecord, event: AuditEntry)] = []
+        var provenance: [TransferredRecordRow] = []
+        var holds: [Hold] = []
+        var events: [AuditEntry] = []
+        do {
+            for (entry, bytes) in verified.records {
+                var request = PutRequest(school: school, child: childID, concern: entry.concern, kind: entry.kind, filename: entry.filename,
+                                         declaredType: entry.type)
+                request.category = entry.category
+                request.provenance = "transferred from school \(manifest.from.school) (record \(entry.record), transfer \(manifest.transfer))"
+                request.heldOnArrival = !entry.holds.isEmpty
+                let session = try beginPut(request, by: caller)
+                do {
+                    try bytes.withUnsafeBytes { try session.write($0) }
+                    staged.append(try session.stage())
+                } catch {
+                    session.abort()
+                    throw error
+                }
+                let record = staged[staged.count - 1].record
+                provenance.append(TransferredRecordRow(record: record.id, incoming: incomingID, originalID: entry.record, originalSHA256: entry.sha256,
+                                                       recordedAtMillis: entry.recordedAtMillis, recordedBy: entry.recordedBy))
+                for held in entry.holds {
+                    let reason = String("held at school \(manifest.from.school) when sent (\(held.id), placed by \(held.placedBy)): \(held.reason)".prefix(1000))
+                    let hold = Hold(id: "hold-" + Hex.encode(randomPublicBytes(8)), school: school, scope: .record, target: record.id,
+                                    reason: reason, placedBy: who.description, placedAtMillis: receivedAt)
+                    holds.append(hold)
+                    events.append(AuditEntry(actor: who, action: .holdPlace, outcome: .ok, school: school, child: childID, concern: record.concern,
+                                             record: record.id, reason: "\(hold.id): record, arrived held in transfer \(manifest.transfer)"))
+                }
+            }
+            let signer = try vaulting { try keys.auditSigner() }
+            let receipt = try vaulting {
+                try TransferReceipt.sign(transfer: manifest.transfer, fromSchool: manifest.from.school, toSchool: school,
+                                         manifestSHA256: verified.manifestSHA256, records: staged.count, receivedAtMillis: receivedAt, signer: signer)
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let incoming = IncomingTransferRow(
+                id: incomingID, school: school, child: childID, fromSchool: manifest.from.school, fromName: manifest.from.name,
+                transfer: manifest.transfer, manifestSHA256: verified.manifestSHA256, sentAtMillis: manifest.sentAtMillis,
+                receivedAtMillis: receivedAt, receivedBy: who.description, receipt: Data(try receipt.jsonBytes()),
+                shares: try encoder.encode(manifest.shares))
+            events = staged.map(\.event) + events + [AuditEntry(
+                actor: who, action: .transferImport, outcome: .ok, school: school, child: childID,
+                reason: "\(incomingID): transfer \(manifest.transfer) from school \(manifest.from.school) (\(manifest.from.name)), sent \(manifest.sentAt) by \(manifest.approvedBy.actor): \(staged.count) record\(staged.count == 1 ? "" : "s") stored, manifest sha256 \(verified.manifestSHA256), receipt signed")]
+            let received = TransferImport(incoming: incoming, records: staged.map(\.record), provenance: provenance, holds: holds, events: events)
+            do {
+                try timedAudit { try vaulting { try catalog.commitImport(received, signer: signer) } }
+            } catch VaultError.storage(.lifecycleConflict) {
+                try audit(AuditEntry(actor: who, action: .transferImport, outcome: .refused, school: school, child: childID,
+                                     reason: "transfer \(manifest.transfer) from school \(manifest.from.school) was received before; a replayed package"))
+                throw VaultError.conflict("this package was received before; nothing was stored again")
+            }
+            setTransferredLabels(manifest, school: school, child: childID, by: caller)
+            let records = zip(staged, provenance).map { ReceivedTransfer.Record(id: $0.record.id, originalID: $1.originalID, sha256: $0.record.sha256) }
+            return ReceivedTransfer(incoming: incoming, records: records, receipt: receipt, receiptURL: manifest.receiptURL)
+        } catch {
+            for item in staged { try? blobs.delete(recordID: item.record.id) }
+            if case VaultError.conflict = error { throw error }
+            _ = try? audit(AuditEntry(actor: who, action: .transferImport, outcome: .failed, school: school, child: childID,
+                                      reason: "transfer \(manifest.transfer) from school \(manifest.from.school): nothing stored: \(VaultError.wrap(error))"))
+            throw error
+        }
+    }
+
+    /// The child's label and the concerns' titles from the file, where this school has none yet.
+    private func setTransferredLabels(_ manifest: TransferManifest, school: String, child: String, by caller: Caller) {
+        func unlabelled(_ kind: SubjectLabel.Kind, _ subject: String) -> Bool {
+            do { return try catalog.label(school: school, kind: kind, subject: subject) == nil } catch { return false }
+        }
+        if let label = manifest.child.label, unlabelled(.child, child) {
+            try? setLabel(.child, subject: child, school: school, text: label, by: caller)
+        }
+        var done = Set<String>()
+        for entry in manifest.records where done.insert(entry.concern).inserted {
+            if let title = entry.concernTitle, unlabelled(.concern, entry.concern) {
+                try? setLabel(.concern, subject: entry.concern, school: school, text: title, by: caller)
+            }
+        }
+    }
+
+    /// Marks the receipt delivered to the sender (it answered 200).
+    func noteReceiptDelivered(incoming: String) throws {
+        try vaulting { try catalog.markReceiptDelivered(incoming: incoming, atMillis: nowMillis) }
+    }
+}
