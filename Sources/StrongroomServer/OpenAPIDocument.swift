@@ -348,11 +348,13 @@ paths:
             application/json:
               schema:
                 type: object
-                required: [bundlesToApprove, shredsToApprove, peopleToApprove, total]
+                required: [bundlesToApprove, shredsToApprove, peopleToApprove, transfersToApprove, transfersOverdue, total]
                 properties:
                   bundlesToApprove: {type: integer, minimum: 0}
                   shredsToApprove: {type: integer, minimum: 0}
                   peopleToApprove: {type: integer, minimum: 0}
+                  transfersToApprove: {type: integer, minimum: 0}
+                  transfersOverdue: {type: integer, minimum: 0, description: "transfers sent with no verified receipt five school days later"}
                   total: {type: integer, minimum: 0}
         "401": {$ref: "#/components/responses/Problem"}
   /v1/signing-key.pub:
@@ -1251,6 +1253,274 @@ paths:
         "403": {$ref: "#/components/responses/Problem"}
         "404": {$ref: "#/components/responses/Problem"}
         "409": {$ref: "#/components/responses/Problem"}
+  /v1/transfer-card:
+    get:
+      operationId: transferCard
+      security: []
+      description: >
+        This vault's school card for transfers (docs/transfers.md): the school's id and name, its
+        age X25519 recipient, its Ed25519 signing key (minisign base64) and the fingerprint the DSLs
+        read to each other by telephone. Public keys only. `school` may be left out when the vault
+        names one school.
+      parameters:
+        - {name: school, in: query, required: false, schema: {type: string}}
+      responses:
+        "200": {description: The card., content: {application/json: {schema: {$ref: "#/components/schemas/SchoolCard"}}}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
+  /v1/schools:
+    post:
+      operationId: trustSchool
+      description: >
+        Adds another school's card to `school`'s directory (a DSL or deputy, recent second factor),
+        once `fingerprint` (as the other DSL read it out) matches the card. A changed card for a
+        school already there is refused (409) unless `replace` is true and the caller is a DSL.
+        Audited (`school-trust`).
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [school, card, fingerprint]
+              properties:
+                school: {type: string}
+                card: {$ref: "#/components/schemas/SchoolCard"}
+                fingerprint: {type: string}
+                replace: {type: boolean, default: false}
+      responses:
+        "201": {description: Pinned., content: {application/json: {schema: {$ref: "#/components/schemas/PinnedSchool"}}}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
+    get:
+      operationId: listSchools
+      description: A school's directory of other schools (audited, `school-list`).
+      parameters:
+        - {name: school, in: query, required: true, schema: {type: string}}
+      responses:
+        "200": {description: The directory., content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/PinnedSchool"}}}}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+  /v1/transfers:
+    post:
+      operationId: createTransfer
+      description: >
+        Drafts the transfer of every record of `child` in `school` to `toSchool`, which must be in
+        the school's directory (a DSL or deputy). Nothing is read until another approves it.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [school, child, toSchool, reason]
+              properties:
+                school: {type: string}
+                child: {type: string}
+                toSchool: {type: string}
+                reason: {type: string, maxLength: 1000}
+      responses:
+        "201": {description: Drafted., content: {application/json: {schema: {$ref: "#/components/schemas/Transfer"}}}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
+    get:
+      operationId: listTransfers
+      description: A school's transfers sent and received, newest first (of one child, if given).
+      parameters:
+        - {name: school, in: query, required: true, schema: {type: string}}
+        - {name: child, in: query, required: false, schema: {type: string}}
+      responses:
+        "200":
+          description: Sent and received.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [sent, received]
+                properties:
+                  sent: {type: array, items: {$ref: "#/components/schemas/Transfer"}}
+                  received: {type: array, items: {$ref: "#/components/schemas/ReceivedTransfer"}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+  /v1/transfers/incoming:
+    post:
+      operationId: receiveTransfer
+      description: >
+        Receives a package (its bytes are the body): decrypted with this vault's transfer key, the
+        sender's pinned card, the manifest's signature, the checkpoint, every put event, inclusion
+        proof and record hash checked; any failure refuses the whole package (422, naming the check)
+        and stores nothing. A package received before is refused (409). Otherwise every record is
+        stored for `school` (as `child`, default the sender's id) in one transaction, and the signed
+        receipt is returned and posted to the sender when it has a public address.
+      parameters:
+        - {name: school, in: query, required: true, schema: {type: string}}
+        - {name: child, in: query, required: false, schema: {type: string}}
+      requestBody:
+        required: true
+        content:
+          application/octet-stream: {schema: {type: string, format: binary}}
+      responses:
+        "201": {description: Received., content: {application/json: {schema: {$ref: "#/components/schemas/IncomingTransfer"}}}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "413": {$ref: "#/components/responses/Problem"}
+        "415": {$ref: "#/components/responses/Problem"}
+        "422": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
+  /v1/transfers/fetch:
+    post:
+      operationId: fetchTransfer
+      description: >
+        As /v1/transfers/incoming, but this vault fetches the package from the sender's link
+        (https, or http to this machine). 502 when the link cannot be fetched.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [school, url]
+              properties:
+                school: {type: string}
+                url: {type: string}
+                child: {type: string}
+      responses:
+        "201": {description: Received., content: {application/json: {schema: {$ref: "#/components/schemas/IncomingTransfer"}}}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "422": {$ref: "#/components/responses/Problem"}
+        "502": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
+  /v1/transfers/{id}:
+    get:
+      operationId: showTransfer
+      description: One transfer; `state` is draft, sent, received or overdue (five school days without a receipt).
+      parameters:
+        - {$ref: "#/components/parameters/RecordID"}
+      responses:
+        "200": {description: The transfer., content: {application/json: {schema: {$ref: "#/components/schemas/Transfer"}}}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+  /v1/transfers/{id}/approve:
+    post:
+      operationId: approveTransfer
+      description: >
+        Another DSL or deputy than the creator approves a draft (recent second factor): every
+        record is read and packed with a signed manifest, each record's put event, its inclusion
+        proof and the signed checkpoint, and the package is encrypted to the receiving school's
+        pinned age key. Returns the link the receiving vault fetches (shown once).
+      parameters:
+        - {$ref: "#/components/parameters/RecordID"}
+      responses:
+        "200":
+          description: Sent.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [id, state, downloadUrl, expiresAt]
+                properties:
+                  id: {type: string}
+                  state: {type: string, enum: [sent]}
+                  downloadUrl: {type: string}
+                  expiresAt: {type: string, format: date-time}
+                  packageSHA256: {type: string}
+                  manifestSHA256: {type: string}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
+        "507": {$ref: "#/components/responses/StorageFull"}
+  /v1/received-transfers/{id}:
+    get:
+      operationId: showReceivedTransfer
+      description: One received transfer, with each record's original id, SHA-256, and when and by whom it was recorded at the sending school.
+      parameters:
+        - {$ref: "#/components/parameters/RecordID"}
+      responses:
+        "200": {description: The transfer., content: {application/json: {schema: {$ref: "#/components/schemas/ReceivedTransfer"}}}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+  /v1/transfer-settings:
+    get:
+      operationId: transferSettings
+      description: What the school does with its own copies once a receipt arrives.
+      parameters:
+        - {name: school, in: query, required: true, schema: {type: string}}
+      responses:
+        "200": {description: The rule., content: {application/json: {schema: {$ref: "#/components/schemas/TransferSettings"}}}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+    put:
+      operationId: changeTransferSettings
+      description: A DSL sets the rule (recent second factor; audited `transfer-rule`).
+      parameters:
+        - {name: school, in: query, required: true, schema: {type: string}}
+      requestBody:
+        required: true
+        content:
+          application/json: {schema: {$ref: "#/components/schemas/TransferSettings"}}
+      responses:
+        "200": {description: The rule., content: {application/json: {schema: {$ref: "#/components/schemas/TransferSettings"}}}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+  /v1/transfer-packages/{token}:
+    get:
+      operationId: fetchTransferPackage
+      security: []
+      description: >
+        The receiving vault fetches the age-encrypted package; the token is the credential (30
+        days, 5 fetches, each audited). 404 for an unknown link, 410 once expired, used up or received.
+      parameters:
+        - {name: token, in: path, required: true, schema: {type: string}}
+      responses:
+        "200": {description: The .age package., content: {application/octet-stream: {schema: {type: string, format: binary}}}}
+        "404": {$ref: "#/components/responses/Problem"}
+        "410": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
+  /v1/transfer-receipts:
+    post:
+      operationId: acceptTransferReceipt
+      security: []
+      description: >
+        The receiving vault's signed receipt (no token: it is signed). Accepted only for a transfer
+        of this vault, signed by the receiving school's pinned key, over the manifest sent; the
+        transfer becomes received and the school's rule for its copies applies. Idempotent.
+      requestBody:
+        required: true
+        content:
+          application/json: {schema: {$ref: "#/components/schemas/TransferReceipt"}}
+      responses:
+        "200":
+          description: Received.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [transfer, state]
+                properties:
+                  transfer: {type: string}
+                  state: {type: string, enum: [received]}
+        "400": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "422": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
   /v1/shared/{token}:
     get:
       operationId: downloadBundle
@@ -1670,6 +1940,113 @@ components:
               record: {type: string}
               child: {type: string}
               mode: {type: string}
+    SchoolCard:
+      type: object
+      required: [school, name, ageRecipient, signingKey, fingerprint]
+      properties:
+        school: {type: string, description: "the school's id (its DfE URN where it has one)"}
+        name: {type: string}
+        ageRecipient: {type: string, description: "age X25519 recipient, age1…"}
+        signingKey: {type: string, description: "Ed25519 public key, minisign base64"}
+        fingerprint: {type: string, description: "thirty digits in six groups of five, over every field"}
+    PinnedSchool:
+      type: object
+      required: [owner, school, name, ageRecipient, signingKey, fingerprint, addedBy, addedAt]
+      properties:
+        owner: {type: string}
+        school: {type: string}
+        name: {type: string}
+        ageRecipient: {type: string}
+        signingKey: {type: string}
+        fingerprint: {type: string}
+        addedBy: {type: string}
+        addedAt: {type: string, format: date-time}
+    Transfer:
+      type: object
+      required: [id, state, school, child, toSchool, reason, createdBy, createdAt, linkDownloads]
+      properties:
+        id: {type: string}
+        state: {type: string, enum: [draft, sent, received, overdue]}
+        school: {type: string}
+        child: {type: string}
+        toSchool: {type: string}
+        toName: {type: string}
+        reason: {type: string}
+        createdBy: {type: string}
+        createdAt: {type: string, format: date-time}
+        approvedBy: {type: string}
+        sentAt: {type: string, format: date-time}
+        receiptDueAt: {type: string, format: date-time}
+        receivedAt: {type: string, format: date-time}
+        recordCount: {type: integer}
+        manifestSHA256: {type: string}
+        packageSHA256: {type: string}
+        linkExpiresAt: {type: string, format: date-time}
+        linkDownloads: {type: integer}
+        afterReceipt: {type: string, description: what happened to the school's copies after the receipt}
+        receipt: {$ref: "#/components/schemas/TransferReceipt"}
+    TransferReceipt:
+      type: object
+      required: [format, version, transfer, fromSchool, toSchool, manifestSHA256, records, receivedAtMillis, keyID, signature]
+      properties:
+        format: {type: string, enum: [strongroom-transfer-receipt]}
+        version: {type: integer, enum: [1]}
+        transfer: {type: string}
+        fromSchool: {type: string}
+        toSchool: {type: string}
+        manifestSHA256: {type: string}
+        records: {type: integer}
+        receivedAtMillis: {type: integer}
+        keyID: {type: string}
+        signature: {type: string}
+    IncomingTransfer:
+      type: object
+      required: [id, child, records, receipt, receiptDelivered]
+      properties:
+        id: {type: string}
+        child: {type: string}
+        records:
+          type: array
+          items:
+            type: object
+            required: [id, originalId, sha256]
+            properties:
+              id: {type: string}
+              originalId: {type: string}
+              sha256: {type: string}
+        receipt: {$ref: "#/components/schemas/TransferReceipt"}
+        receiptDelivered: {type: boolean}
+    ReceivedTransfer:
+      type: object
+      required: [id, school, child, fromSchool, fromName, transfer, manifestSHA256, sentAt, receivedAt, receivedBy, receiptDelivered]
+      properties:
+        id: {type: string}
+        school: {type: string}
+        child: {type: string}
+        fromSchool: {type: string}
+        fromName: {type: string}
+        transfer: {type: string}
+        manifestSHA256: {type: string}
+        sentAt: {type: string, format: date-time}
+        receivedAt: {type: string, format: date-time}
+        receivedBy: {type: string}
+        receiptDelivered: {type: boolean}
+        records:
+          type: array
+          items:
+            type: object
+            properties:
+              id: {type: string}
+              originalId: {type: string}
+              originalSHA256: {type: string}
+              recordedAt: {type: string, format: date-time}
+              recordedBy: {type: string}
+    TransferSettings:
+      type: object
+      required: [afterReceipt]
+      properties:
+        school: {type: string}
+        afterReceipt: {type: string, enum: [draft-shred, keep]}
     BundleRelease:
       type: object
       required: [id, state, downloadUrl, receiptUrl, expiresAt, archiveSHA256]

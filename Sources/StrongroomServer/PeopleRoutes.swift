@@ -117,7 +117,7 @@ struct WaitingRoute {
     }
 
     struct WaitingJSON: Encodable {
-        var bundlesToApprove, shredsToApprove, peopleToApprove, total: Int
+        var bundlesToApprove, shredsToApprove, peopleToApprove, transfersToApprove, transfersOverdue, total: Int
     }
 
     @Sendable func waiting(_ request: Request, context: StrongroomContext) async throws -> Response {
@@ -125,6 +125,7 @@ struct WaitingRoute {
         let vault = self.vault
         let counts = try await pool.run { try vault.people.waiting(by: caller) }
         return try jsonResponse(WaitingJSON(bundlesToApprove: counts.bundlesToApprove, shredsToApprove: counts.shredsToApprove,
-                                            peopleToApprove: counts.peopleToApprove, total: counts.total))
+                                            peopleToApprove: counts.peopleToApprove, transfersToApprove: counts.transfersToApprove,
+                                            transfersOverdue: counts.transfersOverdue, total: counts.total))
     }
 }

@@ -122,6 +122,9 @@ struct Problem: HTTPResponseError {
             return Problem(status: .unsupportedMediaType, slug: "no-preview", title: "No preview", detail: why)
         case .cannotRedact(let why):
             return Problem(status: .unprocessableContent, slug: "cannot-redact", title: "Cannot redact", detail: why)
+        case .transferRefused(let why):
+            return Problem(status: .unprocessableContent, slug: "transfer-refused", title: "Transfer package refused",
+                           detail: "nothing was stored: \(why)")
         case .storage(let storage):
             switch storage {
             case .invalidIdentifier:

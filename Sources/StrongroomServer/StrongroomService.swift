@@ -91,6 +91,8 @@ public enum StrongroomService {
         }
         // Public: a recipient's download link; the token is the credential.
         SharedLinkRoutes(vault: vault, pool: pool).register(on: router)
+        // Public: this vault's transfer card, a transfer's package link and receipts (signed).
+        PublicTransferRoutes(vault: vault, pool: pool).register(on: router)
         // A malformed public URL is refused by `validate` before serving; here it only narrows
         // sign-in to localhost.
         let origin = (try? ServiceOrigin(configuration: configuration)) ?? ServiceOrigin(configured: nil, tls: configuration.tlsCert != nil)
@@ -106,6 +108,7 @@ public enum StrongroomService {
         OversightRoutes(vault: vault, pool: pool).register(on: v1)
         SharingRoutes(vault: vault, pool: pool).register(on: v1)
         BundleRoutes(vault: vault, pool: pool).register(on: v1)
+        TransferRoutes(vault: vault, pool: pool, publicOrigin: try? configuration.publicOrigin()?.origin).register(on: v1)
         LabelRoutes(vault: vault, pool: pool).register(on: v1)
         PreviewRoute(vault: vault, pool: pool).register(on: v1)
         RedactionPreviewRoutes(vault: vault, pool: pool).register(on: v1)

@@ -44,7 +44,7 @@ enum CLIError {
 
     static func code(_ error: VaultError) -> Int32 {
         switch error {
-        case .refused, .unknownKind, .invalidArgument, .conflict, .cannotRedact, .linkUnusable, .noPreview: return refused
+        case .refused, .unknownKind, .invalidArgument, .conflict, .cannotRedact, .linkUnusable, .noPreview, .transferRefused: return refused
         case .notFound: return notFound
         case .backup: return problemsFound
         case .forbidden, .stepUpRequired: return keyProblem

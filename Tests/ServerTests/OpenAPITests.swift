@@ -36,7 +36,7 @@ final class OpenAPITests: XCTestCase {
             return "\(route.method) /" + path.joined(separator: "/")
         }).subtracting(ConsoleRoutes.paths)  // HTML pages, not API
         XCTAssertEqual(routed, try documentedOperations())
-        XCTAssertEqual(routed.count, 69)
+        XCTAssertEqual(routed.count, 83)
         try await pool.shutdown()
         try await server.stop()
     }
