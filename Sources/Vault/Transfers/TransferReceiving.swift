@@ -78,7 +78,8 @@ extension Vault {
                 }
                 let record = staged[staged.count - 1].record
                 provenance.append(TransferredRecordRow(record: record.id, incoming: incomingID, originalID: entry.record, originalSHA256: entry.sha256,
-                                                       recordedAtMillis: entry.recordedAtMillis, recordedBy: entry.recordedBy))
+                                                       recordedAtMillis: verified.storedAtMillis[entry.record] ?? entry.recordedAtMillis,
+                                                       recordedBy: entry.recordedBy))
                 for held in entry.holds {
                     let reason = String("held at school \(manifest.from.school) when sent (\(held.id), placed by \(held.placedBy)): \(held.reason)".prefix(1000))
                     let hold = Hold(id: "hold-" + Hex.encode(randomPublicBytes(8)), school: school, scope: .record, target: record.id,

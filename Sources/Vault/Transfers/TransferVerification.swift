@@ -9,6 +9,8 @@ struct VerifiedPackage {
     var manifestSHA256: String
     var sender: PinnedSchool
     var records: [(entry: TransferManifest.Record, bytes: [UInt8])]
+    /// When the sender's log says each record was stored (its put event's time), by record id.
+    var storedAtMillis: [String: Int64] = [:]
 
     mutating func wipe() {
         for i in records.indices { records[i].bytes.wipe() }
@@ -26,6 +28,8 @@ extension Vault {
     /// The largest package (ciphertext) a route accepts: the plaintext limit and age's overhead.
     public static var maxPackagePlaintextBytes: Int { maxPackagePlaintext + maxPackagePlaintext / 4096 + 4096 }
     static let maxPackageEntries = maxTransferRecords + 8
+    /// How far a record row's time may be from its put event's (the group commit's wait).
+    static let maxCommitLatencyMillis: Int64 = 600_000
 
     func verifyPackage(_ ciphertext: [UInt8], school: String, keys: KeyStore) throws -> VerifiedPackage {
         func refuse(_ why: String) -> VaultError { .transferRefused(why) }
@@ -68,6 +72,7 @@ extension Vault {
             throw refuse("the inclusion proofs are missing or do not read as proofs against the package's checkpoint")
         }
         let byRecord = Dictionary(proofs.records.map { ($0.record, $0) }, uniquingKeysWith: { a, _ in a })
+        var storedAt: [String: Int64] = [:]
         var expected = Set(["README.txt", "manifest.json", "manifest.json.minisig", "audit/checkpoint.json", "audit/proofs.json"])
         guard Set(manifest.records.map(\.record)).count == manifest.records.count, !manifest.records.isEmpty else {
             throw refuse("the manifest lists no records, or one record twice")
@@ -90,9 +95,13 @@ extension Vault {
                 throw refuse("record \(r)'s inclusion proof does not lead to the root of school \(from)'s signed checkpoint: the proof or the event was changed")
             }
             let facts = event.putFacts
-            guard facts.size == entry.size, facts.sha256 == nil || facts.sha256 == entry.sha256, event.timeMillis == entry.recordedAtMillis else {
+            // The row's time is taken just before the event is appended: they differ by the
+            // commit's latency. The event's time is the one that counts (and is kept).
+            guard facts.size == entry.size, facts.sha256 == nil || facts.sha256 == entry.sha256,
+                  abs(event.timeMillis - entry.recordedAtMillis) <= Self.maxCommitLatencyMillis else {
                 throw refuse("record \(r): the manifest's size, SHA-256 or time differs from what school \(from)'s log says was stored")
             }
+            storedAt[entry.record] = event.timeMillis
             expected.insert(entry.path)
         }
         guard Hex.encode(SHA256Hasher.hash(proofBytes)) == manifest.proofsSHA256 else {
@@ -113,7 +122,8 @@ extension Vault {
             records.append((entry, bytes))
             files[entry.path] = nil
         }
-        return VerifiedPackage(manifest: manifest, manifestSHA256: Hex.encode(SHA256Hasher.hash(manifestBytes)), sender: sender, records: records)
+        return VerifiedPackage(manifest: manifest, manifestSHA256: Hex.encode(SHA256Hasher.hash(manifestBytes)), sender: sender, records: records,
+                               storedAtMillis: storedAt)
     }
 
     /// Opens the age encryption with the vault's transfer key.
