@@ -193,14 +193,17 @@ struct PublicTransferRoutes {
         return try jsonResponse(card)
     }
 
+    /// Streams the package as the client takes it (`PacedBody`), never the whole file in memory.
     @Sendable func package(_ request: Request, context: StrongroomContext) async throws -> Response {
         let token = context.parameters.get("token") ?? ""
         let vault = self.vault
         let source = context.refusalSource
-        let (row, bytes) = try await pool.run { () -> (TransferRow, [UInt8]) in
+        let (row, handle, size) = try await pool.run { () -> (TransferRow, FileHandle, Int) in
             let (row, path) = try vault.transfers.package(token: token, by: .linkHolder(source: source))
-            guard let bytes = FileManager.default.contents(atPath: path) else { throw VaultError.linkUnusable("the transfer's package is no longer kept") }
-            return (row, Array(bytes))
+            guard let handle = FileHandle(forReadingAtPath: path) else { throw VaultError.linkUnusable("the transfer's package is no longer kept") }
+            let size = Int(try handle.seekToEnd())
+            try handle.seek(toOffset: 0)
+            return (row, handle, size)
         }
         let headers: HTTPFields = [
             .contentType: "application/octet-stream",
@@ -209,7 +212,22 @@ struct PublicTransferRoutes {
             .contentSecurityPolicy: "sandbox",
             .cacheControl: "no-store",
         ]
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        let pool = self.pool
+        let handed = Handoff(value: handle)
+        let paced = PacedBody(channel: context.channel)
+        let body = ResponseBody(contentLength: size) { writer in
+            var paced = paced
+            defer { try? handed.value.close() }
+            var sent = 0
+            while sent < size {
+                let left = size - sent, count = sent == 0 ? PacedBody.firstHopChunks(size: Int64(size)) : PacedBody.chunksPerHop
+                let chunks = try await pool.run { try SharedLinkRoutes.readChunks(handed.value, count: count, upTo: left) }
+                try await paced.write(chunks, to: &writer)
+                sent += chunks.reduce(0) { $0 + $1.readableBytes }
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: headers, body: body)
     }
 
     @Sendable func receipt(_ request: Request, context: StrongroomContext) async throws -> Response {
