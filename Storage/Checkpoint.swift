@@ -49,7 +49,10 @@ public struct Checkpoint: Sendable, Equatable, Codable {
     }
 
     public static func parse(_ bytes: [UInt8]) -> Checkpoint? {
-        guard let c = try? JSONDecoder().decode(Checkpoint.self, from: Data(bytes)), c.format == formatName else { return nil }
+        // A negative size or time never comes from a vault; refused here, before any arithmetic.
+        guard let c = try? JSONDecoder().decode(Checkpoint.self, from: Data(bytes)), c.format == formatName, c.treeSize >= 0, c.timeMillis >= 0 else {
+            return nil
+        }
         return c
     }
 }

@@ -12,7 +12,7 @@ extension SQLiteCatalog: TransferCatalog {
                     signature BLOB NOT NULL, PRIMARY KEY (owner, school));
                 CREATE TABLE transfers (
                     id TEXT PRIMARY KEY NOT NULL, school TEXT NOT NULL, child TEXT NOT NULL, to_school TEXT NOT NULL,
-                    reason TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN ('draft', 'sending', 'sent', 'received')),
+                    to_fingerprint TEXT NOT NULL, reason TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN ('draft', 'sending', 'sent', 'received')),
                     created_by TEXT NOT NULL, created_account TEXT, created_at_ms INTEGER NOT NULL,
                     approved_by TEXT, approved_account TEXT, claim TEXT, claimed_at_ms INTEGER, sent_at_ms INTEGER,
                     manifest_sha256 TEXT, package_sha256 TEXT, package_size INTEGER, record_count INTEGER,
@@ -161,14 +161,28 @@ extension SQLiteCatalog: TransferCatalog {
         }
     }
 
-    public func recordTransferReceipt(id: String, receipt: Data, atMillis: Int64, afterReceipt: String, events: [AuditEntry], signer: AuditSigner?) throws -> Bool {
+    public func recordTransferReceipt(id: String, receipt: Data, atMillis: Int64, afterReceipt: String, events: [AuditEntry],
+                                      shred: (request: ShredRequest, event: AuditEntry)?, signer: AuditSigner?) throws -> Bool {
         try auditedWrite { db in
             try db.execute(sql: """
                 UPDATE transfers SET state = 'received', receipt = ?, receipt_at_ms = ?, after_receipt = ? WHERE id = ? AND state = 'sent'
                 """, arguments: [receipt, atMillis, afterReceipt, id])
-            let changed = db.changesCount == 1
-            _ = try self.appendLocked(db, events, signer: signer)
-            return changed
+            guard db.changesCount == 1 else { return false }
+            var entries = events
+            if let shred {
+                // Records held since the rule was applied are left out, as a shred request would.
+                let held = Set(try Self.namedBy(
+                    try Hold.filter(Column("released_at_ms") == nil && Column("school") == shred.request.school).fetchAll(db),
+                    records: shred.request.records, db))
+                var request = shred.request
+                request.records = request.records.filter { !held.contains($0) }
+                if !request.records.isEmpty {
+                    try request.insert(db)
+                    entries.append(shred.event)
+                }
+            }
+            _ = try self.appendLocked(db, entries, signer: signer)
+            return true
         }
     }
 
@@ -191,10 +205,28 @@ extension SQLiteCatalog: TransferCatalog {
                 try Self.requireLiveKEK(db, record.kekID)
                 try record.insert(db)
             }
+            if let dob = received.dateOfBirth {
+                try db.execute(sql: "INSERT INTO children (school, child, dob, set_at_ms, set_by) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [received.incoming.school, received.incoming.child, dob, received.incoming.receivedAtMillis,
+                                           received.incoming.receivedBy])
+            }
             try received.incoming.insert(db)
             for row in received.provenance { try row.insert(db) }
             for hold in received.holds { try hold.insert(db) }
             _ = try self.appendLocked(db, received.events, signer: signer)
+        }
+    }
+
+    public func childKnown(school: String, child: String) throws -> Bool {
+        try guarded {
+            try pool.read { db in
+                try Bool.fetchOne(db, sql: """
+                    SELECT EXISTS (SELECT 1 FROM records WHERE school = ? AND child = ?)
+                        OR EXISTS (SELECT 1 FROM children WHERE school = ? AND child = ?)
+                        OR EXISTS (SELECT 1 FROM tombstones WHERE school = ? AND child = ?)
+                        OR EXISTS (SELECT 1 FROM labels WHERE school = ? AND kind = 'child' AND subject = ?)
+                    """, arguments: [school, child, school, child, school, child, school, child]) ?? true
+            }
         }
     }
 

@@ -69,6 +69,9 @@ public struct TransferRow: Sendable, Equatable, Codable, FetchableRecord, Persis
     public var school: String
     public var child: String
     public var toSchool: String
+    /// The receiving school's fingerprint when the draft was made: approval refuses if the
+    /// directory now pins another card for it (a changed key is never approved unseen).
+    public var toFingerprint: String
     public var reason: String
     public var state: State
     public var createdBy: String
@@ -96,7 +99,7 @@ public struct TransferRow: Sendable, Equatable, Codable, FetchableRecord, Persis
     public var overdueAlertedMillis: Int64?
 
     enum CodingKeys: String, CodingKey {
-        case id, school, child, toSchool = "to_school", reason, state, createdBy = "created_by"
+        case id, school, child, toSchool = "to_school", toFingerprint = "to_fingerprint", reason, state, createdBy = "created_by"
         case createdAccount = "created_account", createdAtMillis = "created_at_ms", approvedBy = "approved_by"
         case approvedAccount = "approved_account", claim, claimedAtMillis = "claimed_at_ms", sentAtMillis = "sent_at_ms"
         case manifestSHA256 = "manifest_sha256", packageSHA256 = "package_sha256", packageSize = "package_size"
@@ -105,12 +108,13 @@ public struct TransferRow: Sendable, Equatable, Codable, FetchableRecord, Persis
         case overdueAlertedMillis = "overdue_alerted_ms"
     }
 
-    public init(id: String, school: String, child: String, toSchool: String, reason: String, createdBy: String,
+    public init(id: String, school: String, child: String, toSchool: String, toFingerprint: String, reason: String, createdBy: String,
                 createdAccount: String?, createdAtMillis: Int64) {
         self.id = id
         self.school = school
         self.child = child
         self.toSchool = toSchool
+        self.toFingerprint = toFingerprint
         self.reason = reason
         self.state = .draft
         self.createdBy = createdBy
@@ -230,13 +234,17 @@ public struct TransferImport: Sendable {
     public var provenance: [TransferredRecordRow]
     public var holds: [Hold]
     public var events: [AuditEntry]
+    /// The child's date of birth, recorded in the same transaction for a child new to the school.
+    public var dateOfBirth: String?
 
-    public init(incoming: IncomingTransferRow, records: [EvidenceRecord], provenance: [TransferredRecordRow], holds: [Hold], events: [AuditEntry]) {
+    public init(incoming: IncomingTransferRow, records: [EvidenceRecord], provenance: [TransferredRecordRow], holds: [Hold], events: [AuditEntry],
+                dateOfBirth: String? = nil) {
         self.incoming = incoming
         self.records = records
         self.provenance = provenance
         self.holds = holds
         self.events = events
+        self.dateOfBirth = dateOfBirth
     }
 }
 
@@ -270,13 +278,18 @@ public protocol TransferCatalog: Sendable {
     func sendTransfer(id: String, _ sending: TransferSending, events: [AuditEntry], signer: AuditSigner?) throws
     /// Decides whether a link may be used, counts the use, appends `event(use)`, in one transaction.
     func useTransferLink(hash: Data, maxDownloads: Int, nowMillis: Int64, event: @escaping (TransferLinkUse) -> AuditEntry?, signer: AuditSigner?) throws -> TransferLinkUse
-    /// Marks a sent transfer received with its verified receipt; returns false if it already was.
-    func recordTransferReceipt(id: String, receipt: Data, atMillis: Int64, afterReceipt: String, events: [AuditEntry], signer: AuditSigner?) throws -> Bool
+    /// Marks a sent transfer received with its verified receipt, its events and the shred request
+    /// the school's rule drafts, all in one transaction; returns false (writing nothing) if it
+    /// already was received.
+    func recordTransferReceipt(id: String, receipt: Data, atMillis: Int64, afterReceipt: String, events: [AuditEntry],
+                               shred: (request: ShredRequest, event: AuditEntry)?, signer: AuditSigner?) throws -> Bool
     func markOverdueAlerted(id: String, atMillis: Int64) throws
 
     /// Stores a received package's records, provenance, holds and events in one transaction;
     /// `lifecycleConflict` if a package with the same manifest was received before.
     func commitImport(_ received: TransferImport, signer: AuditSigner?) throws
+    /// Whether the school holds anything of this child: records, a date of birth or a label.
+    func childKnown(school: String, child: String) throws -> Bool
     func incomingTransfer(manifestSHA256: String) throws -> IncomingTransferRow?
     func incomingTransfer(id: String) throws -> IncomingTransferRow?
     /// A school's received transfers (of one child, if given), newest first.

@@ -17,7 +17,7 @@ public enum TransferCourier {
             switch self {
             case .unusableURL: "the address must be https://… (or http:// to this machine)"
             case .unreachable: "the other vault did not answer"
-            case .refused(let status): "the other vault answered \(status)"
+            case .refused(let status): status == 410 || status == 404 ? "the link no longer works (it expired, was used up, or the file was received)" : "the other vault refused the request"
             case .tooLarge(let limit): "the answer is larger than \(limit >> 20) MiB"
             }
         }
@@ -84,6 +84,12 @@ public enum TransferCourier {
                 return
             }
             data.append(chunk)
+        }
+
+        /// No redirects: the address a DSL or a signed manifest gave is the only one called.
+        func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                        newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
+            completionHandler(nil)
         }
 
         func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {

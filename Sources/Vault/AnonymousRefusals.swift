@@ -11,7 +11,7 @@ public enum AnonymousRefusal: Sendable, Hashable, CaseIterable {
     case unknownLink, malformedLink
     case unknownReceiptLink, malformedReceiptLink
     /// A transfer package link that does not exist, or a receipt for no transfer of this vault.
-    case unknownTransferLink, malformedTransferLink, unknownTransferReceipt
+    case unknownTransferLink, malformedTransferLink, unknownTransferReceipt, unverifiedTransferReceipt
     /// A sign-in or step-up with a wrong name, passphrase, code or passkey.
     case failedSignIn
     /// An enrolment link that does not exist, was used or has expired.
@@ -26,7 +26,7 @@ public enum AnonymousRefusal: Sendable, Hashable, CaseIterable {
         case .unknownLink, .malformedLink: .bundleDownload
         case .unknownReceiptLink, .malformedReceiptLink: .bundleReceipt
         case .unknownTransferLink, .malformedTransferLink: .transferDownload
-        case .unknownTransferReceipt: .transferReceipt
+        case .unknownTransferReceipt, .unverifiedTransferReceipt: .transferReceipt
         case .failedSignIn: .signInFailed
         case .unusableEnrolment: .enrol
         case .crossSite: .csrf
@@ -41,6 +41,7 @@ public enum AnonymousRefusal: Sendable, Hashable, CaseIterable {
         case .unknownLink, .unknownReceiptLink, .unknownTransferLink: "unknown link"
         case .malformedLink, .malformedReceiptLink, .malformedTransferLink: "malformed link"
         case .unknownTransferReceipt: "a receipt for no transfer of this vault"
+        case .unverifiedTransferReceipt: "a receipt not signed by the receiving school's pinned key, or for another package"
         case .failedSignIn: "wrong name, passphrase, code or passkey"
         case .unusableEnrolment: "unknown, used or expired enrolment link"
         case .crossSite: "no CSRF token or another origin"
@@ -56,7 +57,7 @@ public enum AnonymousRefusal: Sendable, Hashable, CaseIterable {
         case .enrol: "uses of an unusable enrolment link"
         case .csrf: "cross-site requests"
         case .transferDownload: "downloads of an unknown transfer link"
-        case .transferReceipt: "receipts for no transfer of this vault"
+        case .transferReceipt: "receipts refused (no such transfer, wrong key or another package)"
         default: "receipts for an unknown link"
         }
     }

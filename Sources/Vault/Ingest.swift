@@ -25,6 +25,12 @@ public struct PutRequest: Sendable {
     var provenance: String?
     /// The record arrives under a legal hold (a transfer): its data key goes under the hold KEK.
     var heldOnArrival = false
+    /// The child's date of birth that retention follows, when it is committed with the record
+    /// (a transfer for a child new to the school) rather than already stored.
+    var dateOfBirth: String?
+    /// The original this record is a redacted copy of, staged in the same transfer (so not yet
+    /// a live record that `derivedFrom` could be checked against).
+    var stagedOriginal: String?
 
     public init(
         school: String, child: String, concern: String, kind: String, filename: String, declaredType: String? = nil,
@@ -280,9 +286,9 @@ public final class IngestSession {
                     sniffedType: sniffedMIME, size: total, sha256: Hex.encode(plaintextHash.finalize()),
                     ciphertextBlake2b: Hex.encode(ciphertextHash), ciphertextSize: Int64(writer!.ciphertextSize),
                     createdAtMillis: createdAt, createdBy: request.actor.description, kekID: "", wrappedDEK: Data(),
-                    category: request.category, reviewOn: reviewOn, derivedFrom: request.derivedFrom,
+                    category: request.category, reviewOn: reviewOn, derivedFrom: request.derivedFrom ?? request.stagedOriginal,
                     createdByAccount: request.account)
-                let derived = request.derivedFrom.map { ", a redacted copy of \($0)" } ?? ""
+                let derived = (request.derivedFrom ?? request.stagedOriginal).map { ", a redacted copy of \($0)" } ?? ""
                 let event = AuditEntry(
                     actor: request.actor, action: .put, outcome: .ok, school: request.school, child: request.child,
                     concern: request.concern, record: recordID, reason: "kind \(request.kind), \(sniffedMIME), \(total) bytes, sha256 \(record.sha256)\(derived)\(request.provenance.map { ", \($0)" } ?? "")")

@@ -21,7 +21,7 @@ extension Vault {
     func placement(of request: PutRequest, createdAt: Date) throws -> (reviewOn: String, held: Bool) {
         let rule = RetentionPolicy.rule(kind: request.kind, category: request.category) ?? RetentionPolicy.table[0]
         let facts = try vaulting { try catalog.newRecordFacts(school: request.school, child: request.child, concern: request.concern) }
-        return (RetentionPolicy.reviewDate(rule: rule, dateOfBirth: facts.dateOfBirth, createdAt: createdAt), facts.held)
+        return (RetentionPolicy.reviewDate(rule: rule, dateOfBirth: request.dateOfBirth ?? facts.dateOfBirth, createdAt: createdAt), facts.held)
     }
 
     func activeHolds(school: String?) throws -> [Hold] {

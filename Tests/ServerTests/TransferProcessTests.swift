@@ -164,7 +164,7 @@ final class TransferProcessTests: XCTestCase {
         // Once received, the link no longer serves the package.
         let again = try call(riverside, "POST", "/v1/transfers/fetch", as: "rdsl", json: ["school": "200002", "url": link])
         XCTAssertEqual(again.status, 502, again.text)
-        XCTAssertTrue(again.text.contains("answered 410"), again.text)
+        XCTAssertTrue(again.text.contains("the link no longer works"), again.text)
 
         // Both logs verify, and tell the story.
         for school in [oakfield, riverside] {

@@ -215,8 +215,14 @@ final class TransferTests: XCTestCase {
                                                               by: .integration(deputy))) {
             guard case VaultError.forbidden = $0 else { return XCTFail("\($0)") }
         }
+        // Nor does a bare token, even the DSL's: a changed key is accepted signed in, with a second factor.
+        XCTAssertThrowsError(try sender.vault.transfers.trust(owner: "100001", card: fake, fingerprint: fake.fingerprint, replace: true,
+                                                              by: .integration(dsl))) {
+            guard case VaultError.forbidden = $0 else { return XCTFail("\($0)") }
+        }
         XCTAssertEqual(try sender.vault.transfers.directory(owner: "100001", by: .integration(dsl)).first?.fingerprint, receiverCard.fingerprint)
-        _ = try sender.vault.transfers.trust(owner: "100001", card: fake, fingerprint: fake.fingerprint, replace: true, by: .integration(dsl))
+        let signedIn = Caller.person(dsl, session: SessionFacts(handle: "0123456789abcdef", factorAt: clock.read()))
+        _ = try sender.vault.transfers.trust(owner: "100001", card: fake, fingerprint: fake.fingerprint, replace: true, by: signedIn)
         XCTAssertEqual(try sender.vault.transfers.directory(owner: "100001", by: .integration(dsl)).first?.fingerprint, fake.fingerprint)
         XCTAssertTrue(try sender.events.contains { $0.action == "school-trust" && ($0.reason ?? "").contains("replaced the card") })
     }
@@ -344,10 +350,21 @@ final class TransferTests: XCTestCase {
         let otherManifest = try TransferReceipt.sign(transfer: received.receipt.transfer, fromSchool: "100001", toSchool: "200002",
                                                      manifestSHA256: String(repeating: "ab", count: 32), records: 5,
                                                      receivedAtMillis: received.receipt.receivedAtMillis, signer: receiverSigner)
-        XCTAssertTrue(refusal { _ = try sender.vault.transfers.acceptReceipt(otherManifest, by: .linkHolder(source: "10.0.0.9")) }
+        XCTAssertTrue(refusal { _ = try sender.vault.transfers.acceptReceipt(otherManifest, by: .operator("test")) }
             .contains("another package"))
+        // A negative count never reaches the arithmetic: the file is refused as not a receipt.
+        var negative = try json(try forged.jsonBytes())
+        negative["records"] = -1
+        XCTAssertThrowsError(try TransferReceipt.parse(Array(try JSONSerialization.data(withJSONObject: negative))))
         XCTAssertEqual(try sender.vault.transfers.status(id: sent.transfer.id, by: .integration(dsl)).state, .sent)
-        XCTAssertEqual(try sender.events.filter { $0.action == "transfer-receipt" && $0.outcome == "refused" }.count, 2)
+        // The operator's refusal is an event; anonymous ones over HTTP are counted per source.
+        XCTAssertEqual(try sender.events.filter { $0.action == "transfer-receipt" && $0.outcome == "refused" }.count, 1)
+        XCTAssertEqual(try sender.events.filter { $0.action == "transfer-receipt" && $0.outcome == "denied" && $0.actor == "anonymous" }.count, 1)
+        // The genuine receipt, posted twice, marks it received and drafts one shred request.
+        _ = try sender.vault.transfers.acceptReceipt(received.receipt, by: .linkHolder(source: "10.0.0.9"))
+        _ = try sender.vault.transfers.acceptReceipt(received.receipt, by: .linkHolder(source: "10.0.0.9"))
+        XCTAssertEqual(try sender.vault.lifecycle.shredRequests(school: "100001", by: .integration(dpo)).count, 1)
+        XCTAssertEqual(try sender.events.filter { $0.action == "transfer-receipt" && $0.outcome == "ok" }.count, 1)
     }
 
     func testATransferWithoutAReceiptFiveSchoolDaysLaterIsOverdueAndWaitsForTheDSLs() throws {
@@ -381,5 +398,66 @@ final class TransferTests: XCTestCase {
             guard case VaultError.linkUnusable = $0 else { return XCTFail("\($0)") }
         }
         XCTAssertEqual(try sender.events.filter { $0.action == "transfer-download" && $0.outcome == "ok" }.count, Vault.transferLinkDownloads)
+    }
+
+    func testAChildIdAlreadyInUseHereIsNeverJoinedWithoutBeingNamedAndConcernsStayApart() throws {
+        try fileOfFive()
+        // Riverside already has its own child C1, with its own concern K1 and date of birth.
+        let local = try receiver.put(Array("Riverside's own note".utf8), kind: "disclosure", filename: "own.txt", school: "200002")
+        _ = try receiver.vault.lifecycle.setDateOfBirth(child: "C1", dob: "2015-01-01", school: "200002", by: .integration(receivingDSL))
+        let bytes = try package(try sendFile())
+        XCTAssertThrowsError(try receive(bytes)) {
+            guard case VaultError.conflict(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("already holds a child with the id C1"), why)
+        }
+        // Named as C1 here on purpose, the differing date of birth still stops it, changing neither.
+        XCTAssertThrowsError(try receiver.vault.transfers.receive(bytes, school: "200002", child: "C1", by: .integration(receivingDSL))) {
+            XCTAssertTrue("\($0)".contains("neither was changed"), "\($0)")
+        }
+        XCTAssertEqual(try receivedRecordCount(), 1)
+        // Filed under a new id, it arrives; the sender's concerns do not join Riverside's K1.
+        let received = try receiver.vault.transfers.receive(bytes, school: "200002", child: "R77", by: .integration(receivingDSL))
+        let stored = try receiver.vault.records.list(RecordFilter(school: "200002", child: "R77"), by: .operator("test"))
+        XCTAssertEqual(stored.count, received.records.count)
+        XCTAssertTrue(stored.allSatisfy { $0.concern.hasPrefix("100001-") }, "\(stored.map(\.concern))")
+        XCTAssertEqual(try receiver.vault.records.list(RecordFilter(school: "200002", concern: "K1"), by: .operator("test")).map(\.id), [local.id])
+        // The new child's date of birth came with the records, in the same transaction.
+        XCTAssertTrue(try receiver.events.contains { $0.action == "set-dob" && $0.child == "R77" })
+    }
+
+    func testARedactedCopyArrivesLinkedToItsOriginalSoItIsNeverSharedAsIs() throws {
+        try fileOfFive()
+        let original = try sender.put(try VaultFixture.sampleBytes("tac-meeting-minutes.docx"), kind: "minutes", filename: "tac2.docx", school: "100001")
+        let file = try fd(of: VaultFixture.sample("strategy-meeting-minutes.pdf").path)
+        defer { close(file) }
+        let copy = try sender.vault.records.put(from: file, {
+            var request = PutRequest(school: "100001", child: "C1", concern: "K1", kind: "minutes", filename: "tac2-redacted.pdf")
+            request.derivedFrom = original.id
+            return request
+        }(), by: .integration(dsl))
+        let received = try receive(try package(try sendFile()))
+        let arrivedCopy = try XCTUnwrap(received.records.first { $0.originalID == copy.id })
+        let arrivedOriginal = try XCTUnwrap(received.records.first { $0.originalID == original.id })
+        let row = try XCTUnwrap(receiver.vault.catalog.records(ids: [arrivedCopy.id]).first)
+        XCTAssertEqual(row.derivedFrom, arrivedOriginal.id)
+    }
+
+    func testADraftIsNotSentToACardThatChangedAfterItWasDrafted() throws {
+        try fileOfFive()
+        let draft = try sender.vault.transfers.create(school: "100001", child: "C1", toSchool: "200002", reason: "moved", by: .integration(dsl))
+        let other = try VaultFixture()
+        let changed = try other.vault.transfers.nameSchool("200002", name: "Riverside Academy", by: .operator("test"))
+        let signedIn = Caller.person(dsl, session: SessionFacts(handle: "0123456789abcdef", factorAt: clock.read()))
+        _ = try sender.vault.transfers.trust(owner: "100001", card: changed, fingerprint: changed.fingerprint, replace: true, by: signedIn)
+        XCTAssertThrowsError(try sender.vault.transfers.approve(id: draft.id, receiptURL: nil, by: .integration(deputy))) {
+            guard case VaultError.conflict(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("card changed after this transfer was drafted"), why)
+        }
+    }
+
+    func fd(of path: String) throws -> Int32 {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw VaultError.notFound(path) }
+        return fd
     }
 }

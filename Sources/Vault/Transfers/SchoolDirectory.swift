@@ -87,10 +87,14 @@ extension Vault {
             guard replace else {
                 try refuse("school \(card.school) is already in the directory with other keys (fingerprint \(existing.fingerprint)); accept the new card explicitly to replace it")
             }
-            if let principal, principal.role != .dsl {
-                try audit(AuditEntry(actor: who, action: .schoolTrust, outcome: .denied, school: owner,
-                                     reason: "school \(card.school): only a DSL accepts a changed card"))
-                throw VaultError.forbidden("only the DSL accepts a school's changed card")
+            // A changed key is where a stolen token would do the most harm: a DSL signed in
+            // with a second factor just now accepts it (or the operator), never a bare token.
+            if let principal {
+                guard principal.role == .dsl, case .person = caller else {
+                    try audit(AuditEntry(actor: who, action: .schoolTrust, outcome: .denied, school: owner,
+                                         reason: "school \(card.school): only a DSL, signed in, accepts a changed card"))
+                    throw VaultError.forbidden("only the DSL, signed in to the console with a second factor, accepts a school's changed card")
+                }
             }
         }
         var pinned = PinnedSchool(

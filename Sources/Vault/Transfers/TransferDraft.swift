@@ -20,7 +20,7 @@ extension Vault {
         }
         let keys = try requireKeys("a transfer")
         let reason = try Self.requiredReason(reason)
-        guard try verifiedPin(owner: school, school: toSchool) != nil else {
+        guard let pinned = try verifiedPin(owner: school, school: toSchool) else {
             try audit(AuditEntry(actor: who, action: .transferCreate, outcome: .refused, school: school, child: child,
                                  reason: "school \(toSchool) is not in the school's directory"))
             throw VaultError.invalidArgument("school \(toSchool) is not in your directory of schools: add its card (and check its fingerprint) first")
@@ -31,12 +31,12 @@ extension Vault {
                                  reason: "the child has no records in this school"))
             throw VaultError.notFound("records of child \(child) in school \(school)")
         }
-        let row = TransferRow(id: RecordID.generate(), school: school, child: child, toSchool: toSchool, reason: reason,
+        let row = TransferRow(id: RecordID.generate(), school: school, child: child, toSchool: toSchool, toFingerprint: pinned.fingerprint, reason: reason,
                               createdBy: who.description, createdAccount: principal?.account, createdAtMillis: nowMillis)
         try vaulting {
             try catalog.addTransfer(row, event: AuditEntry(
                 actor: who, action: .transferCreate, outcome: .ok, school: school, child: child,
-                reason: "\(row.id): draft to school \(toSchool), \(records.count) record\(records.count == 1 ? "" : "s"): \(reason)"),
+                reason: "\(row.id): draft to school \(toSchool) (fingerprint \(pinned.fingerprint)), \(records.count) record\(records.count == 1 ? "" : "s"): \(reason)"),
                 signer: try keys.auditSigner())
         }
         return row

@@ -140,13 +140,16 @@ struct TransferProofs: Codable, Equatable {
 }
 
 extension AuditEvent {
-    /// What a `put` event says of the content (`kind K, TYPE, N bytes, sha256 H…`): the size and,
-    /// for events written since puts name it, the SHA-256.
-    var putFacts: (type: String?, size: Int64?, sha256: String?) {
+    /// What a `put` event says of the content (`kind K, TYPE, N bytes, sha256 H[, a redacted copy
+    /// of R][, …]`): the kind, type and size, the SHA-256 for events written since puts name it,
+    /// and the record it is a redacted copy of.
+    var putFacts: (kind: String?, type: String?, size: Int64?, sha256: String?, derivedFrom: String?) {
         let parts = (reason ?? "").components(separatedBy: ", ")
+        let kind = parts.first.flatMap { $0.hasPrefix("kind ") ? String($0.dropFirst("kind ".count)) : nil }
         let type = parts.count > 1 ? parts[1] : nil
         let size = parts.first(where: { $0.hasSuffix(" bytes") }).flatMap { Int64($0.dropLast(" bytes".count)) }
         let sha = parts.first(where: { $0.hasPrefix("sha256 ") }).map { String($0.dropFirst("sha256 ".count).prefix(64)) }
-        return (type, size, sha)
+        let copy = parts.first(where: { $0.hasPrefix("a redacted copy of ") }).map { String($0.dropFirst("a redacted copy of ".count)) }
+        return (kind, type, size, sha, copy)
     }
 }

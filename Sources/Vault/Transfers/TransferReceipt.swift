@@ -51,7 +51,7 @@ public struct TransferReceipt: Sendable, Equatable, Codable {
 
     public static func parse(_ bytes: [UInt8]) throws -> TransferReceipt {
         guard bytes.count <= 16 * 1024, let receipt = try? JSONDecoder().decode(TransferReceipt.self, from: Data(bytes)),
-              receipt.format == formatName else {
+              receipt.format == formatName, receipt.records >= 0, receipt.receivedAtMillis >= 0 else {
             throw VaultError.invalidArgument("not a transfer receipt: expected the JSON a receiving Strongroom signs")
         }
         return receipt
@@ -76,8 +76,13 @@ extension Vault {
             throw VaultError.notFound("transfer")
         }
         func refuse(_ why: String) throws -> Never {
-            try audit(AuditEntry(actor: who, action: .transferReceipt, outcome: .refused, school: row.school, child: row.child,
-                                 reason: "\(row.id): \(why)"))
+            // Over HTTP anyone may post a receipt: refusals are counted per source, not an event each.
+            if let source = caller.linkSource {
+                try recordAnonymousRefusal(.unverifiedTransferReceipt, from: source)
+            } else {
+                try audit(AuditEntry(actor: who, action: .transferReceipt, outcome: .refused, school: row.school, child: row.child,
+                                     reason: "\(row.id): \(why)"))
+            }
             throw VaultError.transferRefused(why)
         }
         guard let pinned = try verifiedPin(owner: row.school, school: row.toSchool), let key = VaultPublicKey(text: pinned.signingKey) else {
@@ -96,17 +101,16 @@ extension Vault {
         let after = try afterReceipt(row, receivedAtMillis: receipt.receivedAtMillis)
         let event = AuditEntry(actor: who, action: .transferReceipt, outcome: .ok, school: row.school, child: row.child,
                                reason: "\(row.id): school \(row.toSchool) signed for \(receipt.records) record\(receipt.records == 1 ? "" : "s") received \(BundleArchive.iso(receipt.receivedAtMillis)); \(after.text)")
-        _ = try vaulting {
-            try catalog.recordTransferReceipt(id: row.id, receipt: Data(bytes), atMillis: nowMillis, afterReceipt: after.text, events: [event], signer: signer)
+        let shred = after.request.map { request in
+            (request, AuditEntry(actor: AuditActor.system, action: .shredRequest, outcome: .ok, school: row.school,
+                                 reason: "\(request.id): \(request.records.count) records, drafted on behalf of \(request.requestedBy) after transfer \(row.id) was received"))
         }
-        if let request = after.request {
-            try vaulting {
-                try catalog.createShredRequest(request, event: AuditEntry(
-                    actor: AuditActor.system, action: .shredRequest, outcome: .ok, school: row.school,
-                    reason: "\(request.id): \(request.records.count) records, drafted on behalf of \(request.requestedBy) after transfer \(row.id) was received"),
-                    signer: signer)
-            }
+        let changed = try vaulting {
+            try catalog.recordTransferReceipt(id: row.id, receipt: Data(bytes), atMillis: nowMillis, afterReceipt: after.text, events: [event],
+                                              shred: shred, signer: signer)
         }
+        // Another request with the same receipt got there first: it did everything once.
+        guard changed else { return try vaulting { try catalog.transfer(id: row.id) } ?? row }
         purgeEndedTransferFiles()
         var received = row
         received.state = .received

@@ -38,22 +38,34 @@ extension Vault {
         let manifest = verified.manifest
         let childID = child ?? manifest.child.id
         try vaulting { try OpaqueID.validate(childID, field: "child id") }
+        func refuse(_ why: String, _ message: String) throws -> Never {
+            try audit(AuditEntry(actor: who, action: .transferImport, outcome: .refused, school: school, child: childID,
+                                 reason: "transfer \(manifest.transfer) from school \(manifest.from.school): \(why)"))
+            throw VaultError.conflict(message)
+        }
         if let earlier = try vaulting({ try catalog.incomingTransfer(manifestSHA256: verified.manifestSHA256) }) {
-            try audit(AuditEntry(actor: who, action: .transferImport, outcome: .refused, school: school, child: earlier.child,
-                                 reason: "transfer \(manifest.transfer) from school \(manifest.from.school) was received before (\(earlier.id)); a replayed package"))
-            throw VaultError.conflict("this package was received before, on \(BundleArchive.iso(earlier.receivedAtMillis)); nothing was stored again")
+            try refuse("received before (\(earlier.id)); a replayed package",
+                       "this package was received before, on \(BundleArchive.iso(earlier.receivedAtMillis)); nothing was stored again")
         }
-        // Retention runs from the date of birth: the file's, unless this school already holds
-        // another for the child (then a person must decide which is right).
+        // Child ids belong to each school: the sender's may already name another child here.
+        let known = try vaulting { try catalog.childKnown(school: school, child: childID) }
+        if child == nil, known {
+            try refuse("the sender's child id is already in use here",
+                       "this school already holds a child with the id \(childID): say which child of this school the file belongs to (its id here), and import again")
+        }
+        // Retention runs from the date of birth: the file's, recorded with the records for a child
+        // new to the school. One this school holds already is never changed by a transfer.
+        let existingDOB = try vaulting { try catalog.newRecordFacts(school: school, child: childID, concern: "") }.dateOfBirth
+        if let dob = manifest.child.dateOfBirth, let existingDOB, existingDOB != dob {
+            try refuse("the date of birth in the file differs from this school's",
+                       "the child's date of birth in the file differs from the one this school holds: nothing was stored and neither was changed; check with the sending school which is right")
+        }
         if let dob = manifest.child.dateOfBirth {
-            let known = try vaulting { try catalog.newRecordFacts(school: school, child: childID, concern: "") }.dateOfBirth
-            if let known, known != dob {
-                try audit(AuditEntry(actor: who, action: .transferImport, outcome: .refused, school: school, child: childID,
-                                     reason: "transfer \(manifest.transfer): the date of birth in the file differs from this school's"))
-                throw VaultError.conflict("the child's date of birth in the file differs from the one this school holds: check which is right, correct it, and import again")
+            guard let day = CivilDate(dob), day <= CivilDate(clock()) else {
+                throw VaultError.transferRefused("the child's date of birth in the manifest is not a real day in the past")
             }
-            if known == nil { _ = try setDateOfBirth(child: childID, dob: dob, school: school, by: caller) }
         }
+        let newDOB = known ? nil : manifest.child.dateOfBirth
 
         let receivedAt = nowMillis
         let incomingID = RecordID.generate()
@@ -62,12 +74,20 @@ extension Vault {
         var holds: [Hold] = []
         var events: [AuditEntry] = []
         do {
-            for (entry, bytes) in verified.records {
-                var request = PutRequest(school: school, child: childID, concern: entry.concern, kind: entry.kind, filename: entry.filename,
-                                         declaredType: entry.type)
+            // Originals before their redacted copies, so each copy links to its original's new id.
+            let ordered = verified.records.filter { $0.entry.derivedFrom == nil } + verified.records.filter { $0.entry.derivedFrom != nil }
+            var newIDs: [String: String] = [:]
+            for (entry, bytes) in ordered {
+                var request = PutRequest(school: school, child: childID, concern: Self.transferredConcern(entry.concern, from: manifest.from.school),
+                                         kind: entry.kind, filename: entry.filename, declaredType: entry.type)
                 request.category = entry.category
                 request.provenance = "transferred from school \(manifest.from.school) (record \(entry.record), transfer \(manifest.transfer))"
                 request.heldOnArrival = !entry.holds.isEmpty
+                request.dateOfBirth = newDOB
+                if let original = entry.derivedFrom {
+                    guard let mapped = newIDs[original] else { throw VaultError.transferRefused("record \(entry.record) is a redacted copy of a record the package does not hold") }
+                    request.stagedOriginal = mapped
+                }
                 let session = try beginPut(request, by: caller)
                 do {
                     try bytes.withUnsafeBytes { try session.write($0) }
@@ -77,6 +97,7 @@ extension Vault {
                     throw error
                 }
                 let record = staged[staged.count - 1].record
+                newIDs[entry.record] = record.id
                 provenance.append(TransferredRecordRow(record: record.id, incoming: incomingID, originalID: entry.record, originalSHA256: entry.sha256,
                                                        recordedAtMillis: verified.storedAtMillis[entry.record] ?? entry.recordedAtMillis,
                                                        recordedBy: entry.recordedBy))
@@ -104,7 +125,12 @@ extension Vault {
             events = staged.map(\.event) + events + [AuditEntry(
                 actor: who, action: .transferImport, outcome: .ok, school: school, child: childID,
                 reason: "\(incomingID): transfer \(manifest.transfer) from school \(manifest.from.school) (\(manifest.from.name)), sent \(manifest.sentAt) by \(manifest.approvedBy.actor): \(staged.count) record\(staged.count == 1 ? "" : "s") stored, manifest sha256 \(verified.manifestSHA256), receipt signed")]
-            let received = TransferImport(incoming: incoming, records: staged.map(\.record), provenance: provenance, holds: holds, events: events)
+            if newDOB != nil {
+                events.insert(AuditEntry(actor: who, action: .setDOB, outcome: .ok, school: school, child: childID,
+                                         reason: "from transfer \(manifest.transfer) of school \(manifest.from.school)"), at: 0)
+            }
+            let received = TransferImport(incoming: incoming, records: staged.map(\.record), provenance: provenance, holds: holds, events: events,
+                                          dateOfBirth: newDOB)
             do {
                 try timedAudit { try vaulting { try catalog.commitImport(received, signer: signer) } }
             } catch VaultError.storage(.lifecycleConflict) {
@@ -124,6 +150,15 @@ extension Vault {
         }
     }
 
+    /// A concern id of the sending school, in a namespace of its own here: concern ids belong to
+    /// each school, so the sender's `K1` must not join this school's `K1`. `SENDER-CONCERN`, or a
+    /// hash of both when that would be longer than an id may be.
+    static func transferredConcern(_ concern: String, from school: String) -> String {
+        let joined = "\(school)-\(concern)"
+        if OpaqueID.isValid(joined) { return joined }
+        return "t" + Hex.encode(Array(SHA256Hasher.hash(Array("\(school)/\(concern)".utf8)).prefix(16)))
+    }
+
     /// The child's label and the concerns' titles from the file, where this school has none yet.
     private func setTransferredLabels(_ manifest: TransferManifest, school: String, child: String, by caller: Caller) {
         func unlabelled(_ kind: SubjectLabel.Kind, _ subject: String) -> Bool {
@@ -134,8 +169,9 @@ extension Vault {
         }
         var done = Set<String>()
         for entry in manifest.records where done.insert(entry.concern).inserted {
-            if let title = entry.concernTitle, unlabelled(.concern, entry.concern) {
-                try? setLabel(.concern, subject: entry.concern, school: school, text: title, by: caller)
+            let concern = Self.transferredConcern(entry.concern, from: manifest.from.school)
+            if let title = entry.concernTitle, unlabelled(.concern, concern) {
+                try? setLabel(.concern, subject: concern, school: school, text: title, by: caller)
             }
         }
     }

@@ -41,6 +41,11 @@ extension Vault {
         guard let pinned = try verifiedPin(owner: row.school, school: row.toSchool) else {
             throw VaultError.conflict("school \(row.toSchool) is no longer in the school's directory")
         }
+        guard pinned.fingerprint == row.toFingerprint else {
+            try audit(AuditEntry(actor: who, action: .transferApprove, outcome: .refused, school: row.school, child: row.child,
+                                 reason: "\(id): school \(row.toSchool)'s card changed since the draft (fingerprint \(row.toFingerprint), now \(pinned.fingerprint))"))
+            throw VaultError.conflict("school \(row.toSchool)'s card changed after this transfer was drafted: check the new card with its DSL, then draft the transfer again")
+        }
         guard let ownName = try vaulting({ try catalog.transferNames() })[row.school] else {
             throw VaultError.conflict("school \(row.school) has no transfer card yet: the operator names it with strongroom transfer card")
         }

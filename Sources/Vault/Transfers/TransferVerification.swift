@@ -36,7 +36,11 @@ extension Vault {
         var zip = try decryptPackage(ciphertext, keys: keys)
         defer { zip.wipe() }
         var files = try unzipPackage(zip)
-        defer { for key in files.keys { files[key]!.wipe() } }
+        defer {
+            // The keys first: iterating the dictionary's own key view while wiping would make
+            // it copy its storage, and wipe the copies.
+            for key in Array(files.keys) { files[key]?.wipe() }
+        }
 
         guard let manifestBytes = files["manifest.json"], let signature = files["manifest.json.minisig"] else {
             throw refuse("the package has no manifest.json and signature: it is not a Strongroom transfer package")
@@ -44,6 +48,10 @@ extension Vault {
         let manifest: TransferManifest
         do { manifest = try JSONDecoder().decode(TransferManifest.self, from: Data(manifestBytes)) } catch {
             throw refuse("the manifest is not a transfer manifest (or was changed so that it no longer reads)")
+        }
+        guard RecordID.isValid(manifest.transfer), manifest.records.allSatisfy({ RecordID.isValid($0.record) && OpaqueID.isValid($0.concern) }),
+              OpaqueID.isValid(manifest.child.id) else {
+            throw refuse("the manifest names a transfer, record, concern or child that is not a valid id")
         }
         guard manifest.format == TransferManifest.formatName else { throw refuse("the manifest's format is \(LogText.escape(String(manifest.format.prefix(64)))), not \(TransferManifest.formatName)") }
         guard manifest.to.school == school else {
@@ -97,9 +105,16 @@ extension Vault {
             let facts = event.putFacts
             // The row's time is taken just before the event is appended: they differ by the
             // commit's latency. The event's time is the one that counts (and is kept).
-            guard facts.size == entry.size, facts.sha256 == nil || facts.sha256 == entry.sha256,
-                  abs(event.timeMillis - entry.recordedAtMillis) <= Self.maxCommitLatencyMillis else {
+            let (gap, overflow) = event.timeMillis.subtractingReportingOverflow(entry.recordedAtMillis)
+            guard facts.size == entry.size, facts.sha256 == nil || facts.sha256 == entry.sha256, !overflow,
+                  gap.magnitude <= UInt64(Self.maxCommitLatencyMillis) else {
                 throw refuse("record \(r): the manifest's size, SHA-256 or time differs from what school \(from)'s log says was stored")
+            }
+            guard facts.kind == entry.kind, facts.type == entry.type, event.actor == entry.recordedBy, facts.derivedFrom == entry.derivedFrom else {
+                throw refuse("record \(r): the manifest's kind, type, author or redacted-copy link differs from what school \(from)'s log says was stored")
+            }
+            if let original = entry.derivedFrom, !manifest.records.contains(where: { $0.record == original }) {
+                throw refuse("record \(r) is a redacted copy of a record the package does not hold")
             }
             storedAt[entry.record] = event.timeMillis
             expected.insert(entry.path)
@@ -168,7 +183,7 @@ extension Vault {
             let declared = Int(clamping: entry.uncompressedSize)
             guard declared <= Self.maxPackagePlaintext - total else { throw refuse("it would unpack to more than a transfer may hold") }
             var bytes: [UInt8] = []
-            bytes.reserveCapacity(declared)
+            bytes.reserveCapacity(min(declared, 1 << 20))  // a ZIP's word alone reserves no more
             do {
                 _ = try archive.extract(entry, skipCRC32: false) { chunk in
                     guard bytes.count + chunk.count <= declared else { throw VaultError.transferRefused("size") }
