@@ -238,14 +238,8 @@ extension SQLiteCatalog: BundleCatalog {
 
     public func releaseBundle(id: String, _ release: BundleRelease, events: [AuditEntry], signer: AuditSigner?) throws {
         try auditedWrite { db in
-            let wanted = Set(release.records)
-            var present = 0
-            for (marks, chunk) in Self.inLists(Array(wanted)) {
-                present += try Int.fetchOne(db, sql: "SELECT count(*) FROM records WHERE id IN (\(marks))", arguments: StatementArguments(chunk)) ?? 0
-            }
-            guard present == wanted.count else {
-                throw StorageError.lifecycleConflict("a record in the bundle was shredded while it was being released; draft the bundle again")
-            }
+            try Self.requireLive(db, release.records,
+                                 else: "a record in the bundle was shredded while it was being released; draft the bundle again")
             try db.execute(sql: """
                 UPDATE bundles SET state = 'released', released_at_ms = ?, sealed_items = NULL, sealed_kek = NULL, claimed_at_ms = NULL,
                     archive_sha256 = ?, archive_size = ?, link_hash = ?, receipt_hash = ?, link_expires_ms = ?, link_max_downloads = ?
@@ -259,6 +253,17 @@ extension SQLiteCatalog: BundleCatalog {
             }
             _ = try self.appendLocked(db, events, signer: signer)
         }
+    }
+
+    /// Throws `lifecycleConflict(why)` unless every record of `ids` still has its row (a shred
+    /// may have run while a release or a transfer read them).
+    static func requireLive(_ db: Database, _ ids: [String], else why: String) throws {
+        let wanted = Set(ids)
+        var present = 0
+        for (marks, chunk) in inLists(Array(wanted)) {
+            present += try Int.fetchOne(db, sql: "SELECT count(*) FROM records WHERE id IN (\(marks))", arguments: StatementArguments(chunk)) ?? 0
+        }
+        guard present == wanted.count else { throw StorageError.lifecycleConflict(why) }
     }
 
     public func useLink(hash: Data, nowMillis: Int64, event: @escaping (LinkUse) -> AuditEntry?, signer: AuditSigner?) throws -> LinkUse {

@@ -116,14 +116,8 @@ extension SQLiteCatalog: TransferCatalog {
 
     public func sendTransfer(id: String, _ sending: TransferSending, events: [AuditEntry], signer: AuditSigner?) throws {
         try auditedWrite { db in
-            let wanted = Set(sending.records)
-            var present = 0
-            for (marks, chunk) in Self.inLists(Array(wanted)) {
-                present += try Int.fetchOne(db, sql: "SELECT count(*) FROM records WHERE id IN (\(marks))", arguments: StatementArguments(chunk)) ?? 0
-            }
-            guard present == wanted.count else {
-                throw StorageError.lifecycleConflict("a record of the child was shredded while the transfer was being made; approve it again")
-            }
+            try Self.requireLive(db, sending.records,
+                                 else: "a record of the child was shredded while the transfer was being made; approve it again")
             try db.execute(sql: """
                 UPDATE transfers SET state = 'sent', sent_at_ms = ?, manifest_sha256 = ?, package_sha256 = ?, package_size = ?,
                     record_count = ?, link_hash = ?, link_expires_ms = ?, claimed_at_ms = NULL
