@@ -29,14 +29,15 @@ struct TransferCard: ParsableCommand {
         commandName: "card", abstract: "Write this vault's card for a school: its id, name, public keys and fingerprint.",
         discussion: "The first time, --name sets the name the card shows (audited). Give the card to the other school's DSL and read the fingerprint to them by telephone.")
     @OptionGroup var options: GlobalOptions
-    @Option(help: "The school (its DfE URN where it has one).") var school: String
-    @Option(help: "The school's name, as the card shows it.") var name: String?
+    @Option(help: "The school (its DfE URN where it has one); may be left out when the vault names one school.") var school: String?
+    @Option(help: "The school's name, as the card shows it (with --school, the first time).") var name: String?
     @Option(name: .shortAndLong, help: "The file to write (must not exist); without it the card is printed.") var output: String?
 
     func run() throws {
         let vault = try options.openVault()
         let card: SchoolCard
         if let name {
+            guard let school else { throw CLIError.Message(text: "--name needs --school: the school the name is for", code: CLIError.refused) }
             card = try vault.transfers.nameSchool(school, name: name, by: options.caller)
         } else {
             card = try vault.transfers.card(school: school)

@@ -440,6 +440,20 @@ final class TransferTests: XCTestCase {
         let arrivedOriginal = try XCTUnwrap(received.records.first { $0.originalID == original.id })
         let row = try XCTUnwrap(receiver.vault.catalog.records(ids: [arrivedCopy.id]).first)
         XCTAssertEqual(row.derivedFrom, arrivedOriginal.id)
+
+        // A copy whose original was shredded at the sender still travels, still unshareable alone.
+        let request = try sender.vault.lifecycle.requestShred(school: "100001", records: [original.id], reason: "duplicate", by: .integration(dsl))
+        _ = try sender.vault.lifecycle.approveShred(id: request.id, by: .integration(dpo))
+        let other = try VaultFixture()
+        let otherDSL = try other.signIn("odsl", .dsl, schools: ["300003"])
+        let otherCard = try other.vault.transfers.nameSchool("300003", name: "Hillside School", by: .operator("test"))
+        _ = try other.vault.transfers.trust(owner: "300003", card: senderCard, fingerprint: senderCard.fingerprint, by: .integration(otherDSL))
+        _ = try sender.vault.transfers.trust(owner: "100001", card: otherCard, fingerprint: otherCard.fingerprint, by: .integration(dsl))
+        let draft = try sender.vault.transfers.create(school: "100001", child: "C1", toSchool: "300003", reason: "moved again", by: .integration(dsl))
+        let sent = try sender.vault.transfers.approve(id: draft.id, receiptURL: nil, by: .integration(deputy))
+        let again = try other.vault.transfers.receive(try package(sent), school: "300003", by: .integration(otherDSL))
+        let orphan = try XCTUnwrap(again.records.first { $0.originalID == copy.id })
+        XCTAssertEqual(try XCTUnwrap(other.vault.catalog.records(ids: [orphan.id]).first).derivedFrom, original.id)
     }
 
     func testADraftIsNotSentToACardThatChangedAfterItWasDrafted() throws {

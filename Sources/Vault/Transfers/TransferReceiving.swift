@@ -84,10 +84,9 @@ extension Vault {
                 request.provenance = "transferred from school \(manifest.from.school) (record \(entry.record), transfer \(manifest.transfer))"
                 request.heldOnArrival = !entry.holds.isEmpty
                 request.dateOfBirth = newDOB
-                if let original = entry.derivedFrom {
-                    guard let mapped = newIDs[original] else { throw VaultError.transferRefused("record \(entry.record) is a redacted copy of a record the package does not hold") }
-                    request.stagedOriginal = mapped
-                }
+                // A copy whose original was shredded at the sender keeps the sender's id of it: it
+                // names nothing here, and the copy stays unshareable on its own, as it was there.
+                if let original = entry.derivedFrom { request.stagedOriginal = newIDs[original] ?? original }
                 let session = try beginPut(request, by: caller)
                 do {
                     try bytes.withUnsafeBytes { try session.write($0) }
