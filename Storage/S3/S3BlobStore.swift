@@ -139,7 +139,7 @@ final class S3BlobUpload: BlobUpload {
     var buffer: [UInt8]
     var filled = 0
     var uploadID: String?
-    var parts: [(number: Int, etag: String)] = []
+    var parts: [S3Client.Part] = []
     var finished = false
 
     init(store: S3BlobStore, key: String) {
@@ -167,8 +167,7 @@ final class S3BlobUpload: BlobUpload {
         do {
             if uploadID == nil { uploadID = try store.client.createMultipartUpload(key: key, headers: store.lockHeaders()) }
             let body = buffer.withUnsafeBytes { Data($0.prefix(filled)) }
-            let etag = try store.client.uploadPart(key: key, uploadID: uploadID!, partNumber: parts.count + 1, body: body)
-            parts.append((parts.count + 1, etag))
+            parts.append(try store.client.uploadPart(key: key, uploadID: uploadID!, partNumber: parts.count + 1, body: body))
             filled = 0
         } catch {
             abort()

@@ -7,8 +7,9 @@ import KeyManagement
 /// A small blocking S3 client (path-style, SigV4): the calls the blob store needs and no more.
 /// The vault's storage calls are synchronous and run on blocking threads, so each call waits for
 /// its answer. Every request carries the SHA-256 of its body as `x-amz-content-sha256`, so the
-/// store rejects a body changed on the way. Redirects are refused (they would carry the signed
-/// request elsewhere).
+/// store rejects a body changed on the way, and every object or part written also carries it as
+/// `x-amz-checksum-sha256`, which the store keeps and checks (AWS requires such a checksum on
+/// writes under Object Lock). Redirects are refused (they would carry the signed request elsewhere).
 public final class S3Client: Sendable {
     public let location: S3Location
     let credentials: S3Credentials
@@ -35,10 +36,10 @@ public final class S3Client: Sendable {
 
     // MARK: Objects
 
-    /// PutObject; returns the ETag.
+    /// PutObject, with the body's SHA-256 checksum; returns the ETag.
     @discardableResult
     public func putObject(key: String, body: Data, headers: [(name: String, value: String)] = []) throws -> String {
-        let r = try send("PUT", key: key, headers: headers, body: body)
+        let r = try send("PUT", key: key, headers: headers, body: body, checksum: true)
         return r.header("ETag") ?? ""
     }
 
@@ -98,12 +99,8 @@ public final class S3Client: Sendable {
                 doc += "</Object>"
             }
             doc += "</Delete>"
-            let body = Data(doc.utf8)
             // AWS wants a body checksum on DeleteObjects (Content-MD5 or an SDK checksum).
-            let checksum = Data(SHA256Hasher.hash(Array(body))).base64EncodedString()
-            let r = try send("POST", query: [("delete", "")], headers: [
-                ("Content-Type", "application/xml"), ("x-amz-sdk-checksum-algorithm", "SHA256"), ("x-amz-checksum-sha256", checksum),
-            ], body: body)
+            let r = try send("POST", query: [("delete", "")], headers: [("Content-Type", "application/xml")], body: Data(doc.utf8), checksum: true)
             let result = try xml(r.body, "DeleteObjects")
             for e in result.all("Error") {
                 failures.append(DeleteFailure(key: e.value("Key") ?? "", versionID: e.value("VersionId"), code: e.value("Code") ?? ""))
@@ -171,11 +168,7 @@ public final class S3Client: Sendable {
         let doc = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ObjectLockConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
             + "<ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention><Mode>\(retention.mode.rawValue)</Mode>"
             + "<Days>\(retention.days)</Days></DefaultRetention></Rule></ObjectLockConfiguration>"
-        let body = Data(doc.utf8)
-        let checksum = Data(SHA256Hasher.hash(Array(body))).base64EncodedString()
-        _ = try send("PUT", query: [("object-lock", "")], headers: [
-            ("Content-Type", "application/xml"), ("x-amz-sdk-checksum-algorithm", "SHA256"), ("x-amz-checksum-sha256", checksum),
-        ], body: body)
+        _ = try send("PUT", query: [("object-lock", "")], headers: [("Content-Type", "application/xml")], body: Data(doc.utf8), checksum: true)
     }
 
     /// GetObjectRetention: the lock mode and retain-until date of an object's newest version.
@@ -189,24 +182,37 @@ public final class S3Client: Sendable {
 
     // MARK: Multipart uploads
 
-    /// CreateMultipartUpload; returns the upload id. Object Lock headers go here.
+    /// CreateMultipartUpload, declaring SHA-256 part checksums; returns the upload id. Object Lock
+    /// headers go here.
     public func createMultipartUpload(key: String, headers: [(name: String, value: String)] = []) throws -> String {
-        let r = try xml(try send("POST", key: key, query: [("uploads", "")], headers: headers).body, "CreateMultipartUpload")
+        let declared = headers + [("x-amz-checksum-algorithm", "SHA256")]
+        let r = try xml(try send("POST", key: key, query: [("uploads", "")], headers: declared).body, "CreateMultipartUpload")
         guard let id = r.value("UploadId"), !id.isEmpty else { throw S3Error.invalidResponse("CreateMultipartUpload without an UploadId") }
         return id
     }
 
-    /// UploadPart (numbers 1...10000; every part but the last at least 5 MiB); returns its ETag.
-    public func uploadPart(key: String, uploadID: String, partNumber: Int, body: Data) throws -> String {
-        let r = try send("PUT", key: key, query: [("partNumber", String(partNumber)), ("uploadId", uploadID)], body: body)
+    /// A part sent: what CompleteMultipartUpload must name.
+    public struct Part: Sendable, Equatable {
+        public var number: Int
+        public var etag: String
+        /// Base64 SHA-256 of the part's bytes.
+        public var checksum: String
+    }
+
+    /// UploadPart (numbers 1...10000; every part but the last at least 5 MiB), with its checksum.
+    public func uploadPart(key: String, uploadID: String, partNumber: Int, body: Data) throws -> Part {
+        let r = try send("PUT", key: key, query: [("partNumber", String(partNumber)), ("uploadId", uploadID)], body: body, checksum: true)
         guard let etag = r.header("ETag") else { throw S3Error.invalidResponse("UploadPart without an ETag") }
-        return etag
+        return Part(number: partNumber, etag: etag, checksum: Self.base64SHA256(body))
     }
 
     /// CompleteMultipartUpload. S3 may answer 200 and still fail (an Error body): that is an error here.
-    public func completeMultipartUpload(key: String, uploadID: String, parts: [(number: Int, etag: String)]) throws {
+    public func completeMultipartUpload(key: String, uploadID: String, parts: [Part]) throws {
         var doc = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-        for p in parts { doc += "<Part><PartNumber>\(p.number)</PartNumber><ETag>\(S3XML.escape(p.etag))</ETag></Part>" }
+        for p in parts {
+            doc += "<Part><PartNumber>\(p.number)</PartNumber><ETag>\(S3XML.escape(p.etag))</ETag>"
+                + "<ChecksumSHA256>\(p.checksum)</ChecksumSHA256></Part>"
+        }
         doc += "</CompleteMultipartUpload>"
         let r = try send("POST", key: key, query: [("uploadId", uploadID)], headers: [("Content-Type", "application/xml")], body: Data(doc.utf8))
         let result = try xml(r.body, "CompleteMultipartUpload")
@@ -256,10 +262,13 @@ public final class S3Client: Sendable {
         func header(_ name: String) -> String? { headers[name.lowercased()] }
     }
 
+    /// Base64 SHA-256, as `x-amz-checksum-sha256` and `ChecksumSHA256` carry it.
+    static func base64SHA256(_ body: Data) -> String { Data(SHA256Hasher.hash(Array(body))).base64EncodedString() }
+
     /// Sends one signed request to the bucket (or to `key` in it) and waits for the answer;
-    /// error answers become `S3Error`.
+    /// error answers become `S3Error`. `checksum`: also send the body's `x-amz-checksum-sha256`.
     func send(_ method: String, key: String? = nil, query: [(String, String)] = [], headers: [(name: String, value: String)] = [],
-              body: Data? = nil) throws -> Response {
+              body: Data? = nil, checksum: Bool = false) throws -> Response {
         let path = "/" + location.bucket + (key.map { "/" + $0 } ?? "")
         let encodedQuery = SigV4.canonicalQuery(query.map { (name: $0.0, value: $0.1) })
         var base = location.endpoint.absoluteString
@@ -269,9 +278,11 @@ public final class S3Client: Sendable {
         }
         var host = location.endpoint.host ?? ""
         if let port = location.endpoint.port { host += ":\(port)" }
-        let payloadHash = Hex.encode(SHA256Hasher.hash(body.map { Array($0) } ?? []))
+        let digest = SHA256Hasher.hash(body.map { Array($0) } ?? [])
+        let payloadHash = Hex.encode(digest)
         // No compression: a ranged read must get the stored bytes.
-        let sent: [(name: String, value: String)] = [("Host", host), ("Accept-Encoding", "identity")] + headers
+        var sent: [(name: String, value: String)] = [("Host", host), ("Accept-Encoding", "identity")] + headers
+        if checksum { sent += [("x-amz-sdk-checksum-algorithm", "SHA256"), ("x-amz-checksum-sha256", Data(digest).base64EncodedString())] }
         let signed = SigV4.sign(SigV4.Request(method: method, path: path, query: query.map { (name: $0.0, value: $0.1) },
                                               headers: sent, payloadHash: payloadHash),
                                 credentials: credentials, region: location.region, date: clock())

@@ -256,3 +256,27 @@ final class S3BlobStoreTests: XCTestCase {
         XCTAssertEqual(try s.client.listObjectVersions(prefix: location.prefix).count, 0, "version and marker gone")
     }
 }
+
+extension S3BlobStoreTests {
+    func testStoreRefusesABodyThatDoesNotMatchItsChecksum() throws {
+        let s = store()
+        XCTAssertThrowsError(try s.client.send("PUT", key: s.key(id), headers: [
+            ("x-amz-sdk-checksum-algorithm", "SHA256"), ("x-amz-checksum-sha256", S3Client.base64SHA256(Data([9, 9, 9]))),
+        ], body: Data([1, 2, 3]))) { error in
+            guard case S3Error.server(400, _) = error else { return XCTFail("expected a 400, got \(error)") }
+        }
+        XCTAssertNil(try s.open(recordID: id))
+    }
+
+    func testReadOfAReplacedObjectFailsRatherThanMixingVersions() throws {
+        let s = S3BlobStore(client: store().client, readAhead: 4096)
+        try put(s, random(20_000))
+        let blob = try XCTUnwrap(try s.open(recordID: id))
+        var out = [UInt8](repeating: 0, count: 100)
+        _ = try out.withUnsafeMutableBytes { try blob.read(at: 0, into: $0) }
+        try s.client.putObject(key: s.key(id), body: Data(random(20_000)))
+        XCTAssertThrowsError(try out.withUnsafeMutableBytes { try blob.read(at: 10_000, into: $0) }) { error in
+            guard case S3Error.server(412, _) = error else { return XCTFail("expected 412, got \(error)") }
+        }
+    }
+}
