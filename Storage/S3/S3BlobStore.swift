@@ -75,8 +75,12 @@ public final class S3BlobStore: BlobStore {
     @discardableResult
     func removeVersions(of keys: [String]) throws -> Int {
         var versions: [S3Client.ObjectVersion] = []
-        // A prefix list finds `<key>` and any key it prefixes; keep the exact key only.
-        for k in keys { versions += try client.listObjectVersions(prefix: k).filter { $0.key == k } }
+        do {
+            // A prefix list finds `<key>` and any key it prefixes; keep the exact key only.
+            for k in keys { versions += try client.listObjectVersions(prefix: k).filter { $0.key == k } }
+        } catch S3Error.server(501, _) {
+            return 0  // a store without versions: the plain delete removed the object
+        }
         return try purge(versions)
     }
 

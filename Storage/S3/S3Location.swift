@@ -32,10 +32,17 @@ public struct S3Location: Sendable, Equatable {
         if let unknown = items.keys.sorted().first(where: { !known.contains($0) }) {
             throw S3Error.invalidConfiguration("unknown option \(unknown)")
         }
-        guard let endpointText = items["endpoint"], let endpoint = URL(string: endpointText),
-              endpoint.scheme == "http" || endpoint.scheme == "https", endpoint.host != nil,
-              endpoint.user == nil, endpoint.password == nil, endpoint.query == nil
-        else { throw S3Error.invalidConfiguration("endpoint= must be http(s)://HOST[:PORT] with no credentials in it") }
+        guard let endpointText = items["endpoint"], var endpointParts = URLComponents(string: endpointText),
+              endpointParts.scheme == "http" || endpointParts.scheme == "https", endpointParts.host?.isEmpty == false,
+              endpointParts.user == nil, endpointParts.password == nil, endpointParts.query == nil, endpointParts.fragment == nil,
+              endpointParts.path.isEmpty || endpointParts.path == "/"
+        else { throw S3Error.invalidConfiguration("endpoint= must be http(s)://HOST[:PORT], with no path and no credentials in it") }
+        // The signed Host header must be the one sent: a default port is never written out.
+        if (endpointParts.scheme, endpointParts.port) == ("http", 80) || (endpointParts.scheme, endpointParts.port) == ("https", 443) {
+            endpointParts.port = nil
+        }
+        endpointParts.path = ""
+        guard let endpoint = endpointParts.url else { throw S3Error.invalidConfiguration("endpoint= is not a URL") }
         var retention: S3Retention?
         if let mode = items["lock"] {
             guard let m = S3Retention.Mode(rawValue: mode.uppercased()) else { throw S3Error.invalidConfiguration("lock= is governance or compliance") }

@@ -145,9 +145,13 @@ final class SigV4Tests: XCTestCase {
         XCTAssertEqual(l.prefix, "blobs/")
         XCTAssertEqual(l.retention, S3Retention(mode: .compliance, days: 30))
         XCTAssertNil(try S3Location(parsing: "s3://evidence?endpoint=https://s3.example").retention)
+        XCTAssertEqual(try S3Location(parsing: "s3://evidence?endpoint=https://s3.example:443/").endpoint.absoluteString, "https://s3.example",
+                       "a default port is dropped, so the signed Host is the one sent")
+        XCTAssertEqual(try S3Location(parsing: "s3://evidence?endpoint=http://h:80").endpoint.absoluteString, "http://h")
         for bad in ["s3://evidence", "http://evidence?endpoint=http://h", "s3://Evidence?endpoint=http://h",
                     "s3://evidence?endpoint=http://user:pw@h", "s3://evidence?endpoint=http://h&lock=forever&lock-days=1",
-                    "s3://evidence?endpoint=http://h&lock=governance", "s3://evidence?endpoint=http://h&colour=red"] {
+                    "s3://evidence?endpoint=http://h&lock=governance", "s3://evidence?endpoint=http://h&colour=red",
+                    "s3://evidence?endpoint=http://h/s3", "s3://evidence?endpoint=ftp://h"] {
             XCTAssertThrowsError(try S3Location(parsing: bad), bad)
         }
     }
