@@ -66,7 +66,7 @@ public final class S3BlobStore: BlobStore {
         for id in recordIDs { try RecordID.validate(id) }
         let keys = recordIDs.map(key)
         let failures = try client.deleteObjects(keys.map { (key: $0, versionID: nil) })
-        if let first = failures.first { throw S3Error.server(status: 200, code: "DeleteObjects refused \(failures.count): \(first.code)") }
+        if let first = failures.first { throw S3Error.server(status: 200, code: first.code) }
         try removeVersions(of: keys)
     }
 
@@ -98,12 +98,12 @@ public final class S3BlobStore: BlobStore {
         let data = versions.filter { !$0.isDeleteMarker }
         let refused = try client.deleteObjects(data.map { (key: $0.key, versionID: Optional($0.versionID)) })
         if let other = refused.first(where: { !Self.isLockRefusal($0.code) }) {
-            throw S3Error.server(status: 200, code: "DeleteObjects refused: \(other.code)")
+            throw S3Error.server(status: 200, code: other.code)
         }
         let kept = Set(refused.map(\.key))
         let markers = versions.filter { $0.isDeleteMarker && !kept.contains($0.key) }
         let markerFailures = try client.deleteObjects(markers.map { (key: $0.key, versionID: Optional($0.versionID)) })
-        if let first = markerFailures.first { throw S3Error.server(status: 200, code: "DeleteObjects refused: \(first.code)") }
+        if let first = markerFailures.first { throw S3Error.server(status: 200, code: first.code) }
         return refused.count
     }
 

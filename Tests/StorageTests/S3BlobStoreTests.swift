@@ -31,10 +31,9 @@ final class S3BlobStoreTests: XCTestCase {
     override func tearDownWithError() throws {
         guard let location, let credentials else { return }
         // Leave the shared bucket as found (an Object Lock may keep a version; that is the point).
-        let client = S3Client(location: location, credentials: credentials)
-        for u in (try? client.listMultipartUploads(prefix: location.prefix)) ?? [] {
-            try? client.abortMultipartUpload(key: u.key, uploadID: u.uploadID)
-        }
+        let s = S3BlobStore(client: S3Client(location: location, credentials: credentials))
+        for name in (try? s.leftoverUploads()) ?? [] { try? s.removeLeftoverUpload(name) }
+        if let ids = try? s.storedRecordIDs() { try? s.delete(recordIDs: ids) }
     }
 
     func store(retention: S3Retention? = nil, clock: @escaping @Sendable () -> Date = { Date() }) -> S3BlobStore {
