@@ -79,4 +79,38 @@ final class S3VaultTests: XCTestCase {
         XCTAssertEqual(try blobs.storedRecordIDs(), [kept.id])
         XCTAssertEqual(try blobs.leftoverUploads(), [])
     }
+
+    func testShredUnderObjectLockDestroysTheKeyAndLeavesOnlyLockedNoise() throws {
+        // Each object locked until a few seconds from now: the store's clock runs a day minus 6 s behind.
+        var location = blobs.location
+        location.retention = S3Retention(mode: .compliance, days: 1)
+        blobs = S3BlobStore(client: S3Client(location: location, credentials: try S3Credentials.fromEnvironment()),
+                            clock: { Date().addingTimeInterval(-86_400 + 6) })
+        let f = try VaultFixture()
+        let v = vault(f)
+        let dsl = try f.signIn("dsl1", .dsl, schools: ["S1"])
+        let dpo = try f.signIn("dpo1", .dpo, schools: ["S1"])
+        let keep = try f.put(Array("Note of a disclosure, written down by staff: keep.\n".utf8), kind: "disclosure", child: "C2", into: v)
+        let r = try f.put(Array("Note of a disclosure, written down by staff: shred.\n".utf8), kind: "disclosure", into: v)
+        XCTAssertEqual(try blobs.client.getObjectRetention(key: blobs.key(r.id))?.mode, "COMPLIANCE")
+        // The kept record moves to the KEK of another review month, so the shred destroys r's KEK.
+        _ = try v.lifecycle.setDateOfBirth(child: "C2", dob: "2010-01-01", by: .operator("op"))
+
+        let request = try v.lifecycle.requestShred(school: "S1", records: [r.id], reason: "retention reviewed", by: .integration(dpo))
+        let certificate = try v.lifecycle.approveShred(id: request.id, by: .integration(dsl))
+        XCTAssertEqual(certificate.records.first?.kekDestroyed, true, "the key is gone although the object is locked")
+        XCTAssertThrowsError(try f.get(r.id, from: v))
+        XCTAssertNil(try blobs.open(recordID: r.id), "unreachable at once")
+        XCTAssertEqual(try blobs.storedRecordIDs(), [keep.id])
+        let locked = try blobs.client.listObjectVersions(prefix: blobs.key(r.id)).filter { !$0.isDeleteMarker }
+        XCTAssertEqual(locked.count, 1, "the locked ciphertext stays until its date")
+        let report = try v.audit.verify(by: .operator("test"), useKeys: true)
+        XCTAssertTrue(report.isIntact, "\(report)")
+        XCTAssertEqual(report.tombstones, 1)
+
+        Thread.sleep(forTimeInterval: 7)
+        XCTAssertEqual(try blobs.removeUnreachableVersions(), 0, "the lock has ended")
+        XCTAssertEqual(try blobs.client.listObjectVersions(prefix: blobs.key(r.id)), [])
+        XCTAssertEqual(try f.get(keep.id, from: v), Array("Note of a disclosure, written down by staff: keep.\n".utf8))
+    }
 }
