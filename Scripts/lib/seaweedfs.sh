@@ -50,7 +50,9 @@ JSON
   local ports
   read -r -a ports <<< "$(seaweedfs_free_ports 8)"
   local s3port=${ports[6]}
-  "$SEAWEEDFS_WEED" server -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$SEAWEEDFS_DIR/data" -master.dir="$SEAWEEDFS_DIR/master" \
+  SEAWEEDFS_S3_GRPC_PORT=${ports[7]}
+  # TMPDIR and -logdir keep weed's sockets and logs in the temp dir, removed on stop.
+  TMPDIR="$SEAWEEDFS_DIR" "$SEAWEEDFS_WEED" -logdir="$SEAWEEDFS_DIR" server -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$SEAWEEDFS_DIR/data" -master.dir="$SEAWEEDFS_DIR/master" \
     -master.port="${ports[0]}" -master.port.grpc="${ports[1]}" -master.volumeSizeLimitMB=64 \
     -volume.port="${ports[2]}" -volume.port.grpc="${ports[3]}" -volume.max=0 \
     -filer -filer.port="${ports[4]}" -filer.port.grpc="${ports[5]}" -filer.localSocket="$SEAWEEDFS_DIR/filer.sock" \
@@ -85,5 +87,7 @@ seaweedfs_stop() {
     SEAWEEDFS_PID=
   fi
   if [[ -n ${SEAWEEDFS_DIR:-} ]]; then rm -rf "$SEAWEEDFS_DIR"; SEAWEEDFS_DIR=; fi
+  # The gateway's gRPC socket is always made in /tmp, whatever TMPDIR says.
+  if [[ -n ${SEAWEEDFS_S3_GRPC_PORT:-} ]]; then rm -f "/tmp/seaweedfs-s3-grpc-$SEAWEEDFS_S3_GRPC_PORT.sock"; SEAWEEDFS_S3_GRPC_PORT=; fi
   unset STRONGROOM_TEST_S3 AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
 }
