@@ -39,7 +39,7 @@ public final class S3Client: Sendable {
     /// PutObject, with the body's SHA-256 checksum; returns the ETag.
     @discardableResult
     public func putObject(key: String, body: Data, headers: [(name: String, value: String)] = []) throws -> String {
-        let r = try send("PUT", key: key, headers: headers, body: body, checksum: true)
+        let r = try send("PUT", key: key, headers: [("Content-Type", "application/octet-stream")] + headers, body: body, checksum: true)
         return r.header("ETag") ?? ""
     }
 
@@ -185,7 +185,7 @@ public final class S3Client: Sendable {
     /// CreateMultipartUpload, declaring SHA-256 part checksums; returns the upload id. Object Lock
     /// headers go here.
     public func createMultipartUpload(key: String, headers: [(name: String, value: String)] = []) throws -> String {
-        let declared = headers + [("x-amz-checksum-algorithm", "SHA256")]
+        let declared = [("Content-Type", "application/octet-stream")] + headers + [("x-amz-checksum-algorithm", "SHA256")]
         let r = try xml(try send("POST", key: key, query: [("uploads", "")], headers: declared).body, "CreateMultipartUpload")
         guard let id = r.value("UploadId"), !id.isEmpty else { throw S3Error.invalidResponse("CreateMultipartUpload without an UploadId") }
         return id
@@ -201,7 +201,8 @@ public final class S3Client: Sendable {
 
     /// UploadPart (numbers 1...10000; every part but the last at least 5 MiB), with its checksum.
     public func uploadPart(key: String, uploadID: String, partNumber: Int, body: Data) throws -> Part {
-        let r = try send("PUT", key: key, query: [("partNumber", String(partNumber)), ("uploadId", uploadID)], body: body, checksum: true)
+        let r = try send("PUT", key: key, query: [("partNumber", String(partNumber)), ("uploadId", uploadID)],
+                         headers: [("Content-Type", "application/octet-stream")], body: body, checksum: true)
         guard let etag = r.header("ETag") else { throw S3Error.invalidResponse("UploadPart without an ETag") }
         return Part(number: partNumber, etag: etag, checksum: Self.base64SHA256(body))
     }
@@ -278,7 +279,9 @@ public final class S3Client: Sendable {
         }
         var host = location.endpoint.host ?? ""
         if let port = location.endpoint.port { host += ":\(port)" }
-        let digest = SHA256Hasher.hash(body.map { Array($0) } ?? [])
+        var hasher = SHA256Hasher()
+        body?.withUnsafeBytes { hasher.update($0) }
+        let digest = hasher.finalize()
         let payloadHash = Hex.encode(digest)
         // No compression: a ranged read must get the stored bytes.
         var sent: [(name: String, value: String)] = [("Host", host), ("Accept-Encoding", "identity")] + headers
