@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds, runs the acceptance scripts of the
-# core vault, of sign-in and of the console when ../shared is beside the checkout, every XCTest, then the console's journeys
+# core vault, of sign-in and of the console when ../shared is beside the checkout, every XCTest (with
+# SeaweedFS as the object store, Scripts/lib/seaweedfs.sh), then the console's journeys
 # in headless Chromium (Scripts/test-browser.sh, a few minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,5 +13,10 @@ for check in core-cli sign-in console-crawl; do
     bash ../shared/acceptance/$check.sh "$(swift build --show-bin-path)/strongroom"
   fi
 done
+# The S3 blob store's tests need a real object store: a throwaway SeaweedFS, for this run only.
+source Scripts/lib/seaweedfs.sh
+seaweedfs_start
+trap seaweedfs_stop EXIT
 swift test --skip-build
+seaweedfs_stop
 bash Scripts/test-browser.sh "$(swift build --show-bin-path)/strongroom"

@@ -1,0 +1,248 @@
+import Foundation
+import KeyManagement
+
+/// Blobs as objects in an S3-compatible store, one object per record: `<prefix><record id>`
+/// (`blobs/` by default). Record ids are random hex, so an object name says nothing about the
+/// school, child or concern, and no caller-supplied text becomes part of a key.
+///
+/// Writes buffer one part (8 MiB) in memory. A blob that fits in one part is sent by a single
+/// PUT on `commit()`; a larger one becomes a multipart upload whose parts go out as they fill,
+/// so memory stays flat, and which `commit()` completes. Until then the object does not exist;
+/// an upload left by a crash is listed by `leftoverUploads()`. Reads are ranged GETs with a
+/// read-ahead window. With a retention configured, every committed object carries an Object
+/// Lock (mode and retain-until date); see docs/storage-s3.md for what delete does then.
+public final class S3BlobStore: BlobStore {
+    public let client: S3Client
+    /// Bytes per part; S3 wants at least 5 MiB for every part but the last.
+    public let partSize: Int
+    /// Bytes fetched per ranged GET when reading (at least what the caller asked for).
+    public let readAhead: Int
+    /// When an object is committed, for its retain-until date.
+    let clock: @Sendable () -> Date
+
+    public init(client: S3Client, partSize: Int = 8 << 20, readAhead: Int = 1 << 20, clock: @escaping @Sendable () -> Date = { Date() }) {
+        precondition(partSize >= 5 << 20, "S3 parts other than the last are at least 5 MiB")
+        self.client = client
+        self.partSize = partSize
+        self.readAhead = max(readAhead, 4096)
+        self.clock = clock
+    }
+
+    var location: S3Location { client.location }
+
+    /// The object name of a record's blob.
+    public func key(_ recordID: String) -> String { location.prefix + recordID }
+
+    /// The Object Lock headers for an object committed now (none without a retention).
+    func lockHeaders() -> [(name: String, value: String)] {
+        location.retention?.headers(now: clock()) ?? []
+    }
+
+    public func beginWrite(recordID: String) throws -> BlobUpload {
+        try RecordID.validate(recordID)
+        return S3BlobUpload(store: self, key: key(recordID))
+    }
+
+    public func open(recordID: String) throws -> RandomAccessBlob? {
+        try RecordID.validate(recordID)
+        let k = key(recordID)
+        guard let info = try client.headObject(key: k) else { return nil }
+        return S3Blob(client: client, key: k, size: info.size, etag: info.etag, readAhead: readAhead)
+    }
+
+    /// Removes the blob. On a bucket without versioning the object is gone. On a versioned bucket
+    /// (Object Lock turns versioning on) the object first gets a delete marker, so it is
+    /// unreachable at once, and then each of its versions is removed; a version the lock still
+    /// holds stays until its retention ends, and `removeUnreachableVersions()` (gc) removes it then.
+    public func delete(recordID: String) throws {
+        try RecordID.validate(recordID)
+        let k = key(recordID)
+        try client.deleteObject(key: k)
+        try removeVersions(of: [k])
+    }
+
+    /// Many blobs (a shred) in DeleteObjects requests of up to 1000, then their versions as above.
+    public func delete(recordIDs: [String]) throws {
+        for id in recordIDs { try RecordID.validate(id) }
+        let keys = recordIDs.map(key)
+        let failures = try client.deleteObjects(keys.map { (key: $0, versionID: nil) })
+        if let first = failures.first { throw S3Error.server(status: 200, code: first.code) }
+        try removeVersions(of: keys)
+    }
+
+    /// Removes every version and delete marker of `keys` that the store lets go; returns how many
+    /// versions an Object Lock kept.
+    @discardableResult
+    func removeVersions(of keys: [String]) throws -> Int {
+        var versions: [S3Client.ObjectVersion] = []
+        do {
+            // A prefix list finds `<key>` and any key it prefixes; keep the exact key only.
+            for k in keys { versions += try client.listObjectVersions(prefix: k).filter { $0.key == k } }
+        } catch S3Error.server(501, _) {
+            return 0  // a store without versions: the plain delete removed the object
+        }
+        return try purge(versions)
+    }
+
+    /// Versions of deleted blobs (those whose newest version is a delete marker) that their lock
+    /// kept, removed once the store allows it. Returns how many are still locked.
+    public func removeUnreachableVersions() throws -> Int {
+        let all = try client.listObjectVersions(prefix: location.prefix)
+        let deleted = Set(all.filter { $0.isLatest && $0.isDeleteMarker }.map(\.key))
+        return try purge(all.filter { deleted.contains($0.key) })
+    }
+
+    /// Deletes the data versions first, then the delete markers of keys with no version left: a
+    /// key whose version the lock keeps keeps its marker too, so it stays unreachable.
+    func purge(_ versions: [S3Client.ObjectVersion]) throws -> Int {
+        let data = versions.filter { !$0.isDeleteMarker }
+        let refused = try client.deleteObjects(data.map { (key: $0.key, versionID: Optional($0.versionID)) })
+        if let other = refused.first(where: { !Self.isLockRefusal($0.code) }) {
+            throw S3Error.server(status: 200, code: other.code)
+        }
+        let kept = Set(refused.map(\.key))
+        let markers = versions.filter { $0.isDeleteMarker && !kept.contains($0.key) }
+        let markerFailures = try client.deleteObjects(markers.map { (key: $0.key, versionID: Optional($0.versionID)) })
+        if let first = markerFailures.first { throw S3Error.server(status: 200, code: first.code) }
+        return refused.count
+    }
+
+    /// The codes S3 stores give for "this version is locked".
+    static func isLockRefusal(_ code: String) -> Bool {
+        code == "AccessDenied" || code == "ObjectLocked"
+    }
+
+    public func storedRecordIDs() throws -> [String] {
+        let prefix = location.prefix
+        return try client.listObjects(prefix: prefix).compactMap { o in
+            let id = String(o.key.dropFirst(prefix.count))
+            return RecordID.isValid(id) ? id : nil
+        }.sorted()
+    }
+
+    /// Multipart uploads never completed, each named `<record id>/<upload id>`.
+    public func leftoverUploads() throws -> [String] {
+        let prefix = location.prefix
+        return try client.listMultipartUploads(prefix: prefix).map { String($0.key.dropFirst(prefix.count)) + "/" + $0.uploadID }.sorted()
+    }
+
+    public func removeLeftoverUpload(_ name: String) throws {
+        guard let slash = name.firstIndex(of: "/") else { return }
+        let id = String(name[..<slash])
+        let uploadID = String(name[name.index(after: slash)...])
+        guard RecordID.isValid(id), !uploadID.isEmpty else { return }
+        try client.abortMultipartUpload(key: key(id), uploadID: uploadID)
+    }
+}
+
+/// A blob being written: one part's worth of bytes in memory, earlier parts already sent.
+final class S3BlobUpload: BlobUpload {
+    let store: S3BlobStore
+    let key: String
+    /// One part's worth of bytes; `filled` of them are in use.
+    var buffer: [UInt8]
+    var filled = 0
+    var uploadID: String?
+    var parts: [S3Client.Part] = []
+    var finished = false
+
+    init(store: S3BlobStore, key: String) {
+        self.store = store
+        self.key = key
+        buffer = [UInt8](repeating: 0, count: store.partSize)
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        precondition(!finished, "write after commit or abort")
+        var offset = 0
+        while offset < bytes.count {
+            // Send a full part only once more bytes follow, so the last part is never empty.
+            if filled == buffer.count { try sendPart() }
+            let n = min(bytes.count - offset, buffer.count - filled)
+            buffer.withUnsafeMutableBytes { dst in
+                (dst.baseAddress! + filled).copyMemory(from: bytes.baseAddress! + offset, byteCount: n)
+            }
+            filled += n
+            offset += n
+        }
+    }
+
+    func sendPart() throws {
+        do {
+            if uploadID == nil { uploadID = try store.client.createMultipartUpload(key: key, headers: store.lockHeaders()) }
+            let body = buffer.withUnsafeBytes { Data($0.prefix(filled)) }
+            parts.append(try store.client.uploadPart(key: key, uploadID: uploadID!, partNumber: parts.count + 1, body: body))
+            filled = 0
+        } catch {
+            abort()
+            throw error
+        }
+    }
+
+    func commit() throws {
+        precondition(!finished, "commit after commit or abort")
+        do {
+            if let uploadID {
+                if filled > 0 { try sendPart() }
+                try store.client.completeMultipartUpload(key: key, uploadID: uploadID, parts: parts)
+            } else {
+                try store.client.putObject(key: key, body: buffer.withUnsafeBytes { Data($0.prefix(filled)) }, headers: store.lockHeaders())
+            }
+            finished = true
+            buffer = []
+        } catch {
+            abort()
+            throw error
+        }
+    }
+
+    func abort() {
+        guard !finished else { return }
+        finished = true
+        buffer = []
+        filled = 0
+        // Best effort: an upload the store still holds is listed by leftoverUploads() for gc.
+        if let uploadID { try? store.client.abortMultipartUpload(key: key, uploadID: uploadID) }
+    }
+
+    deinit { abort() }
+}
+
+/// A committed blob read by ranged GETs, keeping the last window fetched. Each GET names the
+/// ETag seen when the blob was opened, so a replaced object fails rather than mixing versions.
+final class S3Blob: RandomAccessBlob {
+    let client: S3Client
+    let key: String
+    let size: Int
+    let etag: String
+    let readAhead: Int
+    var window = Data()
+    var windowStart = 0
+
+    init(client: S3Client, key: String, size: Int, etag: String, readAhead: Int) {
+        self.client = client
+        self.key = key
+        self.size = size
+        self.etag = etag
+        self.readAhead = readAhead
+    }
+
+    func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard offset >= 0 else { throw S3Error.invalidResponse("negative offset") }
+        guard offset < size, buffer.count > 0 else { return 0 }
+        let windowEnd = windowStart + window.count
+        if offset < windowStart || offset >= windowEnd {
+            let end = min(size, offset + max(buffer.count, readAhead)) - 1
+            let data = try client.getObject(key: key, range: offset...end, ifMatch: etag.isEmpty ? nil : etag)
+            guard data.count == end - offset + 1 else { throw S3Error.invalidResponse("ranged GET returned \(data.count) bytes, not \(end - offset + 1)") }
+            window = data
+            windowStart = offset
+        }
+        let from = offset - windowStart
+        let n = min(buffer.count, window.count - from)
+        window.withUnsafeBytes { src in
+            buffer.baseAddress!.copyMemory(from: src.baseAddress! + from, byteCount: n)
+        }
+        return n
+    }
+}
