@@ -294,6 +294,15 @@ public final class SQLiteCatalog: Catalog, @unchecked Sendable {
         return migrator
     }
 
+    /// A store-wide setting kept beside the vault id (where the blobs are), or nil.
+    public func vaultSetting(_ key: String) throws -> String? {
+        try guarded { try pool.read { try String.fetchOne($0, sql: "SELECT value FROM vault WHERE key = ?", arguments: [key]) } }
+    }
+
+    public func setVaultSetting(_ key: String, _ value: String) throws {
+        try guarded { try pool.write { try $0.execute(sql: "INSERT OR REPLACE INTO vault (key, value) VALUES (?, ?)", arguments: [key, value]) } }
+    }
+
     static func describe(_ error: DatabaseError) -> String {
         // Only the SQLite result and its message: never the SQL arguments, which may hold ids.
         "\(error.resultCode): \(error.message ?? "no message")"

@@ -55,6 +55,9 @@ public enum StorageError: Error, Sendable, Equatable {
     case recordsMoved
     /// The hold or shred request is not in a state that allows this (already released, already executed...).
     case lifecycleConflict(String)
+    /// The object store holding the blobs refused or did not answer (`S3Error`'s words, which
+    /// never hold a credential).
+    case objectStore(String)
 
     init(_ error: FileOpsError) {
         self = .io(operation: error.operation, path: error.path, errno: error.errno)
@@ -80,6 +83,7 @@ extension StorageError: CustomStringConvertible {
         case .kekDestroyed(let id): return "key-encryption key \(id) has been destroyed"
         case .lifecycleNotFound(let what, let id): return "no \(what) \(LogText.escape(id))"
         case .lifecycleConflict(let why): return why
+        case .objectStore(let why): return "the object store holding the blobs: \(why)"
         case .recordsMoved: return "records moved to another key meanwhile; try again"
         }
     }

@@ -139,6 +139,9 @@ struct Problem: HTTPResponseError {
                 return Problem(status: .notFound, slug: "not-found", title: "Not found", detail: "there is no \(what) with this id that you may see")
             case .recordsMoved:
                 return Problem(status: .serviceUnavailable, slug: "busy", title: "Busy", detail: storage.description)
+            case .objectStore:
+                return Problem(status: .serviceUnavailable, slug: "object-store-unavailable", title: "Object store unavailable",
+                               detail: "the object store holding the evidence did not answer or refused, so nothing was done; try again, or ask an operator")
             case .recordsHeld, .lifecycleConflict:
                 return Problem(status: .conflict, slug: "conflict", title: "Refused in this state", detail: storage.description)
             case .blobMissing:

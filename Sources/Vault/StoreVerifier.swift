@@ -45,6 +45,8 @@ public struct GCReport: Sendable {
     public var keptVanished: [String] = []
     /// Encrypted bundle files whose links ended, and leftovers of crashed releases.
     public var removedBundleFiles = 0
+    /// Object versions an object lock had kept after a delete, removed once the lock ended.
+    public var removedLockedVersions = 0
 }
 
 extension Vault {
@@ -172,11 +174,13 @@ extension Vault {
                 try blobs.removeLeftoverUpload(name)
                 report.removedLeftovers.append(name)
             }
+            // Versions an object lock kept after a shred or a delete, once their lock has ended.
+            if let objects = blobs as? S3BlobStore { report.removedLockedVersions = try objects.removeUnreachableVersions() }
         }
         report.removedBundleFiles = purgeEndedBundleFiles()
         try audit(AuditEntry(
             actor: actor, action: .gc, outcome: .ok,
-            reason: "removed \(report.removedOrphans.count) orphan blobs, \(report.removedLeftovers.count) leftover uploads and \(report.removedBundleFiles) ended bundle files; kept \(report.keptVanished.count) blobs of records whose rows are gone"))
+            reason: "removed \(report.removedOrphans.count) orphan blobs, \(report.removedLeftovers.count) leftover uploads, \(report.removedLockedVersions) object versions whose lock ended and \(report.removedBundleFiles) ended bundle files; kept \(report.keptVanished.count) blobs of records whose rows are gone"))
         return report
     }
 }

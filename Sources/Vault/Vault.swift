@@ -50,6 +50,8 @@ public final class Vault: @unchecked Sendable {
         public var clock: @Sendable () -> Date = Date.init
         public var catalog = SQLiteCatalog.Options()
         public var fileOps: any FileOps = SystemFileOps()
+        /// Where the blobs are: the store folder, or an object store (chosen at `init`).
+        public var blobs: BlobBackend = .files
         /// How often at most a checkpoint is written to the audit witness (the newest waiting one
         /// is written at close): 0 in short commands, a second in the server.
         public var witnessInterval: TimeInterval = 0
@@ -111,9 +113,17 @@ public final class Vault: @unchecked Sendable {
             case .provider(let p): provider = p
             }
             let keys = try KeyStore.create(directory: layout.keys, master: provider, clock: options.clock)
-            let blobs = FileBlobStore(root: layout.blobs, ops: options.fileOps)
-            try blobs.createLayout()
+            let blobs = options.blobs.store(layout: layout, fileOps: options.fileOps, clock: options.clock)
+            if let files = blobs as? FileBlobStore { try files.createLayout() }
             let catalog = try SQLiteCatalog.create(path: layout.metadata, vaultID: keys.vaultID, clock: options.clock)
+            if case .objectStore = options.blobs {
+                // Nothing may be in the bucket under this prefix: another store's blobs would look
+                // like this one's orphans to gc.
+                guard try blobs.storedRecordIDs().isEmpty else {
+                    throw VaultError.misconfigured("the object store already holds blobs under \(options.blobs.identity): give each store a bucket or prefix of its own")
+                }
+                try catalog.setVaultSetting(BlobBackend.settingKey, options.blobs.identity)
+            }
             let vault = Vault(
                 layout: layout, vaultID: keys.vaultID, publicKey: keys.auditPublicKey, keys: keys, catalog: catalog,
                 blobs: blobs, clock: options.clock)
@@ -164,9 +174,10 @@ public final class Vault: @unchecked Sendable {
                     path: path, minimumInterval: options.witnessInterval, clock: options.clock, onProblem: options.witnessProblem)
             }
             let catalog = try SQLiteCatalog.open(path: layout.metadata, vaultID: vaultID, clock: options.clock, options: catalogOptions)
+            try BlobBackend.check(recorded: try catalog.vaultSetting(BlobBackend.settingKey), given: options.blobs)
             let vault = Vault(
                 layout: layout, vaultID: vaultID, publicKey: publicKey, keys: keys, catalog: catalog,
-                blobs: FileBlobStore(root: layout.blobs, ops: options.fileOps), clock: options.clock)
+                blobs: options.blobs.store(layout: layout, fileOps: options.fileOps, clock: options.clock), clock: options.clock)
             vault.sessionPolicy = options.sessionPolicy
             vault.passphraseLimits = options.passphraseLimits
             // A shred a crash interrupted is finished before anything else is served. If that

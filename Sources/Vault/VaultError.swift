@@ -46,6 +46,7 @@ public enum VaultError: Error, Sendable, Equatable {
         case let e as KeyManagementError: return VaultError.key(e)
         case let e as StorageError: return VaultError.storage(e)
         case let e as FileOpsError: return VaultError.storage(.io(operation: e.operation, path: e.path, errno: e.errno))
+        case let e as S3Error: return VaultError.storage(.objectStore(e.description))
         default: return error
         }
     }

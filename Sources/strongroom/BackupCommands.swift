@@ -93,6 +93,7 @@ func liveStoreForComparison(_ options: GlobalOptions) throws -> Vault? {
     guard options.store != nil else { return nil }
     var readOnly = Vault.Options()
     readOnly.catalog.readOnly = true
+    readOnly.blobs = try options.blobBackend()
     return try Vault.open(at: options.layout, master: nil, options: readOnly)
 }
 

@@ -26,6 +26,7 @@ enum CLIError {
         }
         if let e = error as? KeyManagementError { return map(VaultError.key(e)) }
         if let e = error as? StorageError { return map(VaultError.storage(e)) }
+        if let e = error as? S3Error { return map(VaultError.storage(.objectStore(e.description))) }
         if let e = error as? FileOpsError { return map(VaultError.storage(.io(operation: e.operation, path: e.path, errno: e.errno))) }
         if let message = error as? Message {
             Output.error(message.text)
@@ -75,6 +76,7 @@ enum CLIError {
             case .recordsHeld, .lifecycleConflict: return refused
             case .kekDestroyed: return keyProblem
             case .recordsMoved: return busy
+            case .objectStore: return ioError
             }
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KeyManagement
+import Storage
 import Vault
 
 /// Options every command shares.
@@ -19,6 +20,9 @@ struct GlobalOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Print machine-readable JSON.")
     var json = false
+
+    @Option(name: .long, help: "Keep blobs in an S3-compatible object store: 's3://BUCKET?endpoint=URL&region=R' (default: $STRONGROOM_BLOBS, else the store folder). Credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_SHARED_CREDENTIALS_FILE, never from here.")
+    var blobs: String?
 
     var layout: StoreLayout {
         StoreLayout(root: store ?? ProcessInfo.processInfo.environment["STRONGROOM_STORE"] ?? "./strongroom-data")
@@ -41,9 +45,22 @@ struct GlobalOptions: ParsableArguments {
         return .keyFile(masterKeyPath)
     }
 
+    /// Where the store's blobs are: `--blobs`, else `$STRONGROOM_BLOBS`, else the store folder.
+    func blobBackend() throws -> BlobBackend {
+        let env = ProcessInfo.processInfo.environment
+        guard let text = blobs ?? env["STRONGROOM_BLOBS"].flatMap({ $0.isEmpty ? nil : $0 }) else { return .files }
+        do {
+            let location = try S3Location(parsing: text)
+            return .objectStore(location, try S3Credentials.fromEnvironment(env))
+        } catch let error as S3Error {
+            throw CLIError.Message(text: "--blobs: \(error)", code: CLIError.config)
+        }
+    }
+
     /// Opens the store with its master key.
     func openVault(options: Vault.Options = Vault.Options()) throws -> Vault {
         var options = options
+        options.blobs = try blobBackend()
         options.witnessPath = Self.witnessFromEnvironment
         if options.witnessProblem == nil {
             options.witnessProblem = { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) }
@@ -54,6 +71,7 @@ struct GlobalOptions: ParsableArguments {
     /// Opens the store without any key (verify --no-keys, audit verify and log).
     func openVaultWithoutKeys() throws -> Vault {
         var options = Vault.Options()
+        options.blobs = try blobBackend()
         options.witnessPath = Self.witnessFromEnvironment
         return try Vault.open(at: layout, master: nil, options: options)
     }

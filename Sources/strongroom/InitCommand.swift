@@ -16,7 +16,9 @@ struct InitCommand: ParsableCommand {
             throw CLIError.Message(text: "--kdf-cost must be interactive, moderate or sensitive", code: CLIError.refused)
         }
         let layout = options.layout
-        let vault = try Vault.create(at: layout, master: try options.masterKeySource(cost: cost), by: options.caller)
+        var vaultOptions = Vault.Options()
+        vaultOptions.blobs = try options.blobBackend()
+        let vault = try Vault.create(at: layout, master: try options.masterKeySource(cost: cost), by: options.caller, options: vaultOptions)
         let keyDescription = options.passphraseStdin ? "passphrase (Argon2id, \(cost.rawValue))" : (options.masterKeyPath ?? layout.defaultMasterKey)
         if options.json {
             Output.json([
