@@ -67,8 +67,14 @@ func parallel(_ count: Int, threads: Int, _ body: @escaping @Sendable (Int) thro
     if let error = first.error { throw error }
 }
 
+/// Opens a store; its blobs in the object store `STRONGROOM_BLOBS` names, when set (as the CLI).
 func openVault(_ store: String) throws -> Vault {
-    try Vault.open(at: StoreLayout(root: store), master: .keyFile(nil))
+    var options = Vault.Options()
+    let env = ProcessInfo.processInfo.environment
+    if let text = env["STRONGROOM_BLOBS"], !text.isEmpty {
+        options.blobs = .objectStore(try S3Location(parsing: text), try S3Credentials.fromEnvironment(env))
+    }
+    return try Vault.open(at: StoreLayout(root: store), master: .keyFile(nil), options: options)
 }
 
 /// Appends `count` events shaped like a `get`'s, `batch` per transaction, signing a checkpoint
