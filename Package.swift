@@ -28,6 +28,10 @@ let consoleResources: [Resource] = [
     + ["retention-due.mustache", "shred-requests.mustache", "shred-request.mustache", "certificates.mustache", "certificate.mustache",
        "holds.mustache", "date-of-birth.mustache", "oversight.mustache"].map { .embedInCode("Console/Templates/" + $0) }
     + ["step-up.js", "retention.js", "shred-requests.js", "holds.js", "date-of-birth.js"].map { .embedInCode("Console/Assets/" + $0) }
+    // School-to-school transfers: the list, drafting, one transfer, receiving, the directory.
+    + ["transfers.mustache", "transfer-new.mustache", "transfer.mustache", "transfer-receive.mustache", "schools.mustache"]
+        .map { .embedInCode("Console/Templates/" + $0) }
+    + ["transfer-new.js", "transfer.js", "transfer-receive.js", "schools.js"].map { .embedInCode("Console/Assets/" + $0) }
 
 let package = Package(
     name: "strongroom",

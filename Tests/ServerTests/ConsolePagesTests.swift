@@ -98,7 +98,8 @@ final class ConsolePagesTests: XCTestCase {
                                                           "people-approval", "recipients", "recipient-remove", "waiting",
                                                           "bundles", "bundle-new", "bundle",
                                                           "retention-due", "shred-requests", "shred-request", "certificates", "certificate",
-                                                          "holds", "date-of-birth", "oversight"])
+                                                          "holds", "date-of-birth", "oversight",
+                                                          "transfers", "transfer-new", "transfer", "transfer-receive", "schools"])
         let handler = try NSRegularExpression(pattern: "\\son[a-z]+\\s*=", options: [.caseInsensitive])
         for (name, bytes) in ConsolePages.templates {
             let text = String(decoding: bytes, as: UTF8.self)

@@ -46,6 +46,10 @@ enum ConsoleAssets {
         "shred-requests.js": script(PackageResources.shred_requests_js),
         "holds.js": script(PackageResources.holds_js),
         "date-of-birth.js": script(PackageResources.date_of_birth_js),
+        "transfer-new.js": script(PackageResources.transfer_new_js),
+        "transfer.js": script(PackageResources.transfer_js),
+        "transfer-receive.js": script(PackageResources.transfer_receive_js),
+        "schools.js": script(PackageResources.schools_js),
     ]
 
     private static func script(_ bytes: [UInt8]) -> Asset { Asset(bytes: bytes, contentType: "text/javascript; charset=utf-8") }

@@ -48,6 +48,11 @@ struct ConsolePages: Sendable {
         "holds": PackageResources.holds_mustache,
         "date-of-birth": PackageResources.date_of_birth_mustache,
         "oversight": PackageResources.oversight_mustache,
+        "transfers": PackageResources.transfers_mustache,
+        "transfer-new": PackageResources.transfer_new_mustache,
+        "transfer": PackageResources.transfer_mustache,
+        "transfer-receive": PackageResources.transfer_receive_mustache,
+        "schools": PackageResources.schools_mustache,
     ]
 
     /// Parsed once; a template that does not parse fails every page with a 500 (and a test).

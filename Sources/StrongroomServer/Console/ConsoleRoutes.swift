@@ -23,6 +23,7 @@ struct ConsoleRoutes {
         .union(BundlePages.paths)
         .union(RetentionRoutes.paths)
         .union(OversightPages.paths)
+        .union(TransferPages.paths)
 
     let vault: Vault
     let pool: BlockingPool
@@ -43,6 +44,7 @@ struct ConsoleRoutes {
         BundlePages(console: self).register(on: console)
         RetentionRoutes(console: self).register(on: console)
         OversightPages(console: self).register(on: console)
+        TransferPages(console: self).register(on: console)
     }
 
     /// The signed-in person the cookie names, or nil (no cookie, or a session that has ended).
