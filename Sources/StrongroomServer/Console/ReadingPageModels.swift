@@ -93,6 +93,8 @@ struct ChronologyPage {
         let review: String
         let held: Bool
         let href: String
+        /// "Received from SCHOOL on DATE" for a record that arrived by transfer, else "".
+        let origin: String
     }
 
     struct Concern {
@@ -131,9 +133,12 @@ struct ChronologyPage {
     let hasShares: Bool
     /// A DSL or deputy may start a bundle of this child's records.
     let canShare: Bool
+    /// Where the child's file went, and where received records came from (DSL and deputy).
+    let transfers: ChronologyTransfers
 
     init(_ principal: Principal, child: String, school: String, label: String?, records: [EvidenceRecord], more: Bool, page: Int,
-         titles: [String: String], holds: [Hold]?, shares: [ShareEntry]) {
+         titles: [String: String], holds: [Hold]?, shares: [ShareEntry], transfers: ChronologyTransfers = .none) {
+        self.transfers = transfers
         signedInName = principal.name
         navigation = ConsoleNavigation(principal, current: .children)
         canShare = AccessPolicy.grant(principal.role, .share) != .denied
@@ -149,7 +154,7 @@ struct ChronologyPage {
             let date = ConsoleDate.text(record.createdAt)
             return Item(date: date, kind: ReadingText.kind(record.kind), concern: concern, addedBy: ReadingText.person(record.createdBy),
                         review: ReadingText.day(record.reviewOn), held: holds.map { HeldRecords.isHeld(record, by: $0) } ?? false,
-                        href: ReadingPaths.record(record.id))
+                        href: ReadingPaths.record(record.id), origin: transfers.origins[record.id] ?? "")
         }
         hasItems = !items.isEmpty
         pagination = Pagination(base: ReadingPaths.chronology(child, school) + "&", page: page, count: records.count, more: more)

@@ -90,6 +90,7 @@ struct ReadingRoutes {
         let page = try pageNumber(request)
         let vault = self.vault
         let seesHolds = AccessPolicy.grant(principal.role, .hold) != .denied
+        let transfersToo = ConsoleNavigation.sendsTransfers(principal.role)
         let model = try await pool.run { () throws -> ChronologyPage in
             let offset = (page - 1) * Pagination.pageSize
             let listed: (records: [EvidenceRecord], shares: [ShareEntry])
@@ -106,8 +107,15 @@ struct ReadingRoutes {
                 titles[concern] = try vault.records.concernTitle(concern: concern, school: school, by: caller)
             }
             let holds = seesHolds ? try vault.lifecycle.holds(school: school, by: caller) : nil
+            var transfers = ChronologyTransfers.none
+            if transfersToo {
+                let (sent, received) = try vault.transfers.list(school: school, child: child, by: caller)
+                transfers = ChronologyTransfers(child: child, school: school, sent: sent,
+                                                received: try received.map { try vault.transfers.received(id: $0.id, by: caller) })
+            }
             return ChronologyPage(principal, child: child, school: school, label: label, records: records,
-                                  more: listed.records.count > Pagination.pageSize, page: page, titles: titles, holds: holds, shares: listed.shares)
+                                  more: listed.records.count > Pagination.pageSize, page: page, titles: titles, holds: holds, shares: listed.shares,
+                                  transfers: transfers)
         }
         return try pages.render("chronology", model)
     }

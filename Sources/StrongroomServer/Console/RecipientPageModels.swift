@@ -98,6 +98,12 @@ struct WaitingPage {
             rows.append(Row(id: "waiting-bundles", text: "Bundles to approve before they are shared", count: counts.bundlesToApprove,
                             href: "/bundles/queue"))
         }
+        if ConsoleNavigation.sendsTransfers(principal.role) {
+            rows.append(Row(id: "waiting-transfers", text: "Transfers of a child's file to approve before they are sent",
+                            count: counts.transfersToApprove, href: "/transfers"))
+            rows.append(Row(id: "waiting-transfers-overdue", text: "Transfers sent with no receipt after five school days",
+                            count: counts.transfersOverdue, href: "/transfers"))
+        }
         if [.dsl, .deputy, .dpo].contains(principal.role) {
             rows.append(Row(id: "waiting-shreds", text: "Requests to destroy records, waiting for your side", count: counts.shredsToApprove,
                             href: "/retention/requests"))
