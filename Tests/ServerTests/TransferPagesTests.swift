@@ -158,6 +158,6 @@ final class TransferPagesTests: XCTestCase {
         XCTAssertTrue(receivedList.text.contains("/children/N7?school=S2"))
         let shown = try await page("/transfers/\(draft.id)", dsl)
         XCTAssertTrue(shown.text.contains("id=\"after-receipt\""), "what happened to the school's copies")
-        XCTAssertTrue(shown.text.contains("id=\"shred-requests-link\""), "the default rule drafts a shred request")
+        XCTAssertTrue(shown.text.contains("href=\"/retention/requests/shred-"), "the default rule drafts a shred request, linked for the DPO")
     }
 }

@@ -126,6 +126,7 @@ struct TransferNewPage {
     /// The first records, oldest first: the check step lists a few, and says how many in all.
     let records: [Record]
     let moreRecords: String
+    let hasMoreRecords: Bool
     let heldText: String
     let hasHeld: Bool
     let options: [Option]
@@ -147,6 +148,7 @@ struct TransferNewPage {
             Record(date: TransferStateText.date($0.createdAtMillis), kind: ReadingText.kind($0.kind), held: HeldRecords.isHeld($0, by: holds))
         }
         moreRecords = records.count > shown.count ? "and \(records.count - shown.count) more" : ""
+        hasMoreRecords = records.count > shown.count
         let held = records.filter { HeldRecords.isHeld($0, by: holds) }.count
         heldText = held == 1 ? "1 record is under a legal hold: it travels with the hold flagged."
             : "\(held) records are under a legal hold: they travel with the hold flagged."
@@ -204,12 +206,16 @@ struct TransferPage {
         due = status.receiptDueMillis.map(TransferStateText.date) ?? ""
         isReceived = status.state == .received
         afterReceipt = row.afterReceipt.map(ProblemPage.sentence) ?? ""
-        hasShredRequest = row.afterReceipt?.hasPrefix("shred request") ?? false
-        shredRequestsHref = "/retention/requests?school=" + RecipientPaths.query(row.school)
+        // "shred request ID drafted for …": the request itself, for a DPO to approve.
+        let drafted = row.afterReceipt.flatMap { text -> String? in
+            guard text.hasPrefix("shred request ") else { return nil }
+            return text.dropFirst("shred request ".count).split(separator: " ").first.map(String.init)
+        }.flatMap { RecordID.isValid($0) || OpaqueID.isValid($0) ? $0 : nil }
+        hasShredRequest = drafted != nil
+        shredRequestsHref = drafted.map { "/retention/requests/" + RecipientPaths.query($0) } ?? ""
         listHref = "/transfers?school=" + RecipientPaths.query(row.school)
         chronologyHref = ReadingPaths.chronology(row.child, row.school)
         var rows = [
-            Row(key: "Status", value: stateText),
             Row(key: "Child", value: TransferStateText.child(row.child, label: label)),
             Row(key: "Receiving school", value: TransferStateText.school(row.toSchool, name: status.toName)),
             Row(key: "Their fingerprint", value: pinned?.fingerprint ?? "No longer in your directory"),

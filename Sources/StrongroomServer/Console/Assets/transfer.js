@@ -1,7 +1,7 @@
 // One transfer: approving someone else's draft (a second factor given in the last few minutes:
 // the person may be sent to confirm and brought back with ?approve=1, where they press the button
 // again), which shows the download link once; and adding a receipt the receiving school gave as a file.
-import { busy, call, sessionToken, showErrors, wireHeader } from "./api.js";
+import { busy, call, clearErrors, sessionToken, showErrors, wireHeader } from "./api.js";
 import { withStepUp } from "./step-up.js";
 
 wireHeader();
@@ -12,7 +12,9 @@ const here = "/transfers/" + encodeURIComponent(id);
 async function send() {
   const answer = await call("POST", `/v1/transfers/${encodeURIComponent(id)}/approve`, undefined, { session: true });
   if (!answer.ok) return showErrors([{ text: answer.message }]);
+  clearErrors();
   document.getElementById("approve-section").hidden = true;
+  document.getElementById("transfer-status").textContent = "Sent";
   const link = answer.data.downloadUrl.startsWith("/") ? window.location.origin + answer.data.downloadUrl : answer.data.downloadUrl;
   document.getElementById("sent-link").textContent = link;
   const state = document.getElementById("transfer-state");
