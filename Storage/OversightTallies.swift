@@ -43,7 +43,8 @@ extension SQLiteCatalog {
     /// Counts by school and month: evidence added by kind (`added:KIND`, from live records and
     /// the tombstones of shredded ones, redacted copies left out), the audit actions of
     /// `oversightActions` that succeeded (measure: the action), and live records whose review date
-    /// falls in the window (`review-due`), of which those past `today` (`review-overdue`). Only
+    /// falls in the window (`review-due`), of which those past `today` (`review-overdue`), and
+    /// transfers of a child's file sent (`transfer-sent`) and received (`transfer-received`). Only
     /// numbers leave this function: no id, name or reason.
     public func oversightTallies(schools: [String], window: OversightWindow) throws -> [OversightTally] {
         guard !schools.isEmpty else { return [] }
@@ -74,6 +75,16 @@ extension SQLiteCatalog {
                 for row in reviews {
                     out.append(OversightTally(school: row[0], month: row[1], measure: "review-due", count: row[2]))
                     out.append(OversightTally(school: row[0], month: row[1], measure: "review-overdue", count: row[3]))
+                }
+                // Children's files sent to another school (by the month they were sent) and received from one.
+                for (measure, table, column, condition) in [("transfer-sent", "transfers", "sent_at_ms", "sent_at_ms IS NOT NULL AND "),
+                                                            ("transfer-received", "incoming_transfers", "received_at_ms", "")] {
+                    let rows = try Row.fetchAll(db, sql: """
+                        SELECT school, strftime('%Y-%m', \(column) / 1000, 'unixepoch') AS month, COUNT(*) FROM \(table)
+                        WHERE \(condition)school IN (\(marks)) AND \(column) >= ? AND \(column) < ?
+                        GROUP BY 1, 2
+                        """, arguments: StatementArguments(schools) + [window.fromMillis, window.toMillis])
+                    out += rows.map { OversightTally(school: $0[0], month: $0[1], measure: measure, count: $0[2]) }
                 }
                 return out
             }

@@ -746,7 +746,8 @@ paths:
                           type: array
                           items:
                             type: object
-                            required: [month, added, previews, downloads, bundlesReleased, holdsPlaced, holdsReleased, recordsShredded, reviewsDue, reviewsOverdue]
+                            required: [month, added, previews, downloads, bundlesReleased, holdsPlaced, holdsReleased, recordsShredded, reviewsDue, reviewsOverdue,
+                                       transfersSent, transfersReceived]
                             properties:
                               month: {type: string}
                               added: {type: object, additionalProperties: {$ref: "#/components/schemas/OversightCount"}}
@@ -758,6 +759,8 @@ paths:
                               recordsShredded: {$ref: "#/components/schemas/OversightCount"}
                               reviewsDue: {$ref: "#/components/schemas/OversightCount"}
                               reviewsOverdue: {$ref: "#/components/schemas/OversightCount"}
+                              transfersSent: {$ref: "#/components/schemas/OversightCount"}
+                              transfersReceived: {$ref: "#/components/schemas/OversightCount"}
         "400": {$ref: "#/components/responses/Problem"}
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}

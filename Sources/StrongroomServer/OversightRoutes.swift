@@ -42,6 +42,7 @@ struct OversightJSON: Encodable {
         var month: String
         var added: [String: OversightCountJSON]
         var previews, downloads, bundlesReleased, holdsPlaced, holdsReleased, recordsShredded, reviewsDue, reviewsOverdue: OversightCountJSON
+        var transfersSent, transfersReceived: OversightCountJSON
         init(_ m: OversightMonth) {
             month = m.month
             added = m.added.mapValues(OversightCountJSON.init)
@@ -50,6 +51,7 @@ struct OversightJSON: Encodable {
             holdsPlaced = .init(count: m.holdsPlaced); holdsReleased = .init(count: m.holdsReleased)
             recordsShredded = .init(count: m.recordsShredded)
             reviewsDue = .init(count: m.reviewsDue); reviewsOverdue = .init(count: m.reviewsOverdue)
+            transfersSent = .init(count: m.transfersSent); transfersReceived = .init(count: m.transfersReceived)
         }
     }
     struct School: Encodable {

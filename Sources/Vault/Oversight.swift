@@ -31,6 +31,9 @@ public struct OversightMonth: Sendable, Equatable {
     /// review date has passed (still not reviewed: kept, or not yet shredded).
     public var reviewsDue: OversightCount
     public var reviewsOverdue: OversightCount
+    /// Children's files sent to another school, and received from one (docs/transfers.md).
+    public var transfersSent: OversightCount
+    public var transfersReceived: OversightCount
 }
 
 public struct OversightSchool: Sendable, Equatable {
@@ -101,7 +104,8 @@ extension Vault {
                         month: m, added: Dictionary(uniqueKeysWithValues: kinds.map { ($0, count("added:" + $0)) }),
                         previews: count("view"), downloads: count("get"), bundlesReleased: count("bundle-release"),
                         holdsPlaced: count("hold-place"), holdsReleased: count("hold-release"), recordsShredded: count("shred"),
-                        reviewsDue: count("review-due"), reviewsOverdue: count("review-overdue"))
+                        reviewsDue: count("review-due"), reviewsOverdue: count("review-overdue"),
+                        transfersSent: count("transfer-sent"), transfersReceived: count("transfer-received"))
                 })
             })
         try audit(AuditEntry(actor: principal.actor, action: .oversightView, outcome: .ok, school: school,

@@ -160,4 +160,22 @@ final class TransferPagesTests: XCTestCase {
         XCTAssertTrue(shown.text.contains("id=\"after-receipt\""), "what happened to the school's copies")
         XCTAssertTrue(shown.text.contains("href=\"/retention/requests/shred-"), "the default rule drafts a shred request, linked for the DPO")
     }
+
+    func testOversightCountsFilesSentAndReceivedWithSmallNumbersWithheld() async throws {
+        let dsl = try await session("jo", .dsl), deputy = try await session("dee", .deputy)
+        let receiving = try await session("rae", .dsl, schools: ["S2"])
+        try note()
+        let draft = try vault.transfers.create(school: "S1", child: "C1", toSchool: "S2", reason: "moved house", by: try caller(dsl))
+        let sent = try vault.transfers.approve(id: draft.id, receiptURL: nil, by: try caller(deputy))
+        _ = try vault.transfers.receive(Array(try Data(contentsOf: URL(fileURLWithPath: sent.packagePath))), school: "S2", by: try caller(receiving))
+
+        let sender = try XCTUnwrap(try vault.oversight.counts(school: "S1", by: try caller(dsl)).schools.first?.months.last)
+        XCTAssertEqual(sender.transfersSent, .fewerThanFive, "one file sent: counted, and withheld as a small number")
+        XCTAssertEqual(sender.transfersReceived, .exact(0))
+        let receiver = try XCTUnwrap(try vault.oversight.counts(school: "S2", by: try caller(receiving)).schools.first?.months.last)
+        XCTAssertEqual(receiver.transfersSent, .exact(0))
+        XCTAssertEqual(receiver.transfersReceived, .fewerThanFive)
+        let page = try await page("/oversight?school=S1", dsl)
+        XCTAssertTrue(page.text.contains("Files sent to another school"))
+    }
 }

@@ -92,12 +92,14 @@ struct OversightPage {
         to = report?.to ?? ""
         rangeText = report.map { "\(Self.monthName($0.from)) to \(Self.monthName($0.to))" } ?? ""
         let kinds = report?.kinds ?? []
-        // Three narrow tables rather than one of sixteen columns: each fits a laptop's width.
+        // Four narrow tables rather than one of eighteen columns: each fits a laptop's width.
         let groups: [(String, [String], (OversightMonth) -> [OversightCount])] = [
             ("Evidence added", kinds.map(ReadingText.kind), { m in kinds.map { m.added[$0] ?? .exact(0) } }),
             ("Evidence used and shared", ["Previews", "Downloads", "Bundles released"], { [$0.previews, $0.downloads, $0.bundlesReleased] }),
             ("Legal holds, shredding and retention reviews", ["Holds placed", "Holds released", "Records shredded", "Reviews due", "Reviews overdue"],
              { [$0.holdsPlaced, $0.holdsReleased, $0.recordsShredded, $0.reviewsDue, $0.reviewsOverdue] }),
+            ("Children's files moving school", ["Files sent to another school", "Files received from another school"],
+             { [$0.transfersSent, $0.transfersReceived] }),
         ]
         let measures = groups.flatMap { group in group.1.map { group.0 == "Evidence added" ? "\($0) added" : $0 } }
         func cells(_ m: OversightMonth) -> [Cell] { zip(measures, groups.flatMap { $0.2(m) }).map { Cell(text: Self.text($1), label: $0) } }
