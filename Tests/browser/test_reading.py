@@ -77,8 +77,8 @@ class Reading(unittest.TestCase):
         driver, app, signed_in_at = self.signed_in("rea.dsl")
         downloads = tempfile.mkdtemp()
         driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
-        self.assertEqual(header_links(driver), ["Children", "Attach evidence", "My uploads", "Bundles", "Recipients", "Retention",
-                                                "Oversight", "Waiting for you", "Your account"])
+        self.assertEqual(header_links(driver), ["Children", "Attach evidence", "My uploads", "Bundles", "Recipients", "Transfers",
+                                                "Retention", "Oversight", "Waiting for you", "Your account"])
         shot(driver, "reading-a-1-account")
 
         click(driver, 'a.header__link[href="/children"]')

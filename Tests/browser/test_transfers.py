@@ -164,7 +164,9 @@ class Transfers(unittest.TestCase):
         dsl.get(URL + here)
         dsl.find_element(By.ID, "receipt-file").send_keys(saved)
         click(dsl, "#add-receipt")
-        wait(dsl, 20).until(lambda d: d.find_element(By.ID, "transfer-state").text == "Received")
+        # The page reloads once the receipt is accepted: read the tag by script, never a stale element.
+        wait(dsl, 20).until(lambda d: d.execute_script(
+            "const tag = document.getElementById('transfer-state'); return tag ? tag.textContent : ''") == "Received")
         self.assertIn("Shred request", visible(dsl, "#after-receipt").text)
         shot(dsl, "transfers-a-14-received")
         dsl.get(URL + "/transfers")
