@@ -3,8 +3,9 @@ of one vault: a DSL of ST1 (Oakfield) drafts the transfer of child C31's file to
 from the chronology, checking what will travel; a deputy of ST1 approves it after confirming it
 is them and is shown the link once; a DSL of ST9 adds Oakfield's card by typing the fingerprint
 read out to them, then receives the file by pasting the link (a wrong link first, refused with
-nothing stored), and downloads the receipt, which the sending DSL adds to the transfer: it
-shows Received, and the file's records say where they came from.
+nothing stored; the same package again as a file afterwards, refused as a replay), and downloads
+the receipt, which the sending DSL adds to the transfer: it shows Received, and the file's records
+say where they came from.
 
 Run by Scripts/test-browser.sh, which makes the cards and records (Tests/browser/seed/transfers.*).
 """
@@ -13,6 +14,7 @@ import json
 import os
 import tempfile
 import unittest
+import urllib.request
 
 from selenium.webdriver.common.by import By
 
@@ -107,6 +109,10 @@ class Transfers(unittest.TestCase):
         deputy.get(URL + here)
         visible(deputy, "#transfer-details")
         self.assertNotIn(link.rsplit("/", 1)[-1], deputy.page_source, "the link is shown once")
+        # The same package as a file, as it could reach the receiving school by another channel.
+        package = os.path.join(tempfile.mkdtemp(), "transfer.age")
+        with urllib.request.urlopen(link) as answer, open(package, "wb") as f:
+            f.write(answer.read())
 
         # The receiving school's DSL adds Oakfield's card, typing the fingerprint read out to them.
         receiver, receiver_app = self.signed_in("tess.dsl")
@@ -151,8 +157,17 @@ class Transfers(unittest.TestCase):
         saved = os.path.join(downloads, [f for f in os.listdir(downloads) if f.endswith(".json")][0])
         with open(saved) as f:
             self.assertEqual(json.load(f)["records"], 2)
-        click(receiver, "#receive-result-chronology")
-        wait_for_path(receiver, "/children/C31")
+        self.assertEqual(receiver.find_element(By.ID, "receive-result-chronology").get_attribute("href"), URL + "/children/C31?school=ST9")
+
+        # The same package again, now as a file: refused as a replay, in the API's own words.
+        receiver.get(URL + "/transfers/receive")
+        click(receiver, "label[for=how-file]")
+        receiver.find_element(By.ID, "package-file").send_keys(package)
+        click(receiver, "#receive")
+        self.assertIn("was received before", error_summary(receiver))
+        shot(receiver, "transfers-a-12b-replay")
+        receiver.get(URL + "/children/C31?school=ST9")
+        visible(receiver, "h1")
         origins = [e.text for e in receiver.find_elements(By.CSS_SELECTOR, ".record-origin")]
         self.assertEqual(len(origins), 2)
         self.assertTrue(all(o.startswith("Received from Oakfield Primary School (ST1) on ") for o in origins), origins)
