@@ -31,8 +31,11 @@ async function sendFile(file, child) {
 }
 
 function refusal(message) {
-  const text = message.charAt(0).toUpperCase() + message.slice(1);
-  showErrors([{ text: "The file was refused and nothing was stored. " + text }]);
+  let text = message.charAt(0).toUpperCase() + message.slice(1);
+  if (!/[.!?]$/.test(text)) text += ".";
+  // The API's detail names the check that failed; say once that nothing was kept.
+  const lead = /nothing was stored/i.test(text) ? "The file was refused. " : "The file was refused and nothing was stored. ";
+  showErrors([{ text: lead + text }]);
 }
 
 async function show(received) {
