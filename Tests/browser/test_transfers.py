@@ -20,6 +20,7 @@ from selenium.webdriver.common.by import By
 
 from harness import URL, browser, click, error_summary, shot, type_into, visible, wait, wait_for_path
 from test_journeys import enrol_with_app, finish_enrolment, sign_in, signed_in_as
+from test_reading import fits_a_phone
 
 
 def seeded():
@@ -187,3 +188,11 @@ class Transfers(unittest.TestCase):
         dsl.get(URL + "/transfers")
         self.assertIn("Received", visible(dsl, "#sent").text)
         shot(dsl, "transfers-a-15-list")
+
+        # On a phone, the transfer pages fit the screen.
+        dsl.set_window_size(390, 844)
+        for path, name in (("/transfers", "list"), (here, "transfer"), ("/schools", "schools"), ("/transfers/receive", "receive")):
+            dsl.get(URL + path)
+            visible(dsl, "h1")
+            self.assertTrue(fits_a_phone(dsl), path)
+            shot(dsl, "transfers-a-16-phone-" + name)
