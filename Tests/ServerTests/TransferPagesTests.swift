@@ -99,6 +99,7 @@ final class TransferPagesTests: XCTestCase {
         let theirs = try await page("/transfers/\(draft.id)", deputy)
         XCTAssertTrue(theirs.text.contains("id=\"approve-form\""))
         XCTAssertTrue(theirs.text.contains(receivingCard.fingerprint), "the approver sees the fingerprint of the school it goes to")
+        XCTAssertTrue(theirs.text.contains("when it is approved: 1 now"), "and how many records will travel")
         XCTAssertTrue(theirs.text.contains("&lt;script&gt;x&lt;/script&gt; moved"), "a reason is text")
         XCTAssertFalse(theirs.text.contains("<script>x"))
 

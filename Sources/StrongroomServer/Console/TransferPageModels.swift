@@ -189,7 +189,7 @@ struct TransferPage {
     let listHref: String
     let chronologyHref: String
 
-    init(_ principal: Principal, status: TransferStatus, label: String?, pinned: PinnedSchool?, startApproval: Bool, now: Date) {
+    init(_ principal: Principal, status: TransferStatus, label: String?, pinned: PinnedSchool?, recordsNow: Int?, startApproval: Bool, now: Date) {
         let row = status.transfer
         signedInName = principal.name
         navigation = ConsoleNavigation(principal, current: .transfers)
@@ -222,6 +222,9 @@ struct TransferPage {
             Row(key: "Reason", value: row.reason),
             Row(key: "Drafted by", value: ReadingText.person(row.createdBy) + " on " + TransferStateText.date(row.createdAtMillis)),
         ]
+        if let recordsNow {
+            rows.append(Row(key: "What will travel", value: "Every record of the child in \(row.school) when it is approved: \(recordsNow) now"))
+        }
         if let approver = row.approvedBy { rows.append(Row(key: "Approved and sent by", value: ReadingText.person(approver))) }
         if let sent = row.sentAtMillis { rows.append(Row(key: "Sent", value: TransferStateText.date(sent))) }
         if let count = row.recordCount { rows.append(Row(key: "Records", value: "\(count)")) }

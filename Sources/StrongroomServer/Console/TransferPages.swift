@@ -83,16 +83,8 @@ struct TransferPages {
         guard OpaqueID.isValid(child) else { throw ReadingRoutes.notFound }
         let vault = self.vault
         let model = try await pool.run { () throws -> TransferNewPage in
-            // Every record travels: read them a thousand at a time, up to one more than a transfer carries.
-            var records: [EvidenceRecord] = []
-            do {
-                while records.count <= Vault.maxTransferRecords {
-                    let batch = try vault.records.chronologyAndShares(child: child, school: school, limit: 1000, offset: records.count,
-                                                                      by: caller).records
-                    records += batch
-                    if batch.count < 1000 { break }
-                }
-            } catch VaultError.forbidden {
+            let records: [EvidenceRecord]
+            do { records = try Self.childRecords(vault, child: child, school: school, by: caller) } catch VaultError.forbidden {
                 throw ReadingRoutes.notFound
             }
             let label = try vault.records.childLabel(child: child, school: school, by: caller)
@@ -101,6 +93,18 @@ struct TransferPages {
             return TransferNewPage(principal, school: school, child: child, label: label, records: records, holds: holds, directory: directory)
         }
         return try pages.render("transfer-new", model)
+    }
+
+    /// Every record of the child in the school (what a transfer carries), their details only:
+    /// a thousand at a time, up to one more than a transfer may carry.
+    static func childRecords(_ vault: Vault, child: String, school: String, by caller: Caller) throws -> [EvidenceRecord] {
+        var records: [EvidenceRecord] = []
+        while records.count <= Vault.maxTransferRecords {
+            let batch = try vault.records.chronologyAndShares(child: child, school: school, limit: 1000, offset: records.count, by: caller).records
+            records += batch
+            if batch.count < 1000 { break }
+        }
+        return records
     }
 
     @Sendable func transfer(_ request: Request, context: StrongroomContext) async throws -> Response {
@@ -117,7 +121,9 @@ struct TransferPages {
             let row = status.transfer
             let label = try vault.records.childLabel(child: row.child, school: row.school, by: caller)
             let pinned = try vault.transfers.directory(owner: row.school, by: caller).first { $0.school == row.toSchool }
-            return TransferPage(principal, status: status, label: label, pinned: pinned, startApproval: startApproval, now: Date())
+            // A draft carries whatever the child's file holds when it is approved: the approver sees how much that is now.
+            let waiting = status.state == .draft ? try Self.childRecords(vault, child: row.child, school: row.school, by: caller).count : nil
+            return TransferPage(principal, status: status, label: label, pinned: pinned, recordsNow: waiting, startApproval: startApproval, now: Date())
         }
         return try pages.render("transfer", model)
     }
