@@ -294,6 +294,9 @@ public final class S3Client: Sendable {
         for (name, value) in sent where name != "Host" { request.setValue(value, forHTTPHeaderField: name) }
         for (name, value) in signed.headers { request.setValue(value, forHTTPHeaderField: name) }
         if let body { request.httpBody = body } else if method == "PUT" || method == "POST" { request.httpBody = Data() }
+        // libcurl (under URLSession here) would otherwise ask "Expect: 100-continue" of every body
+        // over 1 KiB and wait for the answer: a round trip, or a second, per upload.
+        if body != nil { request.setValue("", forHTTPHeaderField: "Expect") }
 
         let result = Exchange()
         let task = session.dataTask(with: request) { data, response, error in
