@@ -15,8 +15,8 @@ for check in core-cli sign-in console-crawl; do
 done
 # The S3 blob store's tests need a real object store: a throwaway SeaweedFS, for this run only.
 source Scripts/lib/seaweedfs.sh
+trap seaweedfs_stop EXIT   # set first: a start that fails half way still stops weed and removes its files
 seaweedfs_start
-trap seaweedfs_stop EXIT
 swift test --skip-build
 seaweedfs_stop
 bash Scripts/test-browser.sh "$(swift build --show-bin-path)/strongroom"

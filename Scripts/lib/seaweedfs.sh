@@ -67,7 +67,10 @@ JSON
     > "$SEAWEEDFS_DIR/weed.log" 2>&1 &
   SEAWEEDFS_PID=$!
   local endpoint="http://127.0.0.1:$s3port"
-  local auth=(--aws-sigv4 "aws:amz:us-east-1:s3" --user "$key:$secret")
+  # The credentials go to curl in a mode-600 config file, never on its command line (where any
+  # local user could read them in the process list).
+  (umask 077; printf 'user = "%s:%s"\n' "$key" "$secret" > "$SEAWEEDFS_DIR/curl.conf")
+  local auth=(--aws-sigv4 "aws:amz:us-east-1:s3" -K "$SEAWEEDFS_DIR/curl.conf")
   # Ready once the gateway answers a signed request to list buckets (master, volume and filer
   # start first; the gateway refuses until the filer is up).
   local i

@@ -45,8 +45,11 @@ public struct GCReport: Sendable {
     public var keptVanished: [String] = []
     /// Encrypted bundle files whose links ended, and leftovers of crashed releases.
     public var removedBundleFiles = 0
-    /// Object versions an object lock had kept after a delete, removed once the lock ended.
-    public var removedLockedVersions = 0
+    /// Object versions of deleted blobs that an object lock still keeps.
+    public var lockedVersionsKept = 0
+    /// Live records whose object someone hid behind a delete marker: their data is still there
+    /// (an earlier version) and must be restored, never purged.
+    public var deleteMarkedLive: [String] = []
 }
 
 extension Vault {
@@ -174,13 +177,21 @@ extension Vault {
                 try blobs.removeLeftoverUpload(name)
                 report.removedLeftovers.append(name)
             }
-            // Versions an object lock kept after a shred or a delete, once their lock has ended.
-            if let objects = blobs as? S3BlobStore { report.removedLockedVersions = try objects.removeUnreachableVersions() }
+            // Versions an object lock kept after a shred or a delete, once their lock has ended:
+            // only of records shredded, or unknown to the catalog and the log. A delete marker
+            // over a live record is reported, never purged.
+            if let objects = blobs as? S3BlobStore {
+                let result = try objects.removeUnreachableVersions { id in
+                    shreddedIDs.contains(id) || (!known.contains(id) && filed[id] == nil)
+                }
+                report.lockedVersionsKept = result.stillLocked
+                report.deleteMarkedLive = result.markedLive
+            }
         }
         report.removedBundleFiles = purgeEndedBundleFiles()
         try audit(AuditEntry(
             actor: actor, action: .gc, outcome: .ok,
-            reason: "removed \(report.removedOrphans.count) orphan blobs, \(report.removedLeftovers.count) leftover uploads, \(report.removedLockedVersions) object versions whose lock ended and \(report.removedBundleFiles) ended bundle files; kept \(report.keptVanished.count) blobs of records whose rows are gone"))
+            reason: "removed \(report.removedOrphans.count) orphan blobs, \(report.removedLeftovers.count) leftover uploads, \(report.lockedVersionsKept) object versions still locked, \(report.deleteMarkedLive.count) live records hidden by a delete marker (restore them) and \(report.removedBundleFiles) ended bundle files; kept \(report.keptVanished.count) blobs of records whose rows are gone"))
         return report
     }
 }

@@ -116,11 +116,11 @@ public final class Vault: @unchecked Sendable {
             let blobs = options.blobs.store(layout: layout, fileOps: options.fileOps, clock: options.clock)
             if let files = blobs as? FileBlobStore { try files.createLayout() }
             let catalog = try SQLiteCatalog.create(path: layout.metadata, vaultID: keys.vaultID, clock: options.clock)
-            if case .objectStore = options.blobs {
-                // Nothing may be in the bucket under this prefix: another store's blobs would look
-                // like this one's orphans to gc.
-                guard try blobs.storedRecordIDs().isEmpty else {
-                    throw VaultError.misconfigured("the object store already holds blobs under \(options.blobs.identity): give each store a bucket or prefix of its own")
+            if let objects = blobs as? S3BlobStore {
+                // The prefix must be this store's alone: another store's blobs would look like
+                // this one's orphans to gc. The claim says whose it is.
+                do { try objects.claim(vaultID: keys.vaultID) } catch S3Error.invalidConfiguration(let why) {
+                    throw VaultError.misconfigured(why)
                 }
                 try catalog.setVaultSetting(BlobBackend.settingKey, options.blobs.identity)
             }
@@ -175,9 +175,14 @@ public final class Vault: @unchecked Sendable {
             }
             let catalog = try SQLiteCatalog.open(path: layout.metadata, vaultID: vaultID, clock: options.clock, options: catalogOptions)
             try BlobBackend.check(recorded: try catalog.vaultSetting(BlobBackend.settingKey), given: options.blobs)
+            let blobs = options.blobs.store(layout: layout, fileOps: options.fileOps, clock: options.clock)
+            if let objects = blobs as? S3BlobStore {
+                do { try objects.checkClaim(vaultID: vaultID) } catch S3Error.invalidConfiguration(let why) {
+                    throw VaultError.misconfigured(why)
+                }
+            }
             let vault = Vault(
-                layout: layout, vaultID: vaultID, publicKey: publicKey, keys: keys, catalog: catalog,
-                blobs: options.blobs.store(layout: layout, fileOps: options.fileOps, clock: options.clock), clock: options.clock)
+                layout: layout, vaultID: vaultID, publicKey: publicKey, keys: keys, catalog: catalog, blobs: blobs, clock: options.clock)
             vault.sessionPolicy = options.sessionPolicy
             vault.passphraseLimits = options.passphraseLimits
             // A shred a crash interrupted is finished before anything else is served. If that

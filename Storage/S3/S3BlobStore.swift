@@ -85,11 +85,55 @@ public final class S3BlobStore: BlobStore {
     }
 
     /// Versions of deleted blobs (those whose newest version is a delete marker) that their lock
-    /// kept, removed once the store allows it. Returns how many are still locked.
-    public func removeUnreachableVersions() throws -> Int {
+    /// kept, removed once the store allows it, but only of records `mayPurge` names (shredded, or
+    /// unknown to the catalog and the log): a delete marker someone else put over a live record's
+    /// object must never make gc destroy the one copy left. Returns the keys still locked and the
+    /// live records found behind a delete marker.
+    public func removeUnreachableVersions(mayPurge: (String) -> Bool) throws -> (stillLocked: Int, markedLive: [String]) {
         let all = try client.listObjectVersions(prefix: location.prefix)
-        let deleted = Set(all.filter { $0.isLatest && $0.isDeleteMarker }.map(\.key))
-        return try purge(all.filter { deleted.contains($0.key) })
+        var purgeable = Set<String>(), live: [String] = []
+        for key in Set(all.filter { $0.isLatest && $0.isDeleteMarker }.map(\.key)) {
+            let id = String(key.dropFirst(location.prefix.count))
+            guard key.hasPrefix(location.prefix), RecordID.isValid(id) else { continue }  // not one of ours
+            if mayPurge(id) { purgeable.insert(key) } else { live.append(id) }
+        }
+        return (try purge(all.filter { purgeable.contains($0.key) }), live.sorted())
+    }
+
+    // MARK: the store's claim on its prefix
+
+    /// The object that says which vault owns this bucket and prefix: written at `init`, checked
+    /// at every open, so two stores never share a prefix (each one's gc would take the other's
+    /// blobs for orphans), whatever endpoint either names.
+    public var claimKey: String { location.prefix + ".strongroom-store" }
+
+    /// Writes the claim for `vaultID`; refuses a prefix that holds blobs or another claim.
+    public func claim(vaultID: String) throws {
+        if try client.headObject(key: claimKey) != nil {
+            let existing = try client.getObject(key: claimKey)
+            throw S3Error.invalidConfiguration("the bucket's prefix \(location.prefix) already belongs to vault \(Self.claimText(existing) ?? "(unreadable)")")
+        }
+        guard try storedRecordIDs().isEmpty else {
+            throw S3Error.invalidConfiguration("the bucket's prefix \(location.prefix) already holds blobs: give each store a bucket or prefix of its own")
+        }
+        try client.putObject(key: claimKey, body: Data("strongroom-store \(vaultID)\n".utf8))
+    }
+
+    /// Refuses a bucket and prefix whose claim names another vault, or none.
+    public func checkClaim(vaultID: String) throws {
+        guard try client.headObject(key: claimKey) != nil else {
+            throw S3Error.invalidConfiguration("the bucket's prefix \(location.prefix) holds no claim of this store: wrong bucket, prefix or endpoint?")
+        }
+        guard Self.claimText(try client.getObject(key: claimKey)) == vaultID else {
+            throw S3Error.invalidConfiguration("the bucket's prefix \(location.prefix) belongs to another vault: wrong bucket, prefix or endpoint?")
+        }
+    }
+
+    static func claimText(_ bytes: Data) -> String? {
+        let text = String(decoding: bytes.prefix(128), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard text.hasPrefix("strongroom-store "), case let id = String(text.dropFirst("strongroom-store ".count)),
+              id.count == 32, id.allSatisfy(\.isHexDigit) else { return nil }
+        return id
     }
 
     /// Deletes the data versions first, then the delete markers of keys with no version left: a
@@ -232,7 +276,7 @@ final class S3Blob: RandomAccessBlob {
         guard offset < size, buffer.count > 0 else { return 0 }
         let windowEnd = windowStart + window.count
         if offset < windowStart || offset >= windowEnd {
-            let end = min(size, offset + max(buffer.count, readAhead)) - 1
+            let end = offset + min(size - offset, max(buffer.count, readAhead)) - 1
             let data = try client.getObject(key: key, range: offset...end, ifMatch: etag.isEmpty ? nil : etag)
             guard data.count == end - offset + 1 else { throw S3Error.invalidResponse("ranged GET returned \(data.count) bytes, not \(end - offset + 1)") }
             window = data

@@ -109,6 +109,9 @@ public final class S3Client: Sendable {
         return failures
     }
 
+    /// At most this many pages in one listing (10 million keys at 1,000 a page).
+    static let maxListPages = 10_000
+
     public struct ObjectSummary: Sendable, Equatable {
         public var key: String
         public var size: Int
@@ -118,6 +121,7 @@ public final class S3Client: Sendable {
     public func listObjects(prefix: String, pageSize: Int = 1000) throws -> [ObjectSummary] {
         var out: [ObjectSummary] = []
         var token: String?
+        var pages = 0
         repeat {
             var query: [(String, String)] = [("list-type", "2"), ("prefix", prefix), ("max-keys", String(pageSize))]
             if let token { query.append(("continuation-token", token)) }
@@ -126,8 +130,13 @@ public final class S3Client: Sendable {
                 guard let key = c.value("Key") else { continue }
                 out.append(ObjectSummary(key: key, size: Int(c.value("Size") ?? "") ?? 0))
             }
-            token = page.value("IsTruncated") == "true" ? page.value("NextContinuationToken") : nil
-            if page.value("IsTruncated") == "true" && token == nil { throw S3Error.invalidResponse("truncated list without a continuation token") }
+            let next = page.value("IsTruncated") == "true" ? page.value("NextContinuationToken") : nil
+            if page.value("IsTruncated") == "true" && next == nil { throw S3Error.invalidResponse("truncated list without a continuation token") }
+            // A store that repeats its token, or never ends, must not loop or grow without bound.
+            if let next, next == token { throw S3Error.invalidResponse("a list that does not move on") }
+            pages += 1
+            if pages > Self.maxListPages { throw S3Error.invalidResponse("a list of too many pages") }
+            token = next
         } while token != nil
         return out
     }
@@ -144,6 +153,7 @@ public final class S3Client: Sendable {
         var out: [ObjectVersion] = []
         var keyMarker: String?
         var versionMarker: String?
+        var pages = 0
         while true {
             var query: [(String, String)] = [("versions", ""), ("prefix", prefix)]
             if let keyMarker { query.append(("key-marker", keyMarker)) }
@@ -154,9 +164,12 @@ public final class S3Client: Sendable {
                 out.append(ObjectVersion(key: key, versionID: v, isLatest: e.value("IsLatest") == "true", isDeleteMarker: e.name == "DeleteMarker"))
             }
             guard page.value("IsTruncated") == "true" else { return out }
-            keyMarker = page.value("NextKeyMarker")
-            versionMarker = page.value("NextVersionIdMarker")
-            if keyMarker == nil { throw S3Error.invalidResponse("truncated version list without a marker") }
+            let (nextKey, nextVersion) = (page.value("NextKeyMarker"), page.value("NextVersionIdMarker"))
+            if nextKey == nil { throw S3Error.invalidResponse("truncated version list without a marker") }
+            if nextKey == keyMarker, nextVersion == versionMarker { throw S3Error.invalidResponse("a version list that does not move on") }
+            pages += 1
+            if pages > Self.maxListPages { throw S3Error.invalidResponse("a version list of too many pages") }
+            (keyMarker, versionMarker) = (nextKey, nextVersion)
         }
     }
 
@@ -312,7 +325,9 @@ public final class S3Client: Sendable {
         }
         let data = result.data ?? Data()
         guard (200..<300).contains(http.statusCode) else {
-            let code = S3XML.parse(data)?.value("Code") ?? ""
+            // The store's own words go into errors and audit reasons: letters, digits and dots only.
+            let said = S3XML.parse(data)?.value("Code") ?? ""
+            let code = String(said.filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == ".") }.prefix(64))
             throw Self.error(status: http.statusCode, code: code, key: key ?? "")
         }
         return Response(status: http.statusCode, headers: responseHeaders, body: data)
@@ -326,7 +341,9 @@ public final class S3Client: Sendable {
 
     static func error(status: Int, code: String, key: String) -> S3Error {
         switch (status, code) {
-        case (404, _), (_, "NoSuchKey"), (_, "NoSuchUpload"), (_, "NoSuchBucket"): .notFound(key: key.isEmpty ? code : key)
+        // A missing bucket is a wrong address or account, never "this record is missing".
+        case (_, "NoSuchBucket"): .invalidConfiguration("the bucket does not exist at this endpoint (or not for these credentials)")
+        case (404, _), (_, "NoSuchKey"), (_, "NoSuchUpload"): .notFound(key: key.isEmpty ? code : key)
         case (403, _), (_, "AccessDenied"), (_, "SignatureDoesNotMatch"), (_, "InvalidAccessKeyId"): .accessDenied(code: code.isEmpty ? "HTTP 403" : code)
         default: .server(status: status, code: code)
         }

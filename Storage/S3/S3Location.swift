@@ -24,6 +24,9 @@ public struct S3Location: Sendable, Equatable {
         guard let parts = URLComponents(string: text), parts.scheme == "s3", let bucket = parts.host, !bucket.isEmpty else {
             throw S3Error.invalidConfiguration("expected s3://BUCKET?endpoint=http://HOST:PORT&region=REGION")
         }
+        guard parts.user == nil, parts.password == nil else {
+            throw S3Error.invalidConfiguration("no credentials in the address: give them in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+        }
         guard parts.path.isEmpty || parts.path == "/" else { throw S3Error.invalidConfiguration("put the key prefix in prefix=, not in the path") }
         guard Self.isValidBucketName(bucket) else { throw S3Error.invalidConfiguration("bucket names are 3-63 of a-z 0-9 . -") }
         var items: [String: String] = [:]
@@ -54,7 +57,14 @@ public struct S3Location: Sendable, Equatable {
             throw S3Error.invalidConfiguration("lock-days= needs lock=")
         }
         let prefix = items["prefix"] ?? "blobs/"
-        guard !prefix.hasPrefix("/"), !prefix.contains("..") else { throw S3Error.invalidConfiguration("prefix= is a relative key prefix") }
+        // Segments of a-z, 0-9, underscore and hyphen, each ending in a slash: nothing a client
+        // could normalise away between signing a path and sending it.
+        let segments = prefix.split(separator: "/", omittingEmptySubsequences: false)
+        guard prefix.hasSuffix("/"), segments.dropLast().allSatisfy({ seg in
+            !seg.isEmpty && seg.utf8.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == 95 || $0 == 45 }
+        }) else {
+            throw S3Error.invalidConfiguration("prefix= is segments of a-z 0-9 _ - each ending in a slash, like blobs/ or school-1/blobs/")
+        }
         self.init(bucket: bucket, endpoint: endpoint, region: items["region"] ?? "us-east-1", prefix: prefix, retention: retention)
     }
 

@@ -17,6 +17,10 @@ final class S3ClientErrorTests: XCTestCase {
     func testAnswersMapToCasesACallerCanActOn() {
         XCTAssertEqual(S3Client.error(status: 404, code: "NoSuchKey", key: "blobs/a"), .notFound(key: "blobs/a"))
         XCTAssertEqual(S3Client.error(status: 404, code: "NoSuchUpload", key: "blobs/a"), .notFound(key: "blobs/a"))
+        // A missing bucket is a misconfiguration, never "this record is missing".
+        guard case .invalidConfiguration = S3Client.error(status: 404, code: "NoSuchBucket", key: "blobs/a") else {
+            return XCTFail("NoSuchBucket must not read as a missing object")
+        }
         XCTAssertEqual(S3Client.error(status: 404, code: "", key: ""), .notFound(key: ""))
         XCTAssertEqual(S3Client.error(status: 403, code: "SignatureDoesNotMatch", key: "blobs/a"), .accessDenied(code: "SignatureDoesNotMatch"))
         XCTAssertEqual(S3Client.error(status: 403, code: "", key: "blobs/a"), .accessDenied(code: "HTTP 403"))

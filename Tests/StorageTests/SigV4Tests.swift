@@ -151,7 +151,11 @@ final class SigV4Tests: XCTestCase {
         for bad in ["s3://evidence", "http://evidence?endpoint=http://h", "s3://Evidence?endpoint=http://h",
                     "s3://evidence?endpoint=http://user:pw@h", "s3://evidence?endpoint=http://h&lock=forever&lock-days=1",
                     "s3://evidence?endpoint=http://h&lock=governance", "s3://evidence?endpoint=http://h&colour=red",
-                    "s3://evidence?endpoint=http://h/s3", "s3://evidence?endpoint=ftp://h"] {
+                    "s3://evidence?endpoint=http://h/s3", "s3://evidence?endpoint=ftp://h",
+                    // Credentials never in the address; prefixes a client could normalise are refused.
+                    "s3://KEY:SECRET@evidence?endpoint=http://h", "s3://evidence?endpoint=http://h&prefix=./",
+                    "s3://evidence?endpoint=http://h&prefix=a//", "s3://evidence?endpoint=http://h&prefix=blobs",
+                    "s3://evidence?endpoint=http://h&prefix=B%C3%A9/", "s3://evidence?endpoint=http://h&prefix=a/../"] {
             XCTAssertThrowsError(try S3Location(parsing: bad), bad)
         }
     }

@@ -48,7 +48,7 @@ final class S3CLITests: XCTestCase {
         // A second store under the same bucket and prefix is refused: its gc would take these for orphans.
         let second = try CLI(store: root + "/second", environment: ["STRONGROOM_BLOBS": blobs]).run(["init"])
         XCTAssertNotEqual(second.status, 0)
-        XCTAssertTrue(second.stderr.contains("already holds blobs"), second.stderr)
+        XCTAssertTrue(second.stderr.contains("already belongs to vault"), second.stderr)
         // Without credentials it says which are needed, and names no secret.
         let noKeys = try cli.run(["get", id], env: ["AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SHARED_CREDENTIALS_FILE": ""])
         XCTAssertEqual(noKeys.status, 78, noKeys.stderr)

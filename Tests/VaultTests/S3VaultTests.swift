@@ -80,6 +80,20 @@ final class S3VaultTests: XCTestCase {
         XCTAssertEqual(try blobs.leftoverUploads(), [])
     }
 
+    func testALiveRecordHiddenBehindADeleteMarkerIsReportedAndNeverPurgedByGc() throws {
+        let f = try VaultFixture()
+        let v = vault(f)
+        let r = try f.put(Array("The only copy of this note.\n".utf8), kind: "disclosure", into: v)
+        // Someone with the bucket's credentials deletes the object: a delete marker hides it.
+        try blobs.client.deleteObject(key: blobs.key(r.id))
+        XCTAssertNil(try blobs.open(recordID: r.id))
+        let gc = try v.audit.gc(by: .operator("test"))
+        XCTAssertEqual(gc.deleteMarkedLive, [r.id])
+        let versions = try blobs.client.listObjectVersions(prefix: blobs.key(r.id)).filter { !$0.isDeleteMarker }
+        XCTAssertEqual(versions.count, 1, "the record's data is still in the bucket, to be restored")
+        XCTAssertTrue(try f.events.contains { $0.action == "gc" && ($0.reason ?? "").contains("1 live records hidden by a delete marker") })
+    }
+
     func testShredUnderObjectLockDestroysTheKeyAndLeavesOnlyLockedNoise() throws {
         // Each object locked until a few seconds from now: the store's clock runs a day minus 6 s behind.
         var location = blobs.location
@@ -109,7 +123,8 @@ final class S3VaultTests: XCTestCase {
         XCTAssertEqual(report.tombstones, 1)
 
         Thread.sleep(forTimeInterval: 7)
-        XCTAssertEqual(try blobs.removeUnreachableVersions(), 0, "the lock has ended")
+        let gc = try v.audit.gc(by: .operator("test"))
+        XCTAssertEqual(gc.lockedVersionsKept, 0, "the lock has ended")
         XCTAssertEqual(try blobs.client.listObjectVersions(prefix: blobs.key(r.id)), [])
         XCTAssertEqual(try f.get(keep.id, from: v), Array("Note of a disclosure, written down by staff: keep.\n".utf8))
     }
