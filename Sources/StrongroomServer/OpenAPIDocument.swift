@@ -1442,6 +1442,7 @@ paths:
                   expiresAt: {type: string, format: date-time}
                   packageSHA256: {type: string}
                   manifestSHA256: {type: string}
+                  records: {type: integer, description: how many records the package carries}
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
         "404": {$ref: "#/components/responses/Problem"}

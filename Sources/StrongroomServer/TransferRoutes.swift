@@ -91,7 +91,8 @@ struct TransferRoutes {
         return try jsonResponse(SentJSON(id: sent.transfer.id, state: TransferStatus.State.sent.rawValue,
                                          downloadUrl: (publicOrigin ?? "") + sent.downloadPath,
                                          expiresAt: iso8601(millis: sent.transfer.linkExpiresMillis ?? 0),
-                                         packageSHA256: sent.transfer.packageSHA256 ?? "", manifestSHA256: sent.transfer.manifestSHA256 ?? ""))
+                                         packageSHA256: sent.transfer.packageSHA256 ?? "", manifestSHA256: sent.transfer.manifestSHA256 ?? "",
+                                         records: sent.transfer.recordCount ?? 0))
     }
 
     /// The package's bytes are the body (`application/octet-stream`).
@@ -277,6 +278,7 @@ struct TransferListJSON: Encodable {
 
 struct SentJSON: Encodable {
     var id, state, downloadUrl, expiresAt, packageSHA256, manifestSHA256: String
+    var records: Int
 }
 
 struct IncomingJSON: Encodable {

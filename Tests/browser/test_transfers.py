@@ -106,6 +106,8 @@ class Transfers(unittest.TestCase):
         link = visible(deputy, "#sent-link", 60).text
         self.assertTrue(link.startswith(URL + "/v1/transfer-packages/"), link)
         self.assertEqual(visible(deputy, "#transfer-state").text, "Sent")
+        self.assertEqual(visible(deputy, "#transfer-travel-key").text, "Records sent")
+        self.assertRegex(visible(deputy, "#transfer-travel-value").text, r"^[1-9][0-9]*$")
         shot(deputy, "transfers-a-7-sent")
         deputy.get(URL + here)
         visible(deputy, "#transfer-details")

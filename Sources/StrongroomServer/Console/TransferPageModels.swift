@@ -164,6 +164,8 @@ struct TransferPage {
     struct Row {
         let key: String
         let value: String
+        /// Names the row for the page's script (which rewrites it once the transfer is sent).
+        var id: String? = nil
     }
 
     let title: String
@@ -223,7 +225,8 @@ struct TransferPage {
             Row(key: "Drafted by", value: ReadingText.person(row.createdBy) + " on " + TransferStateText.date(row.createdAtMillis)),
         ]
         if let recordsNow {
-            rows.append(Row(key: "What will travel", value: "Every record of the child in \(row.school) when it is approved: \(recordsNow) now"))
+            rows.append(Row(key: "What will travel", value: "Every record of the child in \(row.school) when it is approved: \(recordsNow) now",
+                            id: "transfer-travel"))
         }
         if let approver = row.approvedBy { rows.append(Row(key: "Approved and sent by", value: ReadingText.person(approver))) }
         if let sent = row.sentAtMillis { rows.append(Row(key: "Sent", value: TransferStateText.date(sent))) }

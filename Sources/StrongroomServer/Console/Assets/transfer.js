@@ -17,6 +17,12 @@ async function send() {
   document.getElementById("transfer-status").textContent = "Sent";
   const link = answer.data.downloadUrl.startsWith("/") ? window.location.origin + answer.data.downloadUrl : answer.data.downloadUrl;
   document.getElementById("sent-link").textContent = link;
+  // The draft said what would travel; now say what did.
+  const travelKey = document.getElementById("transfer-travel-key"), travelValue = document.getElementById("transfer-travel-value");
+  if (travelKey && travelValue && Number.isInteger(answer.data.records)) {
+    travelKey.textContent = "Records sent";
+    travelValue.textContent = String(answer.data.records);
+  }
   const state = document.getElementById("transfer-state");
   state.textContent = "Sent";
   state.className = "tag tag--live";
