@@ -134,14 +134,15 @@ class Transfers(unittest.TestCase):
                                                                           if d.find_elements(By.ID, "directory") else ""))
         shot(receiver, "transfers-a-10-added")
 
-        # A wrong link is refused, naming why; nothing is stored. Then the right one.
+        # A wrong link fetches nothing, and says why; nothing is stored. Then the right one.
         receiver.get(URL + "/transfers")
         click(receiver, "#receive-link")
         wait_for_path(receiver, "/transfers/receive")
         click(receiver, "label[for=how-link]")
         type_into(receiver, "#package-link", URL + "/v1/transfer-packages/" + "A" * 43)
         click(receiver, "#receive")
-        self.assertIn("The file was refused", error_summary(receiver))
+        self.assertIn("Nothing was received", error_summary(receiver))
+        self.assertIn("the link no longer works", error_summary(receiver))
         shot(receiver, "transfers-a-11-refused")
         type_into(receiver, "#package-link", link)
         click(receiver, "#receive")

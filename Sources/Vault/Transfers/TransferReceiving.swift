@@ -45,7 +45,7 @@ extension Vault {
         }
         if let earlier = try vaulting({ try catalog.incomingTransfer(manifestSHA256: verified.manifestSHA256) }) {
             try refuse("received before (\(earlier.id)); a replayed package",
-                       "this package was received before, on \(BundleArchive.iso(earlier.receivedAtMillis)); nothing was stored again")
+                       "this package was received before, on \(Self.day(earlier.receivedAtMillis)); nothing was stored again")
         }
         // Child ids belong to each school: the sender's may already name another child here.
         let known = try vaulting { try catalog.childKnown(school: school, child: childID) }

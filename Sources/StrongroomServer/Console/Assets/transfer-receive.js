@@ -34,7 +34,9 @@ function refusal(message) {
   let text = message.charAt(0).toUpperCase() + message.slice(1);
   if (!/[.!?]$/.test(text)) text += ".";
   // The API's detail names the check that failed; say once that nothing was kept.
-  const lead = /nothing was stored/i.test(text) ? "The file was refused. " : "The file was refused and nothing was stored. ";
+  // A link that could not be fetched was never checked: say so, not that it was refused.
+  const lead = /was not fetched/i.test(text) ? "Nothing was received. "
+    : /nothing was stored/i.test(text) ? "The file was refused. " : "The file was refused and nothing was stored. ";
   showErrors([{ text: lead + text }]);
 }
 
