@@ -32,10 +32,6 @@ struct BundlePages {
     static let notAllowed = Problem(status: .forbidden, slug: "forbidden", title: "You cannot see this page",
                                     detail: "only designated safeguarding leads and their deputies share records with agencies")
 
-    private func signInFirst(_ request: Request) -> Response {
-        let here = request.uri.query.map { request.uri.path + "?" + $0 } ?? request.uri.path
-        return console.signInFirst(request, next: NextPath(here).path)
-    }
 
     /// The signed-in person, if they may share; nil sends them to sign in.
     private func sharer(_ request: Request) async throws -> (Caller, Principal)? {
@@ -63,7 +59,7 @@ struct BundlePages {
     }
 
     private func listing(_ request: Request, queueOnly: Bool) async throws -> Response {
-        guard let (caller, principal) = try await sharer(request) else { return signInFirst(request) }
+        guard let (caller, principal) = try await sharer(request) else { return console.signInFirst(request) }
         let school = try school(request, principal)
         let vault = self.vault
         let rows = try await pool.run { try vault.bundles.list(school: school, by: caller) }
@@ -71,7 +67,7 @@ struct BundlePages {
     }
 
     @Sendable func builder(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (caller, principal) = try await sharer(request) else { return signInFirst(request) }
+        guard let (caller, principal) = try await sharer(request) else { return console.signInFirst(request) }
         let school = try school(request, principal)
         let children = request.uri.queryParameters.getAll("child")
         guard !children.isEmpty else {
@@ -111,7 +107,7 @@ struct BundlePages {
     }
 
     @Sendable func bundle(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (caller, principal) = try await sharer(request) else { return signInFirst(request) }
+        guard let (caller, principal) = try await sharer(request) else { return console.signInFirst(request) }
         let id = context.parameters.get("id") ?? ""
         guard RecordID.isValid(id) else { throw ReadingRoutes.notFound }
         let startApproval = request.uri.queryParameters.get("approve") == "1"

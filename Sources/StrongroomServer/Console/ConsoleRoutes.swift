@@ -57,6 +57,12 @@ struct ConsoleRoutes {
 
     /// To the sign-in page, coming back to `next` afterwards; says the session ended when the
     /// browser still sent a cookie.
+    /// Sends someone without a session to sign in, and back to this very page (path and query) after.
+    func signInFirst(_ request: Request) -> Response {
+        let here = request.uri.query.map { request.uri.path + "?" + $0 } ?? request.uri.path
+        return signInFirst(request, next: NextPath(here).path)
+    }
+
     func signInFirst(_ request: Request, next: String) -> Response {
         var query = "next=" + (next.addingPercentEncoding(withAllowedCharacters: Self.queryValue) ?? NextPath.fallback)
         if SessionCookie.token(in: request) != nil { query += "&ended=1" }

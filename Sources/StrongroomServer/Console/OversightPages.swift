@@ -15,10 +15,7 @@ struct OversightPages {
     }
 
     @Sendable func oversight(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (caller, principal, _) = try await console.person(request) else {
-            let here = request.uri.query.map { request.uri.path + "?" + $0 } ?? request.uri.path
-            return console.signInFirst(request, next: NextPath(here).path)
-        }
+        guard let (caller, principal, _) = try await console.person(request) else { return console.signInFirst(request) }
         guard ConsoleNavigation.seesOversight(principal.role) else {
             throw Problem(status: .forbidden, slug: "forbidden", title: "You cannot see this page",
                           detail: "oversight counts are for designated safeguarding leads, their deputies and data protection officers")

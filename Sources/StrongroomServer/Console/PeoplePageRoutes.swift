@@ -37,10 +37,6 @@ struct PeoplePageRoutes {
     static let approversOnly = Problem(status: .forbidden, slug: "forbidden", title: "You cannot see this page",
                                        detail: "roles are approved by a DSL or an administrator")
 
-    private func signInFirst(_ request: Request) -> Response {
-        let here = request.uri.query.map { request.uri.path + "?" + $0 } ?? request.uri.path
-        return console.signInFirst(request, next: NextPath(here).path)
-    }
 
     /// The signed-in administrator, or the sign-in page, or "not allowed".
     private func administrator(_ request: Request) async throws -> (Caller, Principal)? {
@@ -50,7 +46,7 @@ struct PeoplePageRoutes {
     }
 
     @Sendable func people(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (caller, principal) = try await administrator(request) else { return signInFirst(request) }
+        guard let (caller, principal) = try await administrator(request) else { return console.signInFirst(request) }
         let vault = self.vault
         let people = try await pool.run { try vault.people.list(by: caller) }
         let notice: String? = switch request.uri.queryParameters.get("done") {
@@ -61,7 +57,7 @@ struct PeoplePageRoutes {
     }
 
     @Sendable func addPerson(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (_, principal) = try await administrator(request) else { return signInFirst(request) }
+        guard let (_, principal) = try await administrator(request) else { return console.signInFirst(request) }
         let query = request.uri.queryParameters
         return try pages.render("people-add", AddPersonPage(
             principal, name: query.get("name") ?? "", email: query.get("email") ?? "", role: query.get("role"),
@@ -69,7 +65,7 @@ struct PeoplePageRoutes {
     }
 
     @Sendable func checkPerson(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (_, principal) = try await administrator(request) else { return signInFirst(request) }
+        guard let (_, principal) = try await administrator(request) else { return console.signInFirst(request) }
         let query = request.uri.queryParameters
         let name = (query.get("name") ?? "").trimmingCharacters(in: .whitespaces)
         let roleText = query.get("role")
@@ -101,7 +97,7 @@ struct PeoplePageRoutes {
     }
 
     @Sendable func removePerson(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (caller, principal) = try await administrator(request) else { return signInFirst(request) }
+        guard let (caller, principal) = try await administrator(request) else { return console.signInFirst(request) }
         let account = context.parameters.get("account") ?? ""
         let vault = self.vault
         let people = try await pool.run { try vault.people.list(by: caller) }
@@ -123,7 +119,7 @@ struct PeoplePageRoutes {
     }
 
     @Sendable func approvals(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (caller, principal) = try await approver(request) else { return signInFirst(request) }
+        guard let (caller, principal) = try await approver(request) else { return console.signInFirst(request) }
         let vault = self.vault
         let list = try await pool.run { try vault.people.approvals(by: caller) }
         let notice: String? = switch request.uri.queryParameters.get("done") {
@@ -135,7 +131,7 @@ struct PeoplePageRoutes {
     }
 
     @Sendable func approval(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (caller, principal) = try await approver(request) else { return signInFirst(request) }
+        guard let (caller, principal) = try await approver(request) else { return console.signInFirst(request) }
         let account = context.parameters.get("account") ?? ""
         let vault = self.vault
         let list = try await pool.run { try vault.people.approvals(by: caller) }

@@ -37,10 +37,6 @@ struct ReadingRoutes {
     static let notFound = Problem(status: .notFound, slug: "not-found", title: "Page not found", detail: "")
 
     /// To the sign-in page, and back to this page (with its query) afterwards.
-    private func signInFirst(_ request: Request) -> Response {
-        let here = request.uri.query.map { request.uri.path + "?" + $0 } ?? request.uri.path
-        return console.signInFirst(request, next: NextPath(here).path)
-    }
 
     /// A page number from 1 (absent: 1); anything else is no such page.
     private func pageNumber(_ request: Request) throws -> Int {
@@ -52,7 +48,7 @@ struct ReadingRoutes {
     // MARK: pages
 
     @Sendable func findChild(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (caller, principal, _) = try await console.person(request) else { return signInFirst(request) }
+        guard let (caller, principal, _) = try await console.person(request) else { return console.signInFirst(request) }
         guard ConsoleNavigation.seesChildren(principal.role) else { throw Self.notAllowed }
         let query = request.uri.queryParameters
         let child = query.get("child").map { $0.trimmingCharacters(in: .whitespaces) }, school = query.get("school")
@@ -81,7 +77,7 @@ struct ReadingRoutes {
     }
 
     @Sendable func chronology(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (caller, principal, _) = try await console.person(request) else { return signInFirst(request) }
+        guard let (caller, principal, _) = try await console.person(request) else { return console.signInFirst(request) }
         guard ConsoleNavigation.seesChildren(principal.role) else { throw Self.notAllowed }
         let child = context.parameters.get("child") ?? ""
         guard let school = request.uri.queryParameters.get("school"), OpaqueID.isValid(school), OpaqueID.isValid(child) else {
@@ -121,7 +117,7 @@ struct ReadingRoutes {
     }
 
     @Sendable func record(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (caller, principal, _) = try await console.person(request) else { return signInFirst(request) }
+        guard let (caller, principal, _) = try await console.person(request) else { return console.signInFirst(request) }
         let id = context.parameters.get("id") ?? ""
         guard RecordID.isValid(id) else { throw Self.notFound }
         let page = try pageNumber(request)
@@ -149,7 +145,7 @@ struct ReadingRoutes {
     }
 
     @Sendable func uploads(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (caller, principal, _) = try await console.person(request) else { return signInFirst(request) }
+        guard let (caller, principal, _) = try await console.person(request) else { return console.signInFirst(request) }
         guard ConsoleNavigation.seesOwnUploads(principal.role) else {
             // Those who see the whole school find evidence through the children pages.
             return ConsolePages.redirect(to: ConsoleNavigation.seesChildren(principal.role) ? "/children" : "/account")

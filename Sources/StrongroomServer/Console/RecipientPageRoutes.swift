@@ -26,10 +26,6 @@ struct RecipientPageRoutes {
     static let sharersOnly = Problem(status: .forbidden, slug: "forbidden", title: "You cannot see this page",
                                      detail: "the school's recipients are kept by its designated safeguarding leads and deputies")
 
-    private func signInFirst(_ request: Request) -> Response {
-        let here = request.uri.query.map { request.uri.path + "?" + $0 } ?? request.uri.path
-        return console.signInFirst(request, next: NextPath(here).path)
-    }
 
     /// The school asked for when it is the person's, their only school when none is asked for,
     /// else nil (they choose); a school that is not theirs is no such page.
@@ -42,7 +38,7 @@ struct RecipientPageRoutes {
     }
 
     @Sendable func recipients(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (caller, principal, _) = try await console.person(request) else { return signInFirst(request) }
+        guard let (caller, principal, _) = try await console.person(request) else { return console.signInFirst(request) }
         guard AccessPolicy.grant(principal.role, .share) != .denied else { throw Self.sharersOnly }
         let school = try school(request, principal)
         let vault = self.vault
@@ -56,7 +52,7 @@ struct RecipientPageRoutes {
     }
 
     @Sendable func removeRecipient(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (caller, principal, _) = try await console.person(request) else { return signInFirst(request) }
+        guard let (caller, principal, _) = try await console.person(request) else { return console.signInFirst(request) }
         guard AccessPolicy.grant(principal.role, .share) != .denied else { throw Self.sharersOnly }
         guard let school = try school(request, principal), let name = request.uri.queryParameters.get("name") else {
             throw ReadingRoutes.notFound
@@ -68,7 +64,7 @@ struct RecipientPageRoutes {
     }
 
     @Sendable func waiting(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (caller, principal, _) = try await console.person(request) else { return signInFirst(request) }
+        guard let (caller, principal, _) = try await console.person(request) else { return console.signInFirst(request) }
         let vault = self.vault
         let counts = try await pool.run { try vault.people.waiting(by: caller) }
         return try pages.render("waiting", WaitingPage(principal, counts: counts))

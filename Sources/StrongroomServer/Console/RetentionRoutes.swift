@@ -48,10 +48,6 @@ struct RetentionRoutes {
         return (caller, principal)
     }
 
-    private func signInFirst(_ request: Request) -> Response {
-        let here = request.uri.query.map { request.uri.path + "?" + $0 } ?? request.uri.path
-        return console.signInFirst(request, next: NextPath(here).path)
-    }
 
     /// The labels of these children in `school`, read once each (each read is audited).
     static func labels(_ children: some Sequence<String>, school: String, vault: Vault, by caller: Caller) throws -> [String: String] {
@@ -63,7 +59,7 @@ struct RetentionRoutes {
     // MARK: pages
 
     @Sendable func due(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (caller, principal) = try await reviewer(request) else { return signInFirst(request) }
+        guard let (caller, principal) = try await reviewer(request) else { return console.signInFirst(request) }
         let query = request.uri.queryParameters
         let schools = principal.schools.sorted()
         let school = query.get("school").map { String($0) } ?? schools.first ?? ""
@@ -86,7 +82,7 @@ struct RetentionRoutes {
     }
 
     @Sendable func requests(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (caller, principal) = try await reviewer(request) else { return signInFirst(request) }
+        guard let (caller, principal) = try await reviewer(request) else { return console.signInFirst(request) }
         guard AccessPolicy.grant(principal.role, .shred) != .denied else { throw Self.notAllowed }
         let vault = self.vault
         let entries = try await pool.run { try vault.lifecycle.shredRequests(school: nil, by: caller) }
@@ -94,7 +90,7 @@ struct RetentionRoutes {
     }
 
     @Sendable func request(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (caller, principal) = try await reviewer(request) else { return signInFirst(request) }
+        guard let (caller, principal) = try await reviewer(request) else { return console.signInFirst(request) }
         let id = context.parameters.get("id") ?? ""
         let approve = request.uri.queryParameters.get("approve") == "1"
         let vault = self.vault
@@ -108,14 +104,14 @@ struct RetentionRoutes {
     }
 
     @Sendable func certificates(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (caller, principal) = try await reviewer(request) else { return signInFirst(request) }
+        guard let (caller, principal) = try await reviewer(request) else { return console.signInFirst(request) }
         let vault = self.vault
         let entries = try await pool.run { try vault.lifecycle.shredRequests(school: nil, by: caller) }
         return try pages.render("certificates", CertificatesPage(principal, entries: entries))
     }
 
     @Sendable func certificate(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (caller, principal) = try await reviewer(request) else { return signInFirst(request) }
+        guard let (caller, principal) = try await reviewer(request) else { return console.signInFirst(request) }
         let id = context.parameters.get("id") ?? ""
         let vault = self.vault
         let model = try await pool.run { () throws -> CertificatePage in
@@ -131,7 +127,7 @@ struct RetentionRoutes {
     }
 
     @Sendable func holds(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (caller, principal) = try await reviewer(request) else { return signInFirst(request) }
+        guard let (caller, principal) = try await reviewer(request) else { return console.signInFirst(request) }
         guard AccessPolicy.grant(principal.role, .hold) != .denied else { throw Self.notAllowed }
         let vault = self.vault
         let holds = try await pool.run { try vault.lifecycle.holds(school: nil, by: caller) }
@@ -139,7 +135,7 @@ struct RetentionRoutes {
     }
 
     @Sendable func dateOfBirth(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (caller, principal) = try await reviewer(request) else { return signInFirst(request) }
+        guard let (caller, principal) = try await reviewer(request) else { return console.signInFirst(request) }
         guard AccessPolicy.grant(principal.role, .setDOB) != .denied else {
             throw Problem(status: .forbidden, slug: "forbidden", title: "You cannot see this page",
                           detail: "a child's date of birth is recorded by a designated safeguarding lead or their deputy")

@@ -36,10 +36,6 @@ struct TransferPages {
     static let notAllowed = Problem(status: .forbidden, slug: "forbidden", title: "You cannot see this page",
                                     detail: "only designated safeguarding leads and their deputies send and receive children's files")
 
-    private func signInFirst(_ request: Request) -> Response {
-        let here = request.uri.query.map { request.uri.path + "?" + $0 } ?? request.uri.path
-        return console.signInFirst(request, next: NextPath(here).path)
-    }
 
     /// The signed-in person, if they may transfer; nil sends them to sign in.
     private func transferrer(_ request: Request) async throws -> (Caller, Principal)? {
@@ -59,7 +55,7 @@ struct TransferPages {
     }
 
     @Sendable func list(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (caller, principal) = try await transferrer(request) else { return signInFirst(request) }
+        guard let (caller, principal) = try await transferrer(request) else { return console.signInFirst(request) }
         let school = try school(request, principal)
         let vault = self.vault
         let model = try await pool.run { () throws -> TransfersPage in
@@ -74,7 +70,7 @@ struct TransferPages {
     }
 
     @Sendable func draft(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (caller, principal) = try await transferrer(request) else { return signInFirst(request) }
+        guard let (caller, principal) = try await transferrer(request) else { return console.signInFirst(request) }
         let school = try school(request, principal)
         guard let child = request.uri.queryParameters.get("child") else {
             // A transfer starts from the child's chronology: find the child first.
@@ -108,7 +104,7 @@ struct TransferPages {
     }
 
     @Sendable func transfer(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (caller, principal) = try await transferrer(request) else { return signInFirst(request) }
+        guard let (caller, principal) = try await transferrer(request) else { return console.signInFirst(request) }
         let id = context.parameters.get("id") ?? ""
         guard RecordID.isValid(id) else { throw ReadingRoutes.notFound }
         let startApproval = request.uri.queryParameters.get("approve") == "1"
@@ -129,13 +125,13 @@ struct TransferPages {
     }
 
     @Sendable func receive(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (_, principal) = try await transferrer(request) else { return signInFirst(request) }
+        guard let (_, principal) = try await transferrer(request) else { return console.signInFirst(request) }
         let school = try school(request, principal)
         return try pages.render("transfer-receive", TransferReceivePage(principal, school: school))
     }
 
     @Sendable func schools(_ request: Request, context: StrongroomContext) async throws -> Response {
-        guard let (caller, principal) = try await transferrer(request) else { return signInFirst(request) }
+        guard let (caller, principal) = try await transferrer(request) else { return console.signInFirst(request) }
         let school = try school(request, principal)
         let vault = self.vault
         let model = try await pool.run { () throws -> SchoolsPage in
