@@ -72,7 +72,7 @@ final class TransferTests: XCTestCase {
         let keys = try XCTUnwrap(receiver.vault.keyStore)
         var files = try receiver.vault.unzipPackage(try receiver.vault.decryptPackage(bytes, keys: keys))
         try change(&files)
-        let writer = try TransferPackageWriter(transferID: String(repeating: "0", count: 32), sentAtMillis: 0)
+        let writer = try TransferPackage.zip(transferID: String(repeating: "0", count: 32), sentAtMillis: 0)
         for (path, content) in files.sorted(by: { $0.key < $1.key }) { try writer.add(path, content, deflate: false) }
         return try AgeEncryptor.encrypt(Array(try writer.finish()), to: [try AgeRecipient.parse(receiverCard.ageRecipient)])
     }

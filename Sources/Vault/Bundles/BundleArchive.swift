@@ -1,7 +1,6 @@
 import Foundation
 import KeyManagement
 import Storage
-import ZIPFoundation
 
 /// One item as delivered in a bundle.
 struct BuiltItem {
@@ -58,22 +57,19 @@ struct BundleManifest: Codable {
 /// bytes wiped once in the archive; then README.txt, manifest.json and its signature. Text is
 /// deflated; formats that are compressed already (images, PDFs, audio, office) are stored.
 final class BundleArchive {
-    private let archive: Archive
-    private let folder: String
-    private let date: Date
+    private let zip: MemoryZip
     /// The items added, with their bytes wiped, and the SHA-256 and size of what was added.
     private var added: [(item: BuiltItem, sha256: String, size: Int)] = []
 
     init(bundleID: String, releasedAtMillis: Int64) throws {
-        do { archive = try Archive(accessMode: .create) } catch { throw Self.zipFailed(bundleID) }
-        folder = "bundle-\(bundleID.prefix(8))/"
-        date = Date(timeIntervalSince1970: Double(releasedAtMillis) / 1000)
+        zip = try MemoryZip(folder: "bundle-\(bundleID.prefix(8))", date: Date(timeIntervalSince1970: Double(releasedAtMillis) / 1000),
+                            what: "bundle \(bundleID)")
     }
 
     func add(_ item: inout BuiltItem) throws {
         let sha256 = Hex.encode(SHA256Hasher.hash(item.bytes))
         let size = item.bytes.count
-        try add(item.path, item.bytes, deflate: Self.deflates(item.mimeType))
+        try zip.add(item.path, item.bytes, deflate: Self.deflates(item.mimeType))
         item.bytes.wipe()
         item.bytes = []
         added.append((item, sha256, size))
@@ -113,26 +109,10 @@ final class BundleArchive {
                               trustedComment: "strongroom bundle \(bundle.id) vault \(vaultID) released \(iso(releasedAtMillis))",
                               untrustedComment: "signature from the Strongroom vault key \(Hex.encode(signer.publicKey.keyID))")
         }
-        try add("README.txt", readme, deflate: true)
-        try add("manifest.json", manifestBytes, deflate: true)
-        try add("manifest.json.minisig", Array(signature.utf8), deflate: true)
-        guard let data = archive.data else { throw Self.zipFailed(bundle.id) }
-        return data
-    }
-
-    private func add(_ path: String, _ bytes: [UInt8], deflate: Bool) throws {
-        do {
-            try archive.addEntry(with: folder + path, type: .file, uncompressedSize: Int64(bytes.count), modificationDate: date,
-                                 permissions: 0o644, compressionMethod: deflate ? .deflate : .none) { position, size in
-                bytes.withUnsafeBytes { Data($0[Int(position)..<Int(position) + size]) }
-            }
-        } catch {
-            throw Self.zipFailed(String(folder.dropFirst("bundle-".count).dropLast()))
-        }
-    }
-
-    static func zipFailed(_ id: String) -> VaultError {
-        VaultError.storage(.io(operation: "zip", path: "bundle \(id)", errno: EIO))
+        try zip.add("README.txt", readme, deflate: true)
+        try zip.add("manifest.json", manifestBytes, deflate: true)
+        try zip.add("manifest.json.minisig", Array(signature.utf8), deflate: true)
+        return try zip.finish()
     }
 
     /// Text compresses; JPEG, PNG, WebP, PDF, audio and office files (ZIPs themselves) do not.

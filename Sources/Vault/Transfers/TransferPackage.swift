@@ -1,7 +1,6 @@
 import Foundation
 import KeyManagement
 import Storage
-import ZIPFoundation
 
 /// The plaintext of a transfer package: a ZIP, built in memory (never a temp file), that the
 /// sender then encrypts to the receiving school in the age format (docs/transfers.md):
@@ -11,37 +10,11 @@ import ZIPFoundation
 ///     transfer-ID8/audit/checkpoint.json   the sending vault's signed checkpoint
 ///     transfer-ID8/audit/proofs.json       each record's put event and inclusion proof
 ///     transfer-ID8/records/NNN-KIND-ID8.EXT the originals, byte for byte
-final class TransferPackageWriter {
-    private let archive: Archive
-    let folder: String
-    private let date: Date
-
-    init(transferID: String, sentAtMillis: Int64) throws {
-        do { archive = try Archive(accessMode: .create) } catch { throw Self.zipFailed(transferID) }
-        folder = "transfer-\(transferID.prefix(8))/"
-        date = Date(timeIntervalSince1970: Double(sentAtMillis) / 1000)
-    }
-
-    /// Adds one file; text is deflated, everything else stored as it is.
-    func add(_ path: String, _ bytes: [UInt8], deflate: Bool) throws {
-        do {
-            try archive.addEntry(with: folder + path, type: .file, uncompressedSize: Int64(bytes.count), modificationDate: date,
-                                 permissions: 0o644, compressionMethod: deflate ? .deflate : .none) { position, size in
-                bytes.withUnsafeBytes { Data($0[Int(position)..<Int(position) + size]) }
-            }
-        } catch {
-            throw Self.zipFailed(String(folder.dropFirst("transfer-".count).dropLast()))
-        }
-    }
-
-    /// The ZIP (the caller wipes it).
-    func finish() throws -> Data {
-        guard let data = archive.data else { throw Self.zipFailed(String(folder.dropFirst("transfer-".count).dropLast())) }
-        return data
-    }
-
-    static func zipFailed(_ id: String) -> VaultError {
-        VaultError.storage(.io(operation: "zip", path: "transfer \(id)", errno: EIO))
+enum TransferPackage {
+    /// The package's ZIP, under `transfer-ID8/`.
+    static func zip(transferID: String, sentAtMillis: Int64) throws -> MemoryZip {
+        try MemoryZip(folder: "transfer-\(transferID.prefix(8))", date: Date(timeIntervalSince1970: Double(sentAtMillis) / 1000),
+                      what: "transfer \(transferID)")
     }
 
     /// The path of a record in the package.

@@ -79,14 +79,14 @@ extension Vault {
         guard total <= Self.maxTransferBytes else {
             throw VaultError.invalidArgument("the child's records hold \(total >> 20) MiB; a transfer carries at most \(Self.maxTransferBytes >> 20) MiB")
         }
-        let writer = try TransferPackageWriter(transferID: row.id, sentAtMillis: sentAt)
+        let writer = try TransferPackage.zip(transferID: row.id, sentAtMillis: sentAt)
         let holds = try activeHolds(school: row.school)
         var entries: [TransferManifest.Record] = []
         var titles: [String: String?] = [:]
         for (position, record) in records.enumerated() {
             var bytes = try readWhole(record, keys: keys)
             defer { bytes.wipe() }
-            let path = TransferPackageWriter.recordPath(position: position, record: record)
+            let path = TransferPackage.recordPath(position: position, record: record)
             try writer.add(path, bytes, deflate: BundleArchive.deflates(record.sniffedType))
             if titles[record.concern] == nil {
                 titles[record.concern] = try vaulting { try catalog.label(school: row.school, kind: .concern, subject: record.concern) }.map(open)
@@ -123,7 +123,7 @@ extension Vault {
             sentAt: BundleArchive.iso(sentAt), sentAtMillis: sentAt, receiptURL: receiptURL, readmeSHA256: "",
             checkpointSHA256: Hex.encode(SHA256Hasher.hash(checkpointBytes)), proofsSHA256: Hex.encode(SHA256Hasher.hash(proofBytes)),
             records: entries, shares: shares)
-        let readme = Array(TransferPackageWriter.readme(manifest: manifest).utf8)
+        let readme = Array(TransferPackage.readme(manifest: manifest).utf8)
         manifest.readmeSHA256 = Hex.encode(SHA256Hasher.hash(readme))
         var manifestBytes = try manifest.bytes()
         defer { manifestBytes.wipe() }
