@@ -17,7 +17,7 @@ extension SQLiteCatalog: TransferCatalog {
                     approved_by TEXT, approved_account TEXT, claim TEXT, claimed_at_ms INTEGER, sent_at_ms INTEGER,
                     manifest_sha256 TEXT, package_sha256 TEXT, package_size INTEGER, record_count INTEGER,
                     link_hash BLOB UNIQUE, link_expires_ms INTEGER, link_downloads INTEGER NOT NULL DEFAULT 0,
-                    receipt_at_ms INTEGER, receipt BLOB, after_receipt TEXT, overdue_alerted_ms INTEGER);
+                    receipt_at_ms INTEGER, receipt BLOB, after_receipt TEXT);
                 CREATE INDEX transfers_by_child ON transfers (school, child, created_at_ms);
                 CREATE TABLE transfer_records (
                     transfer TEXT NOT NULL, position INTEGER NOT NULL, record TEXT NOT NULL, PRIMARY KEY (transfer, position));
@@ -79,8 +79,17 @@ extension SQLiteCatalog: TransferCatalog {
         }
     }
 
-    public func unreceivedTransfers() throws -> [TransferRow] {
-        try guarded { try pool.read { try TransferRow.filter(Column("state") == TransferRow.State.sent.rawValue).fetchAll($0) } }
+    public func waitingTransfers(schools: [String]) throws -> [TransferRow] {
+        guard !schools.isEmpty else { return [] }
+        let columns = ["id", "school", "child", "to_school", "to_fingerprint", "reason", "state", "created_by", "created_account",
+                       "created_at_ms", "sent_at_ms", "link_downloads"]
+        return try guarded {
+            try pool.read {
+                try TransferRow.select(columns.map { Column($0) })
+                    .filter(schools.contains(Column("school")) && [TransferRow.State.draft.rawValue, TransferRow.State.sent.rawValue].contains(Column("state")))
+                    .fetchAll($0)
+            }
+        }
     }
 
     public func transferRecords(id: String) throws -> [String] {
@@ -177,12 +186,6 @@ extension SQLiteCatalog: TransferCatalog {
             }
             _ = try self.appendLocked(db, entries, signer: signer)
             return true
-        }
-    }
-
-    public func markOverdueAlerted(id: String, atMillis: Int64) throws {
-        try guarded {
-            try pool.write { try $0.execute(sql: "UPDATE transfers SET overdue_alerted_ms = ? WHERE id = ?", arguments: [atMillis, id]) }
         }
     }
 

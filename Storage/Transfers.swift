@@ -95,8 +95,6 @@ public struct TransferRow: Sendable, Equatable, Codable, FetchableRecord, Persis
     public var receipt: Data?
     /// What happened to this school's copies after the receipt (the school's rule).
     public var afterReceipt: String?
-    /// When the content-free overdue alert went out.
-    public var overdueAlertedMillis: Int64?
 
     enum CodingKeys: String, CodingKey {
         case id, school, child, toSchool = "to_school", toFingerprint = "to_fingerprint", reason, state, createdBy = "created_by"
@@ -105,7 +103,6 @@ public struct TransferRow: Sendable, Equatable, Codable, FetchableRecord, Persis
         case manifestSHA256 = "manifest_sha256", packageSHA256 = "package_sha256", packageSize = "package_size"
         case recordCount = "record_count", linkHash = "link_hash", linkExpiresMillis = "link_expires_ms"
         case linkDownloads = "link_downloads", receiptAtMillis = "receipt_at_ms", receipt, afterReceipt = "after_receipt"
-        case overdueAlertedMillis = "overdue_alerted_ms"
     }
 
     public init(id: String, school: String, child: String, toSchool: String, toFingerprint: String, reason: String, createdBy: String,
@@ -267,8 +264,9 @@ public protocol TransferCatalog: Sendable {
     func transfer(id: String) throws -> TransferRow?
     /// A school's transfers (of one child, if given), newest first.
     func transfers(school: String, child: String?) throws -> [TransferRow]
-    /// Transfers sent without a receipt, of any school.
-    func unreceivedTransfers() throws -> [TransferRow]
+    /// The drafts and the sent transfers without a receipt of these schools, without their
+    /// receipts: what the waiting counts, asked every half minute by every header, look at.
+    func waitingTransfers(schools: [String]) throws -> [TransferRow]
     /// The records a sent transfer carried.
     func transferRecords(id: String) throws -> [String]
     /// Claims a draft for `approver` before anything is read (`lifecycleConflict` if another holds it).
@@ -283,7 +281,6 @@ public protocol TransferCatalog: Sendable {
     /// already was received.
     func recordTransferReceipt(id: String, receipt: Data, atMillis: Int64, afterReceipt: String, events: [AuditEntry],
                                shred: (request: ShredRequest, event: AuditEntry)?, signer: AuditSigner?) throws -> Bool
-    func markOverdueAlerted(id: String, atMillis: Int64) throws
 
     /// Stores a received package's records, provenance, holds and events in one transaction;
     /// `lifecycleConflict` if a package with the same manifest was received before.

@@ -72,14 +72,12 @@ extension Vault {
         guard AccessPolicy.grant(principal.role, .transfer) != .denied else { return (0, 0) }
         var toApprove = 0, overdue = 0
         let now = nowMillis
-        for school in principal.schools.sorted() {
-            for row in try vaulting({ try catalog.transfers(school: school, child: nil) }) {
-                if row.state == .draft, row.createdBy != principal.actor.description, row.createdAccount != principal.account,
-                   now - row.createdAtMillis <= Int64(Self.transferDraftLifetimeDays) * 86_400_000 {
-                    toApprove += 1
-                } else if row.state == .sent, TransferStatus.of(row, nowMillis: now, toName: nil).state == .overdue {
-                    overdue += 1
-                }
+        for row in try vaulting({ try catalog.waitingTransfers(schools: principal.schools.sorted()) }) {
+            if row.state == .draft, row.createdBy != principal.actor.description, row.createdAccount != principal.account,
+               now - row.createdAtMillis <= Int64(Self.transferDraftLifetimeDays) * 86_400_000 {
+                toApprove += 1
+            } else if row.state == .sent, TransferStatus.of(row, nowMillis: now, toName: nil).state == .overdue {
+                overdue += 1
             }
         }
         return (toApprove, overdue)
