@@ -54,6 +54,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         // C libraries, each wrapped once, thinly, in one Swift file.
@@ -89,6 +90,8 @@ let package = Package(
                 "KeyManagement", .product(name: "GRDB", package: "GRDB.swift"),
                 // SQLite's C API, for the one hot loop GRDB's row API makes slow (audit verify).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                // The catalog of a deployment with several nodes (Storage/Postgres).
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Storage"),
         // True redaction: images and PDF pages redrawn from pixels, text terms replaced.

@@ -34,23 +34,25 @@ enum AuditConsistency {
         .auditRewritten("\(why); run strongroom audit verify")
     }
 
-    static func head(_ db: Database) throws -> Head {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT tree_size, last_hash, frontier FROM audit_head WHERE id = 1")) else {
+    static func head(_ db: any CatalogSQL) throws -> Head {
+        guard let row = try db.row("SELECT tree_size, last_hash, frontier FROM audit_head WHERE id = 1") else {
             throw refuse("the audit tree head is missing")
         }
-        return Head(size: row[0], lastHash: [UInt8](row[1] as Data), frontier: TreeFrontier(serialized: [UInt8](row[2] as Data)))
+        return Head(
+            size: row["tree_size"], lastHash: [UInt8](row["last_hash"] as Data),
+            frontier: TreeFrontier(serialized: [UInt8](row["frontier"] as Data)))
     }
 
     /// Stored checkpoints larger than `size`, smallest first, with their stored right edges.
-    static func checkpoints(_ db: Database, vaultID: String, after size: Int) throws -> [(checkpoint: Checkpoint, frontier: TreeFrontier?)] {
-        try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT tree_size, root, time_ms, key_id, signature, frontier FROM audit_checkpoints WHERE tree_size > ? ORDER BY tree_size"),
-            arguments: [size]
+    static func checkpoints(_ db: any CatalogSQL, vaultID: String, after size: Int) throws -> [(checkpoint: Checkpoint, frontier: TreeFrontier?)] {
+        try db.rows(
+            "SELECT tree_size, root, time_ms, key_id, signature, frontier FROM audit_checkpoints WHERE tree_size > ? ORDER BY tree_size",
+            [size]
         ).map { row in
             let checkpoint = Checkpoint(
-                vaultID: vaultID, treeSize: row[0], rootHash: Hex.encode([UInt8](row[1] as Data)), timeMillis: row[2],
-                keyID: row[3], signature: (row[4] as Data).base64EncodedString())
-            return (checkpoint, (row[5] as Data?).flatMap { TreeFrontier(serialized: [UInt8]($0)) })
+                vaultID: vaultID, treeSize: row["tree_size"], rootHash: Hex.encode([UInt8](row["root"] as Data)), timeMillis: row["time_ms"],
+                keyID: row["key_id"], signature: (row["signature"] as Data).base64EncodedString())
+            return (checkpoint, (row["frontier"] as Data?).flatMap { TreeFrontier(serialized: [UInt8]($0)) })
         }
     }
 
@@ -61,14 +63,14 @@ enum AuditConsistency {
     /// the proof started from with the proof. Only a vault this process has just created
     /// (`newVault`) may have a log that does not begin with its init event.
     static func establish(
-        _ db: Database, vaultID: String, publicKey: VaultPublicKey, trusted: Checkpoint?, outside: Checkpoint?, keyedUpTo: Int,
+        _ db: any CatalogSQL, vaultID: String, publicKey: VaultPublicKey, trusted: Checkpoint?, outside: Checkpoint?, keyedUpTo: Int,
         newVault: Bool
     ) throws -> (from: Int, log: ProvenLog) {
         // Every vault's log begins with its init event, signed as the store was created: an
         // empty log, or one beginning otherwise, was emptied or replaced, never signed so.
         if !newVault {
-            let first = try Row.fetchOne(db.cachedStatement(sql: "SELECT action, outcome FROM audit_events WHERE seq = 1"))
-            guard let first, first[0] as String == "init", first[1] as String == AuditOutcome.ok.rawValue else {
+            let first = try db.row("SELECT action, outcome FROM audit_events WHERE seq = 1")
+            guard let first, first["action"] as String == "init", first["outcome"] as String == AuditOutcome.ok.rawValue else {
                 throw refuse("the audit log does not begin with the vault's init event: it was emptied or replaced")
             }
         }
@@ -84,7 +86,7 @@ enum AuditConsistency {
         var start = ProvenLog(frontier: TreeFrontier(), lastHash: AuditEvent.genesisHash(vaultID: vaultID))
         if let anchor = stored.last(where: { $0.frontier?.size == $0.checkpoint.treeSize && $0.frontier?.root == $0.checkpoint.root }),
            let frontier = anchor.frontier {
-            guard let last = try Data.fetchOne(db.cachedStatement(sql: "SELECT hash FROM audit_events WHERE seq = ?"), arguments: [frontier.size]) else {
+            guard let last = try db.value(Data.self, "SELECT hash FROM audit_events WHERE seq = ?", [frontier.size]) else {
                 throw refuse("audit event \(frontier.size), which a signed checkpoint covers, is missing")
             }
             start = ProvenLog(frontier: frontier, lastHash: [UInt8](last))
@@ -97,7 +99,7 @@ enum AuditConsistency {
     /// (later ones are the group's own, which this process is about to sign). The stored head
     /// must then be exactly the grown tree.
     static func extend(
-        _ db: Database, _ proven: ProvenLog, vaultID: String, publicKey: VaultPublicKey, trusted: Checkpoint?,
+        _ db: any CatalogSQL, _ proven: ProvenLog, vaultID: String, publicKey: VaultPublicKey, trusted: Checkpoint?,
         outside: Checkpoint? = nil, keyedUpTo: Int
     ) throws -> ProvenLog {
         let head = try head(db)
@@ -133,7 +135,7 @@ enum AuditConsistency {
                 covered = out.size
             }
         }
-        if let first = try SQLiteCatalog.keyedEvents(db, after: covered, before: keyedUpTo + 1).first {
+        if let first = try RelationalCatalog.keyedEvents(db, after: covered, before: keyedUpTo + 1).first {
             throw refuse("audit event \(first.sequence) (\(first.action)) is one only a process with the vault key writes, yet no signed checkpoint covers it: the log was rewritten")
         }
         guard head.size == out.size, head.frontier == out.frontier, head.lastHash == out.lastHash else {
@@ -143,8 +145,13 @@ enum AuditConsistency {
     }
 
     /// Every stored event after `size`, in sequence order, with its content hashed as
-    /// `AuditEvent.canonicalBytes` defines: read straight from SQLite's row buffers.
-    static func forEachLink(_ db: Database, after size: Int, _ body: (AuditLink) throws -> Void) throws {
+    /// `AuditEvent.canonicalBytes` defines: on SQLite read straight from its row buffers; on
+    /// another engine from its rows, a page at a time.
+    static func forEachLink(_ db: any CatalogSQL, after size: Int, _ body: (AuditLink) throws -> Void) throws {
+        guard let db = db as? Database else {
+            try forEachLinkPaged(db, after: size, body)
+            return
+        }
         let statement = try db.cachedStatement(
             sql: "SELECT seq, time_ms, actor, action, outcome, school, child, concern, record, reason, prev_hash, hash FROM audit_events WHERE seq > ? ORDER BY seq")
         let s = statement.sqliteStatement
@@ -161,6 +168,23 @@ enum AuditConsistency {
             hasher.begin(sequence: sequence, timeMillis: sqlite3_column_int64(s, 1))
             for i in CInt(2)...CInt(10) { hasher.append(column(i)) }
             try body(AuditLink(sequence: sequence, previousHash: bytes(10), hash: bytes(11), contentHash: hasher.finish()))
+        }
+    }
+
+    /// The same walk through the engine-neutral row API, in pages of 10,000 events, so a large
+    /// log is never held whole.
+    private static func forEachLinkPaged(_ db: any CatalogSQL, after size: Int, _ body: (AuditLink) throws -> Void) throws {
+        var next = size
+        while true {
+            let rows = try db.rows("""
+                SELECT seq, time_ms, actor, action, outcome, school, child, concern, record, reason, prev_hash, hash
+                FROM audit_events WHERE seq > ? ORDER BY seq LIMIT 10000
+                """, [next])
+            for row in rows {
+                try body(RelationalCatalog.event(row).link)
+            }
+            guard let last = rows.last else { return }
+            next = last["seq"]
         }
     }
 }

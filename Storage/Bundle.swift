@@ -170,7 +170,7 @@ public protocol BundleCatalog: Sendable {
 
 extension SQLiteCatalog: BundleCatalog {
     public func addBundle(_ bundle: BundleRow, items: [BundleItemRow], event: AuditEntry, signer: AuditSigner?) throws {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             try bundle.insert(db)
             for item in items { try item.insert(db) }
             _ = try self.appendLocked(db, [event], signer: signer)
@@ -237,7 +237,7 @@ extension SQLiteCatalog: BundleCatalog {
     }
 
     public func releaseBundle(id: String, _ release: BundleRelease, events: [AuditEntry], signer: AuditSigner?) throws {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             try Self.requireLive(db, release.records,
                                  else: "a record in the bundle was shredded while it was being released; draft the bundle again")
             try db.execute(sql: """
@@ -267,7 +267,7 @@ extension SQLiteCatalog: BundleCatalog {
     }
 
     public func useLink(hash: Data, nowMillis: Int64, event: @escaping (LinkUse) -> AuditEntry?, signer: AuditSigner?) throws -> LinkUse {
-        return try auditedWrite { db in
+        return try sqliteWrite { db in
             let use: LinkUse
             if var row = try BundleRow.filter(Column("link_hash") == hash).fetchOne(db) {
                 if row.linkRevokedMillis != nil {
@@ -290,7 +290,7 @@ extension SQLiteCatalog: BundleCatalog {
     }
 
     public func confirmReceipt(hash: Data, nowMillis: Int64, event: @escaping (BundleRow) -> AuditEntry, signer: AuditSigner?) throws -> BundleRow? {
-        return try auditedWrite { db in
+        return try sqliteWrite { db in
             guard var row = try BundleRow.filter(Column("receipt_hash") == hash).fetchOne(db) else { return nil }
             if row.receiptAtMillis == nil {
                 row.receiptAtMillis = nowMillis
@@ -338,7 +338,7 @@ extension SQLiteCatalog: BundleCatalog {
     }
 
     public func revokeLink(id: String, nowMillis: Int64, event: AuditEntry, signer: AuditSigner?) throws {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             try db.execute(
                 sql: "UPDATE bundles SET link_revoked_ms = coalesce(link_revoked_ms, ?) WHERE id = ? AND state = 'released'",
                 arguments: [nowMillis, id])

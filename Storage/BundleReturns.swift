@@ -55,7 +55,7 @@ extension SQLiteCatalog: BundleReturnCatalog {
     }
 
     public func returnBundle(id: String, _ back: BundleReturn, event: AuditEntry, signer: AuditSigner?) throws {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             try db.execute(sql: """
                 UPDATE bundles SET state = 'returned', returned_by = ?, returned_at_ms = ?, return_comment = ?
                 WHERE id = ? AND state = 'draft'

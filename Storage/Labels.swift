@@ -59,7 +59,7 @@ extension SQLiteCatalog: LabelCatalog {
     }
 
     public func setLabel(_ label: SubjectLabel, event: AuditEntry, signer: AuditSigner?) throws {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             try label.save(db)
             _ = try self.appendLocked(db, [event], signer: signer)
         }

@@ -42,7 +42,7 @@ public protocol SharingCatalog: Sendable {
 
 extension SQLiteCatalog: SharingCatalog {
     public func addRecipient(_ recipient: Recipient, event: AuditEntry, signer: AuditSigner?) throws {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             if try Recipient.exists(db, key: ["school": recipient.school, "name": recipient.name]) {
                 throw StorageError.lifecycleConflict("the school already has a recipient named \(LogText.escape(recipient.name))")
             }

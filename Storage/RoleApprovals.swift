@@ -90,7 +90,7 @@ extension SQLiteCatalog: PeopleCatalog {
     }
 
     public func addPendingPerson(_ user: UserAccount, approval: RoleApproval, event: AuditEntry, signer: AuditSigner?) throws {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             if try UserAccount.filter(Column("name") == user.name && Column("revoked_at_ms") == nil).fetchCount(db) > 0 {
                 throw StorageError.userExists(user.name)
             }
@@ -118,7 +118,7 @@ extension SQLiteCatalog: PeopleCatalog {
     }
 
     public func approveRole(_ approved: RoleApproval, enrolment: Enrolment, event: AuditEntry, signer: AuditSigner?) throws {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             try Self.decidePending(db, approved)
             try enrolment.insert(db)
             _ = try self.appendLocked(db, [event], signer: signer)
@@ -126,7 +126,7 @@ extension SQLiteCatalog: PeopleCatalog {
     }
 
     public func declineRole(_ declined: RoleApproval, revoked: UserAccount, event: AuditEntry, signer: AuditSigner?) throws {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             try Self.decidePending(db, declined)
             guard revoked.isRevoked, let user = try UserAccount.fetchOne(db, key: revoked.id), !user.isRevoked else {
                 throw StorageError.lifecycleConflict("this person's access has already been removed")
@@ -170,7 +170,7 @@ extension SQLiteCatalog: PeopleCatalog {
     }
 
     public func removeRecipient(school: String, name: String, event: AuditEntry, signer: AuditSigner?) throws -> Bool {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             try db.execute(sql: "DELETE FROM recipients WHERE school = ? AND name = ?", arguments: [school, name])
             guard db.changesCount == 1 else { return false }
             _ = try self.appendLocked(db, [event], signer: signer)

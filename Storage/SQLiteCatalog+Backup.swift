@@ -99,7 +99,7 @@ extension SQLiteCatalog {
     /// deletion ledger names, marks the shred requests that shredded them done, and appends
     /// `events`, all in one transaction. Returns the ids of the rows it deleted.
     public func replayShreds(records: Set<String>, requests: Set<String>, events: @escaping @Sendable (_ deleted: [String]) -> [AuditEntry]) throws -> [String] {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             var deleted: [String] = []
             let delete = try db.cachedStatement(sql: "DELETE FROM records WHERE id = ?")
             for id in records.sorted() {

@@ -6,7 +6,7 @@ extension SQLiteCatalog: LifecycleCatalog {
     public func setDateOfBirth(
         school: String?, child: String, dob: String, by actor: String, updates: [RecordKeyUpdate], event: AuditEntry, signer: AuditSigner?
     ) throws {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             try db.execute(
                 sql: "INSERT OR REPLACE INTO children (school, child, dob, set_at_ms, set_by) VALUES (?, ?, ?, ?, ?)",
                 arguments: [school ?? "", child, dob, self.nowMillis, actor])
@@ -40,7 +40,7 @@ extension SQLiteCatalog: LifecycleCatalog {
 
     @discardableResult
     public func rekey(_ updates: [RecordKeyUpdate], events: [AuditEntry], signer: AuditSigner?) throws -> Int {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             let changed = try Self.apply(db, updates)
             if !events.isEmpty { _ = try self.appendLocked(db, events, signer: signer) }
             return changed
@@ -77,7 +77,7 @@ extension SQLiteCatalog: LifecycleCatalog {
     public func rekeyPage(
         afterRowID: Int64, limit: Int, _ rekey: @escaping ([KeyedRecord], [Hold]) throws -> [RecordKeyUpdate]
     ) throws -> (last: Int64?, changed: Int) {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             // Rowid order reads the table sequentially; the writer's own cache serves the updates.
             let rows = try Row.fetchAll(
                 db.cachedStatement(sql: "SELECT \(KeyedRecord.columns) FROM records WHERE rowid > ? ORDER BY rowid LIMIT ?"),
@@ -93,7 +93,7 @@ extension SQLiteCatalog: LifecycleCatalog {
     // MARK: holds
 
     public func placeHold(_ hold: Hold, updates: [RecordKeyUpdate], event: AuditEntry, signer: AuditSigner?) throws {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             try hold.insert(db)
             try Self.applyAll(db, updates)
             _ = try self.appendLocked(db, [event], signer: signer)
@@ -101,7 +101,7 @@ extension SQLiteCatalog: LifecycleCatalog {
     }
 
     public func requestHoldRelease(_ requested: Hold, expected: Hold, event: AuditEntry, signer: AuditSigner?) throws {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             try Self.requireUnchanged(db, expected)
             try requested.update(db)
             _ = try self.appendLocked(db, [event], signer: signer)
@@ -109,7 +109,7 @@ extension SQLiteCatalog: LifecycleCatalog {
     }
 
     public func releaseHold(_ released: Hold, expected: Hold, updates: [RecordKeyUpdate], event: AuditEntry, signer: AuditSigner?) throws {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             try Self.requireUnchanged(db, expected)
             try released.update(db)
             try Self.applyAll(db, updates)
@@ -183,7 +183,7 @@ extension SQLiteCatalog: LifecycleCatalog {
     }
 
     public func createShredRequest(_ request: ShredRequest, event: AuditEntry, signer: AuditSigner?) throws {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             // Checked again here, in the transaction that stores the request: a hold placed after
             // the vault looked must not let a request be made while a record is held.
             let held = try Self.namedBy(
@@ -216,7 +216,7 @@ extension SQLiteCatalog: LifecycleCatalog {
         _ approved: ShredRequest, tombstones: [Tombstone], events: [AuditEntry], voided: ([String]) -> AuditEntry, signer: AuditSigner?
     ) throws -> ShredExecution {
         try withoutActuallyEscaping(voided) { voided in
-            try auditedWrite { db in
+            try sqliteWrite { db in
                 guard let current = try ShredRequest.fetchOne(db, key: approved.id) else {
                     throw StorageError.lifecycleNotFound(what: "shred request", id: approved.id)
                 }
@@ -288,7 +288,7 @@ extension SQLiteCatalog: LifecycleCatalog {
     }
 
     public func completeShred(id: String, certificate: Data, events: [AuditEntry], signer: AuditSigner?) throws {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             try db.execute(
                 sql: "UPDATE shred_requests SET state = ?, certificate = ? WHERE id = ? AND state = ?",
                 arguments: [ShredRequest.State.done.rawValue, certificate, id, ShredRequest.State.executing.rawValue])
@@ -328,7 +328,7 @@ extension SQLiteCatalog: LifecycleCatalog {
         guard !ids.isEmpty else { return [] }
         let makeEvents = events
         return try withoutActuallyEscaping(makeEvents) { makeEvents in
-            try auditedWrite { db in
+            try sqliteWrite { db in
                 // One scan, not an index on kek_id: such an index would be rewritten at random on
                 // every insert and every re-wrap, which is what a rotation of a million keys costs.
                 let inUse = Set(try String.fetchAll(db, sql: "SELECT DISTINCT kek_id FROM records"))

@@ -26,7 +26,7 @@ extension SQLiteCatalog: SignInCatalog {
     }
 
     public func addUser(_ user: UserAccount, enrolment: Enrolment, event: AuditEntry, signer: AuditSigner?) throws {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             if try UserAccount.filter(Column("name") == user.name && Column("revoked_at_ms") == nil).fetchCount(db) > 0 {
                 throw StorageError.userExists(user.name)
             }
@@ -60,7 +60,7 @@ extension SQLiteCatalog: SignInCatalog {
     }
 
     public func completeEnrolment(tokenHash: Data, usedAtMillis: Int64, factors: [SignInFactor], event: AuditEntry, signer: AuditSigner?) throws {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             try db.execute(
                 sql: "UPDATE enrolments SET used_at_ms = ?, pending_passphrase = NULL, pending_totp = NULL WHERE token_hash = ? AND used_at_ms IS NULL",
                 arguments: [usedAtMillis, tokenHash])
@@ -77,7 +77,7 @@ extension SQLiteCatalog: SignInCatalog {
     }
 
     public func resetSignIn(account: String, enrolment: Enrolment?, event: AuditEntry, signer: AuditSigner?) throws {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             try db.execute(sql: "DELETE FROM sign_in_factors WHERE account = ?", arguments: [account])
             try db.execute(sql: "DELETE FROM sessions WHERE account = ?", arguments: [account])
             try db.execute(sql: "DELETE FROM enrolments WHERE account = ? AND used_at_ms IS NULL", arguments: [account])
@@ -115,7 +115,7 @@ extension SQLiteCatalog: SignInCatalog {
     }
 
     public func addSession(_ session: SignInSession, event: AuditEntry, signer: AuditSigner?) throws {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             try session.insert(db)
             try db.execute(
                 sql: "INSERT OR REPLACE INTO sign_in_activity (account, last_sign_in_ms) VALUES (?, ?)",
@@ -145,7 +145,7 @@ extension SQLiteCatalog: SignInCatalog {
     }
 
     public func updateSession(_ session: SignInSession, event: AuditEntry, signer: AuditSigner?) throws {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             guard try SignInSession.fetchOne(db, key: ["id_hash": session.idHash]) != nil else {
                 throw StorageError.lifecycleConflict("the session has ended")
             }
@@ -156,7 +156,7 @@ extension SQLiteCatalog: SignInCatalog {
 
     @discardableResult
     public func endSessions(account: String, idHashes: [Data]?, event: AuditEntry, signer: AuditSigner?) throws -> Int {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             var ended = 0
             if let idHashes {
                 for hash in idHashes {

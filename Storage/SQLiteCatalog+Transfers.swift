@@ -42,7 +42,7 @@ extension SQLiteCatalog: TransferCatalog {
     // MARK: directory
 
     public func pinSchool(_ school: PinnedSchool, event: AuditEntry, signer: AuditSigner?) throws {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             try school.save(db)
             _ = try self.appendLocked(db, [event], signer: signer)
         }
@@ -59,7 +59,7 @@ extension SQLiteCatalog: TransferCatalog {
     // MARK: sending
 
     public func addTransfer(_ transfer: TransferRow, event: AuditEntry, signer: AuditSigner?) throws {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             try transfer.insert(db)
             _ = try self.appendLocked(db, [event], signer: signer)
         }
@@ -124,7 +124,7 @@ extension SQLiteCatalog: TransferCatalog {
     }
 
     public func sendTransfer(id: String, _ sending: TransferSending, events: [AuditEntry], signer: AuditSigner?) throws {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             try Self.requireLive(db, sending.records,
                                  else: "a record of the child was shredded while the transfer was being made; approve it again")
             try db.execute(sql: """
@@ -144,7 +144,7 @@ extension SQLiteCatalog: TransferCatalog {
     public func useTransferLink(
         hash: Data, maxDownloads: Int, nowMillis: Int64, event: @escaping (TransferLinkUse) -> AuditEntry?, signer: AuditSigner?
     ) throws -> TransferLinkUse {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             let use: TransferLinkUse
             if var row = try TransferRow.filter(Column("link_hash") == hash).fetchOne(db) {
                 if let expires = row.linkExpiresMillis, nowMillis >= expires {
@@ -166,7 +166,7 @@ extension SQLiteCatalog: TransferCatalog {
 
     public func recordTransferReceipt(id: String, receipt: Data, atMillis: Int64, afterReceipt: String, events: [AuditEntry],
                                       shred: (request: ShredRequest, event: AuditEntry)?, signer: AuditSigner?) throws -> Bool {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             try db.execute(sql: """
                 UPDATE transfers SET state = 'received', receipt = ?, receipt_at_ms = ?, after_receipt = ? WHERE id = ? AND state = 'sent'
                 """, arguments: [receipt, atMillis, afterReceipt, id])
@@ -192,7 +192,7 @@ extension SQLiteCatalog: TransferCatalog {
     // MARK: receiving
 
     public func commitImport(_ received: TransferImport, signer: AuditSigner?) throws {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             if try IncomingTransferRow.filter(Column("manifest_sha256") == received.incoming.manifestSHA256).fetchCount(db) > 0
                 || IncomingTransferRow.filter(Column("from_school") == received.incoming.fromSchool && Column("transfer") == received.incoming.transfer)
                     .fetchCount(db) > 0 {
@@ -270,7 +270,7 @@ extension SQLiteCatalog: TransferCatalog {
     }
 
     public func setAfterReceiptRule(school: String, _ rule: AfterReceiptRule, event: AuditEntry, signer: AuditSigner?) throws {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             try db.execute(sql: """
                 INSERT INTO transfer_settings (school, after_receipt) VALUES (?, ?)
                 ON CONFLICT (school) DO UPDATE SET after_receipt = excluded.after_receipt
@@ -289,7 +289,7 @@ extension SQLiteCatalog: TransferCatalog {
     }
 
     public func setTransferName(school: String, name: String, event: AuditEntry, signer: AuditSigner?) throws {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             try db.execute(sql: """
                 INSERT INTO transfer_settings (school, name) VALUES (?, ?) ON CONFLICT (school) DO UPDATE SET name = excluded.name
                 """, arguments: [school, name])

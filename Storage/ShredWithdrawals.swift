@@ -39,7 +39,7 @@ extension SQLiteCatalog {
     }
 
     public func withdrawShredRequest(id: String, by actor: String, atMillis: Int64, event: AuditEntry, signer: AuditSigner?) throws {
-        try auditedWrite { db in
+        try sqliteWrite { db in
             // Only while pending: once approved the records are gone, and a void request is dead already.
             try db.execute(
                 sql: "UPDATE shred_requests SET state = ?, withdrawn_by = ?, withdrawn_at_ms = ? WHERE id = ? AND state = ?",

@@ -1,0 +1,120 @@
+import Foundation
+import GRDB
+
+/// A statement's arguments: values GRDB can store (String, Int64, Int, Data, Bool...) or nil.
+typealias SQLArguments = [(any DatabaseValueConvertible)?]
+
+/// The SQL a catalog operation runs, on either engine: an SQLite connection (GRDB's `Database`)
+/// or a PostgreSQL connection inside its transaction (`PostgresSQL`). The catalog's operations
+/// are written once against this (`RelationalCatalog`), so both engines give the same answers
+/// and keep the same rules.
+///
+/// Statements use `?` placeholders and SQL both engines read alike (docs/storage-postgres.md,
+/// "One SQL for two engines"): `ON CONFLICT ... DO UPDATE` for upserts, `COALESCE`, `||`, no
+/// engine functions. Rows come back as GRDB `Row`s read **by column name** (a PostgreSQL row
+/// has no column order here), and records decode from them as they always have.
+protocol CatalogSQL: AnyObject {
+    /// Runs a statement; returns how many rows it inserted, changed or deleted.
+    @discardableResult
+    func execute(_ sql: String, _ arguments: SQLArguments) throws -> Int
+    /// Every row of a query.
+    func rows(_ sql: String, _ arguments: SQLArguments) throws -> [Row]
+    /// Each row of a query in turn, without holding them all (where the engine can stream).
+    func forEachRow(_ sql: String, _ arguments: SQLArguments, _ body: (Row) throws -> Void) throws
+    /// Runs `body` in a savepoint: undone alone if it throws, the transaction going on.
+    func savepoint<T>(_ body: () throws -> T) throws -> T
+}
+
+extension CatalogSQL {
+    @discardableResult
+    func execute(_ sql: String) throws -> Int { try execute(sql, []) }
+
+    /// The first row, or nil. The query should say `LIMIT 1` when it may match more.
+    func row(_ sql: String, _ arguments: SQLArguments = []) throws -> Row? {
+        var first: Row?
+        try forEachRow(sql, arguments) { if first == nil { first = $0.copy() } }
+        return first
+    }
+
+    /// The first column of the first row, or nil (no row, or NULL).
+    func value<T: DatabaseValueConvertible>(_ type: T.Type, _ sql: String, _ arguments: SQLArguments = []) throws -> T? {
+        guard let row = try row(sql, arguments), let name = row.columnNames.first else { return nil }
+        return row[name]
+    }
+
+    /// The first column of every row (NULLs skipped).
+    func values<T: DatabaseValueConvertible>(_ type: T.Type, _ sql: String, _ arguments: SQLArguments = []) throws -> [T] {
+        var out: [T] = []
+        try forEachRow(sql, arguments) { row in
+            if let name = row.columnNames.first, let value: T = row[name] { out.append(value) }
+        }
+        return out
+    }
+
+    /// Whether the query returns a row.
+    func exists(_ sql: String, _ arguments: SQLArguments = []) throws -> Bool {
+        try row(sql, arguments) != nil
+    }
+
+    func fetchOne<R: FetchableRecord>(_ type: R.Type, _ sql: String, _ arguments: SQLArguments = []) throws -> R? {
+        try row(sql, arguments).map { try R(row: $0) }
+    }
+
+    func fetchAll<R: FetchableRecord>(_ type: R.Type, _ sql: String, _ arguments: SQLArguments = []) throws -> [R] {
+        var out: [R] = []
+        try forEachRow(sql, arguments) { out.append(try R(row: $0)) }
+        return out
+    }
+
+    /// Inserts a record's row: every column its encoding names.
+    func insert<R: EncodableRecord & TableRecord>(_ record: R) throws {
+        let columns = try record.databaseDictionary.sorted { $0.key < $1.key }
+        let names = columns.map { "\"\($0.key)\"" }.joined(separator: ", ")
+        let marks = Array(repeating: "?", count: columns.count).joined(separator: ", ")
+        try execute("INSERT INTO \(R.databaseTableName) (\(names)) VALUES (\(marks))", columns.map { $0.value })
+    }
+
+    /// Replaces a record's row, found by its key columns; returns how many rows changed (0 or 1).
+    @discardableResult
+    func update<R: EncodableRecord & TableRecord>(_ record: R, key: String...) throws -> Int {
+        let columns = try record.databaseDictionary
+        let keys = Set(key)
+        let set = columns.filter { !keys.contains($0.key) }.sorted { $0.key < $1.key }
+        let assignments = set.map { "\"\($0.key)\" = ?" }.joined(separator: ", ")
+        let condition = key.map { "\"\($0)\" = ?" }.joined(separator: " AND ")
+        let keyValues: SQLArguments = key.map { columns[$0] }
+        return try execute("UPDATE \(R.databaseTableName) SET \(assignments) WHERE \(condition)", set.map { $0.value } + keyValues)
+    }
+}
+
+/// `?, ?, ?` for an `IN (...)` list of `count` values (at least one).
+func placeholders(_ count: Int) -> String {
+    Array(repeating: "?", count: max(count, 1)).joined(separator: ", ")
+}
+
+/// SQLite through GRDB: statements are prepared once per connection and cached.
+extension Database: CatalogSQL {
+    @discardableResult
+    func execute(_ sql: String, _ arguments: SQLArguments) throws -> Int {
+        try cachedStatement(sql: sql).execute(arguments: StatementArguments(arguments))
+        return changesCount
+    }
+
+    func rows(_ sql: String, _ arguments: SQLArguments) throws -> [Row] {
+        try Row.fetchAll(cachedStatement(sql: sql), arguments: StatementArguments(arguments))
+    }
+
+    func forEachRow(_ sql: String, _ arguments: SQLArguments, _ body: (Row) throws -> Void) throws {
+        let cursor = try Row.fetchCursor(cachedStatement(sql: sql), arguments: StatementArguments(arguments))
+        while let row = try cursor.next() { try body(row) }
+    }
+
+    func savepoint<T>(_ body: () throws -> T) throws -> T {
+        var value: T?
+        try inSavepoint {
+            value = try body()
+            return .commit
+        }
+        return value!
+    }
+}
