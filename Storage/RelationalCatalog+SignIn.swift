@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import KeyManagement
 
-extension SQLiteCatalog: SignInCatalog {
+extension SQLiteCatalog {
     static func registerSignInMigration(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v11-sign-in") { db in
             try db.execute(sql: """
@@ -24,148 +24,142 @@ extension SQLiteCatalog: SignInCatalog {
                 """)
         }
     }
+}
 
+extension RelationalCatalog {
     public func addUser(_ user: UserAccount, enrolment: Enrolment, event: AuditEntry, signer: AuditSigner?) throws {
-        try sqliteWrite { db in
-            if try UserAccount.filter(Column("name") == user.name && Column("revoked_at_ms") == nil).fetchCount(db) > 0 {
-                throw StorageError.userExists(user.name)
-            }
-            try user.insert(db)
-            try enrolment.insert(db)
+        try auditedWrite { db in
+            try Self.requireNameFree(db, user.name)
+            try db.insert(user)
+            try db.insert(enrolment)
             _ = try self.appendLocked(db, [event], signer: signer)
         }
     }
 
     public func user(account: String) throws -> UserAccount? {
-        try guarded {
-            try pool.unsafeRead { db in
-                try UserAccount.fetchOne(db.cachedStatement(sql: "SELECT * FROM users WHERE id = ?"), arguments: [account])
-            }
-        }
+        try guarded { try quickRead { try $0.fetchOne(UserAccount.self, "SELECT * FROM users WHERE id = ?", [account]) } }
     }
 
     public func enrolment(tokenHash: Data) throws -> Enrolment? {
-        try guarded { try pool.read { try Enrolment.fetchOne($0, key: ["token_hash": tokenHash]) } }
+        try guarded { try read { try $0.fetchOne(Enrolment.self, "SELECT * FROM enrolments WHERE token_hash = ?", [tokenHash]) } }
     }
 
     public func setPendingFactors(tokenHash: Data, passphrase: String, totp: Data) throws -> Bool {
         try guarded {
-            try pool.write { db in
+            try write { db in
                 try db.execute(
-                    sql: "UPDATE enrolments SET pending_passphrase = ?, pending_totp = ? WHERE token_hash = ? AND used_at_ms IS NULL",
-                    arguments: [passphrase, totp, tokenHash])
-                return db.changesCount == 1
+                    "UPDATE enrolments SET pending_passphrase = ?, pending_totp = ? WHERE token_hash = ? AND used_at_ms IS NULL",
+                    [passphrase, totp, tokenHash]) == 1
             }
         }
     }
 
     public func completeEnrolment(tokenHash: Data, usedAtMillis: Int64, factors: [SignInFactor], event: AuditEntry, signer: AuditSigner?) throws {
-        try sqliteWrite { db in
-            try db.execute(
-                sql: "UPDATE enrolments SET used_at_ms = ?, pending_passphrase = NULL, pending_totp = NULL WHERE token_hash = ? AND used_at_ms IS NULL",
-                arguments: [usedAtMillis, tokenHash])
-            guard db.changesCount == 1 else { throw StorageError.lifecycleConflict("this enrolment link has been used") }
+        try auditedWrite { db in
+            let used = try db.execute(
+                "UPDATE enrolments SET used_at_ms = ?, pending_passphrase = NULL, pending_totp = NULL WHERE token_hash = ? AND used_at_ms IS NULL",
+                [usedAtMillis, tokenHash])
+            guard used == 1 else { throw StorageError.lifecycleConflict("this enrolment link has been used") }
             for factor in factors {
                 if let credential = factor.credentialID,
-                   try SignInFactor.filter(Column("credential_id") == credential).fetchCount(db) > 0 {
+                   try db.exists("SELECT 1 FROM sign_in_factors WHERE credential_id = ?", [credential]) {
                     throw StorageError.lifecycleConflict("this passkey is already registered")
                 }
-                try factor.insert(db)
+                try db.insert(factor)
             }
             _ = try self.appendLocked(db, [event], signer: signer)
         }
     }
 
     public func resetSignIn(account: String, enrolment: Enrolment?, event: AuditEntry, signer: AuditSigner?) throws {
-        try sqliteWrite { db in
-            try db.execute(sql: "DELETE FROM sign_in_factors WHERE account = ?", arguments: [account])
-            try db.execute(sql: "DELETE FROM sessions WHERE account = ?", arguments: [account])
-            try db.execute(sql: "DELETE FROM enrolments WHERE account = ? AND used_at_ms IS NULL", arguments: [account])
-            try enrolment?.insert(db)
+        try auditedWrite { db in
+            try db.execute("DELETE FROM sign_in_factors WHERE account = ?", [account])
+            try db.execute("DELETE FROM sessions WHERE account = ?", [account])
+            try db.execute("DELETE FROM enrolments WHERE account = ? AND used_at_ms IS NULL", [account])
+            if let enrolment { try db.insert(enrolment) }
             _ = try self.appendLocked(db, [event], signer: signer)
         }
     }
 
     public func factors(account: String) throws -> [SignInFactor] {
-        try guarded { try pool.read { try SignInFactor.filter(Column("account") == account).order(Column("created_at_ms")).fetchAll($0) } }
+        try guarded {
+            try read { try $0.fetchAll(SignInFactor.self, "SELECT * FROM sign_in_factors WHERE account = ? ORDER BY created_at_ms", [account]) }
+        }
     }
 
     public func factor(credentialID: Data) throws -> SignInFactor? {
-        try guarded { try pool.read { try SignInFactor.filter(Column("credential_id") == credentialID).fetchOne($0) } }
+        try guarded {
+            try read { try $0.fetchOne(SignInFactor.self, "SELECT * FROM sign_in_factors WHERE credential_id = ?", [credentialID]) }
+        }
     }
 
     public func advanceCounter(factor id: String, to counter: Int64) throws -> Bool {
         try guarded {
-            try pool.write { db in
-                try db.execute(sql: "UPDATE sign_in_factors SET counter = ? WHERE id = ? AND counter < ?", arguments: [counter, id, counter])
-                return db.changesCount == 1
-            }
+            try write { try $0.execute("UPDATE sign_in_factors SET counter = ? WHERE id = ? AND counter < ?", [counter, id, counter]) == 1 }
         }
     }
 
     public func spendRecoveryCode(factor id: String, atMillis: Int64) throws -> Bool {
         try guarded {
-            try pool.write { db in
-                try db.execute(
-                    sql: "UPDATE sign_in_factors SET used_at_ms = ? WHERE id = ? AND kind = 'recovery' AND used_at_ms IS NULL",
-                    arguments: [atMillis, id])
-                return db.changesCount == 1
+            try write {
+                try $0.execute(
+                    "UPDATE sign_in_factors SET used_at_ms = ? WHERE id = ? AND kind = 'recovery' AND used_at_ms IS NULL",
+                    [atMillis, id]) == 1
             }
         }
     }
 
     public func addSession(_ session: SignInSession, event: AuditEntry, signer: AuditSigner?) throws {
-        try sqliteWrite { db in
-            try session.insert(db)
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO sign_in_activity (account, last_sign_in_ms) VALUES (?, ?)",
-                arguments: [session.account, session.createdAtMillis])
+        try auditedWrite { db in
+            try db.insert(session)
+            try db.execute("""
+                INSERT INTO sign_in_activity (account, last_sign_in_ms) VALUES (?, ?)
+                ON CONFLICT (account) DO UPDATE SET last_sign_in_ms = excluded.last_sign_in_ms
+                """, [session.account, session.createdAtMillis])
             _ = try self.appendLocked(db, [event], signer: signer)
         }
     }
 
+    /// Every signed-in request asks this: one statement.
     public func session(idHash: Data) throws -> SignInSession? {
-        try guarded {
-            try pool.unsafeRead { db in
-                try SignInSession.fetchOne(db.cachedStatement(sql: "SELECT * FROM sessions WHERE id_hash = ?"), arguments: [idHash])
-            }
-        }
+        try guarded { try quickRead { try $0.fetchOne(SignInSession.self, "SELECT * FROM sessions WHERE id_hash = ?", [idHash]) } }
     }
 
     public func sessions(account: String) throws -> [SignInSession] {
-        try guarded { try pool.read { try SignInSession.filter(Column("account") == account).order(Column("created_at_ms")).fetchAll($0) } }
+        try guarded {
+            try read { try $0.fetchAll(SignInSession.self, "SELECT * FROM sessions WHERE account = ? ORDER BY created_at_ms", [account]) }
+        }
     }
 
+    /// Moves the last-seen time forward only: a slower request finishing later never moves it back.
     public func touchSession(idHash: Data, atMillis: Int64) throws {
         try guarded {
-            try pool.write { db in
-                try db.execute(sql: "UPDATE sessions SET last_seen_at_ms = MAX(last_seen_at_ms, ?) WHERE id_hash = ?", arguments: [atMillis, idHash])
+            try write {
+                try $0.execute("UPDATE sessions SET last_seen_at_ms = ? WHERE id_hash = ? AND last_seen_at_ms < ?", [atMillis, idHash, atMillis])
             }
         }
     }
 
     public func updateSession(_ session: SignInSession, event: AuditEntry, signer: AuditSigner?) throws {
-        try sqliteWrite { db in
-            guard try SignInSession.fetchOne(db, key: ["id_hash": session.idHash]) != nil else {
+        try auditedWrite { db in
+            guard try db.exists("SELECT 1 FROM sessions WHERE id_hash = ?", [session.idHash]) else {
                 throw StorageError.lifecycleConflict("the session has ended")
             }
-            try session.update(db)
+            try db.update(session, key: "id_hash")
             _ = try self.appendLocked(db, [event], signer: signer)
         }
     }
 
     @discardableResult
     public func endSessions(account: String, idHashes: [Data]?, event: AuditEntry, signer: AuditSigner?) throws -> Int {
-        try sqliteWrite { db in
+        try auditedWrite { db in
             var ended = 0
             if let idHashes {
                 for hash in idHashes {
-                    try db.execute(sql: "DELETE FROM sessions WHERE account = ? AND id_hash = ?", arguments: [account, hash])
-                    ended += db.changesCount
+                    ended += try db.execute("DELETE FROM sessions WHERE account = ? AND id_hash = ?", [account, hash])
                 }
             } else {
-                try db.execute(sql: "DELETE FROM sessions WHERE account = ?", arguments: [account])
-                ended = db.changesCount
+                ended = try db.execute("DELETE FROM sessions WHERE account = ?", [account])
             }
             _ = try self.appendLocked(db, [event], signer: signer)
             return ended
@@ -174,21 +168,23 @@ extension SQLiteCatalog: SignInCatalog {
 
     public func expiredSessions(idleBefore: Int64, startedBefore: Int64) throws -> [SignInSession] {
         try guarded {
-            try pool.read {
-                try SignInSession.fetchAll($0, sql: "SELECT * FROM sessions WHERE last_seen_at_ms < ? OR created_at_ms < ?",
-                                          arguments: [idleBefore, startedBefore])
+            try read {
+                try $0.fetchAll(SignInSession.self, "SELECT * FROM sessions WHERE last_seen_at_ms < ? OR created_at_ms < ?",
+                                [idleBefore, startedBefore])
             }
         }
     }
 
+    /// Whether each account with an enrolment has one still open (unused and unexpired).
     public func enrolmentStates(nowMillis: Int64) throws -> [String: Bool] {
         try guarded {
-            try pool.read { db in
+            try read { db in
                 var out: [String: Bool] = [:]
-                for row in try Row.fetchAll(db, sql: """
-                    SELECT account, MAX(used_at_ms IS NULL AND expires_at_ms > ?) AS open FROM enrolments GROUP BY account
-                    """, arguments: [nowMillis]) {
-                    out[row["account"]] = row["open"] as Bool
+                try db.forEachRow("""
+                    SELECT account, MAX(CASE WHEN used_at_ms IS NULL AND expires_at_ms > ? THEN 1 ELSE 0 END) AS open
+                    FROM enrolments GROUP BY account
+                    """, [nowMillis]) { row in
+                    out[row["account"]] = (row["open"] as Int) != 0
                 }
                 return out
             }
@@ -197,9 +193,9 @@ extension SQLiteCatalog: SignInCatalog {
 
     public func lastSignIns() throws -> [String: Int64] {
         try guarded {
-            try pool.read { db in
+            try read { db in
                 var out: [String: Int64] = [:]
-                for row in try Row.fetchAll(db, sql: "SELECT account, last_sign_in_ms FROM sign_in_activity") {
+                try db.forEachRow("SELECT account, last_sign_in_ms FROM sign_in_activity", []) { row in
                     out[row["account"]] = row["last_sign_in_ms"]
                 }
                 return out
