@@ -72,7 +72,7 @@ public protocol PeopleCatalog: Sendable {
     func removeRecipient(school: String, name: String, event: AuditEntry, signer: AuditSigner?) throws -> Bool
 }
 
-extension SQLiteCatalog: PeopleCatalog {
+extension SQLiteCatalog {
     static func registerRoleApprovalMigration(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v15-role-approvals") { db in
             try db.execute(sql: """
@@ -88,72 +88,76 @@ extension SQLiteCatalog: PeopleCatalog {
                 """)
         }
     }
+}
 
+extension RelationalCatalog {
     public func addPendingPerson(_ user: UserAccount, approval: RoleApproval, event: AuditEntry, signer: AuditSigner?) throws {
-        try sqliteWrite { db in
-            if try UserAccount.filter(Column("name") == user.name && Column("revoked_at_ms") == nil).fetchCount(db) > 0 {
-                throw StorageError.userExists(user.name)
-            }
-            try user.insert(db)
-            try approval.insert(db)
+        try auditedWrite { db in
+            try Self.requireNameFree(db, user.name)
+            try db.insert(user)
+            try db.insert(approval)
             _ = try self.appendLocked(db, [event], signer: signer)
         }
     }
 
     public func roleApproval(account: String) throws -> RoleApproval? {
-        try guarded { try pool.read { try RoleApproval.fetchOne($0, key: ["account": account]) } }
+        try guarded { try read { try $0.fetchOne(RoleApproval.self, "SELECT * FROM role_approvals WHERE account = ?", [account]) } }
     }
 
     public func roleApproval(tokenHash: Data) throws -> RoleApproval? {
-        try guarded { try pool.read { try RoleApproval.fetchOne($0, key: ["token_hash": tokenHash]) } }
+        try guarded { try read { try $0.fetchOne(RoleApproval.self, "SELECT * FROM role_approvals WHERE token_hash = ?", [tokenHash]) } }
     }
 
     public func pendingRoleApprovals() throws -> [RoleApproval] {
         try guarded {
-            try pool.read {
-                try RoleApproval.filter(Column("state") == RoleApproval.State.pending.rawValue)
-                    .order(Column("requested_at_ms")).fetchAll($0)
+            try read {
+                try $0.fetchAll(RoleApproval.self, "SELECT * FROM role_approvals WHERE state = ? ORDER BY requested_at_ms",
+                                [RoleApproval.State.pending.rawValue])
             }
         }
     }
 
     public func approveRole(_ approved: RoleApproval, enrolment: Enrolment, event: AuditEntry, signer: AuditSigner?) throws {
-        try sqliteWrite { db in
+        try auditedWrite { db in
             try Self.decidePending(db, approved)
-            try enrolment.insert(db)
+            try db.insert(enrolment)
             _ = try self.appendLocked(db, [event], signer: signer)
         }
     }
 
     public func declineRole(_ declined: RoleApproval, revoked: UserAccount, event: AuditEntry, signer: AuditSigner?) throws {
-        try sqliteWrite { db in
+        try auditedWrite { db in
             try Self.decidePending(db, declined)
-            guard revoked.isRevoked, let user = try UserAccount.fetchOne(db, key: revoked.id), !user.isRevoked else {
+            guard revoked.isRevoked, let user = try db.fetchOne(UserAccount.self, "SELECT * FROM users WHERE id = ?", [revoked.id]),
+                  !user.isRevoked else {
                 throw StorageError.lifecycleConflict("this person's access has already been removed")
             }
-            try revoked.update(db)
+            try db.update(revoked, key: "id")
             _ = try self.appendLocked(db, [event], signer: signer)
         }
     }
 
     /// Moves a request from pending to its decision, or refuses when someone else decided first.
-    private static func decidePending(_ db: Database, _ decided: RoleApproval) throws {
-        try db.execute(
-            sql: """
-                UPDATE role_approvals SET state = ?, decided_by = ?, decided_account = ?, decided_at_ms = ?
-                WHERE account = ? AND state = 'pending'
-                """,
-            arguments: [decided.state.rawValue, decided.decidedBy, decided.decidedAccount, decided.decidedAtMillis, decided.account])
-        guard db.changesCount == 1 else { throw StorageError.lifecycleConflict("this request has already been decided") }
+    private static func decidePending(_ db: any CatalogSQL, _ decided: RoleApproval) throws {
+        let changed = try db.execute(
+            """
+            UPDATE role_approvals SET state = ?, decided_by = ?, decided_account = ?, decided_at_ms = ?
+            WHERE account = ? AND state = 'pending'
+            """,
+            [decided.state.rawValue, decided.decidedBy, decided.decidedAccount, decided.decidedAtMillis, decided.account])
+        guard changed == 1 else { throw StorageError.lifecycleConflict("this request has already been decided") }
     }
 
     public func setPersonEmail(account: String, address: String?) throws {
         try guarded {
-            try pool.write { db in
+            try write { db in
                 if let address {
-                    try db.execute(sql: "INSERT OR REPLACE INTO person_emails (account, address) VALUES (?, ?)", arguments: [account, address])
+                    try db.execute("""
+                        INSERT INTO person_emails (account, address) VALUES (?, ?)
+                        ON CONFLICT (account) DO UPDATE SET address = excluded.address
+                        """, [account, address])
                 } else {
-                    try db.execute(sql: "DELETE FROM person_emails WHERE account = ?", arguments: [account])
+                    try db.execute("DELETE FROM person_emails WHERE account = ?", [account])
                 }
             }
         }
@@ -161,18 +165,17 @@ extension SQLiteCatalog: PeopleCatalog {
 
     public func personEmails() throws -> [String: String] {
         try guarded {
-            try pool.read { db in
+            try read { db in
                 var out: [String: String] = [:]
-                for row in try Row.fetchAll(db, sql: "SELECT account, address FROM person_emails") { out[row["account"]] = row["address"] }
+                try db.forEachRow("SELECT account, address FROM person_emails", []) { row in out[row["account"]] = row["address"] }
                 return out
             }
         }
     }
 
     public func removeRecipient(school: String, name: String, event: AuditEntry, signer: AuditSigner?) throws -> Bool {
-        try sqliteWrite { db in
-            try db.execute(sql: "DELETE FROM recipients WHERE school = ? AND name = ?", arguments: [school, name])
-            guard db.changesCount == 1 else { return false }
+        try auditedWrite { db in
+            guard try db.execute("DELETE FROM recipients WHERE school = ? AND name = ?", [school, name]) == 1 else { return false }
             _ = try self.appendLocked(db, [event], signer: signer)
             return true
         }
