@@ -168,35 +168,39 @@ public protocol BundleCatalog: Sendable {
     func liveBundles(holding records: [String]) throws -> [BundleRow]
 }
 
-extension SQLiteCatalog: BundleCatalog {
+extension RelationalCatalog {
     public func addBundle(_ bundle: BundleRow, items: [BundleItemRow], event: AuditEntry, signer: AuditSigner?) throws {
-        try sqliteWrite { db in
-            try bundle.insert(db)
-            for item in items { try item.insert(db) }
+        try auditedWrite { db in
+            try db.insert(bundle)
+            for item in items { try db.insert(item) }
             _ = try self.appendLocked(db, [event], signer: signer)
         }
     }
 
     public func bundle(id: String) throws -> BundleRow? {
-        try guarded { try pool.read { try BundleRow.fetchOne($0, key: id) } }
+        try guarded { try read { try $0.fetchOne(BundleRow.self, "SELECT * FROM bundles WHERE id = ?", [id]) } }
     }
 
     public func bundleItems(id: String) throws -> [BundleItemRow] {
-        try guarded { try pool.read { try BundleItemRow.filter(Column("bundle") == id).order(Column("position")).fetchAll($0) } }
+        try guarded { try read { try $0.fetchAll(BundleItemRow.self, "SELECT * FROM bundle_items WHERE bundle = ? ORDER BY position", [id]) } }
     }
 
     public func bundles(school: String) throws -> [BundleRow] {
         try guarded {
-            try pool.read { try BundleRow.filter(Column("school") == school).order(Column("created_at_ms").desc, Column("id")).fetchAll($0) }
+            try read { try $0.fetchAll(BundleRow.self, "SELECT * FROM bundles WHERE school = ? ORDER BY created_at_ms DESC, id", [school]) }
         }
     }
 
     public func bundles(school: String, child: String) throws -> [(BundleRow, [BundleItemRow])] {
         try guarded {
-            try pool.read { db in
-                let items = try BundleItemRow.filter(Column("school") == school && Column("child") == child).order(Column("position")).fetchAll(db)
+            try read { db in
+                let items = try db.fetchAll(BundleItemRow.self, "SELECT * FROM bundle_items WHERE school = ? AND child = ? ORDER BY position",
+                                            [school, child])
                 let byBundle = Dictionary(grouping: items, by: \.bundle)
-                let rows = try BundleRow.filter(keys: Array(byBundle.keys)).order(Column("created_at_ms").desc, Column("id")).fetchAll(db)
+                guard !byBundle.isEmpty else { return [] }
+                let ids = Array(byBundle.keys)
+                let rows = try db.fetchAll(BundleRow.self, "SELECT * FROM bundles WHERE id IN (\(placeholders(ids.count))) ORDER BY created_at_ms DESC, id",
+                                           ids.map { $0 })
                 return rows.map { ($0, byBundle[$0.id] ?? []) }
             }
         }
@@ -204,12 +208,12 @@ extension SQLiteCatalog: BundleCatalog {
 
     public func claimBundle(id: String, approver: String, claim: String, nowMillis: Int64) throws {
         try guarded {
-            try pool.write { db in
-                try db.execute(sql: """
+            try write { db in
+                let claimed = try db.execute("""
                     UPDATE bundles SET state = 'releasing', approved_by = ?, claim = ?, claimed_at_ms = ?
                     WHERE id = ? AND (state = 'draft' OR (state = 'releasing' AND claimed_at_ms < ?))
-                    """, arguments: [approver, claim, nowMillis, id, nowMillis - BundleRow.claimTimeoutMillis])
-                guard db.changesCount == 1 else {
+                    """, [approver, claim, nowMillis, id, nowMillis - BundleRow.claimTimeoutMillis])
+                guard claimed == 1 else {
                     throw StorageError.lifecycleConflict("the bundle is being released, or was released, by another approval")
                 }
             }
@@ -218,38 +222,38 @@ extension SQLiteCatalog: BundleCatalog {
 
     public func renewClaim(id: String, claim: String, nowMillis: Int64) throws {
         try guarded {
-            try pool.write { db in
-                try db.execute(sql: "UPDATE bundles SET claimed_at_ms = ? WHERE id = ? AND state = 'releasing' AND claim = ?",
-                               arguments: [nowMillis, id, claim])
-                guard db.changesCount == 1 else { throw StorageError.lifecycleConflict("the bundle's release was taken over by another approval") }
+            try write { db in
+                let renewed = try db.execute("UPDATE bundles SET claimed_at_ms = ? WHERE id = ? AND state = 'releasing' AND claim = ?",
+                                             [nowMillis, id, claim])
+                guard renewed == 1 else { throw StorageError.lifecycleConflict("the bundle's release was taken over by another approval") }
             }
         }
     }
 
     public func unclaimBundle(id: String, claim: String) throws {
         try guarded {
-            try pool.write { db in
+            try write { db in
                 try db.execute(
-                    sql: "UPDATE bundles SET state = 'draft', approved_by = NULL, claim = NULL, claimed_at_ms = NULL WHERE id = ? AND state = 'releasing' AND claim = ?",
-                    arguments: [id, claim])
+                    "UPDATE bundles SET state = 'draft', approved_by = NULL, claim = NULL, claimed_at_ms = NULL WHERE id = ? AND state = 'releasing' AND claim = ?",
+                    [id, claim])
             }
         }
     }
 
     public func releaseBundle(id: String, _ release: BundleRelease, events: [AuditEntry], signer: AuditSigner?) throws {
-        try sqliteWrite { db in
+        try auditedWrite { db in
             try Self.requireLive(db, release.records,
                                  else: "a record in the bundle was shredded while it was being released; draft the bundle again")
-            try db.execute(sql: """
+            let released = try db.execute("""
                 UPDATE bundles SET state = 'released', released_at_ms = ?, sealed_items = NULL, sealed_kek = NULL, claimed_at_ms = NULL,
                     archive_sha256 = ?, archive_size = ?, link_hash = ?, receipt_hash = ?, link_expires_ms = ?, link_max_downloads = ?
                 WHERE id = ? AND state = 'releasing' AND claim = ?
-                """, arguments: [release.releasedAtMillis, release.archiveSHA256, release.archiveSize,
-                                 release.linkHash, release.receiptHash, release.linkExpiresMillis, release.linkMaxDownloads, id,
-                                 release.claim])
-            guard db.changesCount == 1 else { throw StorageError.lifecycleConflict("the bundle's release was taken over by another approval") }
+                """, [release.releasedAtMillis, release.archiveSHA256, release.archiveSize,
+                      release.linkHash, release.receiptHash, release.linkExpiresMillis, release.linkMaxDownloads, id,
+                      release.claim])
+            guard released == 1 else { throw StorageError.lifecycleConflict("the bundle's release was taken over by another approval") }
             for (position, source) in release.sources {
-                try db.execute(sql: "UPDATE bundle_items SET source = ? WHERE bundle = ? AND position = ?", arguments: [source, id, position])
+                try db.execute("UPDATE bundle_items SET source = ? WHERE bundle = ? AND position = ?", [source, id, position])
             }
             _ = try self.appendLocked(db, events, signer: signer)
         }
@@ -257,19 +261,26 @@ extension SQLiteCatalog: BundleCatalog {
 
     /// Throws `lifecycleConflict(why)` unless every record of `ids` still has its row (a shred
     /// may have run while a release or a transfer read them).
-    static func requireLive(_ db: Database, _ ids: [String], else why: String) throws {
-        let wanted = Set(ids)
+    static func requireLive(_ db: any CatalogSQL, _ ids: [String], else why: String) throws {
+        let wanted = Array(Set(ids))
         var present = 0
-        for (marks, chunk) in inLists(Array(wanted)) {
-            present += try Int.fetchOne(db, sql: "SELECT count(*) FROM records WHERE id IN (\(marks))", arguments: StatementArguments(chunk)) ?? 0
+        for chunk in inChunks(wanted) {
+            present += try db.value(Int.self, "SELECT count(*) AS n FROM records WHERE id IN (\(placeholders(chunk.count)))",
+                                    chunk.map { $0 }) ?? 0
         }
         guard present == wanted.count else { throw StorageError.lifecycleConflict(why) }
     }
 
+    /// `values` in pieces of at most 500, for an `IN (…)` each: far below either engine's limit
+    /// on bound parameters, and statements of one size are reused from the cache.
+    static func inChunks(_ values: [String]) -> [ArraySlice<String>] {
+        stride(from: 0, to: values.count, by: 500).map { values[$0..<min(values.count, $0 + 500)] }
+    }
+
     public func useLink(hash: Data, nowMillis: Int64, event: @escaping (LinkUse) -> AuditEntry?, signer: AuditSigner?) throws -> LinkUse {
-        return try sqliteWrite { db in
+        return try auditedWrite { db in
             let use: LinkUse
-            if var row = try BundleRow.filter(Column("link_hash") == hash).fetchOne(db) {
+            if var row = try db.fetchOne(BundleRow.self, "SELECT * FROM bundles WHERE link_hash = ?", [hash]) {
                 if row.linkRevokedMillis != nil {
                     use = .revoked(row)
                 } else if let expires = row.linkExpiresMillis, nowMillis >= expires {
@@ -278,7 +289,7 @@ extension SQLiteCatalog: BundleCatalog {
                     use = .usedUp(row)
                 } else {
                     row.linkDownloads += 1
-                    try db.execute(sql: "UPDATE bundles SET link_downloads = ? WHERE id = ?", arguments: [row.linkDownloads, row.id])
+                    try db.execute("UPDATE bundles SET link_downloads = ? WHERE id = ?", [row.linkDownloads, row.id])
                     use = .allowed(row, last: row.linkMaxDownloads.map { row.linkDownloads >= $0 } ?? false)
                 }
             } else {
@@ -290,11 +301,11 @@ extension SQLiteCatalog: BundleCatalog {
     }
 
     public func confirmReceipt(hash: Data, nowMillis: Int64, event: @escaping (BundleRow) -> AuditEntry, signer: AuditSigner?) throws -> BundleRow? {
-        return try sqliteWrite { db in
-            guard var row = try BundleRow.filter(Column("receipt_hash") == hash).fetchOne(db) else { return nil }
+        return try auditedWrite { db in
+            guard var row = try db.fetchOne(BundleRow.self, "SELECT * FROM bundles WHERE receipt_hash = ?", [hash]) else { return nil }
             if row.receiptAtMillis == nil {
                 row.receiptAtMillis = nowMillis
-                try db.execute(sql: "UPDATE bundles SET receipt_at_ms = ? WHERE id = ?", arguments: [nowMillis, row.id])
+                try db.execute("UPDATE bundles SET receipt_at_ms = ? WHERE id = ?", [nowMillis, row.id])
             }
             _ = try self.appendLocked(db, [event(row)], signer: signer)
             return row
@@ -303,18 +314,17 @@ extension SQLiteCatalog: BundleCatalog {
 
     public func derivedRecords(of id: String) throws -> [EvidenceRecord] {
         try guarded {
-            try pool.read {
-                try EvidenceRecord.fetchAll($0, sql: "SELECT * FROM records WHERE derived_from = ? ORDER BY created_at_ms DESC, id", arguments: [id])
+            try read {
+                try $0.fetchAll(EvidenceRecord.self, "SELECT * FROM records WHERE derived_from = ? ORDER BY created_at_ms DESC, id", [id])
             }
         }
     }
 
     public func forgetDraftChoices(createdBefore millis: Int64) throws -> Int {
         try guarded {
-            try pool.write { db in
-                try db.execute(sql: "UPDATE bundles SET sealed_items = NULL, sealed_kek = NULL, return_comment = NULL WHERE state IN ('draft', 'returned') AND created_at_ms < ? AND sealed_items IS NOT NULL",
-                               arguments: [millis])
-                return db.changesCount
+            try write {
+                try $0.execute("UPDATE bundles SET sealed_items = NULL, sealed_kek = NULL, return_comment = NULL WHERE state IN ('draft', 'returned') AND created_at_ms < ? AND sealed_items IS NOT NULL",
+                               [millis])
             }
         }
     }
@@ -322,14 +332,15 @@ extension SQLiteCatalog: BundleCatalog {
     public func liveBundles(holding records: [String]) throws -> [BundleRow] {
         guard !records.isEmpty else { return [] }
         return try guarded {
-            try pool.read { db in
+            try read { db in
                 var found: [String: BundleRow] = [:]
-                for (marks, chunk) in Self.inLists(records) {
-                    let rows = try BundleRow.fetchAll(db, sql: """
+                for chunk in Self.inChunks(records) {
+                    let marks = placeholders(chunk.count)
+                    let rows = try db.fetchAll(BundleRow.self, """
                         SELECT DISTINCT b.* FROM bundles b JOIN bundle_items i ON i.bundle = b.id
                         WHERE b.state = 'released' AND b.link_revoked_ms IS NULL
                           AND (i.record IN (\(marks)) OR i.source IN (\(marks)))
-                        """, arguments: StatementArguments(chunk + chunk))
+                        """, (chunk + chunk).map { $0 })
                     for row in rows { found[row.id] = row }
                 }
                 return found.values.sorted { $0.id < $1.id }
@@ -338,11 +349,11 @@ extension SQLiteCatalog: BundleCatalog {
     }
 
     public func revokeLink(id: String, nowMillis: Int64, event: AuditEntry, signer: AuditSigner?) throws {
-        try sqliteWrite { db in
-            try db.execute(
-                sql: "UPDATE bundles SET link_revoked_ms = coalesce(link_revoked_ms, ?) WHERE id = ? AND state = 'released'",
-                arguments: [nowMillis, id])
-            guard db.changesCount == 1 else { throw StorageError.lifecycleConflict("only a released bundle has a link to revoke") }
+        try auditedWrite { db in
+            let revoked = try db.execute(
+                "UPDATE bundles SET link_revoked_ms = COALESCE(link_revoked_ms, ?) WHERE id = ? AND state = 'released'",
+                [nowMillis, id])
+            guard revoked == 1 else { throw StorageError.lifecycleConflict("only a released bundle has a link to revoke") }
             _ = try self.appendLocked(db, [event], signer: signer)
         }
     }
