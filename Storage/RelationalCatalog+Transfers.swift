@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import KeyManagement
 
-extension SQLiteCatalog: TransferCatalog {
+extension SQLiteCatalog {
     static func registerTransferMigration(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v16-transfers") { db in
             try db.execute(sql: """
@@ -39,42 +39,77 @@ extension SQLiteCatalog: TransferCatalog {
         }
     }
 
+    /// Records a receipt, and the shred request the school's rule drafts, in one transaction. It
+    /// stays on the SQLite engine while the hold lookup it shares with shred requests
+    /// (`namedBy`) reads through GRDB itself.
+    public func recordTransferReceipt(id: String, receipt: Data, atMillis: Int64, afterReceipt: String, events: [AuditEntry],
+                                      shred: (request: ShredRequest, event: AuditEntry)?, signer: AuditSigner?) throws -> Bool {
+        try sqliteWrite { db in
+            let received = try db.execute("""
+                UPDATE transfers SET state = 'received', receipt = ?, receipt_at_ms = ?, after_receipt = ? WHERE id = ? AND state = 'sent'
+                """, [receipt, atMillis, afterReceipt, id])
+            guard received == 1 else { return false }
+            var entries = events
+            if let shred {
+                // Records held since the rule was applied are left out, as a shred request would.
+                let held = Set(try Self.namedBy(
+                    try db.fetchAll(Hold.self, "SELECT * FROM holds WHERE released_at_ms IS NULL AND school = ?", [shred.request.school]),
+                    records: shred.request.records, db))
+                var request = shred.request
+                request.records = request.records.filter { !held.contains($0) }
+                if !request.records.isEmpty {
+                    try db.insert(request)
+                    entries.append(shred.event)
+                }
+            }
+            _ = try self.appendLocked(db, entries, signer: signer)
+            return true
+        }
+    }
+}
+
+extension RelationalCatalog {
     // MARK: directory
 
     public func pinSchool(_ school: PinnedSchool, event: AuditEntry, signer: AuditSigner?) throws {
-        try sqliteWrite { db in
-            try school.save(db)
+        try auditedWrite { db in
+            // Replaces the card of that school in the owner's directory, or adds it.
+            if try db.update(school, key: "owner", "school") == 0 { try db.insert(school) }
             _ = try self.appendLocked(db, [event], signer: signer)
         }
     }
 
     public func pinnedSchools(owner: String) throws -> [PinnedSchool] {
-        try guarded { try pool.read { try PinnedSchool.filter(Column("owner") == owner).order(Column("school")).fetchAll($0) } }
+        try guarded { try read { try $0.fetchAll(PinnedSchool.self, "SELECT * FROM school_directory WHERE owner = ? ORDER BY school", [owner]) } }
     }
 
     public func pinnedSchool(owner: String, school: String) throws -> PinnedSchool? {
-        try guarded { try pool.read { try PinnedSchool.fetchOne($0, key: ["owner": owner, "school": school]) } }
+        try guarded {
+            try read { try $0.fetchOne(PinnedSchool.self, "SELECT * FROM school_directory WHERE owner = ? AND school = ?", [owner, school]) }
+        }
     }
 
     // MARK: sending
 
     public func addTransfer(_ transfer: TransferRow, event: AuditEntry, signer: AuditSigner?) throws {
-        try sqliteWrite { db in
-            try transfer.insert(db)
+        try auditedWrite { db in
+            try db.insert(transfer)
             _ = try self.appendLocked(db, [event], signer: signer)
         }
     }
 
     public func transfer(id: String) throws -> TransferRow? {
-        try guarded { try pool.read { try TransferRow.fetchOne($0, key: id) } }
+        try guarded { try read { try $0.fetchOne(TransferRow.self, "SELECT * FROM transfers WHERE id = ?", [id]) } }
     }
 
     public func transfers(school: String, child: String?) throws -> [TransferRow] {
         try guarded {
-            try pool.read { db in
-                var query = TransferRow.filter(Column("school") == school)
-                if let child { query = query.filter(Column("child") == child) }
-                return try query.order(Column("created_at_ms").desc, Column("id")).fetchAll(db)
+            try read { db in
+                if let child {
+                    return try db.fetchAll(TransferRow.self, "SELECT * FROM transfers WHERE school = ? AND child = ? ORDER BY created_at_ms DESC, id",
+                                           [school, child])
+                }
+                return try db.fetchAll(TransferRow.self, "SELECT * FROM transfers WHERE school = ? ORDER BY created_at_ms DESC, id", [school])
             }
         }
     }
@@ -83,29 +118,28 @@ extension SQLiteCatalog: TransferCatalog {
         guard !schools.isEmpty else { return [] }
         let columns = ["id", "school", "child", "to_school", "to_fingerprint", "reason", "state", "created_by", "created_account",
                        "created_at_ms", "sent_at_ms", "link_downloads"]
-        return try guarded {
-            try pool.read {
-                try TransferRow.select(columns.map { Column($0) })
-                    .filter(schools.contains(Column("school")) && [TransferRow.State.draft.rawValue, TransferRow.State.sent.rawValue].contains(Column("state")))
-                    .fetchAll($0)
-            }
-        }
+        let sql = """
+            SELECT \(columns.joined(separator: ", ")) FROM transfers
+            WHERE school IN (\(placeholders(schools.count))) AND state IN (?, ?)
+            """
+        let arguments: SQLArguments = schools.map { $0 } + [TransferRow.State.draft.rawValue, TransferRow.State.sent.rawValue]
+        return try guarded { try read { try $0.fetchAll(TransferRow.self, sql, arguments) } }
     }
 
     public func transferRecords(id: String) throws -> [String] {
         try guarded {
-            try pool.read { try String.fetchAll($0, sql: "SELECT record FROM transfer_records WHERE transfer = ? ORDER BY position", arguments: [id]) }
+            try read { try $0.values(String.self, "SELECT record FROM transfer_records WHERE transfer = ? ORDER BY position", [id]) }
         }
     }
 
     public func claimTransfer(id: String, approver: String, account: String?, claim: String, nowMillis: Int64) throws {
         try guarded {
-            try pool.write { db in
-                try db.execute(sql: """
+            try write { db in
+                let claimed = try db.execute("""
                     UPDATE transfers SET state = 'sending', approved_by = ?, approved_account = ?, claim = ?, claimed_at_ms = ?
                     WHERE id = ? AND (state = 'draft' OR (state = 'sending' AND claimed_at_ms < ?))
-                    """, arguments: [approver, account, claim, nowMillis, id, nowMillis - TransferRow.claimTimeoutMillis])
-                guard db.changesCount == 1 else {
+                    """, [approver, account, claim, nowMillis, id, nowMillis - TransferRow.claimTimeoutMillis])
+                guard claimed == 1 else {
                     throw StorageError.lifecycleConflict("the transfer is being sent, or was sent, by another approval")
                 }
             }
@@ -114,28 +148,28 @@ extension SQLiteCatalog: TransferCatalog {
 
     public func unclaimTransfer(id: String, claim: String) throws {
         try guarded {
-            try pool.write { db in
-                try db.execute(sql: """
+            try write { db in
+                try db.execute("""
                     UPDATE transfers SET state = 'draft', approved_by = NULL, approved_account = NULL, claim = NULL, claimed_at_ms = NULL
                     WHERE id = ? AND state = 'sending' AND claim = ?
-                    """, arguments: [id, claim])
+                    """, [id, claim])
             }
         }
     }
 
     public func sendTransfer(id: String, _ sending: TransferSending, events: [AuditEntry], signer: AuditSigner?) throws {
-        try sqliteWrite { db in
+        try auditedWrite { db in
             try Self.requireLive(db, sending.records,
                                  else: "a record of the child was shredded while the transfer was being made; approve it again")
-            try db.execute(sql: """
+            let sent = try db.execute("""
                 UPDATE transfers SET state = 'sent', sent_at_ms = ?, manifest_sha256 = ?, package_sha256 = ?, package_size = ?,
                     record_count = ?, link_hash = ?, link_expires_ms = ?, claimed_at_ms = NULL
                 WHERE id = ? AND state = 'sending' AND claim = ?
-                """, arguments: [sending.sentAtMillis, sending.manifestSHA256, sending.packageSHA256, sending.packageSize,
-                                 sending.records.count, sending.linkHash, sending.linkExpiresMillis, id, sending.claim])
-            guard db.changesCount == 1 else { throw StorageError.lifecycleConflict("the transfer's sending was taken over by another approval") }
+                """, [sending.sentAtMillis, sending.manifestSHA256, sending.packageSHA256, sending.packageSize,
+                      sending.records.count, sending.linkHash, sending.linkExpiresMillis, id, sending.claim])
+            guard sent == 1 else { throw StorageError.lifecycleConflict("the transfer's sending was taken over by another approval") }
             for (position, record) in sending.records.enumerated() {
-                try db.execute(sql: "INSERT INTO transfer_records (transfer, position, record) VALUES (?, ?, ?)", arguments: [id, position, record])
+                try db.execute("INSERT INTO transfer_records (transfer, position, record) VALUES (?, ?, ?)", [id, position, record])
             }
             _ = try self.appendLocked(db, events, signer: signer)
         }
@@ -144,16 +178,16 @@ extension SQLiteCatalog: TransferCatalog {
     public func useTransferLink(
         hash: Data, maxDownloads: Int, nowMillis: Int64, event: @escaping (TransferLinkUse) -> AuditEntry?, signer: AuditSigner?
     ) throws -> TransferLinkUse {
-        try sqliteWrite { db in
+        try auditedWrite { db in
             let use: TransferLinkUse
-            if var row = try TransferRow.filter(Column("link_hash") == hash).fetchOne(db) {
+            if var row = try db.fetchOne(TransferRow.self, "SELECT * FROM transfers WHERE link_hash = ?", [hash]) {
                 if let expires = row.linkExpiresMillis, nowMillis >= expires {
                     use = .expired(row)
                 } else if row.linkDownloads >= maxDownloads {
                     use = .usedUp(row)
                 } else {
                     row.linkDownloads += 1
-                    try db.execute(sql: "UPDATE transfers SET link_downloads = ? WHERE id = ?", arguments: [row.linkDownloads, row.id])
+                    try db.execute("UPDATE transfers SET link_downloads = ? WHERE id = ?", [row.linkDownloads, row.id])
                     use = .allowed(row)
                 }
             } else {
@@ -164,135 +198,119 @@ extension SQLiteCatalog: TransferCatalog {
         }
     }
 
-    public func recordTransferReceipt(id: String, receipt: Data, atMillis: Int64, afterReceipt: String, events: [AuditEntry],
-                                      shred: (request: ShredRequest, event: AuditEntry)?, signer: AuditSigner?) throws -> Bool {
-        try sqliteWrite { db in
-            try db.execute(sql: """
-                UPDATE transfers SET state = 'received', receipt = ?, receipt_at_ms = ?, after_receipt = ? WHERE id = ? AND state = 'sent'
-                """, arguments: [receipt, atMillis, afterReceipt, id])
-            guard db.changesCount == 1 else { return false }
-            var entries = events
-            if let shred {
-                // Records held since the rule was applied are left out, as a shred request would.
-                let held = Set(try Self.namedBy(
-                    try Hold.filter(Column("released_at_ms") == nil && Column("school") == shred.request.school).fetchAll(db),
-                    records: shred.request.records, db))
-                var request = shred.request
-                request.records = request.records.filter { !held.contains($0) }
-                if !request.records.isEmpty {
-                    try request.insert(db)
-                    entries.append(shred.event)
-                }
-            }
-            _ = try self.appendLocked(db, entries, signer: signer)
-            return true
-        }
-    }
-
     // MARK: receiving
 
     public func commitImport(_ received: TransferImport, signer: AuditSigner?) throws {
-        try sqliteWrite { db in
-            if try IncomingTransferRow.filter(Column("manifest_sha256") == received.incoming.manifestSHA256).fetchCount(db) > 0
-                || IncomingTransferRow.filter(Column("from_school") == received.incoming.fromSchool && Column("transfer") == received.incoming.transfer)
-                    .fetchCount(db) > 0 {
+        try auditedWrite { db in
+            if try db.exists("SELECT 1 FROM incoming_transfers WHERE manifest_sha256 = ?", [received.incoming.manifestSHA256])
+                || db.exists("SELECT 1 FROM incoming_transfers WHERE from_school = ? AND transfer = ?",
+                             [received.incoming.fromSchool, received.incoming.transfer]) {
                 throw StorageError.lifecycleConflict("this transfer was received before")
             }
             for record in received.records {
                 try Self.requireLiveKEK(db, record.kekID)
-                try record.insert(db)
+                try db.insert(record)
             }
             if let dob = received.dateOfBirth {
-                try db.execute(sql: "INSERT INTO children (school, child, dob, set_at_ms, set_by) VALUES (?, ?, ?, ?, ?)",
-                               arguments: [received.incoming.school, received.incoming.child, dob, received.incoming.receivedAtMillis,
-                                           received.incoming.receivedBy])
+                try db.execute("INSERT INTO children (school, child, dob, set_at_ms, set_by) VALUES (?, ?, ?, ?, ?)",
+                               [received.incoming.school, received.incoming.child, dob, received.incoming.receivedAtMillis,
+                                received.incoming.receivedBy])
             }
-            try received.incoming.insert(db)
-            for row in received.provenance { try row.insert(db) }
-            for hold in received.holds { try hold.insert(db) }
+            try db.insert(received.incoming)
+            for row in received.provenance { try db.insert(row) }
+            for hold in received.holds { try db.insert(hold) }
             _ = try self.appendLocked(db, received.events, signer: signer)
         }
     }
 
     public func childKnown(school: String, child: String) throws -> Bool {
         try guarded {
-            try pool.read { db in
-                try Bool.fetchOne(db, sql: """
-                    SELECT EXISTS (SELECT 1 FROM records WHERE school = ? AND child = ?)
+            try read { db in
+                try db.exists("""
+                    SELECT 1 WHERE EXISTS (SELECT 1 FROM records WHERE school = ? AND child = ?)
                         OR EXISTS (SELECT 1 FROM children WHERE school = ? AND child = ?)
                         OR EXISTS (SELECT 1 FROM tombstones WHERE school = ? AND child = ?)
                         OR EXISTS (SELECT 1 FROM labels WHERE school = ? AND kind = 'child' AND subject = ?)
-                    """, arguments: [school, child, school, child, school, child, school, child]) ?? true
+                    """, [school, child, school, child, school, child, school, child])
             }
         }
     }
 
     public func incomingTransfer(manifestSHA256: String) throws -> IncomingTransferRow? {
-        try guarded { try pool.read { try IncomingTransferRow.filter(Column("manifest_sha256") == manifestSHA256).fetchOne($0) } }
+        try guarded {
+            try read { try $0.fetchOne(IncomingTransferRow.self, "SELECT * FROM incoming_transfers WHERE manifest_sha256 = ?", [manifestSHA256]) }
+        }
     }
 
     public func incomingTransfer(id: String) throws -> IncomingTransferRow? {
-        try guarded { try pool.read { try IncomingTransferRow.fetchOne($0, key: id) } }
+        try guarded { try read { try $0.fetchOne(IncomingTransferRow.self, "SELECT * FROM incoming_transfers WHERE id = ?", [id]) } }
     }
 
     public func incomingTransfers(school: String, child: String?) throws -> [IncomingTransferRow] {
         try guarded {
-            try pool.read { db in
-                var query = IncomingTransferRow.filter(Column("school") == school)
-                if let child { query = query.filter(Column("child") == child) }
-                return try query.order(Column("received_at_ms").desc, Column("id")).fetchAll(db)
+            try read { db in
+                if let child {
+                    return try db.fetchAll(IncomingTransferRow.self, """
+                        SELECT * FROM incoming_transfers WHERE school = ? AND child = ? ORDER BY received_at_ms DESC, id
+                        """, [school, child])
+                }
+                return try db.fetchAll(IncomingTransferRow.self, "SELECT * FROM incoming_transfers WHERE school = ? ORDER BY received_at_ms DESC, id",
+                                       [school])
             }
         }
     }
 
     public func transferredRecords(incoming: String) throws -> [TransferredRecordRow] {
         try guarded {
-            try pool.read { try TransferredRecordRow.filter(Column("incoming") == incoming).order(Column("recorded_at_ms"), Column("record")).fetchAll($0) }
+            try read {
+                try $0.fetchAll(TransferredRecordRow.self, "SELECT * FROM transferred_records WHERE incoming = ? ORDER BY recorded_at_ms, record",
+                                [incoming])
+            }
         }
     }
 
     public func markReceiptDelivered(incoming: String, atMillis: Int64) throws {
         try guarded {
-            try pool.write {
-                try $0.execute(sql: "UPDATE incoming_transfers SET receipt_delivered_ms = coalesce(receipt_delivered_ms, ?) WHERE id = ?",
-                               arguments: [atMillis, incoming])
+            try write {
+                try $0.execute("UPDATE incoming_transfers SET receipt_delivered_ms = COALESCE(receipt_delivered_ms, ?) WHERE id = ?",
+                               [atMillis, incoming])
             }
         }
     }
 
     public func afterReceiptRule(school: String) throws -> AfterReceiptRule {
         try guarded {
-            try pool.read { db in
-                let text = try String.fetchOne(db, sql: "SELECT after_receipt FROM transfer_settings WHERE school = ?", arguments: [school])
+            try read { db in
+                let text = try db.value(String.self, "SELECT after_receipt FROM transfer_settings WHERE school = ?", [school])
                 return text.flatMap(AfterReceiptRule.init(rawValue:)) ?? .draftShred
             }
         }
     }
 
     public func setAfterReceiptRule(school: String, _ rule: AfterReceiptRule, event: AuditEntry, signer: AuditSigner?) throws {
-        try sqliteWrite { db in
-            try db.execute(sql: """
+        try auditedWrite { db in
+            try db.execute("""
                 INSERT INTO transfer_settings (school, after_receipt) VALUES (?, ?)
                 ON CONFLICT (school) DO UPDATE SET after_receipt = excluded.after_receipt
-                """, arguments: [school, rule.rawValue])
+                """, [school, rule.rawValue])
             _ = try self.appendLocked(db, [event], signer: signer)
         }
     }
 
     public func transferNames() throws -> [String: String] {
         try guarded {
-            try pool.read { db in
-                let rows = try Row.fetchAll(db, sql: "SELECT school, name FROM transfer_settings WHERE name IS NOT NULL")
-                return Dictionary(rows.map { ($0[0] as String, $0[1] as String) }, uniquingKeysWith: { a, _ in a })
+            try read { db in
+                let rows = try db.rows("SELECT school, name FROM transfer_settings WHERE name IS NOT NULL", [])
+                return Dictionary(rows.map { ($0["school"] as String, $0["name"] as String) }, uniquingKeysWith: { a, _ in a })
             }
         }
     }
 
     public func setTransferName(school: String, name: String, event: AuditEntry, signer: AuditSigner?) throws {
-        try sqliteWrite { db in
-            try db.execute(sql: """
+        try auditedWrite { db in
+            try db.execute("""
                 INSERT INTO transfer_settings (school, name) VALUES (?, ?) ON CONFLICT (school) DO UPDATE SET name = excluded.name
-                """, arguments: [school, name])
+                """, [school, name])
             _ = try self.appendLocked(db, [event], signer: signer)
         }
     }
@@ -301,15 +319,14 @@ extension SQLiteCatalog: TransferCatalog {
 
     public func auditLeafHashes(size: Int) throws -> [[UInt8]] {
         try guarded {
-            try pool.read { db in
+            try read { db in
                 var out: [[UInt8]] = []
                 out.reserveCapacity(size)
-                let rows = try Row.fetchCursor(db, sql: "SELECT seq, hash FROM audit_events WHERE seq <= ? ORDER BY seq", arguments: [size])
-                while let row = try rows.next() {
-                    guard row[0] as Int64 == Int64(out.count + 1) else {
+                try db.forEachRow("SELECT seq, hash FROM audit_events WHERE seq <= ? ORDER BY seq", [size]) { row in
+                    guard row["seq"] as Int64 == Int64(out.count + 1) else {
                         throw StorageError.auditRewritten("event \(out.count + 1) is missing from the log")
                     }
-                    out.append([UInt8](row[1] as Data))
+                    out.append([UInt8](row["hash"] as Data))
                 }
                 guard out.count == size else { throw StorageError.auditRewritten("the log holds \(out.count) events, not \(size)") }
                 return out
@@ -319,13 +336,12 @@ extension SQLiteCatalog: TransferCatalog {
 
     public func putEvents(records: [String]) throws -> [String: AuditEvent] {
         try guarded {
-            try pool.read { db in
+            try read { db in
                 var found: [String: AuditEvent] = [:]
-                for (marks, chunk) in Self.inLists(records) {
-                    let rows = try Row.fetchAll(db, sql: """
-                        SELECT * FROM audit_events WHERE record IN (\(marks)) AND action = 'put' AND outcome = 'ok' ORDER BY seq
-                        """, arguments: StatementArguments(chunk))
-                    for row in rows {
+                for chunk in Self.inChunks(records) {
+                    try db.forEachRow("""
+                        SELECT * FROM audit_events WHERE record IN (\(placeholders(chunk.count))) AND action = 'put' AND outcome = 'ok' ORDER BY seq
+                        """, chunk.map { $0 }) { row in
                         let event = Self.event(row)
                         if let record = event.record, found[record] == nil { found[record] = event }
                     }
