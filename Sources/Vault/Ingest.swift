@@ -206,7 +206,7 @@ public final class IngestSession {
         self.keys = keys
         self.request = request
         self.filename = Vault.sanitiseFilename(request.filename)
-        self.lock = try StoreLock(path: vault.layout.lockFile, exclusive: false, wait: true)
+        self.lock = try vault.storeLock(exclusive: false, wait: true)
         sniffBuffer.reserveCapacity(MagicSniffer.sniffBytes)
     }
 

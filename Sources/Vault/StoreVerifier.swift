@@ -154,7 +154,7 @@ extension Vault {
     func gc(by caller: Caller) throws -> GCReport {
         try requireOperator(caller, .gc)
         let actor = caller.actor
-        let lock = try StoreLock(path: layout.lockFile, exclusive: true, wait: false)
+        let lock = try storeLock(exclusive: true, wait: false)
         defer { withExtendedLifetime(lock) {} }
         var report = GCReport()
         // A blob is an orphan only if the log, proved against its newest signed checkpoint, has

@@ -245,6 +245,19 @@ public final class Vault: @unchecked Sendable {
 
     public var hasKeys: Bool { keyStore != nil }
 
+    /// Whether the store is a folder on this machine (the embedded catalog), rather than a
+    /// catalog and blobs every node shares.
+    var hasFolder: Bool { catalog is SQLiteCatalog }
+
+    /// The store folder's lock: writers share it while a blob may be uncommitted, gc takes it
+    /// alone. A store on PostgreSQL has no folder, and its nodes no lock in common: there gc
+    /// leaves every object younger than `S3BlobStore.orphanGrace`, which an upload's blob is
+    /// between its write and its row's commit.
+    func storeLock(exclusive: Bool, wait: Bool) throws -> StoreLock? {
+        guard hasFolder else { return nil }
+        return try StoreLock(path: layout.lockFile, exclusive: exclusive, wait: wait)
+    }
+
     func requireKeys(_ what: String) throws -> KeyStore {
         guard let keys = keyStore else { throw VaultError.needsMasterKey("\(what) needs the master key (a key file or --passphrase-stdin)") }
         return keys
