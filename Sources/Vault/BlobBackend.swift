@@ -26,6 +26,16 @@ public enum BlobBackend: Sendable {
         }
     }
 
+    /// Where released bundles and sent transfer packages go: beside the blobs, so that with an
+    /// object store every node serving the store reads them (`STORE/bundles/`, `STORE/transfers/`
+    /// otherwise).
+    func sharedFiles(layout: StoreLayout, clock: @escaping @Sendable () -> Date) -> any SharedFiles {
+        switch self {
+        case .files: FolderSharedFiles(root: layout.root)
+        case .objectStore(let location, let credentials): S3SharedFiles(client: S3Client(location: location, credentials: credentials, clock: clock))
+        }
+    }
+
     static let settingKey = "blobs"
 
     /// Refuses a backend other than the one the store was created with.

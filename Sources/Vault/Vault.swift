@@ -22,6 +22,8 @@ public final class Vault: @unchecked Sendable {
     let keyStore: KeyStore?
     let catalog: any Catalog
     let blobs: any BlobStore
+    /// Released bundles and sent transfer packages (beside the blobs: `BlobBackend`).
+    let sharedFiles: any SharedFiles
     let clock: @Sendable () -> Date
     /// The records the deletion ledger names (checked before any data key is unwrapped).
     let shredded: ShreddedRecords
@@ -67,8 +69,9 @@ public final class Vault: @unchecked Sendable {
     }
 
     init(layout: StoreLayout, vaultID: String, publicKey: VaultPublicKey, keys: KeyStore?, catalog: any Catalog,
-         blobs: any BlobStore, clock: @escaping @Sendable () -> Date) {
+         blobs: any BlobStore, sharedFiles: (any SharedFiles)? = nil, clock: @escaping @Sendable () -> Date) {
         self.layout = layout
+        self.sharedFiles = sharedFiles ?? FolderSharedFiles(root: layout.root)
         self.vaultID = vaultID
         self.publicKey = publicKey
         self.keyStore = keys
@@ -126,7 +129,7 @@ public final class Vault: @unchecked Sendable {
             }
             let vault = Vault(
                 layout: layout, vaultID: keys.vaultID, publicKey: keys.auditPublicKey, keys: keys, catalog: catalog,
-                blobs: blobs, clock: options.clock)
+                blobs: blobs, sharedFiles: options.blobs.sharedFiles(layout: layout, clock: options.clock), clock: options.clock)
             vault.sessionPolicy = options.sessionPolicy
             vault.passphraseLimits = options.passphraseLimits
             try vault.audit(AuditEntry(actor: actor, action: .`init`, outcome: .ok, reason: "store created"))
@@ -182,7 +185,8 @@ public final class Vault: @unchecked Sendable {
                 }
             }
             let vault = Vault(
-                layout: layout, vaultID: vaultID, publicKey: publicKey, keys: keys, catalog: catalog, blobs: blobs, clock: options.clock)
+                layout: layout, vaultID: vaultID, publicKey: publicKey, keys: keys, catalog: catalog, blobs: blobs,
+                sharedFiles: options.blobs.sharedFiles(layout: layout, clock: options.clock), clock: options.clock)
             vault.sessionPolicy = options.sessionPolicy
             vault.passphraseLimits = options.passphraseLimits
             // A shred a crash interrupted is finished before anything else is served. If that
