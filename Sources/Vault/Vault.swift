@@ -129,7 +129,7 @@ public final class Vault: @unchecked Sendable {
             }
             let vault = Vault(
                 layout: layout, vaultID: keys.vaultID, publicKey: keys.auditPublicKey, keys: keys, catalog: catalog,
-                blobs: blobs, sharedFiles: options.blobs.sharedFiles(layout: layout, clock: options.clock), clock: options.clock)
+                blobs: blobs, sharedFiles: options.blobs.sharedFiles(layout: layout), clock: options.clock)
             vault.sessionPolicy = options.sessionPolicy
             vault.passphraseLimits = options.passphraseLimits
             try vault.audit(AuditEntry(actor: actor, action: .`init`, outcome: .ok, reason: "store created"))
@@ -186,7 +186,7 @@ public final class Vault: @unchecked Sendable {
             }
             let vault = Vault(
                 layout: layout, vaultID: vaultID, publicKey: publicKey, keys: keys, catalog: catalog, blobs: blobs,
-                sharedFiles: options.blobs.sharedFiles(layout: layout, clock: options.clock), clock: options.clock)
+                sharedFiles: options.blobs.sharedFiles(layout: layout), clock: options.clock)
             vault.sessionPolicy = options.sessionPolicy
             vault.passphraseLimits = options.passphraseLimits
             // A shred a crash interrupted is finished before anything else is served. If that
