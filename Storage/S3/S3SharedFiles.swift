@@ -72,7 +72,7 @@ public final class S3SharedFiles: SharedFiles {
 
 /// An object read from start to end through the blob store's ranged reads.
 final class S3SharedFileReader: SharedFileReader {
-    private var blob: S3Blob?
+    private(set) var blob: S3Blob?
     private var offset = 0
     let size: Int64
 
