@@ -5,9 +5,6 @@ import NIOCore
 import NIOPosix
 import Storage
 import Vault
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Bundles for agencies (docs/openapi.yaml, docs/bundles.md): drafted by a DSL or deputy,
 /// released by another, fetched by the recipient through a link that needs no account.
@@ -107,12 +104,8 @@ struct SharedLinkRoutes {
         let source = context.refusalSource
         // The download is counted and audited before the first byte is sent.
         let use: Vault.BundleDownload
-        let handle: FileHandle
         do {
-            (use, handle) = try await pool.run {
-                let use = try vault.bundles.useBundleLink(token: token, by: .linkHolder(source: source))
-                return (use, use.file)
-            }
+            use = try await pool.run { try vault.bundles.useBundleLink(token: token, by: .linkHolder(source: source)) }
         } catch { throw Self.noSuchLink(error) }
         let headers: HTTPFields = [
             .contentType: "application/octet-stream",
@@ -123,11 +116,11 @@ struct SharedLinkRoutes {
         ]
         let pool = self.pool
         let size = Int(use.size)
-        let handed = Handoff(value: handle)
+        let handed = Handoff(value: use.file)
         let paced = PacedBody(channel: context.channel)
         let body = ResponseBody(contentLength: size) { writer in
             var paced = paced
-            defer { try? handed.value.close() }
+            defer { handed.value.close() }
             var sent = 0
             do {
                 while sent < size {
@@ -150,18 +143,14 @@ struct SharedLinkRoutes {
 
     /// Up to `count` chunks of the file (no more than `limit` bytes), read straight into
     /// chunk-sized buffers. Throws if the file ends first.
-    static func readChunks(_ file: FileHandle, count: Int, upTo limit: Int) throws -> [ByteBuffer] {
+    static func readChunks(_ file: any SharedFileReader, count: Int, upTo limit: Int) throws -> [ByteBuffer] {
         var chunks: [ByteBuffer] = []
         var total = 0
         while chunks.count < count, total < limit {
             var chunk = PacedBody.chunkBuffer()
             let want = min(PacedBody.chunkBytes, limit - total)
             let n = try chunk.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { room in
-                while true {
-                    let n = Glibc.read(file.fileDescriptor, room.baseAddress, want)
-                    if n >= 0 { return n }
-                    if errno != EINTR { throw VaultError.storage(.io(operation: "read", path: "the bundle's file", errno: errno)) }
-                }
+                try file.read(into: UnsafeMutableRawBufferPointer(rebasing: room[..<want]))
             }
             guard n > 0 else { throw VaultError.linkUnusable("the bundle's file ended early") }
             total += n

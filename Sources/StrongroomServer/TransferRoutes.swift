@@ -199,12 +199,9 @@ struct PublicTransferRoutes {
         let token = context.parameters.get("token") ?? ""
         let vault = self.vault
         let source = context.refusalSource
-        let (row, handle, size) = try await pool.run { () -> (TransferRow, FileHandle, Int) in
-            let (row, path) = try vault.transfers.package(token: token, by: .linkHolder(source: source))
-            guard let handle = FileHandle(forReadingAtPath: path) else { throw VaultError.linkUnusable("the transfer's package is no longer kept") }
-            let size = Int(try handle.seekToEnd())
-            try handle.seek(toOffset: 0)
-            return (row, handle, size)
+        let (row, handed, size) = try await pool.run { () -> (TransferRow, Handoff<any SharedFileReader>, Int) in
+            let (row, package) = try vault.transfers.openPackage(token: token, by: .linkHolder(source: source))
+            return (row, Handoff(value: package), Int(package.size))
         }
         let headers: HTTPFields = [
             .contentType: "application/octet-stream",
@@ -214,11 +211,10 @@ struct PublicTransferRoutes {
             .cacheControl: "no-store",
         ]
         let pool = self.pool
-        let handed = Handoff(value: handle)
         let paced = PacedBody(channel: context.channel)
         let body = ResponseBody(contentLength: size) { writer in
             var paced = paced
-            defer { try? handed.value.close() }
+            defer { handed.value.close() }
             var sent = 0
             while sent < size {
                 let left = size - sent, count = sent == 0 ? PacedBody.firstHopChunks(size: Int64(size)) : PacedBody.chunksPerHop

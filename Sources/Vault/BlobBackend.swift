@@ -26,6 +26,17 @@ public enum BlobBackend: Sendable {
         }
     }
 
+    /// Where released bundles and sent transfer packages go: beside the blobs, so that with an
+    /// object store every node serving the store reads them (`STORE/bundles/`, `STORE/transfers/`
+    /// otherwise).
+    /// (Requests are signed at the real time, never the vault's clock, which tests move.)
+    func sharedFiles(layout: StoreLayout) -> any SharedFiles {
+        switch self {
+        case .files: FolderSharedFiles(root: layout.root)
+        case .objectStore(let location, let credentials): S3SharedFiles(client: S3Client(location: location, credentials: credentials))
+        }
+    }
+
     static let settingKey = "blobs"
 
     /// Refuses a backend other than the one the store was created with.

@@ -25,6 +25,8 @@ public final class Vault: @unchecked Sendable {
     let keyFiles: any KeyFiles
     let catalog: any Catalog
     let blobs: any BlobStore
+    /// Released bundles and sent transfer packages (beside the blobs: `BlobBackend`).
+    let sharedFiles: any SharedFiles
     let clock: @Sendable () -> Date
     /// The records the deletion ledger names (checked before any data key is unwrapped).
     let shredded: ShreddedRecords
@@ -72,9 +74,10 @@ public final class Vault: @unchecked Sendable {
     }
 
     init(layout: StoreLayout, vaultID: String, publicKey: VaultPublicKey, keys: KeyStore?, keyFiles: any KeyFiles,
-         catalog: any Catalog, blobs: any BlobStore, clock: @escaping @Sendable () -> Date) {
+         catalog: any Catalog, blobs: any BlobStore, sharedFiles: (any SharedFiles)? = nil, clock: @escaping @Sendable () -> Date) {
         self.layout = layout
         self.keyFiles = keyFiles
+        self.sharedFiles = sharedFiles ?? FolderSharedFiles(root: layout.root)
         self.vaultID = vaultID
         self.publicKey = publicKey
         self.keyStore = keys
@@ -128,7 +131,7 @@ public final class Vault: @unchecked Sendable {
             }
             let vault = Vault(
                 layout: layout, vaultID: keys.vaultID, publicKey: keys.auditPublicKey, keys: keys, keyFiles: keyFiles, catalog: catalog,
-                blobs: blobs, clock: options.clock)
+                blobs: blobs, sharedFiles: options.blobs.sharedFiles(layout: layout), clock: options.clock)
             vault.sessionPolicy = options.sessionPolicy
             vault.passphraseLimits = options.passphraseLimits
             try vault.audit(AuditEntry(actor: actor, action: .`init`, outcome: .ok, reason: "store created"))
@@ -227,7 +230,7 @@ public final class Vault: @unchecked Sendable {
             }
             let vault = Vault(
                 layout: layout, vaultID: vaultID, publicKey: publicKey, keys: keys, keyFiles: keyFiles, catalog: catalog, blobs: blobs,
-                clock: options.clock)
+                sharedFiles: options.blobs.sharedFiles(layout: layout), clock: options.clock)
             vault.sessionPolicy = options.sessionPolicy
             vault.passphraseLimits = options.passphraseLimits
             // A shred a crash interrupted is finished before anything else is served. If that

@@ -121,7 +121,7 @@ struct TransferApprove: ParsableCommand {
         let vault = try options.openVault()
         let receiptURL = publicUrl.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/v1/transfer-receipts" }
         let sent = try vault.transfers.approve(id: id, receiptURL: receiptURL, by: try user.caller(in: vault))
-        if let output { try copyPackage(sent.packagePath, to: output) }
+        if let output { try copyPackage(try vault.transfers.openPackage(sent), to: output) }
         let link = (publicUrl.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "/")) } ?? "") + sent.downloadPath
         if options.json {
             Output.json(["id": sent.transfer.id, "state": "sent", "downloadUrl": link, "packageSHA256": sent.transfer.packageSHA256 ?? ""])
@@ -132,12 +132,15 @@ struct TransferApprove: ParsableCommand {
     }
 }
 
-/// Copies a package file to where the user asked (never over an existing file).
-func copyPackage(_ from: String, to output: String) throws {
-    guard let data = FileManager.default.contents(atPath: from) else {
-        throw CLIError.Message(text: "the transfer's package is no longer kept", code: CLIError.notFound)
+/// Copies a package to where the user asked (never over an existing file), streaming.
+func copyPackage(_ package: any SharedFileReader, to output: String) throws {
+    defer { package.close() }
+    let file = try OutputFile(output, mode: 0o600, replacing: false)
+    defer { file.discard() }
+    while let chunk = try package.read(upToCount: 1 << 20) {
+        try chunk.withUnsafeBytes { try file.write($0) }
     }
-    try OutputFile.write(Array(data), to: output, mode: 0o600, replacing: false)
+    try file.commit()
 }
 
 struct TransferExport: ParsableCommand {
@@ -148,7 +151,7 @@ struct TransferExport: ParsableCommand {
 
     func run() throws {
         let vault = try options.openVault()
-        try copyPackage(try vault.transfers.packagePath(id: id, by: options.caller), to: output)
+        try copyPackage(try vault.transfers.openPackage(id: id, by: options.caller), to: output)
         if !options.json { Output.line("wrote \(output)") } else { Output.json(["id": id, "file": output]) }
     }
 }

@@ -40,7 +40,7 @@ public final class S3BlobStore: BlobStore {
 
     public func beginWrite(recordID: String) throws -> BlobUpload {
         try RecordID.validate(recordID)
-        return S3BlobUpload(store: self, key: key(recordID))
+        return S3BlobUpload(client: client, key: key(recordID), partSize: partSize, headers: { [self] in lockHeaders() })
     }
 
     public func open(recordID: String) throws -> RandomAccessBlob? {
@@ -58,7 +58,7 @@ public final class S3BlobStore: BlobStore {
         try RecordID.validate(recordID)
         let k = key(recordID)
         try client.deleteObject(key: k)
-        try removeVersions(of: [k])
+        try client.removeVersions(of: [k])
     }
 
     /// Many blobs (a shred) in DeleteObjects requests of up to 1000, then their versions as above.
@@ -67,21 +67,7 @@ public final class S3BlobStore: BlobStore {
         let keys = recordIDs.map(key)
         let failures = try client.deleteObjects(keys.map { (key: $0, versionID: nil) })
         if let first = failures.first { throw S3Error.server(status: 200, code: first.code) }
-        try removeVersions(of: keys)
-    }
-
-    /// Removes every version and delete marker of `keys` that the store lets go; returns how many
-    /// versions an Object Lock kept.
-    @discardableResult
-    func removeVersions(of keys: [String]) throws -> Int {
-        var versions: [S3Client.ObjectVersion] = []
-        do {
-            // A prefix list finds `<key>` and any key it prefixes; keep the exact key only.
-            for k in keys { versions += try client.listObjectVersions(prefix: k).filter { $0.key == k } }
-        } catch S3Error.server(501, _) {
-            return 0  // a store without versions: the plain delete removed the object
-        }
-        return try purge(versions)
+        try client.removeVersions(of: keys)
     }
 
     /// Versions of deleted blobs (those whose newest version is a delete marker) that their lock
@@ -97,7 +83,7 @@ public final class S3BlobStore: BlobStore {
             guard key.hasPrefix(location.prefix), RecordID.isValid(id) else { continue }  // not one of ours
             if mayPurge(id) { purgeable.insert(key) } else { live.append(id) }
         }
-        return (try purge(all.filter { purgeable.contains($0.key) }), live.sorted())
+        return (try client.purge(all.filter { purgeable.contains($0.key) }), live.sorted())
     }
 
     // MARK: the store's claim on its prefix
@@ -136,26 +122,6 @@ public final class S3BlobStore: BlobStore {
         return id
     }
 
-    /// Deletes the data versions first, then the delete markers of keys with no version left: a
-    /// key whose version the lock keeps keeps its marker too, so it stays unreachable.
-    func purge(_ versions: [S3Client.ObjectVersion]) throws -> Int {
-        let data = versions.filter { !$0.isDeleteMarker }
-        let refused = try client.deleteObjects(data.map { (key: $0.key, versionID: Optional($0.versionID)) })
-        if let other = refused.first(where: { !Self.isLockRefusal($0.code) }) {
-            throw S3Error.server(status: 200, code: other.code)
-        }
-        let kept = Set(refused.map(\.key))
-        let markers = versions.filter { $0.isDeleteMarker && !kept.contains($0.key) }
-        let markerFailures = try client.deleteObjects(markers.map { (key: $0.key, versionID: Optional($0.versionID)) })
-        if let first = markerFailures.first { throw S3Error.server(status: 200, code: first.code) }
-        return refused.count
-    }
-
-    /// The codes S3 stores give for "this version is locked".
-    static func isLockRefusal(_ code: String) -> Bool {
-        code == "AccessDenied" || code == "ObjectLocked"
-    }
-
     public func storedRecordIDs() throws -> [String] {
         let prefix = location.prefix
         return try client.listObjects(prefix: prefix).compactMap { o in
@@ -164,10 +130,14 @@ public final class S3BlobStore: BlobStore {
         }.sorted()
     }
 
-    /// Multipart uploads never completed, each named `<record id>/<upload id>`.
+    /// Multipart uploads of blobs never completed, each named `<record id>/<upload id>` (a shared
+    /// file's, under `files/`, is not a blob's: docs/storage-s3.md).
     public func leftoverUploads() throws -> [String] {
         let prefix = location.prefix
-        return try client.listMultipartUploads(prefix: prefix).map { String($0.key.dropFirst(prefix.count)) + "/" + $0.uploadID }.sorted()
+        return try client.listMultipartUploads(prefix: prefix).compactMap { upload in
+            let id = String(upload.key.dropFirst(prefix.count))
+            return RecordID.isValid(id) ? id + "/" + upload.uploadID : nil
+        }.sorted()
     }
 
     public func removeLeftoverUpload(_ name: String) throws {
@@ -179,10 +149,13 @@ public final class S3BlobStore: BlobStore {
     }
 }
 
-/// A blob being written: one part's worth of bytes in memory, earlier parts already sent.
+/// An object being written: one part's worth of bytes in memory, earlier parts already sent.
+/// A blob, or a shared file (`S3SharedFiles`); `headers` are those its object is created with
+/// (Object Lock for a blob, none for a shared file), asked for when the object is begun.
 final class S3BlobUpload: BlobUpload {
-    let store: S3BlobStore
+    let client: S3Client
     let key: String
+    let headers: () -> [(name: String, value: String)]
     /// One part's worth of bytes; `filled` of them are in use.
     var buffer: [UInt8]
     var filled = 0
@@ -190,10 +163,11 @@ final class S3BlobUpload: BlobUpload {
     var parts: [S3Client.Part] = []
     var finished = false
 
-    init(store: S3BlobStore, key: String) {
-        self.store = store
+    init(client: S3Client, key: String, partSize: Int, headers: @escaping () -> [(name: String, value: String)]) {
+        self.client = client
         self.key = key
-        buffer = [UInt8](repeating: 0, count: store.partSize)
+        self.headers = headers
+        buffer = [UInt8](repeating: 0, count: partSize)
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
@@ -213,9 +187,9 @@ final class S3BlobUpload: BlobUpload {
 
     func sendPart() throws {
         do {
-            if uploadID == nil { uploadID = try store.client.createMultipartUpload(key: key, headers: store.lockHeaders()) }
+            if uploadID == nil { uploadID = try client.createMultipartUpload(key: key, headers: headers()) }
             let body = buffer.withUnsafeBytes { Data($0.prefix(filled)) }
-            parts.append(try store.client.uploadPart(key: key, uploadID: uploadID!, partNumber: parts.count + 1, body: body))
+            parts.append(try client.uploadPart(key: key, uploadID: uploadID!, partNumber: parts.count + 1, body: body))
             filled = 0
         } catch {
             abort()
@@ -228,9 +202,9 @@ final class S3BlobUpload: BlobUpload {
         do {
             if let uploadID {
                 if filled > 0 { try sendPart() }
-                try store.client.completeMultipartUpload(key: key, uploadID: uploadID, parts: parts)
+                try client.completeMultipartUpload(key: key, uploadID: uploadID, parts: parts)
             } else {
-                try store.client.putObject(key: key, body: buffer.withUnsafeBytes { Data($0.prefix(filled)) }, headers: store.lockHeaders())
+                try client.putObject(key: key, body: buffer.withUnsafeBytes { Data($0.prefix(filled)) }, headers: headers())
             }
             finished = true
             buffer = []
@@ -246,7 +220,7 @@ final class S3BlobUpload: BlobUpload {
         buffer = []
         filled = 0
         // Best effort: an upload the store still holds is listed by leftoverUploads() for gc.
-        if let uploadID { try? store.client.abortMultipartUpload(key: key, uploadID: uploadID) }
+        if let uploadID { try? client.abortMultipartUpload(key: key, uploadID: uploadID) }
     }
 
     deinit { abort() }

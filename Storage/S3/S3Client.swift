@@ -115,6 +115,8 @@ public final class S3Client: Sendable {
     public struct ObjectSummary: Sendable, Equatable {
         public var key: String
         public var size: Int
+        /// When the object was last written (whole seconds); nil if the store did not say.
+        public var lastModified: Date?
     }
 
     /// ListObjectsV2 of every key under `prefix`, following continuation tokens.
@@ -128,7 +130,7 @@ public final class S3Client: Sendable {
             let page = try xml(try send("GET", query: query).body, "ListObjectsV2")
             for c in page.all("Contents") {
                 guard let key = c.value("Key") else { continue }
-                out.append(ObjectSummary(key: key, size: Int(c.value("Size") ?? "") ?? 0))
+                out.append(ObjectSummary(key: key, size: Int(c.value("Size") ?? "") ?? 0, lastModified: c.value("LastModified").flatMap(Self.date)))
             }
             let next = page.value("IsTruncated") == "true" ? page.value("NextContinuationToken") : nil
             if page.value("IsTruncated") == "true" && next == nil { throw S3Error.invalidResponse("truncated list without a continuation token") }
@@ -139,6 +141,15 @@ public final class S3Client: Sendable {
             token = next
         } while token != nil
         return out
+    }
+
+    /// An S3 timestamp (`2025-01-31T12:00:00.000Z`, with or without the fraction).
+    static func date(_ text: String) -> Date? {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let d = f.date(from: text) { return d }
+        f.formatOptions = [.withInternetDateTime]
+        return f.date(from: text)
     }
 
     public struct ObjectVersion: Sendable, Equatable {

@@ -30,6 +30,10 @@ final class S3VaultTests: XCTestCase {
         guard let blobs else { return }
         for name in (try? blobs.leftoverUploads()) ?? [] { try? blobs.removeLeftoverUpload(name) }
         if let ids = try? blobs.storedRecordIDs() { try? blobs.delete(recordIDs: ids) }
+        // Shared files and the store's claim, where a test made a store on the object store.
+        let others = ((try? blobs.client.listObjects(prefix: prefix)) ?? []).map(\.key)
+        for key in others { try? blobs.client.deleteObject(key: key) }
+        _ = try? blobs.client.removeVersions(of: others)
     }
 
     /// The fixture's vault, with its blobs in the object store instead of files.
@@ -78,6 +82,43 @@ final class S3VaultTests: XCTestCase {
         XCTAssertEqual(gc.removedLeftovers.count, 1)
         XCTAssertEqual(try blobs.storedRecordIDs(), [kept.id])
         XCTAssertEqual(try blobs.leftoverUploads(), [])
+    }
+
+    func testABundleReleasedThroughOneNodeDownloadsThroughAnotherAndIsPurgedFromTheObjectStore() throws {
+        let clock = TestClock("2026-03-01")
+        var options = Vault.Options()
+        options.clock = { clock.read() }
+        options.blobs = .objectStore(blobs.location, try S3Credentials.fromEnvironment())
+        let f = try VaultFixture(options: options)
+        let nodeA = f.vault
+        let nodeB = try f.reopen(options: options)
+        let dsl = try f.signIn("dsl1", .dsl, schools: ["S1"])
+        let deputy = try f.signIn("deputy1", .deputy, schools: ["S1"])
+        _ = try nodeA.bundles.addRecipient(.init(school: "S1", name: "Police", ageRecipient: nil, passphrase: true), by: .integration(dsl))
+        let note = try f.put(Array("The child said she did not want to go home tonight.\n".utf8), kind: "disclosure", into: nodeA)
+        let draft = try nodeA.bundles.createBundle(.init(school: "S1", recipient: "Police", reason: "section 47 enquiry",
+                                                         items: [.init(record: note.id, mode: .asIs)]), by: .integration(dsl))
+        let release = try nodeA.bundles.approveBundle(id: draft.id, link: LinkTerms(expiresInDays: 7), by: .integration(deputy))
+
+        let name = "\(draft.id)-\(release.bundle.claim!).age"
+        XCTAssertEqual(try blobs.client.listObjects(prefix: prefix + "files/").map(\.key), [prefix + "files/bundles/" + name])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: f.layout.bundles), "nothing of it on the node's disk")
+
+        let download = try nodeB.bundles.useBundleLink(token: release.token, by: .linkHolder(source: "test"))
+        XCTAssertEqual(download.path, "s3://\(blobs.location.bucket)/\(prefix)files/bundles/\(name)")
+        XCTAssertEqual(download.size, release.bundle.archiveSize)
+        let bytes = try XCTUnwrap(try download.file.readToEnd())
+        XCTAssertEqual(Int64(bytes.count), release.bundle.archiveSize)
+        XCTAssertEqual(Hex.encode(SHA256Hasher.hash(Array(bytes))), release.bundle.archiveSHA256, "the very file node A wrote")
+        XCTAssertTrue(bytes.starts(with: Array("age-encryption.org/v1\n".utf8)), "ciphertext only")
+
+        clock.advance(days: 8)
+        XCTAssertEqual(nodeB.bundles.purgeEndedBundleFiles(), 1, "the expired link's file is swept by either node")
+        XCTAssertEqual(try blobs.client.listObjects(prefix: prefix + "files/"), [])
+        XCTAssertThrowsError(try nodeA.bundles.useBundleLink(token: release.token, by: .linkHolder(source: "test"))) {
+            guard case VaultError.linkUnusable(let why) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(why.contains("expired"), why)
+        }
     }
 
     func testALiveRecordHiddenBehindADeleteMarkerIsReportedAndNeverPurgedByGc() throws {

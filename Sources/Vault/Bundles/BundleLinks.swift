@@ -6,15 +6,16 @@ import Storage
 /// lasts a set number of days and downloads, and the school can revoke it. Every use, refused
 /// or not, is an audit event committed before any byte is sent; so is the recipient's receipt.
 extension Vault {
-    /// An opened bundle file for one allowed download. The file is open: a sweep or another
-    /// download removing its name meanwhile does not take it from this one.
+    /// An opened bundle file for one allowed download. In the store folder the file is open: a
+    /// sweep or another download removing its name meanwhile does not take it from this one.
     public struct BundleDownload: @unchecked Sendable {
         public var bundle: BundleRow
+        /// Where the file is kept: its path in the store folder, or its object's `s3://` address.
         public var path: String
         public var size: Int64
         /// The link is used up by this download: call `discardBundleFiles` when it is sent.
         public var last: Bool
-        public var file: FileHandle
+        public var file: any SharedFileReader
     }
 
     func recordBundleDownloadFailure(_ download: BundleDownload, reason: String) {
@@ -53,16 +54,12 @@ extension Vault {
                                      reason: "\(row.id): the bundle's file is missing or changed; nothing was sent"))
                 throw VaultError.linkUnusable("the bundle's file is no longer held here (a restored store?); ask the school to release it again")
             }
-            guard let path = try? bundleFile(row.id, claim: row.claim) else { try unusable() }
-            let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-            guard fd >= 0 else { try unusable() }
-            var info = stat()
-            guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Int64(info.st_size) == row.archiveSize else {
-                Glibc.close(fd)
+            guard let name = try? bundleFile(row.id, claim: row.claim), let file = try? sharedFiles.open(.bundles, name: name) else { try unusable() }
+            guard file.size == row.archiveSize else {
+                file.close()
                 try unusable()
             }
-            return BundleDownload(bundle: row, path: path, size: Int64(info.st_size), last: last,
-                                  file: FileHandle(fileDescriptor: fd, closeOnDealloc: true))
+            return BundleDownload(bundle: row, path: sharedFiles.location(.bundles, name: name), size: file.size, last: last, file: file)
         case .unknown:
             if let source { try recordAnonymousRefusal(.unknownLink, from: source) }
             throw VaultError.notFound("(no such link)")
@@ -82,14 +79,13 @@ extension Vault {
     func purgeEndedBundleFiles() -> Int {
         // Expired drafts keep no sealed choices (their terms name third parties).
         _ = try? catalog.forgetDraftChoices(createdBefore: nowMillis - Int64(Self.draftLifetimeDays) * 86_400_000)
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: layout.bundles) else { return 0 }
+        guard let files = try? sharedFiles.list(.bundles) else { return 0 }
         let now = nowMillis
         var removed = 0
-        for name in names {
-            let path = layout.bundles + "/" + name
-            var info = stat()
-            guard lstat(path, &info) == 0 else { continue }
-            let ageMillis = now - Int64(info.st_mtim.tv_sec) * 1000
+        func remove(_ name: String) { if (try? sharedFiles.delete(.bundles, name: name)) != nil { removed += 1 } }
+        for file in files {
+            let name = file.name
+            let ageMillis = now - Int64(file.modified.timeIntervalSince1970) * 1000
             let id = String(name.prefix(32))
             let claim = name.count == 53 ? String(name.dropFirst(33).prefix(16)) : ""
             let ended: Bool
@@ -99,8 +95,7 @@ extension Vault {
                 let found: BundleRow?
                 do { found = try catalog.bundle(id: id) } catch { continue }  // a database error: keep it
                 guard let row = found else {
-                    ended = true  // no such bundle (a restored store)
-                    if unlink(path) == 0 { removed += 1 }
+                    remove(name)  // no such bundle (a restored store)
                     continue
                 }
                 switch row.state {
@@ -112,19 +107,16 @@ extension Vault {
             } else {
                 continue  // not ours: left alone
             }
-            if ended, unlink(path) == 0 { removed += 1 }
+            if ended { remove(name) }
         }
-        if removed > 0 { try? SystemFileOps().fsyncDirectory(layout.bundles) }
         return removed
     }
 
     func discardBundleFiles(_ id: String) {
-        guard RecordID.isValid(id), let names = try? FileManager.default.contentsOfDirectory(atPath: layout.bundles) else { return }
-        var removed = false
-        for name in names where name.hasPrefix(id + "-") && name.hasSuffix(".age") {
-            if unlink(layout.bundles + "/" + name) == 0 { removed = true }
+        guard RecordID.isValid(id), let files = try? sharedFiles.list(.bundles) else { return }
+        for file in files where file.name.hasPrefix(id + "-") && file.name.hasSuffix(".age") {
+            try? sharedFiles.delete(.bundles, name: file.name)
         }
-        if removed { try? SystemFileOps().fsyncDirectory(layout.bundles) }
     }
 
     @discardableResult
@@ -187,10 +179,10 @@ extension Vault {
         let bundle = try visibleBundle(id, principal: principal, action: .bundleExport)
         guard bundle.state == .released else { throw VaultError.conflict("the bundle \(id) is a draft: it needs a second DSL or deputy's approval") }
         guard bundle.linkRevokedMillis == nil else { throw VaultError.conflict("the bundle \(id) was revoked") }
-        guard let input = FileHandle(forReadingAtPath: try bundleFile(id, claim: bundle.claim)) else {
+        guard let input = try vaulting({ try sharedFiles.open(.bundles, name: try bundleFile(id, claim: bundle.claim)) }) else {
             throw VaultError.linkUnusable("the bundle's file is no longer held here (its link ended, or the store was restored)")
         }
-        defer { try? input.close() }
+        defer { input.close() }
         // A new file only: anything at `path` (a symlink, a FIFO, a file) is refused before the export is audited.
         let output = try vaulting { try OutputFile(path, mode: 0o600, replacing: false) }
         defer { output.discard() }

@@ -6,7 +6,7 @@ import Storage
 /// Releasing a draft: a second DSL or deputy approves it, and only then is any content read.
 /// Each item is read, transformed as its plan says, packed with the manifest, its signature and
 /// a README into a ZIP, and the ZIP is encrypted to the recipient in the age format. The file
-/// waits in STORE/bundles/ for its download link; the release, with a `share` event for each
+/// waits among the shared files (`bundles`) for its download link; the release, with a `share` event for each
 /// record, is one transaction.
 extension Vault {
     /// Plaintext read for one bundle, at most, and what it may deliver (a PDF rendered to pixels
@@ -147,8 +147,8 @@ extension Vault {
             secret.withUnsafeMutableBytes { $0.copyBytes(from: bytes) }
             ageRecipient = .scrypt(passphrase: secret, workFactor: Self.passphraseWorkFactor)
         }
-        let path = try bundleFile(id, claim: claim)
-        let (archiveSHA256, archiveSize) = try writeEncrypted(zip, to: ageRecipient, path: path)
+        let name = try bundleFile(id, claim: claim)
+        let (archiveSHA256, archiveSize) = try writeEncrypted(zip, to: ageRecipient, area: .bundles, name: name)
         var release = BundleRelease(
             approvedBy: who.description, releasedAtMillis: releasedAt, archiveSHA256: archiveSHA256,
             archiveSize: archiveSize, linkHash: Data(SHA256Hasher.hash(Array(token.utf8))), linkExpiresMillis: expires,
@@ -171,7 +171,7 @@ extension Vault {
         do {
             try vaulting { try catalog.releaseBundle(id: id, release, events: shares + [released], signer: signer) }
         } catch {
-            unlink(path)
+            try? sharedFiles.delete(.bundles, name: name)
             if case VaultError.storage(.lifecycleConflict(let why)) = error { throw VaultError.conflict(why) }
             throw error
         }
@@ -189,14 +189,13 @@ extension Vault {
         return ReleasedBundle(bundle: row, token: token, receiptToken: receiptToken, passphrase: passphrase)
     }
 
-    /// Encrypts `zip` to the recipient straight into `path` (written durably and atomically):
-    /// only ciphertext touches the disk. Returns its SHA-256 and size.
-    func writeEncrypted(_ zip: Data, to recipient: AgeRecipient, path: String) throws -> (String, Int64) {
+    /// Encrypts `zip` to the recipient straight into the shared file `name` (written durably and
+    /// atomically): only ciphertext is ever stored. Returns its SHA-256 and size.
+    func writeEncrypted(_ zip: Data, to recipient: AgeRecipient, area: SharedArea, name: String) throws -> (String, Int64) {
         try vaulting {
-            try FileManager.default.createDirectory(atPath: layout.bundles, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             var hasher = SHA256Hasher()
             var size: Int64 = 0
-            try DurableFile.write(to: path) { write in
+            try sharedFiles.write(area, name: name) { write in
                 let age = try AgeEncryptor(recipients: [recipient])
                 try withoutActuallyEscaping(write) { write in
                     let sink: ([UInt8]) throws -> Void = { piece in
@@ -229,12 +228,13 @@ extension Vault {
         return bundle
     }
 
-    /// A release attempt's file: `STORE/bundles/ID-CLAIM.age`.
+    /// A release attempt's shared file name: `ID-CLAIM.age` (in `STORE/bundles/`, or the object
+    /// store's `files/bundles/`).
     func bundleFile(_ id: String, claim: String?) throws -> String {
         guard RecordID.isValid(id), let claim, claim.count == 16, claim.allSatisfy(\.isHexDigit) else {
             throw VaultError.linkUnusable("the bundle has no file")
         }
-        return layout.bundles + "/\(id)-\(claim).age"
+        return "\(id)-\(claim).age"
     }
 
     /// A record's whole plaintext, authenticated, in memory (the caller zeroes it).

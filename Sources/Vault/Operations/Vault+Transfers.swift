@@ -76,14 +76,29 @@ extension Vault {
             try vault.acceptTransferReceipt(receipt, by: caller)
         }
 
-        /// The package behind a link (the receiving vault fetches it): the row and the file's path.
-        public func package(token: String, by caller: Caller) throws -> (TransferRow, String) {
-            try vault.transferPackage(token: token, by: caller)
+        /// The package behind a link (the receiving vault fetches it), opened for reading: counted
+        /// and audited as one use of the link.
+        public func openPackage(token: String, by caller: Caller) throws -> (TransferRow, any SharedFileReader) {
+            let (row, _, package) = try vault.openTransferPackage(token: token, by: caller)
+            return (row, package)
         }
 
-        /// A sent transfer's package file, for the operator to send another way.
-        public func packagePath(id: String, by caller: Caller) throws -> String {
-            try vault.transferPackagePath(id: id, by: caller)
+        /// The same use of a link, giving where the package is kept (`SentTransfer.packagePath`)
+        /// rather than the open package.
+        public func package(token: String, by caller: Caller) throws -> (TransferRow, String) {
+            let (row, location, package) = try vault.openTransferPackage(token: token, by: caller)
+            package.close()
+            return (row, location)
+        }
+
+        /// A sent transfer's package, for the operator to send another way.
+        public func openPackage(id: String, by caller: Caller) throws -> any SharedFileReader {
+            try vault.openTransferPackage(id: id, by: caller)
+        }
+
+        /// The package a just-approved transfer sent, for its approver to send another way too.
+        public func openPackage(_ sent: SentTransfer) throws -> any SharedFileReader {
+            try vault.openTransferPackage(sent)
         }
 
         public func afterReceiptRule(school: String, by caller: Caller) throws -> AfterReceiptRule {

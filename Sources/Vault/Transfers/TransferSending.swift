@@ -7,8 +7,11 @@ public struct SentTransfer: Sendable {
     public var transfer: TransferRow
     public var token: String
     public var downloadPath: String { "/v1/transfer-packages/\(token)" }
-    /// The encrypted package, for sending another way than the link (`strongroom transfer approve -o`).
+    /// Where the encrypted package is kept: its path in the store folder, or its object's
+    /// `s3://` address (`Vault.Transfers.openPackage` reads it, for `strongroom transfer approve -o`).
     public var packagePath: String
+    /// The package's shared file name.
+    let packageName: String
 }
 
 /// Approving a draft: a second DSL or deputy. Only then is content read: every record of the
@@ -142,11 +145,8 @@ extension Vault {
         defer { zip.resetBytes(in: 0..<zip.count) }
 
         let recipient = try vaulting { try AgeRecipient.parse(pinned.ageRecipient) }
-        let path = try transferFile(row.id, claim: claim)
-        try vaulting {
-            try FileManager.default.createDirectory(atPath: layout.transfers, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        }
-        let (packageSHA256, packageSize) = try writeEncrypted(zip, to: recipient, path: path)
+        let name = try transferFile(row.id, claim: claim)
+        let (packageSHA256, packageSize) = try writeEncrypted(zip, to: recipient, area: .transfers, name: name)
         let token = Self.base64url(randomPublicBytes(32))
         let expires = sentAt + Int64(Self.transferLinkDays) * 86_400_000
         let sending = TransferSending(
@@ -160,7 +160,7 @@ extension Vault {
         do {
             try vaulting { try catalog.sendTransfer(id: row.id, sending, events: events, signer: signer) }
         } catch {
-            unlink(path)
+            try? sharedFiles.delete(.transfers, name: name)
             if case VaultError.storage(.lifecycleConflict(let why)) = error { throw VaultError.conflict(why) }
             throw error
         }
@@ -174,7 +174,7 @@ extension Vault {
         sent.packageSize = packageSize
         sent.recordCount = records.count
         sent.linkExpiresMillis = expires
-        return SentTransfer(transfer: sent, token: token, packagePath: path)
+        return SentTransfer(transfer: sent, token: token, packagePath: sharedFiles.location(.transfers, name: name), packageName: name)
     }
 
     /// The newest signed checkpoint and, for each record, its put event and inclusion proof in
@@ -222,29 +222,29 @@ extension Vault {
         return row
     }
 
-    /// A sending attempt's file: `STORE/transfers/ID-CLAIM.age`.
+    /// A sending attempt's shared file name: `ID-CLAIM.age` (in `STORE/transfers/`, or the
+    /// object store's `files/transfers/`).
     func transferFile(_ id: String, claim: String?) throws -> String {
         guard RecordID.isValid(id), let claim, claim.count == 16, claim.allSatisfy(\.isHexDigit) else {
             throw VaultError.linkUnusable("the transfer has no package")
         }
-        return layout.transfers + "/\(id)-\(claim).age"
+        return "\(id)-\(claim).age"
     }
 
     /// Removes packages whose transfer was received, whose link expired, or that belong to no
     /// transfer (a failed attempt, a restored store). Returns how many.
     @discardableResult
     func purgeEndedTransferFiles() -> Int {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: layout.transfers) else { return 0 }
+        guard let files = try? sharedFiles.list(.transfers) else { return 0 }
         let now = nowMillis
         var removed = 0
-        for name in names where name.hasSuffix(".age") || name.contains(".tmp-") {
-            let path = layout.transfers + "/" + name
+        for file in files where file.name.hasSuffix(".age") || file.name.contains(".tmp-") {
+            let name = file.name
             let id = String(name.prefix(32))
             let claim = name.count == 53 ? String(name.dropFirst(33).prefix(16)) : ""
             var ended = false
             if name.contains(".tmp-") {
-                var info = stat()
-                ended = lstat(path, &info) == 0 && now - Int64(info.st_mtim.tv_sec) * 1000 > TransferRow.claimTimeoutMillis
+                ended = now - Int64(file.modified.timeIntervalSince1970) * 1000 > TransferRow.claimTimeoutMillis
             } else if RecordID.isValid(id), name.count == 53 {
                 let found: TransferRow?
                 do { found = try catalog.transfer(id: id) } catch { continue }  // a database error: keep it
@@ -254,7 +254,7 @@ extension Vault {
                     ended = true
                 }
             }
-            if ended, unlink(path) == 0 { removed += 1 }
+            if ended, (try? sharedFiles.delete(.transfers, name: name)) != nil { removed += 1 }
         }
         return removed
     }

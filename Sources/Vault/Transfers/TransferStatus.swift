@@ -109,8 +109,9 @@ extension Vault {
     }
 
     /// The package behind a transfer link, for whoever holds it (the receiving vault): counted,
-    /// audited (actor `link:TRANSFER`), refused once expired, used up or received.
-    func transferPackage(token: String, by caller: Caller) throws -> (TransferRow, String) {
+    /// audited (actor `link:TRANSFER`), refused once expired, used up or received; opened, with
+    /// where it is kept.
+    func openTransferPackage(token: String, by caller: Caller) throws -> (TransferRow, String, any SharedFileReader) {
         let source = caller.linkSource
         guard token.count == 43, token.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }), token.allSatisfy(\.isASCII) else {
             if let source { try recordAnonymousRefusal(.malformedTransferLink, from: source) }
@@ -140,22 +141,39 @@ extension Vault {
         case .usedUp: throw VaultError.linkUnusable("this transfer link was used \(Self.transferLinkDownloads) times and no longer works")
         case .allowed(let row):
             guard row.state == .sent else { throw VaultError.linkUnusable("the transfer was received already; its package is gone") }
-            let path = try transferFile(row.id, claim: row.claim)
-            guard access(path, R_OK) == 0 else { throw VaultError.linkUnusable("the transfer's package is no longer kept") }
-            return (row, path)
+            let name = try transferFile(row.id, claim: row.claim)
+            return (row, sharedFiles.location(.transfers, name: name), try openPackage(name))
         }
     }
 
-    /// A sent transfer's package file, for the operator to send another way (`transfer export`).
-    func transferPackagePath(id: String, by caller: Caller) throws -> String {
+    /// A sent transfer's package, for the operator to send another way (`transfer export`).
+    func openTransferPackage(id: String, by caller: Caller) throws -> any SharedFileReader {
         try requireOperator(caller, .transferDownload)
         guard let row = try vaulting({ try catalog.transfer(id: RecordID.isValid(id) ? id : "") }), row.state == .sent else {
             throw VaultError.notFound("sent transfer \(LogText.escape(String(id.prefix(64))))")
         }
-        let path = try transferFile(row.id, claim: row.claim)
-        guard access(path, R_OK) == 0 else { throw VaultError.linkUnusable("the transfer's package is no longer kept") }
-        try audit(AuditEntry(actor: caller.actor, action: .transferDownload, outcome: .ok, school: row.school, child: row.child,
-                             reason: "\(row.id): package exported at the command line"))
-        return path
+        let package = try openPackage(try transferFile(row.id, claim: row.claim))
+        do {
+            try audit(AuditEntry(actor: caller.actor, action: .transferDownload, outcome: .ok, school: row.school, child: row.child,
+                                 reason: "\(row.id): package exported at the command line"))
+        } catch {
+            package.close()
+            throw error
+        }
+        return package
+    }
+
+    /// A package just sent, for its approver to send another way too (`transfer approve -o`):
+    /// only the approval's own result names it, so no further check or event is needed.
+    func openTransferPackage(_ sent: SentTransfer) throws -> any SharedFileReader {
+        try openPackage(sent.packageName)
+    }
+
+    /// A package opened for reading, or `linkUnusable` when it is no longer kept.
+    private func openPackage(_ name: String) throws -> any SharedFileReader {
+        guard let package = try vaulting({ try sharedFiles.open(.transfers, name: name) }) else {
+            throw VaultError.linkUnusable("the transfer's package is no longer kept")
+        }
+        return package
     }
 }
