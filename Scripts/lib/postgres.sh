@@ -31,7 +31,7 @@ postgres_start() {
     --auth-host=scram-sha-256 --auth-local=peer -E UTF8 --locale=C.UTF-8 >/dev/null || return 1
   rm -f "$POSTGRES_DIR/pwfile"
   postgres_as "$POSTGRES_BIN/pg_ctl" -D "$POSTGRES_DIR/data" -l "$POSTGRES_DIR/log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$POSTGRES_DIR -c max_connections=300" start >/dev/null \
+    -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$POSTGRES_DIR -c max_connections=1000" start >/dev/null \
     || { cat "$POSTGRES_DIR/log" >&2; return 1; }
   POSTGRES_PORT=$port
   export PGPASSWORD=$password

@@ -165,7 +165,12 @@ extension Vault {
             let filed = try catalog.filedRecords()
             // An unreadable ledger counts as empty here: that only keeps more blobs.
             let shreddedIDs = ((try? shredded.snapshot()) ?? []).union(try catalog.allTombstones().map(\.record))
-            for id in try blobs.storedRecordIDs() where !known.contains(id) {
+            // Without a folder lock (a store on PostgreSQL), an object or upload young enough to be
+            // another node's upload in flight is left for a later gc.
+            let objects = blobs as? S3BlobStore
+            let inFlightSince = clock().addingTimeInterval(-S3BlobStore.inFlightGrace)
+            let stored = try hasFolder ? blobs.storedRecordIDs() : (objects?.storedRecordIDs(writtenBefore: inFlightSince) ?? blobs.storedRecordIDs())
+            for id in stored where !known.contains(id) {
                 if filed[id] != nil, !shreddedIDs.contains(id) {
                     report.keptVanished.append(id)
                     continue
@@ -173,14 +178,15 @@ extension Vault {
                 try blobs.delete(recordID: id)
                 report.removedOrphans.append(id)
             }
-            for name in try blobs.leftoverUploads() {
+            let leftovers = try hasFolder ? blobs.leftoverUploads() : (objects?.leftoverUploads(begunBefore: inFlightSince) ?? blobs.leftoverUploads())
+            for name in leftovers {
                 try blobs.removeLeftoverUpload(name)
                 report.removedLeftovers.append(name)
             }
             // Versions an object lock kept after a shred or a delete, once their lock has ended:
             // only of records shredded, or unknown to the catalog and the log. A delete marker
             // over a live record is reported, never purged.
-            if let objects = blobs as? S3BlobStore {
+            if let objects {
                 let result = try objects.removeUnreachableVersions { id in
                     shreddedIDs.contains(id) || (!known.contains(id) && filed[id] == nil)
                 }

@@ -299,5 +299,6 @@ extension Vault {
     /// Closes the metadata database (its WAL is checkpointed into the main file).
     public func close() {
         catalog.close()
+        (keyFiles as? PostgresKeyFiles)?.close()
     }
 }

@@ -15,6 +15,12 @@ public struct PostgresKeyFiles: KeyFiles {
         self.pool = pool
     }
 
+    /// Closes the connections these key files opened for themselves (a catalog's own are closed
+    /// with the catalog).
+    public func close() {
+        pool.close()
+    }
+
     public var location: String { pool.location.description }
 
     public func read(_ name: String) throws -> [UInt8]? {

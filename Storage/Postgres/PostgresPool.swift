@@ -13,6 +13,9 @@ import PostgresNIO
 final class PostgresPool: @unchecked Sendable {
     /// Connections at most: a node's blocking pool has as many threads, and group commit uses one.
     static let defaultSize = 16
+    /// Idle connections kept open for the next calls; more are closed as they come back, so a
+    /// burst does not hold the server's connections for good.
+    static let idleKept = 4
 
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let configuration: PostgresConnection.Configuration
@@ -59,7 +62,7 @@ final class PostgresPool: @unchecked Sendable {
             return value
         } catch {
             if Self.isConnectionFailure(error) || connection.isClosed {
-                connection.close().whenComplete { _ in }
+                Self.close(connection)
                 throw StorageError.databaseUnavailable("the connection to \(location.description) was lost")
             }
             giveBack(connection)
@@ -99,11 +102,11 @@ final class PostgresPool: @unchecked Sendable {
 
     private func giveBack(_ connection: PostgresConnection) {
         let keep = lock.withLock { () -> Bool in
-            guard !closed, !connection.isClosed else { return false }
+            guard !closed, !connection.isClosed, idle.count < Self.idleKept else { return false }
             idle.append(connection)
             return true
         }
-        if !keep { connection.close().whenComplete { _ in } }
+        if !keep { Self.close(connection) }
     }
 
     private func connect() throws -> PostgresConnection {
@@ -113,7 +116,7 @@ final class PostgresPool: @unchecked Sendable {
         }
         do {
             return try PostgresConnection.connect(on: group.next(), configuration: configuration, id: id, logger: logger).wait()
-        } catch let error as PSQLError where error.code == .server {
+        } catch let error as PSQLError where error.code == .server && !Self.isConnectionFailure(error) {
             // Refused by the server itself: a wrong password, an unknown database or role.
             let state = error.serverInfo?[.sqlState] ?? "unknown"
             throw StorageError.database("\(location.description) refused the connection (SQLSTATE \(state)); check the user, the database and PGPASSWORD or ~/.pgpass")
@@ -122,14 +125,20 @@ final class PostgresPool: @unchecked Sendable {
         }
     }
 
+    /// Closes a connection this pool no longer keeps, holding it until it is closed (PostgresNIO
+    /// requires a connection to be closed before it goes).
+    private static func close(_ connection: PostgresConnection) {
+        connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+    }
+
     /// Failures of the connection rather than of a statement.
     static func isConnectionFailure(_ error: any Error) -> Bool {
         guard let error = error as? PSQLError else { return error is ChannelError || error is IOError }
         switch error.code {
         case .server:
-            // Administrator shutdown, crash recovery, cannot connect now.
+            // Administrator shutdown, crash recovery, cannot connect now, too many connections.
             let state = error.serverInfo?[.sqlState] ?? ""
-            return state.hasPrefix("57P") || state.hasPrefix("08")
+            return state.hasPrefix("57P") || state.hasPrefix("08") || state == "53300"
         case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown:
             return true
         default:

@@ -123,20 +123,39 @@ public final class S3BlobStore: BlobStore {
     }
 
     public func storedRecordIDs() throws -> [String] {
+        try storedRecordIDs(writtenBefore: .distantFuture)
+    }
+
+    /// How long after it was written an object, or begun an upload, may still belong to an upload
+    /// whose row is not committed yet. Nodes sharing a bucket share no lock with gc: gc leaves
+    /// anything younger (an upload's object exists for moments before its row commits; an hour
+    /// allows for clocks that differ by minutes).
+    public static let inFlightGrace: TimeInterval = 3600
+
+    /// The ids of objects last written before `date` (an object the store gives no time for counts
+    /// as old).
+    public func storedRecordIDs(writtenBefore date: Date) throws -> [String] {
         let prefix = location.prefix
         return try client.listObjects(prefix: prefix).compactMap { o in
             let id = String(o.key.dropFirst(prefix.count))
-            return RecordID.isValid(id) ? id : nil
+            guard RecordID.isValid(id), (o.lastModified ?? .distantPast) < date else { return nil }
+            return id
         }.sorted()
     }
 
     /// Multipart uploads of blobs never completed, each named `<record id>/<upload id>` (a shared
     /// file's, under `files/`, is not a blob's: docs/storage-s3.md).
     public func leftoverUploads() throws -> [String] {
+        try leftoverUploads(begunBefore: .distantFuture)
+    }
+
+    /// Those begun before `date` (an upload the store gives no time for counts as old).
+    public func leftoverUploads(begunBefore date: Date) throws -> [String] {
         let prefix = location.prefix
         return try client.listMultipartUploads(prefix: prefix).compactMap { upload in
             let id = String(upload.key.dropFirst(prefix.count))
-            return RecordID.isValid(id) ? id + "/" + upload.uploadID : nil
+            guard RecordID.isValid(id), (upload.initiated ?? .distantPast) < date else { return nil }
+            return id + "/" + upload.uploadID
         }.sorted()
     }
 

@@ -254,6 +254,8 @@ public final class S3Client: Sendable {
     public struct MultipartUpload: Sendable, Equatable {
         public var key: String
         public var uploadID: String
+        /// When it was begun; nil if the store did not say.
+        public var initiated: Date?
     }
 
     /// ListMultipartUploads under `prefix`: uploads begun and neither completed nor aborted.
@@ -268,7 +270,7 @@ public final class S3Client: Sendable {
             let page = try xml(try send("GET", query: query).body, "ListMultipartUploads")
             for u in page.all("Upload") {
                 guard let key = u.value("Key"), let id = u.value("UploadId") else { continue }
-                out.append(MultipartUpload(key: key, uploadID: id))
+                out.append(MultipartUpload(key: key, uploadID: id, initiated: u.value("Initiated").flatMap(Self.date)))
             }
             guard page.value("IsTruncated") == "true" else { return out }
             keyMarker = page.value("NextKeyMarker")

@@ -38,21 +38,25 @@ public struct PostgresTestDatabase {
         try? psql("DROP DATABASE IF EXISTS \(location.database) WITH (FORCE)")
     }
 
-    /// Runs SQL in this test's database (a tamperer's access), or in the server's own with `admin`.
-    public func psql(_ sql: String, admin useAdmin: Bool = false) throws {
+    /// Runs SQL in this test's database (a tamperer's access), or in the server's own with
+    /// `admin`; returns what it printed (unaligned, tuples only).
+    @discardableResult
+    public func psql(_ sql: String, admin useAdmin: Bool = false) throws -> String {
         let target = useAdmin || sql.hasPrefix("CREATE DATABASE") || sql.hasPrefix("DROP DATABASE") ? admin : location
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-        process.arguments = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", target.host, "-p", String(target.port), "-U", target.user,
+        process.arguments = ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", target.host, "-p", String(target.port), "-U", target.user,
                              "-d", target.database, "-c", sql]
-        let errors = Pipe()
+        let errors = Pipe(), output = Pipe()
         process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = output
         try process.run()
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         guard process.terminationStatus == 0 else {
             throw NSError(domain: "psql", code: Int(process.terminationStatus), userInfo: [NSLocalizedDescriptionKey: said])
         }
+        return printed.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

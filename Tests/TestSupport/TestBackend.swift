@@ -26,6 +26,8 @@ public final class TestStore: @unchecked Sendable {
     public let database: PostgresTestDatabase?
     private let masterKeyPath: String?
     private let shared: (MetadataBackend, BlobBackend)?
+    /// The object store's client and key prefix, to reach a blob as someone with the bucket would.
+    private let objects: (client: S3Client, prefix: String)?
 
     public init(layout: StoreLayout) throws {
         self.layout = layout
@@ -33,6 +35,7 @@ public final class TestStore: @unchecked Sendable {
             database = nil
             masterKeyPath = nil
             shared = nil
+            objects = nil
             return
         }
         let env = ProcessInfo.processInfo.environment
@@ -46,7 +49,9 @@ public final class TestStore: @unchecked Sendable {
         self.database = database
         // The master key lives beside where the folder would be (there is none on these backends).
         masterKeyPath = layout.root + ".master.key"
-        shared = (.postgres(database.location, password: database.password), .objectStore(location, try S3Credentials.fromEnvironment(env)))
+        let credentials = try S3Credentials.fromEnvironment(env)
+        shared = (.postgres(database.location, password: database.password), .objectStore(location, credentials))
+        objects = (S3Client(location: location, credentials: credentials), location.prefix)
     }
 
     /// The master key source the store was created with.
@@ -70,6 +75,33 @@ public final class TestStore: @unchecked Sendable {
             let db = try DatabaseQueue(path: layout.metadata)
             try db.write { try $0.execute(sql: sql, arguments: StatementArguments(arguments)) }
         }
+    }
+
+    /// A record's stored blob, read as someone with the disk or the bucket would.
+    public func blob(_ id: String) throws -> [UInt8] {
+        if let objects { return Array(try objects.client.getObject(key: objects.prefix + id)) }
+        return Array(try Data(contentsOf: URL(fileURLWithPath: blobPath(id))))
+    }
+
+    /// Replaces a record's stored blob with other bytes, as someone with the disk or the bucket could.
+    public func replaceBlob(_ id: String, with bytes: [UInt8]) throws {
+        if let objects {
+            _ = try objects.client.putObject(key: objects.prefix + id, body: Data(bytes))
+            return
+        }
+        try FileManager.default.removeItem(atPath: blobPath(id))
+        try Data(bytes).write(to: URL(fileURLWithPath: blobPath(id)))
+    }
+
+    public func blobPath(_ id: String) -> String { layout.blobs + "/" + id.prefix(2) + "/" + id + ".blob" }
+
+    /// A count read from the catalog through a connection of its own (not the vault's).
+    public func count(_ sql: String, _ arguments: [(any DatabaseValueConvertible)?] = []) throws -> Int {
+        if let database {
+            return Int(try database.psql(try Self.inline(sql, arguments))) ?? -1
+        }
+        let db = try DatabaseQueue(path: layout.metadata)
+        return try db.read { try Int.fetchOne($0, sql: sql, arguments: StatementArguments(arguments)) } ?? -1
     }
 
     /// psql takes no arguments: each `?` becomes its value written as an SQL literal.

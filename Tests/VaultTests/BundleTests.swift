@@ -67,6 +67,7 @@ final class BundleTests: XCTestCase {
     // MARK: the whole path
 
     func testABundleOpensWithStockAgeItsManifestVerifiesWithMinisignAndRedactionIsReal() throws {
+        try TestBackend.requireEmbedded("opens the released file in the store folder with stock age")
         let photo = try put("injury-photo-with-gps.jpg", kind: "body-map")
         let minutes = try put("strategy-meeting-minutes.pdf", kind: "minutes")
         let note = try text("Pupil X said D. Third-Party hit her.\nthird-party lives at 4 Elm Road.\n")
@@ -152,6 +153,7 @@ final class BundleTests: XCTestCase {
     }
 
     func testAPassphraseRecipientGetsAPassphraseOnceAndStockAgeOpensTheBundleWithIt() throws {
+        try TestBackend.requireEmbedded("searches the SQLite file for the passphrase")
         let note = try text("Disclosure written down on the day.\n")
         let draft = try f.vault.bundles.createBundle(.init(school: "S1", recipient: "Police", reason: "Police investigation",
                                                   items: [.init(record: note.id, mode: .original)]), by: .integration(deputy))

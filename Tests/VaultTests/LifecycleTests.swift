@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import KeyManagement
 import Storage
+import TestSupport
 import XCTest
 @testable import Vault
 
@@ -215,6 +216,7 @@ final class LifecycleTests: XCTestCase {
     // MARK: what a shred leaves
 
     func testAShreddedRecordIsGoneFromEveryFileAndItsCertificateVerifies() throws {
+        try TestBackend.requireEmbedded("searches every file of the store folder for the shredded bytes")
         let keep = try put("keep this", child: "C2")
         let r = try put("shred this one")
         _ = try f.vault.lifecycle.setDateOfBirth(child: "C2", dob: "2010-01-01", by: .operator("op"))
@@ -269,6 +271,7 @@ final class LifecycleTests: XCTestCase {
     }
 
     func testResurrectionFromANaiveBackupCannotBeDecrypted() throws {
+        try TestBackend.requireEmbedded("copies the store folder as a naive backup")
         let keep = try put("keep", child: "C2")
         let r = try put("gone", child: "C1")
         let shared = try put("shared period", child: "C3")
@@ -354,6 +357,7 @@ final class LifecycleTests: XCTestCase {
     }
 
     func testTheDeletionLedgerRefusesEditsTruncationAndReordering() throws {
+        try TestBackend.requireEmbedded("edits the ledger file")
         let a = try put("a"), b = try put("b")
         _ = try shred([a.id])
         _ = try shred([b.id])
@@ -452,6 +456,7 @@ extension LifecycleTests {
     /// Cutting the deletion ledger back, or deleting it, must not let an older database serve a
     /// shredded record: the key store remembers how long the ledger is.
     func testACutOrDeletedLedgerFailsClosed() throws {
+        try TestBackend.requireEmbedded("puts back a copy of the store folder")
         let keep = try put("keep", child: "C2")
         let first = try put("first", child: "C3"), second = try put("second", child: "C4")
         f.vault.close()
@@ -483,6 +488,7 @@ extension LifecycleTests {
     /// the file back as an older version), lowering it or forging it, with the ledger emptied
     /// and an older database put back, never serves a shredded record.
     func testARemovedLoweredOrDowngradedLedgerHeadFailsClosed() throws {
+        try TestBackend.requireEmbedded("puts back a copy of the store folder")
         let keep = try put("keep", child: "C2")
         let gone = try put("gone", child: "C3")
         f.vault.close()
@@ -527,6 +533,7 @@ extension LifecycleTests {
     /// A half-written append (a crash, a full disk) is cut off by the next append, which then
     /// carries on; nothing stays locked.
     func testAHalfWrittenLedgerAppendIsRepairedByTheNext() throws {
+        try TestBackend.requireEmbedded("writes half an append into the ledger file")
         let a = try put("a", child: "C5"), b = try put("b", child: "C6")
         _ = try shred([a.id])
         let ledger = DeletionLedger(directory: f.layout.keys, vaultID: f.vault.vaultID)

@@ -110,6 +110,7 @@ final class UserAccountTests: XCTestCase {
     static func recordID(_ name: String) -> String { String(repeating: "0", count: 28) + Hex.encode(Array(name.utf8)) }
 
     func testExistingUsersGetIdsAndOnlyUploadsTheirAccountCanHaveMade() throws {
+        try TestBackend.requireEmbedded("rebuilds a SQLite file of an older version to migrate it")
         let old = try makeStoreFromBeforeAccountIDs()
         f.vault = try f.reopen()
         let users = Dictionary(try f.vault.users.list(by: .operator("test")).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
@@ -141,6 +142,7 @@ final class UserAccountTests: XCTestCase {
     /// The migration can run in a process without the master key (a backup operator's verify),
     /// and the re-signing only later: an id changed in between is not signed over.
     func testAnIdChangedBeforeTheRowsAreReSignedIsNotBlessed() throws {
+        try TestBackend.requireEmbedded("rewrites an older version's SQLite rows")
         let old = try makeStoreFromBeforeAccountIDs()
         let keyless = try f.openKeyless()
         let bobID = try XCTUnwrap(try keyless.users.list(by: .operator("test")).first { $0.name == "bob" }?.id)

@@ -84,7 +84,12 @@ final class VaultFixture {
         try store.tamper(sql, arguments)
     }
 
-    func blobPath(_ id: String) -> String { layout.blobs + "/" + id.prefix(2) + "/" + id + ".blob" }
+    func blobPath(_ id: String) -> String { store.blobPath(id) }
+
+    /// Puts record `from`'s blob in the place of record `to`'s, on disk or in the bucket.
+    func copyBlob(from: String, to: String) throws {
+        try store.replaceBlob(to, with: try store.blob(from))
+    }
 
     /// Every regular file under the store, recursively.
     func allStoreFiles() -> [String] {
