@@ -50,10 +50,23 @@ final class PostgresPool: @unchecked Sendable {
         close()
     }
 
-    /// Runs `body` on a connection of its own.
+    /// Runs `body` on a connection of its own. A call made from inside another's `body` on the
+    /// same thread (a read inside a write's work) takes a connection beyond the bound: waiting
+    /// for a slot held by its own caller, or by others waiting likewise, would never end.
     func with<T>(_ body: (PostgresSQL) throws -> T) throws -> T {
-        slots.wait()
-        defer { slots.signal() }
+        let key = "strongroom.postgres.\(ObjectIdentifier(self).hashValue)"
+        let thread = Thread.current.threadDictionary
+        let nested = thread[key] != nil
+        if !nested {
+            slots.wait()
+            thread[key] = true
+        }
+        defer {
+            if !nested {
+                thread.removeObject(forKey: key)
+                slots.signal()
+            }
+        }
         if lock.withLock({ closed }) { throw StorageError.databaseUnavailable("the catalog was closed") }
         let connection = try lock.withLock { idle.popLast() } ?? connect()
         do {

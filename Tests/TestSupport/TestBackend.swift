@@ -95,6 +95,13 @@ public final class TestStore: @unchecked Sendable {
 
     public func blobPath(_ id: String) -> String { layout.blobs + "/" + id.prefix(2) + "/" + id + ".blob" }
 
+    /// The statement that turns off the audit log's append-only trigger, as the database's owner
+    /// can, on this store's engine.
+    public var dropAuditTriggers: String {
+        database == nil ? "DROP TRIGGER audit_events_no_delete; DROP TRIGGER audit_events_no_update;"
+            : "ALTER TABLE audit_events DISABLE TRIGGER USER;"
+    }
+
     /// A count read from the catalog through a connection of its own (not the vault's).
     public func count(_ sql: String, _ arguments: [(any DatabaseValueConvertible)?] = []) throws -> Int {
         if let database {

@@ -1,6 +1,7 @@
 import Foundation
 import KeyManagement
 @testable import Storage
+import TestSupport
 import XCTest
 @testable import Vault
 
@@ -11,6 +12,7 @@ final class S3VaultTests: XCTestCase {
     var prefix = ""
 
     override func setUpWithError() throws {
+        try TestBackend.requireEmbedded("puts an embedded store's blobs in an object store of its own making")
         let env = ProcessInfo.processInfo.environment
         guard let text = env["STRONGROOM_TEST_S3"], !text.isEmpty else {
             let message = "STRONGROOM_TEST_S3 is not set: run Scripts/test.sh, or `source Scripts/lib/seaweedfs.sh && seaweedfs_start` first"

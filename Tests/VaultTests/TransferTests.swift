@@ -61,7 +61,7 @@ final class TransferTests: XCTestCase {
         return try sender.vault.transfers.approve(id: draft.id, receiptURL: nil, by: .integration(deputy))
     }
 
-    func package(_ sent: SentTransfer) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: sent.packagePath))) }
+    func package(_ sent: SentTransfer) throws -> [UInt8] { try XCTUnwrap(try sender.sharedFile(.transfers, sent.packagePath)) }
 
     func receive(_ bytes: [UInt8], into fixture: VaultFixture? = nil, school: String = "200002") throws -> ReceivedTransfer {
         try (fixture ?? receiver).vault.transfers.receive(bytes, school: school, by: .integration(receivingDSL))
@@ -152,7 +152,7 @@ final class TransferTests: XCTestCase {
         let identity = try AgeIdentity(secretKey: key.secret)
         let identityFile = work + "/riverside.key"
         try identity.keygenFileTextForInterop().write(toFile: identityFile, atomically: true, encoding: .utf8)
-        let run = try StockAge.decrypt(file: sent.packagePath, identity: identityFile)
+        let run = try StockAge.decrypt(file: try sender.localCopy(.transfers, sent.packagePath), identity: identityFile)
         XCTAssertEqual(run.status, 0, run.stderr)
         let zipFile = work + "/package.zip"
         try run.stdout.write(to: URL(fileURLWithPath: zipFile))
@@ -264,7 +264,7 @@ final class TransferTests: XCTestCase {
         try impostor.put(Array("a made-up note".utf8), kind: "disclosure", filename: "n.txt", school: "100001")
         let draft = try impostor.vault.transfers.create(school: "100001", child: "C1", toSchool: "200002", reason: "moved", by: .integration(iDSL))
         let sent = try impostor.vault.transfers.approve(id: draft.id, receiptURL: nil, by: .integration(iDeputy))
-        let why = refusal { _ = try receive(Array(try Data(contentsOf: URL(fileURLWithPath: sent.packagePath)))) }
+        let why = refusal { _ = try receive(try XCTUnwrap(try impostor.sharedFile(.transfers, sent.packagePath))) }
         XCTAssertTrue(why.contains("differs from school 100001's pinned card"), why)
         XCTAssertEqual(try receivedRecordCount(), 0)
     }

@@ -86,6 +86,29 @@ final class VaultFixture {
 
     func blobPath(_ id: String) -> String { store.blobPath(id) }
 
+    /// The names of the files kept in `area` (released bundles, sent transfer packages),
+    /// wherever the store keeps them.
+    func sharedFileNames(_ area: SharedArea) throws -> [String] {
+        try vault.sharedFiles.list(area).map(\.name).sorted()
+    }
+
+    /// A kept file's bytes, by its location (a path, or an s3:// address) or its name.
+    func sharedFile(_ area: SharedArea, _ location: String) throws -> [UInt8]? {
+        let name = String(location.split(separator: "/").last ?? "")
+        guard let reader = try vault.sharedFiles.open(area, name: name) else { return nil }
+        defer { reader.close() }
+        var out: [UInt8] = []
+        while let chunk = try reader.read(upToCount: 1 << 20), !chunk.isEmpty { out += chunk }
+        return out
+    }
+
+    /// A copy on this machine's disk of a kept file, for stock tools to open.
+    func localCopy(_ area: SharedArea, _ location: String) throws -> String {
+        let path = root + "/copy-" + UUID().uuidString
+        try Data(try XCTUnwrap(try sharedFile(area, location))).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
     /// Puts record `from`'s blob in the place of record `to`'s, on disk or in the bucket.
     func copyBlob(from: String, to: String) throws {
         try store.replaceBlob(to, with: try store.blob(from))

@@ -9,6 +9,7 @@ final class VerifyAndRecoveryTests: XCTestCase {
     let text = Array("Minutes of the strategy discussion.\n".utf8)
 
     func testVerifyNamesMissingDamagedAndOrphanedRecords() throws {
+        try TestBackend.requireEmbedded("damages blob files")
         let f = try VaultFixture()
         let intact = try f.put(text, kind: "minutes")
         let missing = try f.put(text, kind: "minutes")
@@ -39,6 +40,7 @@ final class VerifyAndRecoveryTests: XCTestCase {
     }
 
     func testVerifyWithoutKeysNeedsNoMasterKey() throws {
+        try TestBackend.requireEmbedded("damages a blob file")
         let f = try VaultFixture()
         let a = try f.put(text, kind: "minutes")
         try FileManager.default.moveItem(atPath: f.layout.defaultMasterKey, toPath: f.root + "/elsewhere.key")
@@ -50,6 +52,7 @@ final class VerifyAndRecoveryTests: XCTestCase {
     }
 
     func testGCRemovesOrphansAndLeftoversButNoRecord() throws {
+        try TestBackend.requireEmbedded("plants orphan blob files")
         let f = try VaultFixture()
         let keep = try f.put(text, kind: "minutes")
         let orphanID = String(repeating: "d", count: 32)
@@ -70,6 +73,7 @@ final class VerifyAndRecoveryTests: XCTestCase {
     /// the blob and keys say nothing of either, but the signed put event does. verify names
     /// both, and gc never destroys the blob of a record whose row was deleted.
     func testARowDeletedOrRefiledWithoutAShredIsNamedAndGCKeepsItsBlob() throws {
+        try TestBackend.requireEmbedded("looks for the kept blob file (gc on the shared backends leaves young objects alone anyway)")
         let f = try VaultFixture()
         let deleted = try f.put(text, kind: "minutes", child: "C1")
         let moved = try f.put(text, kind: "minutes", child: "C1")
@@ -91,6 +95,7 @@ final class VerifyAndRecoveryTests: XCTestCase {
     }
 
     func testGCWaitsForNoUploadInFlight() throws {
+        try TestBackend.requireEmbedded("holds the store folder's lock")
         let f = try VaultFixture()
         let session = try f.vault.records.beginPut(PutRequest(school: "S1", child: "C1", concern: "K1", kind: "minutes", filename: "a.txt"), by: .operator("t"))
         let big = [UInt8](repeating: UInt8(ascii: "a"), count: 100_000)
@@ -123,6 +128,7 @@ final class VerifyAndRecoveryTests: XCTestCase {
     }
 
     func testDiskFullDuringPutGivesACleanErrorAndLeavesTheStoreVerifiable() throws {
+        try TestBackend.requireEmbedded("injects a full disk into the blob files")
         let (f, vault) = try failingVault { $0.failWriteAfter = 3 }
         XCTAssertThrowsError(try f.put(Array(String(repeating: "x", count: 400_000).utf8), kind: "minutes", into: vault)) { error in
             guard case VaultError.storage(.io("write", _, ENOSPC)) = error else { return XCTFail("\(error)") }
@@ -132,6 +138,7 @@ final class VerifyAndRecoveryTests: XCTestCase {
     }
 
     func testEIOOnFsyncDuringPutGivesACleanErrorAndLeavesTheStoreVerifiable() throws {
+        try TestBackend.requireEmbedded("injects a failing fsync into the blob files")
         let (f, vault) = try failingVault { $0.failFsync = EIO }
         XCTAssertThrowsError(try f.put(text, kind: "minutes", into: vault)) { error in
             guard case VaultError.storage(.io("fsync", _, EIO)) = error else { return XCTFail("\(error)") }
@@ -140,12 +147,14 @@ final class VerifyAndRecoveryTests: XCTestCase {
     }
 
     func testFailedDirectoryFsyncDuringPutLeavesNoRecord() throws {
+        try TestBackend.requireEmbedded("injects a failing directory fsync")
         let (f, vault) = try failingVault { $0.failDirectoryFsync = EIO }
         XCTAssertThrowsError(try f.put(text, kind: "minutes", into: vault))
         try assertCleanAfterFailedPut(f)
     }
 
     func testFailedCommitRemovesTheBlob() throws {
+        try TestBackend.requireEmbedded("injects a failing SQLite commit")
         let f = try VaultFixture()
         var options = Vault.Options()
         options.catalog.readOnly = true
@@ -160,7 +169,7 @@ final class VerifyAndRecoveryTests: XCTestCase {
     func testInitRefusesToOverwriteAStore() throws {
         let f = try VaultFixture()
         XCTAssertThrowsError(try Vault.create(at: f.layout, master: f.store.master, by: .operator("t"), options: f.store.options())) {
-            XCTAssertEqual($0 as? VaultError, .storeExists(f.layout.root))
+            guard case VaultError.storeExists = $0 else { return XCTFail("\($0)") }
         }
         XCTAssertNoThrow(try f.reopen())
     }
@@ -193,7 +202,7 @@ final class VerifyAndRecoveryTests: XCTestCase {
         let kept = try f.vault.audit.checkpoint(by: .operator("dpo"))
         XCTAssertTrue(kept.verifySignature(publicKey: f.vault.publicKey))
         XCTAssertTrue(try f.vault.audit.verifyLog(externalCheckpoint: kept, by: .operator("test")).isIntact)
-        try f.tamper("DROP TRIGGER audit_events_no_delete; DELETE FROM audit_events WHERE seq >= 3; DELETE FROM audit_checkpoints;")
+        try f.tamper(f.store.dropAuditTriggers + " DELETE FROM audit_events WHERE seq >= 3; DELETE FROM audit_checkpoints;")
         let report = try f.vault.audit.verifyLog(externalCheckpoint: kept, by: .operator("test"))
         XCTAssertFalse(report.isIntact)
         XCTAssertEqual(report.firstBadSequence, 3)
