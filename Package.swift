@@ -92,6 +92,10 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 // The catalog of a deployment with several nodes (Storage/Postgres).
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Storage"),
         // True redaction: images and PDF pages redrawn from pixels, text terms replaced.
@@ -151,7 +155,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "KeyManagement", "Storage", "SignIn", .product(name: "GRDB", package: "GRDB.swift"),
+                "KeyManagement", "Storage", "SignIn", "Vault", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/TestSupport"),

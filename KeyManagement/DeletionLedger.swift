@@ -18,13 +18,21 @@ import Glibc
 /// others have an empty signature. A ledger whose last entry is unsigned is refused.
 public struct DeletionLedger: Sendable {
     public static let fileName = "deletion-ledger.jsonl"
-    public let path: String
+    /// Where it is kept, beside the key store.
+    public let files: any KeyFiles
     public let vaultID: String
 
     public init(directory: String, vaultID: String) {
-        self.path = directory + "/" + Self.fileName
+        self.init(files: KeyFolder(directory: directory), vaultID: vaultID)
+    }
+
+    public init(files: any KeyFiles, vaultID: String) {
+        self.files = files
         self.vaultID = vaultID
     }
+
+    /// The ledger's file, when it is kept in a folder.
+    public var path: String { files.location + "/" + Self.fileName }
 
     /// What one shred adds to the ledger.
     public struct Item: Sendable, Equatable {
@@ -46,19 +54,21 @@ public struct DeletionLedger: Sendable {
     /// between an earlier append and the recording of its head, and nothing is added now.
     @discardableResult
     public func append(_ items: [Item], signer: AuditSigner, now: Date) throws -> (added: [LedgerEntry], head: LedgerEntry?) {
-        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw KeyManagementError.io(path: path, errno: errno) }
-        defer { _ = Glibc.close(fd) }
-        while flock(fd, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw KeyManagementError.io(path: path, errno: errno) }
+        try files.update(Self.fileName) { stored -> (change: KeyFileChange, result: (added: [LedgerEntry], head: LedgerEntry?)) in
+            // An append a crash or a full disk cut short left an incomplete or unsigned tail: it
+            // is cut off (its shred is still `executing` and appends those entries again).
+            let bytes = stored ?? []
+            let (existing, validLength) = Self.signedPrefix(bytes, vaultID: vaultID)
+            let (text, added) = try entries(for: items, after: existing, signer: signer, now: now)
+            guard !text.isEmpty else {
+                return (validLength < bytes.count ? .append([], keeping: validLength) : .none, ([], existing.last))
+            }
+            return (.append(text, keeping: validLength), (added, added.last))
         }
-        // An append a crash or a full disk cut short left an incomplete or unsigned tail: cut it
-        // off (its shred is still `executing` and appends those entries again).
-        let bytes = try readAll()
-        let (existing, validLength) = Self.signedPrefix(bytes, vaultID: vaultID)
-        if validLength < bytes.count {
-            guard ftruncate(fd, off_t(validLength)) == 0 else { throw KeyManagementError.io(path: path, errno: errno) }
-        }
+    }
+
+    /// The lines for the items not in `existing`, chained after it, the last signed.
+    private func entries(for items: [Item], after existing: [LedgerEntry], signer: AuditSigner, now: Date) throws -> ([UInt8], [LedgerEntry]) {
         let present = Set(existing.map(\.record))
         var prev = existing.last.map { Array(Hex.decode($0.hash) ?? []) } ?? Self.genesis(vaultID: vaultID)
         var seq = existing.last?.seq ?? 0
@@ -80,15 +90,7 @@ public struct DeletionLedger: Sendable {
             prev = hash
             added.append(entry)
         }
-        guard !text.isEmpty else { return ([], existing.last) }
-        do {
-            try text.withUnsafeBytes { try SystemFileOps().write(fd, $0, path: path) }
-            try SystemFileOps().fsync(fd, path: path)
-            try SystemFileOps().fsyncDirectory(DurableFile.directory(of: path))
-        } catch let error as FileOpsError {
-            throw KeyManagementError.io(path: path, errno: error.errno)
-        }
-        return (added, added.last)
+        return (text, added)
     }
 
     /// Every entry, each checked against the chain and, with `publicKey`, its signature. Reads
@@ -99,16 +101,7 @@ public struct DeletionLedger: Sendable {
 
     /// The file's bytes, read under a shared lock (an append holds it exclusively); none if absent.
     private func readShared() throws -> [UInt8] {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return [] }
-            throw KeyManagementError.io(path: path, errno: errno)
-        }
-        defer { _ = Glibc.close(fd) }
-        while flock(fd, LOCK_SH) != 0 {
-            guard errno == EINTR else { throw KeyManagementError.io(path: path, errno: errno) }
-        }
-        return try readAll()
+        try files.read(Self.fileName) ?? []
     }
 
     /// What the vault goes by before it opens any record: the entries up to the last complete,
@@ -208,12 +201,6 @@ public struct DeletionLedger: Sendable {
     static func line(_ entry: LedgerEntry, _ encoder: JSONEncoder) throws -> [UInt8] {
         Array(try encoder.encode(entry)) + [0x0a]
     }
-
-    private func readAll() throws -> [UInt8] {
-        do { return try DurableFile.read(path, limit: 1 << 30) ?? [] } catch let error as FileOpsError {
-            throw KeyManagementError.io(path: path, errno: error.errno)
-        }
-    }
 }
 
 /// One line of the deletion ledger.
@@ -250,15 +237,13 @@ public struct LedgerEntry: Codable, Sendable, Equatable {
 public final class ShreddedRecords: @unchecked Sendable {
     private let ledger: DeletionLedger
     private let publicKey: VaultPublicKey
-    private let keyStoreDirectory: String
     private let lock = NSLock()
-    private var stamps: [FileStamp?] = []
+    private var stamps: [String?]?
     private var ids: Set<String> = []
 
-    public init(ledger: DeletionLedger, publicKey: VaultPublicKey, keyStoreDirectory: String) {
+    public init(ledger: DeletionLedger, publicKey: VaultPublicKey) {
         self.ledger = ledger
         self.publicKey = publicKey
-        self.keyStoreDirectory = keyStoreDirectory
     }
 
     /// Throws `.malformedLedger` if the ledger is damaged, unsigned, or shorter than the key store
@@ -270,9 +255,10 @@ public final class ShreddedRecords: @unchecked Sendable {
     /// Every shredded record id, checked as `contains` checks (for a caller asking about many).
     public func snapshot() throws -> Set<String> {
         try lock.withLock {
-            let now = [FileStamp(path: ledger.path), FileStamp(path: keyStoreDirectory + "/" + KeyStore.fileName)]
+            let files = ledger.files
+            let now = [files.stamp(DeletionLedger.fileName), files.stamp(KeyStore.fileName)]
             if now != stamps {
-                let entries = try ledger.entriesForReading(publicKey: publicKey, head: try KeyStore.ledgerHead(directory: keyStoreDirectory))
+                let entries = try ledger.entriesForReading(publicKey: publicKey, head: try KeyStore.ledgerHead(files: files))
                 ids = Set(entries.map(\.record))
                 stamps = now
             }

@@ -40,6 +40,8 @@ public enum KeyManagementError: Error, Equatable, Sendable {
     /// An output file's path is a symlink or not a regular file (`OutputFile`): nothing written.
     case unsafeOutput(path: String, problem: String)
     case io(path: String, errno: Int32)
+    /// The shared database holding the key store (a deployment of several nodes) did not answer.
+    case unavailable(String)
 }
 
 extension KeyManagementError: CustomStringConvertible {
@@ -60,6 +62,7 @@ extension KeyManagementError: CustomStringConvertible {
         case .unsafeOutput(let path, let problem):
             return "\(path) \(problem)"
         case .io(let path, let code): return "\(path): \(String(cString: strerror(code)))"
+        case .unavailable(let why): return why
         }
     }
 }

@@ -22,7 +22,7 @@ import Glibc
 /// atomically; a KEK this process has not seen yet is looked up again in the file.
 public final class KeyStore: @unchecked Sendable {
     public static let fileName = "keystore.json"
-    public static let lockFileName = "keystore.lock"
+    public static let lockFileName = KeyFolder.lockFileName
     public static let formatName = "strongroom-keystore"
     /// Version 3 signs the deletion ledger's head with the vault key and wraps the signing key
     /// with associated data naming version 3, so the head can neither be forged nor removed by
@@ -31,10 +31,11 @@ public final class KeyStore: @unchecked Sendable {
     /// The period of KEKs that hold records under legal hold (never destroyed with a period).
     public static let holdPeriod = "hold"
 
-    public let path: String
+    /// Where the file is kept: the store folder's keys/, or the shared catalog.
+    public let files: any KeyFiles
     public let vaultID: String
     private var file: KeyStoreFile
-    private var stamp: FileStamp?
+    private var stamp: String?
     private var master: any MasterKeyProvider
     /// The wrapped signing key this process's master key was proved against. If another process
     /// changes the master key, the file's differs, and this process must not wrap anything more.
@@ -50,7 +51,13 @@ public final class KeyStore: @unchecked Sendable {
     public static func create(
         directory: String, master: any MasterKeyProvider, clock: @escaping @Sendable () -> Date = Date.init
     ) throws -> KeyStore {
-        let path = directory + "/" + fileName
+        try create(files: KeyFolder(directory: directory), master: master, clock: clock)
+    }
+
+    /// Creates a new key store where `files` keeps it.
+    public static func create(
+        files: any KeyFiles, master: any MasterKeyProvider, clock: @escaping @Sendable () -> Date = Date.init
+    ) throws -> KeyStore {
         let vaultID = Hex.encode(randomPublicBytes(16))
         let signer = try AuditSigner.generate()
         let signingWrapped = try master.wrap(signer.secret, associatedData: signingKeyBinding(vaultID: vaultID, version: currentVersion))
@@ -59,19 +66,19 @@ public final class KeyStore: @unchecked Sendable {
             rotation: nil, ledgerHead: try .signed(seq: 0, hash: "", vaultID: vaultID, signer: signer),
             auditWitness: try .signed(path: nil, vaultID: vaultID, signer: signer),
             auditSigningKey: .init(publicKey: signer.publicKey.minisignBase64, wrapped: Data(signingWrapped).base64EncodedString()))
-        do {
-            try DurableFile.write(try encode(file), to: path, exclusive: true)
-        } catch let error as FileOpsError where error.errno == EEXIST {
-            throw KeyManagementError.alreadyExists(path)
-        }
-        let store = KeyStore(path: path, file: file, master: master, clock: clock)
+        try files.create(fileName, try encode(file))
+        let store = KeyStore(files: files, file: file, master: master, clock: clock)
         store.signer = signer
         return store
     }
 
     /// Reads the public part of a key store (which master-key provider it needs), without keys.
     public static func descriptor(directory: String) throws -> (vaultID: String, masterKey: MasterKeyDescriptor, publicKey: VaultPublicKey) {
-        let file = try load(path: directory + "/" + fileName)
+        try descriptor(files: KeyFolder(directory: directory))
+    }
+
+    public static func descriptor(files: any KeyFiles) throws -> (vaultID: String, masterKey: MasterKeyDescriptor, publicKey: VaultPublicKey) {
+        let file = try load(files)
         guard let pk = VaultPublicKey(text: file.auditSigningKey.publicKey) else {
             throw KeyManagementError.malformedKeyStore("audit public key is malformed")
         }
@@ -82,22 +89,27 @@ public final class KeyStore: @unchecked Sendable {
     public static func open(
         directory: String, master: any MasterKeyProvider, clock: @escaping @Sendable () -> Date = Date.init
     ) throws -> KeyStore {
-        let path = directory + "/" + fileName
-        let file = try load(path: path)
-        let store = KeyStore(path: path, file: file, master: master, clock: clock)
+        try open(files: KeyFolder(directory: directory), master: master, clock: clock)
+    }
+
+    public static func open(
+        files: any KeyFiles, master: any MasterKeyProvider, clock: @escaping @Sendable () -> Date = Date.init
+    ) throws -> KeyStore {
+        let file = try load(files)
+        let store = KeyStore(files: files, file: file, master: master, clock: clock)
         // Prove the master key now, so a wrong passphrase is reported before any work starts.
         _ = try store.auditSigner()
         if file.version < 3 { try store.upgradeToSignedLedgerHead() }
         return store
     }
 
-    private init(path: String, file: KeyStoreFile, master: any MasterKeyProvider, clock: @escaping @Sendable () -> Date) {
-        self.path = path
+    private init(files: any KeyFiles, file: KeyStoreFile, master: any MasterKeyProvider, clock: @escaping @Sendable () -> Date) {
+        self.files = files
         self.vaultID = file.vaultID
         self.file = file
         self.master = master
         self.clock = clock
-        self.stamp = FileStamp(path: path)
+        self.stamp = files.stamp(Self.fileName)
         self.provenSigningWrap = file.auditSigningKey.wrapped
     }
 
@@ -274,7 +286,11 @@ public final class KeyStore: @unchecked Sendable {
     /// the ledger is empty. From version 3 it must be there and carry the vault's signature,
     /// else the file was tampered with (a removed or lowered head would let a cut ledger pass).
     public static func ledgerHead(directory: String) throws -> (seq: Int64, hash: String)? {
-        let file = try load(path: directory + "/" + fileName)
+        try ledgerHead(files: KeyFolder(directory: directory))
+    }
+
+    public static func ledgerHead(files: any KeyFiles) throws -> (seq: Int64, hash: String)? {
+        let file = try load(files)
         guard file.version >= 3 else { return file.ledgerHead.map { ($0.seq, $0.hash) } }
         guard let head = file.ledgerHead, let key = VaultPublicKey(text: file.auditSigningKey.publicKey),
               head.verify(vaultID: file.vaultID, publicKey: key) else {
@@ -294,7 +310,11 @@ public final class KeyStore: @unchecked Sendable {
     /// The audit witness the key store names (read from disk, no key needed). From version 3 the
     /// setting must be there and carry the vault's signature, else the file was tampered with.
     public static func auditWitness(directory: String) throws -> String? {
-        let file = try load(path: directory + "/" + fileName)
+        try auditWitness(files: KeyFolder(directory: directory))
+    }
+
+    public static func auditWitness(files: any KeyFiles) throws -> String? {
+        let file = try load(files)
         guard file.version >= 3 else { return nil }
         guard let setting = file.auditWitness, let key = VaultPublicKey(text: file.auditSigningKey.publicKey),
               setting.verify(vaultID: file.vaultID, publicKey: key) else {
@@ -309,6 +329,8 @@ public final class KeyStore: @unchecked Sendable {
     /// (the one recorded, or the ledger's own last signed entry if that is further) is signed.
     private func upgradeToSignedLedgerHead() throws {
         let signer = try auditSigner()
+        // Read before the key store's lock is taken: the ledger shares it.
+        let last = DeletionLedger.signedPrefix((try? files.read(DeletionLedger.fileName) ?? []) ?? [], vaultID: vaultID).0.last
         try withFileLock { fresh in
             if fresh.version >= 3 {
                 // Another process upgraded it meanwhile: prove the master key against its wrap.
@@ -320,8 +342,6 @@ public final class KeyStore: @unchecked Sendable {
                 return
             }
             guard fresh.auditSigningKey.wrapped == provenSigningWrap else { throw KeyManagementError.masterKeyChanged }
-            let ledger = DeletionLedger(directory: DurableFile.directory(of: path), vaultID: vaultID)
-            let last = DeletionLedger.signedPrefix((try? DurableFile.read(ledger.path)) ?? [], vaultID: vaultID).0.last
             var head = (seq: fresh.ledgerHead?.seq ?? 0, hash: fresh.ledgerHead?.hash ?? "")
             if let last, last.seq > head.seq { head = (last.seq, last.hash) }
             fresh.ledgerHead = try .signed(seq: head.seq, hash: head.hash, vaultID: vaultID, signer: signer)
@@ -335,7 +355,7 @@ public final class KeyStore: @unchecked Sendable {
 
     /// The KEKs a key store file lists (ids and states only), read without the master key.
     public static func kekInfos(directory: String) throws -> [KEKInfo] {
-        try load(path: directory + "/" + fileName).keks.map(\.info)
+        try load(KeyFolder(directory: directory)).keks.map(\.info)
     }
 
     // MARK: signing key
@@ -432,29 +452,24 @@ public final class KeyStore: @unchecked Sendable {
     /// Runs `body` on the freshest file under the cross-process lock, then rewrites it atomically.
     private func withFileLock<T>(_ body: (inout KeyStoreFile) throws -> T) throws -> T {
         try lock.withLock {
-            let lockPath = DurableFile.directory(of: path) + "/" + Self.lockFileName
-            let fd = Glibc.open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw KeyManagementError.io(path: lockPath, errno: errno) }
-            defer { _ = Glibc.close(fd) }
-            while flock(fd, LOCK_EX) != 0 {
-                guard errno == EINTR else { throw KeyManagementError.io(path: lockPath, errno: errno) }
-            }
-            var fresh = try Self.load(path: path)
-            guard fresh.vaultID == vaultID else { throw KeyManagementError.malformedKeyStore("\(path) now belongs to another vault") }
-            let result = try body(&fresh)
-            do { try DurableFile.write(try Self.encode(fresh), to: path) } catch let error as FileOpsError {
-                throw KeyManagementError.io(path: path, errno: error.errno)
+            let (fresh, result) = try files.update(Self.fileName) { bytes -> (change: KeyFileChange, result: (KeyStoreFile, T)) in
+                var fresh = try Self.decode(bytes, location: files.location)
+                guard fresh.vaultID == vaultID else {
+                    throw KeyManagementError.malformedKeyStore("the key store in \(files.location) now belongs to another vault")
+                }
+                let result = try body(&fresh)
+                return (.replace(try Self.encode(fresh)), (fresh, result))
             }
             file = fresh
-            stamp = FileStamp(path: path)
+            stamp = files.stamp(Self.fileName)
             return result
         }
     }
 
     /// Re-reads the file if another process rewrote it. Called with `lock` held.
     private func refreshIfChanged() {
-        let now = FileStamp(path: path)
-        guard now != stamp, let fresh = try? Self.load(path: path), fresh.vaultID == vaultID else { return }
+        let now = files.stamp(Self.fileName)
+        guard now != stamp, let fresh = try? Self.load(files), fresh.vaultID == vaultID else { return }
         file = fresh
         stamp = now
         for entry in fresh.keks where entry.state == .destroyed { unwrapped.removeValue(forKey: entry.id) }
@@ -484,11 +499,12 @@ public final class KeyStore: @unchecked Sendable {
         return Array(try encoder.encode(file)) + [0x0a]
     }
 
-    static func load(path: String) throws -> KeyStoreFile {
-        let bytes: [UInt8]?
-        do { bytes = try DurableFile.read(path) } catch let error as FileOpsError {
-            throw KeyManagementError.io(path: path, errno: error.errno)
-        }
+    static func load(_ files: any KeyFiles) throws -> KeyStoreFile {
+        try decode(try files.read(fileName), location: files.location)
+    }
+
+    static func decode(_ bytes: [UInt8]?, location: String) throws -> KeyStoreFile {
+        let path = location + "/" + fileName
         guard let bytes else { throw KeyManagementError.malformedKeyStore("\(path) does not exist") }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
@@ -518,20 +534,6 @@ public struct KEKInfo: Sendable, Equatable, Codable {
 }
 
 public enum KEKState: String, Codable, Sendable { case active, retired, destroyed }
-
-struct FileStamp: Equatable {
-    var inode: UInt64
-    var size: Int64
-    var mtimeNanos: Int64
-
-    init?(path: String) {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        inode = UInt64(info.st_ino)
-        size = Int64(info.st_size)
-        mtimeNanos = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
-    }
-}
 
 struct KeyStoreFile: Codable {
     var format: String

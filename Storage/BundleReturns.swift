@@ -24,7 +24,7 @@ public protocol BundleReturnCatalog: Sendable {
     func returnBundle(id: String, _ back: BundleReturn, event: AuditEntry, signer: AuditSigner?) throws
 }
 
-extension SQLiteCatalog: BundleReturnCatalog {
+extension SQLiteCatalog {
     static func registerBundleReturnMigration(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v13-bundle-returns") { db in
             // SQLite cannot widen a CHECK in place: the table is made again with the new state
@@ -53,14 +53,16 @@ extension SQLiteCatalog: BundleReturnCatalog {
                 """)
         }
     }
+}
 
+extension RelationalCatalog {
     public func returnBundle(id: String, _ back: BundleReturn, event: AuditEntry, signer: AuditSigner?) throws {
-        try sqliteWrite { db in
-            try db.execute(sql: """
+        try auditedWrite { db in
+            let changed = try db.execute("""
                 UPDATE bundles SET state = 'returned', returned_by = ?, returned_at_ms = ?, return_comment = ?
                 WHERE id = ? AND state = 'draft'
-                """, arguments: [back.by, back.atMillis, back.comment, id])
-            guard db.changesCount == 1 else {
+                """, [back.by, back.atMillis, back.comment, id])
+            guard changed == 1 else {
                 throw StorageError.lifecycleConflict("only a draft that is not being released can be sent back")
             }
             _ = try self.appendLocked(db, [event], signer: signer)

@@ -2,11 +2,19 @@ import Foundation
 import KeyManagement
 
 /// The seam between the vault and its metadata: records, their wrapped keys and the audit log,
-/// which must commit together. SQLite (`SQLiteCatalog`) is the embedded default; PostgreSQL is a
-/// second conforming type later, with the same one-transaction guarantee.
+/// which must commit together. SQLite (`SQLiteCatalog`) is the embedded default; PostgreSQL
+/// (`PostgresCatalog`) serves several nodes; both run the same operations (`RelationalCatalog`).
 public protocol Catalog: LifecycleCatalog, SharingCatalog, BundleCatalog, BundleReturnCatalog, SignInCatalog, LabelCatalog, PeopleCatalog,
     WaitingCatalog, TransferCatalog, Sendable {
     var vaultID: String { get }
+    /// Where each signed checkpoint is also written, outside the database, if anywhere.
+    var witness: AuditWitness? { get }
+    /// A store-wide setting kept beside the vault id (where the blobs are), or nil.
+    func vaultSetting(_ key: String) throws -> String?
+    func setVaultSetting(_ key: String, _ value: String) throws
+    /// Closes every connection (later calls fail) and writes the newest checkpoint still
+    /// waiting for the witness.
+    func close()
 
     /// Commits a record row (with its wrapped key) and its audit event in one transaction.
     /// Signs a new checkpoint in the same transaction when a signer is given.

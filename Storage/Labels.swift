@@ -6,7 +6,7 @@ import KeyManagement
 /// know them. It is personal data, so the catalog holds it only sealed (`sealed`: the vault's
 /// seal for the school, bound to school, kind and subject); the plaintext never reaches the
 /// database file. A child's label and the titles of their concerns go with the child's last
-/// record when it is shredded (`SQLiteCatalog` removes them in the shred's transaction).
+/// record when it is shredded (the catalog removes them in the shred's transaction).
 public struct SubjectLabel: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
     public enum Kind: String, Sendable, Codable { case child, concern }
 
@@ -46,7 +46,7 @@ public protocol LabelCatalog: Sendable {
     func labels(schools: [String], kind: SubjectLabel.Kind) throws -> [SubjectLabel]
 }
 
-extension SQLiteCatalog: LabelCatalog {
+extension SQLiteCatalog {
     static func registerLabelMigration(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v12-labels") { db in
             try db.execute(sql: """
@@ -57,36 +57,48 @@ extension SQLiteCatalog: LabelCatalog {
                 """)
         }
     }
+}
 
+extension RelationalCatalog {
     public func setLabel(_ label: SubjectLabel, event: AuditEntry, signer: AuditSigner?) throws {
-        try sqliteWrite { db in
-            try label.save(db)
+        try auditedWrite { db in
+            try db.execute("""
+                INSERT INTO labels (school, kind, subject, sealed, updated_at_ms, updated_by) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (school, kind, subject) DO UPDATE SET
+                    sealed = excluded.sealed, updated_at_ms = excluded.updated_at_ms, updated_by = excluded.updated_by
+                """, [label.school, label.kind.rawValue, label.subject, label.sealed, label.updatedAtMillis, label.updatedBy])
             _ = try self.appendLocked(db, [event], signer: signer)
         }
     }
 
     public func label(school: String, kind: SubjectLabel.Kind, subject: String) throws -> SubjectLabel? {
         try guarded {
-            try pool.read { try SubjectLabel.fetchOne($0, key: ["school": school, "kind": kind.rawValue, "subject": subject]) }
+            try read {
+                try $0.fetchOne(SubjectLabel.self, "SELECT * FROM labels WHERE school = ? AND kind = ? AND subject = ?", [school, kind.rawValue, subject])
+            }
         }
     }
 
     public func labels(schools: [String], kind: SubjectLabel.Kind) throws -> [SubjectLabel] {
-        try guarded {
-            try pool.read {
-                try SubjectLabel.filter(schools.contains(Column("school")) && Column("kind") == kind.rawValue).fetchAll($0)
+        guard !schools.isEmpty else { return [] }
+        let arguments: SQLArguments = schools.map { $0 } + [kind.rawValue]
+        return try guarded {
+            try read {
+                try $0.fetchAll(SubjectLabel.self, "SELECT * FROM labels WHERE school IN (\(placeholders(schools.count))) AND kind = ?", arguments)
             }
         }
     }
 
     /// After a shred deleted records: the labels of children, and titles of concerns, that no
     /// live record in the school names any more. Part of the shred's transaction.
-    static func removeOrphanedLabels(_ db: Database) throws {
-        try db.execute(sql: """
+    static func removeOrphanedLabels(_ db: any CatalogSQL) throws {
+        try db.execute("""
             DELETE FROM labels WHERE kind = 'child'
-              AND NOT EXISTS (SELECT 1 FROM records r WHERE r.school = labels.school AND r.child = labels.subject);
+              AND NOT EXISTS (SELECT 1 FROM records r WHERE r.school = labels.school AND r.child = labels.subject)
+            """)
+        try db.execute("""
             DELETE FROM labels WHERE kind = 'concern'
-              AND NOT EXISTS (SELECT 1 FROM records r WHERE r.school = labels.school AND r.concern = labels.subject);
+              AND NOT EXISTS (SELECT 1 FROM records r WHERE r.school = labels.school AND r.concern = labels.subject)
             """)
     }
 }

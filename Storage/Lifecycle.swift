@@ -260,9 +260,10 @@ public struct KeyedRecord: Sendable, Equatable {
     }
 
     init(row: Row) {
-        rowID = row[0]
-        id = row[1]; school = row[2]; child = row[3]; concern = row[4]; kekID = row[5]; wrappedDEK = row[6]
-        formatVersion = row[7]; reviewOn = row[8]; kind = row[9]; category = row[10]; createdAtMillis = row[11]
+        rowID = row["rowid"]
+        id = row["id"]; school = row["school"]; child = row["child"]; concern = row["concern"]; kekID = row["kek_id"]
+        wrappedDEK = row["wrapped_dek"]; formatVersion = row["format_version"]; reviewOn = row["review_on"]; kind = row["kind"]
+        category = row["category"]; createdAtMillis = row["created_at_ms"]
     }
 
     static let columns = "rowid, id, school, child, concern, kek_id, wrapped_dek, format_version, review_on, kind, category, created_at_ms"

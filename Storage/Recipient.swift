@@ -40,18 +40,18 @@ public protocol SharingCatalog: Sendable {
     func recipients(school: String) throws -> [Recipient]
 }
 
-extension SQLiteCatalog: SharingCatalog {
+extension RelationalCatalog {
     public func addRecipient(_ recipient: Recipient, event: AuditEntry, signer: AuditSigner?) throws {
-        try sqliteWrite { db in
-            if try Recipient.exists(db, key: ["school": recipient.school, "name": recipient.name]) {
+        try auditedWrite { db in
+            if try db.exists("SELECT 1 FROM recipients WHERE school = ? AND name = ?", [recipient.school, recipient.name]) {
                 throw StorageError.lifecycleConflict("the school already has a recipient named \(LogText.escape(recipient.name))")
             }
-            try recipient.insert(db)
+            try db.insert(recipient)
             _ = try self.appendLocked(db, [event], signer: signer)
         }
     }
 
     public func recipients(school: String) throws -> [Recipient] {
-        try guarded { try pool.read { try Recipient.filter(Column("school") == school).order(Column("name")).fetchAll($0) } }
+        try guarded { try read { try $0.fetchAll(Recipient.self, "SELECT * FROM recipients WHERE school = ? ORDER BY name", [school]) } }
     }
 }

@@ -38,13 +38,13 @@ extension SQLiteCatalog {
                 """)
         }
     }
+}
 
-    /// Records a receipt, and the shred request the school's rule drafts, in one transaction. It
-    /// stays on the SQLite engine while the hold lookup it shares with shred requests
-    /// (`namedBy`) reads through GRDB itself.
+extension RelationalCatalog {
+    /// Records a receipt, and the shred request the school's rule drafts, in one transaction.
     public func recordTransferReceipt(id: String, receipt: Data, atMillis: Int64, afterReceipt: String, events: [AuditEntry],
                                       shred: (request: ShredRequest, event: AuditEntry)?, signer: AuditSigner?) throws -> Bool {
-        try sqliteWrite { db in
+        try auditedWrite { db in
             let received = try db.execute("""
                 UPDATE transfers SET state = 'received', receipt = ?, receipt_at_ms = ?, after_receipt = ? WHERE id = ? AND state = 'sent'
                 """, [receipt, atMillis, afterReceipt, id])
@@ -66,9 +66,7 @@ extension SQLiteCatalog {
             return true
         }
     }
-}
 
-extension RelationalCatalog {
     // MARK: directory
 
     public func pinSchool(_ school: PinnedSchool, event: AuditEntry, signer: AuditSigner?) throws {

@@ -63,6 +63,13 @@ public class RelationalCatalog: @unchecked Sendable {
     /// Runs first in every group's transaction (PostgreSQL locks the log's head there).
     func beginGroup(_ db: any CatalogSQL) throws {}
 
+    /// Empties whatever copy of deleted rows the engine keeps beside its tables, after a shred.
+    /// SQLite overrides it (its write-ahead log is a file beside the database). PostgreSQL's own
+    /// write-ahead log and dead row versions are the server's to recycle: a shredded record's
+    /// wrapped data key may linger there, unreadable once its KEK is destroyed, which is what
+    /// crypto-shredding rests on (docs/storage-postgres.md).
+    public func purgeWriteAheadLog() throws {}
+
     // MARK: shared machinery
 
     func makeCommitter() -> GroupCommit {

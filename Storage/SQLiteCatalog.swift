@@ -114,6 +114,20 @@ public final class SQLiteCatalog: RelationalCatalog, Catalog, @unchecked Sendabl
         return error as? StorageError
     }
 
+    /// SQLite's own: the write-ahead log is a file beside the database, where deleted rows can
+    /// outlive their shred until it is written back and emptied.
+    override public func purgeWriteAheadLog() throws {
+        try guarded {
+            // TRUNCATE waits for readers (busy timeout) and then empties the WAL file.
+            try pool.writeWithoutTransaction { db in
+                let result = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+                if let busy: Int = result?["busy"], busy != 0 {
+                    throw StorageError.database("the write-ahead log could not be emptied while readers were active; it will be on the next shred or close")
+                }
+            }
+        }
+    }
+
     /// An audited write whose work needs GRDB itself (the engine's own files).
     func sqliteWrite<T>(_ work: @escaping (Database) throws -> T) throws -> T {
         try auditedWrite { try work($0 as! Database) }

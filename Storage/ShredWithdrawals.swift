@@ -17,35 +17,36 @@ extension SQLiteCatalog {
                 """)
         }
     }
+}
 
+extension RelationalCatalog {
+    /// Every column but the certificate, which can be megabytes: a listing never needs it.
     static let shredRequestListColumns = [
         "id", "school", "records", "reason", "requested_by", "requested_role", "requested_at_ms", "requested_account",
         "approved_by", "approved_role", "approved_at_ms", "state", "withdrawn_by", "withdrawn_at_ms",
-    ]
+    ].joined(separator: ", ")
 
     public func shredRequests(schools: [String], limit: Int) throws -> [ShredRequest] {
         guard !schools.isEmpty, limit > 0 else { return [] }
+        let arguments: SQLArguments = schools.map { $0 } + [limit]
         return try guarded {
-            try pool.read { db in
-                // Every column but the certificate, which can be megabytes: a listing never needs it.
-                try ShredRequest
-                    .select(Self.shredRequestListColumns.map { Column($0) })
-                    .filter(schools.contains(Column("school")))
-                    .order(Column("requested_at_ms").desc, Column("id"))
-                    .limit(limit)
-                    .fetchAll(db)
+            try read { db in
+                try db.fetchAll(ShredRequest.self, """
+                    SELECT \(Self.shredRequestListColumns) FROM shred_requests WHERE school IN (\(placeholders(schools.count)))
+                    ORDER BY requested_at_ms DESC, id LIMIT ?
+                    """, arguments)
             }
         }
     }
 
     public func withdrawShredRequest(id: String, by actor: String, atMillis: Int64, event: AuditEntry, signer: AuditSigner?) throws {
-        try sqliteWrite { db in
+        try auditedWrite { db in
             // Only while pending: once approved the records are gone, and a void request is dead already.
-            try db.execute(
-                sql: "UPDATE shred_requests SET state = ?, withdrawn_by = ?, withdrawn_at_ms = ? WHERE id = ? AND state = ?",
-                arguments: [ShredRequest.State.withdrawn.rawValue, actor, atMillis, id, ShredRequest.State.pending.rawValue])
-            guard db.changesCount == 1 else {
-                let state = try String.fetchOne(db, sql: "SELECT state FROM shred_requests WHERE id = ?", arguments: [id])
+            let changed = try db.execute(
+                "UPDATE shred_requests SET state = ?, withdrawn_by = ?, withdrawn_at_ms = ? WHERE id = ? AND state = ?",
+                [ShredRequest.State.withdrawn.rawValue, actor, atMillis, id, ShredRequest.State.pending.rawValue])
+            guard changed == 1 else {
+                let state = try db.value(String.self, "SELECT state FROM shred_requests WHERE id = ?", [id])
                 guard let state else { throw StorageError.lifecycleNotFound(what: "shred request", id: id) }
                 throw StorageError.lifecycleConflict("shred request \(id) is \(state), not waiting for approval, so it cannot be withdrawn")
             }

@@ -58,6 +58,9 @@ public enum StorageError: Error, Sendable, Equatable {
     /// The object store holding the blobs refused or did not answer (`S3Error`'s words, which
     /// never hold a credential).
     case objectStore(String)
+    /// The metadata database (PostgreSQL) did not answer: down, restarting or unreachable.
+    /// Nothing was done; the same request succeeds once it is back.
+    case databaseUnavailable(String)
 
     init(_ error: FileOpsError) {
         self = .io(operation: error.operation, path: error.path, errno: error.errno)
@@ -84,6 +87,7 @@ extension StorageError: CustomStringConvertible {
         case .lifecycleNotFound(let what, let id): return "no \(what) \(LogText.escape(id))"
         case .lifecycleConflict(let why): return why
         case .objectStore(let why): return "the object store holding the blobs: \(why)"
+        case .databaseUnavailable(let why): return "the metadata database is unavailable, so nothing was done: \(why)"
         case .recordsMoved: return "records moved to another key meanwhile; try again"
         }
     }

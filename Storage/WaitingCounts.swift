@@ -11,29 +11,31 @@ public protocol WaitingCatalog: Sendable {
     func pendingShredCount(schools: [String], requestedRoles: [String], requestedAfterMillis: Int64, notBy account: String) throws -> Int
 }
 
-extension SQLiteCatalog: WaitingCatalog {
+extension RelationalCatalog {
     public func draftBundleCount(schools: [String], notCreatedBy actor: String) throws -> Int {
         guard !schools.isEmpty else { return 0 }
+        let arguments: SQLArguments = [actor] + schools.map { $0 }
         return try guarded {
-            try pool.read { db in
-                try Int.fetchOne(db, sql: """
-                    SELECT COUNT(*) FROM bundles WHERE state = 'draft' AND created_by != ?
-                      AND school IN (\(databaseQuestionMarks(count: schools.count)))
-                    """, arguments: StatementArguments([actor] + schools)) ?? 0
+            try read { db in
+                try db.value(Int.self, """
+                    SELECT COUNT(*) AS n FROM bundles WHERE state = 'draft' AND created_by != ?
+                      AND school IN (\(placeholders(schools.count)))
+                    """, arguments) ?? 0
             }
         }
     }
 
     public func pendingShredCount(schools: [String], requestedRoles: [String], requestedAfterMillis: Int64, notBy account: String) throws -> Int {
         guard !schools.isEmpty, !requestedRoles.isEmpty else { return 0 }
+        let arguments: SQLArguments = [requestedAfterMillis, account] + schools.map { $0 } + requestedRoles.map { $0 }
         return try guarded {
-            try pool.read { db in
-                try Int.fetchOne(db, sql: """
-                    SELECT COUNT(*) FROM shred_requests WHERE state = 'pending' AND requested_at_ms > ?
+            try read { db in
+                try db.value(Int.self, """
+                    SELECT COUNT(*) AS n FROM shred_requests WHERE state = 'pending' AND requested_at_ms > ?
                       AND requested_account != ?
-                      AND school IN (\(databaseQuestionMarks(count: schools.count)))
-                      AND requested_role IN (\(databaseQuestionMarks(count: requestedRoles.count)))
-                    """, arguments: StatementArguments([requestedAfterMillis, account] as [any DatabaseValueConvertible] + schools + requestedRoles)) ?? 0
+                      AND school IN (\(placeholders(schools.count)))
+                      AND requested_role IN (\(placeholders(requestedRoles.count)))
+                    """, arguments) ?? 0
             }
         }
     }

@@ -41,6 +41,11 @@ struct Problem: HTTPResponseError {
     /// The store's disk is full: the server's failure, not the request's, and one an operator
     /// fixes by freeing space, after which the same request succeeds. The connection closes so a
     /// client stops sending an upload that cannot be stored.
+    /// The catalog's database (PostgreSQL) did not answer: nothing was done, and retrying is right.
+    static let databaseUnavailable = Problem(
+        status: .serviceUnavailable, slug: "metadata-unavailable", title: "Database unavailable",
+        detail: "the database holding the catalog did not answer, so nothing was done; try again, or ask an operator")
+
     static let storageFull = Problem(
         status: .init(code: 507, reasonPhrase: "Insufficient Storage"), slug: "storage-full", title: "Storage full",
         detail: "the server's disk is full, so nothing was stored or done; an operator has been told: try again later",
@@ -125,6 +130,8 @@ struct Problem: HTTPResponseError {
         case .transferRefused(let why):
             return Problem(status: .unprocessableContent, slug: "transfer-refused", title: "Transfer package refused",
                            detail: "nothing was stored: \(why)")
+        case .key(.unavailable):
+            return .databaseUnavailable
         case .storage(let storage):
             switch storage {
             case .invalidIdentifier:
@@ -142,6 +149,8 @@ struct Problem: HTTPResponseError {
             case .objectStore:
                 return Problem(status: .serviceUnavailable, slug: "object-store-unavailable", title: "Object store unavailable",
                                detail: "the object store holding the evidence did not answer or refused, so nothing was done; try again, or ask an operator")
+            case .databaseUnavailable:
+                return .databaseUnavailable
             case .recordsHeld, .lifecycleConflict:
                 return Problem(status: .conflict, slug: "conflict", title: "Refused in this state", detail: storage.description)
             case .blobMissing:

@@ -10,7 +10,7 @@ import Storage
 
 extension Vault {
     /// The witness this store writes to, if one is set.
-    public var witnessPath: String? { (catalog as? SQLiteCatalog)?.witness?.path }
+    public var witnessPath: String? { catalog.witness?.path }
 
     func setWitness(path: String, by caller: Caller) throws -> (checkpoint: Checkpoint, sameFileSystem: Bool) {
         try requireOperator(caller, .auditWitness)

@@ -187,7 +187,7 @@ extension Vault {
         // appended (CPU and one fsync). Both are idempotent, so their order does not matter.
         let unlinking = BlobUnlinking(blobs: blobs, ids: tombstones.map(\.record))
         try vaulting {
-            let appended = try DeletionLedger(directory: layout.keys, vaultID: vaultID).append(
+            let appended = try DeletionLedger(files: keyFiles, vaultID: vaultID).append(
                 tombstones.map { .init(record: $0.record, school: $0.school, sha256: $0.sha256, request: request.id) },
                 signer: signer, now: clock())
             CrashPoint.hit("shred-ledger-appended")

@@ -62,9 +62,9 @@ extension Vault {
         report.records = records.count
         var shreddedIDs = Set<String>()
         do {
-            let ledger = DeletionLedger(directory: layout.keys, vaultID: vaultID)
+            let ledger = DeletionLedger(files: keyFiles, vaultID: vaultID)
             shreddedIDs = Set(try ledger.entries(publicKey: publicKey).map(\.record))
-            _ = try ledger.entriesForReading(publicKey: publicKey, head: try KeyStore.ledgerHead(directory: layout.keys))
+            _ = try ledger.entriesForReading(publicKey: publicKey, head: try KeyStore.ledgerHead(files: keyFiles))
         } catch {
             report.ledgerProblem = "\(VaultError.wrap(error))"
         }

@@ -20,6 +20,9 @@ public final class Vault: @unchecked Sendable {
     public let vaultID: String
     public let publicKey: VaultPublicKey
     let keyStore: KeyStore?
+    /// Where the key store and the deletion ledger are kept: keys/ in the store folder, or the
+    /// shared PostgreSQL catalog.
+    let keyFiles: any KeyFiles
     let catalog: any Catalog
     let blobs: any BlobStore
     let clock: @Sendable () -> Date
@@ -52,6 +55,8 @@ public final class Vault: @unchecked Sendable {
         public var fileOps: any FileOps = SystemFileOps()
         /// Where the blobs are: the store folder, or an object store (chosen at `init`).
         public var blobs: BlobBackend = .files
+        /// Where the catalog is: the store folder, or PostgreSQL (chosen at `init`).
+        public var metadata: MetadataBackend = .embedded
         /// How often at most a checkpoint is written to the audit witness (the newest waiting one
         /// is written at close): 0 in short commands, a second in the server.
         public var witnessInterval: TimeInterval = 0
@@ -66,9 +71,10 @@ public final class Vault: @unchecked Sendable {
         public init() {}
     }
 
-    init(layout: StoreLayout, vaultID: String, publicKey: VaultPublicKey, keys: KeyStore?, catalog: any Catalog,
-         blobs: any BlobStore, clock: @escaping @Sendable () -> Date) {
+    init(layout: StoreLayout, vaultID: String, publicKey: VaultPublicKey, keys: KeyStore?, keyFiles: any KeyFiles,
+         catalog: any Catalog, blobs: any BlobStore, clock: @escaping @Sendable () -> Date) {
         self.layout = layout
+        self.keyFiles = keyFiles
         self.vaultID = vaultID
         self.publicKey = publicKey
         self.keyStore = keys
@@ -79,43 +85,39 @@ public final class Vault: @unchecked Sendable {
         self.signInThrottle = SignInThrottle(clock: clock)
         self.challenges = ChallengeStore(now: clock)
         self.shredded = ShreddedRecords(
-            ledger: DeletionLedger(directory: layout.keys, vaultID: vaultID), publicKey: publicKey, keyStoreDirectory: layout.keys)
+            ledger: DeletionLedger(files: keyFiles, vaultID: vaultID), publicKey: publicKey)
     }
 
-    /// Creates a new store folder; refuses if a store (or anything else) is already there.
+    /// Creates a new store: a store folder (refused if a store, or anything else, is already
+    /// there), or, with the catalog in PostgreSQL, a database and bucket prefix (refused if they
+    /// hold a store).
     public static func create(at layout: StoreLayout, master: MasterKeySource, by caller: Caller, options: Options = Options()) throws -> Vault {
         try requireOperator(caller, "create a store")
         let actor = caller.actor
         return try vaulting {
-            let fm = FileManager.default
-            if layout.exists { throw VaultError.storeExists(layout.root) }
-            if fm.fileExists(atPath: layout.root) {
-                let contents = (try? fm.contentsOfDirectory(atPath: layout.root)) ?? ["?"]
-                if !contents.isEmpty { throw VaultError.storeExists(layout.root) }
-                // An existing empty folder becomes private too: anyone who can write to the
-                // root can rename keys/ or the database away.
-                guard chmod(layout.root, 0o700) == 0 else { throw VaultError.storage(.io(operation: "chmod", path: layout.root, errno: errno)) }
-            } else {
-                do {
-                    try fm.createDirectory(atPath: layout.root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-                } catch {
-                    throw VaultError.storage(.io(operation: "mkdir", path: layout.root, errno: (error as NSError).code == 0 ? EIO : Int32((error as NSError).code)))
-                }
-            }
-            guard mkdir(layout.keys, 0o700) == 0 else {
-                throw VaultError.storage(.io(operation: "mkdir", path: layout.keys, errno: errno))
+            let keyFiles: any KeyFiles
+            var masterKeyPath = layout.defaultMasterKey
+            switch options.metadata {
+            case .embedded:
+                try createFolder(layout)
+                keyFiles = KeyFolder(directory: layout.keys)
+            case .postgres(let location, let password):
+                try requireShared(options, master: master, to: "create a store")
+                if case .keyFile(let path?) = master { masterKeyPath = path }
+                keyFiles = try PostgresCatalog.keyFiles(location: location, password: password)
+                if try keyFiles.read(KeyStore.fileName) != nil { throw VaultError.storeExists(location.description) }
             }
             let provider: any MasterKeyProvider
             switch master {
-            case .keyFile(let path): provider = try MasterKeyFile.create(at: path ?? layout.defaultMasterKey)
+            case .keyFile(let path): provider = try MasterKeyFile.create(at: path ?? masterKeyPath)
             case .passphrase(let passphrase, let cost):
                 provider = try PassphraseMasterKey.derive(passphrase: passphrase, parameters: .generate(cost: cost))
             case .provider(let p): provider = p
             }
-            let keys = try KeyStore.create(directory: layout.keys, master: provider, clock: options.clock)
+            let keys = try KeyStore.create(files: keyFiles, master: provider, clock: options.clock)
             let blobs = options.blobs.store(layout: layout, fileOps: options.fileOps, clock: options.clock)
             if let files = blobs as? FileBlobStore { try files.createLayout() }
-            let catalog = try SQLiteCatalog.create(path: layout.metadata, vaultID: keys.vaultID, clock: options.clock)
+            let catalog = try options.metadata.create(layout: layout, vaultID: keys.vaultID, options: options)
             if let objects = blobs as? S3BlobStore {
                 // The prefix must be this store's alone: another store's blobs would look like
                 // this one's orphans to gc. The claim says whose it is.
@@ -125,12 +127,45 @@ public final class Vault: @unchecked Sendable {
                 try catalog.setVaultSetting(BlobBackend.settingKey, options.blobs.identity)
             }
             let vault = Vault(
-                layout: layout, vaultID: keys.vaultID, publicKey: keys.auditPublicKey, keys: keys, catalog: catalog,
+                layout: layout, vaultID: keys.vaultID, publicKey: keys.auditPublicKey, keys: keys, keyFiles: keyFiles, catalog: catalog,
                 blobs: blobs, clock: options.clock)
             vault.sessionPolicy = options.sessionPolicy
             vault.passphraseLimits = options.passphraseLimits
             try vault.audit(AuditEntry(actor: actor, action: .`init`, outcome: .ok, reason: "store created"))
             return vault
+        }
+    }
+
+    /// Makes the store folder and its keys/, private to this user.
+    private static func createFolder(_ layout: StoreLayout) throws {
+        let fm = FileManager.default
+        if layout.exists { throw VaultError.storeExists(layout.root) }
+        if fm.fileExists(atPath: layout.root) {
+            let contents = (try? fm.contentsOfDirectory(atPath: layout.root)) ?? ["?"]
+            if !contents.isEmpty { throw VaultError.storeExists(layout.root) }
+            // An existing empty folder becomes private too: anyone who can write to the
+            // root can rename keys/ or the database away.
+            guard chmod(layout.root, 0o700) == 0 else { throw VaultError.storage(.io(operation: "chmod", path: layout.root, errno: errno)) }
+        } else {
+            do {
+                try fm.createDirectory(atPath: layout.root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw VaultError.storage(.io(operation: "mkdir", path: layout.root, errno: (error as NSError).code == 0 ? EIO : Int32((error as NSError).code)))
+            }
+        }
+        guard mkdir(layout.keys, 0o700) == 0 else {
+            throw VaultError.storage(.io(operation: "mkdir", path: layout.keys, errno: errno))
+        }
+    }
+
+    /// A catalog in PostgreSQL serves nodes that share no folder: the blobs must be in an object
+    /// store too, and a master key file must be named (there is no store folder to default to).
+    private static func requireShared(_ options: Options, master: MasterKeySource?, to what: String) throws {
+        guard case .objectStore = options.blobs else {
+            throw VaultError.misconfigured("a catalog in PostgreSQL needs the blobs in an object store too: give --blobs (or STRONGROOM_BLOBS)")
+        }
+        if case .keyFile(nil)? = master {
+            throw VaultError.misconfigured("to \(what) on PostgreSQL, name the master key file with --master-key FILE (or STRONGROOM_MASTER_KEY): there is no store folder to keep it in")
         }
     }
 
@@ -149,14 +184,25 @@ public final class Vault: @unchecked Sendable {
     /// verify --no-keys, audit verify, audit log.
     public static func open(at layout: StoreLayout, master: MasterKeySource?, options: Options = Options()) throws -> Vault {
         try vaulting {
-            guard layout.exists else { throw VaultError.storeMissing(layout.root) }
-            try requirePrivate(layout.root)
-            let (vaultID, descriptor, publicKey) = try KeyStore.descriptor(directory: layout.keys)
+            let keyFiles: any KeyFiles
+            var masterKeyPath = layout.defaultMasterKey
+            switch options.metadata {
+            case .embedded:
+                guard layout.exists else { throw VaultError.storeMissing(layout.root) }
+                try requirePrivate(layout.root)
+                keyFiles = KeyFolder(directory: layout.keys)
+            case .postgres(let location, let password):
+                try requireShared(options, master: master, to: "open the store")
+                if case .keyFile(let path?)? = master { masterKeyPath = path }
+                keyFiles = try PostgresCatalog.keyFiles(location: location, password: password)
+                if try keyFiles.read(KeyStore.fileName) == nil { throw VaultError.storeMissing(location.description) }
+            }
+            let (vaultID, descriptor, publicKey) = try KeyStore.descriptor(files: keyFiles)
             var keys: KeyStore?
             if let master {
                 let provider: any MasterKeyProvider
                 switch (master, descriptor.kind) {
-                case (.keyFile(let path), .keyFile): provider = try MasterKeyFile.open(at: path ?? layout.defaultMasterKey)
+                case (.keyFile(let path), .keyFile): provider = try MasterKeyFile.open(at: path ?? masterKeyPath)
                 case (.passphrase(let passphrase, _), .passphrase):
                     guard let kdf = descriptor.kdf else { throw KeyManagementError.malformedKeyStore("passphrase parameters missing") }
                     provider = try PassphraseMasterKey.derive(passphrase: passphrase, parameters: kdf)
@@ -166,14 +212,12 @@ public final class Vault: @unchecked Sendable {
                 case (.passphrase, .keyFile):
                     throw VaultError.needsMasterKey("this store is protected by a master key file, not a passphrase: pass --master-key FILE")
                 }
-                keys = try KeyStore.open(directory: layout.keys, master: provider, clock: options.clock)
+                keys = try KeyStore.open(files: keyFiles, master: provider, clock: options.clock)
             }
-            var catalogOptions = options.catalog
-            if let path = try options.witnessPath ?? vaulting({ try KeyStore.auditWitness(directory: layout.keys) }) {
-                catalogOptions.witness = AuditWitness(
-                    path: path, minimumInterval: options.witnessInterval, clock: options.clock, onProblem: options.witnessProblem)
+            let witness = try (options.witnessPath ?? vaulting({ try KeyStore.auditWitness(files: keyFiles) })).map { path in
+                AuditWitness(path: path, minimumInterval: options.witnessInterval, clock: options.clock, onProblem: options.witnessProblem)
             }
-            let catalog = try SQLiteCatalog.open(path: layout.metadata, vaultID: vaultID, clock: options.clock, options: catalogOptions)
+            let catalog = try options.metadata.open(layout: layout, vaultID: vaultID, options: options, witness: witness)
             try BlobBackend.check(recorded: try catalog.vaultSetting(BlobBackend.settingKey), given: options.blobs)
             let blobs = options.blobs.store(layout: layout, fileOps: options.fileOps, clock: options.clock)
             if let objects = blobs as? S3BlobStore {
@@ -182,7 +226,8 @@ public final class Vault: @unchecked Sendable {
                 }
             }
             let vault = Vault(
-                layout: layout, vaultID: vaultID, publicKey: publicKey, keys: keys, catalog: catalog, blobs: blobs, clock: options.clock)
+                layout: layout, vaultID: vaultID, publicKey: publicKey, keys: keys, keyFiles: keyFiles, catalog: catalog, blobs: blobs,
+                clock: options.clock)
             vault.sessionPolicy = options.sessionPolicy
             vault.passphraseLimits = options.passphraseLimits
             // A shred a crash interrupted is finished before anything else is served. If that
@@ -237,6 +282,6 @@ public final class Vault: @unchecked Sendable {
 extension Vault {
     /// Closes the metadata database (its WAL is checkpointed into the main file).
     public func close() {
-        (catalog as? SQLiteCatalog)?.close()
+        catalog.close()
     }
 }

@@ -94,6 +94,7 @@ func liveStoreForComparison(_ options: GlobalOptions) throws -> Vault? {
     var readOnly = Vault.Options()
     readOnly.catalog.readOnly = true
     readOnly.blobs = try options.blobBackend()
+    readOnly.metadata = try options.metadataBackend()
     return try Vault.open(at: options.layout, master: nil, options: readOnly)
 }
 

@@ -56,7 +56,7 @@ enum CLIError {
         case .sniffer: return internalError
         case .key(let k):
             switch k {
-            case .io: return ioError
+            case .io, .unavailable: return ioError
             case .alreadyExists, .unsafeOutput: return cannotCreate
             case .cryptoUnavailable, .secureMemoryUnavailable: return internalError
             default: return keyProblem
@@ -77,6 +77,7 @@ enum CLIError {
             case .kekDestroyed: return keyProblem
             case .recordsMoved: return busy
             case .objectStore: return ioError
+            case .databaseUnavailable: return ioError
             }
         }
     }

@@ -20,7 +20,7 @@ struct CertificateVerify: ParsableCommand {
             throw CLIError.Message(text: "cannot read \(file)", code: CLIError.notFound)
         }
         let key = try publicKey.map { try readPublicKey($0, what: "vault public key") }
-            ?? KeyStore.descriptor(directory: options.layout.keys).publicKey
+            ?? KeyStore.descriptor(files: try options.keyFiles()).publicKey
         do {
             let certificate = try CertificateOfDestruction.verify(Array(bytes), publicKey: key)
             if options.json {

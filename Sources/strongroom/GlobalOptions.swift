@@ -24,6 +24,9 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Keep blobs in an S3-compatible object store: 's3://BUCKET?endpoint=URL&region=R' (default: $STRONGROOM_BLOBS, else the store folder). Credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_SHARED_CREDENTIALS_FILE, never from here.")
     var blobs: String?
 
+    @Option(name: .long, help: "Keep the catalog in PostgreSQL: 'postgres://USER@HOST:PORT/DATABASE' (default: $STRONGROOM_METADATA, else the store folder). The password from PGPASSWORD or ~/.pgpass, never from here.")
+    var metadata: String?
+
     var layout: StoreLayout {
         StoreLayout(root: store ?? ProcessInfo.processInfo.environment["STRONGROOM_STORE"] ?? "./strongroom-data")
     }
@@ -57,10 +60,31 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 
+    /// Where the store's catalog is: `--metadata`, else `$STRONGROOM_METADATA`, else the store folder.
+    func metadataBackend() throws -> MetadataBackend {
+        let env = ProcessInfo.processInfo.environment
+        guard let text = metadata ?? env["STRONGROOM_METADATA"].flatMap({ $0.isEmpty ? nil : $0 }) else { return .embedded }
+        do {
+            let location = try PostgresLocation(parsing: text)
+            return .postgres(location, password: try location.password())
+        } catch let error as StorageError {
+            throw CLIError.Message(text: "--metadata: \(error)", code: CLIError.config)
+        }
+    }
+
+    /// Where the store's key store is: its folder's keys/, or the PostgreSQL catalog.
+    func keyFiles() throws -> any KeyFiles {
+        switch try metadataBackend() {
+        case .embedded: return KeyFolder(directory: layout.keys)
+        case .postgres(let location, let password): return try PostgresCatalog.keyFiles(location: location, password: password)
+        }
+    }
+
     /// Opens the store with its master key.
     func openVault(options: Vault.Options = Vault.Options()) throws -> Vault {
         var options = options
         options.blobs = try blobBackend()
+        options.metadata = try metadataBackend()
         options.witnessPath = Self.witnessFromEnvironment
         if options.witnessProblem == nil {
             options.witnessProblem = { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) }
@@ -72,6 +96,7 @@ struct GlobalOptions: ParsableArguments {
     func openVaultWithoutKeys() throws -> Vault {
         var options = Vault.Options()
         options.blobs = try blobBackend()
+        options.metadata = try metadataBackend()
         options.witnessPath = Self.witnessFromEnvironment
         return try Vault.open(at: layout, master: nil, options: options)
     }

@@ -18,6 +18,7 @@ struct InitCommand: ParsableCommand {
         let layout = options.layout
         var vaultOptions = Vault.Options()
         vaultOptions.blobs = try options.blobBackend()
+        vaultOptions.metadata = try options.metadataBackend()
         let vault = try Vault.create(at: layout, master: try options.masterKeySource(cost: cost), by: options.caller, options: vaultOptions)
         let keyDescription = options.passphraseStdin ? "passphrase (Argon2id, \(cost.rawValue))" : (options.masterKeyPath ?? layout.defaultMasterKey)
         if options.json {

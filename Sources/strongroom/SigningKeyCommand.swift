@@ -12,7 +12,7 @@ struct SigningKeyCommand: ParsableCommand {
     @Flag(help: "Print the two-line minisign public key file (the default prints its key line only).") var minisign = false
 
     func run() throws {
-        let key = try KeyStore.descriptor(directory: options.layout.keys).publicKey
+        let key = try KeyStore.descriptor(files: try options.keyFiles()).publicKey
         if options.json {
             Output.json(["publicKey": key.minisignBase64, "keyId": Hex.encode(key.keyID), "minisign": key.fileText])
         } else if minisign {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Storage
+import TestSupport
 import XCTest
 @testable import StrongroomServer
 @testable import Vault
@@ -20,6 +21,7 @@ struct HTTPReply {
 /// A real server on a loopback port, in process, over a fresh store.
 final class ServerFixture: @unchecked Sendable {
     let root: String
+    let store: TestStore
     let vault: Vault
     var port = 0
     /// The loopback metrics listener's address, when the configuration asks for one.
@@ -31,10 +33,11 @@ final class ServerFixture: @unchecked Sendable {
 
     init(configuration: ServerConfiguration = ServerConfiguration(), options: Vault.Options? = nil, logger: Logger = ServerFixture.quietLogger) async throws {
         root = NSTemporaryDirectory() + "srv-" + UUID().uuidString
-        let created = try Vault.create(at: StoreLayout(root: root), master: .keyFile(nil), by: .operator("test"))
+        store = try TestStore(layout: StoreLayout(root: root))
+        let created = try Vault.create(at: StoreLayout(root: root), master: store.master, by: .operator("test"), options: store.options())
         if let options {
             created.close()
-            vault = try Vault.open(at: StoreLayout(root: root), master: .keyFile(nil), options: options)
+            vault = try Vault.open(at: StoreLayout(root: root), master: store.master, options: store.options(options))
         } else {
             vault = created
         }

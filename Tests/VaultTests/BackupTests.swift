@@ -35,7 +35,7 @@ final class BackupTests: XCTestCase {
     /// A backup taken the way the operator does: a second process's vault, with no key.
     @discardableResult
     func takeBackup(signer: AuditSigner? = nil) throws -> Vault.BackupSummary {
-        let keyless = try Vault.open(at: f.layout, master: nil)
+        let keyless = try f.openKeyless()
         defer { keyless.close() }
         return try keyless.backups.create(to: backup, signingKey: signer ?? self.signer, by: .operator("backup:op"))
     }
@@ -219,7 +219,7 @@ final class BackupTests: XCTestCase {
     func liveStore() throws -> Vault {
         var readOnly = Vault.Options()
         readOnly.catalog.readOnly = true
-        return try Vault.open(at: f.layout, master: nil, options: readOnly)
+        return try f.openKeyless(options: readOnly)
     }
 
     /// What someone who can write the backup folder does to hide a snapshot: its folder goes,
@@ -327,7 +327,7 @@ final class BackupTests: XCTestCase {
     func testAnotherFoldersSnapshotsAreNotNamedAsMissing() throws {
         try put(1)
         try takeBackup()
-        let keyless = try Vault.open(at: f.layout, master: nil)
+        let keyless = try f.openKeyless()
         defer { keyless.close() }
         let offsite = f.root + "/offsite"
         _ = try keyless.backups.create(to: offsite, signingKey: signer, by: .operator("backup:op"))
@@ -517,7 +517,7 @@ final class BackupTests: XCTestCase {
     func testARecordShreddedWhileTheBackupRunsIsOmittedAndShreddedAgainOnRestore() throws {
         let records = try (0..<3).map { try put($0) }
         // The blob vanishes between the snapshot and the copy, as a shred running alongside does.
-        let keyless = try Vault.open(at: f.layout, master: nil)
+        let keyless = try f.openKeyless()
         defer { keyless.close() }
         let gone = records[1]
         Vault.afterBackupSnapshot = { try? self.shred([gone]) }
@@ -537,7 +537,7 @@ final class BackupTests: XCTestCase {
         try put(1)
         var options = Vault.Options()
         options.catalog.busyTimeout = 0.2
-        let keyless = try Vault.open(at: f.layout, master: nil, options: options)
+        let keyless = try f.openKeyless(options: options)
         defer { keyless.close() }
         // Another process holds the write lock: the audit event cannot be written.
         let holder = try DatabaseQueue(path: f.layout.metadata)
@@ -653,7 +653,7 @@ final class BackupTests: XCTestCase {
     /// delete live evidence its snapshots do not list. No backup command works on a store.
     func testABackupFolderThatIsOrOverlapsAStoreIsRefusedSoPruneNeverDeletesLiveEvidence() throws {
         let record = try put(1)
-        let keyless = try Vault.open(at: f.layout, master: nil)
+        let keyless = try f.openKeyless()
         defer { keyless.close() }
         for folder in [f.layout.root, f.layout.root + "/backups", f.layout.blobs, f.root] {
             XCTAssertThrowsError(try keyless.backups.create(to: folder, signingKey: signer, by: .operator("backup:op")), folder) {
@@ -771,7 +771,7 @@ final class BackupTests: XCTestCase {
         let attacker = f.root + "/attacker"
         var future = Vault.Options()
         future.clock = { Date(timeIntervalSince1970: 4_070_908_800) }
-        let keyless = try Vault.open(at: f.layout, master: nil, options: future)
+        let keyless = try f.openKeyless(options: future)
         defer { keyless.close() }
         let forged = try keyless.backups.create(to: attacker, signingKey: otherSigner, by: .operator("attacker"))
         try FileManager.default.copyItem(atPath: attacker + "/snapshots/" + forged.snapshot, toPath: backup + "/snapshots/" + forged.snapshot)

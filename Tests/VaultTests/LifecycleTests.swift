@@ -344,10 +344,10 @@ final class LifecycleTests: XCTestCase {
         let newKey = f.root + "/new-master.key"
         try f.vault.keys.rotateMasterKey(to: .keyFile(newKey), by: .operator("op"))
         f.vault.close()
-        XCTAssertThrowsError(try Vault.open(at: f.layout, master: .keyFile(nil))) {
+        XCTAssertThrowsError(try Vault.open(at: f.layout, master: f.store.master, options: f.store.options())) {
             XCTAssertEqual($0 as? VaultError, .key(.wrongMasterKey))
         }
-        f.vault = try Vault.open(at: f.layout, master: .keyFile(newKey))
+        f.vault = try Vault.open(at: f.layout, master: .keyFile(newKey), options: f.store.options())
         XCTAssertEqual(try f.get(r.id), content("x"))
         XCTAssertEqual(try events("master-rotate").count, 1)
         XCTAssertTrue(try f.vault.audit.verifyLog(by: .operator("test")).isIntact, "the signing key survived the change")
@@ -549,7 +549,7 @@ extension LifecycleTests {
         }
         other.close()
         f.vault.close()
-        f.vault = try Vault.open(at: f.layout, master: .keyFile(f.root + "/new.key"))
+        f.vault = try Vault.open(at: f.layout, master: .keyFile(f.root + "/new.key"), options: f.store.options())
         XCTAssertNoThrow(try put("after a restart", school: "S9", child: "C1"))
         XCTAssertTrue(try f.vault.audit.verify(by: .operator("t"), useKeys: true).isIntact)
     }

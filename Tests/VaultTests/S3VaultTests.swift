@@ -34,7 +34,7 @@ final class S3VaultTests: XCTestCase {
 
     /// The fixture's vault, with its blobs in the object store instead of files.
     func vault(_ f: VaultFixture) -> Vault {
-        Vault(layout: f.layout, vaultID: f.vault.vaultID, publicKey: f.vault.publicKey, keys: f.vault.keyStore,
+        Vault(layout: f.layout, vaultID: f.vault.vaultID, publicKey: f.vault.publicKey, keys: f.vault.keyStore, keyFiles: f.vault.keyFiles,
               catalog: f.vault.catalog, blobs: blobs, clock: f.vault.clock)
     }
 

@@ -142,7 +142,7 @@ final class UserAccountTests: XCTestCase {
     /// and the re-signing only later: an id changed in between is not signed over.
     func testAnIdChangedBeforeTheRowsAreReSignedIsNotBlessed() throws {
         let old = try makeStoreFromBeforeAccountIDs()
-        let keyless = try Vault.open(at: f.layout, master: nil)
+        let keyless = try f.openKeyless()
         let bobID = try XCTUnwrap(try keyless.users.list(by: .operator("test")).first { $0.name == "bob" }?.id)
         keyless.close()
         // Give alice the (revoked) bob's id.

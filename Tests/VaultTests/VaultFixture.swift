@@ -2,26 +2,39 @@ import Foundation
 import GRDB
 import KeyManagement
 import Storage
+import TestSupport
 import XCTest
 @testable import Vault
 
-/// A fresh store in a temp folder, with helpers to put, get and tamper.
+/// A fresh store, with helpers to put, get and tamper: in a temp folder, or on PostgreSQL and the
+/// object store when the run is on the shared backends (TestBackend).
 final class VaultFixture {
     let root: String
     let layout: StoreLayout
+    let store: TestStore
     var vault: Vault
 
     init(options: Vault.Options = Vault.Options()) throws {
         root = NSTemporaryDirectory() + "vault-" + UUID().uuidString
         layout = StoreLayout(root: root + "/store")
-        vault = try Vault.create(at: layout, master: .keyFile(nil), by: .operator("test:init"), options: options)
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        store = try TestStore(layout: layout)
+        vault = try Vault.create(at: layout, master: store.master, by: .operator("test:init"), options: store.options(options))
     }
 
     func reopen(options: Vault.Options = Vault.Options()) throws -> Vault {
-        try Vault.open(at: layout, master: .keyFile(nil), options: options)
+        try Vault.open(at: layout, master: store.master, options: store.options(options))
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: root) }
+    /// Opens the store without its master key (keyless work).
+    func openKeyless(options: Vault.Options = Vault.Options()) throws -> Vault {
+        try Vault.open(at: layout, master: nil, options: store.options(options))
+    }
+
+    deinit {
+        vault.close()
+        try? FileManager.default.removeItem(atPath: root)
+    }
 
     static func sample(_ name: String) -> URL {
         Bundle.module.url(forResource: "Samples/" + name, withExtension: nil)!
@@ -66,10 +79,9 @@ final class VaultFixture {
     /// The same person as `p` (name, role, schools), added as a user and signed in.
     func signIn(_ p: Principal) throws -> Principal { try signIn(p.name, p.role, schools: p.schools) }
 
-    /// The database, opened directly as an attacker with the file would.
-    func tamper(_ sql: String, _ arguments: StatementArguments = []) throws {
-        let db = try DatabaseQueue(path: layout.metadata)
-        try db.write { try $0.execute(sql: sql, arguments: arguments) }
+    /// The catalog, changed directly as an attacker with the database would.
+    func tamper(_ sql: String, _ arguments: [(any DatabaseValueConvertible)?] = []) throws {
+        try store.tamper(sql, arguments)
     }
 
     func blobPath(_ id: String) -> String { layout.blobs + "/" + id.prefix(2) + "/" + id + ".blob" }

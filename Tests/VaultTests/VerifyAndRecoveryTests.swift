@@ -42,7 +42,7 @@ final class VerifyAndRecoveryTests: XCTestCase {
         let f = try VaultFixture()
         let a = try f.put(text, kind: "minutes")
         try FileManager.default.moveItem(atPath: f.layout.defaultMasterKey, toPath: f.root + "/elsewhere.key")
-        let keyless = try Vault.open(at: f.layout, master: nil)
+        let keyless = try f.openKeyless()
         XCTAssertTrue(try keyless.audit.verify(by: .operator("backup:op"), useKeys: false).isIntact)
         XCTAssertThrowsError(try keyless.audit.verify(by: .operator("backup:op"), useKeys: true))
         XCTAssertThrowsError(try keyless.records.get(id: a.id, by: .operator("backup:op")) { _ in XCTFail("no bytes without keys") })
@@ -159,7 +159,7 @@ final class VerifyAndRecoveryTests: XCTestCase {
 
     func testInitRefusesToOverwriteAStore() throws {
         let f = try VaultFixture()
-        XCTAssertThrowsError(try Vault.create(at: f.layout, master: .keyFile(nil), by: .operator("t"))) {
+        XCTAssertThrowsError(try Vault.create(at: f.layout, master: f.store.master, by: .operator("t"), options: f.store.options())) {
             XCTAssertEqual($0 as? VaultError, .storeExists(f.layout.root))
         }
         XCTAssertNoThrow(try f.reopen())

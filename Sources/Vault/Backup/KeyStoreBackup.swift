@@ -48,8 +48,8 @@ extension Vault {
     /// The ledger's bytes up to its last signed entry, after every check a reader makes.
     func exportableLedger() throws -> (bytes: [UInt8], entries: Int) {
         try vaulting {
-            let ledger = DeletionLedger(directory: layout.keys, vaultID: vaultID)
-            let entries = try ledger.entriesForReading(publicKey: publicKey, head: try KeyStore.ledgerHead(directory: layout.keys))
+            let ledger = DeletionLedger(files: keyFiles, vaultID: vaultID)
+            let entries = try ledger.entriesForReading(publicKey: publicKey, head: try KeyStore.ledgerHead(files: keyFiles))
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             var bytes: [UInt8] = []

@@ -1,0 +1,139 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PostgresNIO
+
+/// A bounded set of PostgreSQL connections for blocking callers: each call takes a connection
+/// (opening one when none is idle and the bound allows), runs on it alone and gives it back.
+/// A connection that failed below SQL (closed by a restart, a broken socket) is dropped, so the
+/// next call opens a new one: a database restart costs the calls made while it was away (they
+/// fail with `StorageError.databaseUnavailable`), nothing after.
+final class PostgresPool: @unchecked Sendable {
+    /// Connections at most: a node's blocking pool has as many threads, and group commit uses one.
+    static let defaultSize = 16
+
+    private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    private let configuration: PostgresConnection.Configuration
+    /// PostgreSQL's own log lines could hold statement text with ids: none are written.
+    private let logger = Logger(label: "strongroom.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+    private let lock = NSLock()
+    private var idle: [PostgresConnection] = []
+    private var nextID = 0
+    private let slots: DispatchSemaphore
+    private var closed = false
+    let location: PostgresLocation
+
+    init(location: PostgresLocation, password: String?, size: Int = PostgresPool.defaultSize) throws {
+        self.location = location
+        var tls = PostgresConnection.Configuration.TLS.disable
+        if location.tls {
+            do {
+                tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            } catch {
+                throw StorageError.database("TLS could not be set up for \(location.description)")
+            }
+        }
+        var configuration = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.user, password: password,
+            database: location.database, tls: tls)
+        configuration.options.connectTimeout = .seconds(5)
+        self.configuration = configuration
+        slots = DispatchSemaphore(value: size)
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Runs `body` on a connection of its own.
+    func with<T>(_ body: (PostgresSQL) throws -> T) throws -> T {
+        slots.wait()
+        defer { slots.signal() }
+        if lock.withLock({ closed }) { throw StorageError.databaseUnavailable("the catalog was closed") }
+        let connection = try lock.withLock { idle.popLast() } ?? connect()
+        do {
+            let value = try body(PostgresSQL(connection: connection, logger: logger))
+            giveBack(connection)
+            return value
+        } catch {
+            if Self.isConnectionFailure(error) || connection.isClosed {
+                connection.close().whenComplete { _ in }
+                throw StorageError.databaseUnavailable("the connection to \(location.description) was lost")
+            }
+            giveBack(connection)
+            throw error
+        }
+    }
+
+    /// Runs `body` in a transaction (`BEGIN`, or `begin`): committed when it returns, rolled
+    /// back when it throws.
+    func transaction<T>(begin: String = "BEGIN", _ body: (PostgresSQL) throws -> T) throws -> T {
+        try with { sql in
+            try sql.execute(begin)
+            let value: T
+            do {
+                value = try body(sql)
+            } catch {
+                try sql.execute("ROLLBACK")
+                throw error
+            }
+            try sql.execute("COMMIT")
+            return value
+        }
+    }
+
+    /// Closes the idle connections and the event loop; later calls fail.
+    func close() {
+        let connections: [PostgresConnection]? = lock.withLock {
+            guard !closed else { return nil }
+            closed = true
+            defer { idle.removeAll() }
+            return idle
+        }
+        guard let connections else { return }
+        for connection in connections { try? connection.close().wait() }
+        try? group.syncShutdownGracefully()
+    }
+
+    private func giveBack(_ connection: PostgresConnection) {
+        let keep = lock.withLock { () -> Bool in
+            guard !closed, !connection.isClosed else { return false }
+            idle.append(connection)
+            return true
+        }
+        if !keep { connection.close().whenComplete { _ in } }
+    }
+
+    private func connect() throws -> PostgresConnection {
+        let id = lock.withLock { () -> Int in
+            nextID += 1
+            return nextID
+        }
+        do {
+            return try PostgresConnection.connect(on: group.next(), configuration: configuration, id: id, logger: logger).wait()
+        } catch let error as PSQLError where error.code == .server {
+            // Refused by the server itself: a wrong password, an unknown database or role.
+            let state = error.serverInfo?[.sqlState] ?? "unknown"
+            throw StorageError.database("\(location.description) refused the connection (SQLSTATE \(state)); check the user, the database and PGPASSWORD or ~/.pgpass")
+        } catch {
+            throw StorageError.databaseUnavailable("\(location.description) did not answer")
+        }
+    }
+
+    /// Failures of the connection rather than of a statement.
+    static func isConnectionFailure(_ error: any Error) -> Bool {
+        guard let error = error as? PSQLError else { return error is ChannelError || error is IOError }
+        switch error.code {
+        case .server:
+            // Administrator shutdown, crash recovery, cannot connect now.
+            let state = error.serverInfo?[.sqlState] ?? ""
+            return state.hasPrefix("57P") || state.hasPrefix("08")
+        case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown:
+            return true
+        default:
+            return false
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import Storage
+import XCTest
+
+/// A database of its own for one test, in the PostgreSQL server Scripts/test.sh starts
+/// (Scripts/lib/postgres.sh exports STRONGROOM_TEST_POSTGRES and PGPASSWORD). Made and dropped
+/// with Debian's `psql`. Without the server the test is skipped, or fails under CI=true.
+public struct PostgresTestDatabase {
+    public let location: PostgresLocation
+    public let password: String?
+    private let admin: PostgresLocation
+
+    /// The server's address, or a skip (a failure under CI) naming how to start it.
+    public static func server() throws -> PostgresLocation {
+        let env = ProcessInfo.processInfo.environment
+        guard let text = env["STRONGROOM_TEST_POSTGRES"], !text.isEmpty else {
+            let message = "STRONGROOM_TEST_POSTGRES is not set: run Scripts/test.sh, or `source Scripts/lib/postgres.sh && postgres_start` first"
+            if env["CI"] == "true" {
+                XCTFail(message)
+                throw XCTSkip("failed above")
+            }
+            throw XCTSkip(message)
+        }
+        return try PostgresLocation(parsing: text)
+    }
+
+    public init() throws {
+        admin = try Self.server()
+        password = try admin.password()
+        var location = admin
+        location.database = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        self.location = location
+        try psql("CREATE DATABASE \(location.database)")
+    }
+
+    /// Drops the database, closing whatever connections are left.
+    public func drop() {
+        try? psql("DROP DATABASE IF EXISTS \(location.database) WITH (FORCE)")
+    }
+
+    /// Runs SQL in this test's database (a tamperer's access), or in the server's own with `admin`.
+    public func psql(_ sql: String, admin useAdmin: Bool = false) throws {
+        let target = useAdmin || sql.hasPrefix("CREATE DATABASE") || sql.hasPrefix("DROP DATABASE") ? admin : location
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        process.arguments = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", target.host, "-p", String(target.port), "-U", target.user,
+                             "-d", target.database, "-c", sql]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        guard process.terminationStatus == 0 else {
+            throw NSError(domain: "psql", code: Int(process.terminationStatus), userInfo: [NSLocalizedDescriptionKey: said])
+        }
+    }
+}
