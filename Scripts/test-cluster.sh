@@ -19,6 +19,7 @@ binary=$(realpath "${1:-$(swift build --show-bin-path)/strongroom}")
 
 source Scripts/lib/cluster.sh
 work=$(mktemp -d -t strongroom-test-cluster.XXXXXX)
+chmod 711 "$work"   # PostgreSQL's own user must pass through to its data
 load_pid=""
 cleanup() {
   if [[ -n $load_pid ]]; then kill "$load_pid" 2>/dev/null || true; wait "$load_pid" 2>/dev/null || true; fi
@@ -75,6 +76,10 @@ phase "PostgreSQL is back"
 pause 10
 touch "$work/stop"
 phase "load stopped; checking every acknowledged upload on each node"
+# The client stops within its request timeout and checks within its own limit; past that, a
+# node hangs.
+for ((i = 0; i < 3000; i++)); do kill -0 "$load_pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$load_pid" 2>/dev/null && { kill "$load_pid"; fail "the client did not finish within 300 s"; }
 load_rc=0
 wait "$load_pid" || load_rc=$?
 load_pid=""
@@ -89,8 +94,9 @@ for n in 1 2; do
     fail "node $n's log has a fatal error: $(grep -i -m1 "fatal error" "$CLUSTER_DIR/logs/node-$n.log" | cut -c1-200)"
   fi
 done
-cluster_node_stop 1
-cluster_node_stop 2
+for n in 1 2; do
+  cluster_node_stop "$n" || fail "node $n did not stop on SIGTERM"
+done
 phase "nodes stopped; strongroom verify and audit verify"
 "$binary" verify >"$work/verify.out" 2>&1 || { tail -5 "$work/verify.out"; fail "strongroom verify"; }
 tail -1 "$work/verify.out"

@@ -31,6 +31,10 @@ import urllib.parse
 # A node restarting is given this long after it answers /healthz again before a connection error
 # through nginx counts as a breach (nginx may still send it a request or two on stale connections).
 GRACE_SECONDS = 3.0
+# No answer in this long is a connection error (a request the node never finishes).
+REQUEST_TIMEOUT = 30
+# The check after the load must finish in this long: a node that hangs is a breach, not a wait.
+CHECK_SECONDS = 90
 
 
 def parse_args():
@@ -60,7 +64,9 @@ class Tally:
     def breach(self, what):
         with self.lock:
             self.breaches.append(what)
-        print(f"cluster-load: BREACH: {what}", file=sys.stderr, flush=True)
+            shown = len(self.breaches) <= 20
+        if shown:  # the first few in full; the rest only counted
+            print(f"cluster-load: BREACH: {what}", file=sys.stderr, flush=True)
 
 
 def text_body(size):
@@ -86,7 +92,7 @@ class Client:
 
     def request(self, method, path, body=None, headers=None):
         if self.conn is None:
-            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=REQUEST_TIMEOUT)
         try:
             self.conn.request(method, path, body=body, headers={**self.auth, **(headers or {})})
             r = self.conn.getresponse()
@@ -200,12 +206,17 @@ def check_all(args, token, tally):
     jobs = [(node, rid, digest) for rid, digest in tally.acked for node in args.node]
     lock = threading.Lock()
     done = {"checked": 0}
+    deadline = time.time() + CHECK_SECONDS
 
     def run():
         clients = {node: Client(node, token) for node in args.node}
         while True:
             with lock:
                 if not jobs:
+                    break
+                if time.time() > deadline:
+                    tally.breach(f"{len(jobs)} downloads not checked: the nodes took over {CHECK_SECONDS} s")
+                    jobs.clear()
                     break
                 node, rid, digest = jobs.pop()
             for attempt in range(5):
@@ -226,11 +237,11 @@ def check_all(args, token, tally):
         for c in clients.values():
             c.close()
 
-    threads = [threading.Thread(target=run) for _ in range(args.threads)]
+    threads = [threading.Thread(target=run, daemon=True) for _ in range(args.threads)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(timeout=max(1.0, deadline + 6 * REQUEST_TIMEOUT - time.time()))
     return done["checked"]
 
 
@@ -252,7 +263,7 @@ def main():
         tally.breach(f"the load ran {args.max_seconds:.0f} s without being told to stop")
     stop.set()
     for t in threads:
-        t.join(timeout=90)
+        t.join(timeout=REQUEST_TIMEOUT + 5)
     load_seconds = time.time() - started
 
     windows = node_windows(args.timeline)

@@ -14,14 +14,16 @@
 #                                  them to DIR/cluster.env (mode 600) for other shells.
 #   cluster_node_start N           starts node N (1-based) again on its port, waits for /healthz
 #   cluster_node_kill N            kill -9, as a crash would
-#   cluster_node_stop N            SIGTERM: finishes the requests in flight, then exits
+#   cluster_node_stop N            SIGTERM: finishes the requests in flight, then exits (SIGKILL
+#                                  and status 1 if it has not after 45 s)
 #   cluster_down                   stops nginx, the nodes, SeaweedFS and PostgreSQL; DIR is kept
 # Sets CLUSTER_URL (nginx), CLUSTER_NODE_URL[N], CLUSTER_NODE_PID[N] and CLUSTER_NGINX_PID.
 # Settings read by cluster_up: CLUSTER_PORT, CLUSTER_MAX_UPLOAD_BYTES (default 536870912, the
 # server's own default; nginx's client_max_body_size is set to the same), CLUSTER_PUBLIC_URL
 # (default http://localhost:CLUSTER_PORT), CLUSTER_SERVE_ARGS (more `serve` options, an array).
-# Logs: DIR/logs/node-N.log, DIR/nginx/error.log, DIR/nginx/access.log (no paths or query strings:
-# they carry enrolment and link tokens and file names).
+# Logs: DIR/logs/node-N.log, DIR/nginx/access.log (which node answered, never a path or query
+# string: they carry enrolment and link tokens and file names) and DIR/nginx/error.log (critical
+# errors only, since nginx's error lines quote the request line).
 
 _cluster_lib=$(dirname "${BASH_SOURCE[0]}")
 source "$_cluster_lib/postgres.sh"
@@ -81,12 +83,21 @@ cluster_node_kill() {
   CLUSTER_NODE_PID[$1]=
 }
 
+# SIGTERM, then SIGKILL if the node is still running after its 30 s grace and 15 s more (and
+# then returns 1).
 cluster_node_stop() {
-  local pid=${CLUSTER_NODE_PID[$1]:-}
+  local pid=${CLUSTER_NODE_PID[$1]:-} i
   [[ -n $pid ]] || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
   CLUSTER_NODE_PID[$1]=
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 450; i++)); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    sleep 0.1
+  done
+  cluster_log "node $1 still runs 45 s after SIGTERM: SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  return 1
 }
 
 # cluster_nginx_config FILE: nginx in front of every node, with its pid, logs and temp files in
@@ -105,7 +116,8 @@ $user_line
 worker_processes auto;
 daemon off;
 pid $dir/nginx.pid;
-error_log $dir/error.log warn;
+# Only critical errors: nginx's error lines quote the request line, path and query string included.
+error_log $dir/error.log crit;
 events { worker_connections 1024; }
 
 http {
@@ -198,6 +210,10 @@ cluster_up() {
   # its own user and must pass through it to its data: others may enter, not list.
   chmod 711 "$CLUSTER_DIR"
   mkdir -p "$CLUSTER_DIR/logs" && chmod 700 "$CLUSTER_DIR/logs"
+  if [[ $(id -u) == 0 ]] && ! runuser -u postgres -- test -x "$CLUSTER_DIR"; then
+    cluster_log "PostgreSQL's user cannot reach $CLUSTER_DIR: let others enter each folder above it (chmod o+x), or choose another"
+    return 1
+  fi
 
   cluster_log "PostgreSQL, data in $CLUSTER_DIR/postgres"
   POSTGRES_HOME=$CLUSTER_DIR/postgres postgres_start || return 1
@@ -243,7 +259,7 @@ cluster_down() {
     CLUSTER_NGINX_PID=
   fi
   local n
-  for n in "${!CLUSTER_NODE_PID[@]}"; do cluster_node_stop "$n"; done
+  for n in "${!CLUSTER_NODE_PID[@]}"; do cluster_node_stop "$n" || true; done
   seaweedfs_stop >/dev/null 2>&1 || true
   postgres_stop >/dev/null 2>&1 || true
 }
