@@ -46,7 +46,7 @@ binary=$(swift build -c release --show-bin-path)/strongroom
 [[ -x $binary ]] || { echo "serve-cluster: $binary missing (build without --no-build)" >&2; exit 1; }
 
 source Scripts/lib/cluster.sh
-trap 'cluster_down' EXIT
+trap 'echo "serve-cluster: stopping (SeaweedFS can take half a minute)" >&2; cluster_down' EXIT
 trap 'exit 130' INT TERM
 CLUSTER_PORT=$port
 # Another program on the port would take half the traffic's answers for it: refuse at once.

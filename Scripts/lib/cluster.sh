@@ -16,7 +16,8 @@
 #   cluster_node_kill N            kill -9, as a crash would
 #   cluster_node_stop N            SIGTERM: finishes the requests in flight, then exits (SIGKILL
 #                                  and status 1 if it has not after 45 s)
-#   cluster_down                   stops nginx, the nodes, SeaweedFS and PostgreSQL; DIR is kept
+#   cluster_down                   stops nginx, the nodes, SeaweedFS and PostgreSQL, ignoring
+#                                  Ctrl-C meanwhile; DIR is kept
 # Sets CLUSTER_URL (nginx), CLUSTER_NODE_URL[N], CLUSTER_NODE_PID[N] and CLUSTER_NGINX_PID.
 # Settings read by cluster_up: CLUSTER_PORT, CLUSTER_MAX_UPLOAD_BYTES (default 536870912, the
 # server's own default; nginx's client_max_body_size is set to the same), CLUSTER_PUBLIC_URL
@@ -253,6 +254,8 @@ cluster_up() {
 }
 
 cluster_down() {
+  # A second Ctrl-C while SeaweedFS takes its time to stop must not leave PostgreSQL running.
+  trap '' INT TERM
   if [[ -n ${CLUSTER_NGINX_PID:-} ]]; then
     kill -QUIT "$CLUSTER_NGINX_PID" 2>/dev/null || true
     wait "$CLUSTER_NGINX_PID" 2>/dev/null || true
