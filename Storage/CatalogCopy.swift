@@ -101,7 +101,7 @@ enum CatalogCopy {
         if sql is Database {
             let names = try sql.values(String.self, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
             for table in names where !excluded.contains(table) {
-                tables[table] = try sql.values(String.self, "SELECT name FROM pragma_table_info(?) WHERE hidden = 0", [table])
+                tables[table] = try sql.values(String.self, "SELECT name FROM pragma_table_info(?)", [table])
             }
         } else {
             let rows = try sql.rows(
