@@ -86,6 +86,7 @@ public enum AuditAction: String, CaseIterable, Sendable {
     case backupPrune = "backup-prune"
     case backupVerify = "backup-verify"
     case restore
+    case migrate
 }
 
 /// Who an audit event names as having acted. The log stores `description`; docs/audit.md

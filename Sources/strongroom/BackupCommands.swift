@@ -90,7 +90,8 @@ struct BackupCreate: ParsableCommand {
 /// The live store named by `--store`, opened without a key and read-only, to compare a backup
 /// folder with its audit log; nil when `--store` was not given.
 func liveStoreForComparison(_ options: GlobalOptions) throws -> Vault? {
-    guard options.store != nil else { return nil }
+    // A store on PostgreSQL has no folder: its --metadata names it.
+    guard options.store != nil || options.metadata != nil else { return nil }
     var readOnly = Vault.Options()
     readOnly.catalog.readOnly = true
     readOnly.blobs = try options.blobBackend()
@@ -181,7 +182,11 @@ struct RestoreCommand: ParsableCommand {
         discussion: "With --store STORE (the live store the backups were taken from, when it still exists), refuse if its audit log records a snapshot taken into this folder that is gone and was not pruned: the newest snapshot left would be an older state.")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The backup folder.") var directory: String
-    @Option(help: "The new store folder (must not exist or be empty).") var to: String
+    @Option(help: "The new store folder (must not exist or be empty).") var to: String?
+    @Option(help: "Restore into this PostgreSQL database instead of a folder (an empty one; with --to-blobs, --keys and --master-key).")
+    var toMetadata: String?
+    @Option(help: "The object store for the blobs when restoring with --to-metadata: 's3://BUCKET?endpoint=URL&region=R[&prefix=P/]'.")
+    var toBlobs: String?
     @Option(help: "The backup operator's public key file.") var publicKey: String
     @Option(help: "A key store backup folder (from keys backup) or keystore.json.") var keys: String?
     @Option(help: "The current deletion ledger (from ledger export).") var ledger: String
@@ -190,11 +195,32 @@ struct RestoreCommand: ParsableCommand {
     func run() throws {
         let key = try readPublicKey(publicKey, what: "backup public key")
         var request = Vault.RestoreRequest(
-            backup: directory, snapshot: snapshot, target: to, publicKey: key, keys: keys, ledger: ledger, by: options.caller)
+            backup: directory, snapshot: snapshot, target: to ?? "", publicKey: key, keys: keys, ledger: ledger, by: options.caller)
         // --store is the live store the backups were taken from (when it still exists): its log
         // says which snapshots must be in the folder.
         request.liveStore = try liveStoreForComparison(options)
-        let summary = try Vault.restore(request)
+        let summary: Vault.RestoreSummary
+        switch (to, toMetadata, toBlobs) {
+        case (_?, nil, nil):
+            summary = try Vault.restore(request)
+        case (nil, let metadata?, let blobs?):
+            var target = try sharedTarget(metadata: metadata, blobs: blobs, caller: options.caller)
+            guard let masterKey = options.masterKeyPath else {
+                throw CLIError.Message(text: "restoring into a database needs --master-key FILE (the store's master key), to open and check the new store", code: CLIError.refused)
+            }
+            target.master = .keyFile(masterKey)
+            let (restored, moved) = try Vault.restore(request, into: target)
+            var inPlace = restored
+            inPlace.store = "\(moved.metadata) and \(moved.blobs)"
+            inPlace.auditTreeSize = moved.auditEvents
+            summary = inPlace
+            for problem in moved.problems { Output.line("PROBLEM \(problem)") }
+            if !moved.isIntact {
+                throw CLIError.Message(text: "the restored store does not verify in its new place: \(moved.problems.count) problems", code: CLIError.problemsFound)
+            }
+        default:
+            throw CLIError.Message(text: "restore into a folder (--to DIR) or into a database and object store (--to-metadata and --to-blobs), one of the two", code: CLIError.refused)
+        }
         for warning in summary.warnings { Output.warning(warning) }
         if !summary.comparedWithStore {
             Output.warning("not compared with the live store's audit log (--store): a newest snapshot deleted from the folder would not have been noticed")

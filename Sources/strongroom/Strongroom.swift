@@ -19,7 +19,7 @@ struct Strongroom: AsyncParsableCommand {
             AuditCommand.self, VerifyCommand.self, GCCommand.self, UserCommand.self, ServeCommand.self,
             ChildCommand.self, RetentionCommand.self, HoldCommand.self, ShredCommand.self, KeysCommand.self,
             CertificateCommand.self, LedgerCommand.self, BackupCommand.self, RestoreCommand.self, SigningKeyCommand.self, RecipientCommand.self,
-            BundleCommand.self, TransferCommand.self,
+            BundleCommand.self, TransferCommand.self, MigrateCommand.self,
         ])
 
     static func main() async {

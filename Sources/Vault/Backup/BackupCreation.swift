@@ -21,11 +21,13 @@ extension Vault {
     func createBackup(to directory: String, signingKey: AuditSigner, by caller: Caller) throws -> BackupSummary {
         try requireOperator(caller, .backupCreate)
         let actor = caller.actor
-        guard let sqlite = catalog as? SQLiteCatalog, let fileBlobs = blobs as? FileBlobStore else {
-            throw VaultError.invalidArgument("backup create copies the embedded store; back up a database server and object store with their own tools")
+        guard let snapshotSource = catalog as? any BackupCatalogSource else {
+            throw VaultError.invalidArgument("backup create cannot take a snapshot of this store's catalog")
         }
+        let blobSource = BackupBlobSource(blobs)
         let repo = BackupRepository(root: directory)
-        try repo.requireOutside(store: layout.root)
+        // A store without a folder (PostgreSQL) has none the backup folder could overlap.
+        if hasFolder { try repo.requireOutside(store: layout.root) }
         try repo.createLayout()
         let lock = try repo.lock()
         defer { withExtendedLifetime(lock) {} }
@@ -41,7 +43,7 @@ extension Vault {
         do {
             let sync = try FilesystemSync(repo.root)
             let summary = try writeSnapshot(
-                id: id, into: partial, repo: repo, sqlite: sqlite, fileBlobs: fileBlobs, signingKey: signingKey, actor: actor, now: now,
+                id: id, into: partial, repo: repo, snapshotSource: snapshotSource, blobSource: blobSource, signingKey: signingKey, actor: actor, now: now,
                 created: created)
             try sync.sync()
             // Audited before the snapshot appears: no audit record, no backup. The event names the
@@ -106,12 +108,12 @@ extension Vault {
     nonisolated(unsafe) static var afterBackupEvent: (() -> Void)?
 
     private func writeSnapshot(
-        id: String, into partial: String, repo: BackupRepository, sqlite: SQLiteCatalog, fileBlobs: FileBlobStore,
+        id: String, into partial: String, repo: BackupRepository, snapshotSource: any BackupCatalogSource, blobSource: BackupBlobSource,
         signingKey: AuditSigner, actor: AuditActor, now: Date, created: CreatedFiles
     ) throws -> BackupSummary {
         let databasePath = BackupRepository.snapshotsFolder + "/" + id + "/" + SQLiteCatalog.fileName
         let snapshotFile = partial + "/" + SQLiteCatalog.fileName
-        try vaulting { try sqlite.snapshot(into: snapshotFile) }
+        try vaulting { try snapshotSource.snapshot(into: snapshotFile) }
         let facts = try vaulting { try SQLiteCatalog.snapshotFacts(path: snapshotFile) }
         guard facts.vaultID == vaultID else { throw VaultError.backup("the database snapshot belongs to another vault") }
         Self.afterBackupSnapshot?()
@@ -150,8 +152,8 @@ extension Vault {
         try BackupFiles.parallel(work.count) { n, buffer in
             let record = records[work[n]]
             let target = repo.path(paths[work[n]])
-            switch try BackupFiles.copy(
-                from: fileBlobs.path(record.id), to: target, expectedSize: record.ciphertextSize,
+            switch try blobSource.copy(
+                record: record.id, to: target, expectedSize: record.ciphertextSize,
                 expectedBlake2b: record.ciphertextBlake2b, buffer: buffer) {
             case .sourceMissing: copies[n] = .gone
             case .mismatch: copies[n] = .damaged

@@ -27,7 +27,10 @@ extension Vault {
                 }
             }
             guard mkdir(folder, 0o700) == 0 else { throw StorageError.io(operation: "mkdir", path: folder, errno: errno) }
-            guard let store = try DurableFile.read(layout.keyStore) else { throw StorageError.io(operation: "read", path: layout.keyStore, errno: ENOENT) }
+            // keys/ in the store folder, or the key_files row of a store on PostgreSQL.
+            guard let store = try keyFiles.read(KeyStore.fileName) else {
+                throw StorageError.io(operation: "read", path: keyFiles.location + "/" + KeyStore.fileName, errno: ENOENT)
+            }
             try DurableFile.write(store, to: folder + "/" + KeyStore.fileName, exclusive: true)
             try DurableFile.write(ledger.bytes, to: folder + "/" + DeletionLedger.fileName, exclusive: true)
             try SystemFileOps().fsyncDirectory(directory)

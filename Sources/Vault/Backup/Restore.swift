@@ -176,6 +176,11 @@ extension Vault {
             let audit: AuditReport
             do {
                 defer { catalog.close() }
+                // A snapshot of a store whose blobs were in an object store says so; restored,
+                // they are in this folder.
+                if let recorded = try vaulting({ try catalog.vaultSetting(BlobBackend.settingKey) }), recorded != BlobBackend.files.identity {
+                    try vaulting { try catalog.setVaultSetting(BlobBackend.settingKey, BlobBackend.files.identity) }
+                }
                 reshredded = try vaulting {
                     try catalog.replayShreds(records: shredded, requests: requests) { deleted in
                         deleted.map { AuditEntry(actor: actor, action: .shredReplay, outcome: .ok, school: schools[$0], record: $0, reason: "named by the deletion ledger; shredded after snapshot \(id) was taken") }
