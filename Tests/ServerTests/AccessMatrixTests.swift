@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import KeyManagement
 import Storage
+import TestSupport
 import XCTest
 @testable import Vault
 
@@ -208,33 +209,26 @@ final class AccessMatrixTests: XCTestCase {
     func testUserRowsWrittenWithoutTheMasterKeyAreNotHonoured() async throws {
         let token = "srt_" + String(repeating: "ab", count: 32)
         let hash = Data(SHA256Hasher.hash(Array(token.utf8)))
-        let db = try DatabaseQueue(path: server.vault.layout.metadata)
-        try await db.write { db in
-            try db.execute(sql: """
-                INSERT INTO users (id, name, role, schools, token_hash, created_at_ms, created_by, signature, signature_format)
-                VALUES ('00000000000000aa', 'mallory', 'dsl', 'S1 S2', ?, 0, 'nobody', ?, 2)
-                """, arguments: [hash, Data(repeating: 0, count: 64)])
-            // Promote staff "sam" to dsl in place.
-            try db.execute(sql: "UPDATE users SET role = 'dsl' WHERE name = 'sam'")
-        }
+        try server.store.tamper("""
+            INSERT INTO users (id, name, role, schools, token_hash, created_at_ms, created_by, signature, signature_format)
+            VALUES ('00000000000000aa', 'mallory', 'dsl', 'S1 S2', ?, 0, 'nobody', ?, 2)
+            """, [hash, Data(repeating: 0, count: 64)])
+        // Promote staff "sam" to dsl in place.
+        try server.store.tamper("UPDATE users SET role = 'dsl' WHERE name = 'sam'")
         let minted = try await server.request("GET", "/v1/attachments/\(dslUpload)", token: token)
         XCTAssertEqual(minted.status, 401)
         let promoted = try await server.request("GET", "/v1/attachments/\(dslUpload)", user: "sam")
         XCTAssertEqual(promoted.status, 401, "an edited user row must fail its signature")
         XCTAssertEqual(server.events.last?.outcome, "denied")
         // A row copied from another user keeps that user's signature and fails under another name.
-        try await db.write { db in
-            try db.execute(sql: "UPDATE users SET name = 'jo2' WHERE name = 'jo'")
-        }
+        try server.store.tamper("UPDATE users SET name = 'jo2' WHERE name = 'jo'")
         let renamed = try await server.request("GET", "/v1/attachments/\(dslUpload)", user: "jo")
         XCTAssertEqual(renamed.status, 401)
         // Another account's id (and with it that account's uploads) cannot be written into a row.
         let deeAccount = try XCTUnwrap(try server.vault.users.authenticate(token: server.tokens["dee"]!)).account
-        try await db.write { db in
-            try db.execute(sql: "UPDATE users SET revoked_at_ms = 1 WHERE name = 'dee'")
-            try db.execute(sql: "UPDATE users SET id = 'ffffffffffffffff' WHERE name = 'dee'")
-            try db.execute(sql: "UPDATE users SET id = ? WHERE name = 'pat'", arguments: [deeAccount])
-        }
+        try server.store.tamper("UPDATE users SET revoked_at_ms = 1 WHERE name = 'dee'")
+        try server.store.tamper("UPDATE users SET id = 'ffffffffffffffff' WHERE name = 'dee'")
+        try server.store.tamper("UPDATE users SET id = ? WHERE name = 'pat'", [deeAccount])
         let reassigned = try await server.request("GET", "/v1/attachments/\(dslUpload)/metadata", user: "pat")
         XCTAssertEqual(reassigned.status, 401, "the account id is signed with the rest of the row")
     }

@@ -34,6 +34,8 @@ final class ServerFixture: @unchecked Sendable {
     init(configuration: ServerConfiguration = ServerConfiguration(), options: Vault.Options? = nil, logger: Logger = ServerFixture.quietLogger) async throws {
         root = NSTemporaryDirectory() + "srv-" + UUID().uuidString
         store = try TestStore(layout: StoreLayout(root: root))
+        // Tests keep their own files here; a store on the shared backends makes no folder.
+        if TestBackend.isShared { try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true) }
         let created = try Vault.create(at: StoreLayout(root: root), master: store.master, by: .operator("test"), options: store.options())
         if let options {
             created.close()
@@ -124,12 +126,8 @@ final class ServerFixture: @unchecked Sendable {
     var records: [EvidenceRecord] { (try? vault.catalog.records(matching: RecordFilter())) ?? [] }
 
     /// Files under blobs/ (committed and temporary).
-    var blobFiles: [String] {
-        let e = FileManager.default.enumerator(atPath: root + "/blobs")
-        var out: [String] = []
-        while let p = e?.nextObject() as? String { if p.hasSuffix(".blob") || p.contains("tmp/") { out.append(p) } }
-        return out
-    }
+    /// The blobs the store holds and its uploads in progress (`tmp/`), on disk or in the bucket.
+    var blobFiles: [String] { (try? store.storedBlobs()) ?? ["(the store could not be listed)"] }
 }
 
 /// A minimal HTTP/1.1 client over a POSIX socket, so tests see exactly what crosses the wire:

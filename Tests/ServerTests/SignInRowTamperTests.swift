@@ -14,13 +14,8 @@ final class SignInRowTamperTests: XCTestCase {
     override func setUp() async throws { f = try await SignInFixture() }
     override func tearDown() async throws { try await f.stop() }
 
-    func tamper(_ sql: String, _ arguments: StatementArguments = []) throws {
-        let db = try DatabaseQueue(path: f.databasePath)
-        let changed = try db.write { db -> Int in
-            try db.execute(sql: sql, arguments: arguments)
-            return db.changesCount
-        }
-        XCTAssertGreaterThan(changed, 0, "the edit changed no row: \(sql)")
+    func tamper(_ sql: String, _ arguments: [(any DatabaseValueConvertible)?] = []) throws {
+        XCTAssertGreaterThan(try f.server.store.tamper(sql, arguments), 0, "the edit changed no row: \(sql)")
     }
 
     func account(_ name: String) throws -> String {

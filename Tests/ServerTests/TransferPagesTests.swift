@@ -142,7 +142,7 @@ final class TransferPagesTests: XCTestCase {
         XCTAssertFalse(dpoWaiting.text.contains("id=\"waiting-transfers\""), "a DPO does not transfer")
 
         let sent = try vault.transfers.approve(id: draft.id, receiptURL: nil, by: try caller(deputy))
-        let package = Array(try Data(contentsOf: URL(fileURLWithPath: sent.packagePath)))
+        let package = try kept(sent, in: vault)
         let received = try vault.transfers.receive(package, school: "S2", child: "N7", by: try caller(receiving))
         _ = try vault.transfers.acceptReceipt(received.receipt, by: .operator("test"))
 
@@ -168,7 +168,7 @@ final class TransferPagesTests: XCTestCase {
         try note()
         let draft = try vault.transfers.create(school: "S1", child: "C1", toSchool: "S2", reason: "moved house", by: try caller(dsl))
         let sent = try vault.transfers.approve(id: draft.id, receiptURL: nil, by: try caller(deputy))
-        _ = try vault.transfers.receive(Array(try Data(contentsOf: URL(fileURLWithPath: sent.packagePath))), school: "S2", by: try caller(receiving))
+        _ = try vault.transfers.receive(try kept(sent, in: vault), school: "S2", by: try caller(receiving))
 
         let sender = try XCTUnwrap(try vault.oversight.counts(school: "S1", by: try caller(dsl)).schools.first?.months.last)
         XCTAssertEqual(sender.transfersSent, .fewerThanFive, "one file sent: counted, and withheld as a small number")
@@ -178,5 +178,15 @@ final class TransferPagesTests: XCTestCase {
         XCTAssertEqual(receiver.transfersReceived, .fewerThanFive)
         let page = try await page("/oversight?school=S1", dsl)
         XCTAssertTrue(page.text.contains("Files sent to another school"))
+    }
+
+    /// A sent package's bytes, wherever the store keeps it (the folder or the bucket).
+    func kept(_ sent: SentTransfer, in vault: Vault) throws -> [UInt8] {
+        let name = String(sent.packagePath.split(separator: "/").last ?? "")
+        let reader = try XCTUnwrap(try vault.sharedFiles.open(.transfers, name: name))
+        defer { reader.close() }
+        var out: [UInt8] = []
+        while let chunk = try reader.read(upToCount: 1 << 20), !chunk.isEmpty { out += chunk }
+        return out
     }
 }

@@ -41,11 +41,11 @@ public struct PostgresTestDatabase {
     /// Runs SQL in this test's database (a tamperer's access), or in the server's own with
     /// `admin`; returns what it printed (unaligned, tuples only).
     @discardableResult
-    public func psql(_ sql: String, admin useAdmin: Bool = false) throws -> String {
+    public func psql(_ sql: String, admin useAdmin: Bool = false, tags: Bool = false) throws -> String {
         let target = useAdmin || sql.hasPrefix("CREATE DATABASE") || sql.hasPrefix("DROP DATABASE") ? admin : location
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-        process.arguments = ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", target.host, "-p", String(target.port), "-U", target.user,
+        process.arguments = ["-X"] + (tags ? [] : ["-q"]) + ["-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", target.host, "-p", String(target.port), "-U", target.user,
                              "-d", target.database, "-c", sql]
         let errors = Pipe(), output = Pipe()
         process.standardError = errors

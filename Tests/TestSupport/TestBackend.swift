@@ -67,13 +67,19 @@ public final class TestStore: @unchecked Sendable {
         return options
     }
 
-    /// Runs SQL on the catalog as someone with the database itself would (not through the vault).
-    public func tamper(_ sql: String, _ arguments: [(any DatabaseValueConvertible)?] = []) throws {
+    /// Runs SQL on the catalog as someone with the database itself would (not through the vault);
+    /// returns how many rows the last statement changed.
+    @discardableResult
+    public func tamper(_ sql: String, _ arguments: [(any DatabaseValueConvertible)?] = []) throws -> Int {
         if let database {
-            try database.psql(try Self.inline(sql, arguments))
-        } else {
-            let db = try DatabaseQueue(path: layout.metadata)
-            try db.write { try $0.execute(sql: sql, arguments: StatementArguments(arguments)) }
+            // psql prints the last statement's tag, "UPDATE 2", with tuples-only output.
+            let tag = try database.psql(try Self.inline(sql, arguments), tags: true)
+            return Int(tag.split(separator: "\n").last?.split(separator: " ").last ?? "") ?? 0
+        }
+        let db = try DatabaseQueue(path: layout.metadata)
+        return try db.write { db in
+            try db.execute(sql: sql, arguments: StatementArguments(arguments))
+            return db.changesCount
         }
     }
 
@@ -91,6 +97,21 @@ public final class TestStore: @unchecked Sendable {
         }
         try FileManager.default.removeItem(atPath: blobPath(id))
         try Data(bytes).write(to: URL(fileURLWithPath: blobPath(id)))
+    }
+
+    /// What the store holds of blobs: each blob file (`xx/ID.blob`) and upload in progress
+    /// (`tmp/...`) of the folder, or each object (`ID.blob`) and unfinished multipart upload
+    /// (`tmp/ID`) under the bucket prefix.
+    public func storedBlobs() throws -> [String] {
+        if let objects {
+            let ids = try objects.client.listObjects(prefix: objects.prefix).map { String($0.key.dropFirst(objects.prefix.count)) }
+            let uploads = try objects.client.listMultipartUploads(prefix: objects.prefix).map { "tmp/" + $0.key.dropFirst(objects.prefix.count) }
+            return ids.filter { !$0.hasPrefix(".") && !$0.hasPrefix("files/") }.map { $0 + ".blob" } + uploads
+        }
+        let e = FileManager.default.enumerator(atPath: layout.blobs)
+        var out: [String] = []
+        while let p = e?.nextObject() as? String { if p.hasSuffix(".blob") || p.contains("tmp/") { out.append(p) } }
+        return out
     }
 
     public func blobPath(_ id: String) -> String { layout.blobs + "/" + id.prefix(2) + "/" + id + ".blob" }

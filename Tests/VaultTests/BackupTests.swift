@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import KeyManagement
 import Storage
+import TestSupport
 import XCTest
 @testable import Vault
 
@@ -16,6 +17,7 @@ final class BackupTests: XCTestCase {
     var dpo: Principal!
 
     override func setUpWithError() throws {
+        try TestBackend.requireEmbedded("backs up a store folder: its paths, its master key and the overlap checks (a store on PostgreSQL + S3 is backed up and restored in StoreMigrationTests)")
         f = try VaultFixture()
         dsl = try f.signIn("dsl1", .dsl, schools: ["S1", "S2"])
         dpo = try f.signIn("dpo1", .dpo, schools: ["S1", "S2"])

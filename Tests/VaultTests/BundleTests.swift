@@ -320,10 +320,14 @@ final class BundleTests: XCTestCase {
 
         // The name removed after the use was granted (a sweep, another download using the link
         // up): this download has the open file and reads it whole.
-        let swept = try release()
-        let granted = try f.vault.bundles.useBundleLink(token: swept.token, by: .linkHolder(source: "test"))
-        try f.vault.sharedFiles.delete(.bundles, name: String(granted.path.split(separator: "/").last!))
-        XCTAssertEqual(Int64(try granted.file.readToEnd()?.count ?? 0), swept.bundle.archiveSize)
+        // (A file on disk only: in an object store a download whose object is deleted breaks off,
+        // as docs/storage-s3.md says.)
+        if !TestBackend.isShared {
+            let swept = try release()
+            let granted = try f.vault.bundles.useBundleLink(token: swept.token, by: .linkHolder(source: "test"))
+            try f.vault.sharedFiles.delete(.bundles, name: String(granted.path.split(separator: "/").last!))
+            XCTAssertEqual(Int64(try granted.file.readToEnd()?.count ?? 0), swept.bundle.archiveSize)
+        }
 
         // The file gone (a restored store, a disk cleaned by hand): the use counted as allowed is
         // followed in the log by a failure saying nothing was sent.
