@@ -68,13 +68,18 @@ final class PostgresPool: @unchecked Sendable {
             }
         }
         if lock.withLock({ closed }) { throw StorageError.databaseUnavailable("the catalog was closed") }
-        let connection = try lock.withLock { idle.popLast() } ?? connect()
+        // An idle connection the server closed meanwhile (a restart) is dropped, not used.
+        var reused: PostgresConnection?
+        while reused == nil, let next = lock.withLock({ idle.popLast() }) {
+            if next.isClosed { Self.close(next) } else { reused = next }
+        }
+        let connection = try reused ?? connect()
         do {
             let value = try body(PostgresSQL(connection: connection, logger: logger))
             giveBack(connection)
             return value
         } catch {
-            if Self.isConnectionFailure(error) || connection.isClosed {
+            if Self.isConnectionFailure(error) || connection.isClosed || Self.isNoAnswer(error) {
                 Self.close(connection)
                 throw StorageError.databaseUnavailable("the connection to \(location.description) was lost")
             }
@@ -142,6 +147,13 @@ final class PostgresPool: @unchecked Sendable {
     /// requires a connection to be closed before it goes).
     private static func close(_ connection: PostgresConnection) {
         connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+    }
+
+    /// A statement that got no answer in time (`PostgresSQL.answerTimeout`), or was refused on a
+    /// closed connection.
+    static func isNoAnswer(_ error: any Error) -> Bool {
+        if case StorageError.databaseUnavailable? = error as? StorageError { return true }
+        return false
     }
 
     /// Failures of the connection rather than of a statement.

@@ -68,7 +68,42 @@ final class PostgresSQL: CatalogSQL {
             }
         }
         let query = PostgresQuery(unsafeSQL: Self.numbered(sql), binds: bindings)
-        return try connection.query(query, logger: logger).wait()
+        // PostgresNIO never answers a query written to a connection that has already closed (a
+        // database restart): such a connection is refused here, and any answer that takes longer
+        // than `answerTimeout` is given up on, the connection then dropped by the pool.
+        guard !connection.isClosed else { throw StorageError.databaseUnavailable("the connection was closed") }
+        return try Self.answer(connection.query(query, logger: logger), on: connection.eventLoop, within: Self.answerTimeout).wait()
+    }
+
+    /// How long a statement's answer may take before the connection is taken to be dead.
+    static let answerTimeout: TimeAmount = .seconds(60)
+
+    /// `future`, or a failure once `timeout` has passed without it.
+    static func answer<T: Sendable>(_ future: EventLoopFuture<T>, on loop: any EventLoop, within timeout: TimeAmount) -> EventLoopFuture<T> {
+        let promise = loop.makePromise(of: T.self)
+        let settled = Settled()
+        let deadline = loop.scheduleTask(in: timeout) {
+            if settled.first() {
+                promise.fail(StorageError.databaseUnavailable("no answer within \(timeout.nanoseconds / 1_000_000_000) s"))
+            }
+        }
+        future.whenComplete { result in
+            deadline.cancel()
+            if settled.first() { promise.completeWith(result) }
+        }
+        return promise.futureResult
+    }
+
+    /// True for the first caller only: the answer or the deadline, whichever comes first.
+    private final class Settled: @unchecked Sendable {
+        private let lock = NSLock()
+        private var done = false
+        func first() -> Bool {
+            lock.withLock {
+                defer { done = true }
+                return !done
+            }
+        }
     }
 
     /// `?` outside quotes becomes `$1`, `$2`, ... in order.
