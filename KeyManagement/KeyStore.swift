@@ -461,7 +461,9 @@ public final class KeyStore: @unchecked Sendable {
                 return (.replace(try Self.encode(fresh)), (fresh, result))
             }
             file = fresh
-            stamp = files.stamp(Self.fileName)
+            // Read again at the next lookup: a stamp taken now, after the lock is gone, could be
+            // of another process's later change, which would then never be read.
+            stamp = nil
             return result
         }
     }

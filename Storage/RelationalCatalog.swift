@@ -420,8 +420,8 @@ extension RelationalCatalog {
                 }
                 let checkpoints = try db.rows("SELECT * FROM audit_checkpoints ORDER BY tree_size", []).map(checkpoint)
                 let orphans = try db.values(String.self, """
-                    SELECT id FROM records WHERE id NOT IN
-                        (SELECT record FROM audit_events WHERE action = 'put' AND outcome = 'ok' AND record IS NOT NULL)
+                    SELECT id FROM records WHERE NOT EXISTS
+                        (SELECT 1 FROM audit_events e WHERE e.record = records.id AND e.action = 'put' AND e.outcome = 'ok')
                     ORDER BY id
                     """)
                 let first = try db.row("SELECT action, outcome FROM audit_events WHERE seq = 1")

@@ -62,6 +62,15 @@ public enum StorageError: Error, Sendable, Equatable {
     /// Nothing was done; the same request succeeds once it is back.
     case databaseUnavailable(String)
 
+    /// Whether a write that failed this way may still have committed: the database stopped
+    /// answering while the commit was under way (only a shared database, whose answer can be
+    /// lost after it committed). The blob of such a record must be kept: gc removes it later if
+    /// no row and no put event name it.
+    public var mayHaveCommitted: Bool {
+        if case .databaseUnavailable = self { return true }
+        return false
+    }
+
     init(_ error: FileOpsError) {
         self = .io(operation: error.operation, path: error.path, errno: error.errno)
     }

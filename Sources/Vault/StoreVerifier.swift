@@ -175,6 +175,8 @@ extension Vault {
                     report.keptVanished.append(id)
                     continue
                 }
+                // Without a folder lock, a row may have committed since `known` was read.
+                if !hasFolder, try catalog.record(id: id) != nil { continue }
                 try blobs.delete(recordID: id)
                 report.removedOrphans.append(id)
             }

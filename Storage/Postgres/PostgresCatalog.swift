@@ -169,7 +169,9 @@ public final class PostgresCatalog: RelationalCatalog, Catalog, @unchecked Senda
     }
 
     private func lockHead(_ db: any CatalogSQL) throws {
-        try db.execute("SELECT tree_size FROM audit_head WHERE id = 1 FOR UPDATE")
+        guard try db.execute("SELECT tree_size FROM audit_head WHERE id = 1 FOR UPDATE") == 1 else {
+            throw StorageError.auditUnavailable("the audit head is missing; run audit verify")
+        }
     }
 
     override func storageError(_ error: any Error) -> StorageError? {

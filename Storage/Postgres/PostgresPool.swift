@@ -42,6 +42,12 @@ final class PostgresPool: @unchecked Sendable {
             host: location.host, port: location.port, username: location.user, password: password,
             database: location.database, tls: tls)
         configuration.options.connectTimeout = .seconds(5)
+        // A write waiting for the log's head lock gives up before the client's answer timeout
+        // (`PostgresSQL.answerTimeout`), and a node that stops mid-transaction (frozen, cut off)
+        // loses its locks instead of holding every node's writes.
+        configuration.options.additionalStartupParameters = [
+            ("lock_timeout", "45s"), ("idle_in_transaction_session_timeout", "120s"),
+        ]
         self.configuration = configuration
         slots = DispatchSemaphore(value: size)
     }
