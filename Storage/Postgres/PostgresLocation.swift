@@ -47,8 +47,11 @@ public struct PostgresLocation: Sendable, Equatable {
     /// The address without any secret, as written in the catalog and in messages.
     public var description: String { "postgres://\(user)@\(host):\(port)/\(database)" }
 
+    /// `localhost`, or an IPv4 address in 127.0.0.0/8, or ::1 (a name like `127.example` is not).
     static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+        if host == "localhost" || host == "::1" || host == "[::1]" { return true }
+        var address = in_addr()
+        return inet_pton(AF_INET, host, &address) == 1 && host.hasPrefix("127.")
     }
 
     /// The password for this location: `PGPASSWORD`, else the first matching line of the
@@ -62,7 +65,7 @@ public struct PostgresLocation: Sendable, Equatable {
         if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
             throw StorageError.database("the password file \(path) can be read by others; run chmod 600 on it")
         }
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+        for line in String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline) {
             if line.hasPrefix("#") { continue }
             let fields = Self.pgpassFields(line)
             guard fields.count == 5 else { continue }

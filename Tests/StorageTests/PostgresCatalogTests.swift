@@ -140,12 +140,14 @@ final class PostgresCatalogTests: XCTestCase {
         XCTAssertThrowsError(try PostgresLocation(parsing: "postgres://u@127.0.0.1/"))
         XCTAssertThrowsError(try PostgresLocation(parsing: "postgres://u@127.0.0.1/db?sslmode=prefer"))
         XCTAssertEqual(try PostgresLocation(parsing: "postgres://u@db.example/db").tls, true, "TLS unless the host is loopback")
+        XCTAssertEqual(try PostgresLocation(parsing: "postgres://u@127.db.example/db").tls, true, "a name is not a loopback address")
+        XCTAssertEqual(try PostgresLocation(parsing: "postgres://u@127.0.0.1/db").tls, false)
         XCTAssertEqual(try PostgresLocation(parsing: "postgresql://u@127.0.0.1:6543/db").port, 6543)
     }
 
     func testPasswordFileLinesMatchWithWildcardsAndEscapes() throws {
         let file = dir + "/pgpass"
-        try "# comment\nother:5432:db:u:no\n127.0.0.1:*:d\\:b:u:pa\\:ss\n".write(toFile: file, atomically: true, encoding: .utf8)
+        try "# comment\r\nother:5432:db:u:no\r\n127.0.0.1:*:d\\:b:u:pa\\:ss\r\n".write(toFile: file, atomically: true, encoding: .utf8)
         chmod(file, 0o600)
         let location = PostgresLocation(user: "u", host: "127.0.0.1", port: 5433, database: "d:b")
         XCTAssertEqual(try location.password(environment: ["PGPASSFILE": file]), "pa:ss")
