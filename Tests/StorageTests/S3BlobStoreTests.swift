@@ -14,18 +14,7 @@ final class S3BlobStoreTests: XCTestCase {
     let mib = 1 << 20
 
     override func setUpWithError() throws {
-        let env = ProcessInfo.processInfo.environment
-        guard let text = env["STRONGROOM_TEST_S3"], !text.isEmpty else {
-            let message = "STRONGROOM_TEST_S3 is not set: run Scripts/test.sh, or `source Scripts/lib/seaweedfs.sh && seaweedfs_start` first"
-            if env["CI"] == "true" {
-                XCTFail(message)
-                throw XCTSkip("failed above")
-            }
-            throw XCTSkip(message)
-        }
-        location = try S3Location(parsing: text)
-        location.prefix = "test-" + Hex.encode(random(6)) + "/blobs/"
-        credentials = try S3Credentials.fromEnvironment(env)
+        (location, credentials) = try TestServers.s3(prefix: "test")
     }
 
     override func tearDownWithError() throws {

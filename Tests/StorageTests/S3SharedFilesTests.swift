@@ -1,5 +1,6 @@
 import Foundation
 import KeyManagement
+import TestSupport
 import XCTest
 @testable import Storage
 
@@ -10,18 +11,8 @@ final class S3SharedFilesTests: XCTestCase {
     let mib = 1 << 20
 
     override func setUpWithError() throws {
-        let env = ProcessInfo.processInfo.environment
-        guard let text = env["STRONGROOM_TEST_S3"], !text.isEmpty else {
-            let message = "STRONGROOM_TEST_S3 is not set: run Scripts/test.sh, or `source Scripts/lib/seaweedfs.sh && seaweedfs_start` first"
-            if env["CI"] == "true" {
-                XCTFail(message)
-                throw XCTSkip("failed above")
-            }
-            throw XCTSkip(message)
-        }
-        var location = try S3Location(parsing: text)
-        location.prefix = "test-" + Hex.encode(randomPublicBytes(6)) + "/blobs/"
-        client = S3Client(location: location, credentials: try S3Credentials.fromEnvironment(env))
+        let (location, credentials) = try TestServers.s3(prefix: "test")
+        client = S3Client(location: location, credentials: credentials)
     }
 
     override func tearDownWithError() throws {

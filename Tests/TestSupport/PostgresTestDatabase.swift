@@ -12,16 +12,7 @@ public struct PostgresTestDatabase {
 
     /// The server's address, or a skip (a failure under CI) naming how to start it.
     public static func server() throws -> PostgresLocation {
-        let env = ProcessInfo.processInfo.environment
-        guard let text = env["STRONGROOM_TEST_POSTGRES"], !text.isEmpty else {
-            let message = "STRONGROOM_TEST_POSTGRES is not set: run Scripts/test.sh, or `source Scripts/lib/postgres.sh && postgres_start` first"
-            if env["CI"] == "true" {
-                XCTFail(message)
-                throw XCTSkip("failed above")
-            }
-            throw XCTSkip(message)
-        }
-        return try PostgresLocation(parsing: text)
+        try PostgresLocation(parsing: try TestServers.required("STRONGROOM_TEST_POSTGRES", start: "source Scripts/lib/postgres.sh && postgres_start"))
     }
 
     public init() throws {

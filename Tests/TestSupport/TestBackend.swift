@@ -19,6 +19,36 @@ public enum TestBackend {
     }
 }
 
+/// The real servers Scripts/test.sh starts for the tests. Without one a test is skipped, or
+/// fails under CI=true (where every server must be there), naming how to start it.
+public enum TestServers {
+    /// The object store's address (STRONGROOM_TEST_S3, from Scripts/lib/seaweedfs.sh).
+    public static func s3Address() throws -> String {
+        try required("STRONGROOM_TEST_S3", start: "source Scripts/lib/seaweedfs.sh && seaweedfs_start")
+    }
+
+    /// The object store with a key prefix of its own (`name-RANDOM/blobs/`), and its credentials.
+    public static func s3(prefix name: String) throws -> (location: S3Location, credentials: S3Credentials) {
+        var location = try S3Location(parsing: try s3Address())
+        location.prefix = name + "-" + UUID().uuidString.prefix(12).lowercased() + "/blobs/"
+        return (location, try S3Credentials.fromEnvironment(ProcessInfo.processInfo.environment))
+    }
+
+    /// An environment variable a server's start exports.
+    static func required(_ name: String, start: String) throws -> String {
+        let env = ProcessInfo.processInfo.environment
+        guard let text = env[name], !text.isEmpty else {
+            let message = "\(name) is not set: run Scripts/test.sh, or `\(start)` first"
+            if env["CI"] == "true" {
+                XCTFail(message)
+                throw XCTSkip("failed above")
+            }
+            throw XCTSkip(message)
+        }
+        return text
+    }
+}
+
 /// A store for one test, on whichever backends this run uses: `options` and `master` open it.
 public final class TestStore: @unchecked Sendable {
     public let layout: StoreLayout
@@ -38,18 +68,11 @@ public final class TestStore: @unchecked Sendable {
             objects = nil
             return
         }
-        let env = ProcessInfo.processInfo.environment
-        guard let s3 = env["STRONGROOM_TEST_S3"], !s3.isEmpty else {
-            XCTFail("STRONGROOM_TEST_BACKEND=shared needs STRONGROOM_TEST_S3: run Scripts/test.sh")
-            throw XCTSkip("failed above")
-        }
-        var location = try S3Location(parsing: s3)
-        location.prefix = "t" + UUID().uuidString.prefix(8).lowercased() + "/blobs/"
+        let (location, credentials) = try TestServers.s3(prefix: "t")
         let database = try PostgresTestDatabase()
         self.database = database
         // The master key lives beside where the folder would be (there is none on these backends).
         masterKeyPath = layout.root + ".master.key"
-        let credentials = try S3Credentials.fromEnvironment(env)
         shared = (.postgres(database.location, password: database.password), .objectStore(location, credentials))
         objects = (S3Client(location: location, credentials: credentials), location.prefix)
     }

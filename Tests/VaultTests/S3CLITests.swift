@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `--blobs`: a store made with its blobs in the object store (the SeaweedFS Scripts/test.sh
@@ -8,16 +9,7 @@ final class S3CLITests: XCTestCase {
     var root = ""
 
     override func setUpWithError() throws {
-        let env = ProcessInfo.processInfo.environment
-        guard let text = env["STRONGROOM_TEST_S3"], !text.isEmpty else {
-            let message = "STRONGROOM_TEST_S3 is not set: run Scripts/test.sh, or `source Scripts/lib/seaweedfs.sh && seaweedfs_start` first"
-            if env["CI"] == "true" {
-                XCTFail(message)
-                throw XCTSkip("failed above")
-            }
-            throw XCTSkip(message)
-        }
-        blobs = text + "&prefix=cli-\(UUID().uuidString.prefix(8).lowercased())/"
+        blobs = try TestServers.s3Address() + "&prefix=cli-\(UUID().uuidString.prefix(8).lowercased())/"
         root = temporaryFolder("s3cli")
     }
 

@@ -13,19 +13,9 @@ final class S3VaultTests: XCTestCase {
 
     override func setUpWithError() throws {
         try TestBackend.requireEmbedded("puts an embedded store's blobs in an object store of its own making")
-        let env = ProcessInfo.processInfo.environment
-        guard let text = env["STRONGROOM_TEST_S3"], !text.isEmpty else {
-            let message = "STRONGROOM_TEST_S3 is not set: run Scripts/test.sh, or `source Scripts/lib/seaweedfs.sh && seaweedfs_start` first"
-            if env["CI"] == "true" {
-                XCTFail(message)
-                throw XCTSkip("failed above")
-            }
-            throw XCTSkip(message)
-        }
-        var location = try S3Location(parsing: text)
-        prefix = "vault-" + Hex.encode(randomPublicBytes(6)) + "/blobs/"
-        location.prefix = prefix
-        blobs = S3BlobStore(client: S3Client(location: location, credentials: try S3Credentials.fromEnvironment(env)))
+        let (location, credentials) = try TestServers.s3(prefix: "vault")
+        prefix = location.prefix
+        blobs = S3BlobStore(client: S3Client(location: location, credentials: credentials))
     }
 
     override func tearDownWithError() throws {

@@ -14,19 +14,7 @@ final class SharedTarget {
     let credentials: S3Credentials
 
     init() throws {
-        let env = ProcessInfo.processInfo.environment
-        guard let text = env["STRONGROOM_TEST_S3"], !text.isEmpty else {
-            let message = "STRONGROOM_TEST_S3 is not set: run Scripts/test.sh, or `source Scripts/lib/seaweedfs.sh && seaweedfs_start` first"
-            if env["CI"] == "true" {
-                XCTFail(message)
-                throw XCTSkip("failed above")
-            }
-            throw XCTSkip(message)
-        }
-        var location = try S3Location(parsing: text)
-        location.prefix = "move-" + Hex.encode(randomPublicBytes(6)) + "/blobs/"
-        blobs = location
-        credentials = try S3Credentials.fromEnvironment(env)
+        (blobs, credentials) = try TestServers.s3(prefix: "move")
         database = try PostgresTestDatabase()
     }
 
