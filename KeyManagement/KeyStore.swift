@@ -124,17 +124,22 @@ public final class KeyStore: @unchecked Sendable {
             return file.activeKEK(school: school, period: period)?.id
         }
         if let known { return (known, try kek(id: known)) }
-        let id = try mutate { file -> String in
-            if let existing = file.activeKEK(school: school, period: period) { return existing.id }
+        let (id, made) = try mutate { file -> (String, (key: SecretBytes, info: KEKInfo)?) in
+            if let existing = file.activeKEK(school: school, period: period) { return (existing.id, nil) }
             let key = try SecretBytes.random(count: 32)
             let id = "kek-" + Hex.encode(randomPublicBytes(8))
             let wrapped = try master.wrap(key, associatedData: Self.kekBinding(vaultID: vaultID, kekID: id))
             let entry = KeyStoreFile.KEKEntry(
                 id: id, state: .active, school: school, period: period, createdAt: clock(), wrapped: Data(wrapped).base64EncodedString())
             file.keks.append(entry)
-            unwrapped[id] = key
-            created.append(entry.info)
-            return id
+            return (id, (key, entry.info))
+        }
+        // Remembered (and audited) only once the key store holding it is durable.
+        if let made {
+            lock.withLock {
+                unwrapped[id] = made.key
+                created.append(made.info)
+            }
         }
         return (id, try kek(id: id))
     }
