@@ -47,6 +47,7 @@ python3 -c "import boto3" 2>/dev/null || { log "pip install boto3 (the object st
 build_release
 BUILT_FROM="$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo '+dirty')"
 scratch_folder $(( BIG_MIB * 3 + 1024 ))
+chmod 711 "$WORK"   # PostgreSQL's own user must pass through to its data
 SRV_PID=""
 cleanup() {
     local code=$?
