@@ -91,6 +91,22 @@ enum BackupFiles {
             throw VaultError.storage(.io(operation: "open", path: source, errno: errno))
         }
         defer { close(input) }
+        return try copy(to: target, expectedSize: expectedSize, expectedBlake2b: expectedBlake2b, mode: mode, buffer: buffer) { buffer, _ in
+            while true {
+                let n = Glibc.read(input, buffer.baseAddress!, buffer.count)
+                if n >= 0 { return n }
+                if errno != EINTR && errno != EAGAIN { throw VaultError.storage(.io(operation: "read", path: source, errno: errno)) }
+            }
+        }
+    }
+
+    /// The copy itself, from whatever `read` fills the buffer from (its offset given): a new name
+    /// written directly, an existing file replaced only through a temporary file renamed once the
+    /// size and hash matched. Reading stops as soon as the source is longer than expected.
+    static func copy(
+        to target: String, expectedSize: Int64, expectedBlake2b: String, mode: mode_t, buffer: UnsafeMutableRawBufferPointer,
+        read: (UnsafeMutableRawBufferPointer, Int64) throws -> Int
+    ) throws -> Copied {
         var written = target
         var output = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
         if output < 0 && errno == EEXIST {
@@ -106,13 +122,13 @@ enum BackupFiles {
         let hasher = Blake2b()
         var size: Int64 = 0
         while true {
-            let n = Glibc.read(input, buffer.baseAddress!, buffer.count)
-            if n < 0 { if errno == EINTR || errno == EAGAIN { continue }; throw VaultError.storage(.io(operation: "read", path: source, errno: errno)) }
+            let n = try read(buffer, size)
             if n == 0 { break }
             let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
             hasher.update(chunk)
             try vaulting { try SystemFileOps().write(output, chunk, path: written) }
             size += Int64(n)
+            if size > expectedSize { return .mismatch }
         }
         guard size == expectedSize, Hex.encode(hasher.finalize()) == expectedBlake2b else { return .mismatch }
         DurableFile.startWriteback(output)

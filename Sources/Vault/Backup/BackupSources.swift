@@ -44,43 +44,14 @@ enum BackupBlobSource: Sendable {
 }
 
 extension BackupFiles {
-    /// `copy(from:to:...)` with a blob read through its store rather than a file: written to a
-    /// new name directly, or over an existing file only through a temporary file renamed once
-    /// the size and hash matched. No fsync: see `FilesystemSync`.
+    /// `copy(from:to:...)` with a blob read through its store rather than a file. No fsync: see
+    /// `FilesystemSync`.
     static func copy(
         from blob: RandomAccessBlob, to target: String, expectedSize: Int64, expectedBlake2b: String,
         mode: mode_t = 0o600, buffer: UnsafeMutableRawBufferPointer
     ) throws -> Copied {
-        var written = target
-        var output = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
-        if output < 0 && errno == EEXIST {
-            written = target + ".tmp-" + Hex.encode(randomPublicBytes(6))
-            output = open(written, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
+        try copy(to: target, expectedSize: expectedSize, expectedBlake2b: expectedBlake2b, mode: mode, buffer: buffer) { buffer, offset in
+            try vaulting { try blob.read(at: Int(offset), into: buffer) }
         }
-        guard output >= 0 else { throw VaultError.storage(.io(operation: "create", path: written, errno: errno)) }
-        var keep = false
-        defer {
-            close(output)
-            if !keep { unlink(written) }
-        }
-        let hasher = Blake2b()
-        var size: Int64 = 0
-        while true {
-            let n = try vaulting { try blob.read(at: Int(size), into: buffer) }
-            if n == 0 { break }
-            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-            hasher.update(chunk)
-            try vaulting { try SystemFileOps().write(output, chunk, path: written) }
-            size += Int64(n)
-            // Never more than the record says: a longer object is a mismatch, not a long read.
-            if size > expectedSize { return .mismatch }
-        }
-        guard size == expectedSize, Hex.encode(hasher.finalize()) == expectedBlake2b else { return .mismatch }
-        DurableFile.startWriteback(output)
-        if written != target {
-            guard rename(written, target) == 0 else { throw VaultError.storage(.io(operation: "rename", path: target, errno: errno)) }
-        }
-        keep = true
-        return .copied(size: size, created: written == target)
     }
 }
