@@ -179,15 +179,6 @@ extension EvidenceRecord {
 /// Nothing is written to disk until the first 64 KiB have been sniffed and accepted; a refused
 /// or aborted put leaves no file and no row.
 public final class IngestSession {
-    /// Whether a failed commit may have committed after all (its answer lost): then the blobs stay.
-    static func mayHaveCommitted(_ error: any Error) -> Bool {
-        switch error {
-        case let storage as StorageError: storage.mayHaveCommitted
-        case VaultError.storage(let storage): storage.mayHaveCommitted
-        default: false
-        }
-    }
-
     let vault: Vault
     let keys: KeyStore
     let request: PutRequest
@@ -323,7 +314,7 @@ public final class IngestSession {
                     // The row never committed: remove the blob so nothing of this put remains. If
                     // the database stopped answering during the commit, the row may have committed
                     // after all: the blob stays, and gc removes it if nothing names it.
-                    if !Self.mayHaveCommitted(error) { try? vault.blobs.delete(recordID: recordID) }
+                    if !VaultError.mayHaveCommitted(error) { try? vault.blobs.delete(recordID: recordID) }
                     throw error
                 }
                 if commit { CrashPoint.hit("record-committed") }

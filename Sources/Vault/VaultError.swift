@@ -100,3 +100,16 @@ extension VaultError {
 func vaulting<T>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch { throw VaultError.wrap(error) }
 }
+
+extension VaultError {
+    /// Whether a write that failed with `error` may have committed after all (the database's
+    /// answer to the commit was lost): then the blobs it wrote must stay (gc removes them if
+    /// nothing names them).
+    static func mayHaveCommitted(_ error: any Error) -> Bool {
+        switch error {
+        case let storage as StorageError: storage.mayHaveCommitted
+        case VaultError.storage(let storage): storage.mayHaveCommitted
+        default: false
+        }
+    }
+}

@@ -27,6 +27,8 @@ final class PostgresPool: @unchecked Sendable {
     private let slots: DispatchSemaphore
     private var closed = false
     let location: PostgresLocation
+    /// Marks, in a thread's dictionary, that the thread holds one of this pool's connections.
+    private let threadKey = "strongroom.postgres." + UUID().uuidString
 
     init(location: PostgresLocation, password: String?, size: Int = PostgresPool.defaultSize) throws {
         self.location = location
@@ -60,7 +62,7 @@ final class PostgresPool: @unchecked Sendable {
     /// same thread (a read inside a write's work) takes a connection beyond the bound: waiting
     /// for a slot held by its own caller, or by others waiting likewise, would never end.
     func with<T>(_ body: (PostgresSQL) throws -> T) throws -> T {
-        let key = "strongroom.postgres.\(ObjectIdentifier(self).hashValue)"
+        let key = threadKey
         let thread = Thread.current.threadDictionary
         let nested = thread[key] != nil
         if !nested {

@@ -185,8 +185,6 @@ final class TransferPagesTests: XCTestCase {
         let name = String(sent.packagePath.split(separator: "/").last ?? "")
         let reader = try XCTUnwrap(try vault.sharedFiles.open(.transfers, name: name))
         defer { reader.close() }
-        var out: [UInt8] = []
-        while let chunk = try reader.read(upToCount: 1 << 20), !chunk.isEmpty { out += chunk }
-        return out
+        return Array(try reader.readToEnd() ?? Data())
     }
 }

@@ -97,9 +97,7 @@ final class VaultFixture {
         let name = String(location.split(separator: "/").last ?? "")
         guard let reader = try vault.sharedFiles.open(area, name: name) else { return nil }
         defer { reader.close() }
-        var out: [UInt8] = []
-        while let chunk = try reader.read(upToCount: 1 << 20), !chunk.isEmpty { out += chunk }
-        return out
+        return Array(try reader.readToEnd() ?? Data())
     }
 
     /// A copy on this machine's disk of a kept file, for stock tools to open.

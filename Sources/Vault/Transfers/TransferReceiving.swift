@@ -142,7 +142,7 @@ extension Vault {
             return ReceivedTransfer(incoming: incoming, records: records, receipt: receipt, receiptURL: manifest.receiptURL)
         } catch {
             // Kept when the database stopped answering mid-commit: the import may have committed.
-            if !IngestSession.mayHaveCommitted(error) { for item in staged { try? blobs.delete(recordID: item.record.id) } }
+            if !VaultError.mayHaveCommitted(error) { for item in staged { try? blobs.delete(recordID: item.record.id) } }
             if case VaultError.conflict = error { throw error }
             _ = try? audit(AuditEntry(actor: who, action: .transferImport, outcome: .failed, school: school, child: childID,
                                       reason: "transfer \(manifest.transfer) from school \(manifest.from.school): nothing stored: \(VaultError.wrap(error))"))
