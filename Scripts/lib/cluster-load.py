@@ -57,6 +57,13 @@ class Tally:
         self.conn_errors = []      # (time, op, what) to judge against the timeline
         self.breaches = []
 
+    def connection_error(self, op, error):
+        """A request that got no answer: counted, its time kept to judge against the timeline."""
+        self.count(op, "connection")
+        with self.lock:
+            self.conn_errors.append((time.time(), op, type(error).__name__))
+        time.sleep(0.1)
+
     def count(self, op, outcome):
         with self.lock:
             self.counts[(op, outcome)] = self.counts.get((op, outcome), 0) + 1
@@ -131,10 +138,7 @@ def worker(index, args, token, tally, stop):
                 status, ctype, data = client.request("POST", "/v1/attachments?" + query, body,
                                                      {"Content-Type": "text/plain"})
             except CONNECTION_ERRORS as e:
-                tally.count("upload", "connection")
-                with tally.lock:
-                    tally.conn_errors.append((time.time(), "upload", type(e).__name__))
-                time.sleep(0.1)
+                tally.connection_error("upload", e)
                 continue
             if status == 201:
                 try:
@@ -159,10 +163,7 @@ def worker(index, args, token, tally, stop):
             try:
                 status, ctype, data = client.request("GET", "/v1/attachments/" + rid)
             except CONNECTION_ERRORS as e:
-                tally.count("download", "connection")
-                with tally.lock:
-                    tally.conn_errors.append((time.time(), "download", type(e).__name__))
-                time.sleep(0.1)
+                tally.connection_error("download", e)
                 continue
             if status == 200:
                 if hashlib.sha256(data).hexdigest() != digest:
