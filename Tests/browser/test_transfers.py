@@ -157,7 +157,9 @@ class Transfers(unittest.TestCase):
         downloads = tempfile.mkdtemp()
         receiver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
         click(receiver, "#receipt-download")
-        wait(receiver, 30).until(lambda d: any(f.endswith(".json") for f in os.listdir(downloads)))
+        # Chromium may create the file before it has written it: wait for its bytes too.
+        wait(receiver, 30).until(lambda d: any(f.endswith(".json") and os.path.getsize(os.path.join(downloads, f)) > 0
+                                               for f in os.listdir(downloads)))
         saved = os.path.join(downloads, [f for f in os.listdir(downloads) if f.endswith(".json")][0])
         with open(saved) as f:
             self.assertEqual(json.load(f)["records"], 2)
