@@ -233,7 +233,7 @@ extension RelationalCatalog {
     public func unclaimBundle(id: String, claim: String) throws {
         try guarded {
             try write { db in
-                try db.execute(
+                _ = try db.execute(
                     "UPDATE bundles SET state = 'draft', approved_by = NULL, claim = NULL, claimed_at_ms = NULL WHERE id = ? AND state = 'releasing' AND claim = ?",
                     [id, claim])
             }

@@ -43,7 +43,7 @@ final class CatalogCopyTests: XCTestCase {
     func testACatalogWithAColumnTheTargetLacksIsRefusedBeforeAnythingIsWritten() throws {
         let from = try source()
         defer { from.close() }
-        try from.write { try $0.execute("ALTER TABLE children ADD COLUMN nickname TEXT") }
+        try from.write { _ = try $0.execute("ALTER TABLE children ADD COLUMN nickname TEXT") }
         let to = try SQLiteCatalog.create(path: folder + "/target.sqlite", vaultID: from.vaultID)
         defer { to.close() }
         XCTAssertThrowsError(try from.copyCatalog(into: to)) {
@@ -61,7 +61,7 @@ final class CatalogCopyTests: XCTestCase {
         XCTAssertThrowsError(try from.copyCatalog(into: other))
         let used = try SQLiteCatalog.create(path: folder + "/used.sqlite", vaultID: from.vaultID)
         defer { used.close() }
-        try used.write { try $0.execute("INSERT INTO children (school, child, dob, set_at_ms, set_by) VALUES ('S1', 'C9', '2014-01-01', 1, 'u')") }
+        try used.write { _ = try $0.execute("INSERT INTO children (school, child, dob, set_at_ms, set_by) VALUES ('S1', 'C9', '2014-01-01', 1, 'u')") }
         XCTAssertThrowsError(try from.copyCatalog(into: used)) {
             XCTAssertTrue("\($0)".contains("already holds rows in children"), "\($0)")
         }

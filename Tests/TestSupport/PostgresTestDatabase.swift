@@ -26,7 +26,7 @@ public struct PostgresTestDatabase {
 
     /// Drops the database, closing whatever connections are left.
     public func drop() {
-        try? psql("DROP DATABASE IF EXISTS \(location.database) WITH (FORCE)")
+        _ = try? psql("DROP DATABASE IF EXISTS \(location.database) WITH (FORCE)")
     }
 
     /// Runs SQL in this test's database (a tamperer's access), or in the server's own with

@@ -117,9 +117,9 @@ final class StoreMigrationTests: XCTestCase {
     func testMigrateRefusesATargetThatAlreadyHoldsAStore() throws {
         try TestBackend.requireEmbedded("migrate moves a store kept in a folder")
         let first = try VaultFixture()
-        try put(text(1), into: first.vault)
+        _ = try put(text(1), into: first.vault)
         let second = try VaultFixture()
-        try put(text(2), into: second.vault)
+        _ = try put(text(2), into: second.vault)
         let occupied = try target()
         XCTAssertEqual(try Vault.migrate(occupied.migration(from: first.layout, masterKey: first.layout.defaultMasterKey)).problems, [])
 
