@@ -16,9 +16,12 @@ import GRDB
 /// The caller runs it inside one read of the source (`RelationalCatalog.read`), so the copy is
 /// one moment of the store, and one write of the target, so it lands whole or not at all.
 enum CatalogCopy {
-    /// Tables that are not the catalog's: each engine's list of applied migrations, and the key
-    /// store's files (PostgreSQL only; moved byte for byte on their own).
-    static let excluded: Set<String> = ["grdb_migrations", "strongroom_migrations", "key_files"]
+    /// Tables that are not the catalog's: each engine's list of applied migrations, the key
+    /// store's files (PostgreSQL only; moved byte for byte on their own), and the nodes' shared
+    /// sign-in state (PostgreSQL only: challenges of a few minutes and counts of wrong guesses,
+    /// kept in memory by a single embedded process).
+    static let excluded: Set<String> = ["grdb_migrations", "strongroom_migrations", "key_files",
+                                        "sign_in_challenges", "sign_in_failures"]
 
     /// Tables a new catalog starts with rows in (`create` writes the vault id and the empty
     /// audit head): replaced by the source's, once the vault ids are seen to match.

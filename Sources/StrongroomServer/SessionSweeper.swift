@@ -4,7 +4,8 @@ import Vault
 
 /// Ends sessions past their idle or absolute limit every minute, each with a `session-end`
 /// event naming its person, so that a session nobody presents again still ends on the record
-/// (one that is presented again ends at once, when it is refused).
+/// (one that is presented again ends at once, when it is refused). Also forgets expired passkey
+/// challenges and old counts of wrong guesses.
 struct SessionSweeper: Service {
     let vault: Vault
     let pool: BlockingPool
@@ -21,6 +22,11 @@ struct SessionSweeper: Service {
             } catch {
                 // Tried again next minute; the sessions are refused meanwhile all the same.
                 logger.error("could not end expired sessions", metadata: ["error": .string("\(error)")])
+            }
+            do {
+                try await pool.run { try vault.users.sweepSignInState() }
+            } catch {
+                logger.error("could not forget expired sign-in challenges", metadata: ["error": .string("\(error)")])
             }
         }
     }

@@ -85,8 +85,14 @@ public final class Vault: @unchecked Sendable {
         self.blobs = blobs
         self.clock = clock
         self.anonymousRefusals = AnonymousRefusalTally(clock: clock)
-        self.signInThrottle = SignInThrottle(clock: clock)
-        self.challenges = ChallengeStore(now: clock)
+        // One process keeps sign-in's passing state in memory; nodes sharing a database share it there.
+        if let shared = catalog as? PostgresCatalog {
+            self.signInThrottle = SignInThrottle(counts: SharedFailureCounts(catalog: shared, vaultID: vaultID), clock: clock)
+            self.challenges = ChallengeStore(slots: SharedChallengeSlots(catalog: shared), now: clock)
+        } else {
+            self.signInThrottle = SignInThrottle(clock: clock)
+            self.challenges = ChallengeStore(now: clock)
+        }
         self.shredded = ShreddedRecords(
             ledger: DeletionLedger(files: keyFiles, vaultID: vaultID), publicKey: publicKey)
     }

@@ -160,6 +160,15 @@ public final class PostgresCatalog: RelationalCatalog, Catalog, @unchecked Senda
         }
     }
 
+    /// A write to state that is not the record (sign-in's challenges and guess counts): no turn
+    /// on the log's head, and the commit does not wait for the disk.
+    func scratchWrite<T>(_ body: (any CatalogSQL) throws -> T) throws -> T {
+        try pool.transaction { sql in
+            try sql.execute("SET LOCAL synchronous_commit TO OFF")
+            return try body(sql)
+        }
+    }
+
     override func transaction(_ body: (any CatalogSQL) throws -> Void) throws {
         try pool.transaction { try body($0) }
     }

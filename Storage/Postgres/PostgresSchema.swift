@@ -7,7 +7,20 @@ import Foundation
 enum PostgresSchema {
     static let migrations: [(name: String, sql: String)] = [
         ("v1-catalog", catalog),
+        ("v2-sign-in-state", signInState),
     ]
+
+    /// What one process keeps in memory on the embedded store, shared here by every node: a
+    /// passkey ceremony begun on one node finishes on another, and wrong guesses count the
+    /// same wherever they are sent (PostgresCatalog+SignInState.swift).
+    static let signInState = """
+        CREATE TABLE sign_in_challenges (
+            context TEXT PRIMARY KEY NOT NULL, challenge BYTEA NOT NULL, expires_ms BIGINT NOT NULL);
+        CREATE INDEX sign_in_challenges_by_expiry ON sign_in_challenges (expires_ms);
+        CREATE TABLE sign_in_failures (
+            key BYTEA PRIMARY KEY NOT NULL, failures BIGINT NOT NULL, last_ms BIGINT NOT NULL);
+        CREATE INDEX sign_in_failures_by_last ON sign_in_failures (last_ms);
+        """
 
     /// Every table of the embedded catalog, plus `records.rowid`: SQLite's implicit row number,
     /// made explicit, which key rotation pages by.

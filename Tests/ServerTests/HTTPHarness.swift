@@ -30,6 +30,8 @@ final class ServerFixture: @unchecked Sendable {
     private var group: ServiceGroup?
     private var pool: BlockingPool?
     var tokens: [String: String] = [:]
+    /// False for a second node, which leaves the store's folder to the first.
+    private var ownsRoot = true
 
     init(configuration: ServerConfiguration = ServerConfiguration(), options: Vault.Options? = nil, logger: Logger = ServerFixture.quietLogger) async throws {
         root = NSTemporaryDirectory() + "srv-" + UUID().uuidString
@@ -43,6 +45,22 @@ final class ServerFixture: @unchecked Sendable {
         } else {
             vault = created
         }
+        try await start(configuration: configuration, logger: logger)
+    }
+
+    /// Another node of `other`'s store (the shared backends only): a second vault on the same
+    /// database and bucket, serving on a port of its own, as a second `strongroom serve` would.
+    init(nodeOf other: ServerFixture, configuration: ServerConfiguration = ServerConfiguration(), options: Vault.Options = Vault.Options(),
+         logger: Logger = ServerFixture.quietLogger) async throws {
+        precondition(TestBackend.isShared, "an embedded store serves from one process")
+        root = other.root
+        store = other.store
+        ownsRoot = false
+        vault = try Vault.open(at: StoreLayout(root: root), master: store.master, options: store.options(options))
+        try await start(configuration: configuration, logger: logger)
+    }
+
+    private func start(configuration: ServerConfiguration, logger: Logger) async throws {
         var configuration = configuration
         configuration.port = 0
         let ready = AsyncStream<Int>.makeStream()
@@ -79,7 +97,7 @@ final class ServerFixture: @unchecked Sendable {
         await stopServing()
         try await pool?.shutdown()
         vault.close()
-        try? FileManager.default.removeItem(atPath: root)
+        if ownsRoot { try? FileManager.default.removeItem(atPath: root) }
     }
 
     @discardableResult

@@ -37,8 +37,8 @@ extension SignInFixture {
     }
 
     /// Begins a passkey sign-in: the ceremony id and the challenge.
-    func beginPasskeySignIn() async throws -> (ceremony: String, challenge: [UInt8]) {
-        let reply = try await postJSON("/v1/session/passkey/begin", [:])
+    func beginPasskeySignIn(port: Int? = nil) async throws -> (ceremony: String, challenge: [UInt8]) {
+        let reply = try await postJSON("/v1/session/passkey/begin", [:], port: port)
         XCTAssertEqual(reply.status, 200, reply.text)
         let challenge = try XCTUnwrap((reply.object["publicKey"] as? [String: Any])?["challenge"] as? String)
         return (try XCTUnwrap(reply.object["ceremony"] as? String), try Base64URL.decode(challenge))

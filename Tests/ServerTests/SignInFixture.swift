@@ -40,6 +40,8 @@ final class SignInFixture: @unchecked Sendable {
 
     let clock: MovableClock
     let server: ServerFixture
+    private let options: Vault.Options
+    private let configuration: ServerConfiguration
     private var enrolled = 0
 
     init(policy: SessionPolicy = SessionPolicy(), logger: Logger = ServerFixture.quietLogger,
@@ -54,7 +56,15 @@ final class SignInFixture: @unchecked Sendable {
         var configuration = ServerConfiguration()
         configuration.publicURL = Self.origin
         configure(&configuration)
+        self.options = options
+        self.configuration = configuration
         server = try await ServerFixture(configuration: configuration, options: options, logger: logger)
+    }
+
+    /// A second node serving the same store, on the same clock and settings (shared backends
+    /// only): requests name its port to go through it.
+    func secondNode() async throws -> ServerFixture {
+        try await ServerFixture(nodeOf: server, configuration: configuration, options: options)
     }
 
     var vault: Vault { server.vault }
@@ -74,9 +84,9 @@ final class SignInFixture: @unchecked Sendable {
         return "violet anchor marble drift \(enrolled)"
     }
 
-    func postJSON(_ path: String, _ object: [String: Any], headers: [String: String] = ["Origin": origin]) async throws -> HTTPReply {
+    func postJSON(_ path: String, _ object: [String: Any], headers: [String: String] = ["Origin": origin], port: Int? = nil) async throws -> HTTPReply {
         try await server.request("POST", path, headers: headers.merging(["Content-Type": "application/json"]) { $1 },
-                                 body: Array(try JSONSerialization.data(withJSONObject: object)))
+                                 body: Array(try JSONSerialization.data(withJSONObject: object)), port: port)
     }
 
     /// Adds `name` and enrols them over HTTP with a passphrase and an authenticator app.
@@ -104,11 +114,11 @@ final class SignInFixture: @unchecked Sendable {
     }
 
     func signIn(name: String, passphrase: String, code: String? = nil, recoveryCode: String? = nil,
-                headers: [String: String] = ["Origin": origin]) async throws -> HTTPReply {
+                headers: [String: String] = ["Origin": origin], port: Int? = nil) async throws -> HTTPReply {
         var body: [String: Any] = ["name": name, "passphrase": passphrase]
         if let code { body["code"] = code }
         if let recoveryCode { body["recoveryCode"] = recoveryCode }
-        return try await postJSON("/v1/session", body, headers: headers)
+        return try await postJSON("/v1/session", body, headers: headers, port: port)
     }
 
     /// The session a sign-in answer began: its cookie value and CSRF token.

@@ -13,17 +13,17 @@ final class ChallengeStoreTests: XCTestCase {
         let a = try store.issue(for: "x"), b = try store.issue(for: "y")
         XCTAssertEqual(a.count, 32)
         XCTAssertNotEqual(a, b)
-        XCTAssertEqual(store.take(for: "x"), a)
-        XCTAssertNil(store.take(for: "x"))
-        XCTAssertEqual(store.take(for: "y"), b)
-        XCTAssertNil(store.take(for: "never issued"))
+        XCTAssertEqual(try store.take(for: "x"), a)
+        XCTAssertNil(try store.take(for: "x"))
+        XCTAssertEqual(try store.take(for: "y"), b)
+        XCTAssertNil(try store.take(for: "never issued"))
     }
 
     func testIssuingAgainReplacesTheOutstandingChallenge() throws {
         let store = ChallengeStore()
         _ = try store.issue(for: "x")
         let second = try store.issue(for: "x")
-        XCTAssertEqual(store.take(for: "x"), second)
+        XCTAssertEqual(try store.take(for: "x"), second)
     }
 
     func testAnExpiredChallengeIsGone() throws {
@@ -33,8 +33,8 @@ final class ChallengeStoreTests: XCTestCase {
         clock.now += 299
         let fresh = try store.issue(for: "y")
         clock.now += 1
-        XCTAssertNil(store.take(for: "x"), "300 s after issue it has expired")
-        XCTAssertEqual(store.take(for: "y"), fresh)
+        XCTAssertNil(try store.take(for: "x"), "300 s after issue it has expired")
+        XCTAssertEqual(try store.take(for: "y"), fresh)
     }
 
     func testTheStoreIsBoundedAndMakesRoomOnlyFromExpiredChallenges() throws {
@@ -45,7 +45,7 @@ final class ChallengeStoreTests: XCTestCase {
         XCTAssertNoThrow(try store.issue(for: "a"), "replacing an outstanding one needs no room")
         clock.now += 61
         XCTAssertNoThrow(try store.issue(for: "d"), "expired ones make room")
-        XCTAssertNil(store.take(for: "b"))
-        XCTAssertNotNil(store.take(for: "d"))
+        XCTAssertNil(try store.take(for: "b"))
+        XCTAssertNotNil(try store.take(for: "d"))
     }
 }

@@ -238,9 +238,9 @@ final class WebAuthnVerifierTests: XCTestCase {
         let store = ChallengeStore()
         let issued = try store.issue(for: "login:user-0001")
         let response = authenticator.assert(challenge: issued)
-        let expected = try XCTUnwrap(store.take(for: "login:user-0001"))
+        let expected = try XCTUnwrap(try store.take(for: "login:user-0001"))
         XCTAssertNoThrow(try authenticate(response, credential: credential, expectedChallenge: expected))
-        XCTAssertNil(store.take(for: "login:user-0001"), "the challenge is gone once taken")
+        XCTAssertNil(try store.take(for: "login:user-0001"), "the challenge is gone once taken")
         // Replaying the same assertion against the next challenge fails.
         let next = try store.issue(for: "login:user-0001")
         assertRefused(.challengeMismatch) { try authenticate(response, credential: credential, expectedChallenge: next) }

@@ -17,6 +17,11 @@ public enum TestBackend {
     public static func requireEmbedded(_ why: String) throws {
         if isShared { throw XCTSkip("embedded store only: \(why)") }
     }
+
+    /// Skips a test of several nodes sharing one store, which only the shared backends allow.
+    public static func requireShared(_ why: String) throws {
+        if !isShared { throw XCTSkip("shared backends only (STRONGROOM_TEST_BACKEND=shared): \(why)") }
+    }
 }
 
 /// The real servers Scripts/test.sh starts for the tests. Without one a test is skipped, or

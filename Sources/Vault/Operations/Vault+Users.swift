@@ -18,6 +18,15 @@ extension Vault {
             try vault.endExpiredSessions()
         }
 
+        /// Forgets expired passkey challenges and guess counts a day old; the vault's own
+        /// housekeeping (the server runs it every minute).
+        public func sweepSignInState() throws {
+            try vaulting {
+                try vault.challenges.sweep()
+                try vault.signInThrottle.sweep()
+            }
+        }
+
         /// Adds a user account with a fresh id and bearer token. A revoked user's name may be reused:
         /// that makes a new account, which inherits nothing of the old one.
         public func addIntegration(name: String, role: Role, schools: [String], by caller: Caller) throws -> IssuedToken {

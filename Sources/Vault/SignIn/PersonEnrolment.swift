@@ -153,7 +153,7 @@ extension Vault {
     ) throws {
         let keys = try requireKeys("enrolment")
         let (enrolment, user) = try usableEnrolment(token)
-        guard let challenge = challenges.take(for: "enrol:" + Hex.encode(enrolment.tokenHash)) else {
+        guard let challenge = try vaulting({ try challenges.take(for: "enrol:" + Hex.encode(enrolment.tokenHash)) }) else {
             throw VaultError.signIn(.passkeyRefused("the registration took too long or was not started; try again"))
         }
         let credential: PasskeyCredential
@@ -266,6 +266,8 @@ extension Vault {
     func signingIn<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch SignInError.tooManyOutstandingChallenges {
             throw VaultError.busy("too many sign-ins are under way; try again in a minute")
+        } catch {
+            throw VaultError.wrap(error)
         }
     }
 }

@@ -27,7 +27,7 @@ public struct StartedSession: Sendable {
 extension Vault {
     func signIn(name: String, passphrase: String, code: String?, recoveryCode: String?, from client: SignInClient) throws -> StartedSession {
         let name = String(name.prefix(128))
-        if let seconds = signInThrottle.wait(name: name, address: client.address) { throw VaultError.signIn(.slowDown(seconds: seconds)) }
+        if let seconds = try vaulting({ try signInThrottle.wait(name: name, address: client.address) }) { throw VaultError.signIn(.slowDown(seconds: seconds)) }
         let user = try activePerson(name: name)
         let factors = try user.map(verifiedFactors) ?? []
         let stored = factors.first { $0.kind == .passphrase }.map { String(decoding: $0.secret, as: UTF8.self) }
@@ -37,7 +37,7 @@ extension Vault {
             try failedSignIn(name: name, user: user, client: client, what: "POST /v1/session")
             throw VaultError.signIn(.failed)
         }
-        signInThrottle.succeeded(name: name)
+        try vaulting { try signInThrottle.succeeded(name: name) }
         return try startSession(user, client: client, how: recoveryCode != nil ? "passphrase and a recovery code" : "passphrase and authenticator code")
     }
 
@@ -50,8 +50,8 @@ extension Vault {
 
     func finishPasskeySignIn(ceremony: String, assertion: PasskeyAssertion, relyingParty: RelyingParty,
                                     from client: SignInClient) throws -> StartedSession {
-        if let seconds = signInThrottle.wait(name: "", address: client.address) { throw VaultError.signIn(.slowDown(seconds: seconds)) }
-        guard ceremony.utf8.count == 32, let challenge = challenges.take(for: "sign-in:" + ceremony) else {
+        if let seconds = try vaulting({ try signInThrottle.wait(name: "", address: client.address) }) { throw VaultError.signIn(.slowDown(seconds: seconds)) }
+        guard ceremony.utf8.count == 32, let challenge = try vaulting({ try challenges.take(for: "sign-in:" + ceremony) }) else {
             try failedSignIn(name: "", user: nil, client: client, what: "passkey sign-in (unknown or expired ceremony)")
             throw VaultError.signIn(.failed)
         }
@@ -82,13 +82,13 @@ extension Vault {
 
     func stepUp(sessionToken: String, code: String?, recoveryCode: String?, from client: SignInClient) throws -> SessionFacts {
         guard let (session, user) = try liveSession(token: sessionToken) else { throw VaultError.signIn(.sessionEnded) }
-        if let seconds = signInThrottle.wait(name: user.name, address: client.address) { throw VaultError.signIn(.slowDown(seconds: seconds)) }
+        if let seconds = try vaulting({ try signInThrottle.wait(name: user.name, address: client.address) }) { throw VaultError.signIn(.slowDown(seconds: seconds)) }
         let factors = try verifiedFactors(user)
         guard try secondFactorHolds(user, factors, code: code, recoveryCode: recoveryCode) else {
             try failedSignIn(name: user.name, user: user, client: client, what: "step-up")
             throw VaultError.signIn(.failed)
         }
-        signInThrottle.succeeded(name: user.name)
+        try vaulting { try signInThrottle.succeeded(name: user.name) }
         return try recordStepUp(session, user, how: recoveryCode != nil ? "a recovery code" : "authenticator code")
     }
 
@@ -104,7 +104,7 @@ extension Vault {
     func finishPasskeyStepUp(sessionToken: String, assertion: PasskeyAssertion, relyingParty: RelyingParty,
                                     from client: SignInClient) throws -> SessionFacts {
         guard let (session, user) = try liveSession(token: sessionToken) else { throw VaultError.signIn(.sessionEnded) }
-        guard let challenge = challenges.take(for: "step-up:" + session.handle),
+        guard let challenge = try vaulting({ try challenges.take(for: "step-up:" + session.handle) }),
               try verifyPasskey(assertion, challenge: challenge, relyingParty: relyingParty, account: user.id) != nil else {
             try failedSignIn(name: user.name, user: user, client: client, what: "passkey step-up")
             throw VaultError.signIn(.failed)
@@ -316,7 +316,7 @@ extension Vault {
     /// Counts the failure against the name and the address, and audits it coalesced per source
     /// (one event per source and minute), naming the person only when the name is an account.
     func failedSignIn(name: String, user: UserAccount?, client: SignInClient, what: String) throws {
-        signInThrottle.failed(name: name, address: client.address)
+        try vaulting { try signInThrottle.failed(name: name, address: client.address) }
         try recordAnonymousRefusal(.failedSignIn, request: user.map { "\(what) as \(Principal.actor(of: $0))" } ?? what, from: client.address)
     }
 }
