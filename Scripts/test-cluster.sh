@@ -10,8 +10,8 @@
 # (Scripts/lib/cluster-load.py, Python's stdlib); meanwhile node 1 is killed with SIGKILL and
 # started again 4 s later, then PostgreSQL is stopped in immediate mode (a crash) and started
 # again. Afterwards every upload acknowledged with 201 is downloaded from each node directly and
-# compared, both nodes must still be running, and `strongroom verify` and `strongroom audit
-# verify` must pass. Prints the counts; exits non-zero on any breach. About 90 s.
+# compared, both nodes must still be running, wrong sign-ins through one node must slow the next
+# through the other, and `strongroom verify` and `strongroom audit verify` must pass. Prints the counts; exits non-zero on any breach. About 90 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 binary=$(realpath "${1:-$(swift build --show-bin-path)/strongroom}")
@@ -94,6 +94,24 @@ for n in 1 2; do
     fail "node $n's log has a fatal error: $(grep -i -m1 "fatal error" "$CLUSTER_DIR/logs/node-$n.log" | cut -c1-200)"
   fi
 done
+phase "three wrong sign-ins through node 1; the fourth, through node 2, must wait"
+python3 - "$CLUSTER_PUBLIC_URL" "${CLUSTER_NODE_URL[1]}" "${CLUSTER_NODE_URL[2]}" <<'PY' || fail "wrong guesses were not counted across the nodes"
+import json, sys, urllib.error, urllib.request
+origin, node1, node2 = sys.argv[1:4]
+def sign_in(node):
+    body = json.dumps({"name": "cluster.guesser", "passphrase": "not anyone's passphrase", "code": "000000"}).encode()
+    request = urllib.request.Request(node + "/v1/session", data=body, method="POST",
+                                     headers={"Content-Type": "application/json", "Origin": origin})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return reply.status
+    except urllib.error.HTTPError as error:
+        return error.code
+got = [sign_in(node1) for _ in range(3)] + [sign_in(node2)]
+print("test-cluster: sign-in answers, node 1 x3 then node 2:", got)
+sys.exit(0 if got == [401, 401, 401, 429] else 1)
+PY
+
 for n in 1 2; do
   cluster_node_stop "$n" || fail "node $n did not stop on SIGTERM"
 done

@@ -64,7 +64,7 @@ cluster_wait_healthy() {
 cluster_node_start() {
   local n=$1 port=${CLUSTER_NODE_PORT[$1]}
   "$CLUSTER_BINARY" serve --host 127.0.0.1 --port "$port" --max-upload-bytes "$CLUSTER_MAX_UPLOAD_BYTES" \
-    --public-url "$CLUSTER_PUBLIC_URL" "${CLUSTER_SERVE_ARGS[@]}" \
+    --public-url "$CLUSTER_PUBLIC_URL" --trusted-proxies 127.0.0.1 "${CLUSTER_SERVE_ARGS[@]}" \
     >>"$CLUSTER_DIR/logs/node-$n.log" 2>&1 &
   CLUSTER_NODE_PID[$n]=$!
   CLUSTER_NODE_URL[$n]="http://127.0.0.1:$port"
@@ -138,12 +138,6 @@ http {
     upstream strongroom {
 $servers        keepalive 32;
     }
-    # The two halves of a passkey ceremony (begin, finish) must reach the same node: each node
-    # keeps its challenges in memory. The client address picks the node.
-    upstream strongroom_ceremony {
-        hash \$remote_addr consistent;
-$servers    }
-
     server {
         listen 127.0.0.1:$CLUSTER_PORT;
         # The nodes' own limit (--max-upload-bytes): a larger upload is refused here first.
@@ -155,7 +149,10 @@ $servers    }
         proxy_http_version 1.1;
         proxy_set_header Connection "";
         proxy_set_header Host \$http_host;
-        proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+        # The nodes trust this proxy (--trusted-proxies 127.0.0.1): sign-in guesses and refusals
+        # count against the address written here, the client's. Written, not appended to what
+        # the client sent: with one proxy in front, nothing a client writes reaches the nodes.
+        proxy_set_header X-Forwarded-For \$remote_addr;
         proxy_set_header X-Forwarded-Proto \$scheme;
         proxy_connect_timeout 2s;
         proxy_send_timeout 300s;
@@ -171,9 +168,6 @@ $servers    }
 
         location / {
             proxy_pass http://strongroom;
-        }
-        location ~ ^/v1/(session|session/step-up|enrolment/[^/]+)/passkey/ {
-            proxy_pass http://strongroom_ceremony;
         }
         # A node on loopback serves /metrics to anyone who reaches it; through the proxy, nobody.
         location = /metrics {

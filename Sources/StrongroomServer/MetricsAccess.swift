@@ -32,6 +32,9 @@ enum MetricsAccess: Sendable {
     func authorize(_ request: Request, _ context: StrongroomContext, vault: Vault, pool: BlockingPool) async throws {
         switch self {
         case .open:
+            // Open means "only this machine reaches the listener": not so for a request a proxy
+            // forwarded from elsewhere.
+            if context.forwardedSource != nil { throw Self.notServedHere }
             return
         case .elsewhere:
             throw Self.notServedHere

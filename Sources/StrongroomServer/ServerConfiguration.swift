@@ -41,6 +41,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var smtpFrom: String?
     /// A CA certificate (PEM) to trust for the relay instead of the system's roots.
     public var smtpCAFile: String?
+    /// The proxies in front of the service, as addresses or networks (`10.0.0.5, 10.0.0.0/8`):
+    /// a request one of them forwards is counted against the client its X-Forwarded-For names
+    /// (ForwardedClient.swift). None: the header is never read.
+    public var trustedProxies: String?
 
     public init() {}
 
@@ -55,6 +59,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         public static let sessionMaxSeconds = "session.maxSeconds", stepUpSeconds = "session.stepUpSeconds"
         public static let smtpHost = "smtp.host", smtpPort = "smtp.port", smtpStartTLS = "smtp.startTls"
         public static let smtpCredentialsFile = "smtp.credentialsFile", smtpFrom = "smtp.from", smtpCAFile = "smtp.caFile"
+        public static let trustedProxies = "trustedProxies"
     }
 
     /// Reads the settings. `flags` holds what was given on the command line, by key.
@@ -116,6 +121,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         c.smtpCredentialsFile = string(Key.smtpCredentialsFile)
         c.smtpFrom = string(Key.smtpFrom)
         c.smtpCAFile = string(Key.smtpCAFile)
+        c.trustedProxies = string(Key.trustedProxies)
         try c.validate()
         _ = try c.metricsToken()
         return c
@@ -131,6 +137,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         }
         _ = try publicOrigin()
         _ = try smtpRelay()
+        _ = try trustedProxyNetworks()
         if sessionIdleSeconds > sessionMaxSeconds {
             throw ServerError.configuration("session.idleSeconds must not be longer than session.maxSeconds")
         }
@@ -191,6 +198,10 @@ public struct ServerConfiguration: Sendable, Equatable {
             throw ServerError.configuration("the smtp CA file \(smtpCAFile) cannot be read")
         }
         return SMTPRelay(host: smtpHost, port: smtpPort, startTLS: smtpStartTLS, credentials: credentials, from: smtpFrom, caFile: smtpCAFile)
+    }
+
+    func trustedProxyNetworks() throws -> [IPNetwork] {
+        try trustedProxies.map(IPNetwork.list) ?? []
     }
 
     func metricsToken() throws -> MetricsToken? {

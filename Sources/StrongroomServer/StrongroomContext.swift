@@ -11,6 +11,8 @@ public struct StrongroomContext: RequestContext, RemoteAddressRequestContext {
     var sessionToken: String?
     /// The connection's peer (not anything a header claims).
     public let remoteAddress: SocketAddress?
+    /// The client a trusted proxy says it forwarded this request for (`ForwardedClient`).
+    var forwardedSource: String?
     /// The connection: streamed responses pace themselves on its event loop (`PacedBody`).
     let channel: any Channel
 
@@ -25,8 +27,9 @@ public struct StrongroomContext: RequestContext, RemoteAddressRequestContext {
         logger[metadataKey: "hb.request.id"] = .string(id)
     }
 
-    /// What anonymous refusals of this request are counted against.
-    var refusalSource: String { RefusalSource.of(remoteAddress) }
+    /// What anonymous refusals and sign-in attempts of this request are counted against: the
+    /// client behind a trusted proxy, or else the connection's peer.
+    var refusalSource: String { forwardedSource ?? RefusalSource.of(remoteAddress) }
 
     func requireCaller() throws -> Caller {
         guard let caller else { throw Problem.unauthenticated }

@@ -70,6 +70,10 @@ public enum StrongroomService {
                            registry: PrometheusCollectorRegistry, metricsToken: MetricsToken? = nil,
                            alerts: AlertMailer? = nil) -> Router<StrongroomContext> {
         let router = Router(context: StrongroomContext.self)
+        // validate() has read the list: a malformed one never gets this far.
+        if let proxies = try? configuration.trustedProxyNetworks(), !proxies.isEmpty {
+            router.add(middleware: ForwardedClientMiddleware(forwarded: ForwardedClient(trustedProxies: proxies)))
+        }
         if configuration.tlsCert != nil { router.add(middleware: StrictTransportSecurity()) }
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: RequestLogMiddleware())

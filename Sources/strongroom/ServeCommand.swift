@@ -12,10 +12,11 @@ struct ServeCommand: AsyncParsableCommand {
             STRONGROOM_PORT, STRONGROOM_TLS_CERT, STRONGROOM_TLS_KEY, STRONGROOM_INSECURE_HTTP, \
             STRONGROOM_MAX_UPLOAD_BYTES, STRONGROOM_SHUTDOWN_GRACE_SECONDS, STRONGROOM_IDLE_TIMEOUT_SECONDS, \
             STRONGROOM_BLOCKING_THREADS, STRONGROOM_METRICS_PORT, STRONGROOM_METRICS_TOKEN_FILE, STRONGROOM_PUBLIC_URL, \
-            STRONGROOM_SESSION_IDLE_SECONDS, STRONGROOM_SESSION_MAX_SECONDS, STRONGROOM_SESSION_STEP_UP_SECONDS), then a JSON \
+            STRONGROOM_SESSION_IDLE_SECONDS, STRONGROOM_SESSION_MAX_SECONDS, STRONGROOM_SESSION_STEP_UP_SECONDS, \
+            STRONGROOM_TRUSTED_PROXIES), then a JSON \
             file (--config or STRONGROOM_CONFIG) with the keys host, port, tls.cert, tls.key, insecureHttp, \
             maxUploadBytes, shutdownGraceSeconds, idleTimeoutSeconds, blockingThreads, metrics.port, \
-            metrics.tokenFile, publicUrl, session.idleSeconds, session.maxSeconds, session.stepUpSeconds. On an address that is not loopback, /metrics is served only with the \
+            metrics.tokenFile, publicUrl, session.idleSeconds, session.maxSeconds, session.stepUpSeconds, trustedProxies. On an address that is not loopback, /metrics is served only with the \
             metrics token, or on the --metrics-port listener (127.0.0.1).
             """)
 
@@ -38,6 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "A file of two lines, the relay's user name and password (sent only after STARTTLS).") var smtpCredentialsFile: String?
     @Option(help: "The address alert emails come from.") var smtpFrom: String?
     @Option(help: "A CA certificate (PEM) to trust for the relay instead of the system's.") var smtpCaFile: String?
+    @Option(help: "The proxies in front (addresses or networks, comma-separated): requests they forward count against the client their X-Forwarded-For names.") var trustedProxies: String?
     @Option(help: "A JSON config file.") var config: String?
 
     func run() async throws {
@@ -61,6 +63,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let smtpCredentialsFile { flags[K.smtpCredentialsFile] = smtpCredentialsFile }
         if let smtpFrom { flags[K.smtpFrom] = smtpFrom }
         if let smtpCaFile { flags[K.smtpCAFile] = smtpCaFile }
+        if let trustedProxies { flags[K.trustedProxies] = trustedProxies }
         let configuration: ServerConfiguration
         do {
             configuration = try await ServerConfiguration.load(flags: flags, configFile: config, environment: ProcessInfo.processInfo.environment)

@@ -94,3 +94,51 @@ final class SignInBackOffTests: XCTestCase {
         _ = jo
     }
 }
+
+/// Behind a proxy the operator names, sign-in guesses and refusals count against the client
+/// the proxy forwarded for, not the proxy; without that setting the header is never read.
+final class ForwardedSignInTests: XCTestCase {
+    var fixture: SignInFixture?
+
+    override func tearDown() async throws { try await fixture?.stop() }
+
+    func serve(trustedProxies: String?) async throws -> SignInFixture {
+        let f = try await SignInFixture { $0.trustedProxies = trustedProxies }
+        fixture = f
+        return f
+    }
+
+    func failedSignIns(_ f: SignInFixture, _ n: Int, from address: String) async throws {
+        for i in 0..<n {
+            let wrong = try await f.signIn(name: "guess\(i)-\(address)", passphrase: "violet anchor marble drift", code: "000000",
+                                           headers: ["Origin": SignInFixture.origin, "X-Forwarded-For": address])
+            XCTAssertEqual(wrong.status, 401, "guess \(i)")
+        }
+    }
+
+    func testBehindATrustedProxyOneClientsGuessesSlowThatClientAlone() async throws {
+        let f = try await serve(trustedProxies: "127.0.0.1")
+        let jo = try await f.enrol("jo")
+        f.clock.advance(30)
+        try await failedSignIns(f, 20, from: "203.0.113.5")
+        let other = try await f.signIn(name: "jo", passphrase: jo.passphrase, code: jo.app.code(at: f.clock.now),
+                                       headers: ["Origin": SignInFixture.origin, "X-Forwarded-For": "203.0.113.6"])
+        XCTAssertEqual(other.status, 201, "another client behind the same proxy is not slowed: \(other.text)")
+        let guesser = try await f.signIn(name: "jo", passphrase: jo.passphrase, code: jo.app.code(at: f.clock.now),
+                                         headers: ["Origin": SignInFixture.origin, "X-Forwarded-For": "203.0.113.5"])
+        XCTAssertEqual(guesser.status, 429, guesser.text)
+        let reasons = f.server.events.filter { $0.action == "sign-in-failed" }.compactMap(\.reason)
+        XCTAssertTrue(reasons.contains { $0.hasPrefix("from 203.0.113.5: ") }, "\(reasons)")
+        XCTAssertFalse(reasons.contains { $0.hasPrefix("from 127.0.0.1") }, "\(reasons)")
+        let metrics = try await f.server.request("GET", "/metrics", headers: ["X-Forwarded-For": "203.0.113.5"])
+        XCTAssertEqual(metrics.status, 403, "a forwarded request is not this machine's")
+    }
+
+    func testWithoutTheSettingTheHeaderIsNeverRead() async throws {
+        let f = try await serve(trustedProxies: nil)
+        try await failedSignIns(f, 1, from: "203.0.113.5")
+        let reasons = f.server.events.filter { $0.action == "sign-in-failed" }.compactMap(\.reason)
+        XCTAssertTrue(reasons.contains { $0.hasPrefix("from 127.0.0.1: ") }, "\(reasons)")
+        XCTAssertFalse(reasons.contains { $0.contains("203.0.113.5") }, "\(reasons)")
+    }
+}
