@@ -6,11 +6,10 @@ import XCTest
 
 /// After everything a person does to sign in (enrolment both ways, sign-in, failures, a
 /// passphrase typed into the name field, step-up both ways, a refused cross-site request,
-/// sign-out), no secret they used is in an audit event, in any file of the store, or in what
-/// the server logged at its most verbose.
+/// sign-out), no secret they used is in an audit event, in any file of the store (or, on the
+/// shared backends, in its database or bucket), or in what the server logged at its most verbose.
 final class SignInSecrecyTests: XCTestCase {
     func testNoSecretReachesTheAuditLogTheStoreFilesOrTheServerLog() async throws {
-        try TestBackend.requireEmbedded("searches the store folder's files byte for byte (the catalog's code is the same on both engines)")
         let log = CapturedLog()
         let f = try await SignInFixture(logger: log.logger())
         var secrets: [String: String] = [:]
@@ -78,14 +77,16 @@ final class SignInSecrecyTests: XCTestCase {
         }.joined(separator: "\n")
         let logText = log.text(excluding: ["ms"])
         XCTAssertGreaterThan(log.count, 10, "the server logged its requests")
-        let files = try storeFiles(f.server.root)
+        // Every file of the folder, or a dump of the database and every object of the bucket.
+        let files = try f.server.store.contents()
         // Control: the search finds what the store does hold (the raw credential id, its index key).
         XCTAssertTrue(files.contains { contains($0.1, key.credentialID) }, "the file search finds nothing at all")
 
         for (what, secret) in secrets {
             XCTAssertFalse(auditText.contains(secret), "the audit log holds the \(what)")
             XCTAssertFalse(logText.contains(secret), "the server log holds the \(what)")
-            for (path, bytes) in files where contains(bytes, Array(secret.utf8)) {
+            // A dump writes every BYTEA value as hex: the hex there is the stored credential id itself.
+            for (path, bytes) in files where contains(bytes, Array(secret.utf8)) && !(path == "pg_dump" && what == "credential id, hex") {
                 XCTFail("\(path) holds the \(what)")
             }
         }
@@ -96,18 +97,6 @@ final class SignInSecrecyTests: XCTestCase {
             XCTAssertFalse(logNumbers.contains(Substring(code)), "the server log holds a code")
         }
         try await f.stop()
-    }
-
-    /// Every regular file under the store (database, its WAL, keys, blobs), by path.
-    func storeFiles(_ root: String) throws -> [(String, [UInt8])] {
-        let enumerator = try XCTUnwrap(FileManager.default.enumerator(atPath: root))
-        var out: [(String, [UInt8])] = []
-        while let path = enumerator.nextObject() as? String {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: root + "/" + path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
-            out.append((path, Array(try Data(contentsOf: URL(fileURLWithPath: root + "/" + path)))))
-        }
-        return out
     }
 
     func contains(_ hay: [UInt8], _ needle: [UInt8]) -> Bool {

@@ -29,6 +29,25 @@ public struct PostgresTestDatabase {
         _ = try? psql("DROP DATABASE IF EXISTS \(location.database) WITH (FORCE)")
     }
 
+    /// Every row of this test's database as `pg_dump --data-only` writes it: what someone with a
+    /// dump or a copy of the database would read.
+    public func dump() throws -> [UInt8] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/pg_dump")
+        process.arguments = ["--data-only", "--no-owner", "-h", location.host, "-p", String(location.port), "-U", location.user, "-d", location.database]
+        let errors = Pipe(), output = Pipe()
+        process.standardError = errors
+        process.standardOutput = output
+        try process.run()
+        let printed = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            throw NSError(domain: "pg_dump", code: Int(process.terminationStatus), userInfo: [NSLocalizedDescriptionKey: said])
+        }
+        return Array(printed)
+    }
+
     /// Runs SQL in this test's database (a tamperer's access), or in the server's own with
     /// `admin`; returns what it printed (unaligned, tuples only).
     @discardableResult

@@ -144,6 +144,72 @@ public final class TestStore: @unchecked Sendable {
 
     public func blobPath(_ id: String) -> String { layout.blobs + "/" + id.prefix(2) + "/" + id + ".blob" }
 
+    /// Everything the store holds, as someone with its disk, database and bucket would read it,
+    /// by where: every file of the folder; or a dump of the database (and, since a dump writes
+    /// BYTEA as hex, each BYTEA value's bytes again), and every object under the bucket prefix.
+    public func contents() throws -> [(String, [UInt8])] {
+        if let database, let objects {
+            let dump = try database.dump()
+            var out: [(String, [UInt8])] = [("pg_dump", dump), ("pg_dump's BYTEA values", Self.byteaValues(dump))]
+            for object in try objects.client.listObjects(prefix: objects.prefix) {
+                out.append((object.key, Array(try objects.client.getObject(key: object.key))))
+            }
+            return out
+        }
+        guard let enumerator = FileManager.default.enumerator(atPath: layout.root) else { return [] }
+        var out: [(String, [UInt8])] = []
+        while let path = enumerator.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: layout.root + "/" + path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            out.append((path, Array(try Data(contentsOf: URL(fileURLWithPath: layout.root + "/" + path)))))
+        }
+        return out
+    }
+
+    /// The bytes of every `\x...` hex run in a dump, one after another.
+    static func byteaValues(_ dump: [UInt8]) -> [UInt8] {
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+            default: nil
+            }
+        }
+        var out: [UInt8] = []
+        var i = 0
+        while i + 1 < dump.count {
+            guard dump[i] == UInt8(ascii: "\\"), dump[i + 1] == UInt8(ascii: "x") else { i += 1; continue }
+            i += 2
+            while i + 1 < dump.count, let high = nibble(dump[i]), let low = nibble(dump[i + 1]) {
+                out.append(high << 4 | low)
+                i += 2
+            }
+            out.append(0)
+        }
+        return out
+    }
+
+    /// A key file (the key store's, the deletion ledger) as stored: in keys/, or a row of `key_files`.
+    public func keyFile(_ name: String) throws -> [UInt8] {
+        if let database {
+            let hex = try database.psql("SELECT encode(bytes, 'hex') FROM key_files WHERE name = '\(name)'")
+            let digits = Array(hex.utf8)
+            return stride(from: 0, to: digits.count - 1, by: 2).map { i in
+                UInt8(String(decoding: digits[i...i + 1], as: UTF8.self), radix: 16)!
+            }
+        }
+        return Array(try Data(contentsOf: URL(fileURLWithPath: layout.keys + "/" + name)))
+    }
+
+    /// Replaces a key file's bytes, as someone with the disk or the database could.
+    public func replaceKeyFile(_ name: String, with bytes: [UInt8]) throws {
+        if database != nil {
+            try tamper("UPDATE key_files SET bytes = ?, version = version + 1 WHERE name = ?", [Data(bytes), name])
+            return
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: layout.keys + "/" + name))
+    }
+
     /// The statement that turns off the audit log's append-only trigger, as the database's owner
     /// can, on this store's engine.
     public var dropAuditTriggers: String {

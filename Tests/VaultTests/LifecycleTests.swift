@@ -216,25 +216,25 @@ final class LifecycleTests: XCTestCase {
     // MARK: what a shred leaves
 
     func testAShreddedRecordIsGoneFromEveryFileAndItsCertificateVerifies() throws {
-        try TestBackend.requireEmbedded("searches every file of the store folder for the shredded bytes")
         let keep = try put("keep this", child: "C2")
         let r = try put("shred this one")
         _ = try f.vault.lifecycle.setDateOfBirth(child: "C2", dob: "2010-01-01", by: .operator("op"))
         let wrapped = try f.vault.catalog.record(id: r.id)!.wrappedDEK
+        // Control: the search finds the wrapped key while the record stands.
+        XCTAssertTrue(try f.store.contents().contains { $0.1.firstRange(of: Array(wrapped)) != nil }, "the search finds nothing at all")
         let certificate = try shred([r.id])
 
         XCTAssertThrowsError(try f.get(r.id)) { guard case VaultError.notFound = $0 else { return XCTFail("\($0)") } }
         XCTAssertFalse(try f.vault.records.list(RecordFilter(), by: .operator("t")).map(\.id).contains(r.id))
-        XCTAssertFalse(FileManager.default.fileExists(atPath: f.blobPath(r.id)))
-        // While the store is open (a serving process) and after it closed.
-        for file in f.allStoreFiles() {
-            let bytes = try Data(contentsOf: URL(fileURLWithPath: f.layout.root + "/" + file))
-            XCTAssertNil(bytes.range(of: wrapped), "the wrapped data key survives in \(file) of the open store")
+        XCTAssertFalse(try f.store.storedBlobs().contains { $0.contains(r.id) }, "the blob is gone")
+        // While the store is open (a serving process) and after it closed: every file of the
+        // folder, or a dump of the database and every object of the bucket.
+        for (place, bytes) in try f.store.contents() {
+            XCTAssertNil(bytes.firstRange(of: Array(wrapped)), "the wrapped data key survives in \(place) of the open store")
         }
         f.vault.close()
-        for file in f.allStoreFiles() {
-            let bytes = try Data(contentsOf: URL(fileURLWithPath: f.layout.root + "/" + file))
-            XCTAssertNil(bytes.range(of: wrapped), "the wrapped data key survives in \(file)")
+        for (place, bytes) in try f.store.contents() {
+            XCTAssertNil(bytes.firstRange(of: Array(wrapped)), "the wrapped data key survives in \(place)")
         }
         f.vault = try f.reopen()
         let tombstone = try XCTUnwrap(try f.vault.catalog.tombstone(record: r.id))
@@ -263,7 +263,7 @@ final class LifecycleTests: XCTestCase {
         XCTAssertEqual(try f.vault.lifecycle.shredCertificate(id: certificate.request, by: .integration(dpo)), certificate)
 
         // The deletion ledger names it, signed.
-        let ledger = try DeletionLedger(directory: f.layout.keys, vaultID: f.vault.vaultID).entries(publicKey: f.vault.publicKey)
+        let ledger = try DeletionLedger(files: f.vault.keyFiles, vaultID: f.vault.vaultID).entries(publicKey: f.vault.publicKey)
         XCTAssertEqual(ledger.map(\.record), [r.id])
         XCTAssertEqual(try f.get(keep.id), content("keep this"))
         XCTAssertEqual(try events("shred").map(\.record), [r.id])
@@ -357,12 +357,12 @@ final class LifecycleTests: XCTestCase {
     }
 
     func testTheDeletionLedgerRefusesEditsTruncationAndReordering() throws {
-        try TestBackend.requireEmbedded("edits the ledger file")
         let a = try put("a"), b = try put("b")
         _ = try shred([a.id])
         _ = try shred([b.id])
-        let ledger = DeletionLedger(directory: f.layout.keys, vaultID: f.vault.vaultID)
-        let original = try Data(contentsOf: URL(fileURLWithPath: ledger.path))
+        let ledger = DeletionLedger(files: f.vault.keyFiles, vaultID: f.vault.vaultID)
+        let name = DeletionLedger.fileName
+        let original = Data(try f.store.keyFile(name))
         XCTAssertEqual(try ledger.entries(publicKey: f.vault.publicKey).count, 2)
         let lines = original.split(separator: 0x0a)
         let variants: [Data] = [
@@ -372,11 +372,11 @@ final class LifecycleTests: XCTestCase {
             Data(String(decoding: original, as: UTF8.self).replacingOccurrences(of: a.id, with: b.id).utf8),  // edited
         ]
         for (i, variant) in variants.enumerated() {
-            try variant.write(to: URL(fileURLWithPath: ledger.path))
+            try f.store.replaceKeyFile(name, with: Array(variant))
             XCTAssertThrowsError(try ledger.entries(publicKey: f.vault.publicKey), "variant \(i)")
             XCTAssertNotNil(try f.vault.audit.verify(by: .operator("t"), useKeys: false).ledgerProblem, "variant \(i)")
         }
-        try original.write(to: URL(fileURLWithPath: ledger.path))
+        try f.store.replaceKeyFile(name, with: Array(original))
         XCTAssertNil(try f.vault.audit.verify(by: .operator("t"), useKeys: false).ledgerProblem)
     }
 }
