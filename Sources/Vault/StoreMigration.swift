@@ -19,6 +19,9 @@ extension Vault {
         public var master: MasterKeySource
         public var caller: Caller
         public var clock: @Sendable () -> Date = Date.init
+        /// Runs after everything is copied, before the source is read again (tests write to the
+        /// source here, as a server left running would).
+        var afterCopy: (@Sendable () throws -> Void)?
 
         public init(source: StoreLayout, metadata: PostgresLocation, password: String?, blobs: S3Location, credentials: S3Credentials,
                     master: MasterKeySource, by caller: Caller) {
@@ -109,8 +112,11 @@ extension Vault {
         }
         let records = try vaulting { try oldCatalog.records(matching: RecordFilter()) }
         let copied = try copyBlobs(records, from: oldBlobs, to: objects)
-        // One read of the source after the move: a row written meanwhile was not moved.
-        guard try vaulting({ try oldCatalog.tableCounts() }) == tables else {
+        try request.afterCopy?()
+        // One read of the source after the move: a row written meanwhile was not moved, nor was
+        // a key made or destroyed, or a shred added to the ledger, after the key files were read.
+        let keysAfter = try vaulting { (try old.keyFiles.read(KeyStore.fileName), try old.keyFiles.read(DeletionLedger.fileName)) }
+        guard try vaulting({ try oldCatalog.tableCounts() }) == tables, keysAfter.0 == keyStoreBytes, keysAfter.1 == ledgerBytes else {
             throw VaultError.busy("the store \(source.root) was written to during the move (is a server still running?): stop it, empty the target database and prefix, and move it again")
         }
 

@@ -140,6 +140,28 @@ final class StoreMigrationTests: XCTestCase {
         XCTAssertEqual(try PostgresCatalog.storedVaultID(location: occupied.database.location, password: occupied.database.password), first.vault.vaultID)
     }
 
+    func testAMoveDuringWhichTheSourceChangesIsRefused() throws {
+        try TestBackend.requireEmbedded("migrate moves a store kept in a folder")
+        let f = try VaultFixture()
+        _ = try put(text(1), into: f.vault)
+        // What a server left running could do mid-move (uploads wait for the move's store lock):
+        // add a row, or change the key store alone (a KEK made for a new school; its event
+        // would follow later).
+        let changes: [(String, @Sendable () throws -> Void)] = [
+            ("an account added", { [vault = f.vault] in
+                _ = try vault.users.addIntegration(name: "late", role: .staff, schools: ["S1"], by: .operator("test")) }),
+            ("a key made", { [keys = f.vault.keyStore!] in _ = try keys.kek(school: "S9", period: "2031") }),
+        ]
+        for (what, change) in changes {
+            var request = try target().migration(from: f.layout, masterKey: f.layout.defaultMasterKey)
+            request.afterCopy = change
+            XCTAssertThrowsError(try Vault.migrate(request), what) {
+                guard case VaultError.busy(let why) = $0 else { return XCTFail("\(what): \($0)") }
+                XCTAssertTrue(why.contains("was written to during the move"), why)
+            }
+        }
+    }
+
     // MARK: backups of a store on PostgreSQL and the object store
 
     func testABackupOfAStoreOnPostgresRestoresIntoANewDatabaseAndShredsAgain() throws {
