@@ -38,10 +38,41 @@ extension KeyStore {
         return try KeyWrap.unwrap(sealed, under: key, associatedData: associatedData, context: "sealed value")
     }
 
+    /// What a keyed digest stands for; each purpose has its own key.
+    public enum DigestPurpose: Sendable, Equatable {
+        /// A name or client address counted by the sign-in throttle.
+        case signInThrottle
+
+        var keyLabel: [UInt8] {
+            switch self {
+            case .signInThrottle: Array("strongroom/v1/sign-in-throttle".utf8)
+            }
+        }
+    }
+
+    /// A keyed BLAKE2b-256 of `message`, under a key derived from the signing key as the
+    /// sealing keys are: what stands in the database for a value it must find again but that
+    /// whoever reads the database must not recover by trying guesses.
+    public func keyedDigest(_ message: [UInt8], purpose: DigestPurpose) throws -> [UInt8] {
+        let key = try derivedKey(purpose.keyLabel, count: 32)
+        defer { key.zero() }
+        var digest = [UInt8](repeating: 0, count: 32)
+        let rc = key.withUnsafeBytes { k in
+            crypto_generichash(&digest, digest.count, message, UInt64(message.count),
+                               k.baseAddress!.assumingMemoryBound(to: UInt8.self), k.count)
+        }
+        guard rc == 0 else { throw KeyManagementError.cryptoUnavailable("BLAKE2b failed") }
+        return digest
+    }
+
     private func sealingKey(_ purpose: SealPurpose) throws -> SecretBytes {
+        try derivedKey(purpose.keyLabel, count: Sodium.aeadKeyBytes)
+    }
+
+    /// BLAKE2b of `label` keyed with the signing key's seed.
+    private func derivedKey(_ label: [UInt8], count: Int) throws -> SecretBytes {
         let signer = try auditSigner()
-        let key = try SecretBytes(count: Sodium.aeadKeyBytes)
-        let label = purpose.keyLabel
+        let key = try SecretBytes(count: count)
         // The Ed25519 secret key is seed ‖ public key; the seed is the secret.
         let rc = key.withUnsafeMutableBytes { out in
             signer.secret.withUnsafeBytes { seed in

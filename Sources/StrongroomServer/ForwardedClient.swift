@@ -8,20 +8,23 @@ import NIOCore
 /// its proxies say it came from: X-Forwarded-For is read from the right (each proxy appends
 /// the address it was reached from), skipping the trusted proxies' own addresses, and the
 /// first other address is the client. Anything a client wrote to the left of that is never
-/// read. An entry that is not an address stops the walk at the proxy that wrote it, so a
-/// broken header counts against the proxy, as if there were no header. A connection from any
-/// other address has its header ignored.
+/// read. Each entry read was written by a trusted proxy, so the forms proxies write are taken
+/// (`203.0.113.9:5678`, `[2001:db8::1]:443`, `fe80::1%eth0`: the port or zone dropped); an
+/// entry that is not an address at all stops the walk at the proxy that wrote it, so a broken
+/// header counts against the proxy. A trusted proxy's request without the header is the
+/// proxy's own (a scraper on its machine). A connection from any other address has its header
+/// ignored.
 struct ForwardedClient: Sendable {
     let trustedProxies: [IPNetwork]
 
     /// The address the request is counted against, written as `RefusalSource` writes it; nil
     /// when the peer is not a trusted proxy (the peer's own address stands).
     func source(peer: SocketAddress?, forwardedFor: [String]) -> String? {
-        guard !trustedProxies.isEmpty, let peer = peer.flatMap(IPAddress.init), isTrusted(peer) else { return nil }
+        guard !trustedProxies.isEmpty, !forwardedFor.isEmpty, let peer = peer.flatMap(IPAddress.init), isTrusted(peer) else { return nil }
         var client = peer
-        let hops = forwardedFor.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        let hops = forwardedFor.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }.map { $0.trimmingCharacters(in: .whitespaces) }
         for hop in hops.reversed() {
-            guard let address = IPAddress(text: hop) else { break }
+            guard let address = IPAddress(forwarded: hop) else { break }
             client = address
             if !isTrusted(address) { break }
         }
@@ -61,6 +64,24 @@ struct IPAddress: Sendable, Equatable {
         }
     }
 
+    /// An address as a proxy writes it in X-Forwarded-For: bare, or with a port
+    /// (`a.b.c.d:port`, `[v6]:port`), or an IPv6 one with a zone (`fe80::1%eth0`).
+    init?(forwarded text: String) {
+        var text = Substring(text)
+        guard text.count <= 64 else { return nil }
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            let after = text[text.index(after: close)...]
+            guard after.isEmpty || (after.hasPrefix(":") && after.count > 1 && after.dropFirst().allSatisfy(\.isASCII) && UInt16(after.dropFirst()) != nil) else { return nil }
+            text = text[text.index(after: text.startIndex)..<close]
+        } else if text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") {
+            let port = text[text.index(after: colon)...]
+            guard port.allSatisfy(\.isASCII), UInt16(port) != nil else { return nil }
+            text = text[..<colon]
+        }
+        if text.contains(":"), let percent = text.firstIndex(of: "%") { text = text[..<percent] }
+        self.init(text: String(text))
+    }
+
     init?(_ address: SocketAddress) {
         switch address {
         case .v4(let v4): self.init(bytes: withUnsafeBytes(of: v4.address.sin_addr) { Array($0) })
@@ -81,7 +102,8 @@ struct IPNetwork: Sendable, Equatable, CustomStringConvertible {
         guard parts.count <= 2, let address = IPAddress(text: String(parts[0])) else { return nil }
         let bits = address.bytes.count * 8
         if parts.count == 2 {
-            guard let prefix = Int(parts[1]), (0...bits).contains(prefix), parts[1].allSatisfy(\.isASCII) else { return nil }
+            // Not /0: that would trust every address, and let any client name itself.
+            guard let prefix = Int(parts[1]), (1...bits).contains(prefix), parts[1].allSatisfy(\.isASCII) else { return nil }
             self.prefix = prefix
         } else {
             prefix = bits
@@ -111,7 +133,7 @@ struct IPNetwork: Sendable, Equatable, CustomStringConvertible {
     static func list(_ text: String) throws -> [IPNetwork] {
         try text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.map { entry in
             guard let network = IPNetwork(entry) else {
-                throw ServerError.configuration("trustedProxies: '\(entry.prefix(64))' is not an address or network like 10.0.0.5 or 10.0.0.0/8")
+                throw ServerError.configuration("trustedProxies: '\(entry.prefix(64))' is not an address or network like 10.0.0.5 or 10.0.0.0/8 (a /0 would trust everyone)")
             }
             return network
         }

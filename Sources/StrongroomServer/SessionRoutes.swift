@@ -156,8 +156,8 @@ struct SessionRoutes {
     @Sendable func passkeyBegin(_ request: Request, context: StrongroomContext) async throws -> Response {
         try origin.requireNotCrossSite(request)
         let party = try origin.relyingParty(for: request)
-        let vault = self.vault
-        let options = try await pool.run { try vault.users.beginPasskeySignIn(relyingParty: party) }
+        let vault = self.vault, client = Self.client(request, context)
+        let options = try await pool.run { try vault.users.beginPasskeySignIn(relyingParty: party, from: client) }
         return try jsonResponse(RequestJSON(options))
     }
 

@@ -87,8 +87,10 @@ public final class Vault: @unchecked Sendable {
         self.anonymousRefusals = AnonymousRefusalTally(clock: clock)
         // One process keeps sign-in's passing state in memory; nodes sharing a database share it there.
         if let shared = catalog as? PostgresCatalog {
-            self.signInThrottle = SignInThrottle(counts: SharedFailureCounts(catalog: shared, vaultID: vaultID), clock: clock)
-            self.challenges = ChallengeStore(slots: SharedChallengeSlots(catalog: shared), now: clock)
+            let digest = SignInDigest(keys: keys)
+            self.signInThrottle = SignInThrottle(counts: SharedFailureCounts(catalog: shared, digest: digest), clock: clock)
+            // Rows are small: room for a large trust's morning, still bounded.
+            self.challenges = ChallengeStore(slots: SharedChallengeSlots(catalog: shared, digest: digest), capacity: 100_000, now: clock)
         } else {
             self.signInThrottle = SignInThrottle(clock: clock)
             self.challenges = ChallengeStore(now: clock)

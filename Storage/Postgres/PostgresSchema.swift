@@ -15,11 +15,13 @@ enum PostgresSchema {
     /// same wherever they are sent (PostgresCatalog+SignInState.swift).
     static let signInState = """
         CREATE TABLE sign_in_challenges (
-            context TEXT PRIMARY KEY NOT NULL, challenge BYTEA NOT NULL, expires_ms BIGINT NOT NULL);
+            context TEXT PRIMARY KEY NOT NULL, challenge BYTEA NOT NULL, expires_ms BIGINT NOT NULL, source TEXT);
         CREATE INDEX sign_in_challenges_by_expiry ON sign_in_challenges (expires_ms);
+        CREATE INDEX sign_in_challenges_by_source ON sign_in_challenges (source) WHERE source IS NOT NULL;
         CREATE TABLE sign_in_failures (
-            key BYTEA PRIMARY KEY NOT NULL, failures BIGINT NOT NULL, last_ms BIGINT NOT NULL);
-        CREATE INDEX sign_in_failures_by_last ON sign_in_failures (last_ms);
+            key BYTEA PRIMARY KEY NOT NULL, failures BIGINT NOT NULL, last_ms BIGINT NOT NULL,
+            pending BIGINT NOT NULL DEFAULT 0, pending_ms BIGINT NOT NULL DEFAULT 0);
+        CREATE INDEX sign_in_failures_by_last ON sign_in_failures (GREATEST(last_ms, pending_ms));
         """
 
     /// Every table of the embedded catalog, plus `records.rowid`: SQLite's implicit row number,

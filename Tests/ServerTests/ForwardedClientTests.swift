@@ -40,11 +40,20 @@ final class ForwardedClientTests: XCTestCase {
     func testABrokenEntryCountsAgainstTheProxyThatPassedIt() throws {
         let f = try forwarded("10.0.0.0/8")
         XCTAssertEqual(f.source(peer: proxy, forwardedFor: ["203.0.113.9, evil.example"]), "10.0.0.3")
-        XCTAssertEqual(f.source(peer: proxy, forwardedFor: ["203.0.113.9:5555"]), "10.0.0.3", "a port is not an address")
         XCTAssertEqual(f.source(peer: proxy, forwardedFor: ["203.0.113.9, 10.0.0.7, unknown"]), "10.0.0.3")
         XCTAssertEqual(f.source(peer: proxy, forwardedFor: ["203.0.113.9, , 10.0.0.7"]), "10.0.0.7", "an empty entry stops at the hop that wrote it")
-        XCTAssertEqual(f.source(peer: proxy, forwardedFor: []), "10.0.0.3", "no header: the proxy itself")
+        XCTAssertNil(f.source(peer: proxy, forwardedFor: []), "no header: the proxy's own request, from its address")
         XCTAssertEqual(f.source(peer: proxy, forwardedFor: [String(repeating: "9", count: 10_000)]), "10.0.0.3")
+    }
+
+    func testThePortsAndZonesProxiesWriteAreDropped() throws {
+        let f = try forwarded("10.0.0.0/8")
+        XCTAssertEqual(f.source(peer: proxy, forwardedFor: ["203.0.113.9:5555"]), "203.0.113.9")
+        XCTAssertEqual(f.source(peer: proxy, forwardedFor: ["[2001:db8:1:2::7]:443"]), "2001:db8:1:2::/64")
+        XCTAssertEqual(f.source(peer: proxy, forwardedFor: ["fe80::1%eth0"]), "fe80:0:0:0::/64")
+        for broken in ["203.0.113.9:99999", "203.0.113.9:", "[2001:db8::1]x", "[2001:db8::1", "203.0.113.9:80:80", "[203.0.113.9]:x"] {
+            XCTAssertEqual(f.source(peer: proxy, forwardedFor: [broken]), "10.0.0.3", broken)
+        }
     }
 
     func testAnIPv6ClientIsCountedByItsSlash64() throws {
@@ -61,9 +70,21 @@ final class ForwardedClientTests: XCTestCase {
         XCTAssertTrue(net.contains(try XCTUnwrap(IPAddress(text: "10.200.1.1"))))
         XCTAssertFalse(net.contains(try XCTUnwrap(IPAddress(text: "10.127.255.255"))))
         XCTAssertFalse(net.contains(try XCTUnwrap(IPAddress(text: "fd00::1"))), "another family")
-        XCTAssertTrue(try XCTUnwrap(IPNetwork("0.0.0.0/0")).contains(try XCTUnwrap(IPAddress(text: "8.8.8.8"))))
         XCTAssertEqual(IPNetwork("10.0.0.5")?.description, "10.0.0.5/32")
-        for bad in ["10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/", "10.0.0", "proxy.example", "10.0.0.0/8/8", "fd00::/129", "/8"] {
+        func inside(_ network: String, _ address: String) throws -> Bool {
+            try XCTUnwrap(IPNetwork(network), network).contains(try XCTUnwrap(IPAddress(text: address), address))
+        }
+        // Each prefix at its edge: the last address in, the first out.
+        XCTAssertTrue(try inside("0.0.0.0/1", "127.255.255.255")); XCTAssertFalse(try inside("0.0.0.0/1", "128.0.0.0"))
+        XCTAssertTrue(try inside("254.0.0.0/7", "255.255.255.255")); XCTAssertFalse(try inside("254.0.0.0/7", "253.255.255.255"))
+        XCTAssertTrue(try inside("10.0.0.0/8", "10.255.255.255")); XCTAssertFalse(try inside("10.0.0.0/8", "11.0.0.0"))
+        XCTAssertTrue(try inside("10.0.0.2/31", "10.0.0.3")); XCTAssertFalse(try inside("10.0.0.2/31", "10.0.0.4"))
+        XCTAssertTrue(try inside("10.0.0.3/32", "10.0.0.3")); XCTAssertFalse(try inside("10.0.0.3/32", "10.0.0.2"))
+        XCTAssertTrue(try inside("2001:db8::/127", "2001:db8::1")); XCTAssertFalse(try inside("2001:db8::/127", "2001:db8::2"))
+        XCTAssertTrue(try inside("2001:db8::5/128", "2001:db8::5")); XCTAssertFalse(try inside("2001:db8::5/128", "2001:db8::4"))
+        XCTAssertTrue(try inside("fd00::/8", "fdff:ffff::1")); XCTAssertFalse(try inside("fd00::/8", "fe00::"))
+        XCTAssertTrue(try inside("10.0.0.0/8", "::ffff:10.1.2.3"), "an IPv4-mapped address is its IPv4 one")
+        for bad in ["0.0.0.0/0", "::/0", "10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/", "10.0.0", "proxy.example", "10.0.0.0/8/8", "fd00::/129", "/8"] {
             XCTAssertNil(IPNetwork(bad), bad)
         }
     }

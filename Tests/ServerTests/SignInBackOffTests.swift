@@ -134,6 +134,49 @@ final class ForwardedSignInTests: XCTestCase {
         XCTAssertEqual(metrics.status, 403, "a forwarded request is not this machine's")
     }
 
+    func testFailedPasskeysFromOneClientDoNotSlowAnothersPasskey() async throws {
+        let f = try await serve(trustedProxies: "127.0.0.1")
+        var key = f.newAuthenticator()
+        let handle = try await f.enrolledPasskey("jo", key)
+        for i in 0..<6 {
+            let forged = f.assertionBody(ceremony: String(repeating: "0", count: 32), credentialID: key.credentialID,
+                                         key.assert(challenge: [UInt8](repeating: 9, count: 32)), userHandle: handle)
+            let wrong = try await f.postJSON("/v1/session/passkey/finish", forged,
+                                             headers: ["Origin": SignInFixture.origin, "X-Forwarded-For": "203.0.113.5"])
+            XCTAssertEqual(wrong.status, 401, "failure \(i): \(wrong.text)")
+        }
+        let (ceremony, challenge) = try await f.beginPasskeySignIn()
+        let answer = key.assert(challenge: challenge, authenticatorData: key.authenticatorData(flags: TestAuthenticator.upUV, signCount: key.signCount + 1))
+        let signedIn = try await f.postJSON("/v1/session/passkey/finish", f.assertionBody(ceremony: ceremony, credentialID: key.credentialID, answer, userHandle: handle),
+                                            headers: ["Origin": SignInFixture.origin, "X-Forwarded-For": "203.0.113.6"])
+        XCTAssertEqual(signedIn.status, 201, "another client's failures are not this one's: \(signedIn.text)")
+    }
+
+    func testOneClientCannotBeginSoManyPasskeySignInsThatNobodyElseCan() async throws {
+        let f = try await serve(trustedProxies: "127.0.0.1")
+        var key = f.newAuthenticator()
+        let handle = try await f.enrolledPasskey("sam", key)
+        let session = try f.session(from: try await f.passkeySignIn(&key, userHandle: handle))
+        let flood = ["Origin": SignInFixture.origin, "X-Forwarded-For": "198.51.100.7"]
+        for i in 0..<20 {
+            let begun = try await f.postJSON("/v1/session/passkey/begin", [:], headers: flood)
+            XCTAssertEqual(begun.status, 200, "ceremony \(i): \(begun.text)")
+        }
+        let refused = try await f.postJSON("/v1/session/passkey/begin", [:], headers: flood)
+        XCTAssertEqual(refused.status, 503, refused.text)
+        let other = try await f.postJSON("/v1/session/passkey/begin", [:],
+                                         headers: ["Origin": SignInFixture.origin, "X-Forwarded-For": "203.0.113.6"])
+        XCTAssertEqual(other.status, 200, "another client still can: \(other.text)")
+        let stepUp = try await f.call("POST", "/v1/session/step-up/passkey/begin", session, json: [:])
+        XCTAssertEqual(stepUp.status, 200, "a session's ceremony has its own room: \(stepUp.text)")
+    }
+
+    func testATrustedProxysOwnRequestWithoutTheHeaderIsItsOwn() async throws {
+        let f = try await serve(trustedProxies: "127.0.0.1")
+        let metrics = try await f.server.request("GET", "/metrics")
+        XCTAssertEqual(metrics.status, 200, "a scraper on the proxy's machine, on a loopback listener")
+    }
+
     func testWithoutTheSettingTheHeaderIsNeverRead() async throws {
         let f = try await serve(trustedProxies: nil)
         try await failedSignIns(f, 1, from: "203.0.113.5")

@@ -39,13 +39,26 @@ final class ChallengeStoreTests: XCTestCase {
 
     func testTheStoreIsBoundedAndMakesRoomOnlyFromExpiredChallenges() throws {
         let clock = Clock()
-        let store = ChallengeStore(lifetime: 60, capacity: 3, now: { clock.now })
-        for context in ["a", "b", "c"] { _ = try store.issue(for: context) }
-        XCTAssertThrowsError(try store.issue(for: "d")) { XCTAssertEqual($0 as? SignInError, .tooManyOutstandingChallenges) }
-        XCTAssertNoThrow(try store.issue(for: "a"), "replacing an outstanding one needs no room")
+        let store = ChallengeStore(lifetime: 60, capacity: 3, perSource: 3, now: { clock.now })
+        for (context, source) in [("a", "s1"), ("b", "s2"), ("c", "s3")] { _ = try store.issue(for: context, source: source) }
+        XCTAssertThrowsError(try store.issue(for: "d", source: "s4")) { XCTAssertEqual($0 as? SignInError, .tooManyOutstandingChallenges) }
+        XCTAssertNoThrow(try store.issue(for: "a", source: "s1"), "replacing an outstanding one needs no room")
+        XCTAssertNoThrow(try store.issue(for: "step-up", source: nil), "a session's ceremony is not crowded out")
         clock.now += 61
-        XCTAssertNoThrow(try store.issue(for: "d"), "expired ones make room")
+        XCTAssertNoThrow(try store.issue(for: "d", source: "s4"), "expired ones make room")
         XCTAssertNil(try store.take(for: "b"))
         XCTAssertNotNil(try store.take(for: "d"))
+    }
+
+    func testOneSourceCannotTakeEveryoneElsesRoom() throws {
+        let store = ChallengeStore(capacity: 100, perSource: 5)
+        for i in 0..<5 { _ = try store.issue(for: "flood-\(i)", source: "198.51.100.7") }
+        XCTAssertThrowsError(try store.issue(for: "flood-5", source: "198.51.100.7")) {
+            XCTAssertEqual($0 as? SignInError, .tooManyOutstandingChallenges)
+        }
+        XCTAssertNoThrow(try store.issue(for: "flood-0", source: "198.51.100.7"), "its own again replaces it")
+        XCTAssertNoThrow(try store.issue(for: "someone", source: "203.0.113.1"))
+        _ = try store.take(for: "flood-1")
+        XCTAssertNoThrow(try store.issue(for: "flood-5", source: "198.51.100.7"), "a finished ceremony gives its room back")
     }
 }

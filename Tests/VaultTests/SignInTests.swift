@@ -103,6 +103,31 @@ final class VaultSignInTests: XCTestCase {
         XCTAssertEqual(results.filter { $0 }.count, 1)
     }
 
+    func testGuessesSentAllAtOnceGetNoMoreTriesThanOneAtATime() throws {
+        _ = try enrol("jo")
+        clock.advance(30)
+        final class Tally: @unchecked Sendable {
+            let lock = NSLock()
+            var failed = 0, slowed = 0, other: [String] = []
+        }
+        let tally = Tally()
+        DispatchQueue.concurrentPerform(iterations: 12) { [vault, client] i in
+            do {
+                _ = try vault.users.signIn(name: "jo", passphrase: "guess number \(i) of twelve", code: "000000", recoveryCode: nil, from: client)
+                tally.lock.withLock { tally.other.append("signed in") }
+            } catch VaultError.signIn(.failed) {
+                tally.lock.withLock { tally.failed += 1 }
+            } catch VaultError.signIn(.slowDown) {
+                tally.lock.withLock { tally.slowed += 1 }
+            } catch {
+                tally.lock.withLock { tally.other.append("\(error)") }
+            }
+        }
+        XCTAssertEqual(tally.other, [])
+        XCTAssertEqual(tally.failed, 3, "as many passphrases checked as three guesses one after another")
+        XCTAssertEqual(tally.slowed, 9)
+    }
+
     /// Runs `body` on `n` threads at once; true for each that returned, false for each refused.
     func race(_ n: Int, _ body: @escaping @Sendable () throws -> StartedSession) -> [Bool] {
         final class Results: @unchecked Sendable {
@@ -112,7 +137,9 @@ final class VaultSignInTests: XCTestCase {
         let results = Results()
         DispatchQueue.concurrentPerform(iterations: n) { _ in
             let ok: Bool
-            do { _ = try body(); ok = true } catch VaultError.signIn(.failed) { ok = false } catch {
+            do { _ = try body(); ok = true } catch VaultError.signIn(.failed) { ok = false } catch VaultError.signIn(.slowDown) {
+                ok = false  // the others' attempts, still counted while they run
+            } catch {
                 XCTFail("\(error)")
                 ok = false
             }

@@ -108,9 +108,10 @@ extension Vault {
             try vault.signIn(name: name, passphrase: passphrase, code: code, recoveryCode: recoveryCode, from: client)
         }
 
-        /// Starts a passkey sign-in: the browser asks the authenticator for any passkey of this site.
-        public func beginPasskeySignIn(relyingParty: RelyingParty) throws -> PasskeyRequestOptions {
-            try vault.beginPasskeySignIn(relyingParty: relyingParty)
+        /// Starts a passkey sign-in: the browser asks the authenticator for any passkey of this
+        /// site. A client has room for a few unfinished ones at a time (`.busy` beyond that).
+        public func beginPasskeySignIn(relyingParty: RelyingParty, from client: SignInClient) throws -> PasskeyRequestOptions {
+            try vault.beginPasskeySignIn(relyingParty: relyingParty, from: client)
         }
 
         /// Finishes a passkey sign-in: the passkey must be one the vault registered (and signed) for

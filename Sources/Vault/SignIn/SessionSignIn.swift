@@ -27,7 +27,7 @@ public struct StartedSession: Sendable {
 extension Vault {
     func signIn(name: String, passphrase: String, code: String?, recoveryCode: String?, from client: SignInClient) throws -> StartedSession {
         let name = String(name.prefix(128))
-        if let seconds = try vaulting({ try signInThrottle.wait(name: name, address: client.address) }) { throw VaultError.signIn(.slowDown(seconds: seconds)) }
+        try beginAttempt(name: name, client)
         let user = try activePerson(name: name)
         let factors = try user.map(verifiedFactors) ?? []
         let stored = factors.first { $0.kind == .passphrase }.map { String(decoding: $0.secret, as: UTF8.self) }
@@ -37,28 +37,31 @@ extension Vault {
             try failedSignIn(name: name, user: user, client: client, what: "POST /v1/session")
             throw VaultError.signIn(.failed)
         }
-        try vaulting { try signInThrottle.succeeded(name: name) }
+        try vaulting { try signInThrottle.succeeded(name: name, address: client.address) }
         return try startSession(user, client: client, how: recoveryCode != nil ? "passphrase and a recovery code" : "passphrase and authenticator code")
     }
 
-    func beginPasskeySignIn(relyingParty: RelyingParty) throws -> PasskeyRequestOptions {
+    func beginPasskeySignIn(relyingParty: RelyingParty, from client: SignInClient) throws -> PasskeyRequestOptions {
         let ceremony = Hex.encode(randomPublicBytes(16))
-        let challenge = try signingIn { try challenges.issue(for: "sign-in:" + ceremony) }
+        // Anyone may begin one: each client has room for a few at a time (ChallengeStore).
+        let challenge = try signingIn { try challenges.issue(for: "sign-in:" + ceremony, source: client.address) }
         return PasskeyRequestOptions(ceremony: ceremony, challenge: challenge, relyingPartyID: relyingParty.id,
                                      allowCredentials: [], timeoutMillis: Int(challenges.lifetime * 1000))
     }
 
     func finishPasskeySignIn(ceremony: String, assertion: PasskeyAssertion, relyingParty: RelyingParty,
                                     from client: SignInClient) throws -> StartedSession {
-        if let seconds = try vaulting({ try signInThrottle.wait(name: "", address: client.address) }) { throw VaultError.signIn(.slowDown(seconds: seconds)) }
+        // No name is claimed: the answer names its own account, so only the address counts.
+        try beginAttempt(name: nil, client)
         guard ceremony.utf8.count == 32, let challenge = try vaulting({ try challenges.take(for: "sign-in:" + ceremony) }) else {
-            try failedSignIn(name: "", user: nil, client: client, what: "passkey sign-in (unknown or expired ceremony)")
+            try failedSignIn(name: nil, user: nil, client: client, what: "passkey sign-in (unknown or expired ceremony)")
             throw VaultError.signIn(.failed)
         }
         guard let (user, _) = try verifyPasskey(assertion, challenge: challenge, relyingParty: relyingParty, account: nil) else {
-            try failedSignIn(name: "", user: nil, client: client, what: "passkey sign-in")
+            try failedSignIn(name: nil, user: nil, client: client, what: "passkey sign-in")
             throw VaultError.signIn(.failed)
         }
+        try vaulting { try signInThrottle.succeeded(name: nil, address: client.address) }
         return try startSession(user, client: client, how: "passkey \(Self.credentialLabel(assertion.credentialID))")
     }
 
@@ -82,13 +85,13 @@ extension Vault {
 
     func stepUp(sessionToken: String, code: String?, recoveryCode: String?, from client: SignInClient) throws -> SessionFacts {
         guard let (session, user) = try liveSession(token: sessionToken) else { throw VaultError.signIn(.sessionEnded) }
-        if let seconds = try vaulting({ try signInThrottle.wait(name: user.name, address: client.address) }) { throw VaultError.signIn(.slowDown(seconds: seconds)) }
+        try beginAttempt(name: user.name, client)
         let factors = try verifiedFactors(user)
         guard try secondFactorHolds(user, factors, code: code, recoveryCode: recoveryCode) else {
             try failedSignIn(name: user.name, user: user, client: client, what: "step-up")
             throw VaultError.signIn(.failed)
         }
-        try vaulting { try signInThrottle.succeeded(name: user.name) }
+        try vaulting { try signInThrottle.succeeded(name: user.name, address: client.address) }
         return try recordStepUp(session, user, how: recoveryCode != nil ? "a recovery code" : "authenticator code")
     }
 
@@ -104,11 +107,13 @@ extension Vault {
     func finishPasskeyStepUp(sessionToken: String, assertion: PasskeyAssertion, relyingParty: RelyingParty,
                                     from client: SignInClient) throws -> SessionFacts {
         guard let (session, user) = try liveSession(token: sessionToken) else { throw VaultError.signIn(.sessionEnded) }
+        try beginAttempt(name: user.name, client)
         guard let challenge = try vaulting({ try challenges.take(for: "step-up:" + session.handle) }),
               try verifyPasskey(assertion, challenge: challenge, relyingParty: relyingParty, account: user.id) != nil else {
             try failedSignIn(name: user.name, user: user, client: client, what: "passkey step-up")
             throw VaultError.signIn(.failed)
         }
+        try vaulting { try signInThrottle.succeeded(name: user.name, address: client.address) }
         return try recordStepUp(session, user, how: "passkey \(Self.credentialLabel(assertion.credentialID))")
     }
 
@@ -313,9 +318,18 @@ extension Vault {
     var idleCutoff: Int64 { nowMillis - Int64(sessionPolicy.idleTimeout * 1000) }
     var absoluteCutoff: Int64 { nowMillis - Int64(sessionPolicy.absoluteLimit * 1000) }
 
-    /// Counts the failure against the name and the address, and audits it coalesced per source
-    /// (one event per source and minute), naming the person only when the name is an account.
-    func failedSignIn(name: String, user: UserAccount?, client: SignInClient, what: String) throws {
+    /// Begins an attempt (counted as under way at once: SignInThrottle), or refuses it with the
+    /// seconds to wait.
+    func beginAttempt(name: String?, _ client: SignInClient) throws {
+        if let seconds = try vaulting({ try signInThrottle.attempt(name: name, address: client.address) }) {
+            throw VaultError.signIn(.slowDown(seconds: seconds))
+        }
+    }
+
+    /// Counts the failure of the attempt begun against the name (nil: none claimed) and the
+    /// address, and audits it coalesced per source (one event per source and minute), naming
+    /// the person only when the name is an account.
+    func failedSignIn(name: String?, user: UserAccount?, client: SignInClient, what: String) throws {
         try vaulting { try signInThrottle.failed(name: name, address: client.address) }
         try recordAnonymousRefusal(.failedSignIn, request: user.map { "\(what) as \(Principal.actor(of: $0))" } ?? what, from: client.address)
     }

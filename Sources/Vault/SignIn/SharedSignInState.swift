@@ -5,13 +5,16 @@ import Storage
 
 /// Sign-in's challenges and guess counts in the PostgreSQL catalog, shared by every node, so a
 /// passkey ceremony begun through one node finishes through another, and a wrong guess counts
-/// the same through any of them (docs/storage-postgres.md, "Sign-in state").
+/// the same through any of them (docs/storage-postgres.md, "Sign-in state"). Names and
+/// addresses are stored as keyed digests (`SignInDigest`): the tables list neither.
 struct SharedChallengeSlots: ChallengeSlots {
     let catalog: PostgresCatalog
+    let digest: SignInDigest
 
-    func put(_ challenge: [UInt8], for context: String, expires: Date, now: Date, capacity: Int) throws {
-        guard try catalog.putChallenge(challenge, context: context, expiresMillis: expires.millis,
-                                       nowMillis: now.millis, capacity: capacity) else {
+    func put(_ challenge: [UInt8], for context: String, source: String?, expires: Date, now: Date, capacity: Int, perSource: Int) throws {
+        let source = try source.map { Hex.encode(try digest.of("source:" + $0)) }
+        guard try catalog.putChallenge(challenge, context: context, source: source, expiresMillis: expires.millis,
+                                       nowMillis: now.millis, capacity: capacity, perSource: perSource) else {
             throw SignInError.tooManyOutstandingChallenges
         }
     }
@@ -25,39 +28,43 @@ struct SharedChallengeSlots: ChallengeSlots {
     }
 }
 
-/// Guess counts keyed by a hash of the name or address tried, so the table does not list
-/// what people typed into the name field.
 struct SharedFailureCounts: FailureCounts {
     let catalog: PostgresCatalog
-    let vaultID: String
+    let digest: SignInDigest
 
-    func counts(_ keys: [String]) throws -> [String: FailureCount] {
-        let hashed = keys.map(hash)
-        let found = try catalog.failureCounts(keys: hashed)
-        var counts: [String: FailureCount] = [:]
-        for (key, digest) in zip(keys, hashed) {
-            if let count = found[digest] { counts[key] = FailureCount(failures: count.failures, last: Date(millis: count.lastMillis)) }
+    func reserve(_ keys: [String], at time: Date, pendingSince: Date, decide: ([String: FailureCount]) -> Int?) throws -> Int? {
+        let hashed = try keys.map { Data(try digest.of($0)) }
+        return try catalog.reserveAttempt(keys: hashed, atMillis: time.millis, pendingSinceMillis: pendingSince.millis) { found in
+            var counts: [String: FailureCount] = [:]
+            for (key, digest) in zip(keys, hashed) {
+                if let count = found[digest] { counts[key] = FailureCount(failures: count.failures, last: Date(millis: count.lastMillis)) }
+            }
+            return decide(counts)
         }
-        return counts
     }
 
-    func add(_ keys: [String], at time: Date) throws {
-        try catalog.addFailure(keys: keys.map(hash), atMillis: time.millis)
+    func fail(_ keys: [String], at time: Date) throws {
+        try catalog.failAttempt(keys: keys.map { Data(try digest.of($0)) }, atMillis: time.millis)
     }
 
-    func clear(_ key: String) throws {
-        try catalog.clearFailures(key: hash(key))
+    func settle(clear: String?, release: String) throws {
+        try catalog.settleAttempt(clear: try clear.map { Data(try digest.of($0)) }, release: Data(try digest.of(release)))
     }
 
     func sweep(forgetBefore: Date, capacity: Int) throws {
         try catalog.sweepFailures(forgetBeforeMillis: forgetBefore.millis, capacity: capacity)
     }
+}
 
-    private func hash(_ key: String) -> Data {
-        var binding = Binding(label: "strongroom/v1/sign-in-throttle")
-        binding.append(vaultID)
-        binding.append(key)
-        return Data(SHA256Hasher.hash(binding.bytes))
+/// What stands in the shared tables for a name or an address: a BLAKE2b keyed with a key
+/// derived from the vault's signing key (`KeyStore.keyedDigest`), so whoever reads the
+/// database cannot test guesses against it. Every node holds the same key.
+struct SignInDigest: Sendable {
+    let keys: KeyStore?
+
+    func of(_ text: String) throws -> [UInt8] {
+        guard let keys else { throw VaultError.needsMasterKey("signing in needs the master key") }
+        return try keys.keyedDigest(Array(text.utf8), purpose: .signInThrottle)
     }
 }
 
