@@ -193,6 +193,11 @@ public final class PostgresCatalog: RelationalCatalog, Catalog, @unchecked Senda
             // repeat the values of the statement, which may hold ids or names.
             let state = error.serverInfo?[.sqlState] ?? "unknown"
             if state == "53100" { return .outOfSpace("the metadata database") }
+            // A deadlock or serialization failure: rolled back, and the same request succeeds
+            // when sent again (503, not 500).
+            if state == "40P01" || state == "40001" {
+                return .databaseUnavailable("\(location.description) rolled back a transaction that met another (SQLSTATE \(state)); try again")
+            }
             var what = "PostgreSQL refused the statement (SQLSTATE \(state)"
             if let constraint = error.serverInfo?[.constraintName] { what += ", constraint \(constraint)" }
             return .database(what + ")")

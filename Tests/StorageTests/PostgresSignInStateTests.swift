@@ -119,6 +119,31 @@ final class PostgresSignInStateTests: XCTestCase {
         XCTAssertEqual(Set(left), Set((5..<10).map { Data([UInt8($0)]) }), "two too old, then the oldest three beyond five")
     }
 
+    func testATransactionPostgresChoseToRollBackInADeadlockIsA503NotA500() throws {
+        let nodes = try nodes(2)
+        for key in [Data([1]), Data([2])] { try nodes[0].failAttempt(keys: [key], atMillis: 1) }
+        // Two transactions locking the same two rows in opposite orders: PostgreSQL rolls one back.
+        let outcomes = Outcomes()
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            let (first, second) = i == 0 ? (Data([1]), Data([2])) : (Data([2]), Data([1]))
+            do {
+                try nodes[i].guarded {
+                    try nodes[i].scratchWrite { sql in
+                        try sql.execute("UPDATE sign_in_failures SET failures = failures + 1 WHERE key = ?", [first])
+                        Thread.sleep(forTimeInterval: 0.5)
+                        try sql.execute("UPDATE sign_in_failures SET failures = failures + 1 WHERE key = ?", [second])
+                    }
+                }
+                outcomes.add("committed")
+            } catch StorageError.databaseUnavailable(let why) {
+                outcomes.add(why.contains("SQLSTATE 40P01") ? "deadlock, try again" : why)
+            } catch {
+                outcomes.add("\(error)")
+            }
+        }
+        XCTAssertEqual(outcomes.values.sorted(), ["committed", "deadlock, try again"])
+    }
+
     func testSignInStateIsNotCopiedWithTheCatalog() throws {
         let node = try nodes(1)[0]
         try node.failAttempt(keys: [Data([1])], atMillis: 1)
@@ -126,4 +151,11 @@ final class PostgresSignInStateTests: XCTestCase {
         XCTAssertNil(counts["sign_in_failures"])
         XCTAssertNotNil(counts["records"])
     }
+}
+
+final class Outcomes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+    func add(_ value: String) { lock.withLock { list.append(value) } }
+    var values: [String] { lock.withLock { list } }
 }
