@@ -31,9 +31,6 @@ enum CatalogCopy {
     /// `bundles.id`: the schema's one foreign key).
     static let parentsFirst = ["bundles"]
 
-    /// Values bound per INSERT at most: well under SQLite's 32,766 and PostgreSQL's 65,535.
-    static let valuesPerStatement = 4000
-
     /// Rows read per query from PostgreSQL, whose client holds a whole result in memory.
     static let pageSize = 2000
 
@@ -61,21 +58,15 @@ enum CatalogCopy {
         for table in order {
             let names = tables[table]!
             var copied = 0
-            var batch: [DatabaseValue] = []
-            let perBatch = max(1, valuesPerStatement / names.count)
+            var batch: [SQLArguments] = []
             func flush() throws {
-                guard !batch.isEmpty else { return }
-                let rows = batch.count / names.count
-                let row = "(" + placeholders(names.count) + ")"
-                let sql = "INSERT INTO \(quoted(table)) (\(names.map(quoted).joined(separator: ", "))) VALUES "
-                    + Array(repeating: row, count: rows).joined(separator: ", ")
-                try target.execute(sql, batch)
-                copied += rows
+                try target.insertRows(into: quoted(table), columns: names, batch)
+                copied += batch.count
                 batch.removeAll(keepingCapacity: true)
             }
             try forEachRow(of: table, columns: names, in: source) { row in
-                for name in names { batch.append(row[name] as DatabaseValue) }
-                if batch.count >= perBatch * names.count { try flush() }
+                batch.append(names.map { row[$0] as DatabaseValue })
+                if batch.count * names.count >= valuesPerStatement { try flush() }
             }
             try flush()
             let inSource = try source.value(Int64.self, "SELECT count(*) AS n FROM \(quoted(table))") ?? -1

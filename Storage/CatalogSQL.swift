@@ -66,6 +66,33 @@ extension CatalogSQL {
         return out
     }
 
+    /// Inserts `rows` (each its values in the order of `columns`) into `table`, as many rows per
+    /// statement as `valuesPerStatement` allows: a round trip per batch, not per row.
+    func insertRows(into table: String, columns: [String], _ rows: [SQLArguments]) throws {
+        guard !rows.isEmpty else { return }
+        let perBatch = max(1, valuesPerStatement / columns.count)
+        let names = columns.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+        let head = "INSERT INTO \(table) (\(names.joined(separator: ", "))) VALUES "
+        let row = "(" + placeholders(columns.count) + ")"
+        var start = 0
+        while start < rows.count {
+            let batch = rows[start..<min(rows.count, start + perBatch)]
+            try execute(head + Array(repeating: row, count: batch.count).joined(separator: ", "), batch.flatMap { $0 })
+            start += batch.count
+        }
+    }
+
+    /// Inserts records' rows (of one type), batched as `insertRows` does.
+    func insertAll<R: EncodableRecord & TableRecord>(_ records: [R]) throws {
+        guard let first = records.first else { return }
+        let columns = try first.databaseDictionary.keys.sorted()
+        let rows: [SQLArguments] = try records.map { record in
+            let values = try record.databaseDictionary
+            return columns.map { values[$0] ?? nil }
+        }
+        try insertRows(into: R.databaseTableName, columns: columns, rows)
+    }
+
     /// Inserts a record's row: every column its encoding names.
     func insert<R: EncodableRecord & TableRecord>(_ record: R) throws {
         let columns = try record.databaseDictionary.sorted { $0.key < $1.key }
@@ -84,6 +111,17 @@ extension CatalogSQL {
         let condition = key.map { "\"\($0)\" = ?" }.joined(separator: " AND ")
         let keyValues: SQLArguments = key.map { columns[$0] }
         return try execute("UPDATE \(R.databaseTableName) SET \(assignments) WHERE \(condition)", set.map { $0.value } + keyValues)
+    }
+}
+
+/// The most values one batched statement binds: well inside SQLite's limit (32,766) and
+/// PostgreSQL's (65,535).
+let valuesPerStatement = 4000
+
+extension Array {
+    /// The array in consecutive pieces of at most `size` (for `IN (...)` lists).
+    func chunked(into size: Int) -> [[Element]] {
+        stride(from: 0, to: count, by: Swift.max(1, size)).map { Array(self[$0..<Swift.min(count, $0 + size)]) }
     }
 }
 

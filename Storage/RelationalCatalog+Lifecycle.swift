@@ -243,20 +243,26 @@ extension RelationalCatalog {
 
     /// The executing half of an approval: tombstones in, rows (and wrapped keys) out.
     private static func execute(_ db: any CatalogSQL, _ approved: ShredRequest, tombstones: [Tombstone]) throws {
+        // In batches, not a round trip per record: every node's writes wait while this runs.
         var live: [String: (rowID: Int64, kekID: String)] = [:]
-        for id in approved.records {
-            guard let row = try db.row("SELECT \(KeyedRecord.columns) FROM records WHERE id = ?", [id]) else { continue }
-            let record = KeyedRecord(row: row)
-            live[id] = (record.rowID!, record.kekID)
+        for ids in approved.records.chunked(into: valuesPerStatement) {
+            for row in try db.rows("SELECT \(KeyedRecord.columns) FROM records WHERE id IN (\(placeholders(ids.count)))", ids.map { $0 }) {
+                let record = KeyedRecord(row: row)
+                live[record.id] = (record.rowID!, record.kekID)
+            }
         }
-        for var tombstone in tombstones {
-            // Only records still live (another request may have shredded one meanwhile), with
-            // the KEK the key is under now (a rotation may have moved it since).
-            guard let now = live[tombstone.record] else { continue }
+        // Only records still live (another request may have shredded one meanwhile), with the
+        // KEK the key is under now (a rotation may have moved it since).
+        let kept: [Tombstone] = tombstones.compactMap { tombstone in
+            guard let now = live[tombstone.record] else { return nil }
+            var tombstone = tombstone
             tombstone.kekID = now.kekID
-            try db.insert(tombstone)
+            return tombstone
         }
-        for (_, record) in live { try db.execute("DELETE FROM records WHERE rowid = ?", [record.rowID]) }
+        try db.insertAll(kept)
+        for rowIDs in live.values.map(\.rowID).chunked(into: valuesPerStatement) {
+            try db.execute("DELETE FROM records WHERE rowid IN (\(placeholders(rowIDs.count)))", rowIDs.map { $0 })
+        }
         try removeOrphanedLabels(db)
         try db.update(approved, key: "id")
     }

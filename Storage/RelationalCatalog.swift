@@ -80,6 +80,7 @@ public class RelationalCatalog: @unchecked Sendable {
             finishGroup: { [unowned self] db in try self.signGroup(db) })
     }
 
+    @discardableResult
     func guarded<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch {
             throw storageError(error) ?? error
@@ -198,17 +199,18 @@ public class RelationalCatalog: @unchecked Sendable {
                 concern: entry.concern.map(LogText.escape), record: entry.record.map(LogText.escape),
                 reason: entry.reason.map(LogText.escape), previousHash: last, hash: [])
             event.hash = event.computedHash
-            try db.execute("""
-                INSERT INTO audit_events (seq, time_ms, actor, action, outcome, school, child, concern, record, reason, prev_hash, hash)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                [event.sequence, event.timeMillis, event.actor, event.action, event.outcome, event.school,
-                 event.child, event.concern, event.record, event.reason, Data(event.previousHash), Data(event.hash)])
             frontier.append(event.hash)
             last = event.hash
             size += 1
             written.append(event)
         }
+        // Batched: a shred of many records appends an event for each.
+        try db.insertRows(
+            into: "audit_events", columns: ["seq", "time_ms", "actor", "action", "outcome", "school", "child", "concern", "record", "reason", "prev_hash", "hash"],
+            written.map { event in
+                [event.sequence, event.timeMillis, event.actor, event.action, event.outcome, event.school,
+                 event.child, event.concern, event.record, event.reason, Data(event.previousHash), Data(event.hash)]
+            })
         try db.execute("UPDATE audit_head SET tree_size = ?, last_hash = ?, frontier = ? WHERE id = 1", [size, Data(last), Data(frontier.serialized)])
         if let signer { groupSigner = signer }
         CrashPoint.hit("audit-appended")
