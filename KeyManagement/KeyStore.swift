@@ -155,9 +155,12 @@ public final class KeyStore: @unchecked Sendable {
 
     /// A KEK by id, unwrapped once and kept in guarded memory while the store is open.
     public func kek(id: String) throws -> SecretBytes {
-        try lock.withLock {
-            // A KEK another process destroyed is forgotten here too (one stat per call).
-            refreshIfChanged()
+        // A KEK another process destroyed is forgotten here too: one stat (or, in PostgreSQL,
+        // one query) per call, made before taking the lock, so that a slow database holds up
+        // this caller and not every other decrypt of the process.
+        let observed = files.stamp(Self.fileName)
+        return try lock.withLock {
+            refreshIfChanged(observed: observed)
             if let key = unwrapped[id] { return key }
             var entry = file.keks.first(where: { $0.id == id })
             if entry == nil || entry?.state != .destroyed {
@@ -475,7 +478,13 @@ public final class KeyStore: @unchecked Sendable {
 
     /// Re-reads the file if another process rewrote it. Called with `lock` held.
     private func refreshIfChanged() {
-        let now = files.stamp(Self.fileName)
+        refreshIfChanged(observed: files.stamp(Self.fileName))
+    }
+
+    /// Re-reads the file unless `observed`, a stamp taken before the lock, is the one last
+    /// read. The file read is at least as new as `observed`, so the stamp kept is never newer
+    /// than the file kept: at worst the next call reads the file once more.
+    private func refreshIfChanged(observed now: String?) {
         guard now != stamp, let fresh = try? Self.load(files), fresh.vaultID == vaultID else { return }
         file = fresh
         stamp = now

@@ -72,7 +72,8 @@ public final class PostgresCatalog: RelationalCatalog, Catalog, @unchecked Senda
     /// The key store and deletion ledger kept in this database (migrated first: a store's key
     /// store is made before its catalog is).
     public static func keyFiles(location: PostgresLocation, password: String?) throws -> PostgresKeyFiles {
-        let pool = try PostgresPool(location: location, password: password, size: 2)
+        // Every decrypt asks for the key store's version: a few at once.
+        let pool = try PostgresPool(location: location, password: password, size: 4)
         do {
             try migrate(pool)
         } catch {
@@ -114,6 +115,12 @@ public final class PostgresCatalog: RelationalCatalog, Catalog, @unchecked Senda
     static func migrate(_ pool: PostgresPool) throws {
         let location = pool.location
         try pool.transaction { sql in
+            // A migration may rewrite large tables, and other nodes starting meanwhile wait for
+            // it: neither the usual lock timeout nor the answer backstop applies (an hour, the
+            // commit included; this connection's settings end with the transaction).
+            sql.answerTimeout = .hours(1)
+            try sql.execute("SET LOCAL lock_timeout = 0")
+            try sql.execute("SET LOCAL statement_timeout = 0")
             try sql.execute("SELECT pg_advisory_xact_lock(\(Self.migrationLock))")
             try sql.execute("CREATE TABLE IF NOT EXISTS strongroom_migrations (name TEXT PRIMARY KEY NOT NULL, applied_at_ms BIGINT NOT NULL)")
             let applied = Set(try sql.values(String.self, "SELECT name FROM strongroom_migrations"))

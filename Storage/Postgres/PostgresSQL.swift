@@ -72,11 +72,13 @@ final class PostgresSQL: CatalogSQL {
         // database restart): such a connection is refused here, and any answer that takes longer
         // than `answerTimeout` is given up on, the connection then dropped by the pool.
         guard !connection.isClosed else { throw StorageError.databaseUnavailable("the connection was closed") }
-        return try Self.answer(connection.query(query, logger: logger), on: connection.eventLoop, within: Self.answerTimeout).wait()
+        return try Self.answer(connection.query(query, logger: logger), on: connection.eventLoop, within: answerTimeout).wait()
     }
 
     /// How long a statement's answer may take before the connection is taken to be dead.
     static let answerTimeout: TimeAmount = .seconds(60)
+    /// This connection's: longer for work that may rightly take long (a schema migration).
+    var answerTimeout = PostgresSQL.answerTimeout
 
     /// `future`, or a failure once `timeout` has passed without it.
     static func answer<T: Sendable>(_ future: EventLoopFuture<T>, on loop: any EventLoop, within timeout: TimeAmount) -> EventLoopFuture<T> {
