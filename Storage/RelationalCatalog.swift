@@ -382,6 +382,8 @@ extension RelationalCatalog {
         }
     }
 
+    static let eventPage = 10_000
+
     public func events(record: String?) throws -> [AuditEvent] {
         try guarded {
             try read { db in
@@ -389,7 +391,18 @@ extension RelationalCatalog {
                 if let record {
                     try db.forEachRow("SELECT * FROM audit_events WHERE record = ? ORDER BY seq", [record]) { out.append(Self.event($0)) }
                 } else {
-                    try db.forEachRow("SELECT * FROM audit_events ORDER BY seq", []) { out.append(Self.event($0)) }
+                    // In pages, within the one read: PostgreSQL's client holds a whole answer in
+                    // memory, and a log of millions would be one long answer.
+                    var after: Int64 = 0, read = Self.eventPage
+                    while read == Self.eventPage {
+                        read = 0
+                        try db.forEachRow("SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?", [after, Self.eventPage]) {
+                            let event = Self.event($0)
+                            out.append(event)
+                            after = event.sequence
+                            read += 1
+                        }
+                    }
                 }
                 return out
             }

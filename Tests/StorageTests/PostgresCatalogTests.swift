@@ -44,6 +44,16 @@ final class PostgresCatalogTests: XCTestCase {
 
     var verifier: AuditVerifier { AuditVerifier(vaultID: keys.vaultID, publicKey: signer.publicKey) }
 
+    func testTheWholeLogIsReadInPagesWithNothingLostOrRepeated() throws {
+        let catalog = try created()
+        // The init event and these: exactly two full pages, so the last page read is empty.
+        let n = 2 * RelationalCatalog.eventPage - 1
+        _ = try catalog.append((0..<n).map { AuditEntry(actor: "t", action: "get", outcome: .ok, reason: "\($0)") }, signer: signer)
+        let events = try node().events(record: nil)
+        XCTAssertEqual(events.map(\.sequence), Array(1...Int64(n + 1)))
+        XCTAssertEqual(events.last?.reason, "\(n - 1)")
+    }
+
     func testAppendsFromTwoNodesAtOnceFormOneIntactSignedChain() throws {
         let first = try created(), second = try node(), signer = self.signer!
         let nodes = [first, second]
