@@ -130,20 +130,26 @@ func placeholders(_ count: Int) -> String {
     Array(repeating: "?", count: max(count, 1)).joined(separator: ", ")
 }
 
-/// SQLite through GRDB: statements are prepared once per connection and cached.
+/// SQLite through GRDB: statements are prepared once per connection and cached, but for the
+/// batched ones (`IN` lists, multi-row inserts), whose text changes with the batch's size and
+/// would fill the cache with shapes seldom used again.
 extension Database: CatalogSQL {
+    private func statement(_ sql: String, _ arguments: SQLArguments) throws -> Statement {
+        arguments.count <= 32 ? try cachedStatement(sql: sql) : try makeStatement(sql: sql)
+    }
+
     @discardableResult
     func execute(_ sql: String, _ arguments: SQLArguments) throws -> Int {
-        try cachedStatement(sql: sql).execute(arguments: StatementArguments(arguments))
+        try statement(sql, arguments).execute(arguments: StatementArguments(arguments))
         return changesCount
     }
 
     func rows(_ sql: String, _ arguments: SQLArguments) throws -> [Row] {
-        try Row.fetchAll(cachedStatement(sql: sql), arguments: StatementArguments(arguments))
+        try Row.fetchAll(statement(sql, arguments), arguments: StatementArguments(arguments))
     }
 
     func forEachRow(_ sql: String, _ arguments: SQLArguments, _ body: (Row) throws -> Void) throws {
-        let cursor = try Row.fetchCursor(cachedStatement(sql: sql), arguments: StatementArguments(arguments))
+        let cursor = try Row.fetchCursor(statement(sql, arguments), arguments: StatementArguments(arguments))
         while let row = try cursor.next() { try body(row) }
     }
 

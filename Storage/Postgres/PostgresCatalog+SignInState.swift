@@ -59,71 +59,62 @@ extension PostgresCatalog {
             """, [nowMillis])
     }
 
-    /// In one transaction: locks the counts of `keys` (made at zero when missing, always in
-    /// one order, so nodes counting the same keys queue rather than deadlock), drops attempts
-    /// under way begun before `pendingSinceMillis`, passes each key's failures and attempts under
-    /// way together, with the latest of their times, to `decide`, and when it returns nil
-    /// counts an attempt under way begun at `atMillis` on each.
-    public func reserveAttempt(keys: [Data], atMillis: Int64, pendingSinceMillis: Int64,
-                               decide: ([Data: (failures: Int, lastMillis: Int64)]) -> Int?) throws -> Int? {
-        let keys = Self.lockOrder(keys)
-        guard !keys.isEmpty else { return decide([:]) }
-        return try guarded {
+    /// In one transaction, taking each key's row lock in one order (so nodes counting the same
+    /// keys queue rather than deadlock): reads the counts of `keys` (an attempt holding a key
+    /// counts if begun since `pendingSinceMillis`; a key with neither failures nor such an
+    /// attempt is absent) and passes them to `decide`; when it returns nil, marks `claim` as
+    /// held by an attempt begun at `atMillis`. A refused attempt leaves no row behind.
+    public func reserveAttempt(keys: [Data], claim: Data?, atMillis: Int64, pendingSinceMillis: Int64,
+                               decide: ([Data: (failures: Int, lastMillis: Int64, underWay: Bool)]) -> Int?) throws -> Int? {
+        try guarded {
             try scratchWrite { sql in
-                for key in keys {
-                    try sql.execute("INSERT INTO sign_in_failures (key, failures, last_ms) VALUES (?, 0, ?) ON CONFLICT (key) DO NOTHING",
-                                    [key, atMillis])
+                var counts: [Data: (failures: Int, lastMillis: Int64, underWay: Bool)] = [:]
+                var created = false
+                for key in Self.lockOrder(keys) {
+                    // The claimed key's row is made if missing, so that it can be locked: two
+                    // first attempts for one name then take turns too.
+                    if key == claim {
+                        created = try sql.row("""
+                            INSERT INTO sign_in_failures (key, failures, last_ms) VALUES (?, 0, ?)
+                            ON CONFLICT (key) DO NOTHING RETURNING key
+                            """, [key, atMillis]) != nil
+                    }
+                    guard let row = try sql.row("SELECT failures, last_ms, pending, pending_ms FROM sign_in_failures WHERE key = ? FOR UPDATE", [key]) else { continue }
+                    let failures: Int64 = row["failures"], pending: Int64 = row["pending"], pendingMillis: Int64 = row["pending_ms"]
+                    let underWay = pending > 0 && pendingMillis >= pendingSinceMillis
+                    if failures > 0 || underWay { counts[key] = (Int(failures), row["last_ms"], underWay) }
                 }
-                let inKeys = "key IN (\(placeholders(keys.count)))"
-                try sql.execute("UPDATE sign_in_failures SET pending = 0 WHERE \(inKeys) AND pending > 0 AND pending_ms < ?",
-                                keys.map { $0 } + [pendingSinceMillis])
-                var counts: [Data: (failures: Int, lastMillis: Int64)] = [:]
-                for row in try sql.rows("SELECT key, failures, last_ms, pending, pending_ms FROM sign_in_failures WHERE \(inKeys) ORDER BY key FOR UPDATE",
-                                        keys.map { $0 }) {
-                    let failures: Int64 = row["failures"], pending: Int64 = row["pending"]
-                    guard failures + pending > 0 else { continue }
-                    let last: Int64 = row["last_ms"], pendingMillis: Int64 = row["pending_ms"]
-                    counts[row["key"]] = (Int(failures + pending), pending > 0 ? max(last, pendingMillis) : last)
+                if let wait = decide(counts) {
+                    if created, let claim { try sql.execute("DELETE FROM sign_in_failures WHERE key = ?", [claim]) }
+                    return wait
                 }
-                if let wait = decide(counts) { return wait }
-                try sql.execute("UPDATE sign_in_failures SET pending = pending + 1, pending_ms = GREATEST(pending_ms, ?) WHERE \(inKeys)",
-                                [atMillis] + keys.map { $0 })
+                if let claim {
+                    try sql.execute("UPDATE sign_in_failures SET pending = 1, pending_ms = ? WHERE key = ?", [atMillis, claim])
+                }
                 return nil
             }
         }
     }
 
-    /// An attempt under way on each of `keys` failed at `atMillis`.
-    public func failAttempt(keys: [Data], atMillis: Int64) throws {
-        let keys = Self.lockOrder(keys)
-        guard !keys.isEmpty else { return }
+    /// One more failure at `atMillis` for each of `keys`, in the order `reserveAttempt` locks
+    /// them; `release` is no longer held.
+    public func failAttempt(keys: [Data], release: Data?, atMillis: Int64) throws {
         try guarded {
             try scratchWrite { sql in
-                for key in keys {
+                for key in Self.lockOrder(keys) {
                     try sql.execute("""
                         INSERT INTO sign_in_failures (key, failures, last_ms) VALUES (?, 1, ?)
                         ON CONFLICT (key) DO UPDATE SET failures = sign_in_failures.failures + 1,
-                            pending = GREATEST(sign_in_failures.pending - 1, 0), last_ms = GREATEST(sign_in_failures.last_ms, excluded.last_ms)
-                        """, [key, atMillis])
+                            last_ms = GREATEST(sign_in_failures.last_ms, excluded.last_ms),
+                            pending = CASE WHEN ? = 1 THEN 0 ELSE sign_in_failures.pending END
+                        """, [key, atMillis, key == release ? 1 : 0])
                 }
             }
         }
     }
 
-    /// Deletes `clear`'s count and lets go of an attempt under way on `release`, locking them
-    /// in the order `reserveAttempt` does.
-    public func settleAttempt(clear: Data?, release: Data) throws {
-        try guarded {
-            try scratchWrite { sql in
-                for key in Self.lockOrder([clear, release].compactMap { $0 }) {
-                    if key == clear {
-                        try sql.execute("DELETE FROM sign_in_failures WHERE key = ?", [key])
-                    } else {
-                        try sql.execute("UPDATE sign_in_failures SET pending = GREATEST(pending - 1, 0) WHERE key = ?", [key])
-                    }
-                }
-            }
-        }
+    public func clearFailures(key: Data) throws {
+        try guarded { try scratchWrite { try $0.execute("DELETE FROM sign_in_failures WHERE key = ?", [key]) } }
     }
 
     /// Forgets counts with neither a failure nor an attempt since `forgetBeforeMillis`, then the

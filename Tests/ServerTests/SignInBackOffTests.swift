@@ -1,4 +1,5 @@
 import Foundation
+import SignIn
 import TestSupport
 import XCTest
 @testable import Vault
@@ -169,6 +170,24 @@ final class ForwardedSignInTests: XCTestCase {
         XCTAssertEqual(other.status, 200, "another client still can: \(other.text)")
         let stepUp = try await f.call("POST", "/v1/session/step-up/passkey/begin", session, json: [:])
         XCTAssertEqual(stepUp.status, 200, "a session's ceremony has its own room: \(stepUp.text)")
+    }
+
+    func testOthersWrongPassphrasesForANameNeverStopItsPasskeyStepUp() async throws {
+        let f = try await serve(trustedProxies: "127.0.0.1")
+        var key = f.newAuthenticator()
+        let handle = try await f.enrolledPasskey("sam", key)
+        let session = try f.session(from: try await f.passkeySignIn(&key, userHandle: handle))
+        for _ in 0..<6 {
+            _ = try await f.signIn(name: "sam", passphrase: "a guess at sam's passphrase", code: "000000",
+                                   headers: ["Origin": SignInFixture.origin, "X-Forwarded-For": "198.51.100.7"])
+        }
+        let begin = try await f.call("POST", "/v1/session/step-up/passkey/begin", session, json: [:])
+        let challenge = try Base64URL.decode(try XCTUnwrap((begin.object["publicKey"] as? [String: Any])?["challenge"] as? String))
+        key.signCount += 1
+        let answer = key.assert(challenge: challenge, authenticatorData: key.authenticatorData(flags: TestAuthenticator.upUV, signCount: key.signCount))
+        let confirmed = try await f.call("POST", "/v1/session/step-up/passkey/finish", session, json: f.assertionBody(
+            ceremony: "", credentialID: key.credentialID, answer, userHandle: handle))
+        XCTAssertEqual(confirmed.status, 200, "sam's own passkey still works: \(confirmed.text)")
     }
 
     func testATrustedProxysOwnRequestWithoutTheHeaderIsItsOwn() async throws {

@@ -74,54 +74,62 @@ final class PostgresSignInStateTests: XCTestCase {
         XCTAssertTrue(try put(node, "other", source: "someone", capacity: 100, perSource: 3))
     }
 
-    /// `reserveAttempt` as the throttle uses it: go ahead while fewer than `free` failures.
-    static func attempt(_ node: PostgresCatalog, _ keys: [Data], free: Int = 3, at millis: Int64 = 1_000) throws -> Bool {
-        try node.reserveAttempt(keys: keys, atMillis: millis, pendingSinceMillis: millis - 60_000) { counts in
-            counts.values.contains { $0.failures >= free } ? 1 : nil
+    /// `reserveAttempt` as the throttle uses it: go ahead while fewer than `free` failures and
+    /// no attempt under way on the claimed key.
+    static func attempt(_ node: PostgresCatalog, _ keys: [Data], claim: Data?, free: Int = 3, at millis: Int64 = 1_000) throws -> Bool {
+        try node.reserveAttempt(keys: keys, claim: claim, atMillis: millis, pendingSinceMillis: millis - 120_000) { counts in
+            counts.values.contains { $0.failures >= free || $0.underWay } ? 1 : nil
         } == nil
     }
 
-    func testAttemptsBegunOnManyNodesAtOnceAreCountedBeforeAnyGoesAhead() throws {
+    func rows(_ node: PostgresCatalog) throws -> Int {
+        Int(try database.psql("SELECT count(*) FROM sign_in_failures")) ?? -1
+    }
+
+    func testOfAttemptsForOneNameBegunOnManyNodesAtOnceOneGoesAhead() throws {
         let nodes = try nodes(3)
         let name = Data("n-hash".utf8), address = Data("a-hash".utf8)
         let allowed = Counter(), failed = Counter()
         DispatchQueue.concurrentPerform(iterations: 30) { i in
-            do { if try Self.attempt(nodes[i % nodes.count], [name, address]) { allowed.add() } } catch { failed.add() }
+            do { if try Self.attempt(nodes[i % nodes.count], [name, address], claim: name) { allowed.add() } } catch { failed.add() }
         }
         XCTAssertEqual(failed.value, 0)
-        XCTAssertEqual(allowed.value, 3, "three of thirty simultaneous guesses go ahead, as many as one at a time")
-        // Two fail, one succeeds: the name is cleared, the address keeps its two failures.
-        try nodes[0].failAttempt(keys: [name, address], atMillis: 1_001)
-        try nodes[1].failAttempt(keys: [name, address], atMillis: 1_002)
-        try nodes[2].settleAttempt(clear: name, release: address)
-        XCTAssertTrue(try Self.attempt(nodes[2], [name]), "a success clears the name")
-        XCTAssertTrue(try Self.attempt(nodes[0], [address], free: 3), "two failures and this attempt")
-        XCTAssertFalse(try Self.attempt(nodes[0], [address], free: 3), "two failures and two under way")
+        XCTAssertEqual(allowed.value, 1, "the name is held by the first; the rest wait")
+        try nodes[1].failAttempt(keys: [name, address], release: name, atMillis: 1_001)
+        XCTAssertTrue(try Self.attempt(nodes[2], [name, address], claim: name), "released by its failure")
+        try nodes[0].clearFailures(key: name)
+        XCTAssertTrue(try Self.attempt(nodes[0], [name, address], claim: name), "cleared by a success")
     }
 
-    func testAnAttemptThatNeverEndsStopsCountingAfterAMinute() throws {
+    func testAnAttemptThatNeverEndsHoldsItsNameForTwoMinutesOnly() throws {
         let node = try nodes(1)[0]
         let name = Data("n".utf8)
-        for _ in 0..<3 { XCTAssertTrue(try Self.attempt(node, [name], at: 1_000)) }
-        XCTAssertFalse(try Self.attempt(node, [name], at: 1_500), "three under way: as if three failed when they began")
-        XCTAssertTrue(try Self.attempt(node, [name], at: 61_001), "begun over a minute ago: no longer under way")
+        XCTAssertTrue(try Self.attempt(node, [name], claim: name, at: 1_000))
+        XCTAssertFalse(try Self.attempt(node, [name], claim: name, at: 100_000))
+        XCTAssertTrue(try Self.attempt(node, [name], claim: name, at: 121_001), "begun over two minutes ago: no longer under way")
+    }
+
+    func testARefusedAttemptLeavesNoRowBehind() throws {
+        let node = try nodes(1)[0]
+        let address = Data("busy school".utf8)
+        for i in 0..<20 { try node.failAttempt(keys: [address], release: nil, atMillis: Int64(1_000 + i)) }
+        for i in 0..<50 {
+            XCTAssertFalse(try Self.attempt(node, [Data("name \(i)".utf8), address], claim: Data("name \(i)".utf8), free: 20, at: 1_500))
+        }
+        XCTAssertEqual(try rows(node), 1, "fifty new names refused: the address's row alone")
     }
 
     func testOldCountsAreForgottenAndTheRestKeptWithinCapacity() throws {
         let node = try nodes(1)[0]
-        for i in 0..<10 { try node.failAttempt(keys: [Data([UInt8(i)])], atMillis: Int64(i * 100)) }
+        for i in 0..<10 { try node.failAttempt(keys: [Data([UInt8(i)])], release: nil, atMillis: Int64(i * 100)) }
         try node.sweepFailures(forgetBeforeMillis: 200, capacity: 5)
-        var left: [Data] = []
-        _ = try node.reserveAttempt(keys: (0..<10).map { Data([UInt8($0)]) }, atMillis: 5_000, pendingSinceMillis: 0) { counts in
-            left = Array(counts.keys)
-            return 0
-        }
-        XCTAssertEqual(Set(left), Set((5..<10).map { Data([UInt8($0)]) }), "two too old, then the oldest three beyond five")
+        let left = try database.psql("SELECT string_agg(encode(key, 'hex'), ',' ORDER BY key) FROM sign_in_failures")
+        XCTAssertEqual(left, (5..<10).map { String(format: "%02x", $0) }.joined(separator: ","), "two too old, then the oldest three beyond five")
     }
 
     func testATransactionPostgresChoseToRollBackInADeadlockIsA503NotA500() throws {
         let nodes = try nodes(2)
-        for key in [Data([1]), Data([2])] { try nodes[0].failAttempt(keys: [key], atMillis: 1) }
+        for key in [Data([1]), Data([2])] { try nodes[0].failAttempt(keys: [key], release: nil, atMillis: 1) }
         // Two transactions locking the same two rows in opposite orders: PostgreSQL rolls one back.
         let outcomes = Outcomes()
         DispatchQueue.concurrentPerform(iterations: 2) { i in
@@ -146,7 +154,7 @@ final class PostgresSignInStateTests: XCTestCase {
 
     func testSignInStateIsNotCopiedWithTheCatalog() throws {
         let node = try nodes(1)[0]
-        try node.failAttempt(keys: [Data([1])], atMillis: 1)
+        try node.failAttempt(keys: [Data([1])], release: nil, atMillis: 1)
         let counts = try node.read { try CatalogCopy.counts($0) }
         XCTAssertNil(counts["sign_in_failures"])
         XCTAssertNotNil(counts["records"])

@@ -37,7 +37,7 @@ extension Vault {
             try failedSignIn(name: name, user: user, client: client, what: "POST /v1/session")
             throw VaultError.signIn(.failed)
         }
-        try vaulting { try signInThrottle.succeeded(name: name, address: client.address) }
+        try vaulting { try signInThrottle.succeeded(name: name) }
         return try startSession(user, client: client, how: recoveryCode != nil ? "passphrase and a recovery code" : "passphrase and authenticator code")
     }
 
@@ -61,7 +61,8 @@ extension Vault {
             try failedSignIn(name: nil, user: nil, client: client, what: "passkey sign-in")
             throw VaultError.signIn(.failed)
         }
-        try vaulting { try signInThrottle.succeeded(name: nil, address: client.address) }
+        // The person proved who they are: their name's count is cleared as a passphrase would.
+        try vaulting { try signInThrottle.succeeded(name: user.name) }
         return try startSession(user, client: client, how: "passkey \(Self.credentialLabel(assertion.credentialID))")
     }
 
@@ -91,7 +92,7 @@ extension Vault {
             try failedSignIn(name: user.name, user: user, client: client, what: "step-up")
             throw VaultError.signIn(.failed)
         }
-        try vaulting { try signInThrottle.succeeded(name: user.name, address: client.address) }
+        try vaulting { try signInThrottle.succeeded(name: user.name) }
         return try recordStepUp(session, user, how: recoveryCode != nil ? "a recovery code" : "authenticator code")
     }
 
@@ -107,13 +108,15 @@ extension Vault {
     func finishPasskeyStepUp(sessionToken: String, assertion: PasskeyAssertion, relyingParty: RelyingParty,
                                     from client: SignInClient) throws -> SessionFacts {
         guard let (session, user) = try liveSession(token: sessionToken) else { throw VaultError.signIn(.sessionEnded) }
-        try beginAttempt(name: user.name, client)
+        // A passkey cannot be guessed: the address alone counts, so that others' wrong
+        // passphrases for this name never keep its owner from confirming with their passkey.
+        try beginAttempt(name: nil, client)
         guard let challenge = try vaulting({ try challenges.take(for: "step-up:" + session.handle) }),
               try verifyPasskey(assertion, challenge: challenge, relyingParty: relyingParty, account: user.id) != nil else {
-            try failedSignIn(name: user.name, user: user, client: client, what: "passkey step-up")
+            try failedSignIn(name: nil, user: user, client: client, what: "passkey step-up")
             throw VaultError.signIn(.failed)
         }
-        try vaulting { try signInThrottle.succeeded(name: user.name, address: client.address) }
+        try vaulting { try signInThrottle.succeeded(name: user.name) }
         return try recordStepUp(session, user, how: "passkey \(Self.credentialLabel(assertion.credentialID))")
     }
 
@@ -318,8 +321,8 @@ extension Vault {
     var idleCutoff: Int64 { nowMillis - Int64(sessionPolicy.idleTimeout * 1000) }
     var absoluteCutoff: Int64 { nowMillis - Int64(sessionPolicy.absoluteLimit * 1000) }
 
-    /// Begins an attempt (counted as under way at once: SignInThrottle), or refuses it with the
-    /// seconds to wait.
+    /// Begins an attempt (holding the name until it ends: SignInThrottle), or refuses it with
+    /// the seconds to wait.
     func beginAttempt(name: String?, _ client: SignInClient) throws {
         if let seconds = try vaulting({ try signInThrottle.attempt(name: name, address: client.address) }) {
             throw VaultError.signIn(.slowDown(seconds: seconds))
@@ -327,7 +330,7 @@ extension Vault {
     }
 
     /// Counts the failure of the attempt begun against the name (nil: none claimed) and the
-    /// address, and audits it coalesced per source (one event per source and minute), naming
+    /// address, frees the name, and audits it coalesced per source (one event per source and minute), naming
     /// the person only when the name is an account.
     func failedSignIn(name: String?, user: UserAccount?, client: SignInClient, what: String) throws {
         try vaulting { try signInThrottle.failed(name: name, address: client.address) }

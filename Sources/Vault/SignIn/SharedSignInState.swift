@@ -32,23 +32,28 @@ struct SharedFailureCounts: FailureCounts {
     let catalog: PostgresCatalog
     let digest: SignInDigest
 
-    func reserve(_ keys: [String], at time: Date, pendingSince: Date, decide: ([String: FailureCount]) -> Int?) throws -> Int? {
+    func reserve(_ keys: [String], claim: String?, at time: Date, pendingSince: Date,
+                 decide: ([String: FailureCount]) -> Int?) throws -> Int? {
         let hashed = try keys.map { Data(try digest.of($0)) }
-        return try catalog.reserveAttempt(keys: hashed, atMillis: time.millis, pendingSinceMillis: pendingSince.millis) { found in
+        let claimed = try claim.map { Data(try digest.of($0)) }
+        return try catalog.reserveAttempt(keys: hashed, claim: claimed, atMillis: time.millis, pendingSinceMillis: pendingSince.millis) { found in
             var counts: [String: FailureCount] = [:]
             for (key, digest) in zip(keys, hashed) {
-                if let count = found[digest] { counts[key] = FailureCount(failures: count.failures, last: Date(millis: count.lastMillis)) }
+                if let count = found[digest] {
+                    counts[key] = FailureCount(failures: count.failures, last: Date(millis: count.lastMillis), underWay: count.underWay)
+                }
             }
             return decide(counts)
         }
     }
 
-    func fail(_ keys: [String], at time: Date) throws {
-        try catalog.failAttempt(keys: keys.map { Data(try digest.of($0)) }, atMillis: time.millis)
+    func fail(_ keys: [String], release: String?, at time: Date) throws {
+        try catalog.failAttempt(keys: keys.map { Data(try digest.of($0)) }, release: try release.map { Data(try digest.of($0)) },
+                                atMillis: time.millis)
     }
 
-    func settle(clear: String?, release: String) throws {
-        try catalog.settleAttempt(clear: try clear.map { Data(try digest.of($0)) }, release: Data(try digest.of(release)))
+    func clear(_ key: String) throws {
+        try catalog.clearFailures(key: Data(try digest.of(key)))
     }
 
     func sweep(forgetBefore: Date, capacity: Int) throws {
